@@ -1,0 +1,331 @@
+"""The ``paperbot`` command line: the composition root for every offline job.
+
+Resources (settings, database, services) are opened here and passed in; nothing is opened at
+import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from bot.domain.models import ListedPaper, Paper
+from bot.errors import PaperbotError
+from bot.parsing.formats import parse_file
+from bot.services.papers import PaperService
+from bot.settings import ConfigMissing, Settings, load_settings
+from bot.storage.database import Database, SchemaTooNew
+from bot.storage.papers import UpsertCounts
+
+app = typer.Typer(
+    name="paperbot",
+    help="A Discord bot that keeps research communities on top of the daily papers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+T = TypeVar("T")
+
+BUNDLED_SAMPLE = "daily-papers-page.txt"
+PROGRESS_THRESHOLD = 5000  # papers; smaller ingests finish before a bar is worth drawing
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="SQLite database file [default: $PAPERBOT_DB, else data/paperbot.db]"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+def _settings(db: Path | None) -> Settings:
+    try:
+        return load_settings(**({"db": db} if db else {}))
+    except ConfigMissing as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run(job: Awaitable[T]) -> T:
+    try:
+        return asyncio.run(job)  # type: ignore[arg-type]
+    except PaperbotError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    except SchemaTooNew as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
+    database = await Database.open(settings.db)
+    try:
+        service = PaperService(database)
+        await service.start()
+        yield service
+    finally:
+        await database.close()
+
+
+def paper_json(paper: Paper, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": paper.id,
+        "arxiv_id": paper.arxiv_id,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "published": paper.published.isoformat() if paper.published else None,
+        "first_listed": paper.first_listed.isoformat() if paper.first_listed else None,
+        "url": paper.url,
+        "pdf_url": paper.pdf_url,
+        "hf_url": paper.hf_url,
+        "code_url": paper.code_url,
+        "project_url": paper.project_url,
+        "upvotes": paper.upvotes,
+        "source": paper.source,
+        **extra,
+    }
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def bundled_sample() -> tuple[str, bytes]:
+    resource = resources.files("bot.data") / BUNDLED_SAMPLE
+    return f"<bundled {BUNDLED_SAMPLE}>", resource.read_bytes()
+
+
+def _counts_line(counts: UpsertCounts) -> str:
+    return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+
+
+async def ingest_files(
+    service: PaperService,
+    files: list[tuple[str, bytes]],
+    *,
+    day: date | None,
+    year: int | None,
+    show_progress: bool = True,
+) -> UpsertCounts:
+    """Parse every file first (so a bad file stops the run before anything is written), then store
+    each file in its own transaction."""
+    parsed: list[tuple[str, list[ListedPaper]]] = [
+        (name, parse_file(data, source=name, today=day, year=year, list_date=day)) for name, data in files
+    ]
+    total = UpsertCounts()
+    size = sum(len(papers) for _, papers in parsed)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_progress or size < PROGRESS_THRESHOLD,
+    ) as bar:
+        task = bar.add_task("ingesting", total=size)
+        for _name, papers in parsed:
+            total += await service.ingest(papers, progress=lambda n: bar.advance(task, n))
+    return total
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files to ingest (format detected from content). None: the bundled sample page."),
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="List date YYYY-MM-DD: anchors yearless date lines; used if a file has none."
+        ),
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year of yearless date lines such as 'Jul 30'.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Load papers into the store. Prints: N new, M updated, K unchanged."""
+    settings = _settings(db)
+    list_day = _parse_date(day) if day else None
+    files: list[tuple[str, bytes]] = []
+    for path in paths or []:
+        try:
+            files.append((str(path), path.read_bytes()))
+        except OSError as exc:
+            err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+            raise typer.Exit(1) from None
+    if not files:
+        files.append(bundled_sample())
+
+    async def job() -> UpsertCounts:
+        async with open_service(settings) as service:
+            return await ingest_files(service, files, day=list_day, year=year)
+
+    out.print(_counts_line(_run(job())))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words to look for; "exact phrase" in double quotes.')],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="Most results to print.")] = 10,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Full-text search over titles, abstracts and authors, best first; typos tolerated."""
+    settings = _settings(db)
+
+    async def job() -> list[Any]:
+        async with open_service(settings) as service:
+            return await service.search.search(query, limit=limit)
+
+    hits = _run(job())
+    if as_json:
+        _print_json(
+            [paper_json(h.paper, score=round(h.score, 4), snippet=h.snippet, fuzzy=h.fuzzy) for h in hits]
+        )
+        return
+    if not hits:
+        out.print("No papers found.")
+        return
+    table = Table("score", "id", "title", "published", show_lines=False)
+    for hit in hits:
+        published = hit.paper.published or hit.paper.first_listed
+        table.add_row(
+            f"{hit.score:.2f}", hit.paper.id, hit.paper.title, published.isoformat() if published else ""
+        )
+    out.print(table)
+
+
+@app.command()
+def show(
+    paper_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Paper id, arXiv id or link, or exact title.")
+    ],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print one paper."""
+    settings = _settings(db)
+
+    async def job() -> Paper:
+        async with open_service(settings) as service:
+            return await service.show(paper_id)
+
+    _print_paper(_run(job()), as_json)
+
+
+@app.command()
+def random(
+    topic: Annotated[str | None, typer.Option("--topic", help="Only papers matching these words.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Print a random paper."""
+    settings = _settings(db)
+
+    async def job() -> Paper | None:
+        async with open_service(settings) as service:
+            return await service.random(topic)
+
+    paper = _run(job())
+    if paper is None:
+        err.print("No papers found." if topic else "The store is empty: run `paperbot ingest` first.")
+        raise typer.Exit(1)
+    _print_paper(paper, as_json)
+
+
+@app.command()
+def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
+    """Counts of papers, sources and daily lists."""
+    settings = _settings(db)
+
+    async def job() -> Any:
+        async with open_service(settings) as service:
+            return await service.stats()
+
+    result = _run(job())
+    data = {
+        "papers": result.papers,
+        "sources": result.by_source,
+        "list_days": result.list_days,
+        "first_list": result.first_list.isoformat() if result.first_list else None,
+        "latest_list": result.latest_list.isoformat() if result.latest_list else None,
+        "schema_version": result.schema_version,
+        "database": str(settings.db),
+    }
+    if as_json:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key:>14}: {value}")
+
+
+@app.command()
+def start(db: DbOption = None) -> None:
+    """The main job behind `make run`: make sure the bundled papers are in the store, then summarise."""
+    settings = _settings(db)
+    _configure_logging(settings)
+
+    async def job() -> tuple[UpsertCounts, int]:
+        async with open_service(settings) as service:
+            counts = await ingest_files(service, [bundled_sample()], day=None, year=None)
+            return counts, (await service.stats()).papers
+
+    counts, total = _run(job())
+    out.print(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
+    out.print('Try: paperbot search "federated learning"')
+
+
+def _print_paper(paper: Paper, as_json: bool) -> None:
+    if as_json:
+        _print_json(paper_json(paper, abstract=paper.abstract))
+        return
+    out.print(f"[bold]{paper.title}[/bold]", markup=True, highlight=False)
+    out.print(f"id: {paper.id}")
+    if paper.authors:
+        out.print("authors: " + ", ".join(paper.authors))
+    for label, value in (
+        ("published", paper.published),
+        ("listed", paper.first_listed),
+        ("url", paper.url),
+        ("code", paper.code_url),
+        ("project", paper.project_url),
+        ("upvotes", paper.upvotes),
+    ):
+        if value is not None:
+            out.print(f"{label}: {value}")
+    out.print()
+    out.print(paper.abstract)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        err.print(f"[red]error:[/red] --date must be YYYY-MM-DD, got {text!r}")
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+_Job = Callable[[], Awaitable[T]]

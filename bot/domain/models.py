@@ -1,0 +1,100 @@
+"""The paper model and what parsers hand to storage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.domain import ids
+from bot.domain.text import title_key
+
+
+class Source(StrEnum):
+    HF_PAGE = "hf-page"
+    HF_API = "hf-api"
+    ARXIV_RSS = "arxiv-rss"
+    ARXIV_ATOM = "arxiv-atom"
+    SYNTHETIC = "synthetic"
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """One paper, however many sources and lists it arrived through."""
+
+    title: str
+    abstract: str
+    source: str
+    arxiv_id: str | None = None
+    authors: tuple[str, ...] = ()
+    published: date | None = None
+    first_listed: date | None = None
+    hf_url: str | None = None
+    code_url: str | None = None
+    project_url: str | None = None
+    thumbnail_url: str | None = None
+    organization: str | None = None
+    upvotes: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: tuple[str, ...] = ()
+    created_at: datetime | None = field(default=None, compare=False)
+    updated_at: datetime | None = field(default=None, compare=False)
+
+    @property
+    def id(self) -> str:
+        return ids.canonical_id(self.arxiv_id, self.title)
+
+    @property
+    def title_key(self) -> str:
+        return title_key(self.title)
+
+    @property
+    def abs_url(self) -> str | None:
+        return ids.arxiv_abs_url(self.arxiv_id) if self.arxiv_id else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        return ids.arxiv_pdf_url(self.arxiv_id) if self.arxiv_id else None
+
+    @property
+    def url(self) -> str | None:
+        """The best single link for the paper."""
+        return self.abs_url or self.hf_url or self.project_url or self.code_url
+
+    def content_hash(self) -> str:
+        """Digest of everything a re-ingest could change; equal digests mean "unchanged"."""
+        data = asdict(self)
+        for volatile in ("created_at", "updated_at"):
+            data.pop(volatile)
+        encoded = json.dumps(data, default=str, sort_keys=True).encode("utf-8")
+        return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPaper:
+    """A paper as one source's daily list showed it: the list's date and the paper's rank on it."""
+
+    paper: Paper
+    list_date: date | None = None
+    rank: int | None = None
+
+
+def merge(existing: Paper, incoming: Paper) -> Paper:
+    """The stored paper after ``incoming`` arrives again.
+
+    Sources differ in what they know (the page text has no arXiv id, the API has upvotes),
+    so a known value is never replaced by an unknown one, and the earliest listing wins.
+    """
+    chosen: dict[str, object] = {}
+    for name in Paper.__slots__:
+        # The first source that brought a paper stays its source; timestamps belong to storage.
+        if name in ("created_at", "updated_at", "first_listed", "source"):
+            continue
+        new_value = getattr(incoming, name)
+        if new_value not in (None, "", ()):
+            chosen[name] = new_value
+    listed = [d for d in (existing.first_listed, incoming.first_listed) if d is not None]
+    chosen["first_listed"] = min(listed) if listed else None
+    return replace(existing, **chosen)  # type: ignore[arg-type]

@@ -1,0 +1,48 @@
+"""Text normalisation shared by dedup, search and follows.
+
+One definition of "the same words" keeps the title key, the search vocabulary and the
+SQLite tokenizer (``unicode61 remove_diacritics 2``) in agreement.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+# Zero-width and bidi controls: invisible, yet they split or glue words.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ),
+)
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width and direction-control characters."""
+    return text.translate(_INVISIBLE)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of ``text`` (``Élan`` -> ``elan``)."""
+    # NFKC first so compatibility forms (𝓐, ﬁ, full-width letters) case-fold like their plain letters.
+    compatible = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+    decomposed = unicodedata.normalize("NFKD", compatible)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``, split like SQLite's unicode61 tokenizer."""
+    return _WORD.findall(fold(text))
+
+
+def title_key(title: str) -> str:
+    """The key two titles share when they name the same paper."""
+    return " ".join(words(title))
+
+
+def clean_line(text: str) -> str:
+    """Collapse runs of white space (hard line breaks included) into single spaces."""
+    return _SPACES.sub(" ", strip_invisible(text)).strip()

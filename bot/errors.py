@@ -1,0 +1,35 @@
+"""Errors a user (member, admin or CLI user) can cause and should be told about plainly.
+
+Plain exceptions, free of Discord: cogs and the CLI turn them into friendly messages.
+"""
+
+from __future__ import annotations
+
+
+class PaperbotError(Exception):
+    """Base for every error whose message is fit to show a user as it is."""
+
+
+class ParseError(PaperbotError):
+    """A source file or response that is not what its format promises."""
+
+    def __init__(self, message: str, *, source: str = "<input>", line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.reason = message
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+class PaperNotFound(PaperbotError):
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(f"No paper matches {reference!r}.")
+
+
+class InvalidInput(PaperbotError):
+    """An option value that cannot be used (bad date, too long, out of range)."""
+
+
+class NoListing(PaperbotError):
+    """No daily list is stored for the asked date."""

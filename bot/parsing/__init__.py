@@ -1,0 +1,1 @@
+"""Bytes from a source -> papers. Pure functions; no network, no database."""

@@ -1,0 +1,108 @@
+"""Paper use cases: ingest, look-up, random, daily lists, statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from bot.domain.ids import parse_arxiv_id
+from bot.domain.models import ListedPaper, Paper
+from bot.domain.query import Mode, parse_search, to_fts
+from bot.errors import InvalidInput, NoListing, PaperNotFound
+from bot.services.search import SearchEngine
+from bot.storage.database import Database
+from bot.storage.papers import PaperRepository, UpsertCounts
+
+BATCH_SIZE = 2000
+Progress = Callable[[int], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyList:
+    day: date
+    papers: list[Paper]
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    papers: int
+    by_source: dict[str, int]
+    list_days: int
+    first_list: date | None
+    latest_list: date | None
+    schema_version: int
+
+
+class PaperService:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.database = database
+        self.repository = PaperRepository(database.connection)
+        self.search = SearchEngine(self.repository)
+        self._clock = clock
+
+    async def start(self) -> None:
+        await self.search.refresh()
+
+    async def ingest(
+        self, listed: Sequence[ListedPaper], *, progress: Progress | None = None
+    ) -> UpsertCounts:
+        """Store papers in one transaction: a failure part-way writes nothing."""
+        counts = UpsertCounts()
+        now = self._clock()
+        async with self.database.transaction():
+            for start in range(0, len(listed), BATCH_SIZE):
+                batch = listed[start : start + BATCH_SIZE]
+                counts += await self.repository.upsert(batch, now)
+                if progress:
+                    progress(len(batch))
+        await self.search.refresh()
+        return counts
+
+    async def show(self, reference: str) -> Paper:
+        """A paper by canonical id, arXiv id (any version), arXiv/HF URL, or exact title."""
+        reference = reference.strip()
+        if not reference:
+            raise InvalidInput("Give a paper id, arXiv link or title.")
+        key = parse_arxiv_id(reference) or reference
+        stored = await self.repository.get(key)
+        if stored is None:
+            hits = await self.search.suggest(reference, limit=1)
+            exact = hits and hits[0].title.casefold() == reference.casefold()
+            stored = await self.repository.get(hits[0].paper_id) if exact else None
+        if stored is None:
+            raise PaperNotFound(reference)
+        return stored.paper
+
+    async def random(self, topic: str | None = None) -> Paper | None:
+        query = parse_search(topic or "")
+        if topic and not query:
+            raise InvalidInput("That topic has no words to look for.")
+        stored = await self.repository.random(to_fts(query, Mode.ALL) if query else None)
+        return stored.paper if stored else None
+
+    async def daily_list(self, day: date | None = None) -> DailyList:
+        chosen = day or await self.repository.latest_list_date()
+        if chosen is None:
+            raise NoListing("No daily list is stored yet: ingest one first.")
+        papers = await self.repository.listing(chosen)
+        if not papers:
+            latest = await self.repository.latest_list_date()
+            hint = f" The latest list is from {latest.isoformat()}." if latest else ""
+            raise NoListing(f"No daily list is stored for {chosen.isoformat()}.{hint}")
+        return DailyList(chosen, [stored.paper for stored in papers])
+
+    async def stats(self) -> Stats:
+        days, first, latest = await self.repository.listing_span()
+        return Stats(
+            papers=await self.repository.count(),
+            by_source=await self.repository.source_counts(),
+            list_days=days,
+            first_list=first,
+            latest_list=latest,
+            schema_version=await self.database.schema_version(),
+        )

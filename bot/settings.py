@@ -1,0 +1,86 @@
+"""Settings: defaults in ``config/paperbot.toml``, overridden by the environment and ``.env``.
+
+Loaded by the entry point (``load_settings``), never at import time, so tests and tools can
+build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path("config/paperbot.toml")
+
+
+class SearchSettings(BaseModel):
+    page_size: int = Field(5, ge=1, le=10, description="Results per page of /papers search")
+    max_results: int = Field(25, ge=1, le=100, description="Most results a search returns")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    db: Path = Field(Path("data/paperbot.db"), description="SQLite database file")
+    log_level: str = "INFO"
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "PAPERBOT_DISCORD_TOKEN")
+    )
+    discord_api_base: str | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_API_BASE", "PAPERBOT_DISCORD_API_BASE")
+    )
+    discord_gateway_url: str | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "PAPERBOT_DISCORD_GATEWAY_URL")
+    )
+    owner_ids: list[int] = Field(
+        default_factory=list, description="Discord user ids allowed to run owner commands"
+    )
+    search: SearchSettings = Field(default_factory=SearchSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: explicit arguments, environment, .env, then the TOML defaults.
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+class ConfigMissing(RuntimeError):
+    pass
+
+
+def load_settings(config: Path | None = None, **overrides: object) -> Settings:
+    """Settings from ``config`` (else ``PAPERBOT_CONFIG``, else ``config/paperbot.toml`` if present)."""
+    explicit = config or (Path(os.environ["PAPERBOT_CONFIG"]) if os.environ.get("PAPERBOT_CONFIG") else None)
+    path = explicit or DEFAULT_CONFIG
+    if explicit is not None and not explicit.is_file():
+        raise ConfigMissing(f"config file {explicit} does not exist")
+
+    class ConfiguredSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
+
+    return ConfiguredSettings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The only package with SQL in it: connection set-up, migrations and repositories."""

@@ -1,0 +1,399 @@
+"""Papers, listings and the full-text index: every SQL statement about them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+import aiosqlite
+
+from bot.domain.models import ListedPaper, Paper, merge
+from bot.domain.text import words
+
+# Title weighs most, then authors, then the abstract.
+BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
+_FIELDS = (
+    "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
+    "code_url", "project_url", "thumbnail_url", "organization", "upvotes", "ai_summary", "ai_keywords",
+    "source", "content_hash", "updated_at",
+)  # fmt: skip
+_COLUMNS = ", ".join(_FIELDS)
+_SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPaper:
+    pk: int
+    paper: Paper
+
+
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    pk: int
+    score: float
+    snippet: str
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def paper_from_row(row: aiosqlite.Row) -> StoredPaper:
+    paper = Paper(
+        title=row["title"],
+        abstract=row["abstract"],
+        source=row["source"],
+        arxiv_id=row["arxiv_id"],
+        authors=tuple(json.loads(row["authors"])),
+        published=_date(row["published"]),
+        first_listed=_date(row["first_listed"]),
+        hf_url=row["hf_url"],
+        code_url=row["code_url"],
+        project_url=row["project_url"],
+        thumbnail_url=row["thumbnail_url"],
+        organization=row["organization"],
+        upvotes=row["upvotes"],
+        ai_summary=row["ai_summary"],
+        ai_keywords=tuple(json.loads(row["ai_keywords"])),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+    )
+    return StoredPaper(row["pk"], paper)
+
+
+def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
+    """Values in ``_FIELDS`` order."""
+    return (
+        paper.id,
+        paper.arxiv_id,
+        paper.title_key,
+        paper.title,
+        paper.abstract,
+        json.dumps(list(paper.authors), ensure_ascii=False),
+        _iso(paper.published),
+        _iso(paper.first_listed),
+        paper.hf_url,
+        paper.code_url,
+        paper.project_url,
+        paper.thumbnail_url,
+        paper.organization,
+        paper.upvotes,
+        paper.ai_summary,
+        json.dumps(list(paper.ai_keywords), ensure_ascii=False),
+        paper.source,
+        paper.content_hash(),
+        now,
+    )
+
+
+def _title_terms(title: str) -> set[str]:
+    return set(words(title))
+
+
+class PaperRepository:
+    """Reads and writes papers. Writers must run inside ``Database.transaction()``."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    # ---- writing -------------------------------------------------------------------------
+
+    async def upsert(self, listed: Sequence[ListedPaper], now: datetime) -> UpsertCounts:
+        """Store papers and their listings; a paper seen before (same arXiv id, or same title key when
+        either side lacks an arXiv id) updates its one row."""
+        stamp = now.isoformat(timespec="seconds")
+        incoming = _dedupe_batch(listed)
+        existing = _Index(await self._existing_for(incoming))
+
+        inserts: list[Paper] = []
+        updates: list[tuple[int, Paper, Paper]] = []  # pk, before, after
+        unchanged = 0
+        resolved: list[tuple[ListedPaper, Paper]] = []
+        for item in incoming:
+            candidate = item.paper
+            if item.list_date and (candidate.first_listed is None or item.list_date < candidate.first_listed):
+                candidate = replace(candidate, first_listed=item.list_date)
+            found = existing.match(candidate)
+            if found is None:
+                inserts.append(candidate)
+                resolved.append((item, candidate))
+                continue
+            merged = merge(found.paper, candidate)
+            resolved.append((item, merged))
+            if merged.content_hash() == found.paper.content_hash():
+                unchanged += 1
+            else:
+                updates.append((found.pk, found.paper, merged))
+
+        if updates:
+            await self._update(updates, stamp)
+        if inserts:
+            await self._insert(inserts, stamp)
+        await self._store_listings(resolved)
+        return UpsertCounts(len(inserts), len(updates), unchanged)
+
+    async def _existing_for(self, papers: Sequence[ListedPaper]) -> list[StoredPaper]:
+        ids = json.dumps([item.paper.id for item in papers] + [item.paper.arxiv_id for item in papers])
+        keys = json.dumps([item.paper.title_key for item in papers])
+        sql = (
+            f"{_SELECT} WHERE id IN (SELECT value FROM json_each(?)) "
+            "OR title_key IN (SELECT value FROM json_each(?))"
+        )
+        async with self._db.execute(sql, (ids, keys)) as cursor:
+            return [paper_from_row(row) for row in await cursor.fetchall()]
+
+    async def _insert(self, papers: Sequence[Paper], stamp: str) -> None:
+        async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
+            row = await cursor.fetchone()
+        before = int(row[0]) if row else 0
+        placeholders = ", ".join("?" * (len(_FIELDS) + 1))
+        await self._db.executemany(
+            f"INSERT INTO papers ({_COLUMNS}, created_at) VALUES ({placeholders})",
+            [(*_row_values(paper, stamp), stamp) for paper in papers],
+        )
+        # Index the new rows in one statement rather than a trigger per row.
+        await self._db.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
+            "SELECT pk, title, abstract, authors FROM papers WHERE pk > ?",
+            (before,),
+        )
+        await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p.title)))
+
+    async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
+        pks = json.dumps([pk for pk, _, _ in updates])
+        # External-content FTS5 forgets a row by being told its old text.
+        await self._db.execute(
+            "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) "
+            "SELECT 'delete', pk, title, abstract, authors FROM papers "
+            "WHERE pk IN (SELECT value FROM json_each(?))",
+            (pks,),
+        )
+        assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
+        await self._db.executemany(
+            f"UPDATE papers SET {assignments} WHERE pk = ?",
+            [(*_row_values(after, stamp), pk) for pk, _, after in updates],
+        )
+        await self._db.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
+            "SELECT pk, title, abstract, authors FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
+            (pks,),
+        )
+        delta: Counter[str] = Counter()
+        for _, before, after in updates:
+            if before.title != after.title:
+                delta.update(_title_terms(after.title))
+                delta.subtract(_title_terms(before.title))
+        await self._count_title_terms(delta)
+
+    async def _count_title_terms(self, delta: Counter[str]) -> None:
+        """Apply per-term changes in the number of titles holding each word."""
+        grown = [(term, count) for term, count in delta.items() if count > 0]
+        shrunk = [(-count, term) for term, count in delta.items() if count < 0]
+        if grown:
+            await self._db.executemany(
+                "INSERT INTO title_terms (term, docs) VALUES (?, ?) "
+                "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
+                grown,
+            )
+        if shrunk:
+            await self._db.executemany("UPDATE title_terms SET docs = docs - ? WHERE term = ?", shrunk)
+            await self._db.execute("DELETE FROM title_terms WHERE docs = 0")
+
+    async def _store_listings(self, resolved: Sequence[tuple[ListedPaper, Paper]]) -> None:
+        rows = [
+            (item.paper.source, item.list_date.isoformat(), paper.id, item.rank or 0)
+            for item, paper in resolved
+            if item.list_date is not None
+        ]
+        if rows:
+            await self._db.executemany(
+                "INSERT INTO listings (source, list_date, paper_pk, rank) "
+                "SELECT ?, ?, pk, ? FROM papers WHERE id = ? "
+                "ON CONFLICT (source, list_date, paper_pk) DO UPDATE SET rank = excluded.rank",
+                [(source, day, rank, paper_id) for source, day, paper_id, rank in rows],
+            )
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def count(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM papers") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def max_pk(self) -> int:
+        async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def get(self, paper_id: str) -> StoredPaper | None:
+        async with self._db.execute(
+            f"{_SELECT} WHERE id = ? OR arxiv_id = ?", (paper_id, paper_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return paper_from_row(row) if row else None
+
+    async def by_pks(self, pks: Iterable[int]) -> dict[int, StoredPaper]:
+        wanted = json.dumps(list(pks))
+        async with self._db.execute(
+            f"{_SELECT} WHERE pk IN (SELECT value FROM json_each(?))", (wanted,)
+        ) as cursor:
+            return {row["pk"]: paper_from_row(row) for row in await cursor.fetchall()}
+
+    async def titles(self, pks: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """pk -> (id, title) for candidate re-ranking."""
+        wanted = json.dumps(list(pks))
+        sql = "SELECT pk, id, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))"
+        async with self._db.execute(sql, (wanted,)) as cursor:
+            return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+
+    async def newest_titles(self, limit: int) -> list[tuple[str, str]]:
+        """(id, title) of the latest daily list in rank order, topped up with the newest papers."""
+        sql = (
+            "SELECT p.id, p.title FROM listings l JOIN papers p ON p.pk = l.paper_pk "
+            "WHERE l.list_date = (SELECT max(list_date) FROM listings) "
+            "GROUP BY p.pk ORDER BY min(l.rank) LIMIT ?"
+        )
+        async with self._db.execute(sql, (limit,)) as cursor:
+            found = [(row[0], row[1]) for row in await cursor.fetchall()]
+        if len(found) < limit:
+            async with self._db.execute(
+                "SELECT id, title FROM papers ORDER BY pk DESC LIMIT ?", (limit,)
+            ) as cursor:
+                seen = {paper_id for paper_id, _ in found}
+                found += [(row[0], row[1]) for row in await cursor.fetchall() if row[0] not in seen]
+        return found[:limit]
+
+    async def random(self, fts_query: str | None = None) -> StoredPaper | None:
+        if fts_query is None:
+            # Random rowid probe: O(log n), unlike ORDER BY random() over the whole table.
+            sql = (
+                f"{_SELECT} WHERE pk >= (SELECT abs(random()) % (max(pk)) + 1 FROM papers) "
+                "ORDER BY pk LIMIT 1"
+            )
+            params: tuple[object, ...] = ()
+        else:
+            sql = (
+                f"{_SELECT} WHERE pk = (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? "
+                "ORDER BY random() LIMIT 1)"
+            )
+            params = (fts_query,)
+        async with self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return paper_from_row(row) if row else None
+
+    async def match(self, fts_query: str, *, limit: int, min_pk: int = 0) -> list[TextHit]:
+        """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``."""
+        sql = (
+            f"SELECT rowid, {BM25} AS score, snippet(papers_fts, 1, '', '', '…', 24) "
+            "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ?"
+        )
+        async with self._db.execute(sql, (fts_query, min_pk, limit)) as cursor:
+            return [TextHit(row[0], -float(row[1]), row[2]) for row in await cursor.fetchall()]
+
+    async def document_frequency(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many papers hold each (folded) term anywhere in their indexed text."""
+        if not terms:
+            return {}
+        result = dict.fromkeys(terms, 0)
+        sql = "SELECT term, doc FROM papers_fts_terms WHERE term = ?"
+        for term in set(terms):
+            async with self._db.execute(sql, (term,)) as cursor:
+                row = await cursor.fetchone()
+            if row:
+                result[term] = int(row[1])
+        return result
+
+    async def title_terms(self) -> dict[str, int]:
+        async with self._db.execute("SELECT term, docs FROM title_terms") as cursor:
+            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+    async def latest_list_date(self, source: str | None = None) -> date | None:
+        sql = "SELECT max(list_date) FROM listings WHERE ? IS NULL OR source = ?"
+        async with self._db.execute(sql, (source, source)) as cursor:
+            row = await cursor.fetchone()
+        return _date(row[0]) if row else None
+
+    async def listing(self, day: date, source: str | None = None) -> list[StoredPaper]:
+        """The daily list for ``day``, in the source's rank order (one row per paper)."""
+        sql = (
+            f"SELECT p.pk, {', '.join('p.' + name for name in _FIELDS)}, p.created_at "
+            "FROM listings l JOIN papers p ON p.pk = l.paper_pk "
+            "WHERE l.list_date = ? AND (? IS NULL OR l.source = ?) "
+            "GROUP BY p.pk ORDER BY min(l.rank), p.pk"
+        )
+        async with self._db.execute(sql, (day.isoformat(), source, source)) as cursor:
+            return [paper_from_row(row) for row in await cursor.fetchall()]
+
+    async def source_counts(self) -> dict[str, int]:
+        async with self._db.execute("SELECT source, count(*) FROM papers GROUP BY source") as cursor:
+            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+    async def listing_span(self) -> tuple[int, date | None, date | None]:
+        sql = "SELECT count(DISTINCT list_date), min(list_date), max(list_date) FROM listings"
+        async with self._db.execute(sql) as cursor:
+            row = await cursor.fetchone()
+        if not row:
+            return 0, None, None
+        return int(row[0]), _date(row[1]), _date(row[2])
+
+
+def _dedupe_batch(listed: Sequence[ListedPaper]) -> list[ListedPaper]:
+    """One entry per paper within a batch, by the same rule as against the store; a later duplicate
+    merges into the earlier one."""
+    out: list[ListedPaper] = []
+    index = _Index([])
+    for item in listed:
+        found = index.match(item.paper)
+        if found is None:
+            index.add(StoredPaper(len(out), item.paper))
+            out.append(item)
+        else:
+            first = out[found.pk]
+            merged = merge(first.paper, item.paper)
+            out[found.pk] = ListedPaper(merged, first.list_date, first.rank)
+            index.add(StoredPaper(found.pk, merged))
+    return out
+
+
+class _Index:
+    """Stored papers by arXiv id and by title key, for matching a batch in O(1) per paper."""
+
+    def __init__(self, stored: Sequence[StoredPaper]) -> None:
+        self._by_arxiv: dict[str, StoredPaper] = {}
+        self._by_title: dict[str, list[StoredPaper]] = {}
+        for entry in stored:
+            self.add(entry)
+
+    def add(self, entry: StoredPaper) -> None:
+        if entry.paper.arxiv_id:
+            self._by_arxiv[entry.paper.arxiv_id] = entry
+        same_title = self._by_title.setdefault(entry.paper.title_key, [])
+        same_title[:] = [e for e in same_title if e.pk != entry.pk] + [entry]
+
+    def match(self, paper: Paper) -> StoredPaper | None:
+        """Same arXiv id; else the same title key where at least one side has no arXiv id."""
+        if paper.arxiv_id and paper.arxiv_id in self._by_arxiv:
+            return self._by_arxiv[paper.arxiv_id]
+        for stored in self._by_title.get(paper.title_key, ()):
+            if not (stored.paper.arxiv_id and paper.arxiv_id):
+                return stored
+        return None

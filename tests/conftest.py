@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import bundled_sample
+from bot.domain.models import ListedPaper
+from bot.parsing.hf_page import parse_hf_page
+from bot.services.papers import PaperService
+from bot.storage.database import Database
+
+SAMPLE_DAY = date(2026, 7, 30)
+FIXED_NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sample_papers() -> list[ListedPaper]:
+    name, data = bundled_sample()
+    return parse_hf_page(data, source=name, today=date(2026, 11, 27))
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = await Database.open(tmp_path / "test.db")
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def service(database: Database) -> PaperService:
+    svc = PaperService(database, clock=lambda: FIXED_NOW)
+    await svc.start()
+    return svc
+
+
+@pytest.fixture
+async def loaded_service(service: PaperService, sample_papers: list[ListedPaper]) -> PaperService:
+    await service.ingest(sample_papers)
+    return service

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.query import MAX_TERMS, Mode, alternatives_to_fts, parse_search, to_fts
+
+
+@pytest.fixture(scope="module")
+def fts() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(title, abstract, tokenize='unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        "INSERT INTO t VALUES ('Global magnitude pruning', 'We prune AND grow (sometimes) *all* weights')"
+    )
+    return conn
+
+
+def test_words_and_phrases() -> None:
+    query = parse_search('diffusion "reward model" video')
+    assert query.terms == ("diffusion", "video")
+    assert query.phrases == (("reward", "model"),)
+    assert to_fts(query) == '"diffusion" AND "video" AND "reward model"'
+
+
+def test_operators_are_plain_words() -> None:
+    query = parse_search("pruning AND -lottery OR title:foo NEAR(x) *")
+    assert query.terms == ("pruning", "and", "lottery", "or", "title", "foo", "near", "x")
+
+
+def test_unbalanced_quote_is_punctuation() -> None:
+    assert parse_search('"global magnitude pruning').terms == ("global", "magnitude", "pruning")
+
+
+def test_term_count_is_bounded() -> None:
+    assert parse_search(" ".join(f"w{i}" for i in range(100))).size == MAX_TERMS
+
+
+def test_column_scope_and_alternatives(fts: sqlite3.Connection) -> None:
+    expression = alternatives_to_fts([["global", "globe"], ["prun"]], column="title")
+    assert expression == '{title} : (("global" OR "globe") AND "prun")'
+    assert fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone() == (0,)
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=120))
+def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str) -> None:
+    query = parse_search(text)
+    if not query:
+        return
+    for mode in Mode:
+        for column in (None, "title"):
+            # Raises sqlite3.OperationalError on any syntax that leaked through.
+            fts.execute(
+                "SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query, mode, column=column),)
+            ).fetchone()
+
+
+@given(
+    st.lists(
+        st.sampled_from(['"', "(", ")", "*", "-", ":", "AND", "OR", "NOT", "^", "+", "pruning"]), max_size=12
+    )
+)
+def test_operator_soup_never_reaches_sqlite(fts: sqlite3.Connection, parts: list[str]) -> None:
+    query = parse_search(" ".join(parts))
+    if query:
+        fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query),)).fetchone()

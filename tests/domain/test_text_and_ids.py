@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.ids import canonical_id, parse_arxiv_id, title_id
+from bot.domain.text import fold, title_key, words
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2401.12345", "2401.12345"),
+        ("2401.12345v3", "2401.12345"),
+        ("arXiv:2401.1234v1", "2401.1234"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("math.GT/0309136v2", "math.GT/0309136"),
+        ("https://arxiv.org/abs/2401.12345v2", "2401.12345"),
+        ("https://arxiv.org/pdf/2401.12345", "2401.12345"),
+        ("https://huggingface.co/papers/2401.12345", "2401.12345"),
+        ("not an id", None),
+        ("2401.123", None),
+    ],
+)
+def test_arxiv_ids_lose_their_version(text: str, expected: str | None) -> None:
+    assert parse_arxiv_id(text) == expected
+
+
+def test_canonical_id_prefers_arxiv_then_title() -> None:
+    assert canonical_id("2401.12345", "Whatever") == "2401.12345"
+    assert canonical_id(None, "Deep  Learning!") == canonical_id(None, "deep learning")
+    assert title_id("Élan Vital") == title_id("elan vital")
+
+
+def test_title_key_ignores_case_accents_punctuation_and_invisible_characters() -> None:
+    assert title_key("  Réseaux: Low-Rank\u200b Adaptation ") == "reseaux low rank adaptation"
+    assert fold("ÉCOLE") == "ecole"
+    assert words("GPT-4V(ision)") == ["gpt", "4v", "ision"]
+
+
+@given(st.text())
+def test_title_key_is_idempotent(text: str) -> None:
+    assert title_key(title_key(text)) == title_key(text)

@@ -1,0 +1,97 @@
+"""The CLI end to end, on a temporary database, as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cli.db"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_ingest_twice_then_stats(db: Path) -> None:
+    assert run("ingest", "--db", str(db)) == (0, "69 new, 0 updated, 0 unchanged\n")
+    assert run("ingest", "--db", str(db))[1].startswith("0 new")
+    code, output = run("stats", "--json", "--db", str(db))
+    assert code == 0 and json.loads(output)["papers"] == 69
+
+
+def test_search_json_and_typos(db: Path) -> None:
+    run("ingest", "--db", str(db))
+    code, output = run("search", "federated learning", "--json", "--db", str(db))
+    results = json.loads(output)
+    assert code == 0
+    assert {"id", "title", "authors", "published", "url", "score"} <= set(results[0])
+    assert all("Federated" in r["title"] for r in results[:5])
+    code, output = run("search", "federatd lerning", "--json", "--db", str(db))
+    assert code == 0 and "Federated" in json.loads(output)[0]["title"]
+    code, output = run("search", '"global magnitude pruning', "--json", "--db", str(db))
+    assert code == 0 and isinstance(json.loads(output), list)
+
+
+def test_show_and_random(db: Path) -> None:
+    run("ingest", "--db", str(db))
+    _, output = run("random", "--json", "--db", str(db))
+    paper = json.loads(output)
+    code, shown = run("show", paper["id"], "--json", "--db", str(db))
+    assert code == 0 and json.loads(shown)["title"] == paper["title"]
+    code, output = run("show", "nope", "--db", str(db))
+    assert code == 1 and "No paper matches 'nope'" in output
+
+
+def _content_digest(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT id, content_hash FROM papers ORDER BY id").fetchall()
+        listings = conn.execute("SELECT * FROM listings ORDER BY 1, 2, 3").fetchall()
+    return hashlib.sha256(repr((rows, listings)).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (
+            b"Jul 30\n\nA title\n\nAn abstract that is long enough to count as one. " * 1
+            + b"x" * 400
+            + b"\n\nCut off",
+            7,
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00garbage", 1),
+    ],
+)
+def test_bad_file_names_the_line_and_writes_nothing(
+    db: Path, tmp_path: Path, content: bytes, line: int
+) -> None:
+    run("ingest", "--db", str(db))
+    before = _content_digest(db)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    code, output = run("ingest", str(bad), "--db", str(db))
+    assert code == 1
+    assert f"line {line}" in output and "bad.txt" in output
+    assert _content_digest(db) == before
+
+
+def test_installed_script_runs(db: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ingest", "--db", str(db)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "69 new, 0 updated, 0 unchanged"
