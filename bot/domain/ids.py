@@ -34,7 +34,11 @@ def parse_arxiv_id(text: str) -> str | None:
 
 def title_id(title: str) -> str:
     """A stable id for a paper known only by its title."""
-    digest = hashlib.sha1(title_key(title).encode("utf-8"), usedforsecurity=False).hexdigest()
+    return title_id_from_key(title_key(title))
+
+
+def title_id_from_key(key: str) -> str:
+    digest = hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
     return TITLE_ID_PREFIX + digest[:16]
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -41,14 +40,15 @@ class Paper:
     ai_keywords: tuple[str, ...] = ()
     created_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
+    # Derived once: dedup, ids and the vocabulary all need it, and folding is not free.
+    title_key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title_key", title_key(self.title))
 
     @property
     def id(self) -> str:
-        return ids.canonical_id(self.arxiv_id, self.title)
-
-    @property
-    def title_key(self) -> str:
-        return title_key(self.title)
+        return self.arxiv_id or ids.title_id_from_key(self.title_key)
 
     @property
     def abs_url(self) -> str | None:
@@ -65,11 +65,13 @@ class Paper:
 
     def content_hash(self) -> str:
         """Digest of everything a re-ingest could change; equal digests mean "unchanged"."""
-        data = asdict(self)
-        for volatile in ("created_at", "updated_at"):
-            data.pop(volatile)
-        encoded = json.dumps(data, default=str, sort_keys=True).encode("utf-8")
-        return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+        content = tuple(getattr(self, name) for name in _CONTENT_FIELDS)
+        return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
+
+
+_CONTENT_FIELDS = tuple(
+    f.name for f in fields(Paper) if f.name not in ("created_at", "updated_at", "title_key")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +90,9 @@ def merge(existing: Paper, incoming: Paper) -> Paper:
     so a known value is never replaced by an unknown one, and the earliest listing wins.
     """
     chosen: dict[str, object] = {}
-    for name in Paper.__slots__:
-        # The first source that brought a paper stays its source; timestamps belong to storage.
-        if name in ("created_at", "updated_at", "first_listed", "source"):
+    for name in _CONTENT_FIELDS:
+        # The first source that brought a paper stays its source.
+        if name in ("first_listed", "source"):
             continue
         new_value = getattr(incoming, name)
         if new_value not in (None, "", ()):

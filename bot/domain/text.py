@@ -27,6 +27,8 @@ def strip_invisible(text: str) -> str:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` (``Élan`` -> ``elan``)."""
+    if text.isascii():  # the common case, and 20x cheaper than Unicode normalisation
+        return text.lower()
     # NFKC first so compatibility forms (𝓐, ﬁ, full-width letters) case-fold like their plain letters.
     compatible = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
     decomposed = unicodedata.normalize("NFKD", compatible)

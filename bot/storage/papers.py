@@ -11,7 +11,6 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot.domain.models import ListedPaper, Paper, merge
-from bot.domain.text import words
 
 # Title weighs most, then authors, then the abstract.
 BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
@@ -105,8 +104,8 @@ def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
     )
 
 
-def _title_terms(title: str) -> set[str]:
-    return set(words(title))
+def _title_terms(paper: Paper) -> set[str]:
+    return set(paper.title_key.split())
 
 
 class PaperRepository:
@@ -152,13 +151,17 @@ class PaperRepository:
         return UpsertCounts(len(inserts), len(updates), unchanged)
 
     async def _existing_for(self, papers: Sequence[ListedPaper]) -> list[StoredPaper]:
-        ids = json.dumps([item.paper.id for item in papers] + [item.paper.arxiv_id for item in papers])
-        keys = json.dumps([item.paper.title_key for item in papers])
+        """Stored rows that could be the same paper as one in ``papers`` (see ``_Index.match``)."""
+        ids = [item.paper.id for item in papers]
+        any_title = [item.paper.title_key for item in papers if not item.paper.arxiv_id]
+        untagged_title = [item.paper.title_key for item in papers if item.paper.arxiv_id]
         sql = (
             f"{_SELECT} WHERE id IN (SELECT value FROM json_each(?)) "
-            "OR title_key IN (SELECT value FROM json_each(?))"
+            "OR title_key IN (SELECT value FROM json_each(?)) "
+            "OR (arxiv_id IS NULL AND title_key IN (SELECT value FROM json_each(?)))"
         )
-        async with self._db.execute(sql, (ids, keys)) as cursor:
+        params = (json.dumps(ids), json.dumps(any_title), json.dumps(untagged_title))
+        async with self._db.execute(sql, params) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
     async def _insert(self, papers: Sequence[Paper], stamp: str) -> None:
@@ -176,7 +179,7 @@ class PaperRepository:
             "SELECT pk, title, abstract, authors FROM papers WHERE pk > ?",
             (before,),
         )
-        await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p.title)))
+        await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         pks = json.dumps([pk for pk, _, _ in updates])
@@ -200,8 +203,8 @@ class PaperRepository:
         delta: Counter[str] = Counter()
         for _, before, after in updates:
             if before.title != after.title:
-                delta.update(_title_terms(after.title))
-                delta.subtract(_title_terms(before.title))
+                delta.update(_title_terms(after))
+                delta.subtract(_title_terms(before))
         await self._count_title_terms(delta)
 
     async def _count_title_terms(self, delta: Counter[str]) -> None:

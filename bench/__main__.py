@@ -1,0 +1,158 @@
+"""Benchmarks with printed figures: ``python -m bench {ingest,search,autocomplete,all} --n N``.
+
+Databases are cached under bench/.cache/ per corpus size, so search figures do not pay for
+ingest again. Nothing here is asserted: these are measurements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import resource
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bench.corpus import ADJECTIVES, METHODS, TASKS, TECHNIQUES, generate
+from bot.services.papers import PaperService
+from bot.storage.database import Database
+
+CACHE = Path(__file__).parent / ".cache"
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+N = Annotated[int, typer.Option("--n", help="Corpus size (papers).")]
+
+
+def _rss_mb() -> float:
+    """Current resident set size (Linux /proc), in MB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+
+
+async def _ingest(n: int, path: Path) -> None:
+    for old in path.parent.glob(path.name + "*"):
+        old.unlink()
+    started = time.perf_counter()
+    papers = list(generate(n))
+    generated = time.perf_counter()
+    database = await Database.open(path)
+    service = PaperService(database)
+    counts = await service.ingest(papers)
+    stored = time.perf_counter()
+    await database.close()
+    rate = n / (stored - generated)
+    print(
+        f"ingest n={n:,}: {rate:,.0f} papers/s ({stored - generated:.1f} s; corpus generation "
+        f"{generated - started:.1f} s not counted), {counts.new:,} new, DB {_size_mb(path):,.0f} MB"
+    )
+
+
+async def _database(n: int) -> Path:
+    path = CACHE / f"papers-{n}.db"
+    if not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        await _ingest(n, path)
+    return path
+
+
+def _queries(rng: random.Random, count: int) -> list[str]:
+    words = [w for phrase in METHODS + TASKS + TECHNIQUES + ADJECTIVES for w in phrase.split()]
+    out = []
+    for i in range(count):
+        kind = i % 4
+        if kind == 0:  # one common word: the worst case for BM25
+            out.append(rng.choice(words))
+        elif kind == 1:
+            out.append(f"{rng.choice(METHODS)} {rng.choice(TASKS)}")
+        elif kind == 2:
+            out.append(f'"{rng.choice(TECHNIQUES)}" {rng.choice(ADJECTIVES)}')
+        else:  # a typo
+            word = rng.choice(METHODS).split()[0]
+            cut = rng.randrange(1, len(word))
+            out.append(word[:cut] + word[cut + 1 :] + " " + rng.choice(TASKS).split()[0].lower())
+    return out
+
+
+def _typed_prefixes(rng: random.Random, count: int) -> list[str]:
+    """What users type into autocomplete: growing prefixes of real title words, sometimes misspelt."""
+    out = []
+    while len(out) < count:
+        phrase = f"{rng.choice(ADJECTIVES)} {rng.choice(METHODS)} {rng.choice(TASKS)}".lower()
+        if rng.random() < 0.3:
+            at = rng.randrange(1, len(phrase) - 1)
+            phrase = phrase[:at] + phrase[at + 1 :]
+        for end in range(2, len(phrase), 3):
+            out.append(phrase[:end])
+    return out[:count]
+
+
+async def _latency(label: str, n: int, inputs: list[str], call: Callable[[str], Awaitable[object]]) -> None:
+    times = []
+    for text in inputs:
+        started = time.perf_counter()
+        await call(text)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p50 = statistics.median(times)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    print(
+        f"{label} n={n:,}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {times[-1]:.1f} ms "
+        f"over {len(times)} queries; RSS {_rss_mb():.0f} MB"
+    )
+
+
+async def _search(n: int, queries: int, cold: bool) -> None:
+    path = await _database(n)
+    database = await Database.open(path)
+    service = PaperService(database)
+    await service.start()
+    rng = random.Random(11)
+    await _latency("search", n, _queries(rng, queries), lambda q: service.search.search(q, limit=10))
+
+    async def suggest(text: str) -> object:
+        if cold:
+            service.search._suggestions.clear()  # measure the work, not the cache
+        return await service.search.suggest(text)
+
+    await _latency("autocomplete", n, _typed_prefixes(rng, queries), suggest)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000
+    print(f"process with n={n:,} loaded: peak RSS {peak:.0f} MB")
+    await database.close()
+
+
+@app.command()
+def ingest(n: N = 100_000) -> None:
+    """Ingest throughput (papers/s, full-text index included) and database size."""
+    CACHE.mkdir(exist_ok=True)
+    asyncio.run(_ingest(n, CACHE / f"papers-{n}.db"))
+
+
+@app.command()
+def search(
+    n: N = 100_000,
+    queries: Annotated[int, typer.Option(help="Queries per measurement.")] = 400,
+    warm: Annotated[bool, typer.Option(help="Let the suggestion cache answer repeats.")] = False,
+) -> None:
+    """Search and autocomplete latency, p50/p99, and the process's memory."""
+    asyncio.run(_search(n, queries, cold=not warm))
+
+
+@app.command(name="all")
+def run_all() -> None:
+    """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
+    asyncio.run(_ingest(100_000, CACHE / "ingest-100000.db"))
+    for n in (10_000, 100_000, 1_000_000):
+        asyncio.run(_search(n, 400, cold=True))
+
+
+if __name__ == "__main__":
+    app()
