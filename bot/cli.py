@@ -275,9 +275,18 @@ def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
         out.print(f"{key:>14}: {value}")
 
 
+NO_TOKEN = (
+    "paperbot needs a Discord bot token to connect, and DISCORD_TOKEN is not set. Create an application at "
+    "https://discord.com/developers/applications, add a Bot, copy its token and put DISCORD_TOKEN=... in the "
+    "environment or in a .env file here (git-ignored: never commit it). Invite the bot with the bot and "
+    "applications.commands scopes, then run `paperbot sync` once to publish the slash commands. Meanwhile "
+    'the offline commands work without a token: `paperbot ingest`, `paperbot search "federated learning"`.'
+)
+
+
 @app.command()
 def start(db: DbOption = None) -> None:
-    """The main job behind `make run`: make sure the bundled papers are in the store, then summarise."""
+    """The main job behind `make run`: load the bundled papers, then run the bot if DISCORD_TOKEN is set."""
     settings = _settings(db)
     _configure_logging(settings)
 
@@ -288,7 +297,45 @@ def start(db: DbOption = None) -> None:
 
     counts, total = _run(job())
     out.print(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
-    out.print('Try: paperbot search "federated learning"')
+    if settings.discord_token is None:
+        out.print("DISCORD_TOKEN is not set, so the Discord bot is not started.")
+        out.print('Try the offline CLI meanwhile: .venv/bin/paperbot search "federated learning"')
+        return
+    run(db)
+
+
+@app.command()
+def run(db: DbOption = None) -> None:
+    """Run the Discord bot (needs DISCORD_TOKEN). Never syncs commands: see `paperbot sync`."""
+    settings = _settings(db)
+    _configure_logging(settings)
+    if settings.discord_token is None:
+        sys.stderr.write(NO_TOKEN + "\n")
+        raise typer.Exit(2)
+    from bot.runner import run_bot
+
+    _run(run_bot(settings))
+
+
+@app.command()
+def sync(
+    guild: Annotated[
+        int | None,
+        typer.Option("--guild", help="Only this server id: instant, for testing. Default: global."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Publish the slash commands to Discord (globally, or to one server)."""
+    settings = _settings(db)
+    _configure_logging(settings)
+    if settings.discord_token is None:
+        sys.stderr.write(NO_TOKEN + "\n")
+        raise typer.Exit(2)
+    from bot.runner import sync_commands
+
+    names = _run(sync_commands(settings, guild))
+    where = f"server {guild}" if guild else "every server (global commands can take a while to appear)"
+    out.print(f"Synced {len(names)} commands to {where}: {', '.join(sorted(names))}")
 
 
 def _print_paper(paper: Paper, as_json: bool) -> None:

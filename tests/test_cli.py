@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -95,3 +96,19 @@ def test_installed_script_runs(db: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "69 new, 0 updated, 0 unchanged"
+
+
+def test_run_without_a_token_explains_and_exits_2(db: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "PAPERBOT_DISCORD_TOKEN")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,  # no .env here
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "DISCORD_TOKEN is not set" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1  # one paragraph

@@ -1,0 +1,118 @@
+"""The Discord client: ``PaperBot`` and its command tree with the one app-command error handler.
+
+With ``bot/__main__``/``bot/cli`` and ``cogs/``, the only code that imports discord.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import PaperbotError
+from bot.services.container import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.papers", "cogs.admin")
+
+
+def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
+    """Point discord.py at another Discord (a loopback emulator in tests); nothing else changes."""
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class PaperTree(app_commands.CommandTree["PaperBot"]):
+    """One error handler for every app command, whether or not the interaction was answered."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[PaperBot], error: app_commands.AppCommandError
+    ) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        message = self._user_message(original)
+        if message is None:
+            reference = uuid.uuid4().hex[:8]
+            log.error(
+                "app command failed [ref %s] command=%s guild=%s channel=%s user=%s",
+                reference,
+                interaction.command.qualified_name if interaction.command else None,
+                interaction.guild_id,
+                interaction.channel_id,
+                interaction.user.id,
+                exc_info=original,
+            )
+            message = f"Sorry, something went wrong on our side. Error reference: `{reference}`."
+        await self.reply_privately(interaction, message)
+
+    @staticmethod
+    def _user_message(error: BaseException) -> str | None:
+        """A friendly text for mistakes a user can fix; None for our own failures."""
+        if isinstance(error, PaperbotError):
+            return str(error)
+        if isinstance(error, app_commands.MissingPermissions):
+            needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+            return f"You need the {needed} permission to do that."
+        if isinstance(error, app_commands.NoPrivateMessage):
+            return "That command only works inside a server."
+        if isinstance(error, app_commands.CommandOnCooldown):
+            return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        if isinstance(error, app_commands.CheckFailure):
+            return "You are not allowed to use that command."
+        if isinstance(error, app_commands.TransformerError):
+            return f"{error.value!r} is not a valid value for that option."
+        return None
+
+    @staticmethod
+    async def reply_privately(interaction: discord.Interaction[PaperBot], message: str) -> None:
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell user %s about an error (interaction expired?)", interaction.user.id)
+
+
+class PaperBot(commands.Bot):
+    """Holds the services; loads the cogs. Never syncs the command tree on start."""
+
+    def __init__(
+        self, *, services: Services, settings: Settings, extensions: tuple[str, ...] = EXTENSIONS
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=PaperTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.services = services
+        self.settings = settings
+        self._extensions = extensions
+
+    async def setup_hook(self) -> None:
+        for extension in self._extensions:
+            await self.load_extension(extension)
+
+    async def publish_commands(self, guild_id: int | None = None) -> list[str]:
+        """Sync the command tree: to one server (instant, for testing) or globally."""
+        target = discord.Object(guild_id) if guild_id else None
+        if target is not None:
+            self.tree.copy_global_to(guild=target)
+        synced = await self.tree.sync(guild=target)
+        return [command.name for command in synced]
+
+    async def is_owner(self, user: discord.abc.User) -> bool:
+        if user.id in self.settings.owner_ids:
+            return True
+        return await super().is_owner(user)

@@ -1,0 +1,57 @@
+"""Text shaping for chat: cutting cleanly, shortening author lists, paging. No Discord types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+from bot.domain.text import clean_line
+
+ELLIPSIS = "…"
+T = TypeVar("T")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut at a word boundary with an ellipsis when needed."""
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + ELLIPSIS
+
+
+def cut_at_sentence(text: str, limit: int) -> str:
+    """Whole sentences within ``limit`` when possible, else a clean word cut."""
+    if len(text) <= limit:
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, limit)]
+    if ends and ends[-1] >= limit // 2:
+        return text[: ends[-1]] + " " + ELLIPSIS
+    return truncate(text, limit)
+
+
+def short_authors(authors: Sequence[str], *, keep: int = 3, limit: int = 200) -> str:
+    """``A, B, C et al.`` for long lists; always within ``limit`` characters."""
+    if not authors:
+        return "Unknown authors"
+    shown = ", ".join(authors[:keep])
+    if len(authors) > keep:
+        shown += " et al."
+    return truncate(shown, limit)
+
+
+def one_line(text: str, limit: int) -> str:
+    return truncate(clean_line(text), limit)
+
+
+def pages(items: Sequence[T], size: int) -> list[list[T]]:
+    """Consecutive chunks of at most ``size`` items (at least one page, possibly empty)."""
+    if size <= 0:
+        raise ValueError("page size must be positive")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]

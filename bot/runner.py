@@ -1,0 +1,45 @@
+"""Running the Discord bot: resources opened here and passed in (discord.py's advanced_startup pattern)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from bot.client import PaperBot, use_endpoints
+from bot.services.container import Services
+from bot.settings import Settings
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+async def run_bot(settings: Settings) -> None:
+    """Connect and serve until SIGINT/SIGTERM; then close the bot and the database cleanly."""
+    assert settings.discord_token is not None
+    use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    database = await Database.open(settings.db)
+    try:
+        services = await Services.open(database)
+        async with PaperBot(services=services, settings=settings) as bot:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+            await bot.start(settings.discord_token.get_secret_value())
+    finally:
+        await database.close()
+        log.info("stopped: database closed")
+
+
+async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
+    """Log in over HTTP only (no gateway), publish the command tree, log out."""
+    assert settings.discord_token is not None
+    use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    database = await Database.open(settings.db)
+    try:
+        services = await Services.open(database)
+        async with PaperBot(services=services, settings=settings) as bot:
+            await bot.login(settings.discord_token.get_secret_value())  # runs setup_hook: cogs loaded
+            return await bot.publish_commands(guild_id)
+    finally:
+        await database.close()

@@ -1,0 +1,146 @@
+"""Papers -> embeds and link buttons, within Discord's limits. The one place that knows them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import discord
+
+from bot.domain.layout import cut_at_sentence, one_line, short_authors, truncate
+from bot.domain.models import Paper
+from bot.services.papers import DailyList
+from bot.services.search import SearchHit
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+CONTENT_LIMIT = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+FOOTER_TEXT = 2048
+EMBED_TOTAL = 6000
+CHOICE_NAME = 100
+CHOICE_VALUE = 100
+MAX_CHOICES = 25
+
+ACCENT = discord.Colour(0xFFB000)
+ABSTRACT_LIMIT = 1500  # a readable card; the full text is one click away
+
+
+def md(text: str) -> str:
+    """Paper text made inert: no markdown, no mentions, no broken [link](text)."""
+    escaped = discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+    return escaped.replace("[", "\\[").replace("]", "\\]")
+
+
+def link(title: str, url: str | None, limit: int) -> str:
+    text = md(truncate(title, limit))
+    return f"[{text}](<{url}>)" if url else text
+
+
+def _day(paper: Paper) -> date | None:
+    return paper.published or paper.first_listed
+
+
+def paper_embed(paper: Paper) -> discord.Embed:
+    embed = discord.Embed(
+        title=truncate(paper.title, EMBED_TITLE),
+        url=paper.url,
+        description=md(cut_at_sentence(paper.abstract, ABSTRACT_LIMIT)),
+        colour=ACCENT,
+    )
+    embed.add_field(
+        name="Authors", value=md(short_authors(paper.authors, keep=5, limit=FIELD_VALUE - 20)), inline=False
+    )
+    when = _day(paper)
+    if when:
+        embed.add_field(name="Published" if paper.published else "Listed", value=when.isoformat())
+    if paper.upvotes is not None:
+        embed.add_field(name="Upvotes", value=f"▲ {paper.upvotes}")
+    if paper.ai_keywords:
+        embed.add_field(
+            name="Keywords", value=md(truncate(", ".join(paper.ai_keywords), FIELD_VALUE)), inline=False
+        )
+    if paper.thumbnail_url:
+        embed.set_thumbnail(url=paper.thumbnail_url)
+    embed.set_footer(text=f"id {paper.id}")
+    return fit(embed)
+
+
+def paper_links(paper: Paper) -> discord.ui.View:
+    """Link buttons (arXiv, PDF, Hugging Face, code, project page) for the links the paper has."""
+    view = discord.ui.View(timeout=None)
+    for label, url in (
+        ("arXiv", paper.abs_url),
+        ("PDF", paper.pdf_url),
+        ("Hugging Face", paper.hf_url),
+        ("Code", paper.code_url),
+        ("Project page", paper.project_url),
+    ):
+        if url and url.startswith(("https://", "http://")) and len(url) <= 512:
+            view.add_item(discord.ui.Button(label=label, url=url))
+    return view
+
+
+def search_page(
+    query: str, hits: Sequence[SearchHit], *, page: int, page_count: int, total: int
+) -> discord.Embed:
+    lines = []
+    for hit in hits:
+        paper = hit.paper
+        when = _day(paper)
+        meta = short_authors(paper.authors, limit=120) + (f" · {when.isoformat()}" if when else "")
+        snippet = md(one_line(hit.snippet or paper.abstract, 180))
+        lines.append(f"**{link(paper.title, paper.url, 200)}**\n{md(meta)}\n> {snippet}")
+    corrected = any(hit.fuzzy for hit in hits)
+    embed = discord.Embed(
+        title=truncate(f"Papers matching “{query}”", EMBED_TITLE),
+        description="\n\n".join(lines),
+        colour=ACCENT,
+    )
+    note = " · includes spelling corrections" if corrected else ""
+    embed.set_footer(text=f"Page {page}/{page_count} · {total} result{'s' * (total != 1)}{note}")
+    return fit(embed)
+
+
+def daily_page(
+    daily: DailyList, papers: Sequence[Paper], *, first_rank: int, page: int, page_count: int
+) -> discord.Embed:
+    lines = []
+    for rank, paper in enumerate(papers, first_rank):
+        votes = f" · ▲ {paper.upvotes}" if paper.upvotes is not None else ""
+        authors = md(short_authors(paper.authors, limit=100))
+        lines.append(f"**{rank}.** {link(paper.title, paper.url, 180)}\n{authors}{votes}")
+    embed = discord.Embed(
+        title=f"Daily papers · {daily.day.strftime('%A %d %B %Y')}",
+        description="\n".join(lines),
+        colour=ACCENT,
+    )
+    embed.set_footer(text=f"Page {page}/{page_count} · {len(daily.papers)} papers")
+    return fit(embed)
+
+
+def choice_name(title: str) -> str:
+    return truncate(" ".join(title.split()), CHOICE_NAME)
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Enforce the per-part and 6,000-character limits, trimming the description last-resort."""
+    if embed.title:
+        embed.title = truncate(embed.title, EMBED_TITLE)
+    if embed.description:
+        embed.description = truncate(embed.description, EMBED_DESCRIPTION)
+    for index, field in enumerate(embed.fields[:25]):
+        embed.set_field_at(
+            index,
+            name=truncate(field.name or "\u200b", FIELD_NAME),
+            value=truncate(field.value or "\u200b", FIELD_VALUE),
+            inline=bool(field.inline),
+        )
+    while len(embed.fields) > 25:
+        embed.remove_field(-1)
+    overflow = len(embed) - EMBED_TOTAL
+    if overflow > 0 and embed.description:
+        embed.description = truncate(embed.description, max(0, len(embed.description) - overflow))
+    return embed

@@ -1,0 +1,86 @@
+"""Interactive views: buttons that only the member who ran the command can press."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+
+import discord
+
+NOT_YOURS = "These buttons belong to the member who ran the command: run it yourself to get your own."
+
+
+class OwnedView(discord.ui.View):
+    """Buttons for one member; disabled (and the message edited) when the view times out."""
+
+    def __init__(self, owner_id: int, *, timeout: float = 180) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.message: discord.InteractionMessage | discord.Message | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return False
+        return True
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button) and item.url is None:
+                item.disabled = True
+        if self.message is not None:
+            # Deleted or no longer editable: nothing left to disable.
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=self)
+
+
+class Paginator(OwnedView):
+    def __init__(self, owner_id: int, embeds: Sequence[discord.Embed], *, timeout: float = 180) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.embeds = list(embeds)
+        self.index = 0
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.embeds) - 1
+
+    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
+        self.index = max(0, self.index - 1)
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embeds[self.index], view=self)
+
+    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
+        self.index = min(len(self.embeds) - 1, self.index + 1)
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embeds[self.index], view=self)
+
+
+Reroll = Callable[[], Awaitable[tuple[discord.Embed, discord.ui.View]]]
+
+
+class AnotherOne(OwnedView):
+    """A "Another one" button that replaces the message with a fresh random paper."""
+
+    def __init__(
+        self, owner_id: int, reroll: Reroll, links: discord.ui.View, *, timeout: float = 180
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self._reroll = reroll
+        self._add_links(links)
+
+    def _add_links(self, links: discord.ui.View) -> None:
+        for item in list(self.children):
+            if isinstance(item, discord.ui.Button) and item.url is not None:
+                self.remove_item(item)
+        for link in links.children:
+            if isinstance(link, discord.ui.Button):
+                self.add_item(discord.ui.Button(label=link.label, url=link.url))
+
+    @discord.ui.button(label="Another one", emoji="🎲", style=discord.ButtonStyle.primary)
+    async def another(self, interaction: discord.Interaction, _: discord.ui.Button[AnotherOne]) -> None:
+        embed, links = await self._reroll()
+        self._add_links(links)
+        await interaction.response.edit_message(embed=embed, view=self)

@@ -1,0 +1,129 @@
+"""/papers: search, show, random, today. Validate input, call a service, render the reply."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import PaperBot
+from bot.domain.layout import pages, truncate
+from bot.errors import InvalidInput
+from cogs import _render
+from cogs._views import AnotherOne, Paginator
+
+TODAY_PAGE_SIZE = 10
+QUERY_MAX = 200
+
+
+class Papers(commands.GroupCog, group_name="papers", group_description="Find and read research papers"):
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        self.papers = bot.services.papers
+        super().__init__()
+
+    @app_commands.command(
+        name="search", description="Search titles, abstracts and authors (typos are forgiven)"
+    )
+    @app_commands.describe(
+        query='Words to look for; put an "exact phrase" in double quotes',
+        limit="How many results to fetch (1-25, default 10)",
+    )
+    async def search(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        query: app_commands.Range[str, 1, QUERY_MAX],
+        limit: app_commands.Range[int, 1, 25] = 10,
+    ) -> None:
+        hits = await self.papers.search.search(query, limit=limit)
+        if not hits:
+            close = await self.papers.search.suggest(query, limit=3)
+            hint = "".join(f"\n• {_render.md(s.title)}" for s in close)
+            message = f"No papers match “{_render.md(query)}”." + (f" Close titles:{hint}" if hint else "")
+            await interaction.response.send_message(truncate(message, _render.CONTENT_LIMIT), ephemeral=True)
+            return
+        chunks = pages(hits, self.bot.settings.search.page_size)
+        embeds = [
+            _render.search_page(query, chunk, page=i, page_count=len(chunks), total=len(hits))
+            for i, chunk in enumerate(chunks, 1)
+        ]
+        await self._send_pages(interaction, embeds)
+
+    @app_commands.command(name="show", description="Show one paper with its abstract and links")
+    @app_commands.describe(paper="Start typing a title (or paste an arXiv id or link)")
+    async def show(
+        self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
+    ) -> None:
+        found = await self.papers.show(paper)
+        embed, links = _render.paper_embed(found), _render.paper_links(found)
+        await interaction.response.send_message(embed=embed, view=links)
+
+    @show.autocomplete("paper")
+    async def show_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        suggestions = await self.papers.search.suggest(current[:QUERY_MAX], limit=_render.MAX_CHOICES)
+        return [
+            app_commands.Choice(name=_render.choice_name(s.title), value=s.paper_id)
+            for s in suggestions
+            if len(s.paper_id) <= _render.CHOICE_VALUE
+        ]
+
+    @app_commands.command(name="random", description="A random paper, optionally on a topic")
+    @app_commands.describe(topic="Only papers matching these words (optional)")
+    async def random(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        topic: app_commands.Range[str, 1, QUERY_MAX] | None = None,
+    ) -> None:
+        first = await self.papers.random(topic)
+        if first is None:
+            what = f"about “{_render.md(topic)}”" if topic else "in the store yet"
+            await interaction.response.send_message(f"There are no papers {what}.", ephemeral=True)
+            return
+
+        async def reroll() -> tuple[discord.Embed, discord.ui.View]:
+            paper = await self.papers.random(topic) or first
+            return _render.paper_embed(paper), _render.paper_links(paper)
+
+        view = AnotherOne(interaction.user.id, reroll, _render.paper_links(first))
+        await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
+        view.message = await interaction.original_response()
+
+    @app_commands.command(name="today", description="The daily papers list (the latest one by default)")
+    @app_commands.describe(day="A date as YYYY-MM-DD (default: the latest list)")
+    async def today(
+        self, interaction: discord.Interaction[PaperBot], day: app_commands.Range[str, 1, 10] | None = None
+    ) -> None:
+        daily = await self.papers.daily_list(_parse_day(day) if day else None)
+        chunks = pages(daily.papers, TODAY_PAGE_SIZE)
+        embeds = [
+            _render.daily_page(
+                daily, chunk, first_rank=1 + (i - 1) * TODAY_PAGE_SIZE, page=i, page_count=len(chunks)
+            )
+            for i, chunk in enumerate(chunks, 1)
+        ]
+        await self._send_pages(interaction, embeds)
+
+    async def _send_pages(
+        self, interaction: discord.Interaction[PaperBot], embeds: list[discord.Embed]
+    ) -> None:
+        if len(embeds) == 1:
+            await interaction.response.send_message(embed=embeds[0])
+            return
+        view = Paginator(interaction.user.id, embeds)
+        await interaction.response.send_message(embed=embeds[0], view=view)
+        view.message = await interaction.original_response()
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"“{text}” is not a date: use YYYY-MM-DD, for example 2026-07-30.") from None
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(Papers(bot))
