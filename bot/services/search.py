@@ -3,20 +3,20 @@
 Two ideas keep the cost bounded:
 
 * **Candidate windows.** BM25 must score every matching row before it can sort, so a query for
-  a very common word ("learning") costs as much as the number of papers holding it. When the
-  rarest required word is in more than ``CANDIDATE_CAP`` papers, only the newest papers that
-  hold about that many matches are scored (``rowid >= floor``, which FTS5 applies inside its
-  index scan). For such broad queries the newest good matches are the useful ones anyway.
+  a very common word ("learning") costs as much as the number of papers holding it. Only the
+  newest ``cap`` matches are scored: an unscored walk down the doclist finds the rowid of the
+  cap-th newest match (a millisecond or two), and ranking then runs on ``rowid >= floor``, which
+  FTS5 applies inside its index scan. For broad queries the newest good matches are the useful
+  ones anyway; narrow queries (fewer matches than the cap) are ranked in full.
 * **Vocabulary-driven typo tolerance.** Misspelt words are corrected against the words of all
-  titles (a small in-memory vocabulary) with rapidfuzz, and the corrected FTS5 query yields a
-  few dozen candidates that rapidfuzz then re-ranks against what the user typed. No scan over
-  all titles ever runs, so nothing holds the GIL for long.
+  titles (an in-memory vocabulary) with rapidfuzz, and suggestions come from a title-only
+  index whose few dozen candidates rapidfuzz re-ranks against what the user typed. No scan over
+  all titles ever runs, so nothing holds the GIL (or the event loop) for long.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -27,8 +27,11 @@ from bot.domain.text import clean_line, words
 from bot.domain.vocabulary import Vocabulary
 from bot.storage.papers import PaperRepository, TextHit
 
-CANDIDATE_CAP = 20_000
-SUGGESTION_POOL = 60
+# BM25 costs about a microsecond per matching row: these bound the rows ranked per query.
+SEARCH_CANDIDATES = 20_000
+SUGGESTION_CANDIDATES = 5_000
+SUGGESTION_POOL = 100
+COMPLETIONS_PER_PREFIX = 5
 _CACHE_SIZE = 1024
 
 
@@ -37,7 +40,7 @@ class SearchHit:
     paper: Paper
     score: float
     snippet: str
-    fuzzy: bool = False  # found through typo correction rather than the words as typed
+    fuzzy: bool = False  # found through spelling correction rather than the words as typed
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +50,22 @@ class Suggestion:
 
 
 class SearchEngine:
-    def __init__(self, papers: PaperRepository) -> None:
+    def __init__(
+        self,
+        papers: PaperRepository,
+        *,
+        search_candidates: int = SEARCH_CANDIDATES,
+        suggestion_candidates: int = SUGGESTION_CANDIDATES,
+    ) -> None:
         self._papers = papers
+        self._search_cap = search_candidates
+        self._suggestion_cap = suggestion_candidates
         self._vocabulary = Vocabulary({})
-        self._max_pk = 0
         self._suggestions: OrderedDict[str, list[Suggestion]] = OrderedDict()
 
     async def refresh(self) -> None:
-        """Reload the title vocabulary; call after every ingest."""
+        """Reload the title vocabulary and forget cached suggestions; call after every ingest."""
         self._vocabulary = Vocabulary(await self._papers.title_terms())
-        self._max_pk = await self._papers.max_pk()
         self._suggestions.clear()
 
     @property
@@ -66,31 +75,28 @@ class SearchEngine:
     # ---- full-text search ------------------------------------------------------------------
 
     async def search(self, text: str, limit: int = 10) -> list[SearchHit]:
-        """Best matches first: all words, then corrected spellings, then any word, then fuzzy titles."""
+        """Best matches first: all words, then corrected spellings, then any word."""
         query = parse_search(text)
         if not query:
             return []
         found: dict[int, tuple[TextHit, bool]] = {}
 
-        async def take(fts: str, frequencies: Sequence[int], fuzzy: bool) -> None:
+        async def take(fts: str, fuzzy: bool) -> None:
             if len(found) >= limit:
                 return
-            for hit in await self._papers.match(fts, limit=limit, min_pk=self._floor(frequencies)):
+            # Scoring a row costs about one position-list read per term: keep the work per query level.
+            floor = await self._papers.window_floor(fts, self._search_cap // max(1, query.size))
+            for hit in await self._papers.match(fts, limit=limit, min_pk=floor):
                 found.setdefault(hit.pk, (hit, fuzzy))
 
-        df = await self._papers.document_frequency(query.all_words())
-        await take(
-            to_fts(query), [_phrase_df(p, df) for p in query.phrases] + [df[t] for t in query.terms], False
-        )
-
-        corrected = self._corrected(query, df)
-        if corrected is not None:
-            cdf = await self._papers.document_frequency(corrected.all_words())
-            await take(to_fts(corrected), [cdf[t] for t in corrected.all_words()], True)
-            query, df = corrected, cdf
+        await take(to_fts(query), False)
+        if len(found) < limit:
+            corrected = await self._corrected(query)
+            if corrected is not None:
+                await take(to_fts(corrected), True)
+                query = corrected
         if query.size > 1:
-            # Any word: the candidate count is the union, bounded by the sum of frequencies.
-            await take(to_fts(query, Mode.ANY), [sum(df[w] for w in query.all_words())], False)
+            await take(to_fts(query, Mode.ANY), False)
 
         pks = list(found)[:limit]
         stored = await self._papers.by_pks(pks)
@@ -100,30 +106,26 @@ class SearchEngine:
             if pk in stored
         ]
 
-    def _corrected(self, query: SearchQuery, df: dict[str, int]) -> SearchQuery | None:
+    async def _corrected(self, query: SearchQuery) -> SearchQuery | None:
         """The query with unknown words replaced by their closest title words, if any changed."""
+        unknown = await self._papers.unknown_terms(query.terms)
         changed = False
         terms: list[str] = []
         for term in query.terms:
-            if df.get(term, 0) == 0:
+            if term in unknown:
                 options = self._vocabulary.correct(term, limit=1)
                 if options:
                     term, changed = options[0], True
             terms.append(term)
         return SearchQuery(tuple(dict.fromkeys(terms)), query.phrases) if changed else None
 
-    def _floor(self, frequencies: Sequence[int]) -> int:
-        """Lowest rowid worth scoring so that about ``CANDIDATE_CAP`` matches remain."""
-        rarest = min(frequencies, default=0)
-        if rarest <= CANDIDATE_CAP or self._max_pk == 0:
-            return 0
-        return max(0, self._max_pk - (self._max_pk * CANDIDATE_CAP) // rarest)
-
     # ---- title suggestions (autocomplete) ----------------------------------------------------
 
     async def suggest(self, typed: str, limit: int = 25) -> list[Suggestion]:
         """Titles for what a user has typed so far, typo tolerant; cached per text until the next ingest."""
         key = clean_line(typed).casefold()[:100]
+        if typed[-1:].isspace():
+            key += " "  # a finished last word is matched whole, not as a prefix
         cached = self._suggestions.get(key)
         if cached is not None:
             self._suggestions.move_to_end(key)
@@ -140,17 +142,21 @@ class SearchEngine:
             hits = await self._papers.newest_titles(limit)
             return [Suggestion(paper_id, title) for paper_id, title in hits]
         groups = self._word_groups(tokens, still_typing=not typed.endswith(" "))
-        if not groups:
-            return []
-        frequencies = [sum(self._vocabulary.frequency(w) for w in group) for group in groups]
         candidates: dict[int, None] = {}
-        for mode in (Mode.ALL, Mode.ANY) if len(groups) > 1 else (Mode.ALL,):
-            fts = alternatives_to_fts(groups, mode, column="title")
-            floor = self._floor(frequencies if mode is Mode.ALL else [sum(frequencies)])
-            for hit in await self._papers.match(fts, limit=SUGGESTION_POOL, min_pk=floor):
-                candidates.setdefault(hit.pk)
-            if len(candidates) >= limit:
+        # All words; then without the unfinished last word; then any word.
+        attempts = [(groups, Mode.ALL)]
+        if len(groups) > 1:
+            attempts += [(groups[:-1], Mode.ALL), (groups, Mode.ANY)]
+        for chosen, mode in attempts:
+            if len(candidates) >= limit or not chosen:
                 break
+            fts = alternatives_to_fts(chosen, mode)
+            floor = None
+            if mode is Mode.ANY:  # titles holding only some words: let BM25 prefer those with more
+                floor = await self._papers.window_floor(fts, self._suggestion_cap, titles_only=True)
+            # Titles holding every word need no BM25: rapidfuzz ranks them against the typed text.
+            for pk in await self._papers.match_titles(fts, limit=SUGGESTION_POOL, min_pk=floor):
+                candidates.setdefault(pk)
         titles = await self._papers.titles(candidates)
         ranked = process.extract(
             typed,
@@ -166,16 +172,14 @@ class SearchEngine:
         groups: list[list[str]] = []
         for index, token in enumerate(tokens):
             if still_typing and index == len(tokens) - 1:
-                options = self._vocabulary.complete(token) or self._vocabulary.correct(token)
+                options = self._vocabulary.complete(
+                    token, COMPLETIONS_PER_PREFIX
+                ) or self._vocabulary.correct(token)
             else:
                 options = self._vocabulary.correct(token)
             if options:
                 groups.append(options)
         return groups
-
-
-def _phrase_df(phrase: Sequence[str], df: dict[str, int]) -> int:
-    return min(df[w] for w in phrase)
 
 
 def _fold_for_fuzz(text: str) -> str:

@@ -173,11 +173,14 @@ class PaperRepository:
             f"INSERT INTO papers ({_COLUMNS}, created_at) VALUES ({placeholders})",
             [(*_row_values(paper, stamp), stamp) for paper in papers],
         )
-        # Index the new rows in one statement rather than a trigger per row.
+        # Index the new rows in one statement per index rather than a trigger per row.
         await self._db.execute(
             "INSERT INTO papers_fts (rowid, title, abstract, authors) "
             "SELECT pk, title, abstract, authors FROM papers WHERE pk > ?",
             (before,),
+        )
+        await self._db.execute(
+            "INSERT INTO titles_fts (rowid, title) SELECT pk, title FROM papers WHERE pk > ?", (before,)
         )
         await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
 
@@ -190,6 +193,11 @@ class PaperRepository:
             "WHERE pk IN (SELECT value FROM json_each(?))",
             (pks,),
         )
+        await self._db.execute(
+            "INSERT INTO titles_fts (titles_fts, rowid, title) "
+            "SELECT 'delete', pk, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
+            (pks,),
+        )
         assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
         await self._db.executemany(
             f"UPDATE papers SET {assignments} WHERE pk = ?",
@@ -198,6 +206,11 @@ class PaperRepository:
         await self._db.execute(
             "INSERT INTO papers_fts (rowid, title, abstract, authors) "
             "SELECT pk, title, abstract, authors FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
+            (pks,),
+        )
+        await self._db.execute(
+            "INSERT INTO titles_fts (rowid, title) "
+            "SELECT pk, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
             (pks,),
         )
         delta: Counter[str] = Counter()
@@ -312,18 +325,39 @@ class PaperRepository:
         async with self._db.execute(sql, (fts_query, min_pk, limit)) as cursor:
             return [TextHit(row[0], -float(row[1]), row[2]) for row in await cursor.fetchall()]
 
-    async def document_frequency(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many papers hold each (folded) term anywhere in their indexed text."""
-        if not terms:
-            return {}
-        result = dict.fromkeys(terms, 0)
-        sql = "SELECT term, doc FROM papers_fts_terms WHERE term = ?"
+    async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None = None) -> list[int]:
+        """pks of title-only matches (the autocomplete index): BM25-best from ``min_pk`` up when given,
+        else simply the newest, which costs no scoring at all."""
+        if min_pk is None:
+            sql = "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+            params: tuple[object, ...] = (fts_query, limit)
+        else:
+            sql = "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? AND rowid >= ? ORDER BY rank LIMIT ?"
+            params = (fts_query, min_pk, limit)
+        async with self._db.execute(sql, params) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def window_floor(self, fts_query: str, cap: int, *, titles_only: bool = False) -> int:
+        """The rowid of the ``cap``-th newest match, or 0 when fewer match.
+
+        FTS5 walks doclists in rowid order without scoring, so this costs about ``cap`` steps however
+        common the words are; ranking then scores only rowids from there up.
+        """
+        table = "titles_fts" if titles_only else "papers_fts"
+        sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
+        async with self._db.execute(sql, (fts_query, cap)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def unknown_terms(self, terms: Sequence[str]) -> set[str]:
+        """The (folded) terms that occur nowhere in the index."""
+        missing = set()
         for term in set(terms):
-            async with self._db.execute(sql, (term,)) as cursor:
-                row = await cursor.fetchone()
-            if row:
-                result[term] = int(row[1])
-        return result
+            sql = "SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT 1"
+            async with self._db.execute(sql, ('"' + term.replace('"', '""') + '"',)) as cursor:
+                if await cursor.fetchone() is None:
+                    missing.add(term)
+        return missing
 
     async def title_terms(self) -> dict[str, int]:
         async with self._db.execute("SELECT term, docs FROM title_terms") as cursor:
