@@ -1,0 +1,134 @@
+"""arXiv feeds: the RSS announcements (rss.arxiv.org) and the Atom query API (export.arxiv.org/api).
+
+XML is parsed with defusedxml: feeds are input from the network, and entity expansion attacks
+should cost nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from bot.domain.ids import parse_arxiv_id
+from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.text import clean_line
+from bot.errors import ParseError
+from bot.parsing._text import split_links
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+ARXIV = "{http://arxiv.org/schemas/atom}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
+_ABSTRACT = re.compile(r"Abstract:\s*(?P<text>.*)", re.DOTALL)
+
+
+def _root(data: bytes, source: str) -> Element:
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        line = exc.position[0] if getattr(exc, "position", None) else None
+        raise ParseError(f"not well-formed XML ({exc})", source=source, line=line) from None
+    except DefusedXmlException as exc:
+        raise ParseError(f"refused unsafe XML ({type(exc).__name__})", source=source) from None
+
+
+def _text(element: Element | None) -> str:
+    return clean_line("".join(element.itertext())) if element is not None else ""
+
+
+def parse_arxiv_rss(
+    data: bytes, *, source: str = "<arxiv rss>", announce_types: tuple[str, ...] = ANNOUNCE_TYPES
+) -> list[ListedPaper]:
+    """One announcement day of one or more categories, in feed order."""
+    root = _root(data, source)
+    channel = root.find("channel")
+    if root.tag != "rss" or channel is None:
+        raise ParseError("not an RSS feed", source=source)
+    day = _rfc822_date(_text(channel.find("pubDate")) or _text(channel.find("lastBuildDate")))
+    papers: list[ListedPaper] = []
+    for item in channel.iter("item"):
+        kind = _text(item.find(f"{ARXIV}announce_type")) or "new"
+        if kind not in announce_types:
+            continue
+        arxiv_id = parse_arxiv_id(_text(item.find("link"))) or parse_arxiv_id(
+            _text(item.find("guid")).removeprefix("oai:arXiv.org:")
+        )
+        title = _text(item.find("title"))
+        if not title:
+            raise ParseError(f"item {len(papers) + 1} has no title", source=source)
+        description = _text(item.find("description"))
+        found = _ABSTRACT.search(description)
+        abstract = clean_line(found.group("text")) if found else description
+        creators = _text(item.find(f"{DC}creator"))
+        authors = tuple(a.strip() for a in re.split(r",\s*|\s+and\s+", creators) if a.strip())
+        code_url, project_url = split_links(abstract)
+        listed = _rfc822_date(_text(item.find("pubDate"))) or day
+        papers.append(
+            ListedPaper(
+                Paper(
+                    title=title,
+                    abstract=abstract,
+                    source=Source.ARXIV_RSS,
+                    arxiv_id=arxiv_id,
+                    authors=authors,
+                    first_listed=listed,
+                    code_url=code_url,
+                    project_url=project_url,
+                ),
+                listed,
+                len(papers) + 1,
+            )
+        )
+    return papers
+
+
+def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[ListedPaper]:
+    """Entries of an arXiv API query result. The API is a search, not a daily list: no list date."""
+    root = _root(data, source)
+    if root.tag != f"{ATOM}feed":
+        raise ParseError("not an Atom feed", source=source)
+    papers: list[ListedPaper] = []
+    for index, entry in enumerate(root.iter(f"{ATOM}entry"), 1):
+        title = _text(entry.find(f"{ATOM}title"))
+        if not title or title == "Error":
+            raise ParseError(f"entry {index} has no title (an API error?)", source=source)
+        abstract = _text(entry.find(f"{ATOM}summary"))
+        code_url, project_url = split_links(abstract)
+        papers.append(
+            ListedPaper(
+                Paper(
+                    title=title,
+                    abstract=abstract,
+                    source=Source.ARXIV_ATOM,
+                    arxiv_id=parse_arxiv_id(_text(entry.find(f"{ATOM}id"))),
+                    authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
+                    published=_iso_date(_text(entry.find(f"{ATOM}published"))),
+                    code_url=code_url,
+                    project_url=project_url,
+                ),
+                None,
+                index,
+            )
+        )
+    return papers
+
+
+def _rfc822_date(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return parsedate_to_datetime(text).date()
+    except (TypeError, ValueError):
+        return None
+
+
+def _iso_date(text: str) -> date | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if text else None
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Live fetching from paper sources (aiohttp, retries, etiquette). Parsing lives in bot.parsing."""

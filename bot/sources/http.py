@@ -1,0 +1,111 @@
+"""One polite HTTP client for every source: timeouts, a descriptive User-Agent, a size cap, and
+retries with backoff on 429/5xx that honour ``Retry-After``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+
+from bot import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"paperbot/{__version__} (Discord research-papers bot; +https://github.com/paperbot/paperbot)"
+MAX_BYTES = 20 * 1024 * 1024  # a daily list is kilobytes; anything near this is not what we asked for
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class FetchError(Exception):
+    """A source could not be fetched; the message says why, in words fit for an admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter, for the ``attempt``-th retry (1-based)."""
+        delay: float = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        import datetime as _dt
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - _dt.datetime.now(when.tzinfo)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpClient:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        max_bytes: int = MAX_BYTES,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._retry = retry or RetryPolicy()
+        self._max_bytes = max_bytes
+        self._sleep = sleep
+
+    async def get(self, url: str, *, params: Mapping[str, str] | None = None) -> bytes:
+        """The body of a 200 answer; retries transient failures, then raises FetchError."""
+        last_problem = "no attempt made"
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                async with self._session.get(
+                    url, params=params, timeout=self._timeout, headers={"User-Agent": USER_AGENT}
+                ) as response:
+                    if response.status == 200:
+                        return await self._read_capped(response, url)
+                    last_problem = f"HTTP {response.status}"
+                    if response.status not in RETRY_STATUSES:
+                        raise FetchError(f"{url} answered HTTP {response.status}")
+                    wait = retry_after(response.headers)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                wait = None
+            if attempt == self._retry.attempts:
+                break
+            delay = wait if wait is not None else self._retry.backoff(attempt)
+            delay = min(delay, self._retry.max_delay)
+            log.warning("fetch %s failed (%s); retry %d in %.1f s", url, last_problem, attempt, delay)
+            await self._sleep(delay)
+        raise FetchError(f"{url} failed after {self._retry.attempts} attempts ({last_problem})")
+
+    async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self._max_bytes:
+            raise FetchError(f"{url} is {declared} bytes, over the {self._max_bytes}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise FetchError(f"{url} sent more than the {self._max_bytes}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
