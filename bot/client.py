@@ -19,7 +19,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.papers", "cogs.admin")
+EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.admin")
 
 
 def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 
+import aiohttp
+
 from bot.client import PaperBot, use_endpoints
 from bot.services.container import Services
 from bot.settings import Settings
@@ -20,15 +22,21 @@ async def run_bot(settings: Settings) -> None:
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     database = await Database.open(settings.db)
     try:
-        services = await Services.open(database)
-        async with PaperBot(services=services, settings=settings) as bot:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
-            await bot.start(settings.discord_token.get_secret_value())
+        async with aiohttp.ClientSession() as session:
+            services = await Services.open(database, settings, session=session)
+            await _serve(services, settings)
     finally:
         await database.close()
         log.info("stopped: database closed")
+
+
+async def _serve(services: Services, settings: Settings) -> None:
+    assert settings.discord_token is not None
+    async with PaperBot(services=services, settings=settings) as bot:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+        await bot.start(settings.discord_token.get_secret_value())
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
@@ -37,8 +45,12 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
     database = await Database.open(settings.db)
     try:
-        services = await Services.open(database)
-        async with PaperBot(services=services, settings=settings) as bot:
+        services = await Services.open(database, settings)
+        # Logging in runs setup_hook; a one-shot sync must not start the posting schedule.
+        quiet = settings.model_copy(
+            update={"digest": settings.digest.model_copy(update={"scheduler": False})}
+        )
+        async with PaperBot(services=services, settings=quiet) as bot:
             await bot.login(settings.discord_token.get_secret_value())  # runs setup_hook: cogs loaded
             return await bot.publish_commands(guild_id)
     finally:

@@ -25,6 +25,22 @@ class SearchSettings(BaseModel):
     max_results: int = Field(25, ge=1, le=100, description="Most results a search returns")
 
 
+class DigestSettings(BaseModel):
+    grace_minutes: int = Field(
+        360, ge=0, le=1440, description="How late a missed post may still be caught up"
+    )
+    empty_note: bool = Field(True, description="Post a short note on days without a new list (else nothing)")
+    scheduler: bool = Field(True, description="Run the posting schedule (off in some tests)")
+
+
+class SourceSettings(BaseModel):
+    hf_api_url: str = "https://huggingface.co/api/daily_papers"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
+    arxiv_api_url: str = "http://export.arxiv.org/api/query"
+    arxiv_categories: list[str] = Field(default_factory=lambda: ["cs.LG", "cs.CL"])
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERBOT_",
@@ -49,6 +65,8 @@ class Settings(BaseSettings):
         default_factory=list, description="Discord user ids allowed to run owner commands"
     )
     search: SearchSettings = Field(default_factory=SearchSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
 
     @classmethod
     def settings_customise_sources(

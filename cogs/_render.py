@@ -7,7 +7,8 @@ from datetime import date
 
 import discord
 
-from bot.domain.layout import cut_at_sentence, one_line, short_authors, truncate
+from bot.domain.digest import DigestMessage, EmbedSpec
+from bot.domain.layout import cut_at_sentence, escape, one_line, short_authors, truncate
 from bot.domain.models import Paper
 from bot.services.papers import DailyList
 from bot.services.search import SearchHit
@@ -25,13 +26,8 @@ CHOICE_VALUE = 100
 MAX_CHOICES = 25
 
 ACCENT = discord.Colour(0xFFB000)
+md = escape  # paper text made inert for chat: no markdown, no mentions
 ABSTRACT_LIMIT = 1500  # a readable card; the full text is one click away
-
-
-def md(text: str) -> str:
-    """Paper text made inert: no markdown, no mentions, no broken [link](text)."""
-    escaped = discord.utils.escape_markdown(discord.utils.escape_mentions(text))
-    return escaped.replace("[", "\\[").replace("]", "\\]")
 
 
 def link(title: str, url: str | None, limit: int) -> str:
@@ -119,6 +115,17 @@ def daily_page(
     )
     embed.set_footer(text=f"Page {page}/{page_count} · {len(daily.papers)} papers")
     return fit(embed)
+
+
+def spec_embed(spec: EmbedSpec) -> discord.Embed:
+    embed = discord.Embed(title=spec.title, url=spec.url, description=spec.description, colour=ACCENT)
+    if spec.footer:
+        embed.set_footer(text=spec.footer)
+    return fit(embed)
+
+
+def message_embeds(message: DigestMessage) -> list[discord.Embed]:
+    return [spec_embed(spec) for spec in message.embeds]
 
 
 def choice_name(title: str) -> str:

@@ -11,6 +11,19 @@ from bot.domain.text import clean_line
 ELLIPSIS = "…"
 T = TypeVar("T")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
+_INLINE_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
+_LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>-])", re.MULTILINE)  # headings, quotes, lists
+_MENTION = re.compile(r"@(everyone|here|[!&]?\d+)|<(@[!&]?|#)(\d+)>")
+
+
+def escape(text: str) -> str:
+    """Chat text made inert: markdown characters escaped, mentions broken with a zero-width space.
+
+    Bot messages also go out with no allowed mentions; this keeps the layout intact as well.
+    """
+    text = _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<#\u200b"), text)
+    text = _INLINE_MARKDOWN.sub(r"\\\1", text)
+    return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
 
 
 def truncate(text: str, limit: int) -> str:

@@ -1,10 +1,19 @@
-"""The services a running bot holds, built once in the entry point."""
+"""The services a running bot holds, built once in the entry point and passed in."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from bot.services.papers import PaperService
+import aiohttp
+
+from bot.services.digest import DigestService
+from bot.services.fetching import FetchService
+from bot.services.papers import PaperService, utcnow
+from bot.settings import Settings
+from bot.sources.feeds import HuggingFaceSource
+from bot.sources.http import HttpClient
 from bot.storage.database import Database
 
 
@@ -12,9 +21,31 @@ from bot.storage.database import Database
 class Services:
     database: Database
     papers: PaperService
+    digests: DigestService
+    fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
 
     @classmethod
-    async def open(cls, database: Database) -> Services:
-        papers = PaperService(database)
+    async def open(
+        cls,
+        database: Database,
+        settings: Settings,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Services:
+        papers = PaperService(database, clock=clock)
         await papers.start()
-        return cls(database=database, papers=papers)
+        digests = DigestService(
+            database,
+            papers,
+            clock=clock,
+            grace=timedelta(minutes=settings.digest.grace_minutes),
+            empty_note=settings.digest.empty_note,
+        )
+        fetcher = None
+        if session is not None:
+            http = HttpClient(session, timeout=settings.sources.timeout_seconds)
+            fetcher = FetchService(
+                papers, digests, HuggingFaceSource(http, base_url=settings.sources.hf_api_url)
+            )
+        return cls(database=database, papers=papers, digests=digests, fetcher=fetcher)

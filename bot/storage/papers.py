@@ -363,9 +363,21 @@ class PaperRepository:
         async with self._db.execute("SELECT term, docs FROM title_terms") as cursor:
             return {row[0]: int(row[1]) for row in await cursor.fetchall()}
 
-    async def latest_list_date(self, source: str | None = None) -> date | None:
-        sql = "SELECT max(list_date) FROM listings WHERE ? IS NULL OR source = ?"
-        async with self._db.execute(sql, (source, source)) as cursor:
+    async def latest_list_date(
+        self, source: str | None = None, *, on_or_before: date | None = None
+    ) -> date | None:
+        sql = (
+            "SELECT max(list_date) FROM listings "
+            "WHERE (? IS NULL OR source = ?) AND (? IS NULL OR list_date <= ?)"
+        )
+        bound = on_or_before.isoformat() if on_or_before else None
+        async with self._db.execute(sql, (source, source, bound, bound)) as cursor:
+            row = await cursor.fetchone()
+        return _date(row[0]) if row else None
+
+    async def list_dates_before(self, day: date, source: str) -> date | None:
+        sql = "SELECT max(list_date) FROM listings WHERE source = ? AND list_date < ?"
+        async with self._db.execute(sql, (source, day.isoformat())) as cursor:
             row = await cursor.fetchone()
         return _date(row[0]) if row else None
 

@@ -1,0 +1,132 @@
+"""What a day's digest post says and how it is split to fit Discord's limits. No Discord types.
+
+A post is a header (date, count, source) followed by compact entries (linked title, authors,
+one-line summary, upvotes) in the source's rank order. Entries are packed into embed
+descriptions (4,096 characters) and embeds into messages (10 embeds, 6,000 characters). The
+first embed of every message carries a marker in its footer (``digest 2026-07-30 · part 2/3``)
+so a restarted bot can tell which parts are already in the channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bot.domain.layout import escape, one_line, short_authors, truncate
+from bot.domain.models import Paper
+
+DESCRIPTION_BUDGET = 4000  # of 4,096: room for separators
+MESSAGE_BUDGET = 5800  # of 6,000 across a message's embeds: titles and footers count too
+EMBEDS_PER_MESSAGE = 10
+SOURCE_LABELS = {"hf-api": "Hugging Face Daily Papers", "hf-page": "Hugging Face Daily Papers"}
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedSpec:
+    description: str
+    title: str | None = None
+    url: str | None = None
+    footer: str | None = None
+
+    def size(self) -> int:
+        return len(self.description) + len(self.title or "") + len(self.footer or "")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    embeds: tuple[EmbedSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """Everything one post will say. ``list_date`` is None for a note-only post."""
+
+    post_day: date
+    list_date: date | None
+    messages: tuple[DigestMessage, ...]
+    paper_count: int
+
+    @property
+    def parts(self) -> int:
+        return len(self.messages)
+
+
+def marker(post_day: date) -> str:
+    return f"digest {post_day.isoformat()}"
+
+
+def part_footer(post_day: date, part: int, parts: int) -> str:
+    return f"{marker(post_day)} · part {part}/{parts}"
+
+
+def parse_part(footer: str, post_day: date) -> int | None:
+    """The part number in a footer written by :func:`part_footer` for ``post_day``."""
+    prefix = marker(post_day) + " · part "
+    if not footer.startswith(prefix):
+        return None
+    number = footer[len(prefix) :].split("/", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
+def entry(rank: int, paper: Paper) -> str:
+    title = escape(truncate(paper.title, 200))
+    heading = f"**{rank}. [{title}](<{paper.url}>)**" if paper.url else f"**{rank}. {title}**"
+    meta = escape(short_authors(paper.authors, limit=120))
+    if paper.upvotes is not None:
+        meta += f" · ▲ {paper.upvotes}"
+    summary = escape(one_line(paper.ai_summary or paper.abstract, 220))
+    return f"{heading}\n{meta}\n{summary}"
+
+
+def plan_digest(
+    post_day: date,
+    list_date: date | None,
+    papers: Sequence[Paper],
+    *,
+    source: str,
+    max_papers: int,
+    note: str | None = None,
+) -> DigestPlan:
+    """The messages of one post. With no papers, a header with ``note`` only."""
+    chosen = list(papers[:max_papers])
+    label = SOURCE_LABELS.get(source, source)
+    lines = [f"{len(chosen)} paper{'s' * (len(chosen) != 1)} from {label}"]
+    if len(papers) > len(chosen):
+        lines[0] += f" (top {len(chosen)} of {len(papers)})"
+    if note:
+        lines.append(note)
+    shown_day = list_date or post_day
+    header = EmbedSpec(
+        title=f"📚 Daily papers · {shown_day.strftime('%A %d %B %Y')}",
+        description="\n".join(lines),
+    )
+    embeds: list[EmbedSpec] = [header]
+    current: list[str] = []
+    for rank, paper in enumerate(chosen, 1):
+        text = entry(rank, paper)
+        if current and len("\n\n".join([*current, text])) > DESCRIPTION_BUDGET:
+            embeds.append(EmbedSpec(description="\n\n".join(current)))
+            current = []
+        current.append(text)
+    if current:
+        embeds.append(EmbedSpec(description="\n\n".join(current)))
+    return DigestPlan(post_day, list_date, _into_messages(post_day, embeds), len(chosen))
+
+
+def _into_messages(post_day: date, embeds: list[EmbedSpec]) -> tuple[DigestMessage, ...]:
+    groups: list[list[EmbedSpec]] = [[]]
+    footer_room = len(part_footer(post_day, 99, 99))
+    for embed in embeds:
+        group = groups[-1]
+        used = sum(e.size() for e in group) + footer_room
+        if group and (len(group) >= EMBEDS_PER_MESSAGE or used + embed.size() > MESSAGE_BUDGET):
+            groups.append([])
+        groups[-1].append(embed)
+    parts = len(groups)
+    messages = []
+    for number, group in enumerate(groups, 1):
+        first = group[0]
+        tagged = EmbedSpec(first.description, first.title, first.url, part_footer(post_day, number, parts))
+        messages.append(DigestMessage((tagged, *group[1:])))
+    return tuple(messages)

@@ -1,0 +1,286 @@
+"""The daily digest: server settings, what a post says, and posting it exactly once.
+
+Posting goes through a ledger row per (server, local day): claimed before the first message,
+each sent part's message id recorded as it goes, confirmed at the end. A run that finds a claim
+left by a crashed run resumes it: it asks the channel which parts are already there (each part
+carries a marker) and sends only the missing ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
+from bot.domain.schedule import DigestConfig, due_day, next_post, parse_post_time, parse_timezone
+from bot.errors import InvalidInput, PaperbotError
+from bot.services.papers import PaperService, utcnow
+from bot.storage.database import Database
+from bot.storage.digests import DigestRepository, FetchRecord, PostRecord
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = timedelta(hours=6)
+MAX_PAPERS_LIMIT = 50
+
+
+class DestinationGone(PaperbotError):
+    """The digest channel is gone or the bot may no longer post there: pause, tell the admin."""
+
+
+class Poster(Protocol):
+    """Where digests go (Discord, in the running bot)."""
+
+    async def find_parts(self, channel_id: int, post_day: date) -> dict[int, int]:
+        """Parts of ``post_day``'s digest already in the channel: part number -> message id."""
+
+    async def send(self, channel_id: int, message: DigestMessage) -> int:
+        """Send one part; returns its message id. Raises DestinationGone when the channel is unusable."""
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
+        """Start a discussion thread on a message."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostOutcome:
+    guild_id: int
+    post_day: date
+    state: str  # posted | skipped | already | failed
+    message_ids: tuple[int, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    config: DigestConfig
+    last_post: PostRecord | None
+    next_post: datetime | None
+    last_fetch: FetchRecord | None
+
+
+class DigestService:
+    def __init__(
+        self,
+        database: Database,
+        papers: PaperService,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        grace: timedelta = DEFAULT_GRACE,
+        empty_note: bool = True,
+    ) -> None:
+        self.database = database
+        self.repository = DigestRepository(database.connection)
+        self._papers = papers
+        self._clock = clock
+        self.grace = grace
+        self.empty_note = empty_note
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    # ---- settings ------------------------------------------------------------------------------
+
+    async def configure(
+        self,
+        guild_id: int,
+        channel_id: int,
+        *,
+        post_time: str,
+        timezone: str,
+        max_papers: int = 10,
+        weekdays_only: bool = False,
+        thread: bool = False,
+    ) -> DigestConfig:
+        """Create or replace a server's digest; setting it up again also lifts a pause."""
+        if not 1 <= max_papers <= MAX_PAPERS_LIMIT:
+            raise InvalidInput(f"max_papers must be between 1 and {MAX_PAPERS_LIMIT}.")
+        config = DigestConfig(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            post_time=parse_post_time(post_time),
+            timezone=parse_timezone(timezone),
+            max_papers=max_papers,
+            weekdays_only=weekdays_only,
+            thread=thread,
+        )
+        async with self.database.transaction():
+            await self.repository.save_config(config, self.now())
+            await self._release_failed(guild_id)
+        return config
+
+    async def config(self, guild_id: int) -> DigestConfig | None:
+        return await self.repository.config(guild_id)
+
+    async def configs(self) -> list[DigestConfig]:
+        return await self.repository.configs()
+
+    async def require(self, guild_id: int) -> DigestConfig:
+        config = await self.repository.config(guild_id)
+        if config is None:
+            raise InvalidInput("This server has no daily digest yet: set one up with /digest setup.")
+        return config
+
+    async def status(self, guild_id: int) -> DigestStatus:
+        config = await self.require(guild_id)
+        return DigestStatus(
+            config=config,
+            last_post=await self.repository.last_post(guild_id),
+            next_post=None if config.paused else next_post(config, self.now()),
+            last_fetch=await self.repository.last_fetch("hf"),
+        )
+
+    async def pause(self, guild_id: int, reason: str | None = None) -> DigestConfig:
+        await self.require(guild_id)
+        async with self.database.transaction():
+            await self.repository.set_paused(guild_id, True, reason, self.now())
+        return await self.require(guild_id)
+
+    async def resume(self, guild_id: int) -> DigestConfig:
+        await self.require(guild_id)
+        async with self.database.transaction():
+            await self.repository.set_paused(guild_id, False, None, self.now())
+            await self._release_failed(guild_id)
+        return await self.require(guild_id)
+
+    async def remove(self, guild_id: int) -> None:
+        async with self.database.transaction():
+            await self.repository.delete_config(guild_id)
+
+    async def _release_failed(self, guild_id: int) -> None:
+        today = self.now().date()
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            await self.repository.release(guild_id, day)
+
+    # ---- what a post says ----------------------------------------------------------------------
+
+    async def plan(
+        self, config: DigestConfig, post_day: date, *, list_date: date | None = None
+    ) -> DigestPlan:
+        """The post for ``post_day``: the newest list not after it, or a note saying why there is none."""
+        repository = self._papers.repository
+        chosen = list_date or await repository.latest_list_date(on_or_before=post_day)
+        if chosen is None:
+            return self._note(config, post_day, "No daily papers list has been fetched yet.")
+        stale = await self._staleness(config, post_day, chosen)
+        if stale:
+            return self._note(config, post_day, stale)
+        papers = [stored.paper for stored in await repository.listing(chosen)]
+        source = papers[0].source if papers else "hf-api"
+        return plan_digest(post_day, chosen, papers, source=source, max_papers=config.max_papers)
+
+    async def _staleness(self, config: DigestConfig, post_day: date, list_date: date) -> str | None:
+        """Why the newest list should not be posted (already posted, or the same as the one before)."""
+        fetch = await self.repository.last_fetch("hf")
+        failed = f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
+        if await self.repository.was_list_posted(config.guild_id, list_date, before=post_day):
+            return (
+                f"No new papers since the list of {list_date:%A %d %B}: "
+                f"the source has not published one yet.{failed}"
+            )
+        repository = self._papers.repository
+        previous = await repository.list_dates_before(list_date, source="hf-api")
+        if previous is not None:
+            now_ids = {s.paper.id for s in await repository.listing(list_date)}
+            before_ids = {s.paper.id for s in await repository.listing(previous)}
+            if now_ids and now_ids == before_ids:
+                return f"The list for {list_date:%A %d %B} repeats the one before (a stale source?).{failed}"
+        return None
+
+    def _note(self, config: DigestConfig, post_day: date, note: str) -> DigestPlan:
+        if not self.empty_note:
+            return DigestPlan(post_day, None, (), 0)
+        return plan_digest(post_day, None, [], source="hf-api", max_papers=config.max_papers, note=note)
+
+    # ---- posting -------------------------------------------------------------------------------
+
+    async def run_due(self, poster: Poster) -> list[PostOutcome]:
+        """Post every digest whose time has come (within the grace window) and is not posted yet.
+
+        Safe to call as often as you like: the ledger makes it idempotent. One server's failure
+        never stops the others.
+        """
+        now = self.now()
+        outcomes = []
+        for config in await self.repository.configs():
+            day = due_day(config, now, self.grace)
+            if day is None:
+                continue
+            try:
+                outcome = await self.post(config, day, poster)
+            except Exception:
+                log.exception("digest for guild %s on %s failed; will retry", config.guild_id, day)
+                continue
+            if outcome.state != "already":
+                outcomes.append(outcome)
+        return outcomes
+
+    async def post(self, config: DigestConfig, post_day: date, poster: Poster) -> PostOutcome:
+        """Post ``post_day``'s digest once, resuming a run that was interrupted."""
+        lock = self._locks.setdefault(config.guild_id, asyncio.Lock())
+        async with lock:
+            existing = await self.repository.post(config.guild_id, post_day)
+            if existing is not None and existing.state != "claimed":
+                state = "already" if existing.state in ("posted", "skipped") else existing.state
+                return PostOutcome(
+                    config.guild_id, post_day, state, tuple(existing.message_ids.values()), existing.error
+                )
+            plan = await self.plan(config, post_day, list_date=existing.list_date if existing else None)
+            async with self.database.transaction():
+                record = await self.repository.claim(
+                    config.guild_id, post_day, plan.list_date, plan.parts, self.now()
+                )
+                if not plan.messages:
+                    await self.repository.finish(config.guild_id, post_day, "skipped", self.now())
+                    return PostOutcome(config.guild_id, post_day, "skipped")
+            return await self._send(config, plan, record, resuming=existing is not None, poster=poster)
+
+    async def _send(
+        self, config: DigestConfig, plan: DigestPlan, record: PostRecord, *, resuming: bool, poster: Poster
+    ) -> PostOutcome:
+        guild, day = config.guild_id, plan.post_day
+        sent = dict(record.message_ids)
+        try:
+            if resuming:
+                # A crash may have come between a send and recording it: the channel knows.
+                for part, message_id in (await poster.find_parts(config.channel_id, day)).items():
+                    if part not in sent:
+                        sent[part] = message_id
+                        async with self.database.transaction():
+                            await self.repository.record_part(guild, day, part, message_id)
+            for part, message in enumerate(plan.messages, 1):
+                if part in sent:
+                    continue
+                sent[part] = await poster.send(config.channel_id, message)
+                async with self.database.transaction():
+                    await self.repository.record_part(guild, day, part, sent[part])
+                if part == 1 and config.thread:
+                    await self._open_thread(poster, config, sent[1], plan)
+        except DestinationGone as exc:
+            reason = str(exc)
+            async with self.database.transaction():
+                await self.repository.finish(guild, day, "failed", self.now(), reason)
+                await self.repository.set_paused(guild, True, reason, self.now())
+            log.warning("digest for guild %s paused: %s", guild, reason)
+            return PostOutcome(guild, day, "failed", tuple(sent.values()), reason)
+        async with self.database.transaction():
+            await self.repository.finish(guild, day, "posted", self.now())
+        return PostOutcome(guild, day, "posted", tuple(sent[p] for p in sorted(sent)))
+
+    @staticmethod
+    async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:
+        try:
+            await poster.open_thread(config.channel_id, message_id, f"Papers of {plan.post_day:%d %B %Y}")
+        except Exception:
+            # A thread is a nicety: the post itself stands.
+            log.warning("could not open a thread for guild %s", config.guild_id, exc_info=True)
+
+    # ---- fetching ------------------------------------------------------------------------------
+
+    async def record_fetch(self, list_date: date | None, *, ok: bool, papers: int, error: str | None) -> None:
+        async with self.database.transaction():
+            await self.repository.record_fetch(FetchRecord("hf", list_date, self.now(), ok, papers, error))

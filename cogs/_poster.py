@@ -1,0 +1,72 @@
+"""Digests to Discord channels: the Poster the digest service posts through."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import discord
+
+from bot.client import PaperBot
+from bot.domain.digest import DigestMessage, parse_part
+from bot.services.digest import DestinationGone
+from cogs._render import message_embeds
+
+HISTORY_SCAN = 50  # a digest's parts are among the channel's latest messages
+
+
+class DiscordPoster:
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+
+    async def _channel(self, channel_id: int) -> discord.TextChannel:
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.NotFound:
+                raise DestinationGone(
+                    "The digest channel was deleted: pick another with /digest setup."
+                ) from None
+            except discord.Forbidden:
+                raise DestinationGone("The bot can no longer see the digest channel.") from None
+        if not isinstance(channel, discord.TextChannel):
+            raise DestinationGone("The digest channel is not a text channel any more.")
+        return channel
+
+    async def send(self, channel_id: int, message: DigestMessage) -> int:
+        channel = await self._channel(channel_id)
+        try:
+            sent = await channel.send(
+                embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden:
+            raise DestinationGone(
+                f"The bot may not post in #{channel.name}: "
+                "it needs View Channel, Send Messages and Embed Links there."
+            ) from None
+        except discord.NotFound:
+            raise DestinationGone(
+                "The digest channel was deleted: pick another with /digest setup."
+            ) from None
+        return sent.id
+
+    async def find_parts(self, channel_id: int, post_day: date) -> dict[int, int]:
+        channel = await self._channel(channel_id)
+        found: dict[int, int] = {}
+        me = self.bot.user
+        try:
+            async for message in channel.history(limit=HISTORY_SCAN):
+                if me is None or message.author.id != me.id or not message.embeds:
+                    continue
+                part = parse_part(message.embeds[0].footer.text or "", post_day)
+                if part is not None:
+                    found.setdefault(part, message.id)
+        except discord.Forbidden:
+            raise DestinationGone(
+                "The bot cannot read the digest channel's history (Read Message History)."
+            ) from None
+        return found
+
+    async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
+        channel = await self._channel(channel_id)
+        await channel.get_partial_message(message_id).create_thread(name=name, auto_archive_duration=1440)

@@ -1,0 +1,216 @@
+"""/digest: each server's daily papers post. Admins only (Manage Server)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import PaperBot
+from bot.domain.schedule import DigestConfig, timezone_choices
+from bot.errors import InvalidInput
+from bot.scheduler import DigestScheduler
+from bot.services.digest import MAX_PAPERS_LIMIT
+from bot.sources.http import FetchError
+from cogs import _render
+from cogs._poster import DiscordPoster
+
+log = logging.getLogger(__name__)
+
+NEEDED = ("view_channel", "send_messages", "embed_links", "read_message_history")
+NEEDED_FOR_THREADS = ("create_public_threads", "send_messages_in_threads")
+
+
+def _stamp(when: datetime, style: str = "F") -> str:
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Digest(commands.GroupCog, group_name="digest", group_description="This server's daily papers post"):
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        self.service = bot.services.digests
+        self.poster = DiscordPoster(bot)
+        self.scheduler = DigestScheduler(post_due=self.post_due, fetch=self.fetch)
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        if self.bot.settings.digest.scheduler:
+            self.scheduler.start(await self.service.configs())
+
+    async def cog_unload(self) -> None:
+        self.scheduler.shutdown()
+
+    async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:  # type: ignore[override]
+        # default_permissions only hides the commands; server settings can override it, so check too.
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    # ---- jobs (called by the scheduler) --------------------------------------------------------
+
+    async def post_due(self) -> None:
+        for outcome in await self.service.run_due(self.poster):
+            if outcome.state == "failed":
+                self.scheduler.remove(outcome.guild_id)
+
+    async def fetch(self) -> None:
+        if self.bot.services.fetcher is None:
+            return
+        try:
+            await self.bot.services.fetcher.fetch_day(datetime.now(UTC).date())
+        except FetchError as exc:
+            log.warning("daily fetch failed: %s", exc)
+
+    # ---- commands ------------------------------------------------------------------------------
+
+    @app_commands.command(name="setup", description="Post the daily papers in a channel at a local time")
+    @app_commands.describe(
+        channel="Where the digest goes",
+        time="Local time of day, 24-hour HH:MM (e.g. 09:00)",
+        timezone="IANA time zone, e.g. Europe/Berlin (start typing to search)",
+        max_papers=f"How many papers at most (1-{MAX_PAPERS_LIMIT}, default 10)",
+        weekdays_only="Skip Saturdays and Sundays (default: no)",
+        thread="Open a discussion thread on each post (default: no)",
+    )
+    async def setup(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        channel: discord.TextChannel,
+        time: app_commands.Range[str, 3, 5],
+        timezone: app_commands.Range[str, 1, 64],
+        max_papers: app_commands.Range[int, 1, MAX_PAPERS_LIMIT] = 10,
+        weekdays_only: bool = False,
+        thread: bool = False,
+    ) -> None:
+        assert interaction.guild is not None
+        missing = [
+            p
+            for p in NEEDED + (NEEDED_FOR_THREADS if thread else ())
+            if not getattr(channel.permissions_for(interaction.guild.me), p)
+        ]
+        if missing:
+            names = ", ".join(p.replace("_", " ").title() for p in missing)
+            raise InvalidInput(f"I can't post in {channel.mention} yet: I need {names} there.")
+        config = await self.service.configure(
+            interaction.guild.id,
+            channel.id,
+            post_time=time,
+            timezone=timezone,
+            max_papers=max_papers,
+            weekdays_only=weekdays_only,
+            thread=thread,
+        )
+        self.scheduler.upsert(config)
+        status = await self.service.status(interaction.guild.id)
+        await interaction.response.send_message(
+            embed=self._status_embed(status.config, status), ephemeral=True
+        )
+
+    @setup.autocomplete("timezone")
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in timezone_choices(current)]
+
+    @app_commands.command(name="show", description="Show this server's digest settings and last post")
+    async def show(self, interaction: discord.Interaction[PaperBot]) -> None:
+        assert interaction.guild_id is not None
+        status = await self.service.status(interaction.guild_id)
+        await interaction.response.send_message(
+            embed=self._status_embed(status.config, status), ephemeral=True
+        )
+
+    @app_commands.command(name="pause", description="Stop posting until resumed")
+    async def pause(self, interaction: discord.Interaction[PaperBot]) -> None:
+        assert interaction.guild_id is not None
+        config = await self.service.pause(interaction.guild_id, f"Paused by {interaction.user}")
+        self.scheduler.upsert(config)
+        await interaction.response.send_message(
+            "The daily digest is paused. /digest resume restarts it.", ephemeral=True
+        )
+
+    @app_commands.command(name="resume", description="Post again at the set time")
+    async def resume(self, interaction: discord.Interaction[PaperBot]) -> None:
+        assert interaction.guild_id is not None
+        config = await self.service.resume(interaction.guild_id)
+        self.scheduler.upsert(config)
+        status = await self.service.status(interaction.guild_id)
+        when = f" Next post: {_stamp(status.next_post)}." if status.next_post else ""
+        await interaction.response.send_message(f"The daily digest is back on.{when}", ephemeral=True)
+
+    @app_commands.command(name="preview", description="See privately exactly what today's post would be")
+    async def preview(self, interaction: discord.Interaction[PaperBot]) -> None:
+        assert interaction.guild_id is not None
+        config = await self.service.require(interaction.guild_id)
+        today = self.service.now().astimezone(config.zone).date()
+        plan = await self.service.plan(config, today)
+        if not plan.messages:
+            await interaction.response.send_message("Nothing would be posted today.", ephemeral=True)
+            return
+        first, *rest = plan.messages
+        await interaction.response.send_message(embeds=_render.message_embeds(first), ephemeral=True)
+        for message in rest:
+            await interaction.followup.send(embeds=_render.message_embeds(message), ephemeral=True)
+
+    @app_commands.command(
+        name="post-now", description="Post today's digest now (once: a later scheduled run skips it)"
+    )
+    async def post_now(self, interaction: discord.Interaction[PaperBot]) -> None:
+        assert interaction.guild_id is not None
+        config = await self.service.require(interaction.guild_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        today = self.service.now().astimezone(config.zone).date()
+        outcome = await self.service.post(config, today, self.poster)
+        messages = {
+            "posted": f"Posted today's digest in <#{config.channel_id}>.",
+            "already": "Today's digest is already posted.",
+            "skipped": "There is nothing to post today.",
+            "failed": f"Posting failed and the digest is paused: {outcome.reason}",
+        }
+        if outcome.state == "failed":
+            self.scheduler.remove(config.guild_id)
+        await interaction.followup.send(messages.get(outcome.state, outcome.state), ephemeral=True)
+
+    def _status_embed(self, config: DigestConfig, status: object) -> discord.Embed:
+        from bot.services.digest import DigestStatus
+
+        assert isinstance(status, DigestStatus)
+        state = "⏸️ Paused" if config.paused else "✅ Active"
+        embed = discord.Embed(title="Daily digest", colour=_render.ACCENT)
+        embed.add_field(name="Status", value=state, inline=False)
+        if config.pause_reason:
+            embed.add_field(name="Why paused", value=_render.md(config.pause_reason[:1000]), inline=False)
+        days = "weekdays" if config.weekdays_only else "every day"
+        embed.add_field(name="Channel", value=f"<#{config.channel_id}>")
+        embed.add_field(name="When", value=f"{config.post_time:%H:%M} {config.timezone}, {days}")
+        embed.add_field(
+            name="Papers", value=f"up to {config.max_papers}" + (" · thread" if config.thread else "")
+        )
+        if status.next_post:
+            embed.add_field(name="Next post", value=_stamp(status.next_post), inline=False)
+        if status.last_post:
+            last = status.last_post
+            text = f"{last.post_day.isoformat()}: {last.state}"
+            if last.error:
+                text += f" ({_render.md(last.error[:300])})"
+            embed.add_field(name="Last post", value=text, inline=False)
+        if status.last_fetch:
+            fetch = status.last_fetch
+            result = (
+                f"{fetch.papers} papers" if fetch.ok else f"failed: {_render.md((fetch.error or '')[:300])}"
+            )
+            embed.add_field(
+                name="Last fetch", value=f"{_stamp(fetch.fetched_at, 'R')}: {result}", inline=False
+            )
+        return _render.fit(embed)
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(Digest(bot))
