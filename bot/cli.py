@@ -12,7 +12,8 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -27,6 +28,7 @@ from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
 from bot.services.papers import PaperService
 from bot.settings import ConfigMissing, Settings, load_settings
+from bot.sources.http import FetchError
 from bot.storage.database import Database, SchemaTooNew
 from bot.storage.papers import UpsertCounts
 
@@ -63,6 +65,9 @@ def _run(job: Awaitable[T]) -> T:
     try:
         return asyncio.run(job)  # type: ignore[arg-type]
     except PaperbotError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    except FetchError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     except SchemaTooNew as exc:
@@ -142,26 +147,49 @@ async def ingest_files(
     return total
 
 
+class LiveSource(StrEnum):
+    hf = "hf"
+    arxiv = "arxiv"
+
+
 @app.command()
 def ingest(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Files to ingest (format detected from content). None: the bundled sample page."),
+        typer.Argument(
+            help="Files to ingest: Daily Papers page text, HF API JSON, arXiv RSS or Atom (detected from "
+            "content). None: the bundled sample page."
+        ),
     ] = None,
     day: Annotated[
         str | None,
         typer.Option(
-            "--date", help="List date YYYY-MM-DD: anchors yearless date lines; used if a file has none."
+            "--date",
+            help="List date YYYY-MM-DD: the day to fetch with --source hf; for files, anchors yearless "
+            "date lines and is used when a file has none.",
         ),
     ] = None,
     year: Annotated[
         int | None, typer.Option("--year", help="Year of yearless date lines such as 'Jul 30'.")
+    ] = None,
+    source: Annotated[
+        LiveSource | None, typer.Option("--source", help="Fetch live instead of reading files: hf or arxiv.")
+    ] = None,
+    categories: Annotated[
+        str | None,
+        typer.Option("--categories", help="arXiv categories for --source arxiv, e.g. cs.LG,cs.CL."),
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Load papers into the store. Prints: N new, M updated, K unchanged."""
     settings = _settings(db)
     list_day = _parse_date(day) if day else None
+    if source is not None:
+        if paths:
+            err.print("[red]error:[/red] give files or --source, not both")
+            raise typer.Exit(2)
+        out.print(_counts_line(_run(_fetch_live(settings, source, list_day, categories))))
+        return
     files: list[tuple[str, bytes]] = []
     for path in paths or []:
         try:
@@ -177,6 +205,33 @@ def ingest(
             return await ingest_files(service, files, day=list_day, year=year)
 
     out.print(_counts_line(_run(job())))
+
+
+async def _fetch_live(
+    settings: Settings, source: LiveSource, day: date | None, categories: str | None
+) -> UpsertCounts:
+    import aiohttp
+
+    from bot.services.container import Services
+    from bot.sources.feeds import ArxivSource
+    from bot.sources.http import HttpClient
+
+    database = await Database.open(settings.db)
+    try:
+        async with aiohttp.ClientSession() as session:
+            services = await Services.open(database, settings, session=session)
+            if source is LiveSource.hf:
+                assert services.fetcher is not None
+                return await services.fetcher.fetch_day(day or datetime.now(UTC).date())
+            wanted = [c.strip() for c in (categories or "").split(",") if c.strip()]
+            http = HttpClient(session, timeout=settings.sources.timeout_seconds)
+            arxiv = ArxivSource(
+                http, rss_url=settings.sources.arxiv_rss_url, api_url=settings.sources.arxiv_api_url
+            )
+            listed = await arxiv.announcements(wanted or settings.sources.arxiv_categories)
+            return await services.papers.ingest(listed)
+    finally:
+        await database.close()
 
 
 @app.command()

@@ -20,6 +20,8 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.admin")
+# Names as Discord's own UI shows them.
+PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_channels": "Manage Channels"}
 
 
 def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -58,7 +60,9 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         if isinstance(error, PaperbotError):
             return str(error)
         if isinstance(error, app_commands.MissingPermissions):
-            needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+            needed = ", ".join(
+                PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in error.missing_permissions
+            )
             return f"You need the {needed} permission to do that."
         if isinstance(error, app_commands.NoPrivateMessage):
             return "That command only works inside a server."

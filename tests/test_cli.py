@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -112,3 +113,72 @@ def test_run_without_a_token_explains_and_exits_2(db: Path, tmp_path: Path) -> N
     assert "DISCORD_TOKEN is not set" in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1  # one paragraph
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "paper_id", "field", "value"),
+    [
+        (
+            "hf_daily_2024-07-31.json",
+            3,
+            "2407.21018",
+            "code_url",
+            "https://github.com/SalesforceAIResearch/ThinK",
+        ),
+        ("arxiv_rss_cs.LG.xml", 3, "2405.18443", "pdf_url", "https://arxiv.org/pdf/2405.18443"),
+        ("arxiv_atom_query.xml", 2, "2405.18443", "url", "https://arxiv.org/abs/2405.18443"),
+    ],
+)
+def test_ingest_detects_recorded_formats_and_keeps_links(
+    db: Path, name: str, count: int, paper_id: str, field: str, value: str
+) -> None:
+    code, output = run("ingest", str(FIXTURES / name), "--db", str(db))
+    assert code == 0 and output.startswith(f"{count} new")
+    shown = json.loads(run("show", paper_id, "--json", "--db", str(db))[1])
+    assert shown[field] == value
+
+
+async def test_ingest_live_from_loopback_sources(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    hf = (FIXTURES / "hf_daily_2024-07-31.json").read_bytes()
+    rss = (FIXTURES / "arxiv_rss_cs.LG.xml").read_bytes()
+    seen: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(str(request.rel_url))
+        body, kind = (hf, "application/json") if request.path.startswith("/api") else (rss, "application/xml")
+        return web.Response(body=body, content_type=kind)
+
+    app_ = web.Application()
+    app_.router.add_get("/{tail:.*}", handle)
+    runner = web.AppRunner(app_)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    env = {
+        **os.environ,
+        "PAPERBOT_SOURCES__HF_API_URL": base + "/api/daily_papers",
+        "PAPERBOT_SOURCES__ARXIV_RSS_URL": base + "/rss/",
+    }
+    try:
+        outputs = []
+        for args in (
+            ["--source", "hf", "--date", "2024-07-31"],
+            ["--source", "arxiv", "--categories", "cs.LG,cs.CL"],
+        ):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "ingest", *args, "--db", str(tmp_path / "live.db"),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+            )  # fmt: skip
+            stdout, stderr = await process.communicate()
+            assert process.returncode == 0, stderr.decode()
+            outputs.append(stdout.decode().strip())
+    finally:
+        await runner.cleanup()
+    assert outputs == ["3 new, 0 updated, 0 unchanged", "3 new, 0 updated, 0 unchanged"]
+    assert seen[0].startswith("/api/daily_papers?date=2024-07-31") and seen[1] == "/rss/cs.LG+cs.CL"
