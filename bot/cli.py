@@ -26,6 +26,7 @@ from rich.table import Table
 from bot.domain.models import ListedPaper, Paper
 from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
+from bot.services.container import Services
 from bot.services.papers import PaperService
 from bot.settings import ConfigMissing, Settings, load_settings
 from bot.sources.http import FetchError
@@ -76,14 +77,19 @@ def _run(job: Awaitable[T]) -> T:
 
 
 @asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Every service, as the bot has them: an ingest here queues follow alerts like one in the bot."""
     database = await Database.open(settings.db)
     try:
-        service = PaperService(database)
-        await service.start()
-        yield service
+        yield await Services.open(database, settings)
     finally:
         await database.close()
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
+    async with open_services(settings) as services:
+        yield services.papers
 
 
 def paper_json(paper: Paper, **extra: Any) -> dict[str, Any]:
@@ -212,11 +218,10 @@ async def _fetch_live(
 ) -> UpsertCounts:
     import aiohttp
 
-    from bot.services.container import Services
     from bot.sources.feeds import ArxivSource
     from bot.sources.http import HttpClient
 
-    database = await Database.open(settings.db)
+    database = await Database.open(settings.db)  # with a session: Services.open adds the live fetcher
     try:
         async with aiohttp.ClientSession() as session:
             services = await Services.open(database, settings, session=session)
@@ -431,3 +436,44 @@ def _configure_logging(settings: Settings) -> None:
 
 
 _Job = Callable[[], Awaitable[T]]
+
+
+follows_app = typer.Typer(help="Keyword follows (admin tools).", no_args_is_help=True)
+app.add_typer(follows_app, name="follows")
+
+
+@follows_app.command("match")
+def follows_match(
+    path: Annotated[Path, typer.Argument(help="A papers file (any format `ingest` reads).")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Which stored follows the papers of FILE would trigger (nothing is stored or sent)."""
+    settings = _settings(db)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        raise typer.Exit(1) from None
+
+    async def job() -> list[tuple[Paper, dict[int, list[str]]]]:
+        listed = parse_file(data, source=str(path))
+        async with open_services(settings) as services:
+            return await services.follows.preview_matches(listed)
+
+    results = [(paper, found) for paper, found in _run(job()) if found]
+    if as_json:
+        _print_json(
+            [
+                {"id": p.id, "title": p.title, "members": {str(u): k for u, k in found.items()}}
+                for p, found in results
+            ]
+        )
+        return
+    if not results:
+        out.print("No stored follow matches these papers.")
+        return
+    for paper, found in results:
+        out.print(f"[bold]{paper.title}[/bold]", markup=True, highlight=False)
+        for user, keywords in found.items():
+            out.print(f"  member {user}: {', '.join(keywords)}")

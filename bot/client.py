@@ -19,7 +19,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.admin")
+EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.follows", "cogs.admin")
 # Names as Discord's own UI shows them.
 PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_channels": "Manage Channels"}
 

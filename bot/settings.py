@@ -41,6 +41,12 @@ class SourceSettings(BaseModel):
     timeout_seconds: float = Field(30.0, gt=0)
 
 
+class FollowSettings(BaseModel):
+    max_per_member: int = Field(25, ge=1, le=100, description="Follows one member may have")
+    poll_seconds: float = Field(30.0, gt=0, description="How often the bot looks for alerts to send")
+    dm_interval_seconds: float = Field(1.0, ge=0, description="Pause between two members' DMs")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERBOT_",
@@ -67,6 +73,7 @@ class Settings(BaseSettings):
     search: SearchSettings = Field(default_factory=SearchSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    follows: FollowSettings = Field(default_factory=FollowSettings)
 
     @classmethod
     def settings_customise_sources(

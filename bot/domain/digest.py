@@ -9,7 +9,7 @@ so a restarted bot can tell which parts are already in the channel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -111,12 +111,15 @@ def plan_digest(
         current.append(text)
     if current:
         embeds.append(EmbedSpec(description="\n\n".join(current)))
-    return DigestPlan(post_day, list_date, _into_messages(post_day, embeds), len(chosen))
+    messages = pack_messages(embeds, lambda number, parts: part_footer(post_day, number, parts))
+    return DigestPlan(post_day, list_date, messages, len(chosen))
 
 
-def _into_messages(post_day: date, embeds: list[EmbedSpec]) -> tuple[DigestMessage, ...]:
+def pack_messages(embeds: list[EmbedSpec], footer: Callable[[int, int], str]) -> tuple[DigestMessage, ...]:
+    """Embeds grouped into messages within Discord's limits; each message's first embed gets
+    ``footer(part, parts)``, the marker a restarted bot looks for."""
     groups: list[list[EmbedSpec]] = [[]]
-    footer_room = len(part_footer(post_day, 99, 99))
+    footer_room = len(footer(99, 99))
     for embed in embeds:
         group = groups[-1]
         used = sum(e.size() for e in group) + footer_room
@@ -127,6 +130,6 @@ def _into_messages(post_day: date, embeds: list[EmbedSpec]) -> tuple[DigestMessa
     messages = []
     for number, group in enumerate(groups, 1):
         first = group[0]
-        tagged = EmbedSpec(first.description, first.title, first.url, part_footer(post_day, number, parts))
+        tagged = EmbedSpec(first.description, first.title, first.url, footer(number, parts))
         messages.append(DigestMessage((tagged, *group[1:])))
     return tuple(messages)

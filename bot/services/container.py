@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService
+from bot.services.follows import FollowService
 from bot.services.papers import PaperService, utcnow
 from bot.settings import Settings
 from bot.sources.feeds import HuggingFaceSource
@@ -22,6 +23,7 @@ class Services:
     database: Database
     papers: PaperService
     digests: DigestService
+    follows: FollowService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
 
     @classmethod
@@ -42,10 +44,11 @@ class Services:
             grace=timedelta(minutes=settings.digest.grace_minutes),
             empty_note=settings.digest.empty_note,
         )
+        follows = FollowService(database, papers, clock=clock, max_follows=settings.follows.max_per_member)
         fetcher = None
         if session is not None:
             http = HttpClient(session, timeout=settings.sources.timeout_seconds)
             fetcher = FetchService(
                 papers, digests, HuggingFaceSource(http, base_url=settings.sources.hf_api_url)
             )
-        return cls(database=database, papers=papers, digests=digests, fetcher=fetcher)
+        return cls(database=database, papers=papers, digests=digests, follows=follows, fetcher=fetcher)

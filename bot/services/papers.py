@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -12,10 +12,11 @@ from bot.domain.query import Mode, parse_search, to_fts
 from bot.errors import InvalidInput, NoListing, PaperNotFound
 from bot.services.search import SearchEngine
 from bot.storage.database import Database
-from bot.storage.papers import PaperRepository, UpsertCounts
+from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
 BATCH_SIZE = 2000
 Progress = Callable[[int], None]
+InsertedHook = Callable[[Sequence[StoredPaper]], Awaitable[None]]
 
 
 def utcnow() -> datetime:
@@ -44,6 +45,11 @@ class PaperService:
         self.repository = PaperRepository(database.connection)
         self.search = SearchEngine(self.repository)
         self._clock = clock
+        self._inserted_hooks: list[InsertedHook] = []
+
+    def on_inserted(self, hook: InsertedHook) -> None:
+        """Run ``hook`` with the newly added papers inside every ingest's transaction."""
+        self._inserted_hooks.append(hook)
 
     async def start(self) -> None:
         await self.search.refresh()
@@ -60,6 +66,8 @@ class PaperService:
                 counts += await self.repository.upsert(batch, now)
                 if progress:
                     progress(len(batch))
+            for hook in self._inserted_hooks:
+                await hook(counts.inserted)
         await self.search.refresh()
         return counts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 import aiosqlite
@@ -28,10 +28,15 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # The papers this upsert added (not those it updated): what follow alerts are matched against.
+    inserted: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(
-            self.new + other.new, self.updated + other.updated, self.unchanged + other.unchanged
+            self.new + other.new,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.inserted + other.inserted,
         )
 
 
@@ -145,10 +150,11 @@ class PaperRepository:
 
         if updates:
             await self._update(updates, stamp)
+        inserted: list[StoredPaper] = []
         if inserts:
-            await self._insert(inserts, stamp)
+            inserted = await self._insert(inserts, stamp)
         await self._store_listings(resolved)
-        return UpsertCounts(len(inserts), len(updates), unchanged)
+        return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted))
 
     async def _existing_for(self, papers: Sequence[ListedPaper]) -> list[StoredPaper]:
         """Stored rows that could be the same paper as one in ``papers`` (see ``_Index.match``)."""
@@ -164,7 +170,7 @@ class PaperRepository:
         async with self._db.execute(sql, params) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
-    async def _insert(self, papers: Sequence[Paper], stamp: str) -> None:
+    async def _insert(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
         async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
             row = await cursor.fetchone()
         before = int(row[0]) if row else 0
@@ -183,6 +189,9 @@ class PaperRepository:
             "INSERT INTO titles_fts (rowid, title) SELECT pk, title FROM papers WHERE pk > ?", (before,)
         )
         await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+        async with self._db.execute("SELECT pk, id FROM papers WHERE pk > ?", (before,)) as cursor:
+            pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
+        return [StoredPaper(pk_by_id[paper.id], paper) for paper in papers]
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         pks = json.dumps([pk for pk, _, _ in updates])
@@ -280,6 +289,15 @@ class PaperRepository:
         sql = "SELECT pk, id, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))"
         async with self._db.execute(sql, (wanted,)) as cursor:
             return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+
+    async def recent(self, days: int) -> list[StoredPaper]:
+        """Papers first listed within ``days`` of the latest list (what "recent" means in this store)."""
+        sql = (
+            f"{_SELECT} WHERE first_listed >= "
+            "date((SELECT max(list_date) FROM listings), ?) ORDER BY pk DESC LIMIT 2000"
+        )
+        async with self._db.execute(sql, (f"-{int(days)} days",)) as cursor:
+            return [paper_from_row(row) for row in await cursor.fetchall()]
 
     async def newest_titles(self, limit: int) -> list[tuple[str, str]]:
         """(id, title) of the latest daily list in rank order, topped up with the newest papers."""

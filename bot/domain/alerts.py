@@ -1,0 +1,52 @@
+"""What a follow-alert DM says: each matched paper once, with the member's keywords that matched."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.domain.digest import DigestMessage, EmbedSpec, pack_messages
+from bot.domain.layout import escape, one_line, short_authors, truncate
+from bot.domain.models import Paper
+
+ENTRY_BUDGET = 3900
+
+
+def alert_footer(batch_id: int, part: int, parts: int) -> str:
+    return f"alerts #{batch_id} · part {part}/{parts}"
+
+
+def parse_alert_part(footer: str, batch_id: int) -> int | None:
+    prefix = f"alerts #{batch_id} · part "
+    if not footer.startswith(prefix):
+        return None
+    number = footer[len(prefix) :].split("/", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
+def alert_entry(paper: Paper, keywords: Sequence[str]) -> str:
+    title = escape(truncate(paper.title, 200))
+    heading = f"**[{title}](<{paper.url}>)**" if paper.url else f"**{title}**"
+    matched = ", ".join(f"`{truncate(k, 60).replace('`', '')}`" for k in keywords)
+    authors = escape(short_authors(paper.authors, limit=100))
+    summary = escape(one_line(paper.ai_summary or paper.abstract, 160))
+    return f"{heading}\n{authors}\nMatched {matched}\n{summary}"
+
+
+def plan_alert(batch_id: int, items: Sequence[tuple[Paper, Sequence[str]]]) -> tuple[DigestMessage, ...]:
+    count = len(items)
+    header = EmbedSpec(
+        title="🔔 New papers for what you follow",
+        description=f"{count} new paper{'s' * (count != 1)} matched your keywords. "
+        "Manage them with /follow list, /follow pause or /follow remove.",
+    )
+    embeds = [header]
+    current: list[str] = []
+    for paper, keywords in items:
+        text = alert_entry(paper, keywords)
+        if current and len("\n\n".join([*current, text])) > ENTRY_BUDGET:
+            embeds.append(EmbedSpec(description="\n\n".join(current)))
+            current = []
+        current.append(text)
+    if current:
+        embeds.append(EmbedSpec(description="\n\n".join(current)))
+    return pack_messages(embeds, lambda part, parts: alert_footer(batch_id, part, parts))

@@ -1,0 +1,210 @@
+"""Members, their follows, the alert queue/ledger and DM batches: every SQL statement about them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import aiosqlite
+
+FOREVER = "forever"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user_id: int
+    mode: str
+    daily_time: time
+    timezone: str
+    paused_until: str | None  # ISO instant or FOREVER
+    unreachable_since: str | None
+
+    def paused_at(self, now: datetime) -> bool:
+        if self.paused_until is None:
+            return False
+        return self.paused_until == FOREVER or datetime.fromisoformat(self.paused_until) > now
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFollow:
+    id: int
+    user_id: int
+    keyword: str
+    canonical: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedAlert:
+    paper_pk: int
+    keywords: tuple[str, ...]
+
+
+def _member(row: aiosqlite.Row) -> Member:
+    return Member(
+        user_id=row["user_id"],
+        mode=row["mode"],
+        daily_time=time.fromisoformat(row["daily_time"]),
+        timezone=row["timezone"],
+        paused_until=row["paused_until"],
+        unreachable_since=row["unreachable_since"],
+    )
+
+
+class FollowRepository:
+    """Writers must run inside ``Database.transaction()``."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    # ---- members -------------------------------------------------------------------------------
+
+    async def ensure_member(self, user_id: int, guild_id: int | None, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO members (user_id, created_at) VALUES (?, ?) ON CONFLICT (user_id) DO NOTHING",
+            (user_id, now.isoformat()),
+        )
+        if guild_id is not None:
+            await self._db.execute(
+                "INSERT INTO member_guilds (user_id, guild_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (user_id, guild_id),
+            )
+
+    async def member(self, user_id: int) -> Member | None:
+        async with self._db.execute("SELECT * FROM members WHERE user_id = ?", (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _member(row) if row else None
+
+    async def members(self, user_ids: Sequence[int]) -> dict[int, Member]:
+        sql = "SELECT * FROM members WHERE user_id IN (SELECT value FROM json_each(?))"
+        async with self._db.execute(sql, (json.dumps(list(user_ids)),)) as cursor:
+            return {row["user_id"]: _member(row) for row in await cursor.fetchall()}
+
+    async def update_member(self, user_id: int, **values: object) -> None:
+        allowed = {"mode", "daily_time", "timezone", "paused_until", "unreachable_since"}
+        assert set(values) <= allowed, values
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        await self._db.execute(
+            f"UPDATE members SET {assignments} WHERE user_id = ?", (*values.values(), user_id)
+        )
+
+    async def member_guilds(self, user_id: int) -> list[int]:
+        async with self._db.execute(
+            "SELECT guild_id FROM member_guilds WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def forget_guild(self, user_id: int, guild_id: int) -> None:
+        await self._db.execute(
+            "DELETE FROM member_guilds WHERE user_id = ? AND guild_id = ?", (user_id, guild_id)
+        )
+
+    # ---- follows -------------------------------------------------------------------------------
+
+    async def add_follow(self, user_id: int, keyword: str, canonical: str, now: datetime) -> int | None:
+        """The new follow's id, or None when the member already follows the same query."""
+        cursor = await self._db.execute(
+            "INSERT INTO follows (user_id, keyword, canonical, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, canonical) DO NOTHING",
+            (user_id, keyword, canonical, now.isoformat()),
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    async def follows(self, user_id: int) -> list[StoredFollow]:
+        sql = "SELECT id, user_id, keyword, canonical FROM follows WHERE user_id = ? ORDER BY id"
+        async with self._db.execute(sql, (user_id,)) as cursor:
+            return [StoredFollow(*row) for row in await cursor.fetchall()]
+
+    async def remove_follow(self, user_id: int, follow_id: int) -> StoredFollow | None:
+        sql = "DELETE FROM follows WHERE user_id = ? AND id = ? RETURNING id, user_id, keyword, canonical"
+        async with self._db.execute(sql, (user_id, follow_id)) as cursor:
+            row = await cursor.fetchone()
+        return StoredFollow(*row) if row else None
+
+    async def all_follows(self) -> list[StoredFollow]:
+        async with self._db.execute(
+            "SELECT id, user_id, keyword, canonical FROM follows ORDER BY id"
+        ) as cursor:
+            return [StoredFollow(*row) for row in await cursor.fetchall()]
+
+    async def count_follows(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM follows") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    # ---- the alert queue -----------------------------------------------------------------------
+
+    async def queue(self, rows: Sequence[tuple[int, int, Sequence[str]]], now: datetime) -> int:
+        """Queue (user, paper, keywords); a paper already queued or sent to the member is ignored."""
+        before = self._db.total_changes
+        await self._db.executemany(
+            "INSERT INTO alerts (user_id, paper_pk, keywords, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (user_id, paper_pk) DO NOTHING",
+            [
+                (user, pk, json.dumps(list(keywords), ensure_ascii=False), now.isoformat())
+                for user, pk, keywords in rows
+            ],
+        )
+        return self._db.total_changes - before
+
+    async def users_with_pending(self) -> list[int]:
+        sql = "SELECT DISTINCT user_id FROM alerts WHERE state = 'pending' ORDER BY user_id"
+        async with self._db.execute(sql) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def open_batch(
+        self, user_id: int, local_day: date | None, now: datetime
+    ) -> tuple[int, list[QueuedAlert]]:
+        """Move a member's pending alerts into a new batch being sent."""
+        cursor = await self._db.execute(
+            "INSERT INTO alert_batches (user_id, state, local_day, created_at) VALUES (?, 'sending', ?, ?)",
+            (user_id, local_day.isoformat() if local_day else None, now.isoformat()),
+        )
+        batch_id = cursor.lastrowid
+        assert batch_id is not None
+        await self._db.execute(
+            "UPDATE alerts SET state = 'sending', batch_id = ? WHERE user_id = ? AND state = 'pending'",
+            (batch_id, user_id),
+        )
+        return batch_id, await self.batch_alerts(batch_id)
+
+    async def batch_alerts(self, batch_id: int) -> list[QueuedAlert]:
+        sql = "SELECT paper_pk, keywords FROM alerts WHERE batch_id = ? ORDER BY created_at, paper_pk"
+        async with self._db.execute(sql, (batch_id,)) as cursor:
+            return [QueuedAlert(row[0], tuple(json.loads(row[1]))) for row in await cursor.fetchall()]
+
+    async def sending_batches(self) -> list[tuple[int, int]]:
+        sql = "SELECT id, user_id FROM alert_batches WHERE state = 'sending' ORDER BY id"
+        async with self._db.execute(sql) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+    async def finish_batch(self, batch_id: int, message_ids: Sequence[int], now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE alert_batches SET state = 'sent', message_ids = ?, sent_at = ? WHERE id = ?",
+            (json.dumps(list(message_ids)), now.isoformat(), batch_id),
+        )
+        await self._db.execute("UPDATE alerts SET state = 'sent' WHERE batch_id = ?", (batch_id,))
+
+    async def reopen_batch(self, batch_id: int) -> None:
+        """A batch that did not go out: its alerts wait again, nothing is lost."""
+        await self._db.execute(
+            "UPDATE alerts SET state = 'pending', batch_id = NULL WHERE batch_id = ? AND state = 'sending'",
+            (batch_id,),
+        )
+        await self._db.execute("DELETE FROM alert_batches WHERE id = ? AND state = 'sending'", (batch_id,))
+
+    async def drop_pending(self, user_id: int) -> None:
+        await self._db.execute(
+            "UPDATE alerts SET state = 'dropped' WHERE user_id = ? AND state = 'pending'", (user_id,)
+        )
+
+    async def daily_batch_sent(self, user_id: int, local_day: date) -> bool:
+        sql = "SELECT 1 FROM alert_batches WHERE user_id = ? AND local_day = ? AND state = 'sent' LIMIT 1"
+        async with self._db.execute(sql, (user_id, local_day.isoformat())) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def count_sent(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM alerts WHERE state = 'sent'") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
