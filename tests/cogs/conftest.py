@@ -32,7 +32,7 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def settings() -> Settings:
     # The scheduler's own timers run on the wall clock; tests drive its jobs on the virtual one.
-    return Settings(owner_ids=[], digest={"scheduler": False})
+    return Settings(owner_ids=[], digest={"scheduler": False}, follows={"dm_interval_seconds": 0})
 
 
 @pytest.fixture

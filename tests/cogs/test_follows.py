@@ -1,0 +1,188 @@
+"""/follow and alert DMs through simcord."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import discord
+import pytest
+
+from bot.client import PaperBot
+from bot.domain.models import ListedPaper, Paper, Source
+from bot.services.container import Services
+
+DAY = date(2026, 1, 1)
+
+
+def paper(n: int, title: str, abstract: str = "An abstract about nothing in particular.") -> ListedPaper:
+    return ListedPaper(
+        Paper(title=title, abstract=abstract, source=Source.HF_API, arxiv_id=f"2601.{n:05d}"), DAY, n
+    )
+
+
+BATCH = [
+    paper(1, "Video Diffusion with Low-Rank Adapters", "We fine-tune video diffusion models with LoRA."),
+    paper(2, "Sparse Pruning Without Tickets", "Pruning large models; no lottery involved."),
+    paper(3, "Unrelated Graph Theory", "Graphs."),
+]
+
+
+def dms(member: Any) -> list[discord.Message]:
+    return [m for m in member.user.dm_channel.history() if m.embeds]
+
+
+def dm_text(message: discord.Message) -> str:
+    return "\n".join(e.description or "" for e in message.embeds)
+
+
+def cog(env: Any) -> Any:
+    return env.bot.get_cog("Follows")
+
+
+async def ingest_and_deliver(env: Any, services: Services, batch: list[ListedPaper]) -> None:
+    await services.papers.ingest(batch)
+    await cog(env).deliver_alerts()
+
+
+async def test_add_list_remove_duplicates_and_limit(world: Any, services: Services) -> None:
+    env, channel, alice, bob = world
+    added = await alice.slash(channel, "follow add", keyword="federated learning")
+    assert added.ephemeral and "Following “federated learning”" in added.response.content
+    assert "recent paper" in added.response.content
+    duplicate = await alice.slash(channel, "follow add", keyword="Federated  Learning")
+    assert duplicate.ephemeral and "already follow" in duplicate.response.content
+    typo = await alice.slash(channel, "follow add", keyword="federatd")
+    assert "did you mean “federated”" in typo.response.content
+    bad = await alice.slash(channel, "follow add", keyword='"reward model')
+    assert bad.ephemeral and "quote is not closed" in bad.response.content
+
+    listing = await alice.slash(channel, "follow list")
+    assert listing.ephemeral and "You follow 2 keywords" in listing.response.content
+    assert "“federated learning” — " in listing.response.content
+    assert "nothing" in (await bob.slash(channel, "follow list")).response.content  # only your own
+
+    choices = await alice.autocomplete(channel, "follow remove", "keyword", "fed")
+    assert [c["name"] for c in choices] == ["federated learning", "federatd"]
+    removed = await alice.slash(channel, "follow remove", keyword=choices[1]["value"])
+    assert "no longer follow “federatd”" in removed.response.content
+
+    services.follows.max_follows = 2
+    await alice.slash(channel, "follow add", keyword="pruning")
+    over = await alice.slash(channel, "follow add", keyword="diffusion")
+    assert "the most allowed" in over.response.content
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"] * 3
+
+
+async def test_two_matching_keywords_make_one_dm_listing_the_paper_once(
+    world: Any, services: Services
+) -> None:
+    env, channel, alice, bob = world
+    await alice.slash(channel, "follow add", keyword="video diffusion")
+    await alice.slash(channel, "follow add", keyword="low-rank")
+    await alice.slash(channel, "follow add", keyword="pruning -lottery")
+    await bob.slash(channel, "follow add", keyword="graph")
+    await ingest_and_deliver(env, services, BATCH)
+    [dm] = dms(alice)
+    text = dm_text(dm)
+    assert text.count("Video Diffusion with Low\\-Rank Adapters") == 0  # only line-start hyphens are escaped
+    assert text.count("Video Diffusion with Low-Rank Adapters") == 1
+    assert "`video diffusion`, `low-rank`" in text
+    assert "Sparse Pruning" not in text  # "-lottery" excluded it
+    assert dm.embeds[0].title.startswith("🔔 New papers")
+    assert "Unrelated Graph Theory" in dm_text(dms(bob)[0])
+    # The same papers again: nothing new, nothing sent.
+    await ingest_and_deliver(env, services, BATCH)
+    assert len(dms(alice)) == 1 and len(dms(bob)) == 1
+
+
+async def test_restart_between_match_and_send_loses_nothing_and_repeats_nothing(
+    world: Any, services: Services
+) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    await services.papers.ingest(BATCH)  # queued with the ingest; the bot "dies" before sending
+    await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
+    await cog(env).deliver_alerts()
+    assert len(dms(alice)) == 1
+
+    # A crash after the DM went out but before it was recorded: the restarted bot finds it.
+    await services.papers.ingest([paper(10, "Diffusion Again", "More diffusion.")])
+    original = services.follows.delivered
+
+    async def crash(*_: object) -> None:
+        raise RuntimeError("killed before recording the DM")
+
+    services.follows.delivered = crash  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await cog(env).deliver_alerts()
+    services.follows.delivered = original  # type: ignore[method-assign]
+    assert len(dms(alice)) == 2
+    await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
+    await cog(env).deliver_alerts()
+    await cog(env).deliver_alerts()
+    assert len(dms(alice)) == 2
+    assert await services.follows.repository.sending_batches() == []
+
+
+async def test_closed_dms_mark_the_member_without_retrying_forever(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    env.inject_error(
+        "POST", "/channels/*/messages", status=403, code=50007, message="Cannot send messages to this user"
+    )
+    await ingest_and_deliver(env, services, BATCH)
+    assert dms(alice) == []
+    member = await services.follows.member(alice.id)
+    assert member is not None and member.unreachable_since is not None
+    await cog(env).deliver_alerts()  # not retried while unreachable
+    assert not [r for r in env.http_requests if r.method == "POST" and "/messages" in r.path][1:]
+    told = await alice.slash(channel, "follow list")
+    assert "DMs seem closed" in told.response.content
+    again = await alice.slash(channel, "follow list")
+    assert "DMs seem closed" not in again.response.content  # told once
+    await cog(env).deliver_alerts()  # they came back: what waited is delivered
+    assert "Video Diffusion" in dm_text(dms(alice)[0])
+
+
+async def test_paused_members_get_nothing_until_resumed(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    paused = await alice.slash(channel, "follow pause", days=3)
+    assert "Alerts paused until" in paused.response.content
+    await ingest_and_deliver(env, services, BATCH)
+    assert dms(alice) == []
+    await alice.slash(channel, "follow resume")
+    await cog(env).deliver_alerts()
+    assert dms(alice) == []  # papers from the pause are not sent later
+    await ingest_and_deliver(env, services, [paper(20, "Fresh Diffusion Paper")])
+    assert "Fresh Diffusion Paper" in dm_text(dms(alice)[0])
+
+
+async def test_daily_mode_collects_one_dm_at_the_members_time(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    mode = await alice.slash(channel, "follow mode", mode="daily", time="18:00", timezone="Europe/Paris")
+    assert "18:00 (Europe/Paris)" in mode.response.content
+    await ingest_and_deliver(env, services, BATCH)
+    await ingest_and_deliver(env, services, [paper(30, "Second Diffusion Paper")])
+    assert dms(alice) == []
+    target = datetime(2026, 1, 1, 17, 0, tzinfo=UTC)  # 18:00 in Paris
+    await env.advance_time((target - env.now()).total_seconds())
+    await cog(env).deliver_alerts()
+    [dm] = dms(alice)
+    assert "Video Diffusion" in dm_text(dm) and "Second Diffusion Paper" in dm_text(dm)
+    await ingest_and_deliver(env, services, [paper(31, "Late Diffusion Paper")])
+    assert len(dms(alice)) == 1  # today's DM is sent; this waits for tomorrow
+    await env.advance_time(timedelta(days=1).total_seconds())
+    await cog(env).deliver_alerts()
+    assert "Late Diffusion Paper" in dm_text(dms(alice)[1])
+
+
+async def test_leaving_every_shared_server_stops_alerts(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    channel.guild.remove_member(alice)
+    await ingest_and_deliver(env, services, BATCH)
+    assert dms(alice) == []
+    assert await services.follows.member_guilds(alice.id) == []
