@@ -146,12 +146,80 @@ def search(
     asyncio.run(_search(n, queries, cold=not warm))
 
 
+def _follows(rng: random.Random, count: int) -> list[str]:
+    """Keywords members might follow. Most are specific (a model name, a method on a task), some are
+    popular and shared by many members (a common phrase), a few are small boolean queries."""
+    from bench.corpus import _name
+
+    vocabulary = [w.lower() for phrase in METHODS + TASKS + TECHNIQUES + ADJECTIVES for w in phrase.split()]
+    phrases = [p.lower() for p in METHODS + TASKS + TECHNIQUES]
+    out = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.40:
+            out.append(_name(rng))  # a specific model or method name
+        elif roll < 0.65:
+            out.append(f'"{rng.choice(METHODS)}" AND "{rng.choice(TASKS)}"')
+        elif roll < 0.80:
+            out.append(rng.choice(phrases))  # popular: many members follow the same phrase
+        elif roll < 0.90:
+            out.append(f'"{rng.choice(phrases)}" OR {_name(rng)}')
+        else:
+            out.append(f"{rng.choice(phrases)} -{rng.choice(vocabulary)}")
+    return out
+
+
+@app.command()
+def match(
+    follows: Annotated[int, typer.Option(help="Number of follows.")] = 100_000,
+    papers: Annotated[int, typer.Option(help="Number of new papers.")] = 1_000,
+    check: Annotated[int, typer.Option(help="Papers checked against the naive method.")] = 50,
+) -> None:
+    """Follow matching: F follows against B new papers, checked against the straightforward method."""
+    from bot.domain.follows import FollowMatcher, naive_matches, paper_words, parse_keyword
+
+    rng = random.Random(5)
+    parsed = {i: parse_keyword(text) for i, text in enumerate(_follows(rng, follows))}
+    distinct = len({f.key for f in parsed.values()})
+    texts = [
+        paper_words(p.paper.title, p.paper.abstract, p.paper.ai_keywords) for p in generate(papers, seed=9)
+    ]
+    started = time.perf_counter()
+    matcher = FollowMatcher(parsed.items())
+    built = time.perf_counter()
+    queries = [matcher.matching_queries(text) for text in texts]
+    matched = time.perf_counter()
+    results = [[fid for q in found for fid in matcher.followers(q)] for found in queries]
+    expanded = time.perf_counter()
+    hits = sum(len(r) for r in results)
+    print(
+        f"match F={follows:,} x B={papers:,}: {(matched - built) * 1000:.0f} ms to find every paper's "
+        f"matching queries ({distinct:,} distinct among the follows), +{(expanded - matched) * 1000:.0f} ms "
+        f"to expand them to {hits:,} (member, paper) pairs; "
+        f"index built once in {(built - started) * 1000:.0f} ms"
+    )
+    started = time.perf_counter()
+    sample = rng.sample(range(papers), min(check, papers))
+    for index in sample:
+        assert sorted(results[index]) == sorted(naive_matches(parsed, texts[index])), (
+            f"disagree on paper {index}"
+        )
+    naive_each = (time.perf_counter() - started) / len(sample)
+    print(
+        f"naive reference agrees on {len(sample)} papers; it takes {naive_each * 1000:.0f} ms a paper "
+        f"(~{naive_each * papers:.0f} s for all {papers:,})"
+    )
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
     asyncio.run(_ingest(100_000, CACHE / "ingest-100000.db"))
     for n in (10_000, 100_000, 1_000_000):
         asyncio.run(_search(n, 400, cold=True))
+    for follows in (10_000, 100_000):
+        for papers in (50, 1_000):
+            match(follows=follows, papers=papers, check=20)
 
 
 if __name__ == "__main__":

@@ -64,9 +64,12 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         if self.bot.services.fetcher is None:
             return
         try:
-            await self.bot.services.fetcher.fetch_day(datetime.now(UTC).date())
+            counts = await self.bot.services.fetcher.fetch_day(datetime.now(UTC).date())
         except FetchError as exc:
             log.warning("daily fetch failed: %s", exc)
+            return
+        if counts.new:
+            self.bot.dispatch("papers_ingested")  # follow alerts go out now, not at the next poll
 
     # ---- commands ------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from bot.domain.text import strip_invisible, words
 from bot.errors import InvalidInput
@@ -267,42 +268,140 @@ class _Parser:
 # ---- matching many follows ----------------------------------------------------------------------
 
 
+TermKey = tuple[str, ...]
+
+
+def _flat_conjunction(node: Node) -> tuple[frozenset[TermKey], frozenset[TermKey]] | None:
+    """(required, excluded) terms when ``node`` is ``t1 AND t2 ... AND -x AND -y``, else None."""
+    children = node.children if isinstance(node, All) else (node,)
+    required: set[TermKey] = set()
+    excluded: set[TermKey] = set()
+    for child in children:
+        if isinstance(child, Term):
+            required.add(child.words)
+        elif isinstance(child, Not) and isinstance(child.child, Term):
+            excluded.add(child.child.words)
+        else:
+            return None
+    return (frozenset(required), frozenset(excluded)) if required else None
+
+
 class FollowMatcher:
-    """All active follows, indexed by the terms that can trigger them."""
+    """All active follows, indexed so that a paper only looks at queries it can satisfy.
+
+    Members share popular keywords, so each distinct query is evaluated once per paper and fans
+    out to everyone who follows it. Most queries are conjunctions (``a``, ``"a b" AND c``,
+    ``a -b``): they are checked with set operations, and those needing two or more words are
+    indexed by a pair of them, so ``method AND task`` is only looked at when both are present.
+    Anything else is indexed by its trigger terms and evaluated as a tree.
+    """
 
     def __init__(self, follows: Iterable[tuple[int, Follow]]) -> None:
-        self._follows: dict[int, Follow] = {}
-        self._by_term: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        self._phrase_lengths: dict[str, set[int]] = defaultdict(set)  # first word -> phrase lengths
-        self._needed: set[tuple[str, ...]] = set()
+        self._queries: list[Node] = []
+        self._followers: list[list[int]] = []
+        index_of: dict[str, int] = {}
         for follow_id, follow in follows:
-            self._follows[follow_id] = follow
-            for term in triggers(follow.query) or ():
-                self._by_term[term.words].append(follow_id)
-            for term in terms_of(follow.query):
+            index = index_of.get(follow.key)
+            if index is None:
+                index = index_of[follow.key] = len(self._queries)
+                self._queries.append(follow.query)
+                self._followers.append([])
+            self._followers[index].append(follow_id)
+
+        self._required: dict[int, frozenset[TermKey]] = {}
+        self._excluded: dict[int, frozenset[TermKey]] = {}
+        self._plain: dict[TermKey, list[int]] = defaultdict(list)  # true whenever the term is present
+        self._guarded: dict[TermKey, list[int]] = defaultdict(list)  # one term, some excluded
+        self._spoiled_by: dict[tuple[TermKey, TermKey], list[int]] = defaultdict(list)
+        self._by_pair: dict[TermKey, dict[TermKey, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self._guard_words: dict[TermKey, set[TermKey]] = defaultdict(set)
+        self._by_trigger: dict[TermKey, list[int]] = defaultdict(list)  # general trees
+        self._phrase_lengths: dict[str, set[int]] = defaultdict(set)  # first word -> phrase lengths
+        self._needed: set[TermKey] = set()
+        for index, query in enumerate(self._queries):
+            for term in terms_of(query):
                 self._needed.add(term.words)
                 self._phrase_lengths[term.words[0]].add(len(term.words))
+            if isinstance(query, Any) and all(isinstance(c, Term) for c in query.children):
+                for child in query.children:
+                    self._plain[child.words].append(index)  # type: ignore[union-attr]
+                continue
+            flat = _flat_conjunction(query)
+            if flat is None:
+                for term in triggers(query) or ():
+                    self._by_trigger[term.words].append(index)
+                continue
+            required, excluded = flat
+            self._required[index], self._excluded[index] = required, excluded
+            ordered = sorted(required)
+            if len(ordered) > 1:
+                self._by_pair[ordered[0]][ordered[1]].append(index)
+            elif excluded:
+                self._guarded[ordered[0]].append(index)
+                self._guard_words[ordered[0]].update(excluded)
+                for word in excluded:
+                    self._spoiled_by[(ordered[0], word)].append(index)
+            else:
+                self._plain[ordered[0]].append(index)
+        self._size = sum(len(f) for f in self._followers)
+        self._single_words = {term[0] for term in self._needed if len(term) == 1}
+        self._phrase_starts = {
+            first: sorted(size for size in sizes if size > 1)
+            for first, sizes in self._phrase_lengths.items()
+            if any(size > 1 for size in sizes)
+        }
 
     def __len__(self) -> int:
-        return len(self._follows)
+        return self._size
 
-    def present_terms(self, text_words: Sequence[str]) -> set[tuple[str, ...]]:
+    def present_terms(self, text_words: Sequence[str]) -> set[TermKey]:
         """The follow terms (words and phrases) that occur in a paper's normalised words."""
-        present: set[tuple[str, ...]] = set()
-        lengths = self._phrase_lengths
+        present: set[TermKey] = {(word,) for word in self._single_words.intersection(text_words)}
+        starts = self._phrase_starts
         needed = self._needed
         for index, word in enumerate(text_words):
-            for size in lengths.get(word, ()):
-                candidate = tuple(text_words[index : index + size])
-                if candidate in needed:
-                    present.add(candidate)
+            sizes = starts.get(word)
+            if sizes:
+                for size in sizes:
+                    candidate = tuple(text_words[index : index + size])
+                    if candidate in needed:
+                        present.add(candidate)
         return present
+
+    def matching_queries(self, text_words: Sequence[str]) -> set[int]:
+        """Indexes of the distinct queries a paper satisfies."""
+        present = self.present_terms(text_words)
+        found: set[int] = set()
+        excluded = self._excluded
+        for term in present:
+            found.update(self._plain.get(term, ()))
+            guarded = self._guarded.get(term)
+            if guarded:
+                spoiled: set[int] = set()
+                for other in present.intersection(self._guard_words[term]):
+                    spoiled.update(self._spoiled_by[(term, other)])
+                found.update(guarded if not spoiled else (i for i in guarded if i not in spoiled))
+            for index in self._by_trigger.get(term, ()):
+                if index not in found and evaluate(self._queries[index], present):
+                    found.add(index)
+        if len(present) > 1 and self._by_pair:
+            required = self._required
+            for first in present:
+                seconds = self._by_pair.get(first)
+                if seconds is None:
+                    continue
+                for second in present.intersection(seconds):
+                    for index in seconds[second]:
+                        if required[index] <= present and not excluded[index] & present:
+                            found.add(index)
+        return found
+
+    def followers(self, query_index: int) -> list[int]:
+        return self._followers[query_index]
 
     def match(self, text_words: Sequence[str]) -> list[int]:
         """Ids of the follows a paper (its normalised words) satisfies."""
-        present = self.present_terms(text_words)
-        candidates = {follow_id for term in present for follow_id in self._by_term.get(term, ())}
-        return [fid for fid in candidates if evaluate(self._follows[fid].query, present)]
+        return list(chain.from_iterable(map(self._followers.__getitem__, self.matching_queries(text_words))))
 
 
 def paper_words(title: str, abstract: str, keywords: Sequence[str]) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ per member; the (member, paper) key means no paper reaches a member twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -69,6 +70,7 @@ class FollowService:
         self.max_follows = max_follows
         self._matcher: FollowMatcher | None = None
         self._owners: dict[int, tuple[int, str]] = {}  # follow id -> (member, keyword)
+        self._parsed: dict[tuple[int, str], Follow] = {}  # parsing 100k keywords again is not free
         papers.on_inserted(self._queue_matches)
 
     # ---- members' commands -----------------------------------------------------------------------
@@ -176,11 +178,18 @@ class FollowService:
     # ---- matching (inside the ingest transaction) -----------------------------------------------
 
     async def matcher(self) -> FollowMatcher:
+        """The index of every follow, rebuilt after follows change (off the event loop: at 100k
+        follows it takes most of a second)."""
         if self._matcher is None:
             follows = await self.repository.all_follows()
-            parsed = [(f.id, parse_keyword(f.keyword)) for f in follows]
+            parsed = {(f.id, f.keyword): self._parsed.get((f.id, f.keyword)) for f in follows}
+            for key, known in parsed.items():
+                if known is None:
+                    parsed[key] = parse_keyword(key[1])
+            self._parsed = {key: follow for key, follow in parsed.items() if follow is not None}
             self._owners = {f.id: (f.user_id, f.keyword) for f in follows}
-            self._matcher = FollowMatcher(parsed)
+            entries = [(follow_id, follow) for (follow_id, _), follow in self._parsed.items()]
+            self._matcher = await asyncio.to_thread(FollowMatcher, entries)
         return self._matcher
 
     async def matches(self, papers: Sequence[Paper]) -> list[dict[int, list[str]]]:
