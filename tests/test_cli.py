@@ -182,3 +182,30 @@ async def test_ingest_live_from_loopback_sources(tmp_path: Path) -> None:
         await runner.cleanup()
     assert outputs == ["3 new, 0 updated, 0 unchanged", "3 new, 0 updated, 0 unchanged"]
     assert seen[0].startswith("/api/daily_papers?date=2024-07-31") and seen[1] == "/rss/cs.LG+cs.CL"
+
+
+def test_follows_match_shows_which_follows_a_file_would_trigger(db: Path) -> None:
+    from bot.services.container import Services
+    from bot.settings import Settings
+    from bot.storage.database import Database
+
+    async def follow() -> None:
+        database = await Database.open(db)
+        services = await Services.open(database, Settings())
+        await services.follows.add(1001, 42, "KV cache")
+        await services.follows.add(1002, 42, "diffusion -federated")
+        await database.close()
+
+    asyncio.run(follow())
+    code, output = run(
+        "follows", "match", str(FIXTURES / "hf_daily_2024-07-31.json"), "--json", "--db", str(db)
+    )
+    assert code == 0
+    assert json.loads(output) == [
+        {
+            "id": "2407.21018",
+            "title": "ThinK: Thinner Key Cache by Query-Driven Pruning",
+            "members": {"1001": ["KV cache"]},
+        }
+    ]
+    assert run("stats", "--json", "--db", str(db))[1].count('"papers": 0') == 1  # nothing was stored
