@@ -31,6 +31,7 @@ class DigestSettings(BaseModel):
     )
     empty_note: bool = Field(True, description="Post a short note on days without a new list (else nothing)")
     scheduler: bool = Field(True, description="Run the posting schedule (off in some tests)")
+    tick_seconds: float = Field(60.0, gt=0, description="How often due or interrupted posts are caught up")
 
 
 class SourceSettings(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -13,7 +13,7 @@ from bot.client import PaperBot
 from bot.domain.schedule import DigestConfig, timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
-from bot.services.digest import MAX_PAPERS_LIMIT
+from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
 from bot.sources.http import FetchError
 from cogs import _render
 from cogs._poster import DiscordPoster
@@ -35,7 +35,10 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         self.bot = bot
         self.service = bot.services.digests
         self.poster = DiscordPoster(bot)
-        self.scheduler = DigestScheduler(post_due=self.post_due, fetch=self.fetch)
+        self.scheduler = DigestScheduler(
+            post_due=self.post_due, fetch=self.fetch, tick=timedelta(seconds=bot.settings.digest.tick_seconds)
+        )
+        self._caught_up = False
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -44,6 +47,15 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
 
     async def cog_unload(self) -> None:
         self.scheduler.shutdown()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Catch up at once after a start (a post missed while down, or one interrupted mid-way).
+        if self._caught_up or not self.bot.settings.digest.scheduler:
+            return
+        self._caught_up = True
+        outcomes = await self.post_due()
+        log.info("digest catch-up at start: %d posted", sum(o.state == "posted" for o in outcomes))
 
     async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:  # type: ignore[override]
         # default_permissions only hides the commands; server settings can override it, so check too.
@@ -55,10 +67,13 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
 
     # ---- jobs (called by the scheduler) --------------------------------------------------------
 
-    async def post_due(self) -> None:
-        for outcome in await self.service.run_due(self.poster):
+    async def post_due(self) -> list[PostOutcome]:
+        outcomes = await self.service.run_due(self.poster)
+        for outcome in outcomes:
+            log.info("digest for guild %s on %s: %s", outcome.guild_id, outcome.post_day, outcome.state)
             if outcome.state == "failed":
                 self.scheduler.remove(outcome.guild_id)
+        return outcomes
 
     async def fetch(self) -> None:
         if self.bot.services.fetcher is None:

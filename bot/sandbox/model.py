@@ -1,0 +1,172 @@
+"""The emulator's world: users, guilds, channels, messages, commands. Plain data, Discord's JSON shapes."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+Json = dict[str, Any]
+DISCORD_EPOCH_MS = 1420070400000
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+# View Channel, Send Messages, Embed Links, Read Message History, Use Application Commands.
+MEMBER_DEFAULT = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31)
+EPHEMERAL = 1 << 6
+LOADING = 1 << 7
+
+_counter = itertools.count(1)
+
+
+def snowflake() -> int:
+    """Unique, time-ordered ids like Discord's."""
+    return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(_counter) & 0x3FFFFF)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    bot: bool = False
+
+    def payload(self) -> Json:
+        return {
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.username,
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+        }
+
+
+@dataclass
+class Member:
+    user: User
+    permissions: int
+    roles: list[int] = field(default_factory=list)
+
+    def payload(self, guild_id: int) -> Json:
+        return {
+            "user": self.user.payload(),
+            "roles": [str(r) for r in self.roles],
+            "joined_at": now_iso(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "permissions": str(self.permissions),
+        }
+
+
+@dataclass
+class Channel:
+    id: int
+    type: int  # 0 text, 1 DM, 11 public thread
+    name: str | None = None
+    guild_id: int | None = None
+    parent_id: int | None = None
+    recipient: User | None = None
+    messages: list[Json] = field(default_factory=list)
+
+    def payload(self) -> Json:
+        data: Json = {"id": str(self.id), "type": self.type, "last_message_id": None}
+        if self.type == 1 and self.recipient is not None:
+            data["recipients"] = [self.recipient.payload()]
+            return data
+        data.update(
+            name=self.name,
+            guild_id=str(self.guild_id),
+            position=0,
+            permission_overwrites=[],
+            nsfw=False,
+            topic=None,
+            rate_limit_per_user=0,
+            parent_id=str(self.parent_id) if self.parent_id else None,
+        )
+        if self.type == 11:
+            data.update(
+                owner_id=None,
+                thread_metadata={
+                    "archived": False,
+                    "auto_archive_duration": 1440,
+                    "archive_timestamp": now_iso(),
+                    "locked": False,
+                },
+                message_count=0,
+                member_count=1,
+            )
+        return data
+
+
+@dataclass
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    members: dict[int, Member] = field(default_factory=dict)
+    channels: dict[int, Channel] = field(default_factory=dict)
+    bot_role_id: int = field(default_factory=snowflake)
+
+    def payload(self, bot: User) -> Json:
+        roles = [
+            {
+                "id": str(self.id),
+                "name": "@everyone",
+                "permissions": str(MEMBER_DEFAULT),
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            },
+            {
+                "id": str(self.bot_role_id),
+                "name": "paperbot",
+                "permissions": str(ADMINISTRATOR),
+                "position": 1,
+                "color": 0,
+                "hoist": False,
+                "managed": True,
+                "mentionable": False,
+                "flags": 0,
+            },
+        ]
+        bot_member = Member(bot, ADMINISTRATOR, [self.bot_role_id]).payload(self.id)
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "owner_id": str(self.owner_id),
+            "roles": roles,
+            "channels": [c.payload() for c in self.channels.values() if c.type == 0],
+            "threads": [],
+            "members": [bot_member],
+            "member_count": len(self.members) + 1,
+            "large": False,
+            "unavailable": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "voice_states": [],
+            "presences": [],
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "joined_at": now_iso(),
+            "system_channel_id": None,
+            "icon": None,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+        }
