@@ -36,6 +36,7 @@ from bot.sandbox.model import (
 log = logging.getLogger(__name__)
 API = "/api/v10"
 HEARTBEAT_MS = 41250
+RESPONSE_DEADLINE = 3.0  # seconds Discord gives a bot to answer (or defer) an interaction
 OPTION_TYPES = {"sub_command": 1, "group": 2}
 
 
@@ -69,6 +70,8 @@ class InteractionRecord:
     channel: Channel
     user: User
     message_id: str | None = None  # the message a clicked component was on
+    created: float = field(default_factory=lambda: asyncio.get_running_loop().time())
+    late: bool = False  # answered after Discord's 3 s: refused, as Discord does
     callback_type: int | None = None
     response: Json | None = None  # the original response message (or autocomplete data)
     followups: list[Json] = field(default_factory=list)
@@ -596,6 +599,9 @@ class DiscordEmulator:
         record = self.interactions.get(parts[2])
         if record is None or record.callback_type is not None:
             return _error(400, "Interaction has already been acknowledged.", 40060)
+        if asyncio.get_running_loop().time() - record.created > RESPONSE_DEADLINE:
+            record.late = True
+            return _error(404, "Unknown interaction", 10062)
         kind, data = body["type"], body.get("data") or {}
         record.callback_type = kind
         resource: Json = {"type": kind}
