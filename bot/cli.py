@@ -358,10 +358,41 @@ def start(db: DbOption = None) -> None:
     counts, total = _run(job())
     out.print(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
     if settings.discord_token is None:
-        out.print("DISCORD_TOKEN is not set, so the Discord bot is not started.")
-        out.print('Try the offline CLI meanwhile: .venv/bin/paperbot search "federated learning"')
+        sandbox(db=db, interactive=None)
         return
     run(db)
+
+
+@app.command()
+def sandbox(
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Sandbox database [default: data/sandbox.db, made afresh].")
+    ] = None,
+    interactive: Annotated[
+        bool | None,
+        typer.Option(
+            "--interactive/--tour", help="Prompt, or the scripted tour [default: prompt on a terminal]."
+        ),
+    ] = None,
+) -> None:
+    """Try the bot without Discord: the real bot against a local pretend Discord, from this terminal."""
+    from bot.sandbox.terminal import run_sandbox
+
+    settings = _settings(None)
+    _configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+    path = db or Path("data/sandbox.db")
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+    sandboxed = settings.model_copy(
+        update={
+            "db": path,
+            "digest": settings.digest.model_copy(update={"tick_seconds": 2.0}),
+            "follows": settings.follows.model_copy(update={"poll_seconds": 1.0, "dm_interval_seconds": 0.0}),
+            # Offline: live sources point at a closed local port.
+            "sources": settings.sources.model_copy(update={"hf_api_url": "http://127.0.0.1:9/daily_papers"}),
+        }
+    )
+    raise typer.Exit(_run(run_sandbox(sandboxed, interactive=interactive)))
 
 
 @app.command()
@@ -432,6 +463,10 @@ def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # paperbot never joins voice: discord.py's warnings about missing voice libraries are noise.
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date
 import discord
 
 from bot.domain.digest import DigestMessage, EmbedSpec
-from bot.domain.layout import cut_at_sentence, escape, one_line, short_authors, truncate
+from bot.domain.layout import byline, cut_at_sentence, escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 from bot.services.papers import DailyList
 from bot.services.search import SearchHit
@@ -46,9 +46,9 @@ def paper_embed(paper: Paper) -> discord.Embed:
         description=md(cut_at_sentence(paper.abstract, ABSTRACT_LIMIT)),
         colour=ACCENT,
     )
-    embed.add_field(
-        name="Authors", value=md(short_authors(paper.authors, keep=5, limit=FIELD_VALUE - 20)), inline=False
-    )
+    if paper.authors:
+        authors = md(short_authors(paper.authors, keep=5, limit=FIELD_VALUE - 20))
+        embed.add_field(name="Authors", value=authors, inline=False)
     when = _day(paper)
     if when:
         embed.add_field(name="Published" if paper.published else "Listed", value=when.isoformat())
@@ -86,7 +86,7 @@ def search_page(
     for hit in hits:
         paper = hit.paper
         when = _day(paper)
-        meta = short_authors(paper.authors, limit=120) + (f" · {when.isoformat()}" if when else "")
+        meta = byline(short_authors(paper.authors, limit=120), when.isoformat() if when else "")
         snippet = md(one_line(hit.snippet or paper.abstract, 180))
         lines.append(f"**{link(paper.title, paper.url, 200)}**\n{md(meta)}\n> {snippet}")
     corrected = any(hit.fuzzy for hit in hits)
@@ -96,7 +96,7 @@ def search_page(
         colour=ACCENT,
     )
     note = " · includes spelling corrections" if corrected else ""
-    embed.set_footer(text=f"Page {page}/{page_count} · {total} result{'s' * (total != 1)}{note}")
+    embed.set_footer(text=f"Page {page}/{page_count} · {plural(total, 'result')}{note}")
     return fit(embed)
 
 
@@ -105,15 +105,15 @@ def daily_page(
 ) -> discord.Embed:
     lines = []
     for rank, paper in enumerate(papers, first_rank):
-        votes = f" · ▲ {paper.upvotes}" if paper.upvotes is not None else ""
-        authors = md(short_authors(paper.authors, limit=100))
-        lines.append(f"**{rank}.** {link(paper.title, paper.url, 180)}\n{authors}{votes}")
+        votes = f"▲ {paper.upvotes}" if paper.upvotes is not None else ""
+        meta = byline(md(short_authors(paper.authors, limit=100)), votes)
+        lines.append(f"**{rank}.** {link(paper.title, paper.url, 180)}" + (f"\n{meta}" if meta else ""))
     embed = discord.Embed(
         title=f"Daily papers · {daily.day.strftime('%A %d %B %Y')}",
         description="\n".join(lines),
         colour=ACCENT,
     )
-    embed.set_footer(text=f"Page {page}/{page_count} · {len(daily.papers)} papers")
+    embed.set_footer(text=f"Page {page}/{page_count} · {plural(len(daily.papers), 'paper')}")
     return fit(embed)
 
 

@@ -13,7 +13,7 @@ from discord.ext import commands, tasks
 from bot.client import PaperBot
 from bot.domain.alerts import parse_alert_part
 from bot.domain.follows import MAX_KEYWORD_CHARS
-from bot.domain.layout import truncate
+from bot.domain.layout import plural, truncate
 from bot.domain.schedule import timezone_choices
 from bot.services.follows import AlertBatch
 from cogs import _render
@@ -144,7 +144,7 @@ class Follows(
         added = await self.service.add(interaction.user.id, interaction.guild_id, keyword)
         text = f"Following “{_render.md(added.keyword)}”. New matching papers will come to you by DM."
         if added.recent_matches:
-            text += f" It matches {added.recent_matches} recent paper{'s' * (added.recent_matches != 1)}."
+            text += f" It matches {plural(added.recent_matches, 'recent paper')}."
         elif added.suggestions:
             text += (
                 " It matches no paper yet; did you mean "
@@ -183,7 +183,7 @@ class Follows(
             return
         lines = [f"• “{_render.md(f.keyword)}” — {f.recent_matches} recent" for f in follows]
         mode = member.mode if member else "instant"
-        header = f"You follow {len(follows)} keyword{'s' * (len(follows) != 1)} ({mode} alerts"
+        header = f"You follow {plural(len(follows), 'keyword')} ({mode} alerts"
         if member and member.paused_until:
             header += ", paused"
         await self._reply(interaction, header + "):\n" + "\n".join(lines))

@@ -172,9 +172,18 @@ async def test_ingest_live_from_loopback_sources(tmp_path: Path) -> None:
             ["--source", "arxiv", "--categories", "cs.LG,cs.CL"],
         ):
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "ingest", *args, "--db", str(tmp_path / "live.db"),
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "bot",
+                "ingest",
+                *args,
+                "--db",
+                str(tmp_path / "live.db"),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                cwd=tmp_path,
+            )
             stdout, stderr = await process.communicate()
             assert process.returncode == 0, stderr.decode()
             outputs.append(stdout.decode().strip())

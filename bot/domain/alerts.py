@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.digest import DigestMessage, EmbedSpec, pack_messages
-from bot.domain.layout import escape, one_line, short_authors, truncate
+from bot.domain.layout import escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 
 ENTRY_BUDGET = 3900
@@ -29,14 +29,14 @@ def alert_entry(paper: Paper, keywords: Sequence[str]) -> str:
     matched = ", ".join(f"`{truncate(k, 60).replace('`', '')}`" for k in keywords)
     authors = escape(short_authors(paper.authors, limit=100))
     summary = escape(one_line(paper.ai_summary or paper.abstract, 160))
-    return f"{heading}\n{authors}\nMatched {matched}\n{summary}"
+    return "\n".join(line for line in (heading, authors, f"Matched {matched}", summary) if line)
 
 
 def plan_alert(batch_id: int, items: Sequence[tuple[Paper, Sequence[str]]]) -> tuple[DigestMessage, ...]:
     count = len(items)
     header = EmbedSpec(
         title="🔔 New papers for what you follow",
-        description=f"{count} new paper{'s' * (count != 1)} matched your keywords. "
+        description=f"{plural(count, 'new paper')} matched your keywords. "
         "Manage them with /follow list, /follow pause or /follow remove.",
     )
     embeds = [header]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.layout import escape, one_line, short_authors, truncate
+from bot.domain.layout import byline, escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 
 DESCRIPTION_BUDGET = 4000  # of 4,096: room for separators
@@ -72,11 +72,10 @@ def parse_part(footer: str, post_day: date) -> int | None:
 def entry(rank: int, paper: Paper) -> str:
     title = escape(truncate(paper.title, 200))
     heading = f"**{rank}. [{title}](<{paper.url}>)**" if paper.url else f"**{rank}. {title}**"
-    meta = escape(short_authors(paper.authors, limit=120))
-    if paper.upvotes is not None:
-        meta += f" · ▲ {paper.upvotes}"
+    votes = f"▲ {paper.upvotes}" if paper.upvotes is not None else ""
+    meta = byline(escape(short_authors(paper.authors, limit=120)), votes)
     summary = escape(one_line(paper.ai_summary or paper.abstract, 220))
-    return f"{heading}\n{meta}\n{summary}"
+    return "\n".join(line for line in (heading, meta, summary) if line)
 
 
 def plan_digest(
@@ -91,7 +90,7 @@ def plan_digest(
     """The messages of one post. With no papers, a header with ``note`` only."""
     chosen = list(papers[:max_papers])
     label = SOURCE_LABELS.get(source, source)
-    lines = [f"{len(chosen)} paper{'s' * (len(chosen) != 1)} from {label}"]
+    lines = [f"{plural(len(chosen), 'paper')} from {label}"]
     if len(papers) > len(chosen):
         lines[0] += f" (top {len(chosen)} of {len(papers)})"
     if note:

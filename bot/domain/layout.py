@@ -49,10 +49,20 @@ def cut_at_sentence(text: str, limit: int) -> str:
     return truncate(text, limit)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 paper``, ``2 papers``."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def byline(*parts: str) -> str:
+    """The non-empty parts joined with a middle dot."""
+    return " · ".join(part for part in parts if part)
+
+
 def short_authors(authors: Sequence[str], *, keep: int = 3, limit: int = 200) -> str:
-    """``A, B, C et al.`` for long lists; always within ``limit`` characters."""
+    """``A, B, C et al.`` for long lists; always within ``limit`` characters; empty when unknown."""
     if not authors:
-        return "Unknown authors"
+        return ""
     shown = ", ".join(authors[:keep])
     if len(authors) > keep:
         shown += " et al."

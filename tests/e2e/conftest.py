@@ -28,9 +28,15 @@ class BotProcess:
 
     async def start(self) -> BotProcess:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run",
-            env=self.env, cwd=self.cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         self._reader = asyncio.create_task(self._read())
         return self
 
@@ -96,9 +102,15 @@ def bot_env(emulator: DiscordEmulator, tmp_path: Path) -> dict[str, str]:
 
 async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode()
     return output.decode()
