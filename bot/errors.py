@@ -33,3 +33,7 @@ class InvalidInput(PaperbotError):
 
 class NoListing(PaperbotError):
     """No daily list is stored for the asked date."""
+
+
+class StorageUnavailable(PaperbotError):
+    """The database refused a write (busy with another writer, or the disk is full); nothing was written."""

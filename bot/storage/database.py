@@ -14,6 +14,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.errors import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+\.sql")
@@ -124,13 +126,55 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One use case, one transaction: everything inside commits together or not at all."""
+        """One use case, one transaction: everything inside commits together or not at all.
+
+        A database busy beyond the busy timeout (another process writing) or a full disk becomes
+        StorageUnavailable, a message fit for users; the rollback guarantees nothing half-written.
+        """
         async with self._write_lock:
-            await self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                await self.connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _is_capacity_error(exc):
+                    raise _unavailable(exc) from exc
+                raise
             try:
                 yield self.connection
-            except BaseException:
-                await self.connection.execute("ROLLBACK")
+            except BaseException as exc:
+                if self.connection.in_transaction:
+                    await self.connection.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_capacity_error(exc):
+                    raise _unavailable(exc) from exc
                 raise
             else:
-                await self.connection.execute("COMMIT")
+                try:
+                    await self.connection.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    if self.connection.in_transaction:
+                        await self.connection.execute("ROLLBACK")
+                    if _is_capacity_error(exc):
+                        raise _unavailable(exc) from exc
+                    raise
+
+    async def backup(self, target: str | Path) -> None:
+        """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
+        destination = await aiosqlite.connect(str(target))
+        try:
+            await self.connection.backup(destination)
+        finally:
+            await destination.close()
+
+
+def _is_capacity_error(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text or "full" in text
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> StorageUnavailable:
+    if "full" in str(exc).lower():
+        return StorageUnavailable(
+            "The disk holding the database is full: nothing was saved. Free some space."
+        )
+    return StorageUnavailable(
+        "The database is busy with another writer: nothing was saved. Try again shortly."
+    )

@@ -1,0 +1,77 @@
+"""Storage faults: another writer holding the database, a full disk, and online backups."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StorageUnavailable
+from bot.services.papers import PaperService
+from bot.storage.database import Database
+
+
+def _hold_write_lock(path: Path) -> tuple[sqlite3.Connection, threading.Event]:
+    other = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other, threading.Event()
+
+
+async def test_a_short_lock_by_another_writer_is_waited_out(tmp_path: Path, sample_papers: list) -> None:
+    path = tmp_path / "shared.db"
+    db = await Database.open(path)
+    try:
+        other, _ = _hold_write_lock(path)
+        threading.Timer(0.2, lambda: other.execute("COMMIT")).start()  # the other process finishes
+        service = PaperService(db)
+        counts = await service.ingest(sample_papers)
+        assert counts.new == 69
+        other.close()
+    finally:
+        await db.close()
+
+
+async def test_a_lock_beyond_the_busy_timeout_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, sample_papers: list
+) -> None:
+    path = tmp_path / "locked.db"
+    db = await Database.open(path, busy_timeout_ms=100)
+    other, _ = _hold_write_lock(path)
+    try:
+        with pytest.raises(StorageUnavailable, match="busy with another writer"):
+            await PaperService(db).ingest(sample_papers)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (await PaperService(db).stats()).papers == 0
+    await db.close()
+
+
+async def test_a_full_disk_is_a_clear_error_and_the_store_stays_as_it_was(
+    tmp_path: Path, sample_papers: list
+) -> None:
+    db = await Database.open(tmp_path / "full.db")
+    service = PaperService(db)
+    await service.ingest(sample_papers[:10])
+    async with db.connection.execute("PRAGMA page_count") as cursor:
+        pages = (await cursor.fetchone())[0]
+    await db.connection.execute(f"PRAGMA max_page_count = {pages + 2}")  # the "disk" is nearly full
+    with pytest.raises(StorageUnavailable, match=r"disk .* is full"):
+        await service.ingest(sample_papers[10:])
+    assert (await service.stats()).papers == 10
+    assert await service.search.search("federated learning")  # still readable and searchable
+    await db.close()
+
+
+async def test_online_backup_while_open(tmp_path: Path, loaded_service: PaperService) -> None:
+    target = tmp_path / "backup.db"
+    await loaded_service.database.backup(target)
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*) FROM papers").fetchone() == (69,)
+        assert copy.execute("PRAGMA user_version").fetchone()[0] >= 4
+        assert (
+            copy.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'federated'").fetchone()[0]
+            > 0
+        )
