@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -460,17 +459,9 @@ def _parse_date(text: str) -> date:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # paperbot never joins voice: discord.py's warnings about missing voice libraries are noise.
-    logging.getLogger("discord.client").addFilter(
-        lambda record: "voice will NOT be supported" not in record.getMessage()
-    )
+    from bot.logging_context import configure
 
-
-_Job = Callable[[], Awaitable[T]]
+    configure(settings.log_level)
 
 
 follows_app = typer.Typer(help="Keyword follows (admin tools).", no_args_is_help=True)
@@ -512,3 +503,42 @@ def follows_match(
         out.print(f"[bold]{paper.title}[/bold]", markup=True, highlight=False)
         for user, keywords in found.items():
             out.print(f"  member {user}: {', '.join(keywords)}")
+
+
+@app.command()
+def backup(
+    target: Annotated[Path, typer.Argument(metavar="PATH", help="Where to write the copy (must not exist).")],
+    db: DbOption = None,
+) -> None:
+    """A consistent copy of the database, safe while the bot runs (SQLite's online backup)."""
+    settings = _settings(db)
+    if target.exists():
+        err.print(f"[red]error:[/red] {target} exists; choose a new path")
+        raise typer.Exit(1)
+
+    async def job() -> int:
+        database = await Database.open(settings.db)
+        try:
+            await database.backup(target)
+            return await database.schema_version()
+        finally:
+            await database.close()
+
+    version = _run(job())
+    out.print(f"Backed up {settings.db} to {target} (schema version {version}).")
+
+
+@app.command()
+def doctor(db: DbOption = None) -> None:
+    """Check configuration, database, schema, token presence and source reachability."""
+    from bot.doctor import run_checks
+
+    settings = _settings(db)
+    results = _run(run_checks(settings))
+    marks = {"ok": "[green]✔[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✘[/red]"}
+    for result in results:
+        out.print(f"{marks[result.status]} {result.name}: {result.detail}", markup=True, highlight=False)
+    failed = sum(r.status == "fail" for r in results)
+    out.print(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import PaperbotError
+from bot.logging_context import set_context
 from bot.services.container import Services
 from bot.settings import Settings
 
@@ -34,6 +35,13 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
 
 class PaperTree(app_commands.CommandTree["PaperBot"]):
     """One error handler for every app command, whether or not the interaction was answered."""
+
+    async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:
+        command = interaction.command.qualified_name if interaction.command else None
+        set_context(guild=interaction.guild_id, user=interaction.user.id, command=command)
+        if interaction.type is discord.InteractionType.application_command:
+            log.info("command /%s", command)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[PaperBot], error: app_commands.AppCommandError

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import discord
 
 from bot.domain.digest import DigestMessage, EmbedSpec
 from bot.domain.layout import byline, cut_at_sentence, escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
+from bot.services.container import Overview
 from bot.services.papers import DailyList
 from bot.services.search import SearchHit
 
@@ -91,7 +92,7 @@ def search_page(
         lines.append(f"**{link(paper.title, paper.url, 200)}**\n{md(meta)}\n> {snippet}")
     corrected = any(hit.fuzzy for hit in hits)
     embed = discord.Embed(
-        title=truncate(f"Papers matching “{query}”", EMBED_TITLE),
+        title=truncate(f"Papers matching “{md(one_line(query, 200))}”", EMBED_TITLE),
         description="\n\n".join(lines),
         colour=ACCENT,
     )
@@ -126,6 +127,31 @@ def spec_embed(spec: EmbedSpec) -> discord.Embed:
 
 def message_embeds(message: DigestMessage) -> list[discord.Embed]:
     return [spec_embed(spec) for spec in message.embeds]
+
+
+def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None) -> discord.Embed:
+    embed = discord.Embed(title="paperbot at a glance", colour=ACCENT)
+    sources = ", ".join(f"{name}: {count}" for name, count in sorted(overview.by_source.items())) or "none"
+    embed.add_field(name="Papers", value=f"{overview.papers} ({sources})", inline=False)
+    embed.add_field(
+        name="Latest list", value=overview.latest_list.isoformat() if overview.latest_list else "none"
+    )
+    fetch = overview.last_fetch
+    if fetch is None:
+        fetched = "never"
+    elif fetch.ok:
+        fetched = f"<t:{int(fetch.fetched_at.timestamp())}:R>: {plural(fetch.papers, 'paper')}"
+    else:
+        fetched = (
+            f"<t:{int(fetch.fetched_at.timestamp())}:R>: failed ({md(truncate(fetch.error or '', 200))})"
+        )
+    embed.add_field(name="Last fetch", value=fetched)
+    embed.add_field(name="Servers", value=str(servers))
+    embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
+    embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")
+    when = f"<t:{int(next_post.timestamp())}:F>" if next_post else "no digest set up here"
+    embed.add_field(name="Next post here", value=when, inline=False)
+    return fit(embed)
 
 
 def choice_name(title: str) -> str:

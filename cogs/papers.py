@@ -107,6 +107,20 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         ]
         await self._send_pages(interaction, embeds)
 
+    @app_commands.command(name="stats", description="Store, sources, digests and alerts at a glance (admins)")
+    async def stats(self, interaction: discord.Interaction[PaperBot]) -> None:
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        overview = await self.bot.services.overview()
+        digest = await self.bot.services.digests.config(interaction.guild.id)
+        status = await self.bot.services.digests.status(interaction.guild.id) if digest else None
+        embed = _render.stats_embed(
+            overview, servers=len(self.bot.guilds), next_post=status.next_post if status else None
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
     async def _send_pages(
         self, interaction: discord.Interaction[PaperBot], embeds: list[discord.Embed]
     ) -> None:

@@ -218,3 +218,32 @@ def test_follows_match_shows_which_follows_a_file_would_trigger(db: Path) -> Non
         }
     ]
     assert run("stats", "--json", "--db", str(db))[1].count('"papers": 0') == 1  # nothing was stored
+
+
+def test_backup_makes_a_consistent_copy_and_never_overwrites(db: Path, tmp_path: Path) -> None:
+    run("ingest", "--db", str(db))
+    target = tmp_path / "copy.db"
+    code, output = run("backup", str(target), "--db", str(db))
+    assert code == 0 and "schema version" in output
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*) FROM papers").fetchone() == (69,)
+    code, output = run("backup", str(target), "--db", str(db))
+    assert code == 1 and "exists" in output
+
+
+def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_path: Path) -> None:
+    secret = "doctor-secret-token-123"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    env |= {"DISCORD_TOKEN": secret, "PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/daily_papers"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 1  # the source is unreachable
+    assert "✔ token: DISCORD_TOKEN is set" in done.stdout
+    assert "✔ schema: version" in done.stdout and "✘ source hf:" in done.stdout
+    assert secret not in done.stdout + done.stderr

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
-from bot.domain.text import clean_line
+from bot.domain.text import clean_line, strip_invisible
 
 ELLIPSIS = "…"
 T = TypeVar("T")
@@ -20,7 +20,9 @@ def escape(text: str) -> str:
     """Chat text made inert: markdown characters escaped, mentions broken with a zero-width space.
 
     Bot messages also go out with no allowed mentions; this keeps the layout intact as well.
+    Zero-width and direction-override characters are dropped: they could reorder or hide text.
     """
+    text = strip_invisible(text)
     text = _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<#\u200b"), text)
     text = _INLINE_MARKDOWN.sub(r"\\\1", text)
     return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)

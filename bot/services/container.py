@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import aiohttp
 
@@ -16,6 +16,21 @@ from bot.settings import Settings
 from bot.sources.feeds import HuggingFaceSource
 from bot.sources.http import HttpClient
 from bot.storage.database import Database
+from bot.storage.digests import FetchRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What an admin sees in /papers stats."""
+
+    papers: int
+    by_source: dict[str, int]
+    latest_list: date | None
+    last_fetch: FetchRecord | None
+    digest_servers: int
+    digest_posts: int
+    follows: int
+    alerts_sent: int
 
 
 @dataclass(slots=True)
@@ -52,3 +67,16 @@ class Services:
                 papers, digests, HuggingFaceSource(http, base_url=settings.sources.hf_api_url)
             )
         return cls(database=database, papers=papers, digests=digests, follows=follows, fetcher=fetcher)
+
+    async def overview(self) -> Overview:
+        stats = await self.papers.stats()
+        return Overview(
+            papers=stats.papers,
+            by_source=stats.by_source,
+            latest_list=stats.latest_list,
+            last_fetch=await self.digests.repository.last_fetch("hf"),
+            digest_servers=len(await self.digests.configs()),
+            digest_posts=await self.digests.repository.count_posted(),
+            follows=await self.follows.repository.count_follows(),
+            alerts_sent=await self.follows.repository.count_sent(),
+        )

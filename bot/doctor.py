@@ -1,0 +1,89 @@
+"""`paperbot doctor`: clear pass/fail lines about everything the bot needs, never a secret's value."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+from bot.settings import DEFAULT_CONFIG, Settings
+from bot.sources.http import USER_AGENT
+from bot.storage.database import Database, SchemaTooNew, bundled_migrations
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+async def run_checks(settings: Settings, *, wait: float = 5.0) -> list[Check]:
+    checks = [_config(), _token(settings)]
+    checks += await _database(settings)
+    checks.append(await _source(settings, wait))
+    return checks
+
+
+def _config() -> Check:
+    explicit = os.environ.get("PAPERBOT_CONFIG")
+    path = Path(explicit) if explicit else DEFAULT_CONFIG
+    if path.is_file():
+        return Check("config", "ok", f"{path} (environment variables override it)")
+    return Check("config", "warn", f"{path} not found: built-in defaults and environment variables apply")
+
+
+def _token(settings: Settings) -> Check:
+    if settings.discord_token is None:
+        return Check(
+            "token", "warn", "DISCORD_TOKEN is not set: `paperbot run` cannot connect (the sandbox can)"
+        )
+    # Presence only: the value is never printed, logged or compared here.
+    return Check("token", "ok", "DISCORD_TOKEN is set")
+
+
+async def _database(settings: Settings) -> list[Check]:
+    latest = bundled_migrations()[-1].number
+    try:
+        database = await Database.open(settings.db)
+    except SchemaTooNew as exc:
+        return [Check("database", "fail", str(exc))]
+    except Exception as exc:  # any failure to open is the finding
+        return [Check("database", "fail", f"{settings.db}: {exc}")]
+    try:
+        version = await database.schema_version()
+        async with database.connection.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        async with database.connection.execute("SELECT count(*) FROM papers") as cursor:
+            papers = (await cursor.fetchone() or (0,))[0]
+    finally:
+        await database.close()
+    integrity = row[0] if row else "unknown"
+    return [
+        Check(
+            "database",
+            "ok" if integrity == "ok" else "fail",
+            f"{settings.db}: integrity {integrity}, {papers} papers",
+        ),
+        Check(
+            "schema", "ok" if version == latest else "fail", f"version {version} (this paperbot: {latest})"
+        ),
+    ]
+
+
+async def _source(settings: Settings, wait: float) -> Check:
+    url = settings.sources.hf_api_url
+    params = {"date": datetime.now(UTC).date().isoformat(), "limit": "1"}
+    try:
+        async with (
+            aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session,
+            session.get(url, params=params, timeout=aiohttp.ClientTimeout(total=wait)) as response,
+        ):
+            if response.status == 200:
+                return Check("source hf", "ok", f"{url} answered")
+            return Check("source hf", "fail", f"{url} answered HTTP {response.status}")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return Check("source hf", "fail", f"{url} unreachable ({type(exc).__name__})")
