@@ -13,6 +13,9 @@ async def _is_owner(interaction: discord.Interaction[PaperBot]) -> bool:
     return await interaction.client.is_owner(interaction.user)
 
 
+# Discord applies default permissions per top-level command: they go on the group.
+@app_commands.guild_only()
+@app_commands.default_permissions(administrator=True)
 class Admin(commands.GroupCog, group_name="admin", group_description="Bot owner tools"):
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
@@ -24,7 +27,6 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Bot owner 
     @app_commands.describe(
         here="Only this server: instant, for testing (default: everywhere, may take a while)"
     )
-    @app_commands.default_permissions(administrator=True)
     @app_commands.check(_is_owner)
     async def sync(self, interaction: discord.Interaction[PaperBot], here: bool = False) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

@@ -28,6 +28,8 @@ UNREACHABLE_NOTICE = (
 )
 
 
+# Alerts go to members of servers the bot is in: a follow is made from a server.
+@app_commands.guild_only()
 class Follows(
     commands.GroupCog, group_name="follow", group_description="Get a DM when new papers match your keywords"
 ):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import discord
+
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.errors import PaperNotFound
 from cogs._views import NOT_YOURS
@@ -165,9 +167,17 @@ async def test_unexpected_failure_gets_an_apology_with_a_reference(world: Any, c
     assert len(env.errors) == 1
 
 
+def make_admins(channel: Any, *members: Any) -> None:
+    """/admin is visible to server administrators only (its default permissions)."""
+    role = channel.guild.create_role("Admins", permissions=discord.Permissions(administrator=True))
+    for member in members:
+        channel.guild.add_member(member.user, roles=[role])
+
+
 async def test_errors_after_deferring_are_sent_as_followups(world: Any) -> None:
     env, channel, alice, _ = world
     env.bot.settings.owner_ids.append(alice.id)
+    make_admins(channel, alice)
 
     async def broken_sync(**_: object) -> list[object]:
         raise RuntimeError("sync failed")
@@ -184,6 +194,7 @@ async def test_errors_after_deferring_are_sent_as_followups(world: Any) -> None:
 async def test_sync_is_owner_only(world: Any) -> None:
     env, channel, alice, bob = world
     env.bot.settings.owner_ids.append(alice.id)
+    make_admins(channel, alice, bob)
     denied = await bob.slash(channel, "admin sync", here=True)
     assert denied.ephemeral and "not allowed" in denied.response.content
     allowed = await alice.slash(channel, "admin sync", here=True)
