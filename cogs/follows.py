@@ -47,6 +47,12 @@ class Follows(
     async def cog_unload(self) -> None:
         self.poll.cancel()
 
+    async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:  # type: ignore[override]
+        # guild_only() hides /follow in DMs; a client that sends it anyway is told, not half-served.
+        if interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        return True
+
     # ---- delivery (background) ---------------------------------------------------------------------
 
     @tasks.loop(seconds=30)

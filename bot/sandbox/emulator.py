@@ -170,6 +170,14 @@ class DiscordEmulator:
         guild.members[user.id] = Member(user, MEMBER_DEFAULT | (MANAGE_GUILD if manage_server else 0))
         return user
 
+    def open_dm(self, user: User) -> Channel:
+        """The DM channel between ``user`` and the bot (made if needed)."""
+        channel = self.dm_channel(user)
+        if channel is None:
+            channel = Channel(snowflake(), 1, recipient=user)
+            self.channels[channel.id] = channel
+        return channel
+
     def messages(self, channel: Channel) -> list[Json]:
         return [m for m in channel.messages if not m.get("flags", 0) & EPHEMERAL]
 
@@ -580,11 +588,7 @@ class DiscordEmulator:
         user = self.users.get(int((body or {}).get("recipient_id", 0)))
         if user is None:
             return _error(404, "Unknown User", 10013)
-        channel = self.dm_channel(user)
-        if channel is None:
-            channel = Channel(snowflake(), 1, recipient=user)
-            self.channels[channel.id] = channel
-        return _json(channel.payload())
+        return _json(self.open_dm(user).payload())
 
     async def _user(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         user = self.users.get(int(parts[1])) if parts[1].isdigit() else None

@@ -86,6 +86,11 @@ async def test_the_bot_process_end_to_end(
     after = await emu.slash(alice, channel, "papers random")
     assert after.response["embeds"]
 
+    # Server-only commands sent from a DM are refused plainly.
+    for command in ("digest show", "follow list"):
+        from_dm = await emu.slash(alice, emu.open_dm(alice), command)
+        assert from_dm.ephemeral and "only works inside a server" in from_dm.response["content"]
+
     # SIGTERM: a clean stop.
     restarted.send(signal.SIGTERM)
     assert await restarted.wait() == 0
