@@ -225,3 +225,21 @@ async def test_pause_and_resume(digest_env: Any) -> None:
     assert "back on" in resumed.response.content
     await cog(env).post_due()
     assert len(digest_messages(s.channel)) == 1
+
+
+async def test_a_list_repeating_the_day_before_is_a_note_not_a_repost(
+    digest_env: Any, services: Services
+) -> None:
+    env = digest_env
+    s = server(env, "stale")
+    await s.admin.slash(s.channel, "digest setup", channel=s.channel, time="09:00", timezone="UTC")
+    await until(env, 9, 0)
+    tomorrow = NEW_YEAR + timedelta(days=1)
+    # The source publishes "tomorrow's" list, but it is yesterday's papers again.
+    fixture = (FIXTURES / "hf_daily_2024-07-31.json").read_bytes()
+    await services.papers.ingest(parse_hf_api(fixture, list_date=tomorrow))
+    await until(env, 9, 0, tomorrow)
+    posts = digest_messages(s.channel)
+    assert len(posts) == 2
+    assert "repeats the one before" in posts[1].embeds[0].description
+    assert len(posts[1].embeds) == 1  # a note only: the papers are not posted again

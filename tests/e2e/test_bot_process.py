@@ -3,6 +3,7 @@ disconnects, rate limits and shutdown, as a server would live through them."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,10 +81,12 @@ async def test_the_bot_process_end_to_end(
     assert len(digest_posts(emu, channel)) == 1
     assert emu.identify_count == 2
 
-    # The gateway drops: the bot resumes and keeps answering.
+    # The gateway drops in the middle of a command: the event is replayed on resume and answered.
+    pending = asyncio.create_task(emu.slash(alice, channel, "papers random", wait=20))
     await emu.disconnect_gateway()
     await emu.wait_for(lambda: emu.resumed_count >= 1, wait=20)
-    after = await emu.slash(alice, channel, "papers random")
+    assert (await pending).response["embeds"]
+    after = await emu.slash(alice, channel, "papers today")
     assert after.response["embeds"]
 
     # Server-only commands sent from a DM are refused plainly.
