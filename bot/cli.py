@@ -197,11 +197,7 @@ def ingest(
         return
     files: list[tuple[str, bytes]] = []
     for path in paths or []:
-        try:
-            files.append((str(path), path.read_bytes()))
-        except OSError as exc:
-            err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
-            raise typer.Exit(1) from None
+        files.append((str(path), _read_file(path)))
     if not files:
         files.append(bundled_sample())
 
@@ -450,6 +446,14 @@ def _print_paper(paper: Paper, as_json: bool) -> None:
     out.print(paper.abstract)
 
 
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        raise typer.Exit(1) from None
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -476,11 +480,7 @@ def follows_match(
 ) -> None:
     """Which stored follows the papers of FILE would trigger (nothing is stored or sent)."""
     settings = _settings(db)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
-        raise typer.Exit(1) from None
+    data = _read_file(path)
 
     async def job() -> list[tuple[Paper, dict[int, list[str]]]]:
         listed = parse_file(data, source=str(path))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.digest import DigestMessage, EmbedSpec, pack_messages
+from bot.domain.digest import DigestMessage, EmbedSpec, pack_entries, pack_messages
 from bot.domain.layout import escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
-
-ENTRY_BUDGET = 3900
 
 
 def alert_footer(batch_id: int, part: int, parts: int) -> str:
@@ -39,14 +37,5 @@ def plan_alert(batch_id: int, items: Sequence[tuple[Paper, Sequence[str]]]) -> t
         description=f"{plural(count, 'new paper')} matched your keywords. "
         "Manage them with /follow list, /follow pause or /follow remove.",
     )
-    embeds = [header]
-    current: list[str] = []
-    for paper, keywords in items:
-        text = alert_entry(paper, keywords)
-        if current and len("\n\n".join([*current, text])) > ENTRY_BUDGET:
-            embeds.append(EmbedSpec(description="\n\n".join(current)))
-            current = []
-        current.append(text)
-    if current:
-        embeds.append(EmbedSpec(description="\n\n".join(current)))
+    embeds = [header, *pack_entries(alert_entry(paper, keywords) for paper, keywords in items)]
     return pack_messages(embeds, lambda part, parts: alert_footer(batch_id, part, parts))

@@ -9,7 +9,7 @@ so a restarted bot can tell which parts are already in the channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -100,18 +100,23 @@ def plan_digest(
         title=f"📚 Daily papers · {shown_day.strftime('%A %d %B %Y')}",
         description="\n".join(lines),
     )
-    embeds: list[EmbedSpec] = [header]
+    embeds = [header, *pack_entries(entry(rank, paper) for rank, paper in enumerate(chosen, 1))]
+    messages = pack_messages(embeds, lambda number, parts: part_footer(post_day, number, parts))
+    return DigestPlan(post_day, list_date, messages, len(chosen))
+
+
+def pack_entries(entries: Iterable[str], budget: int = DESCRIPTION_BUDGET) -> list[EmbedSpec]:
+    """Entries (in order, blank-line separated) in as few embed descriptions of ``budget`` as fit."""
+    embeds: list[EmbedSpec] = []
     current: list[str] = []
-    for rank, paper in enumerate(chosen, 1):
-        text = entry(rank, paper)
-        if current and len("\n\n".join([*current, text])) > DESCRIPTION_BUDGET:
+    for text in entries:
+        if current and len("\n\n".join([*current, text])) > budget:
             embeds.append(EmbedSpec(description="\n\n".join(current)))
             current = []
         current.append(text)
     if current:
         embeds.append(EmbedSpec(description="\n\n".join(current)))
-    messages = pack_messages(embeds, lambda number, parts: part_footer(post_day, number, parts))
-    return DigestPlan(post_day, list_date, messages, len(chosen))
+    return embeds
 
 
 def pack_messages(embeds: list[EmbedSpec], footer: Callable[[int, int], str]) -> tuple[DigestMessage, ...]:
