@@ -211,12 +211,70 @@ def match(
     )
 
 
+async def _bot_memory(n: int, queries: int) -> None:
+    import os
+    import sys
+
+    from bot.sandbox.emulator import DiscordEmulator
+
+    path = await _database(n)
+    emu = await DiscordEmulator().start()
+    guild = emu.create_guild("Bench")
+    channel = emu.create_channel(guild, "papers")
+    member = emu.add_member(guild, "bench")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    env |= {
+        "DISCORD_TOKEN": "bench-token",
+        "DISCORD_API_BASE": emu.api_base,
+        "DISCORD_GATEWAY_URL": emu.gateway_url,
+        "PAPERBOT_DB": str(path),
+        "PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/none",
+    }
+    sync = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sync", env=env, stdout=-3, stderr=-3
+    )
+    await sync.wait()
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, stdout=-3, stderr=-3
+    )
+    try:
+        await emu.wait_for(emu.identified.is_set, wait=120)
+        rng = random.Random(3)
+        slowest = 0.0
+        for text in _queries(rng, queries // 2):
+            started = time.perf_counter()
+            await emu.slash(member, channel, "papers search", query=text[:200], wait=30)
+            slowest = max(slowest, time.perf_counter() - started)
+        for text in _typed_prefixes(rng, queries // 2):
+            await emu.autocomplete(member, channel, "papers show", "paper", text, wait=30)
+        status = Path(f"/proc/{bot.pid}/status").read_text()  # noqa: ASYNC240 - a tiny procfs read
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        rss, peak = fields["VmRSS"].strip(), fields["VmHWM"].strip()
+        print(
+            f"bot process (paperbot run) with n={n:,} papers, after {queries} commands: "
+            f"RSS {rss}, peak {peak}; slowest /papers search round trip {slowest * 1000:.0f} ms"
+        )
+    finally:
+        bot.terminate()
+        await bot.wait()
+        await emu.stop()
+
+
+@app.command(name="bot-memory")
+def bot_memory(
+    n: N = 1_000_000, queries: Annotated[int, typer.Option(help="Commands to send.")] = 200
+) -> None:
+    """Resident memory of the real bot process serving searches over n papers (against the emulator)."""
+    asyncio.run(_bot_memory(n, queries))
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
     asyncio.run(_ingest(100_000, CACHE / "ingest-100000.db"))
     for n in (10_000, 100_000, 1_000_000):
         asyncio.run(_search(n, 400, cold=True))
+    asyncio.run(_bot_memory(1_000_000, 200))
     for follows in (10_000, 100_000):
         for papers in (50, 1_000):
             match(follows=follows, papers=papers, check=20)
