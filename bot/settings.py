@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import (
@@ -34,12 +35,23 @@ class DigestSettings(BaseModel):
     tick_seconds: float = Field(60.0, gt=0, description="How often due or interrupted posts are caught up")
 
 
+SourceName = Literal["hf", "arxiv"]
+
+
+def _default_sources() -> list[SourceName]:
+    return ["hf"]
+
+
 class SourceSettings(BaseModel):
+    enabled: list[SourceName] = Field(
+        default_factory=_default_sources, description="Sources fetched on schedule"
+    )
     hf_api_url: str = "https://huggingface.co/api/daily_papers"
     arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
     arxiv_api_url: str = "http://export.arxiv.org/api/query"
     arxiv_categories: list[str] = Field(default_factory=lambda: ["cs.LG", "cs.CL"])
     timeout_seconds: float = Field(30.0, gt=0)
+    retry_attempts: int = Field(4, ge=1, le=10, description="Tries per request on 429/5xx/timeouts")
 
 
 class FollowSettings(BaseModel):

@@ -14,7 +14,6 @@ from bot.domain.schedule import DigestConfig, timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
 from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
-from bot.sources.http import FetchError
 from cogs import _render
 from cogs._poster import DiscordPoster
 
@@ -78,11 +77,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     async def fetch(self) -> None:
         if self.bot.services.fetcher is None:
             return
-        try:
-            counts = await self.bot.services.fetcher.fetch_day(datetime.now(UTC).date())
-        except FetchError as exc:
-            log.warning("daily fetch failed: %s", exc)
-            return
+        counts = await self.bot.services.fetcher.fetch_enabled(datetime.now(UTC).date())
         if counts.new:
             self.bot.dispatch("papers_ingested")  # follow alerts go out now, not at the next poll
 

@@ -19,6 +19,11 @@ class Source(StrEnum):
     SYNTHETIC = "synthetic"
 
 
+# "The daily list" (digests, /papers today) is Hugging Face's; arXiv feeds add papers to search
+# and to follow alerts, not to that list.
+DAILY_LIST_SOURCES: tuple[str, ...] = (Source.HF_API, Source.HF_PAGE)
+
+
 @dataclass(frozen=True, slots=True)
 class Paper:
     """One paper, however many sources and lists it arrived through."""

@@ -13,8 +13,8 @@ from bot.services.fetching import FetchService
 from bot.services.follows import FollowService
 from bot.services.papers import PaperService, utcnow
 from bot.settings import Settings
-from bot.sources.feeds import HuggingFaceSource
-from bot.sources.http import HttpClient
+from bot.sources.feeds import ArxivSource, HuggingFaceSource
+from bot.sources.http import HttpClient, RetryPolicy
 from bot.storage.database import Database
 from bot.storage.digests import FetchRecord
 
@@ -62,9 +62,16 @@ class Services:
         follows = FollowService(database, papers, clock=clock, max_follows=settings.follows.max_per_member)
         fetcher = None
         if session is not None:
-            http = HttpClient(session, timeout=settings.sources.timeout_seconds)
+            retry = RetryPolicy(attempts=settings.sources.retry_attempts)
+            http = HttpClient(session, timeout=settings.sources.timeout_seconds, retry=retry)
+            sources = settings.sources
             fetcher = FetchService(
-                papers, digests, HuggingFaceSource(http, base_url=settings.sources.hf_api_url)
+                papers,
+                digests,
+                HuggingFaceSource(http, base_url=sources.hf_api_url),
+                arxiv=ArxivSource(http, rss_url=sources.arxiv_rss_url, api_url=sources.arxiv_api_url),
+                categories=sources.arxiv_categories,
+                enabled=sources.enabled,
             )
         return cls(database=database, papers=papers, digests=digests, follows=follows, fetcher=fetcher)
 

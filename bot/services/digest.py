@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
+from bot.domain.models import DAILY_LIST_SOURCES
 from bot.domain.schedule import DigestConfig, due_day, next_post, parse_post_time, parse_timezone
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.papers import PaperService, utcnow
@@ -163,13 +164,13 @@ class DigestService:
     ) -> DigestPlan:
         """The post for ``post_day``: the newest list not after it, or a note saying why there is none."""
         repository = self._papers.repository
-        chosen = list_date or await repository.latest_list_date(on_or_before=post_day)
+        chosen = list_date or await repository.latest_list_date(DAILY_LIST_SOURCES, on_or_before=post_day)
         if chosen is None:
             return self._note(config, post_day, "No daily papers list has been fetched yet.")
         stale = await self._staleness(config, post_day, chosen)
         if stale:
             return self._note(config, post_day, stale)
-        papers = [stored.paper for stored in await repository.listing(chosen)]
+        papers = [stored.paper for stored in await repository.listing(chosen, DAILY_LIST_SOURCES)]
         source = papers[0].source if papers else "hf-api"
         return plan_digest(post_day, chosen, papers, source=source, max_papers=config.max_papers)
 
@@ -183,10 +184,10 @@ class DigestService:
                 f"the source has not published one yet.{failed}"
             )
         repository = self._papers.repository
-        previous = await repository.list_dates_before(list_date, source="hf-api")
+        previous = await repository.list_date_before(list_date, DAILY_LIST_SOURCES)
         if previous is not None:
-            now_ids = {s.paper.id for s in await repository.listing(list_date)}
-            before_ids = {s.paper.id for s in await repository.listing(previous)}
+            now_ids = {s.paper.id for s in await repository.listing(list_date, DAILY_LIST_SOURCES)}
+            before_ids = {s.paper.id for s in await repository.listing(previous, DAILY_LIST_SOURCES)}
             if now_ids and now_ids == before_ids:
                 return f"The list for {list_date:%A %d %B} repeats the one before (a stale source?).{failed}"
         return None
@@ -281,6 +282,8 @@ class DigestService:
 
     # ---- fetching ------------------------------------------------------------------------------
 
-    async def record_fetch(self, list_date: date | None, *, ok: bool, papers: int, error: str | None) -> None:
+    async def record_fetch(
+        self, list_date: date | None, *, ok: bool, papers: int, error: str | None, source: str = "hf"
+    ) -> None:
         async with self.database.transaction():
-            await self.repository.record_fetch(FetchRecord("hf", list_date, self.now(), ok, papers, error))
+            await self.repository.record_fetch(FetchRecord(source, list_date, self.now(), ok, papers, error))

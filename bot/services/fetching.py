@@ -1,13 +1,19 @@
-"""Fetching the day's list from the live source into the store, logged for /digest show and stats."""
+"""Fetching from the live sources into the store, logged for /digest show, /papers stats and doctor.
+
+Which sources are fetched is configuration (``sources.enabled``; the default is the Hugging Face
+daily list). The digest shows the Hugging Face list; arXiv announcements, when enabled, add papers
+to search and to follow alerts.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 
 from bot.services.digest import DigestService
 from bot.services.papers import PaperService
-from bot.sources.feeds import HuggingFaceSource
+from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import FetchError
 from bot.storage.papers import UpsertCounts
 
@@ -15,15 +21,27 @@ log = logging.getLogger(__name__)
 
 
 class FetchService:
-    def __init__(self, papers: PaperService, digests: DigestService, source: HuggingFaceSource) -> None:
+    def __init__(
+        self,
+        papers: PaperService,
+        digests: DigestService,
+        hf: HuggingFaceSource,
+        *,
+        arxiv: ArxivSource | None = None,
+        categories: Sequence[str] = (),
+        enabled: Sequence[str] = ("hf",),
+    ) -> None:
         self._papers = papers
         self._digests = digests
-        self._source = source
+        self._hf = hf
+        self._arxiv = arxiv
+        self._categories = list(categories)
+        self.enabled = tuple(enabled)
 
     async def fetch_day(self, day: date) -> UpsertCounts:
         """Fetch and store the Hugging Face list for ``day``; a failure is recorded, then raised."""
         try:
-            listed = await self._source.daily_list(day)
+            listed = await self._hf.daily_list(day)
         except FetchError as exc:
             await self._digests.record_fetch(day, ok=False, papers=0, error=str(exc))
             raise
@@ -31,3 +49,27 @@ class FetchService:
         await self._digests.record_fetch(day, ok=True, papers=len(listed), error=None)
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
         return counts
+
+    async def fetch_arxiv(self) -> UpsertCounts:
+        """Fetch today's arXiv announcements for the configured categories."""
+        if self._arxiv is None:
+            raise FetchError("arXiv is not configured")
+        try:
+            listed = await self._arxiv.announcements(self._categories)
+        except FetchError as exc:
+            await self._digests.record_fetch(None, ok=False, papers=0, error=str(exc), source="arxiv")
+            raise
+        counts = await self._papers.ingest(listed)
+        await self._digests.record_fetch(None, ok=True, papers=len(listed), error=None, source="arxiv")
+        return counts
+
+    async def fetch_enabled(self, day: date) -> UpsertCounts:
+        """Every enabled source; one source failing does not stop the others (each failure is logged)."""
+        total = UpsertCounts()
+        jobs = {"hf": lambda: self.fetch_day(day), "arxiv": self.fetch_arxiv}
+        for name in self.enabled:
+            try:
+                total += await jobs[name]()
+            except FetchError as exc:
+                log.warning("fetch from %s failed: %s", name, exc)
+        return total

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from bot.domain.ids import parse_arxiv_id
-from bot.domain.models import ListedPaper, Paper
+from bot.domain.models import DAILY_LIST_SOURCES, ListedPaper, Paper
 from bot.domain.query import Mode, parse_search, to_fts
 from bot.errors import InvalidInput, NoListing, PaperNotFound
 from bot.services.search import SearchEngine
@@ -94,12 +94,12 @@ class PaperService:
         return stored.paper if stored else None
 
     async def daily_list(self, day: date | None = None) -> DailyList:
-        chosen = day or await self.repository.latest_list_date()
+        chosen = day or await self.repository.latest_list_date(DAILY_LIST_SOURCES)
         if chosen is None:
             raise NoListing("No daily list is stored yet: ingest one first.")
-        papers = await self.repository.listing(chosen)
+        papers = await self.repository.listing(chosen, DAILY_LIST_SOURCES)
         if not papers:
-            latest = await self.repository.latest_list_date()
+            latest = await self.repository.latest_list_date(DAILY_LIST_SOURCES)
             hint = f" The latest list is from {latest.isoformat()}." if latest else ""
             raise NoListing(f"No daily list is stored for {chosen.isoformat()}.{hint}")
         return DailyList(chosen, [stored.paper for stored in papers])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from bot.domain.models import Paper
+from bot.domain.models import DAILY_LIST_SOURCES, Paper
 from bot.domain.query import Mode, SearchQuery, alternatives_to_fts, parse_search, to_fts
 from bot.domain.text import clean_line, words
 from bot.domain.vocabulary import Vocabulary
@@ -139,7 +139,7 @@ class SearchEngine:
     async def _suggest(self, typed: str, limit: int) -> list[Suggestion]:
         tokens = words(typed)
         if not tokens:
-            hits = await self._papers.newest_titles(limit)
+            hits = await self._papers.newest_titles(limit, DAILY_LIST_SOURCES)
             return [Suggestion(paper_id, title) for paper_id, title in hits]
         groups = self._word_groups(tokens, still_typing=not typed.endswith(" "))
         candidates: dict[int, None] = {}

@@ -299,14 +299,16 @@ class PaperRepository:
         async with self._db.execute(sql, (f"-{int(days)} days",)) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
-    async def newest_titles(self, limit: int) -> list[tuple[str, str]]:
+    async def newest_titles(self, limit: int, sources: Sequence[str]) -> list[tuple[str, str]]:
         """(id, title) of the latest daily list in rank order, topped up with the newest papers."""
         sql = (
+            "WITH chosen(source) AS (SELECT value FROM json_each(?)) "
             "SELECT p.id, p.title FROM listings l JOIN papers p ON p.pk = l.paper_pk "
-            "WHERE l.list_date = (SELECT max(list_date) FROM listings) "
+            "WHERE l.source IN chosen "
+            "AND l.list_date = (SELECT max(list_date) FROM listings WHERE source IN chosen) "
             "GROUP BY p.pk ORDER BY min(l.rank) LIMIT ?"
         )
-        async with self._db.execute(sql, (limit,)) as cursor:
+        async with self._db.execute(sql, (json.dumps(list(sources)), limit)) as cursor:
             found = [(row[0], row[1]) for row in await cursor.fetchall()]
         if len(found) < limit:
             async with self._db.execute(
@@ -382,32 +384,36 @@ class PaperRepository:
             return {row[0]: int(row[1]) for row in await cursor.fetchall()}
 
     async def latest_list_date(
-        self, source: str | None = None, *, on_or_before: date | None = None
+        self, sources: Sequence[str], *, on_or_before: date | None = None
     ) -> date | None:
+        """The newest list date of these sources (not after ``on_or_before``)."""
         sql = (
-            "SELECT max(list_date) FROM listings "
-            "WHERE (? IS NULL OR source = ?) AND (? IS NULL OR list_date <= ?)"
+            "SELECT max(list_date) FROM listings WHERE source IN (SELECT value FROM json_each(?)) "
+            "AND (? IS NULL OR list_date <= ?)"
         )
         bound = on_or_before.isoformat() if on_or_before else None
-        async with self._db.execute(sql, (source, source, bound, bound)) as cursor:
+        async with self._db.execute(sql, (json.dumps(list(sources)), bound, bound)) as cursor:
             row = await cursor.fetchone()
         return _date(row[0]) if row else None
 
-    async def list_dates_before(self, day: date, source: str) -> date | None:
-        sql = "SELECT max(list_date) FROM listings WHERE source = ? AND list_date < ?"
-        async with self._db.execute(sql, (source, day.isoformat())) as cursor:
+    async def list_date_before(self, day: date, sources: Sequence[str]) -> date | None:
+        sql = (
+            "SELECT max(list_date) FROM listings "
+            "WHERE source IN (SELECT value FROM json_each(?)) AND list_date < ?"
+        )
+        async with self._db.execute(sql, (json.dumps(list(sources)), day.isoformat())) as cursor:
             row = await cursor.fetchone()
         return _date(row[0]) if row else None
 
-    async def listing(self, day: date, source: str | None = None) -> list[StoredPaper]:
-        """The daily list for ``day``, in the source's rank order (one row per paper)."""
+    async def listing(self, day: date, sources: Sequence[str]) -> list[StoredPaper]:
+        """The list of ``day`` from these sources, in rank order (one row per paper)."""
         sql = (
             f"SELECT p.pk, {', '.join('p.' + name for name in _FIELDS)}, p.created_at "
             "FROM listings l JOIN papers p ON p.pk = l.paper_pk "
-            "WHERE l.list_date = ? AND (? IS NULL OR l.source = ?) "
+            "WHERE l.list_date = ? AND l.source IN (SELECT value FROM json_each(?)) "
             "GROUP BY p.pk ORDER BY min(l.rank), p.pk"
         )
-        async with self._db.execute(sql, (day.isoformat(), source, source)) as cursor:
+        async with self._db.execute(sql, (day.isoformat(), json.dumps(list(sources)))) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
     async def source_counts(self) -> dict[str, int]:
