@@ -341,7 +341,7 @@ NO_TOKEN = (
 
 @app.command()
 def start(db: DbOption = None) -> None:
-    """The main job behind `make run`: load the bundled papers, then run the bot if DISCORD_TOKEN is set."""
+    """The job behind `make run`: load the bundled papers, then the bot (DISCORD_TOKEN set) or the sandbox."""
     settings = _settings(db)
     _configure_logging(settings)
 
