@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import discord
 import yarl
@@ -46,8 +47,14 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
     async def on_error(
         self, interaction: discord.Interaction[PaperBot], error: app_commands.AppCommandError
     ) -> None:
+        await self.handle(interaction, error)
+
+    @classmethod
+    async def handle(cls, interaction: discord.Interaction[Any], error: BaseException) -> None:
+        """Tell the user what went wrong: their mistake plainly, ours with an error reference.
+        Views use it too, so buttons and menus answer like commands."""
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-        message = self._user_message(original)
+        message = cls._user_message(original)
         if message is None:
             reference = uuid.uuid4().hex[:8]
             log.error(
@@ -60,7 +67,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
                 exc_info=original,
             )
             message = f"Sorry, something went wrong on our side. Error reference: `{reference}`."
-        await self.reply_privately(interaction, message)
+        await cls.reply_privately(interaction, message)
 
     @staticmethod
     def _user_message(error: BaseException) -> str | None:
@@ -83,7 +90,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         return None
 
     @staticmethod
-    async def reply_privately(interaction: discord.Interaction[PaperBot], message: str) -> None:
+    async def reply_privately(interaction: discord.Interaction[Any], message: str) -> None:
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(message, ephemeral=True)

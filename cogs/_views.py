@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import discord
 
@@ -84,3 +85,42 @@ class AnotherOne(OwnedView):
         embed, links = await self._reroll()
         self._add_links(links)
         await interaction.response.edit_message(embed=embed, view=self)
+
+
+class _KeywordMenu(discord.ui.Select["FollowKeywords"]):
+    def __init__(self, keywords: Sequence[str], follow: FollowKeyword) -> None:
+        unique = list(dict.fromkeys(k[:100] for k in keywords))[:25]
+        options = [discord.SelectOption(label=k, value=k) for k in unique]
+        super().__init__(placeholder="Follow a keyword of this paper…", options=options)
+        self._follow = follow
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        text = await self._follow(interaction.user.id, interaction.guild_id, self.values[0])
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+class FollowKeywords(discord.ui.View):
+    """A menu under a paper: follow one of its keywords (for whoever picks it)."""
+
+    def __init__(self, keywords: Sequence[str], follow: FollowKeyword, *, timeout: float = 600) -> None:
+        super().__init__(timeout=timeout)
+        self.menu = _KeywordMenu(keywords, follow)
+        self.add_item(self.menu)
+        self.message: discord.InteractionMessage | discord.Message | None = None
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        from bot.client import PaperTree
+
+        # The same friendly replies as for commands: a view is not covered by the tree's handler.
+        await PaperTree.handle(interaction, error)
+
+    async def on_timeout(self) -> None:
+        self.menu.disabled = True
+        if self.message is not None:
+            with contextlib.suppress(discord.HTTPException):
+                await self.message.edit(view=self)
+
+
+FollowKeyword = Callable[[int, int | None, str], Awaitable[str]]

@@ -12,7 +12,7 @@ from bot.client import PaperBot
 from bot.domain.layout import pages, truncate
 from bot.errors import InvalidInput
 from cogs import _render
-from cogs._views import AnotherOne, Paginator
+from cogs._views import AnotherOne, FollowKeywords, Paginator
 
 TODAY_PAGE_SIZE = 10
 QUERY_MAX = 200
@@ -57,8 +57,20 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        embed, links = _render.paper_embed(found), _render.paper_links(found)
-        await interaction.response.send_message(embed=embed, view=links)
+        embed, view = _render.paper_embed(found), _render.paper_links(found)
+        if found.ai_keywords:
+            view = FollowKeywords(found.ai_keywords, self._follow_keyword)
+            for button in _render.paper_links(found).children:
+                view.add_item(button)
+        await interaction.response.send_message(embed=embed, view=view)
+        if isinstance(view, FollowKeywords):
+            view.message = await interaction.original_response()
+
+    async def _follow_keyword(self, user_id: int, guild_id: int | None, keyword: str) -> str:
+        if guild_id is None:
+            raise InvalidInput("Follow keywords from inside a server.")
+        added = await self.bot.services.follows.add(user_id, guild_id, keyword)
+        return f"Following “{_render.md(added.keyword)}”. New matching papers will come to you by DM."
 
     @show.autocomplete("paper")
     async def show_autocomplete(

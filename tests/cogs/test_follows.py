@@ -186,3 +186,24 @@ async def test_leaving_every_shared_server_stops_alerts(world: Any, services: Se
     await ingest_and_deliver(env, services, BATCH)
     assert dms(alice) == []
     assert await services.follows.member_guilds(alice.id) == []
+
+
+async def test_follow_a_keyword_straight_from_a_paper(world: Any, services: Services) -> None:
+    env, channel, alice, bob = world
+    from pathlib import Path
+
+    from bot.parsing.hf_api import parse_hf_api
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "hf_daily_2024-07-31.json"
+    await services.papers.ingest(parse_hf_api(fixture.read_bytes(), list_date=DAY))
+    shown = await alice.slash(channel, "papers show", paper="2407.21018")
+    rows = shown.response.components
+    menu = next(c for row in rows for c in row["components"] if c["type"] == 3)
+    assert [o["label"] for o in menu["options"]] == ["KV cache", "pruning", "long context"]
+    assert any(c.get("url") for row in rows for c in row["components"])  # the link buttons stay
+    picked = await bob.select(shown.response.message, ["KV cache"])  # any member may follow from a paper
+    assert picked.ephemeral and "Following “KV cache”" in picked.response.content
+    again = await bob.select(shown.response.message, ["KV cache"])
+    assert again.ephemeral and "already follow" in again.response.content
+    assert [f.keyword for f in await services.follows.repository.follows(bob.id)] == ["KV cache"]
+    assert len(env.errors) == 1  # the duplicate, answered by the shared error handler
