@@ -13,7 +13,7 @@ from bot.client import PaperBot
 from bot.domain.schedule import DigestConfig, timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
-from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
+from bot.services.digest import MAX_PAPERS_LIMIT, DigestStatus, PostOutcome
 from cogs import _render
 from cogs._poster import DiscordPoster
 
@@ -191,10 +191,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             self.scheduler.remove(config.guild_id)
         await interaction.followup.send(messages.get(outcome.state, outcome.state), ephemeral=True)
 
-    def _status_embed(self, config: DigestConfig, status: object) -> discord.Embed:
-        from bot.services.digest import DigestStatus
-
-        assert isinstance(status, DigestStatus)
+    def _status_embed(self, config: DigestConfig, status: DigestStatus) -> discord.Embed:
         state = "⏸️ Paused" if config.paused else "✅ Active"
         embed = discord.Embed(title="Daily digest", colour=_render.ACCENT)
         embed.add_field(name="Status", value=state, inline=False)
