@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.loopback import loopback_server
 
 runner = CliRunner()
 
@@ -153,42 +154,28 @@ async def test_ingest_live_from_loopback_sources(tmp_path: Path) -> None:
         body, kind = (hf, "application/json") if request.path.startswith("/api") else (rss, "application/xml")
         return web.Response(body=body, content_type=kind)
 
-    app_ = web.Application()
-    app_.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app_)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async with loopback_server(handle) as base:
+        await _ingest_live(tmp_path, base, seen)
+
+
+async def _ingest_live(tmp_path: Path, base: str, seen: list[str]) -> None:
     env = {
         **os.environ,
         "PAPERBOT_SOURCES__HF_API_URL": base + "/api/daily_papers",
         "PAPERBOT_SOURCES__ARXIV_RSS_URL": base + "/rss/",
     }
-    try:
-        outputs = []
-        for args in (
-            ["--source", "hf", "--date", "2024-07-31"],
-            ["--source", "arxiv", "--categories", "cs.LG,cs.CL"],
-        ):
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "ingest",
-                *args,
-                "--db",
-                str(tmp_path / "live.db"),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=env,
-                cwd=tmp_path,
-            )
-            stdout, stderr = await process.communicate()
-            assert process.returncode == 0, stderr.decode()
-            outputs.append(stdout.decode().strip())
-    finally:
-        await runner.cleanup()
+    outputs = []
+    for args in (
+        ["--source", "hf", "--date", "2024-07-31"],
+        ["--source", "arxiv", "--categories", "cs.LG,cs.CL"],
+    ):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "ingest", *args, "--db", str(tmp_path / "live.db"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        stdout, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()
+        outputs.append(stdout.decode().strip())
     assert outputs == ["3 new, 0 updated, 0 unchanged", "3 new, 0 updated, 0 unchanged"]
     assert seen[0].startswith("/api/daily_papers?date=2024-07-31") and seen[1] == "/rss/cs.LG+cs.CL"
 

@@ -8,6 +8,7 @@ lost as with SIGKILL) at a chosen step, then restarting the bot on the same data
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from bot.services.container import Services
 from bot.services.fetching import FetchService
 from bot.sources.feeds import HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
+from tests.loopback import loopback_server
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NEW_YEAR = date(2026, 1, 1)
@@ -168,27 +170,19 @@ async def test_discord_500s_on_dms_are_retried_later_without_loss(world: Any, se
 
 @pytest.fixture
 async def broken_source() -> AsyncIterator[Callable[[str], Any]]:
-    runners: list[web.AppRunner] = []
+    async with AsyncExitStack() as stack:
 
-    async def start(kind: str) -> str:
-        async def handle(_: web.Request) -> web.Response:
-            if kind == "html":
-                return web.Response(text="<html>Sign in</html>", content_type="text/html")
-            if kind == "truncated":
-                return web.Response(body=b'[{"paper": {"id": "2601', content_type="application/json")
-            return web.Response(status=503, text="down")
+        async def start(kind: str) -> str:
+            async def handle(_: web.Request) -> web.Response:
+                if kind == "html":
+                    return web.Response(text="<html>Sign in</html>", content_type="text/html")
+                if kind == "truncated":
+                    return web.Response(body=b'[{"paper": {"id": "2601', content_type="application/json")
+                return web.Response(status=503, text="down")
 
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", handle)
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}/api/daily_papers"
+            return await stack.enter_async_context(loopback_server(handle)) + "/api/daily_papers"
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 @pytest.mark.parametrize("kind", ["down", "html", "truncated"])

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
+from tests.loopback import loopback_server
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -26,13 +27,8 @@ async def server() -> AsyncIterator[str]:
             return web.Response(body=hf, content_type="application/json")
         return web.Response(status=503, text="arXiv is down")
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async with loopback_server(handle) as url:
+        yield url
 
 
 async def test_enabled_sources_are_fetched_and_one_failing_spares_the_other(

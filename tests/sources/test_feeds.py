@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import USER_AGENT, FetchError, HttpClient, RetryPolicy
+from tests.loopback import loopback_server
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 Handler = Callable[[web.Request], web.StreamResponse]
@@ -43,23 +45,13 @@ def status(code: int, **headers: str) -> Callable[[], web.Response]:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Script], asyncio.Future[str]]]:
-    runners: list[web.AppRunner] = []
+async def serve() -> AsyncIterator[Callable[[Script], Awaitable[str]]]:
+    async with AsyncExitStack() as stack:
 
-    async def start(script: Script) -> str:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", script.handle)
-        runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=True)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        port = runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}"
+        async def start(script: Script) -> str:
+            return await stack.enter_async_context(loopback_server(script.handle))
 
-    yield start  # type: ignore[misc]
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 @pytest.fixture
