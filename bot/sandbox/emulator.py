@@ -20,10 +20,12 @@ from typing import Any, ClassVar
 from aiohttp import WSMsgType, web
 
 from bot.sandbox.model import (
+    EMBED_LINKS,
     EPHEMERAL,
     LOADING,
     MANAGE_GUILD,
     MEMBER_DEFAULT,
+    SEND_MESSAGES,
     Channel,
     Guild,
     Json,
@@ -156,8 +158,10 @@ class DiscordEmulator:
             self.dispatch("GUILD_CREATE", guild.payload(self.bot))
         return guild
 
-    def create_channel(self, guild: Guild, name: str) -> Channel:
-        channel = Channel(snowflake(), 0, name=name, guild_id=guild.id)
+    def create_channel(self, guild: Guild, name: str, *, bot_denied: int = 0) -> Channel:
+        """A text channel; ``bot_denied`` takes permissions from the bot there (e.g. SEND_MESSAGES)."""
+        channel = Channel(snowflake(), 0, name=name, guild_id=guild.id, bot_denied=bot_denied)
+        channel.bot_role_id = guild.bot_role_id
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
         if self._sockets:
@@ -558,6 +562,8 @@ class DiscordEmulator:
         if channel is None:
             return _error(404, "Unknown Channel", 10003)
         if request.method == "POST":
+            if channel.bot_denied & (SEND_MESSAGES | EMBED_LINKS):
+                return _error(403, "Missing Permissions", 50013)
             return _json(self._message(channel, body or {}))
         limit = int(request.query.get("limit", "50"))
         return _json(list(reversed(channel.messages))[:limit])

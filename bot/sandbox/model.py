@@ -10,10 +10,14 @@ from typing import Any
 
 Json = dict[str, Any]
 DISCORD_EPOCH_MS = 1420070400000
-ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 # View Channel, Send Messages, Embed Links, Read Message History, Use Application Commands.
 MEMBER_DEFAULT = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31)
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+# What an invited paperbot gets: the member defaults plus threads; not Administrator, so that a
+# channel overwrite can take permissions away, as on Discord.
+BOT_DEFAULT = MEMBER_DEFAULT | (1 << 35) | (1 << 38)  # create public threads, send in threads
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 
@@ -77,6 +81,8 @@ class Channel:
     parent_id: int | None = None
     recipient: User | None = None
     messages: list[Json] = field(default_factory=list)
+    bot_denied: int = 0  # permissions taken from the bot here (a member overwrite on its role)
+    bot_role_id: int | None = None
 
     def payload(self) -> Json:
         data: Json = {"id": str(self.id), "type": self.type, "last_message_id": None}
@@ -87,7 +93,11 @@ class Channel:
             name=self.name,
             guild_id=str(self.guild_id),
             position=0,
-            permission_overwrites=[],
+            permission_overwrites=(
+                [{"id": str(self.bot_role_id), "type": 0, "allow": "0", "deny": str(self.bot_denied)}]
+                if self.bot_denied and self.bot_role_id
+                else []
+            ),
             nsfw=False,
             topic=None,
             rate_limit_per_user=0,
@@ -133,7 +143,7 @@ class Guild:
             {
                 "id": str(self.bot_role_id),
                 "name": "paperbot",
-                "permissions": str(ADMINISTRATOR),
+                "permissions": str(BOT_DEFAULT),
                 "position": 1,
                 "color": 0,
                 "hoist": False,
@@ -142,7 +152,7 @@ class Guild:
                 "flags": 0,
             },
         ]
-        bot_member = Member(bot, ADMINISTRATOR, [self.bot_role_id]).payload(self.id)
+        bot_member = Member(bot, BOT_DEFAULT, [self.bot_role_id]).payload(self.id)
         return {
             "id": str(self.id),
             "name": self.name,

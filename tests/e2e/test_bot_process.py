@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.sandbox.emulator import DiscordEmulator
+from bot.sandbox.model import EMBED_LINKS
 from tests.e2e.conftest import TOKEN, BotProcess, run_cli
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -59,6 +60,11 @@ async def test_the_bot_process_end_to_end(
     await emu.wait_for(lambda: emu.dms(alice), wait=15)
     [dm] = emu.dms(alice)
     assert "Federated Diffusion Models with Private Prompts" in dm["embeds"][1]["description"]
+
+    # A channel where the bot may not post embeds is refused up front.
+    muted = emu.create_channel(guild, "muted", bot_denied=EMBED_LINKS)
+    refused = await emu.slash(admin, channel, "digest setup", channel=muted, time="09:00", timezone="UTC")
+    assert refused.ephemeral and "Embed Links" in refused.response["content"]
 
     # A burst of 429s on channel posts delays the digest but loses nothing.
     emu.inject("POST", "/channels/*/messages", status=429, times=3, retry_after=0.2)
