@@ -98,14 +98,15 @@ class Sandbox:
 
     # ---- commands ------------------------------------------------------------------------------
 
-    async def run_line(self, line: str) -> bool:
-        """Run one typed line; False to quit."""
+    async def run_line(self, line: str, *, echo: bool = False) -> bool:
+        """Run one line (typed, or from the tour with ``echo``); False to quit."""
         line = line.strip()
         if not line:
             return True
         if line in ("quit", "exit"):
             return False
-        self.console.print(f"[bold green]you>[/bold green] {line}", highlight=False)
+        if echo:  # at a prompt the terminal already shows what was typed
+            self.console.print(f"[bold green]you>[/bold green] {line}", highlight=False)
         try:
             if line == "help":
                 self.console.print(BANNER)
@@ -275,7 +276,7 @@ async def run_sandbox(
             console.print("[dim]No terminal attached: running the scripted tour.[/dim]")
             now = datetime.now(UTC).strftime("%H:%M")
             for line in TOUR:
-                await sandbox.run_line(line.format(now=now))
+                await sandbox.run_line(line.format(now=now), echo=True)
             console.print("[bold]Tour done.[/bold] Run `paperbot sandbox` in a terminal to try it yourself.")
             return 0
         while True:
