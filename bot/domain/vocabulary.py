@@ -32,9 +32,6 @@ class Vocabulary:
     def __contains__(self, term: object) -> bool:
         return term in self.docs
 
-    def frequency(self, term: str) -> int:
-        return self.docs.get(term, 0)
-
     def correct(self, term: str, limit: int = 2) -> list[str]:
         """The closest known words to a misspelt ``term``, most similar first (frequency breaks ties)."""
         if term in self.docs:

@@ -264,11 +264,6 @@ class PaperRepository:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def max_pk(self) -> int:
-        async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
     async def get(self, paper_id: str) -> StoredPaper | None:
         async with self._db.execute(
             f"{_SELECT} WHERE id = ? OR arxiv_id = ?", (paper_id, paper_id)
