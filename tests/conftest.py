@@ -5,12 +5,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.cli import bundled_sample
 from bot.domain.models import ListedPaper
 from bot.parsing.hf_page import parse_hf_page
 from bot.services.papers import PaperService
 from bot.storage.database import Database
+
+# Property tests check behaviour, not speed: no per-example deadline that a busy CI machine could trip.
+settings.register_profile("paperbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("paperbot")
 
 SAMPLE_DAY = date(2026, 7, 30)
 FIXED_NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
