@@ -1,0 +1,59 @@
+"""Settings: TOML defaults, .env, environment; the token is a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import ConfigMissing, load_settings
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("DISCORD_TOKEN", "PAPERBOT_DB", "PAPERBOT_CONFIG", "PAPERBOT_SEARCH__PAGE_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_precedence_toml_then_dotenv_then_environment(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / "custom.toml").write_text('db = "from-toml.db"\n[search]\npage_size = 7\n')
+    monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env / "custom.toml"))
+    settings = load_settings()
+    assert (settings.db, settings.search.page_size) == (Path("from-toml.db"), 7)
+    (clean_env / ".env").write_text("PAPERBOT_SEARCH__PAGE_SIZE=8\nDISCORD_TOKEN=dotenv-secret\n")
+    settings = load_settings()
+    assert settings.search.page_size == 8
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == "dotenv-secret"
+    monkeypatch.setenv("PAPERBOT_SEARCH__PAGE_SIZE", "9")
+    assert load_settings().search.page_size == 9
+    assert load_settings(db=Path("explicit.db")).db == Path("explicit.db")
+
+
+def test_the_token_never_shows_in_reprs(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "very-secret-value")
+    settings = load_settings()
+    assert "very-secret-value" not in repr(settings) and "very-secret-value" not in str(settings.model_dump())
+
+
+def test_defaults_without_any_file(clean_env: Path) -> None:
+    settings = load_settings()
+    assert settings.db == Path("data/paperbot.db") and settings.discord_token is None
+    assert settings.sources.enabled == ["hf"] and settings.digest.grace_minutes == 360
+
+
+def test_a_missing_explicit_config_is_an_error(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env / "nope.toml"))
+    with pytest.raises(ConfigMissing, match="does not exist"):
+        load_settings()
+
+
+def test_the_shipped_config_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = Path(__file__).parent.parent / "config" / "paperbot.toml"
+    for name in ("PAPERBOT_DB", "PAPERBOT_SEARCH__PAGE_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(config=shipped)
+    assert settings.follows.max_per_member == 25 and settings.sources.retry_attempts == 4
