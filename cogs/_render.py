@@ -11,6 +11,7 @@ from bot.domain.digest import DigestMessage, EmbedSpec
 from bot.domain.layout import byline, cut_at_sentence, escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 from bot.services.container import Overview
+from bot.services.digest import DigestStatus
 from bot.services.papers import DailyList
 from bot.services.search import SearchHit
 
@@ -140,7 +141,7 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
     if fetch is None:
         fetched = "never"
     elif fetch.ok:
-        fetched = f"<t:{int(fetch.fetched_at.timestamp())}:R>: {plural(fetch.papers, 'paper')}"
+        fetched = f"{stamp(fetch.fetched_at, 'R')}: {plural(fetch.papers, 'paper')}"
     else:
         fetched = (
             f"<t:{int(fetch.fetched_at.timestamp())}:R>: failed ({md(truncate(fetch.error or '', 200))})"
@@ -149,9 +150,43 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
     embed.add_field(name="Servers", value=str(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
     embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")
-    when = f"<t:{int(next_post.timestamp())}:F>" if next_post else "no digest set up here"
+    when = stamp(next_post) if next_post else "no digest set up here"
     embed.add_field(name="Next post here", value=when, inline=False)
     return fit(embed)
+
+
+def digest_status(status: DigestStatus) -> discord.Embed:
+    """What /digest setup and /digest show answer: settings, state, last post and fetch, next post."""
+    config = status.config
+    state = "⏸️ Paused" if config.paused else "✅ Active"
+    embed = discord.Embed(title="Daily digest", colour=ACCENT)
+    embed.add_field(name="Status", value=state, inline=False)
+    if config.pause_reason:
+        embed.add_field(name="Why paused", value=md(config.pause_reason[:1000]), inline=False)
+    days = "weekdays" if config.weekdays_only else "every day"
+    embed.add_field(name="Channel", value=f"<#{config.channel_id}>")
+    embed.add_field(name="When", value=f"{config.post_time:%H:%M} {config.timezone}, {days}")
+    embed.add_field(
+        name="Papers", value=f"up to {config.max_papers}" + (" · thread" if config.thread else "")
+    )
+    if status.next_post:
+        embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
+    if status.last_post:
+        last = status.last_post
+        text = f"{last.post_day.isoformat()}: {last.state}"
+        if last.error:
+            text += f" ({md(last.error[:300])})"
+        embed.add_field(name="Last post", value=text, inline=False)
+    if status.last_fetch:
+        fetch = status.last_fetch
+        result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"
+        embed.add_field(name="Last fetch", value=f"{stamp(fetch.fetched_at, 'R')}: {result}", inline=False)
+    return fit(embed)
+
+
+def stamp(when: datetime, style: str = "F") -> str:
+    """A Discord timestamp: every member sees it in their own time zone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def choice_name(title: str) -> str:

@@ -10,10 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PaperBot
-from bot.domain.schedule import DigestConfig, timezone_choices
+from bot.domain.schedule import timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
-from bot.services.digest import MAX_PAPERS_LIMIT, DigestStatus, PostOutcome
+from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
 from cogs import _render
 from cogs._poster import DiscordPoster
 
@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 
 NEEDED = ("view_channel", "send_messages", "embed_links", "read_message_history")
 NEEDED_FOR_THREADS = ("create_public_threads", "send_messages_in_threads")
-
-
-def _stamp(when: datetime, style: str = "F") -> str:
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 @app_commands.guild_only()
@@ -122,9 +118,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         )
         self.scheduler.upsert(config)
         status = await self.service.status(interaction.guild.id)
-        await interaction.response.send_message(
-            embed=self._status_embed(status.config, status), ephemeral=True
-        )
+        await interaction.response.send_message(embed=_render.digest_status(status), ephemeral=True)
 
     @setup.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -136,9 +130,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     async def show(self, interaction: discord.Interaction[PaperBot]) -> None:
         assert interaction.guild_id is not None
         status = await self.service.status(interaction.guild_id)
-        await interaction.response.send_message(
-            embed=self._status_embed(status.config, status), ephemeral=True
-        )
+        await interaction.response.send_message(embed=_render.digest_status(status), ephemeral=True)
 
     @app_commands.command(name="pause", description="Stop posting until resumed")
     async def pause(self, interaction: discord.Interaction[PaperBot]) -> None:
@@ -155,7 +147,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         config = await self.service.resume(interaction.guild_id)
         self.scheduler.upsert(config)
         status = await self.service.status(interaction.guild_id)
-        when = f" Next post: {_stamp(status.next_post)}." if status.next_post else ""
+        when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
         await interaction.response.send_message(f"The daily digest is back on.{when}", ephemeral=True)
 
     @app_commands.command(name="preview", description="See privately exactly what today's post would be")
@@ -190,36 +182,6 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         if outcome.state == "failed":
             self.scheduler.remove(config.guild_id)
         await interaction.followup.send(messages.get(outcome.state, outcome.state), ephemeral=True)
-
-    def _status_embed(self, config: DigestConfig, status: DigestStatus) -> discord.Embed:
-        state = "⏸️ Paused" if config.paused else "✅ Active"
-        embed = discord.Embed(title="Daily digest", colour=_render.ACCENT)
-        embed.add_field(name="Status", value=state, inline=False)
-        if config.pause_reason:
-            embed.add_field(name="Why paused", value=_render.md(config.pause_reason[:1000]), inline=False)
-        days = "weekdays" if config.weekdays_only else "every day"
-        embed.add_field(name="Channel", value=f"<#{config.channel_id}>")
-        embed.add_field(name="When", value=f"{config.post_time:%H:%M} {config.timezone}, {days}")
-        embed.add_field(
-            name="Papers", value=f"up to {config.max_papers}" + (" · thread" if config.thread else "")
-        )
-        if status.next_post:
-            embed.add_field(name="Next post", value=_stamp(status.next_post), inline=False)
-        if status.last_post:
-            last = status.last_post
-            text = f"{last.post_day.isoformat()}: {last.state}"
-            if last.error:
-                text += f" ({_render.md(last.error[:300])})"
-            embed.add_field(name="Last post", value=text, inline=False)
-        if status.last_fetch:
-            fetch = status.last_fetch
-            result = (
-                f"{fetch.papers} papers" if fetch.ok else f"failed: {_render.md((fetch.error or '')[:300])}"
-            )
-            embed.add_field(
-                name="Last fetch", value=f"{_stamp(fetch.fetched_at, 'R')}: {result}", inline=False
-            )
-        return _render.fit(embed)
 
 
 async def setup(bot: PaperBot) -> None:
