@@ -143,9 +143,7 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
     elif fetch.ok:
         fetched = f"{stamp(fetch.fetched_at, 'R')}: {plural(fetch.papers, 'paper')}"
     else:
-        fetched = (
-            f"<t:{int(fetch.fetched_at.timestamp())}:R>: failed ({md(truncate(fetch.error or '', 200))})"
-        )
+        fetched = f"{stamp(fetch.fetched_at, 'R')}: failed ({md(truncate(fetch.error or '', 200))})"
     embed.add_field(name="Last fetch", value=fetched)
     embed.add_field(name="Servers", value=str(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
