@@ -16,6 +16,7 @@ Two ideas keep the cost bounded:
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -64,8 +65,11 @@ class SearchEngine:
         self._suggestions: OrderedDict[str, list[Suggestion]] = OrderedDict()
 
     async def refresh(self) -> None:
-        """Reload the title vocabulary and forget cached suggestions; call after every ingest."""
-        self._vocabulary = Vocabulary(await self._papers.title_terms())
+        """Reload the title vocabulary and forget cached suggestions; call after every ingest.
+
+        Built off the event loop: at a million papers it takes a few hundred milliseconds."""
+        terms = await self._papers.title_terms()
+        self._vocabulary = await asyncio.to_thread(Vocabulary, terms)
         self._suggestions.clear()
 
     @property
