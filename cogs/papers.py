@@ -1,4 +1,4 @@
-"""/papers: search, show, random, today. Validate input, call a service, render the reply."""
+"""/papers: search, show, random, today, stats. Validate input, call a service, render the reply."""
 
 from __future__ import annotations
 
@@ -57,14 +57,15 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        embed, view = _render.paper_embed(found), _render.paper_links(found)
-        if found.ai_keywords:
-            view = FollowKeywords(found.ai_keywords, self._follow_keyword)
-            for button in _render.paper_links(found).children:
-                view.add_item(button)
-        await interaction.response.send_message(embed=embed, view=view)
-        if isinstance(view, FollowKeywords):
-            view.message = await interaction.original_response()
+        links = _render.paper_links(found)
+        if not found.ai_keywords:
+            await interaction.response.send_message(embed=_render.paper_embed(found), view=links)
+            return
+        view = FollowKeywords(found.ai_keywords, self._follow_keyword)
+        for button in links.children:
+            view.add_item(button)
+        await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
+        view.message = await interaction.original_response()
 
     async def _follow_keyword(self, user_id: int, guild_id: int | None, keyword: str) -> str:
         if guild_id is None:
