@@ -154,7 +154,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     async def preview(self, interaction: discord.Interaction[PaperBot]) -> None:
         assert interaction.guild_id is not None
         config = await self.service.require(interaction.guild_id)
-        today = self.service.now().astimezone(config.zone).date()
+        today = self.service.today(config)
         plan = await self.service.plan(config, today)
         if not plan.messages:
             await interaction.response.send_message("Nothing would be posted today.", ephemeral=True)
@@ -171,7 +171,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         assert interaction.guild_id is not None
         config = await self.service.require(interaction.guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        today = self.service.now().astimezone(config.zone).date()
+        today = self.service.today(config)
         outcome = await self.service.post(config, today, self.poster)
         messages = {
             "posted": f"Posted today's digest in <#{config.channel_id}>.",

@@ -77,9 +77,19 @@ def timezone_choices(typed: str, limit: int = 25) -> list[str]:
     return found[:limit]
 
 
+def local_date(now: datetime, timezone: str) -> date:
+    """The calendar day it is at ``now`` in ``timezone``."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def wall_clock(day: date, at: time, timezone: str) -> datetime:
+    """The instant ``day`` at ``at`` on the clocks of ``timezone`` (DST-correct)."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(timezone))
+
+
 def post_instant(config: DigestConfig, local_day: date) -> datetime:
-    """The instant of the post for ``local_day`` (DST-correct: a wall-clock time in the server's zone)."""
-    return datetime.combine(local_day, config.post_time, tzinfo=config.zone)
+    """The instant of the post for ``local_day``: a wall-clock time in the server's zone."""
+    return wall_clock(local_day, config.post_time, config.timezone)
 
 
 def posts_on(config: DigestConfig, local_day: date) -> bool:
@@ -91,7 +101,7 @@ def due_day(config: DigestConfig, now: datetime, grace: timedelta) -> date | Non
     (for catching up after downtime) has not passed. None when nothing is due."""
     if config.paused:
         return None
-    local_today = now.astimezone(config.zone).date()
+    local_today = local_date(now, config.timezone)
     for day in (local_today, local_today - timedelta(days=1)):
         at = post_instant(config, day)
         if posts_on(config, day) and at <= now <= at + grace:
@@ -101,7 +111,7 @@ def due_day(config: DigestConfig, now: datetime, grace: timedelta) -> date | Non
 
 def next_post(config: DigestConfig, now: datetime) -> datetime:
     """The next scheduled post after ``now`` (ignoring the ledger)."""
-    day = now.astimezone(config.zone).date()
+    day = local_date(now, config.timezone)
     for offset in range(0, 8):
         candidate = day + timedelta(days=offset)
         at = post_instant(config, candidate)

@@ -17,7 +17,14 @@ from typing import Protocol
 
 from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
 from bot.domain.models import DAILY_LIST_SOURCES
-from bot.domain.schedule import DigestConfig, due_day, next_post, parse_post_time, parse_timezone
+from bot.domain.schedule import (
+    DigestConfig,
+    due_day,
+    local_date,
+    next_post,
+    parse_post_time,
+    parse_timezone,
+)
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.papers import PaperService, utcnow
 from bot.storage.database import Database
@@ -83,6 +90,10 @@ class DigestService:
 
     def now(self) -> datetime:
         return self._clock()
+
+    def today(self, config: DigestConfig) -> date:
+        """The server's local day now (what /digest preview and post-now are about)."""
+        return local_date(self.now(), config.timezone)
 
     # ---- settings ------------------------------------------------------------------------------
 

@@ -13,13 +13,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.alerts import plan_alert
 from bot.domain.digest import DigestMessage
 from bot.domain.follows import Follow, FollowMatcher, paper_words, parse_keyword, terms_of
 from bot.domain.models import ListedPaper, Paper
-from bot.domain.schedule import parse_post_time, parse_timezone
+from bot.domain.schedule import local_date, parse_post_time, parse_timezone, wall_clock
 from bot.errors import InvalidInput
 from bot.services.papers import PaperService, utcnow
 from bot.storage.database import Database
@@ -244,10 +244,10 @@ class FollowService:
             if member is None or member.paused_at(now) or member.unreachable_since:
                 continue
             if member.mode == "daily":
-                day = self._local_day(member, now)
-                if now < self._daily_instant(member, day) or await self.repository.daily_batch_sent(
-                    user, day
-                ):
+                day = local_date(now, member.timezone)
+                if now < wall_clock(
+                    day, member.daily_time, member.timezone
+                ) or await self.repository.daily_batch_sent(user, day):
                     continue
             due.append(user)
         return due
@@ -255,7 +255,7 @@ class FollowService:
     async def claim(self, user_id: int) -> AlertBatch | None:
         member = await self.repository.member(user_id)
         now = self._clock()
-        day = self._local_day(member, now) if member and member.mode == "daily" else None
+        day = local_date(now, member.timezone) if member and member.mode == "daily" else None
         async with self.database.transaction():
             batch_id, alerts = await self.repository.open_batch(user_id, day, now)
         return await self._batch(batch_id, user_id) if alerts else None
@@ -301,19 +301,6 @@ class FollowService:
                 return False
             await self.repository.drop_pending(user_id)
         return True
-
-    @staticmethod
-    def _local_day(member: Member | None, now: datetime) -> date:
-        from zoneinfo import ZoneInfo
-
-        zone = ZoneInfo(member.timezone if member else "UTC")
-        return now.astimezone(zone).date()
-
-    @staticmethod
-    def _daily_instant(member: Member, day: date) -> datetime:
-        from zoneinfo import ZoneInfo
-
-        return datetime.combine(day, member.daily_time, tzinfo=ZoneInfo(member.timezone))
 
 
 def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | None:
