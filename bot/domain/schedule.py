@@ -25,10 +25,6 @@ class DigestConfig:
     paused: bool = False
     pause_reason: str | None = None
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
 
 def parse_post_time(text: str) -> time:
     """``HH:MM`` in 24-hour time (``9:05``, ``09:05``, ``21h30`` also accepted)."""
