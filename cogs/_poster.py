@@ -7,7 +7,7 @@ from datetime import date
 import discord
 
 from bot.client import PaperBot
-from bot.domain.digest import DigestMessage, parse_part
+from bot.domain.digest import DigestMessage, digest_marker, parse_part
 from bot.services.digest import DestinationGone
 from cogs._render import message_embeds
 
@@ -36,9 +36,7 @@ class DiscordPoster:
     async def send(self, channel_id: int, message: DigestMessage) -> int:
         channel = await self._channel(channel_id)
         try:
-            sent = await channel.send(
-                embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none()
-            )
+            sent = await send_planned(channel, message)
         except discord.Forbidden:
             raise DestinationGone(
                 f"The bot may not post in #{channel.name}: "
@@ -52,21 +50,33 @@ class DiscordPoster:
 
     async def find_parts(self, channel_id: int, post_day: date) -> dict[int, int]:
         channel = await self._channel(channel_id)
-        found: dict[int, int] = {}
-        me = self.bot.user
         try:
-            async for message in channel.history(limit=HISTORY_SCAN):
-                if me is None or message.author.id != me.id or not message.embeds:
-                    continue
-                part = parse_part(message.embeds[0].footer.text or "", post_day)
-                if part is not None:
-                    found.setdefault(part, message.id)
+            return await marked_parts(channel, self.bot.user, digest_marker(post_day), limit=HISTORY_SCAN)
         except discord.Forbidden:
             raise DestinationGone(
                 "The bot cannot read the digest channel's history (Read Message History)."
             ) from None
-        return found
 
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
         channel = await self._channel(channel_id)
         await channel.get_partial_message(message_id).create_thread(name=name, auto_archive_duration=1440)
+
+
+async def send_planned(channel: discord.abc.Messageable, message: DigestMessage) -> discord.Message:
+    """Send one planned message (digest part or alert DM part); it never pings anyone."""
+    return await channel.send(embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none())
+
+
+async def marked_parts(
+    channel: discord.abc.Messageable, me: discord.abc.User | None, marker: str, *, limit: int
+) -> dict[int, int]:
+    """Parts of a multi-message post already in ``channel``: part number -> message id, found by
+    the ``marker`` footer on the bot's own recent messages (how a restarted bot avoids resending)."""
+    found: dict[int, int] = {}
+    async for message in channel.history(limit=limit):
+        if me is None or message.author.id != me.id or not message.embeds:
+            continue
+        part = parse_part(message.embeds[0].footer.text or "", marker)
+        if part is not None:
+            found.setdefault(part, message.id)
+    return found

@@ -11,12 +11,13 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import PaperBot
-from bot.domain.alerts import parse_alert_part
+from bot.domain.alerts import alert_marker
 from bot.domain.follows import MAX_KEYWORD_CHARS
 from bot.domain.layout import plural, truncate
 from bot.domain.schedule import timezone_choices
 from bot.services.follows import AlertBatch
 from cogs import _render
+from cogs._poster import marked_parts, send_planned
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +108,11 @@ class Follows(
             channel = user.dm_channel or await user.create_dm()
             done: dict[int, int] = {}
             if resuming:  # a crash may have come after a part went out: the DM channel knows
-                async for earlier in channel.history(limit=DM_HISTORY_SCAN):
-                    if earlier.author == self.bot.user and earlier.embeds:
-                        part = parse_alert_part(earlier.embeds[0].footer.text or "", batch.batch_id)
-                        if part is not None:
-                            done.setdefault(part, earlier.id)
+                marker = alert_marker(batch.batch_id)
+                done = await marked_parts(channel, self.bot.user, marker, limit=DM_HISTORY_SCAN)
             for part, planned in enumerate(batch.messages, 1):
                 if part not in done:
-                    sent = await channel.send(
-                        embeds=_render.message_embeds(planned),
-                        allowed_mentions=discord.AllowedMentions.none(),
-                    )
-                    done[part] = sent.id
+                    done[part] = (await send_planned(channel, planned)).id
         except discord.Forbidden as exc:
             closed = exc.code == DMS_CLOSED
             await self.service.undeliverable(batch, dms_closed=closed)

@@ -9,16 +9,9 @@ from bot.domain.layout import escape, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 
 
-def alert_footer(batch_id: int, part: int, parts: int) -> str:
-    return f"alerts #{batch_id} · part {part}/{parts}"
-
-
-def parse_alert_part(footer: str, batch_id: int) -> int | None:
-    prefix = f"alerts #{batch_id} · part "
-    if not footer.startswith(prefix):
-        return None
-    number = footer[len(prefix) :].split("/", 1)[0]
-    return int(number) if number.isdigit() else None
+def alert_marker(batch_id: int) -> str:
+    """What the footers of a DM batch's messages start with (see ``digest.part_footer``)."""
+    return f"alerts #{batch_id}"
 
 
 def alert_entry(paper: Paper, keywords: Sequence[str]) -> str:
@@ -38,4 +31,4 @@ def plan_alert(batch_id: int, items: Sequence[tuple[Paper, Sequence[str]]]) -> t
         "Manage them with /follow list, /follow pause or /follow remove.",
     )
     embeds = [header, *pack_entries(alert_entry(paper, keywords) for paper, keywords in items)]
-    return pack_messages(embeds, lambda part, parts: alert_footer(batch_id, part, parts))
+    return pack_messages(embeds, alert_marker(batch_id))

@@ -9,7 +9,7 @@ so a restarted bot can tell which parts are already in the channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,17 +52,18 @@ class DigestPlan:
         return len(self.messages)
 
 
-def marker(post_day: date) -> str:
+def digest_marker(post_day: date) -> str:
     return f"digest {post_day.isoformat()}"
 
 
-def part_footer(post_day: date, part: int, parts: int) -> str:
-    return f"{marker(post_day)} · part {part}/{parts}"
+def part_footer(marker: str, part: int, parts: int) -> str:
+    """The footer that tells a restarted bot which part of which post a message is."""
+    return f"{marker} · part {part}/{parts}"
 
 
-def parse_part(footer: str, post_day: date) -> int | None:
-    """The part number in a footer written by :func:`part_footer` for ``post_day``."""
-    prefix = marker(post_day) + " · part "
+def parse_part(footer: str, marker: str) -> int | None:
+    """The part number in a footer written by :func:`part_footer` with ``marker``."""
+    prefix = marker + " · part "
     if not footer.startswith(prefix):
         return None
     number = footer[len(prefix) :].split("/", 1)[0]
@@ -101,7 +102,7 @@ def plan_digest(
         description="\n".join(lines),
     )
     embeds = [header, *pack_entries(entry(rank, paper) for rank, paper in enumerate(chosen, 1))]
-    messages = pack_messages(embeds, lambda number, parts: part_footer(post_day, number, parts))
+    messages = pack_messages(embeds, digest_marker(post_day))
     return DigestPlan(post_day, list_date, messages, len(chosen))
 
 
@@ -119,11 +120,11 @@ def pack_entries(entries: Iterable[str], budget: int = DESCRIPTION_BUDGET) -> li
     return embeds
 
 
-def pack_messages(embeds: list[EmbedSpec], footer: Callable[[int, int], str]) -> tuple[DigestMessage, ...]:
+def pack_messages(embeds: list[EmbedSpec], marker: str) -> tuple[DigestMessage, ...]:
     """Embeds grouped into messages within Discord's limits; each message's first embed gets
-    ``footer(part, parts)``, the marker a restarted bot looks for."""
+    the ``marker`` footer a restarted bot looks for."""
     groups: list[list[EmbedSpec]] = [[]]
-    footer_room = len(footer(99, 99))
+    footer_room = len(part_footer(marker, 99, 99))
     for embed in embeds:
         group = groups[-1]
         used = sum(e.size() for e in group) + footer_room
@@ -134,6 +135,6 @@ def pack_messages(embeds: list[EmbedSpec], footer: Callable[[int, int], str]) ->
     messages = []
     for number, group in enumerate(groups, 1):
         first = group[0]
-        tagged = EmbedSpec(first.description, first.title, first.url, footer(number, parts))
+        tagged = EmbedSpec(first.description, first.title, first.url, part_footer(marker, number, parts))
         messages.append(DigestMessage((tagged, *group[1:])))
     return tuple(messages)

@@ -5,7 +5,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.digest import DigestPlan, parse_part, plan_digest
+from bot.domain.digest import DigestPlan, digest_marker, parse_part, plan_digest
 from bot.domain.models import Paper, Source
 
 DAY = date(2026, 7, 30)
@@ -39,8 +39,8 @@ def test_entries_keep_rank_order_and_parts_carry_markers() -> None:
     positions = [text.index(f"**{rank}. [Paper {rank} ") for rank in range(1, 51)]
     assert positions == sorted(positions)
     for number, message in enumerate(plan.messages, 1):
-        assert parse_part(message.embeds[0].footer or "", DAY) == number
-        assert parse_part(message.embeds[0].footer or "", date(2026, 7, 31)) is None
+        assert parse_part(message.embeds[0].footer or "", digest_marker(DAY)) == number
+        assert parse_part(message.embeds[0].footer or "", digest_marker(date(2026, 7, 31))) is None
 
 
 def test_header_counts_and_limits_to_max_papers() -> None:
