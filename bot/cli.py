@@ -213,23 +213,15 @@ async def _fetch_live(
 ) -> UpsertCounts:
     import aiohttp
 
-    from bot.sources.feeds import ArxivSource
-    from bot.sources.http import HttpClient
-
-    database = await Database.open(settings.db)  # with a session: Services.open adds the live fetcher
+    database = await Database.open(settings.db)
     try:
         async with aiohttp.ClientSession() as session:
-            services = await Services.open(database, settings, session=session)
+            services = await Services.open(database, settings, session=session)  # with the live fetcher
+            assert services.fetcher is not None
             if source is LiveSource.hf:
-                assert services.fetcher is not None
                 return await services.fetcher.fetch_day(day or datetime.now(UTC).date())
             wanted = [c.strip() for c in (categories or "").split(",") if c.strip()]
-            http = HttpClient(session, timeout=settings.sources.timeout_seconds)
-            arxiv = ArxivSource(
-                http, rss_url=settings.sources.arxiv_rss_url, api_url=settings.sources.arxiv_api_url
-            )
-            listed = await arxiv.announcements(wanted or settings.sources.arxiv_categories)
-            return await services.papers.ingest(listed)
+            return await services.fetcher.fetch_arxiv(wanted)
     finally:
         await database.close()
 

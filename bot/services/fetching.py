@@ -50,12 +50,12 @@ class FetchService:
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
         return counts
 
-    async def fetch_arxiv(self) -> UpsertCounts:
-        """Fetch today's arXiv announcements for the configured categories."""
+    async def fetch_arxiv(self, categories: Sequence[str] = ()) -> UpsertCounts:
+        """Fetch today's arXiv announcements for ``categories`` (default: the configured ones)."""
         if self._arxiv is None:
             raise FetchError("arXiv is not configured")
         try:
-            listed = await self._arxiv.announcements(self._categories)
+            listed = await self._arxiv.announcements(list(categories) or self._categories)
         except FetchError as exc:
             await self._digests.record_fetch(None, ok=False, papers=0, error=str(exc), source="arxiv")
             raise
