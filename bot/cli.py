@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
 from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
@@ -43,7 +43,6 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
-BUNDLED_SAMPLE = "daily-papers-page.txt"
 PROGRESS_THRESHOLD = 5000  # papers; smaller ingests finish before a bar is worth drawing
 
 DbOption = Annotated[
@@ -112,11 +111,6 @@ def paper_json(paper: Paper, **extra: Any) -> dict[str, Any]:
 
 def _print_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-
-
-def bundled_sample() -> tuple[str, bytes]:
-    resource = resources.files("bot.data") / BUNDLED_SAMPLE
-    return f"<bundled {BUNDLED_SAMPLE}>", resource.read_bytes()
 
 
 def _counts_line(counts: UpsertCounts) -> str:

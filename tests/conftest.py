@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bot.cli import bundled_sample
+from bot.data import bundled_sample
 from bot.domain.models import ListedPaper
 from bot.parsing.hf_page import parse_hf_page
 from bot.services.papers import PaperService

@@ -23,6 +23,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.client import PaperBot, use_endpoints
+from bot.data import bundled_sample
 from bot.domain.models import Paper, Source
 from bot.parsing.formats import parse_file
 from bot.parsing.hf_page import render_hf_page
@@ -247,8 +248,6 @@ def _render(message: Json, title: str) -> Panel:
 
 
 async def _load_bundled(services: Services) -> None:
-    from bot.cli import bundled_sample
-
     name, data = bundled_sample()
     await services.papers.ingest(parse_file(data, source=name, today=date.today()))
 
