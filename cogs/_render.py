@@ -8,7 +8,16 @@ from datetime import date, datetime
 import discord
 
 from bot.domain.digest import DigestMessage, EmbedSpec
-from bot.domain.layout import byline, cut_at_sentence, escape, one_line, plural, short_authors, truncate
+from bot.domain.layout import (
+    byline,
+    cut_at_sentence,
+    escape,
+    md_link,
+    one_line,
+    plural,
+    short_authors,
+    truncate,
+)
 from bot.domain.models import Paper
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
@@ -33,8 +42,7 @@ ABSTRACT_LIMIT = 1500  # a readable card; the full text is one click away
 
 
 def link(title: str, url: str | None, limit: int) -> str:
-    text = md(truncate(title, limit))
-    return f"[{text}](<{url}>)" if url else text
+    return md_link(md(truncate(title, limit)), url)
 
 
 def _day(paper: Paper) -> date | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.digest import DigestMessage, EmbedSpec, pack_entries, pack_messages
-from bot.domain.layout import escape, one_line, plural, short_authors, truncate
+from bot.domain.layout import escape, md_link, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 
 
@@ -16,7 +16,7 @@ def alert_marker(batch_id: int) -> str:
 
 def alert_entry(paper: Paper, keywords: Sequence[str]) -> str:
     title = escape(truncate(paper.title, 200))
-    heading = f"**[{title}](<{paper.url}>)**" if paper.url else f"**{title}**"
+    heading = f"**{md_link(title, paper.url)}**"
     matched = ", ".join(f"`{truncate(k, 60).replace('`', '')}`" for k in keywords)
     authors = escape(short_authors(paper.authors, limit=100))
     summary = escape(one_line(paper.ai_summary or paper.abstract, 160))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.layout import byline, escape, one_line, plural, short_authors, truncate
+from bot.domain.layout import byline, escape, md_link, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 
 DESCRIPTION_BUDGET = 4000  # of 4,096: room for separators
@@ -72,7 +72,7 @@ def parse_part(footer: str, marker: str) -> int | None:
 
 def entry(rank: int, paper: Paper) -> str:
     title = escape(truncate(paper.title, 200))
-    heading = f"**{rank}. [{title}](<{paper.url}>)**" if paper.url else f"**{rank}. {title}**"
+    heading = f"**{rank}. {md_link(title, paper.url)}**"
     votes = f"▲ {paper.upvotes}" if paper.upvotes is not None else ""
     meta = byline(escape(short_authors(paper.authors, limit=120)), votes)
     summary = escape(one_line(paper.ai_summary or paper.abstract, 220))

@@ -51,6 +51,12 @@ def cut_at_sentence(text: str, limit: int) -> str:
     return truncate(text, limit)
 
 
+def md_link(text: str, url: str | None) -> str:
+    """``[text](<url>)`` (the angle brackets stop a link preview), or the bare text without a URL.
+    ``text`` must already be escaped."""
+    return f"[{text}](<{url}>)" if url else text
+
+
 def plural(count: int, noun: str) -> str:
     """``1 paper``, ``2 papers``."""
     return f"{count} {noun}{'s' * (count != 1)}"
