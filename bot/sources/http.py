@@ -8,6 +8,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import aiohttp
@@ -48,10 +49,8 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         pass
     try:
-        import datetime as _dt
-
         when = parsedate_to_datetime(value)
-        return max(0.0, (when - _dt.datetime.now(when.tzinfo)).total_seconds())
+        return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
     except (TypeError, ValueError):
         return None
 
