@@ -339,7 +339,8 @@ def start(db: DbOption = None) -> None:
     counts, total = _run(job())
     out.print(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
     if settings.discord_token is None:
-        sandbox(db=db, interactive=None)
+        # The sandbox gets its own database beside the store, never the store itself.
+        sandbox(db=settings.db.with_name("sandbox.db"), interactive=None)
         return
     run(db)
 
@@ -347,7 +348,12 @@ def start(db: DbOption = None) -> None:
 @app.command()
 def sandbox(
     db: Annotated[
-        Path | None, typer.Option("--db", help="Sandbox database [default: data/sandbox.db, made afresh].")
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Sandbox database [default: data/sandbox.db]: made afresh each run; only ever one "
+            "the sandbox made is reset.",
+        ),
     ] = None,
     interactive: Annotated[
         bool | None,
@@ -357,13 +363,20 @@ def sandbox(
     ] = None,
 ) -> None:
     """Try the bot without Discord: the real bot against a local pretend Discord, from this terminal."""
+    from bot.sandbox.store import NotASandboxStore, reset_sandbox_store
     from bot.sandbox.terminal import run_sandbox
 
     settings = _settings(None)
     _configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
     path = db or Path("data/sandbox.db")
-    for stale in path.parent.glob(path.name + "*"):
-        stale.unlink()
+    try:
+        reset_sandbox_store(path)
+    except NotASandboxStore as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot make the sandbox database {path}: {exc.strerror}")
+        raise typer.Exit(2) from None
     sandboxed = settings.model_copy(
         update={
             "db": path,

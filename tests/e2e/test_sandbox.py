@@ -10,6 +10,10 @@ from pathlib import Path
 
 def test_start_without_a_token_runs_the_sandbox_tour(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    (tmp_path / "data").mkdir()
+    keep = ("paperbot.db.bak", "paperbot.db-notes.txt", "sandbox.db.bak", "sandbox.db-notes.txt")
+    for name in keep:  # files beside the store and the sandbox database are not theirs to delete
+        (tmp_path / "data" / name).write_text(name)
     done = subprocess.run(
         [sys.executable, "-m", "bot", "start"],
         cwd=tmp_path,
@@ -29,3 +33,4 @@ def test_start_without_a_token_runs_the_sandbox_tour(tmp_path: Path) -> None:
     assert "Posted today's digest" in out and "paperbot posted in #papers" in out
     assert "Tour done." in out
     assert "Traceback" not in done.stderr
+    assert all((tmp_path / "data" / name).read_text() == name for name in keep)
