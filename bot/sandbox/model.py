@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -180,3 +181,36 @@ class Guild:
             "mfa_level": 0,
             "nsfw_level": 0,
         }
+
+
+@dataclass
+class InteractionRecord:
+    """One interaction the emulator sent and everything the bot answered to it."""
+
+    id: int
+    token: str
+    type: int
+    channel: Channel
+    user: User
+    message_id: str | None = None  # the message a clicked component was on
+    created: float = field(default_factory=lambda: asyncio.get_running_loop().time())
+    late: bool = False  # answered after Discord's 3 s: refused, as Discord does
+    callback_type: int | None = None
+    response: Json | None = None  # the original response message (or autocomplete data)
+    followups: list[Json] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.response and self.response.get("flags", 0) & EPHEMERAL)
+
+    @property
+    def choices(self) -> list[Json]:
+        return list((self.response or {}).get("choices", []))
+
+    def done(self) -> bool:
+        if self.callback_type is None:
+            return False
+        if self.callback_type == 5:  # deferred: done once something replaced the loading state
+            return bool(self.followups) or not (self.response or {}).get("flags", 0) & LOADING
+        return True

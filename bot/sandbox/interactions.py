@@ -1,0 +1,126 @@
+"""Members acting: slash commands, autocomplete and button clicks sent to the bot as interactions,
+built from the synced command definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.sandbox.model import MEMBER_DEFAULT, Channel, Guild, InteractionRecord, Json, Member, User, snowflake
+from bot.sandbox.world import World
+
+
+class Interactions(World):
+    def _command(self, guild: Guild | None, name: str) -> Json:
+        pool = self.guild_commands.get(guild.id, []) + self.global_commands if guild else self.global_commands
+        for command in pool:
+            if command["name"] == name:
+                return command
+        raise LookupError(f"/{name} is not synced: run `paperbot sync` (or sync from the test) first")
+
+    def _options(
+        self, definition: Json, path: list[str], values: Json, focused: str | None
+    ) -> tuple[Json, Json]:
+        """Interaction option tree for ``/command sub ... opt=value``, plus resolved channels."""
+        resolved: Json = {}
+        options = definition.get("options", [])
+        if path:
+            sub = next(o for o in options if o["name"] == path[0])
+            inner, inner_resolved = self._options(sub, path[1:], values, focused)
+            resolved.update(inner_resolved)
+            return {"options": [{"type": sub["type"], "name": sub["name"], **inner}]}, resolved
+        out = []
+        for option in options:
+            if option["name"] not in values:
+                continue
+            value = values[option["name"]]
+            if isinstance(value, Channel):
+                channels = resolved.setdefault("channels", {})
+                channels[str(value.id)] = value.payload() | {"permissions": str((1 << 50) - 1)}
+                value = str(value.id)
+            entry = {"type": option["type"], "name": option["name"], "value": value}
+            if option["name"] == focused:
+                entry["focused"] = True
+            out.append(entry)
+        return {"options": out}, resolved
+
+    def _interaction(
+        self, kind: int, user: User, channel: Channel, data: Json, message: Json | None = None
+    ) -> InteractionRecord:
+        record = InteractionRecord(snowflake(), f"itoken-{snowflake()}", kind, channel, user)
+        record.message_id = message["id"] if message else None
+        self.interactions[record.token] = record
+        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
+        payload: Json = {
+            "id": str(record.id),
+            "application_id": str(self.application_id),
+            "type": kind,
+            "data": data,
+            "channel_id": str(channel.id),
+            "channel": channel.payload(),
+            "token": record.token,
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": str((1 << 50) - 1),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(guild.id) if guild else "0"},
+            "context": 0 if guild else 1,
+            "attachment_size_limit": 10_000_000,
+        }
+        if guild is not None:
+            payload["guild_id"] = str(guild.id)
+            payload["guild_locale"] = "en-US"
+            member = guild.members.get(user.id) or Member(user, MEMBER_DEFAULT)
+            payload["member"] = member.payload(guild.id)
+        else:
+            payload["user"] = user.payload()
+        if message is not None:
+            payload["message"] = message
+        self.dispatch("INTERACTION_CREATE", payload)
+        return record
+
+    async def slash(
+        self, user: User, channel: Channel, command: str, /, wait: float = 10.0, **options: Any
+    ) -> InteractionRecord:
+        name, *path = command.split()
+        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
+        definition = self._command(guild, name)
+        tree, resolved = self._options(definition, path, options, None)
+        data = {"id": definition["id"], "name": name, "type": 1, **tree}
+        if resolved:
+            data["resolved"] = resolved
+        record = self._interaction(2, user, channel, data)
+        await self.wait_for(record.done, wait)
+        return record
+
+    async def autocomplete(
+        self,
+        user: User,
+        channel: Channel,
+        command: str,
+        option: str,
+        typed: str,
+        wait: float = 3.0,
+        **filled: Any,
+    ) -> list[Json]:
+        name, *path = command.split()
+        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
+        definition = self._command(guild, name)
+        tree, _ = self._options(definition, path, {**filled, option: typed}, option)
+        record = self._interaction(
+            4, user, channel, {"id": definition["id"], "name": name, "type": 1, **tree}
+        )
+        await self.wait_for(record.done, wait)
+        return record.choices
+
+    async def click(self, user: User, message: Json, label: str, wait: float = 10.0) -> InteractionRecord:
+        button = next(
+            c
+            for row in message.get("components", [])
+            for c in row.get("components", [])
+            if c.get("label") == label
+        )
+        channel = self.channels[int(message["channel_id"])]
+        data = {"custom_id": button["custom_id"], "component_type": 2}
+        record = self._interaction(3, user, channel, data, message=message)
+        await self.wait_for(record.done, wait)
+        return record

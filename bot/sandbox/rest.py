@@ -1,0 +1,305 @@
+"""The emulator's REST routes (API v10): users, applications and commands, channels and messages,
+threads, DMs, members, interaction callbacks and webhooks. Unknown routes answer 404 and are logged
+in ``unknown_routes``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.model import (
+    EMBED_LINKS,
+    EPHEMERAL,
+    LOADING,
+    SEND_MESSAGES,
+    Channel,
+    Json,
+    User,
+    now_iso,
+    snowflake,
+)
+from bot.sandbox.world import API, World
+
+log = logging.getLogger(__name__)
+RESPONSE_DEADLINE = 3.0  # seconds Discord gives a bot to answer (or defer) an interaction
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Discord's exact content type: application/json, no charset.
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=all_headers)
+
+
+def error_response(status: int, message: str, code: int = 0) -> web.Response:
+    return json_response({"message": message, "code": code}, status)
+
+
+class Rest(World):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requests: list[tuple[str, str, Json | list[Any] | None]] = []
+        self.unknown_routes: list[str] = []
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            async for part in reader:
+                if getattr(part, "name", None) == "payload_json":
+                    return json.loads(await part.text())  # type: ignore[union-attr]
+            return {}
+        if request.can_read_body:
+            return await request.json()
+        return None
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.removeprefix(API)
+        body = await self._body(request) if request.method in ("POST", "PUT", "PATCH") else None
+        self.requests.append((request.method, path, body))
+        parts = path.strip("/").split("/")
+        handler = ROUTES.get((request.method, _shape(parts)))
+        if handler is None:
+            self.unknown_routes.append(f"{request.method} {path}")
+            log.warning("emulator: unknown route %s %s", request.method, path)
+            return error_response(404, "404: Not Found")
+        response: web.StreamResponse = await handler(self, request, parts, body)
+        return response
+
+    async def _me(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        return json_response(self.bot.payload())
+
+    async def _application(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        return json_response(
+            {
+                "id": str(self.application_id),
+                "name": "paperbot",
+                "icon": None,
+                "description": "",
+                "rpc_origins": [],
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.owner.payload(),
+                "team": None,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "summary": "",
+                "interactions_endpoint_url": None,
+                "bot": self.bot.payload(),
+            }
+        )
+
+    async def _gateway_bot(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    def _store_commands(self, body: list[Json], guild_id: int | None) -> list[Json]:
+        stored = []
+        for command in body:
+            stored.append(
+                {
+                    "id": str(snowflake()),
+                    "application_id": str(self.application_id),
+                    "version": str(snowflake()),
+                    "type": command.get("type", 1),
+                    "default_member_permissions": None,
+                    "nsfw": False,
+                    **command,
+                    **({"guild_id": str(guild_id)} if guild_id else {}),
+                }
+            )
+        if guild_id:
+            self.guild_commands[guild_id] = stored
+        else:
+            self.global_commands = stored
+        return stored
+
+    async def _commands(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        guild_id = int(parts[3]) if "guilds" in parts else None
+        if request.method == "PUT":
+            return json_response(self._store_commands(body or [], guild_id))
+        return json_response(self.guild_commands.get(guild_id, []) if guild_id else self.global_commands)
+
+    def _message(self, channel: Channel, body: Json, *, author: User | None = None, flags: int = 0) -> Json:
+        message = {
+            "id": str(snowflake()),
+            "channel_id": str(channel.id),
+            "author": (author or self.bot).payload(),
+            "content": body.get("content") or "",
+            "timestamp": now_iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "pinned": False,
+            "type": 0,
+            "flags": flags | int(body.get("flags") or 0),
+            "allowed_mentions": body.get("allowed_mentions"),
+        }
+        if channel.guild_id:
+            message["guild_id"] = str(channel.guild_id)
+        channel.messages.append(message)
+        return message
+
+    def _channel(self, channel_id: str) -> Channel | None:
+        return self.channels.get(int(channel_id)) if channel_id.isdigit() else None
+
+    async def _channel_messages(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        channel = self._channel(parts[1])
+        if channel is None:
+            return error_response(404, "Unknown Channel", 10003)
+        if request.method == "POST":
+            if channel.bot_denied & (SEND_MESSAGES | EMBED_LINKS):
+                return error_response(403, "Missing Permissions", 50013)
+            return json_response(self._message(channel, body or {}))
+        limit = int(request.query.get("limit", "50"))
+        return json_response(list(reversed(channel.messages))[:limit])
+
+    async def _edit_message(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        channel = self._channel(parts[1])
+        message = next((m for m in channel.messages if m["id"] == parts[3]), None) if channel else None
+        if message is None:
+            return error_response(404, "Unknown Message", 10008)
+        _apply_edit(message, body or {})
+        message["edited_timestamp"] = now_iso()
+        return json_response(message)
+
+    async def _get_channel(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        channel = self._channel(parts[1])
+        return json_response(channel.payload()) if channel else error_response(404, "Unknown Channel", 10003)
+
+    async def _thread(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        parent = self._channel(parts[1])
+        if parent is None:
+            return error_response(404, "Unknown Channel", 10003)
+        name = (body or {}).get("name")
+        thread = Channel(int(parts[3]), 11, name=name, guild_id=parent.guild_id, parent_id=parent.id)
+        self.channels[thread.id] = thread
+        return json_response(thread.payload())
+
+    async def _open_dm(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        user = self.users.get(int((body or {}).get("recipient_id", 0)))
+        if user is None:
+            return error_response(404, "Unknown User", 10013)
+        return json_response(self.open_dm(user).payload())
+
+    async def _user(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        user = self.users.get(int(parts[1])) if parts[1].isdigit() else None
+        return json_response(user.payload()) if user else error_response(404, "Unknown User", 10013)
+
+    async def _member(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        guild = self.guilds.get(int(parts[1]))
+        member = guild.members.get(int(parts[3])) if guild else None
+        return (
+            json_response(member.payload(guild.id))
+            if guild and member
+            else error_response(404, "Unknown Member", 10007)
+        )
+
+    async def _callback(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        record = self.interactions.get(parts[2])
+        if record is None or record.callback_type is not None:
+            return error_response(400, "Interaction has already been acknowledged.", 40060)
+        if asyncio.get_running_loop().time() - record.created > RESPONSE_DEADLINE:
+            record.late = True
+            return error_response(404, "Unknown interaction", 10062)
+        kind, data = body["type"], body.get("data") or {}
+        record.callback_type = kind
+        resource: Json = {"type": kind}
+        if kind in (4, 5):
+            flags = int(data.get("flags") or 0) | (LOADING if kind == 5 else 0)
+            record.response = self._message(record.channel, data, flags=flags)
+            resource["message"] = record.response
+        elif kind == 7:  # update the message the component was on
+            message = next(
+                (m for c in self.channels.values() for m in c.messages if m["id"] == record.message_id),
+                None,
+            )
+            if message is not None:
+                _apply_edit(message, data)
+                record.response = message
+                resource["message"] = message
+        elif kind == 8:
+            record.response = data
+        record.changed.set()
+        interaction = {
+            "id": str(record.id),
+            "type": record.type,
+            "response_message_id": (record.response or {}).get("id"),
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL),
+        }
+        return json_response({"interaction": interaction, "resource": resource})
+
+    async def _followup(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        record = self.interactions.get(parts[2])
+        if record is None:
+            return error_response(404, "Unknown Webhook", 10015)
+        original = record.response
+        if record.callback_type == 5 and original is not None and original.get("flags", 0) & LOADING:
+            # The first follow-up after a deferral fills the "thinking" message.
+            _apply_edit(original, body or {})
+            original["flags"] = original["flags"] & ~LOADING
+            record.followups.append(original)
+            return json_response(original)
+        message = self._message(record.channel, body or {})
+        record.followups.append(message)
+        return json_response(message)
+
+    async def _webhook_message(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
+        record = self.interactions.get(parts[2])
+        if record is None or record.response is None:
+            return error_response(404, "Unknown Message", 10008)
+        target = (
+            record.response
+            if parts[4] == "@original"
+            else next((m for m in record.followups if m["id"] == parts[4]), None)
+        )
+        if target is None:
+            return error_response(404, "Unknown Message", 10008)
+        if request.method == "PATCH":
+            _apply_edit(target, body or {})
+            target["flags"] = target.get("flags", 0) & ~LOADING
+            target["edited_timestamp"] = now_iso()
+        return json_response(target)
+
+
+def _apply_edit(message: Json, body: Json) -> None:
+    """An edit changes only what it names (content, embeds, components)."""
+    message.update({key: value for key, value in body.items() if key in ("content", "embeds", "components")})
+
+
+def _shape(parts: list[str]) -> tuple[str, ...]:
+    """A path with ids replaced by '#': the key the route table is looked up by."""
+    return tuple("#" if p.isdigit() or p.startswith("itoken-") else p for p in parts)
+
+
+ROUTES: dict[tuple[str, tuple[str, ...]], Any] = {
+    ("GET", ("users", "@me")): Rest._me,
+    ("GET", ("oauth2", "applications", "@me")): Rest._application,
+    ("GET", ("gateway", "bot")): Rest._gateway_bot,
+    ("GET", ("applications", "#", "commands")): Rest._commands,
+    ("PUT", ("applications", "#", "commands")): Rest._commands,
+    ("GET", ("applications", "#", "guilds", "#", "commands")): Rest._commands,
+    ("PUT", ("applications", "#", "guilds", "#", "commands")): Rest._commands,
+    ("GET", ("channels", "#", "messages")): Rest._channel_messages,
+    ("POST", ("channels", "#", "messages")): Rest._channel_messages,
+    ("PATCH", ("channels", "#", "messages", "#")): Rest._edit_message,
+    ("GET", ("channels", "#")): Rest._get_channel,
+    ("POST", ("channels", "#", "messages", "#", "threads")): Rest._thread,
+    ("POST", ("users", "@me", "channels")): Rest._open_dm,
+    ("GET", ("users", "#")): Rest._user,
+    ("GET", ("guilds", "#", "members", "#")): Rest._member,
+    ("POST", ("interactions", "#", "#", "callback")): Rest._callback,
+    ("POST", ("webhooks", "#", "#")): Rest._followup,
+    ("GET", ("webhooks", "#", "#", "messages", "#")): Rest._webhook_message,
+    ("PATCH", ("webhooks", "#", "#", "messages", "#")): Rest._webhook_message,
+    ("GET", ("webhooks", "#", "#", "messages", "@original")): Rest._webhook_message,
+    ("PATCH", ("webhooks", "#", "#", "messages", "@original")): Rest._webhook_message,
+}

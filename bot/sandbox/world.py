@@ -1,0 +1,120 @@
+"""The emulator's world: its state (users, guilds, channels, commands, interactions) and the builders
+and queries tests use to set it up and look at it. The gateway, REST routes, interactions and faults
+are layered on top (see emulator.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from bot.sandbox.model import (
+    EPHEMERAL,
+    MANAGE_GUILD,
+    MEMBER_DEFAULT,
+    Channel,
+    Guild,
+    InteractionRecord,
+    Json,
+    Member,
+    User,
+    snowflake,
+)
+
+API = "/api/v10"
+
+
+class World:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self.bot = User(snowflake(), "paperbot", bot=True)
+        self.application_id = snowflake()
+        self.owner = User(snowflake(), "owner")
+        self.users: dict[int, User] = {self.bot.id: self.bot, self.owner.id: self.owner}
+        self.guilds: dict[int, Guild] = {}
+        self.channels: dict[int, Channel] = {}
+        self.global_commands: list[Json] = []
+        self.guild_commands: dict[int, list[Json]] = {}
+        self.interactions: dict[str, InteractionRecord] = {}
+        self.tokens_seen: set[str] = set()
+        self._changed = asyncio.Condition()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}{API}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/gateway"
+
+    def dispatch(self, event: str, data: Json) -> None:
+        """Tell connected bots about ``event``: a world with no gateway has nobody to tell."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether a bot is connected to hear about changes (the gateway says)."""
+        return False
+
+    # ---- builders --------------------------------------------------------------------------------
+
+    def create_guild(self, name: str) -> Guild:
+        guild = Guild(snowflake(), name, self.owner.id)
+        guild.members[self.owner.id] = Member(self.owner, MEMBER_DEFAULT | MANAGE_GUILD)
+        self.guilds[guild.id] = guild
+        if self.connected:
+            self.dispatch("GUILD_CREATE", guild.payload(self.bot))
+        return guild
+
+    def create_channel(self, guild: Guild, name: str, *, bot_denied: int = 0) -> Channel:
+        """A text channel; ``bot_denied`` takes permissions from the bot there (e.g. SEND_MESSAGES)."""
+        channel = Channel(snowflake(), 0, name=name, guild_id=guild.id, bot_denied=bot_denied)
+        channel.bot_role_id = guild.bot_role_id
+        guild.channels[channel.id] = channel
+        self.channels[channel.id] = channel
+        if self.connected:
+            self.dispatch("CHANNEL_CREATE", channel.payload())
+        return channel
+
+    def add_member(self, guild: Guild, name: str, *, manage_server: bool = False) -> User:
+        user = User(snowflake(), name)
+        self.users[user.id] = user
+        guild.members[user.id] = Member(user, MEMBER_DEFAULT | (MANAGE_GUILD if manage_server else 0))
+        return user
+
+    def open_dm(self, user: User) -> Channel:
+        """The DM channel between ``user`` and the bot (made if needed)."""
+        channel = self.dm_channel(user)
+        if channel is None:
+            channel = Channel(snowflake(), 1, recipient=user)
+            self.channels[channel.id] = channel
+        return channel
+
+    def messages(self, channel: Channel) -> list[Json]:
+        return [m for m in channel.messages if not m.get("flags", 0) & EPHEMERAL]
+
+    def dm_channel(self, user: User) -> Channel | None:
+        return next((c for c in self.channels.values() if c.type == 1 and c.recipient is user), None)
+
+    def dms(self, user: User) -> list[Json]:
+        channel = self.dm_channel(user)
+        return list(channel.messages) if channel else []
+
+    async def wait_for(self, predicate: Callable[[], object], wait: float = 10.0) -> Any:
+        """Wait until ``predicate()`` is truthy (re-checked on every change in the world)."""
+        async with self._changed:
+            result = predicate()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait
+            while not result:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError("the emulator waited in vain")
+                with contextlib.suppress(TimeoutError):  # re-check once more, then give up
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                result = predicate()
+            return result
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
