@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox.model import MEMBER_DEFAULT, Channel, Guild, InteractionRecord, Json, Member, User, snowflake
+from bot.sandbox.rules import buttons, check_click, check_options
 from bot.sandbox.world import World
 
 
@@ -17,6 +18,17 @@ class Interactions(World):
                 return command
         raise LookupError(f"/{name} is not synced: run `paperbot sync` (or sync from the test) first")
 
+    @staticmethod
+    def leaf(definition: Json, path: list[str]) -> Json:
+        """The (sub)command ``path`` names below ``definition``."""
+        for name in path:
+            subs = {o["name"]: o for o in definition.get("options", []) if o["type"] in (1, 2)}
+            if name not in subs:
+                known = ", ".join(subs) or "none"
+                raise LookupError(f"/{definition['name']} has no subcommand {name!r} (it has: {known})")
+            definition = subs[name]
+        return definition
+
     def _options(
         self, definition: Json, path: list[str], values: Json, focused: str | None
     ) -> tuple[Json, Json]:
@@ -24,7 +36,7 @@ class Interactions(World):
         resolved: Json = {}
         options = definition.get("options", [])
         if path:
-            sub = next(o for o in options if o["name"] == path[0])
+            sub = self.leaf(definition, path[:1])
             inner, inner_resolved = self._options(sub, path[1:], values, focused)
             resolved.update(inner_resolved)
             return {"options": [{"type": sub["type"], "name": sub["name"], **inner}]}, resolved
@@ -84,6 +96,7 @@ class Interactions(World):
         name, *path = command.split()
         guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
         definition = self._command(guild, name)
+        check_options(self.leaf(definition, path), options, command=command)  # as Discord's client does
         tree, resolved = self._options(definition, path, options, None)
         data = {"id": definition["id"], "name": name, "type": 1, **tree}
         if resolved:
@@ -105,21 +118,26 @@ class Interactions(World):
         name, *path = command.split()
         guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
         definition = self._command(guild, name)
+        declared = {o["name"]: o for o in self.leaf(definition, path).get("options", [])}
+        if not declared.get(option, {}).get("autocomplete"):
+            raise LookupError(f"/{command} {option} has no autocomplete")
         tree, _ = self._options(definition, path, {**filled, option: typed}, option)
         record = self._interaction(
             4, user, channel, {"id": definition["id"], "name": name, "type": 1, **tree}
         )
+        record.option = declared[option]
         await self.wait_for(record.done, wait)
         return record.choices
 
     async def click(self, user: User, message: Json, label: str, wait: float = 10.0) -> InteractionRecord:
-        button = next(
-            c
-            for row in message.get("components", [])
-            for c in row.get("components", [])
-            if c.get("label") == label
-        )
+        """Click the button labelled ``label`` on ``message`` as it is now (edits since included)."""
         channel = self.channels[int(message["channel_id"])]
+        message = next((m for m in channel.messages if m["id"] == message["id"]), message)
+        labels = [b.get("label") for b in buttons(message)]
+        button = next((b for b in buttons(message) if b.get("label") == label), None)
+        if button is None:
+            raise LookupError(f"no button {label!r} on that message (it has: {', '.join(map(str, labels))})")
+        check_click(button)
         data = {"custom_id": button["custom_id"], "component_type": 2}
         record = self._interaction(3, user, channel, data, message=message)
         await self.wait_for(record.done, wait)

@@ -199,6 +199,8 @@ class InteractionRecord:
     response: Json | None = None  # the original response message (or autocomplete data)
     followups: list[Json] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    option: Json | None = None  # the focused option's definition (autocomplete)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # Discord's 400 to the bot's answer
 
     @property
     def ephemeral(self) -> bool:
@@ -209,6 +211,8 @@ class InteractionRecord:
         return list((self.response or {}).get("choices", []))
 
     def done(self) -> bool:
+        if self.rejected:  # the bot's answer was refused: the member sees an error, nothing more comes
+            return True
         if self.callback_type is None:
             return False
         if self.callback_type == 5:  # deferred: done once something replaced the loading state

@@ -22,6 +22,13 @@ from bot.sandbox.model import (
     now_iso,
     snowflake,
 )
+from bot.sandbox.rules import (
+    Problems,
+    autocomplete_problems,
+    commands_problems,
+    form_errors,
+    message_problems,
+)
 from bot.sandbox.world import API, World
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,8 @@ class Rest(World):
         super().__init__(**kwargs)
         self.requests: list[tuple[str, str, Json | list[Any] | None]] = []
         self.unknown_routes: list[str] = []
+        # Every request Discord would have answered 400 Invalid Form Body: (route, problems).
+        self.rejections: list[tuple[str, Problems]] = []
 
     async def _body(self, request: web.Request) -> Any:
         if request.content_type.startswith("multipart/"):
@@ -65,8 +74,39 @@ class Rest(World):
             self.unknown_routes.append(f"{request.method} {path}")
             log.warning("emulator: unknown route %s %s", request.method, path)
             return error_response(404, "404: Not Found")
+        problems = self._problems(request.method, _shape(parts), parts, body)
+        if problems:
+            self.rejections.append((f"{request.method} {path}", problems))
+            log.warning("emulator: Discord would refuse %s %s: %s", request.method, path, problems)
+            return json_response(form_errors(problems), 400)
         response: web.StreamResponse = await handler(self, request, parts, body)
         return response
+
+    def _problems(self, method: str, shape: tuple[str, ...], parts: list[str], body: Any) -> Problems:
+        """What Discord would refuse in this request's body (its limits are the spec)."""
+        if shape[-1] == "commands" and method == "PUT":
+            return commands_problems(body if isinstance(body, list) else [])
+        if not isinstance(body, dict):
+            return []
+        if shape[0] == "interactions":
+            record = self.interactions.get(parts[2])
+            if record is None:
+                return []
+            kind, data = body.get("type"), body.get("data") or {}
+            problems = (
+                autocomplete_problems(data, record.option)
+                if kind == 8
+                else message_problems(data)
+                if kind in (4, 7)
+                else []
+            )
+            if problems:
+                record.rejected = problems
+                record.changed.set()
+            return problems
+        if shape[-1] in ("messages", "#", "@original") or shape[0] == "webhooks":
+            return message_problems(body) if method in ("POST", "PATCH") else []
+        return []
 
     async def _me(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         return json_response(self.bot.payload())

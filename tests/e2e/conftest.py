@@ -79,6 +79,8 @@ async def emulator() -> AsyncIterator[DiscordEmulator]:
     emu = await DiscordEmulator().start()
     yield emu
     await emu.stop()
+    # Nothing the bot sent would Discord have refused (Invalid Form Body: limits, components, choices).
+    assert emu.rejections == []
 
 
 @pytest.fixture

@@ -1,0 +1,246 @@
+"""What Discord refuses, as plain functions the emulator applies to both directions.
+
+From a member: Discord's client never sends a slash command with a missing required option, a
+value of the wrong type, out of its declared range or length, or not one of its choices; nor a
+click on a disabled button or a link button (that one opens its URL). ``check_options`` and
+``check_click`` raise ``Refused`` for those.
+
+From the bot: Discord answers 400 "Invalid Form Body" (code 50035) to a message, autocomplete
+answer or command list over its limits. The ``*_errors`` functions list what is wrong, as
+(field path, message) pairs; empty means Discord would accept it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from bot.sandbox.model import Channel, Json, User
+
+SUB_COMMAND, GROUP, STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = range(1, 11)
+TYPE_NAMES = {STRING: "text", INTEGER: "a whole number", BOOLEAN: "true or false", NUMBER: "a number"}
+MAX_SAFE_INTEGER = 2**53  # Discord's integer options are limited to ±2^53
+STRING_OPTION_MAX = 6000
+AUTOCOMPLETE_CHOICES = 25
+CHOICE_CHARS = 100
+CONTENT_CHARS = 2000
+EMBEDS = 10
+EMBED_TOTAL = 6000
+EMBED_LIMITS = {"title": 256, "description": 4096}
+FIELDS, FIELD_NAME, FIELD_VALUE = 25, 256, 1024
+FOOTER, AUTHOR = 2048, 256
+ROWS, ROW_BUTTONS, LABEL, CUSTOM_ID = 5, 5, 80, 100
+LINK_STYLE = 5
+COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+Problems = list[tuple[str, str]]
+
+
+class Refused(ValueError):
+    """Discord's client would not send this interaction; the message says why, for a member."""
+
+
+# ---- from a member -------------------------------------------------------------------------------
+
+
+def check_options(definition: Json, values: dict[str, Any], *, command: str) -> None:
+    """Refuse what Discord's client refuses for ``/command`` with ``values`` (leaf options)."""
+    declared = {o["name"]: o for o in definition.get("options", [])}
+    for name in values:
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise Refused(f"/{command} has no option {name!r} (its options: {known})")
+    for option in declared.values():
+        name = option["name"]
+        if name not in values:
+            if option.get("required"):
+                raise Refused(f"/{command} needs {name}: {option.get('description', '')}".rstrip(": "))
+            continue
+        _check_value(option, values[name], command)
+
+
+def _check_value(option: Json, value: Any, command: str) -> None:
+    name, kind = option["name"], option["type"]
+    where = f"/{command} {name}"
+    if kind == STRING:
+        if not isinstance(value, str):
+            raise Refused(f"{where} must be text")
+        low = option.get("min_length", 0)
+        high = min(option.get("max_length", STRING_OPTION_MAX), STRING_OPTION_MAX)
+        if not value.strip():
+            raise Refused(f"{where} cannot be empty")
+        if not low <= len(value) <= high:
+            raise Refused(f"{where} must be {low} to {high} characters long (got {len(value)})")
+    elif kind in (INTEGER, NUMBER):
+        numeric = isinstance(value, int) if kind == INTEGER else isinstance(value, int | float)
+        if isinstance(value, bool) or not numeric or (isinstance(value, float) and not math.isfinite(value)):
+            raise Refused(f"{where} must be {TYPE_NAMES[kind]}")
+        low = option.get("min_value", -MAX_SAFE_INTEGER)
+        high = option.get("max_value", MAX_SAFE_INTEGER)
+        if not low <= value <= high:
+            raise Refused(f"{where} must be between {low} and {high} (got {value})")
+    elif kind == BOOLEAN and not isinstance(value, bool):
+        raise Refused(f"{where} must be true or false")
+    elif kind == USER and not isinstance(value, User):
+        raise Refused(f"{where} must be a member")
+    elif kind == CHANNEL:
+        if not isinstance(value, Channel):
+            raise Refused(f"{where} must be a channel")
+        allowed = option.get("channel_types")
+        if allowed and value.type not in allowed:
+            raise Refused(f"{where} cannot be that kind of channel")
+    choices = option.get("choices")
+    if choices and value not in [c["value"] for c in choices]:
+        listed = ", ".join(str(c["value"]) for c in choices)
+        raise Refused(f"{where} must be one of: {listed}")
+
+
+def buttons(message: Json) -> Iterator[Json]:
+    for row in message.get("components", []):
+        yield from row.get("components", [])
+
+
+def check_click(button: Json) -> None:
+    """Refuse a click Discord's client would not send."""
+    label = button.get("label") or button.get("custom_id") or "that button"
+    if button.get("style") == LINK_STYLE:
+        raise Refused(f"{label} is a link: in Discord it opens {button.get('url', 'a web page')}")
+    if button.get("disabled"):
+        raise Refused(f"{label} is disabled")
+
+
+# ---- from the bot --------------------------------------------------------------------------------
+
+
+def message_problems(body: Json) -> Problems:
+    """Why Discord would refuse to post (or edit to) ``body``: content, embeds, components."""
+    problems: Problems = []
+    content = body.get("content")
+    if isinstance(content, str) and len(content) > CONTENT_CHARS:
+        problems.append(("content", f"Must be {CONTENT_CHARS} or fewer in length."))
+    embeds = body.get("embeds") or []
+    if len(embeds) > EMBEDS:
+        problems.append(("embeds", f"Must be {EMBEDS} or fewer in length."))
+    total = 0
+    for i, embed in enumerate(embeds):
+        for key, limit in EMBED_LIMITS.items():
+            text = embed.get(key) or ""
+            total += len(text)
+            if len(text) > limit:
+                problems.append((f"embeds.{i}.{key}", f"Must be {limit} or fewer in length."))
+        fields = embed.get("fields") or []
+        if len(fields) > FIELDS:
+            problems.append((f"embeds.{i}.fields", f"Must be {FIELDS} or fewer in length."))
+        for j, field in enumerate(fields):
+            for key, limit, required in (("name", FIELD_NAME, True), ("value", FIELD_VALUE, True)):
+                text = field.get(key) or ""
+                total += len(text)
+                if len(text) > limit or (required and not text):
+                    problems.append((f"embeds.{i}.fields.{j}.{key}", f"Must be 1 to {limit} in length."))
+        for key, limit in (("footer", FOOTER), ("author", AUTHOR)):
+            part = embed.get(key) or {}
+            text = part.get("text" if key == "footer" else "name") or ""
+            total += len(text)
+            if len(text) > limit:
+                problems.append((f"embeds.{i}.{key}", f"Must be {limit} or fewer in length."))
+    if total > EMBED_TOTAL:
+        problems.append(("embeds", f"Embed size exceeds maximum size of {EMBED_TOTAL}"))
+    problems += component_problems(body.get("components") or [])
+    return problems
+
+
+def component_problems(rows: list[Json]) -> Problems:
+    problems: Problems = []
+    if len(rows) > ROWS:
+        problems.append(("components", f"Must be {ROWS} or fewer in length."))
+    for i, row in enumerate(rows):
+        items = row.get("components") or []
+        if len(items) > ROW_BUTTONS:
+            problems.append((f"components.{i}.components", f"Must be {ROW_BUTTONS} or fewer in length."))
+        for j, button in enumerate(items):
+            where = f"components.{i}.components.{j}"
+            if button.get("type") != 2:
+                continue
+            if len(button.get("label") or "") > LABEL:
+                problems.append((f"{where}.label", f"Must be {LABEL} or fewer in length."))
+            if button.get("style") == LINK_STYLE:
+                if button.get("custom_id"):
+                    problems.append((f"{where}.custom_id", "A link button cannot have a custom id."))
+                if not str(button.get("url") or "").startswith(("http://", "https://", "discord://")):
+                    problems.append((f"{where}.url", "Scheme must be one of ('http', 'https', 'discord')."))
+            elif not 1 <= len(button.get("custom_id") or "") <= CUSTOM_ID:
+                problems.append((f"{where}.custom_id", f"Must be 1 to {CUSTOM_ID} in length."))
+    return problems
+
+
+def autocomplete_problems(data: Json, option: Json | None) -> Problems:
+    """Why Discord would refuse an autocomplete answer: at most 25 choices, names and string values
+    of 1 to 100 characters, values of the option's type."""
+    problems: Problems = []
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        return [("choices", "This field is required")]
+    if len(choices) > AUTOCOMPLETE_CHOICES:
+        problems.append(("choices", f"Must be {AUTOCOMPLETE_CHOICES} or fewer in length."))
+    kind = option["type"] if option else STRING
+    for i, choice in enumerate(choices):
+        name, value = choice.get("name"), choice.get("value")
+        if not isinstance(name, str) or not 1 <= len(name) <= CHOICE_CHARS:
+            problems.append((f"choices.{i}.name", f"Must be between 1 and {CHOICE_CHARS} in length."))
+        if kind == STRING and (not isinstance(value, str) or len(value) > CHOICE_CHARS):
+            problems.append((f"choices.{i}.value", f"Must be {CHOICE_CHARS} or fewer in length."))
+        elif kind in (INTEGER, NUMBER) and (isinstance(value, bool) or not isinstance(value, int | float)):
+            problems.append((f"choices.{i}.value", "Value must be a number."))
+    return problems
+
+
+def commands_problems(commands: list[Json]) -> Problems:
+    """Why Discord would refuse a bulk command overwrite."""
+    problems: Problems = []
+    for i, command in enumerate(commands):
+        problems += _command_problems(command, f"{i}")
+    return problems
+
+
+def _command_problems(command: Json, where: str) -> Problems:
+    problems: Problems = []
+    if not COMMAND_NAME.match(str(command.get("name", ""))) or command.get("name") != command["name"].lower():
+        problems.append((f"{where}.name", "Command name is invalid"))
+    description = command.get("description", "")
+    if command.get("type", 1) == 1 and not 1 <= len(description) <= 100:
+        problems.append((f"{where}.description", "Must be between 1 and 100 in length."))
+    options = command.get("options") or []
+    if len(options) > 25:
+        problems.append((f"{where}.options", "Must be 25 or fewer in length."))
+    seen_optional = False
+    for j, option in enumerate(options):
+        here = f"{where}.options.{j}"
+        if option["type"] in (SUB_COMMAND, GROUP):
+            problems += _command_problems(option, here)
+            continue
+        if option.get("required"):
+            if seen_optional:
+                problems.append((here, "Required options must be placed before non-required options"))
+        else:
+            seen_optional = True
+        choices = option.get("choices") or []
+        if len(choices) > 25:
+            problems.append((f"{here}.choices", "Must be 25 or fewer in length."))
+        if choices and option.get("autocomplete"):
+            problems.append((here, "Autocomplete cannot be set with choices"))
+        if not COMMAND_NAME.match(str(option.get("name", ""))):
+            problems.append((f"{here}.name", "Option name is invalid"))
+    return problems
+
+
+def form_errors(problems: Problems) -> Json:
+    """Discord's 400 body for ``problems``: nested ``errors`` with ``_errors`` leaves."""
+    errors: Json = {}
+    for path, message in problems:
+        node = errors
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+        node.setdefault("_errors", []).append({"code": "BASE_TYPE_INVALID", "message": message})
+    return {"code": 50035, "message": "Invalid Form Body", "errors": errors}
