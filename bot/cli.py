@@ -126,24 +126,20 @@ async def ingest_files(
     show_progress: bool = True,
 ) -> UpsertCounts:
     """Parse every file first (so a bad file stops the run before anything is written), then store
-    each file in its own transaction."""
-    parsed: list[tuple[str, list[ListedPaper]]] = [
-        (name, parse_file(data, source=name, today=day, year=year, list_date=day)) for name, data in files
-    ]
-    total = UpsertCounts()
-    size = sum(len(papers) for _, papers in parsed)
+    them all in one transaction: a failure while storing any of them stores none."""
+    listed: list[ListedPaper] = []
+    for name, data in files:
+        listed += parse_file(data, source=name, today=day, year=year, list_date=day)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=err,
-        disable=not show_progress or size < PROGRESS_THRESHOLD,
+        disable=not show_progress or len(listed) < PROGRESS_THRESHOLD,
     ) as bar:
-        task = bar.add_task("ingesting", total=size)
-        for _name, papers in parsed:
-            total += await service.ingest(papers, progress=lambda n: bar.advance(task, n))
-    return total
+        task = bar.add_task("ingesting", total=len(listed))
+        return await service.ingest(listed, progress=lambda n: bar.advance(task, n))
 
 
 class LiveSource(StrEnum):

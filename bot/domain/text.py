@@ -11,6 +11,8 @@ import unicodedata
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
+# Half of a UTF-16 pair on its own: JSON's "\ud800" decodes to one, and no UTF-8 store can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Zero-width and bidi controls: invisible, yet they split or glue words.
 _INVISIBLE = dict.fromkeys(
     map(
@@ -45,6 +47,12 @@ def title_key(title: str) -> str:
     return " ".join(words(title))
 
 
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so it can be stored and sent."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def clean_line(text: str) -> str:
-    """Collapse runs of white space (hard line breaks included) into single spaces."""
-    return _SPACES.sub(" ", strip_invisible(text)).strip()
+    """One storable line: runs of white space (hard line breaks included) become single spaces and
+    lone surrogates become U+FFFD."""
+    return _SPACES.sub(" ", strip_invisible(without_lone_surrogates(text))).strip()

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.domain.ids import hf_paper_url, parse_arxiv_id
 from bot.domain.models import ListedPaper, Paper, Source
-from bot.domain.text import clean_line
+from bot.domain.text import clean_line, without_lone_surrogates
 from bot.errors import ParseError
 
 
@@ -82,7 +82,7 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None) -> Listed
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    return without_lone_surrogates(value) if isinstance(value, str) else ""
 
 
 def _url(value: object) -> str | None:

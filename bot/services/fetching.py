@@ -11,6 +11,8 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
+from bot.domain.models import ListedPaper
+from bot.domain.text import without_lone_surrogates
 from bot.services.digest import DigestService
 from bot.services.papers import PaperService
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
@@ -45,7 +47,7 @@ class FetchService:
         except FetchError as exc:
             await self._digests.record_fetch(day, ok=False, papers=0, error=str(exc))
             raise
-        counts = await self._papers.ingest(listed)
+        counts = await self._store(listed, day, "hf")
         await self._digests.record_fetch(day, ok=True, papers=len(listed), error=None)
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
         return counts
@@ -59,9 +61,21 @@ class FetchService:
         except FetchError as exc:
             await self._digests.record_fetch(None, ok=False, papers=0, error=str(exc), source="arxiv")
             raise
-        counts = await self._papers.ingest(listed)
+        counts = await self._store(listed, None, "arxiv")
         await self._digests.record_fetch(None, ok=True, papers=len(listed), error=None, source="arxiv")
         return counts
+
+    async def _store(self, listed: Sequence[ListedPaper], day: date | None, source: str) -> UpsertCounts:
+        """Ingest a fetched list (one transaction); a failure to store it is recorded as a failed fetch,
+        so /digest show says so, and raised as a FetchError like any other failed fetch."""
+        try:
+            return await self._papers.ingest(listed)
+        except Exception as exc:
+            log.exception("storing the %s list for %s failed", source, day)
+            reason = without_lone_surrogates(f"{type(exc).__name__}: {exc}")
+            error = f"the fetched list could not be stored ({reason})"
+            await self._digests.record_fetch(day, ok=False, papers=0, error=error, source=source)
+            raise FetchError(error) from exc
 
     async def fetch_enabled(self, day: date) -> UpsertCounts:
         """Every enabled source; one source failing does not stop the others (each failure is logged)."""

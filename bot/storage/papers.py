@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import aiosqlite
 
+from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 
 # Title weighs most, then authors, then the abstract.
@@ -122,52 +123,46 @@ class PaperRepository:
     # ---- writing -------------------------------------------------------------------------
 
     async def upsert(self, listed: Sequence[ListedPaper], now: datetime) -> UpsertCounts:
-        """Store papers and their listings; a paper seen before (same arXiv id, or same title key when
-        either side lacks an arXiv id) updates its one row."""
+        """Store papers and their listings; which row each paper updates follows ``bot.domain.dedup``."""
         stamp = now.isoformat(timespec="seconds")
-        incoming = _dedupe_batch(listed)
-        existing = _Index(await self._existing_for(incoming))
+        candidates = [_with_listing(item) for item in listed]
+        existing = await self._existing_for(candidates)
+        placements = place(candidates, [entry.paper for entry in existing])
 
         inserts: list[Paper] = []
         updates: list[tuple[int, Paper, Paper]] = []  # pk, before, after
         unchanged = 0
-        resolved: list[tuple[ListedPaper, Paper]] = []
-        for item in incoming:
-            candidate = item.paper
-            if item.list_date and (candidate.first_listed is None or item.list_date < candidate.first_listed):
-                candidate = replace(candidate, first_listed=item.list_date)
-            found = existing.match(candidate)
-            if found is None:
-                inserts.append(candidate)
-                resolved.append((item, candidate))
-                continue
-            merged = merge(found.paper, candidate)
-            resolved.append((item, merged))
-            if merged.content_hash() == found.paper.content_hash():
-                unchanged += 1
+        listings: list[tuple[ListedPaper, str]] = []
+        for placement in placements:
+            if placement.stored is None:
+                final = placement.paper
+                inserts.append(final)
             else:
-                updates.append((found.pk, found.paper, merged))
+                found = existing[placement.stored]
+                final = merge(found.paper, placement.paper)
+                if final.content_hash() == found.paper.content_hash():
+                    unchanged += 1
+                else:
+                    updates.append((found.pk, found.paper, final))
+            listings += [(listed[member], final.id) for member in placement.members]
 
         if updates:
             await self._update(updates, stamp)
         inserted: list[StoredPaper] = []
         if inserts:
             inserted = await self._insert(inserts, stamp)
-        await self._store_listings(resolved)
+        await self._store_listings(listings)
         return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted))
 
-    async def _existing_for(self, papers: Sequence[ListedPaper]) -> list[StoredPaper]:
-        """Stored rows that could be the same paper as one in ``papers`` (see ``_Index.match``)."""
-        ids = [item.paper.id for item in papers]
-        any_title = [item.paper.title_key for item in papers if not item.paper.arxiv_id]
-        untagged_title = [item.paper.title_key for item in papers if item.paper.arxiv_id]
+    async def _existing_for(self, papers: Sequence[Paper]) -> list[StoredPaper]:
+        """Stored rows that could be the same paper as one in ``papers``: same id or same title key."""
+        ids = sorted({paper.id for paper in papers})
+        keys = sorted({paper.title_key for paper in papers})
         sql = (
             f"{_SELECT} WHERE id IN (SELECT value FROM json_each(?)) "
-            "OR title_key IN (SELECT value FROM json_each(?)) "
-            "OR (arxiv_id IS NULL AND title_key IN (SELECT value FROM json_each(?)))"
+            "OR title_key IN (SELECT value FROM json_each(?)) ORDER BY pk"
         )
-        params = (json.dumps(ids), json.dumps(any_title), json.dumps(untagged_title))
-        async with self._db.execute(sql, params) as cursor:
+        async with self._db.execute(sql, (json.dumps(ids), json.dumps(keys))) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
     async def _insert(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
@@ -243,10 +238,11 @@ class PaperRepository:
             await self._db.executemany("UPDATE title_terms SET docs = docs - ? WHERE term = ?", shrunk)
             await self._db.execute("DELETE FROM title_terms WHERE docs = 0")
 
-    async def _store_listings(self, resolved: Sequence[tuple[ListedPaper, Paper]]) -> None:
+    async def _store_listings(self, listings: Sequence[tuple[ListedPaper, str]]) -> None:
+        """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's id."""
         rows = [
-            (item.paper.source, item.list_date.isoformat(), paper.id, item.rank or 0)
-            for item, paper in resolved
+            (item.paper.source, item.list_date.isoformat(), item.rank or 0, paper_id)
+            for item, paper_id in listings
             if item.list_date is not None
         ]
         if rows:
@@ -254,7 +250,7 @@ class PaperRepository:
                 "INSERT INTO listings (source, list_date, paper_pk, rank) "
                 "SELECT ?, ?, pk, ? FROM papers WHERE id = ? "
                 "ON CONFLICT (source, list_date, paper_pk) DO UPDATE SET rank = excluded.rank",
-                [(source, day, rank, paper_id) for source, day, paper_id, rank in rows],
+                rows,
             )
 
     # ---- reading -------------------------------------------------------------------------
@@ -424,44 +420,9 @@ class PaperRepository:
         return int(row[0]), _date(row[1]), _date(row[2])
 
 
-def _dedupe_batch(listed: Sequence[ListedPaper]) -> list[ListedPaper]:
-    """One entry per paper within a batch, by the same rule as against the store; a later duplicate
-    merges into the earlier one."""
-    out: list[ListedPaper] = []
-    index = _Index([])
-    for item in listed:
-        found = index.match(item.paper)
-        if found is None:
-            index.add(StoredPaper(len(out), item.paper))
-            out.append(item)
-        else:
-            first = out[found.pk]
-            merged = merge(first.paper, item.paper)
-            out[found.pk] = ListedPaper(merged, first.list_date, first.rank)
-            index.add(StoredPaper(found.pk, merged))
-    return out
-
-
-class _Index:
-    """Stored papers by arXiv id and by title key, for matching a batch in O(1) per paper."""
-
-    def __init__(self, stored: Sequence[StoredPaper]) -> None:
-        self._by_arxiv: dict[str, StoredPaper] = {}
-        self._by_title: dict[str, list[StoredPaper]] = {}
-        for entry in stored:
-            self.add(entry)
-
-    def add(self, entry: StoredPaper) -> None:
-        if entry.paper.arxiv_id:
-            self._by_arxiv[entry.paper.arxiv_id] = entry
-        same_title = self._by_title.setdefault(entry.paper.title_key, [])
-        same_title[:] = [e for e in same_title if e.pk != entry.pk] + [entry]
-
-    def match(self, paper: Paper) -> StoredPaper | None:
-        """Same arXiv id; else the same title key where at least one side has no arXiv id."""
-        if paper.arxiv_id and paper.arxiv_id in self._by_arxiv:
-            return self._by_arxiv[paper.arxiv_id]
-        for stored in self._by_title.get(paper.title_key, ()):
-            if not (stored.paper.arxiv_id and paper.arxiv_id):
-                return stored
-        return None
+def _with_listing(item: ListedPaper) -> Paper:
+    """The paper with its first listing no later than the list it arrived on."""
+    paper = item.paper
+    if item.list_date and (paper.first_listed is None or item.list_date < paper.first_listed):
+        return replace(paper, first_listed=item.list_date)
+    return paper

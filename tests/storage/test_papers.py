@@ -95,3 +95,26 @@ async def test_daily_list_keeps_source_rank(loaded_service: PaperService) -> Non
     assert listing.day == date(2026, 7, 30)
     assert len(listing.papers) == 69
     assert listing.papers[0].title.startswith("Value Function is All You Need")
+
+
+async def test_two_arxiv_papers_sharing_a_stored_page_title_both_survive(service: PaperService) -> None:
+    """Issue 10: a page paper without an arXiv id, then two arXiv papers with its title."""
+    await service.ingest([ListedPaper(page_paper("Shared Title Paper"), date(2026, 7, 30), 1)])
+    api = [
+        ListedPaper(replace(page_paper("Shared Title Paper"), arxiv_id=f"2510.0000{n}", source=Source.HF_API))
+        for n in (1, 2)
+    ]
+    counts = await service.ingest(api)
+    assert (counts.new, counts.updated) == (2, 0)
+    assert (await service.show("2510.00001")).arxiv_id == "2510.00001"
+    assert (await service.show("2510.00002")).arxiv_id == "2510.00002"
+    again = await service.ingest(api)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+
+
+async def test_a_paper_listed_on_two_days_in_one_ingest_keeps_both_listings(service: PaperService) -> None:
+    await service.ingest(
+        [ListedPaper(page_paper(), date(2026, 7, 30), 1), ListedPaper(page_paper(), date(2026, 7, 31), 4)]
+    )
+    for day in (date(2026, 7, 30), date(2026, 7, 31)):
+        assert [p.title for p in (await service.daily_list(day)).papers] == [page_paper().title]
