@@ -106,6 +106,12 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def integrity(self) -> str:
+        """SQLite's own check: "ok", or what it found wrong."""
+        async with self.connection.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else "unknown"
+
     async def migrate(self, migrations: list[Migration]) -> int:
         """Apply pending migrations, all in one transaction: on failure the version stays as it was."""
         current = await self.schema_version()

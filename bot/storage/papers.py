@@ -11,6 +11,7 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot.domain.models import ListedPaper, Paper, merge
+from bot.storage.database import Database
 
 # Title weighs most, then authors, then the abstract.
 BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
@@ -118,6 +119,10 @@ class PaperRepository:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
+
+    @classmethod
+    def of(cls, database: Database) -> PaperRepository:
+        return cls(database.connection)
 
     # ---- writing -------------------------------------------------------------------------
 
