@@ -10,6 +10,7 @@ import aiosqlite
 
 from bot.domain.delivery import PostState
 from bot.domain.schedule import DigestConfig
+from bot.storage.database import RoutedConnection
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
@@ -58,7 +59,7 @@ def _post(row: aiosqlite.Row) -> PostRecord:
 
 
 class DigestRepository:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: RoutedConnection) -> None:
         self._db = connection
 
     # ---- settings ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import aiosqlite
+from bot.storage.database import RoutedConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class FetchRecord:
 
 
 class FetchLogRepository:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: RoutedConnection) -> None:
         self._db = connection
 
     async def record(self, record: FetchRecord) -> None:

@@ -11,7 +11,7 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot.domain.models import ListedPaper, Paper, merge
-from bot.storage.database import Database
+from bot.storage.database import Database, RoutedConnection
 
 # Title weighs most, then authors, then the abstract.
 BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
@@ -117,7 +117,7 @@ def _title_terms(paper: Paper) -> set[str]:
 class PaperRepository:
     """Reads and writes papers. Writers must run inside ``Database.transaction()``."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: RoutedConnection) -> None:
         self._db = connection
 
     @classmethod
