@@ -25,11 +25,11 @@ from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
 from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
-from bot.services.container import Services
+from bot.services.container import open_services
 from bot.services.papers import PaperService
 from bot.settings import ConfigMissing, Settings, load_settings
 from bot.sources.http import FetchError
-from bot.storage.database import Database, SchemaTooNew
+from bot.storage.database import SchemaTooNew
 from bot.storage.papers import UpsertCounts
 
 app = typer.Typer(
@@ -72,16 +72,6 @@ def _run(job: Awaitable[T]) -> T:
     except SchemaTooNew as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-
-
-@asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Every service, as the bot has them: an ingest here queues follow alerts like one in the bot."""
-    database = await Database.open(settings.db)
-    try:
-        yield await Services.open(database, settings)
-    finally:
-        await database.close()
 
 
 @asynccontextmanager
@@ -203,17 +193,13 @@ async def _fetch_live(
 ) -> UpsertCounts:
     import aiohttp
 
-    database = await Database.open(settings.db)
-    try:
-        async with aiohttp.ClientSession() as session:
-            services = await Services.open(database, settings, session=session)  # with the live fetcher
-            assert services.fetcher is not None
-            if source is LiveSource.hf:
-                return await services.fetcher.fetch_day(day or datetime.now(UTC).date())
-            wanted = [c.strip() for c in (categories or "").split(",") if c.strip()]
-            return await services.fetcher.fetch_arxiv(wanted)
-    finally:
-        await database.close()
+    # With a session: the live fetcher.
+    async with aiohttp.ClientSession() as session, open_services(settings, session=session) as services:
+        assert services.fetcher is not None
+        if source is LiveSource.hf:
+            return await services.fetcher.fetch_day(day or datetime.now(UTC).date())
+        wanted = [c.strip() for c in (categories or "").split(",") if c.strip()]
+        return await services.fetcher.fetch_arxiv(wanted)
 
 
 @app.command()
@@ -512,12 +498,9 @@ def backup(
         raise typer.Exit(1)
 
     async def job() -> int:
-        database = await Database.open(settings.db)
-        try:
-            await database.backup(target)
-            return await database.schema_version()
-        finally:
-            await database.close()
+        async with open_services(settings, warm=False) as services:
+            await services.database.backup(target)
+            return await services.database.schema_version()
 
     version = _run(job())
     out.print(f"Backed up {settings.db} to {target} (schema version {version}).")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.services.container import open_services
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
-from bot.storage.database import Database, SchemaTooNew, bundled_migrations
+from bot.storage.database import SchemaTooNew, bundled_migrations
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +49,14 @@ def _token(settings: Settings) -> Check:
 async def _database(settings: Settings) -> list[Check]:
     latest = bundled_migrations()[-1].number
     try:
-        database = await Database.open(settings.db)
+        async with open_services(settings, warm=False) as services:
+            version = await services.database.schema_version()
+            integrity = await services.database.integrity()
+            papers = (await services.papers.stats()).papers
     except SchemaTooNew as exc:
         return [Check("database", "fail", str(exc))]
     except Exception as exc:  # any failure to open is the finding
         return [Check("database", "fail", f"{settings.db}: {exc}")]
-    try:
-        version = await database.schema_version()
-        async with database.connection.execute("PRAGMA integrity_check") as cursor:
-            row = await cursor.fetchone()
-        async with database.connection.execute("SELECT count(*) FROM papers") as cursor:
-            papers = (await cursor.fetchone() or (0,))[0]
-    finally:
-        await database.close()
-    integrity = row[0] if row else "unknown"
     return [
         Check(
             "database",

@@ -9,9 +9,8 @@ import signal
 import aiohttp
 
 from bot.client import PaperBot, use_endpoints
-from bot.services.container import Services
+from bot.services.container import Services, open_services
 from bot.settings import Settings
-from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +19,10 @@ async def run_bot(settings: Settings) -> None:
     """Connect and serve until SIGINT/SIGTERM; then close the bot and the database cleanly."""
     assert settings.discord_token is not None
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    database = await Database.open(settings.db)
     try:
-        async with aiohttp.ClientSession() as session:
-            services = await Services.open(database, settings, session=session)
+        async with aiohttp.ClientSession() as session, open_services(settings, session=session) as services:
             await _serve(services, settings)
     finally:
-        await database.close()
         log.info("stopped: database closed")
 
 
@@ -43,9 +39,7 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
     """Log in over HTTP only (no gateway), publish the command tree, log out."""
     assert settings.discord_token is not None
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
-    database = await Database.open(settings.db)
-    try:
-        services = await Services.open(database, settings)
+    async with open_services(settings, warm=False) as services:
         # Logging in runs setup_hook; a one-shot sync must not start the posting schedule.
         quiet = settings.model_copy(
             update={"digest": settings.digest.model_copy(update={"scheduler": False})}
@@ -53,5 +47,3 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:
         async with PaperBot(services=services, settings=quiet) as bot:
             await bot.login(settings.discord_token.get_secret_value())  # runs setup_hook: cogs loaded
             return await bot.publish_commands(guild_id)
-    finally:
-        await database.close()

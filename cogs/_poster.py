@@ -1,4 +1,4 @@
-"""Digests to Discord channels: the Poster the digest service posts through."""
+"""Discord as the services' outbox: the Poster digests go through, the Messenger alert DMs go through."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import discord
 
 from bot.client import PaperBot
 from bot.domain.digest import DigestMessage, digest_marker, parse_part
+from bot.services.alerts import RecipientUnreachable
 from bot.services.digest import DestinationGone
 from cogs._render import message_embeds
 
 HISTORY_SCAN = 50  # a digest's parts are among the channel's latest messages
+DM_HISTORY_SCAN = 20
+DMS_CLOSED = 50007  # "Cannot send messages to this user"
 
 
 class DiscordPoster:
@@ -60,6 +63,35 @@ class DiscordPoster:
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
         channel = await self._channel(channel_id)
         await channel.get_partial_message(message_id).create_thread(name=name, auto_archive_duration=1440)
+
+
+class DiscordMessenger:
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+
+    async def _dm(self, user_id: int) -> discord.DMChannel:
+        user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+        return user.dm_channel or await user.create_dm()
+
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return False
+        try:
+            await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return False
+        return True
+
+    async def find_parts(self, user_id: int, marker: str) -> dict[int, int]:
+        return await marked_parts(await self._dm(user_id), self.bot.user, marker, limit=DM_HISTORY_SCAN)
+
+    async def send(self, user_id: int, message: DigestMessage) -> int:
+        try:
+            return (await send_planned(await self._dm(user_id), message)).id
+        except discord.Forbidden as exc:
+            closed = exc.code == DMS_CLOSED
+            raise RecipientUnreachable("DMs closed" if closed else exc.text, dms_closed=closed) from None
 
 
 async def send_planned(channel: discord.abc.Messageable, message: DigestMessage) -> discord.Message:

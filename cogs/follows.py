@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Literal
 
@@ -11,18 +10,14 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import PaperBot
-from bot.domain.alerts import alert_marker
 from bot.domain.follows import MAX_KEYWORD_CHARS
 from bot.domain.layout import plural, truncate
 from bot.domain.schedule import timezone_choices
-from bot.services.follows import AlertBatch
 from cogs import _render
-from cogs._poster import marked_parts, send_planned
+from cogs._poster import DiscordMessenger
 
 log = logging.getLogger(__name__)
 
-DMS_CLOSED = 50007  # "Cannot send messages to this user"
-DM_HISTORY_SCAN = 20
 UNREACHABLE_NOTICE = (
     "⚠️ I could not DM you your last alerts: your DMs seem closed to me. Allow direct messages from "
     "server members (Privacy Settings) and I will send what is waiting."
@@ -37,7 +32,7 @@ class Follows(
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self.service = bot.services.follows
-        self._sending = asyncio.Lock()
+        self.messenger = DiscordMessenger(bot)
         self.poll.change_interval(seconds=bot.settings.follows.poll_seconds)
         super().__init__()
 
@@ -73,56 +68,8 @@ class Follows(
         await self.deliver_alerts()
 
     async def deliver_alerts(self) -> int:
-        """Send every due batch: interrupted ones first (without repeating what arrived), then new ones."""
-        sent = 0
-        async with self._sending:
-            for batch in await self.service.interrupted():
-                sent += await self._deliver(batch, resuming=True)
-            for user_id in await self.service.due_members():
-                if not await self._shares_a_server(user_id):
-                    continue
-                claimed = await self.service.claim(user_id)
-                if claimed is not None:
-                    sent += await self._deliver(claimed, resuming=False)
-                    await asyncio.sleep(self.bot.settings.follows.dm_interval_seconds)
-        return sent
-
-    async def _shares_a_server(self, user_id: int) -> bool:
-        """Alerts only go to members of a server the bot is in; servers they left are forgotten."""
-        for guild_id in await self.service.member_guilds(user_id):
-            guild = self.bot.get_guild(guild_id)
-            if guild is not None:
-                try:
-                    await guild.fetch_member(user_id)
-                    return True
-                except discord.NotFound:
-                    pass
-            if await self.service.left_guild(user_id, guild_id):
-                log.info("member %s shares no server any more: alerts stopped", user_id)
-                return False
-        return False
-
-    async def _deliver(self, batch: AlertBatch, *, resuming: bool) -> int:
-        try:
-            user = self.bot.get_user(batch.user_id) or await self.bot.fetch_user(batch.user_id)
-            channel = user.dm_channel or await user.create_dm()
-            done: dict[int, int] = {}
-            if resuming:  # a crash may have come after a part went out: the DM channel knows
-                marker = alert_marker(batch.batch_id)
-                done = await marked_parts(channel, self.bot.user, marker, limit=DM_HISTORY_SCAN)
-            for part, planned in enumerate(batch.messages, 1):
-                if part not in done:
-                    done[part] = (await send_planned(channel, planned)).id
-        except discord.Forbidden as exc:
-            closed = exc.code == DMS_CLOSED
-            await self.service.undeliverable(batch, dms_closed=closed)
-            log.info("alerts for %s not delivered (%s)", batch.user_id, "DMs closed" if closed else exc.text)
-            return 0
-        except discord.HTTPException:
-            await self.service.undeliverable(batch, dms_closed=False)
-            raise
-        await self.service.delivered(batch, [done[p] for p in sorted(done)])
-        return batch.paper_count
+        """Send every due alert batch (the service decides what and resumes what was interrupted)."""
+        return await self.bot.services.alerts.deliver(self.messenger)
 
     # ---- commands ------------------------------------------------------------------------------
 

@@ -29,9 +29,8 @@ from bot.parsing.formats import parse_file
 from bot.parsing.hf_page import render_hf_page
 from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
 from bot.sandbox.model import Channel, Json, User
-from bot.services.container import Services
+from bot.services.container import Services, open_services
 from bot.settings import Settings
-from bot.storage.database import Database
 
 TOKEN = "sandbox-token-not-a-secret"
 BANNER = (
@@ -77,24 +76,22 @@ class Sandbox:
         self.channel = emulator.create_channel(guild, "papers")
         self.you = emulator.add_member(guild, "you", manage_server=True)
         use_endpoints(emulator.api_base, emulator.gateway_url)
-        database = await Database.open(self.settings.db)
         try:
-            services = await Services.open(database, self.settings)
-            await _load_bundled(services)
-            async with PaperBot(services=services, settings=self.settings) as bot:
-                await bot.login(TOKEN)
-                await bot.publish_commands()  # the sandbox acts as the owner syncing once
-                runner = asyncio.create_task(bot.connect(reconnect=False))
-                await emulator.wait_for(emulator.identified.is_set, wait=30)
-                self.services, self.bot = services, bot
-                try:
-                    yield self
-                finally:
-                    await bot.close()
-                    with contextlib.suppress(Exception):
-                        await runner
+            async with open_services(self.settings) as services:
+                await _load_bundled(services)
+                async with PaperBot(services=services, settings=self.settings) as bot:
+                    await bot.login(TOKEN)
+                    await bot.publish_commands()  # the sandbox acts as the owner syncing once
+                    runner = asyncio.create_task(bot.connect(reconnect=False))
+                    await emulator.wait_for(emulator.identified.is_set, wait=30)
+                    self.services, self.bot = services, bot
+                    try:
+                        yield self
+                    finally:
+                        await bot.close()
+                        with contextlib.suppress(Exception):
+                            await runner
         finally:
-            await database.close()
             await emulator.stop()
 
     # ---- commands ------------------------------------------------------------------------------
@@ -181,7 +178,7 @@ class Sandbox:
         counts = await self.services.papers.ingest(parse_file(data, source=source, today=date.today()))
         summary = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
         self.console.print(f"[dim]ingested: {summary}[/dim]")
-        if counts.new and await self.services.follows.repository.users_with_pending():
+        if counts.new and await self.services.pending_alerts():
             self.bot.dispatch("papers_ingested")  # as the bot's own fetch job does
             with contextlib.suppress(TimeoutError):
                 await self.emulator.wait_for(

@@ -1,13 +1,19 @@
-"""The services a running bot holds, built once in the entry point and passed in."""
+"""The services a running bot holds, and the one startup function that builds them.
+
+``open_services`` is the composition root for every entry point (the bot, sync, the CLI, the
+sandbox, doctor): it opens the database, builds the repositories once, and injects them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import aiohttp
 
+from bot.services.alerts import AlertService
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService
 from bot.services.follows import FollowService
@@ -16,7 +22,8 @@ from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
 from bot.storage.database import Database
-from bot.storage.digests import FetchRecord
+from bot.storage.fetches import FetchRecord
+from bot.storage.repositories import Repositories
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +43,11 @@ class Overview:
 @dataclass(slots=True)
 class Services:
     database: Database
+    repositories: Repositories
     papers: PaperService
     digests: DigestService
     follows: FollowService
+    alerts: AlertService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
 
     @classmethod
@@ -49,17 +58,38 @@ class Services:
         *,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], datetime] = utcnow,
+        warm: bool = True,
     ) -> Services:
-        papers = PaperService(database, clock=clock)
-        await papers.start()
+        """Build every service over ``database``; ``warm``: load the search vocabulary now."""
+        repos = Repositories.of(database)
+        papers = PaperService(database, repos.papers, clock=clock)
+        if warm:
+            await papers.start()
         digests = DigestService(
             database,
-            papers,
+            repos.digests,
+            repos.papers,
+            repos.fetches,
             clock=clock,
             grace=timedelta(minutes=settings.digest.grace_minutes),
             empty_note=settings.digest.empty_note,
         )
-        follows = FollowService(database, papers, clock=clock, max_follows=settings.follows.max_per_member)
+        follows = FollowService(
+            database,
+            repos.follows,
+            repos.papers,
+            papers.search,
+            clock=clock,
+            max_follows=settings.follows.max_per_member,
+        )
+        papers.on_inserted(follows.queue_matches)  # matches are queued in the ingest's transaction
+        alerts = AlertService(
+            database,
+            repos.follows,
+            repos.papers,
+            clock=clock,
+            interval=settings.follows.dm_interval_seconds,
+        )
         fetcher = None
         if session is not None:
             retry = RetryPolicy(attempts=settings.sources.retry_attempts)
@@ -67,23 +97,44 @@ class Services:
             sources = settings.sources
             fetcher = FetchService(
                 papers,
-                digests,
+                database,
+                repos.fetches,
                 HuggingFaceSource(http, base_url=sources.hf_api_url),
                 arxiv=ArxivSource(http, rss_url=sources.arxiv_rss_url, api_url=sources.arxiv_api_url),
                 categories=sources.arxiv_categories,
                 enabled=sources.enabled,
             )
-        return cls(database=database, papers=papers, digests=digests, follows=follows, fetcher=fetcher)
+        return cls(database, repos, papers, digests, follows, alerts, fetcher)
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()
+        repos = self.repositories
         return Overview(
             papers=stats.papers,
             by_source=stats.by_source,
             latest_list=stats.latest_list,
-            last_fetch=await self.digests.repository.last_fetch("hf"),
+            last_fetch=await repos.fetches.last("hf"),
             digest_servers=len(await self.digests.configs()),
-            digest_posts=await self.digests.repository.count_posted(),
-            follows=await self.follows.repository.count_follows(),
-            alerts_sent=await self.follows.repository.count_sent(),
+            digest_posts=await repos.digests.count_posted(),
+            follows=await repos.follows.count_follows(),
+            alerts_sent=await repos.follows.count_sent(),
         )
+
+    async def pending_alerts(self) -> bool:
+        return bool(await self.repositories.follows.users_with_pending())
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    warm: bool = True,
+) -> AsyncIterator[Services]:
+    """The database and every service over it, for as long as the block runs; closed after."""
+    database = await Database.open(settings.db)
+    try:
+        yield await Services.open(database, settings, session=session, clock=clock, warm=warm)
+    finally:
+        await database.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from bot.domain.delivery import Outcome, PostState
 from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
 from bot.domain.models import DAILY_LIST_SOURCES
 from bot.domain.schedule import (
@@ -26,9 +27,12 @@ from bot.domain.schedule import (
     parse_timezone,
 )
 from bot.errors import InvalidInput, PaperbotError
-from bot.services.papers import PaperService, utcnow
+from bot.services.delivery import send_remaining
+from bot.services.papers import utcnow
 from bot.storage.database import Database
-from bot.storage.digests import DigestRepository, FetchRecord, PostRecord
+from bot.storage.digests import DigestRepository, PostRecord
+from bot.storage.fetches import FetchLogRepository, FetchRecord
+from bot.storage.papers import PaperRepository
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,7 @@ class Poster(Protocol):
 class PostOutcome:
     guild_id: int
     post_day: date
-    state: str  # posted | skipped | already | failed
+    state: Outcome
     message_ids: tuple[int, ...] = ()
     reason: str | None = None
 
@@ -74,15 +78,18 @@ class DigestService:
     def __init__(
         self,
         database: Database,
-        papers: PaperService,
+        repository: DigestRepository,
+        papers: PaperRepository,
+        fetches: FetchLogRepository,
         *,
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = DEFAULT_GRACE,
         empty_note: bool = True,
     ) -> None:
         self.database = database
-        self.repository = DigestRepository(database.connection)
+        self.repository = repository
         self._papers = papers
+        self._fetches = fetches
         self._clock = clock
         self.grace = grace
         self.empty_note = empty_note
@@ -143,7 +150,7 @@ class DigestService:
             config=config,
             last_post=await self.repository.last_post(guild_id),
             next_post=None if config.paused else next_post(config, self.now()),
-            last_fetch=await self.repository.last_fetch("hf"),
+            last_fetch=await self._fetches.last("hf"),
         )
 
     async def pause(self, guild_id: int, reason: str | None = None) -> DigestConfig:
@@ -174,7 +181,7 @@ class DigestService:
         self, config: DigestConfig, post_day: date, *, list_date: date | None = None
     ) -> DigestPlan:
         """The post for ``post_day``: the newest list not after it, or a note saying why there is none."""
-        repository = self._papers.repository
+        repository = self._papers
         chosen = list_date or await repository.latest_list_date(DAILY_LIST_SOURCES, on_or_before=post_day)
         if chosen is None:
             return self._note(config, post_day, "No daily papers list has been fetched yet.")
@@ -187,14 +194,14 @@ class DigestService:
 
     async def _staleness(self, config: DigestConfig, post_day: date, list_date: date) -> str | None:
         """Why the newest list should not be posted (already posted, or the same as the one before)."""
-        fetch = await self.repository.last_fetch("hf")
+        fetch = await self._fetches.last("hf")
         failed = f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
         if await self.repository.was_list_posted(config.guild_id, list_date, before=post_day):
             return (
                 f"No new papers since the list of {list_date:%A %d %B}: "
                 f"the source has not published one yet.{failed}"
             )
-        repository = self._papers.repository
+        repository = self._papers
         previous = await repository.list_date_before(list_date, DAILY_LIST_SOURCES)
         if previous is not None:
             now_ids = {s.paper.id for s in await repository.listing(list_date, DAILY_LIST_SOURCES)}
@@ -227,7 +234,7 @@ class DigestService:
             except Exception:
                 log.exception("digest for guild %s on %s failed; will retry", config.guild_id, day)
                 continue
-            if outcome.state != "already":
+            if outcome.state is not Outcome.ALREADY:
                 outcomes.append(outcome)
         return outcomes
 
@@ -236,8 +243,9 @@ class DigestService:
         lock = self._locks.setdefault(config.guild_id, asyncio.Lock())
         async with lock:
             existing = await self.repository.post(config.guild_id, post_day)
-            if existing is not None and existing.state != "claimed":
-                state = "already" if existing.state in ("posted", "skipped") else existing.state
+            if existing is not None and existing.state is not PostState.CLAIMED:
+                done = existing.state in (PostState.POSTED, PostState.SKIPPED)
+                state = Outcome.ALREADY if done else Outcome.FAILED
                 return PostOutcome(
                     config.guild_id, post_day, state, tuple(existing.message_ids.values()), existing.error
                 )
@@ -247,8 +255,8 @@ class DigestService:
                     config.guild_id, post_day, plan.list_date, plan.parts, self.now()
                 )
                 if not plan.messages:
-                    await self.repository.finish(config.guild_id, post_day, "skipped", self.now())
-                    return PostOutcome(config.guild_id, post_day, "skipped")
+                    await self.repository.finish(config.guild_id, post_day, PostState.SKIPPED, self.now())
+                    return PostOutcome(config.guild_id, post_day, Outcome.SKIPPED)
             return await self._send(config, plan, record, resuming=existing is not None, poster=poster)
 
     async def _send(
@@ -256,32 +264,35 @@ class DigestService:
     ) -> PostOutcome:
         guild, day = config.guild_id, plan.post_day
         sent = dict(record.message_ids)
+
+        async def send(part: int, message: DigestMessage) -> int:
+            message_id = await poster.send(config.channel_id, message)
+            if part == 1 and config.thread:
+                await self._open_thread(poster, config, message_id, plan)
+            return message_id
+
+        async def record_part(part: int, message_id: int) -> None:
+            async with self.database.transaction():
+                await self.repository.record_part(guild, day, part, message_id)
+
+        async def find_sent() -> dict[int, int]:
+            # A crash may have come between a send and recording it: the channel knows.
+            return await poster.find_parts(config.channel_id, day)
+
         try:
-            if resuming:
-                # A crash may have come between a send and recording it: the channel knows.
-                for part, message_id in (await poster.find_parts(config.channel_id, day)).items():
-                    if part not in sent:
-                        sent[part] = message_id
-                        async with self.database.transaction():
-                            await self.repository.record_part(guild, day, part, message_id)
-            for part, message in enumerate(plan.messages, 1):
-                if part in sent:
-                    continue
-                sent[part] = await poster.send(config.channel_id, message)
-                async with self.database.transaction():
-                    await self.repository.record_part(guild, day, part, sent[part])
-                if part == 1 and config.thread:
-                    await self._open_thread(poster, config, sent[1], plan)
+            await send_remaining(
+                plan.messages, sent, send=send, record=record_part, find_sent=find_sent if resuming else None
+            )
         except DestinationGone as exc:
             reason = str(exc)
             async with self.database.transaction():
-                await self.repository.finish(guild, day, "failed", self.now(), reason)
+                await self.repository.finish(guild, day, PostState.FAILED, self.now(), reason)
                 await self.repository.set_paused(guild, True, reason, self.now())
             log.warning("digest for guild %s paused: %s", guild, reason)
-            return PostOutcome(guild, day, "failed", tuple(sent.values()), reason)
+            return PostOutcome(guild, day, Outcome.FAILED, tuple(sent.values()), reason)
         async with self.database.transaction():
-            await self.repository.finish(guild, day, "posted", self.now())
-        return PostOutcome(guild, day, "posted", tuple(sent[p] for p in sorted(sent)))
+            await self.repository.finish(guild, day, PostState.POSTED, self.now())
+        return PostOutcome(guild, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
 
     @staticmethod
     async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:
@@ -290,11 +301,3 @@ class DigestService:
         except Exception:
             # A thread is a nicety: the post itself stands.
             log.warning("could not open a thread for guild %s", config.guild_id, exc_info=True)
-
-    # ---- fetching ------------------------------------------------------------------------------
-
-    async def record_fetch(
-        self, list_date: date | None, *, ok: bool, papers: int, error: str | None, source: str = "hf"
-    ) -> None:
-        async with self.database.transaction():
-            await self.repository.record_fetch(FetchRecord(source, list_date, self.now(), ok, papers, error))

@@ -13,10 +13,11 @@ from datetime import date
 
 from bot.domain.models import ListedPaper
 from bot.domain.text import without_lone_surrogates
-from bot.services.digest import DigestService
 from bot.services.papers import PaperService
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import FetchError
+from bot.storage.database import Database
+from bot.storage.fetches import FetchLogRepository, FetchRecord
 from bot.storage.papers import UpsertCounts
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ class FetchService:
     def __init__(
         self,
         papers: PaperService,
-        digests: DigestService,
+        database: Database,
+        log_repository: FetchLogRepository,
         hf: HuggingFaceSource,
         *,
         arxiv: ArxivSource | None = None,
@@ -34,21 +36,28 @@ class FetchService:
         enabled: Sequence[str] = ("hf",),
     ) -> None:
         self._papers = papers
-        self._digests = digests
+        self._database = database
+        self._log = log_repository
         self._hf = hf
         self._arxiv = arxiv
         self._categories = list(categories)
         self.enabled = tuple(enabled)
+
+    async def _record(
+        self, list_date: date | None, *, ok: bool, papers: int, error: str | None, source: str = "hf"
+    ) -> None:
+        async with self._database.transaction():
+            await self._log.record(FetchRecord(source, list_date, self._papers.now(), ok, papers, error))
 
     async def fetch_day(self, day: date) -> UpsertCounts:
         """Fetch and store the Hugging Face list for ``day``; a failure is recorded, then raised."""
         try:
             listed = await self._hf.daily_list(day)
         except FetchError as exc:
-            await self._digests.record_fetch(day, ok=False, papers=0, error=str(exc))
+            await self._record(day, ok=False, papers=0, error=str(exc))
             raise
         counts = await self._store(listed, day, "hf")
-        await self._digests.record_fetch(day, ok=True, papers=len(listed), error=None)
+        await self._record(day, ok=True, papers=len(listed), error=None)
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
         return counts
 
@@ -59,10 +68,10 @@ class FetchService:
         try:
             listed = await self._arxiv.announcements(list(categories) or self._categories)
         except FetchError as exc:
-            await self._digests.record_fetch(None, ok=False, papers=0, error=str(exc), source="arxiv")
+            await self._record(None, ok=False, papers=0, error=str(exc), source="arxiv")
             raise
         counts = await self._store(listed, None, "arxiv")
-        await self._digests.record_fetch(None, ok=True, papers=len(listed), error=None, source="arxiv")
+        await self._record(None, ok=True, papers=len(listed), error=None, source="arxiv")
         return counts
 
     async def _store(self, listed: Sequence[ListedPaper], day: date | None, source: str) -> UpsertCounts:
@@ -74,7 +83,7 @@ class FetchService:
             log.exception("storing the %s list for %s failed", source, day)
             reason = without_lone_surrogates(f"{type(exc).__name__}: {exc}")
             error = f"the fetched list could not be stored ({reason})"
-            await self._digests.record_fetch(day, ok=False, papers=0, error=error, source=source)
+            await self._record(day, ok=False, papers=0, error=error, source=source)
             raise FetchError(error) from exc
 
     async def fetch_enabled(self, day: date) -> UpsertCounts:

@@ -1,9 +1,9 @@
-"""Keyword follows and their DM alerts.
+"""Keyword follows and matching them against new papers.
 
-Matching runs in the ingest's own transaction (a hook on ``PaperService.ingest``): matches become
-pending alert rows together with the papers, so an ingest from any process leads to the DMs and a
-crash between match and send loses nothing. The running bot drains the queue in batches, one DM
-per member; the (member, paper) key means no paper reaches a member twice.
+Matching runs in the ingest's own transaction (a hook on ``PaperService.ingest``, wired by the
+container): matches become pending alert rows together with the papers, so an ingest from any
+process leads to the DMs and a crash between match and send loses nothing. Delivering them is
+``bot.services.alerts``.
 """
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.alerts import plan_alert
-from bot.domain.digest import DigestMessage
 from bot.domain.follows import Follow, FollowMatcher, paper_words, parse_keyword, terms_of
 from bot.domain.models import ListedPaper, Paper
-from bot.domain.schedule import local_date, parse_post_time, parse_timezone, wall_clock
+from bot.domain.schedule import parse_post_time, parse_timezone
 from bot.errors import InvalidInput
-from bot.services.papers import PaperService, utcnow
+from bot.services.papers import utcnow
+from bot.services.search import SearchEngine
 from bot.storage.database import Database
 from bot.storage.follows import FOREVER, FollowRepository, Member, StoredFollow
-from bot.storage.papers import StoredPaper
+from bot.storage.papers import PaperRepository, StoredPaper
 
 log = logging.getLogger(__name__)
 
@@ -46,32 +45,26 @@ class FollowInfo:
     recent_matches: int
 
 
-@dataclass(frozen=True, slots=True)
-class AlertBatch:
-    batch_id: int
-    user_id: int
-    messages: tuple[DigestMessage, ...]
-    paper_count: int
-
-
 class FollowService:
     def __init__(
         self,
         database: Database,
-        papers: PaperService,
+        repository: FollowRepository,
+        papers: PaperRepository,
+        search: SearchEngine,
         *,
         clock: Callable[[], datetime] = utcnow,
         max_follows: int = 25,
     ) -> None:
         self.database = database
-        self.repository = FollowRepository(database.connection)
+        self.repository = repository
         self._papers = papers
+        self._search = search
         self._clock = clock
         self.max_follows = max_follows
         self._matcher: FollowMatcher | None = None
         self._owners: dict[int, tuple[int, str]] = {}  # follow id -> (member, keyword)
         self._parsed: dict[tuple[int, str], Follow] = {}  # parsing 100k keywords again is not free
-        papers.on_inserted(self._queue_matches)
 
     # ---- members' commands -----------------------------------------------------------------------
 
@@ -156,7 +149,7 @@ class FollowService:
         return True
 
     async def _recent_matches(self, follows: Sequence[Follow]) -> list[int]:
-        recent = await self._papers.repository.recent(RECENT_DAYS)
+        recent = await self._papers.recent(RECENT_DAYS)
         matcher = FollowMatcher(enumerate(follows))
         counts = [0] * len(follows)
         for stored in recent:
@@ -167,9 +160,9 @@ class FollowService:
 
     async def _suggestions(self, follow: Follow) -> tuple[str, ...]:
         """Close, common title words for the words of a keyword that match nothing."""
-        vocabulary = self._papers.search.vocabulary
+        vocabulary = self._search.vocabulary
         words = {w for term in terms_of(follow.query) for w in term.words}
-        unknown = await self._papers.repository.unknown_terms(sorted(words))
+        unknown = await self._papers.unknown_terms(sorted(words))
         found: list[str] = []
         for word in sorted(unknown):
             found += [s for s in vocabulary.correct(word, limit=3) if s != word and s not in found]
@@ -206,7 +199,7 @@ class FollowService:
             out.append(dict(by_member))
         return out
 
-    async def _queue_matches(self, inserted: Sequence[StoredPaper]) -> None:
+    async def queue_matches(self, inserted: Sequence[StoredPaper]) -> None:
         if not inserted:
             return
         matches = await self.matches([s.paper for s in inserted])
@@ -230,77 +223,6 @@ class FollowService:
         """Which stored follows these papers would trigger (for `paperbot follows match FILE`)."""
         papers = [item.paper for item in listed]
         return list(zip(papers, await self.matches(papers), strict=True))
-
-    # ---- delivery ---------------------------------------------------------------------------------
-
-    async def due_members(self) -> list[int]:
-        """Members whose pending alerts should go out now (instant, or daily at their time)."""
-        now = self._clock()
-        users = await self.repository.users_with_pending()
-        members = await self.repository.members(users)
-        due = []
-        for user in users:
-            member = members.get(user)
-            if member is None or member.paused_at(now) or member.unreachable_since:
-                continue
-            if member.mode == "daily":
-                day = local_date(now, member.timezone)
-                if now < wall_clock(
-                    day, member.daily_time, member.timezone
-                ) or await self.repository.daily_batch_sent(user, day):
-                    continue
-            due.append(user)
-        return due
-
-    async def claim(self, user_id: int) -> AlertBatch | None:
-        member = await self.repository.member(user_id)
-        now = self._clock()
-        day = local_date(now, member.timezone) if member and member.mode == "daily" else None
-        async with self.database.transaction():
-            batch_id, alerts = await self.repository.open_batch(user_id, day, now)
-        return await self._batch(batch_id, user_id) if alerts else None
-
-    async def interrupted(self) -> list[AlertBatch]:
-        """Batches a previous run began sending: the caller checks the DM channel before resending."""
-        batches = []
-        for batch_id, user_id in await self.repository.sending_batches():
-            batch = await self._batch(batch_id, user_id)
-            if batch is not None:
-                batches.append(batch)
-        return batches
-
-    async def _batch(self, batch_id: int, user_id: int) -> AlertBatch | None:
-        alerts = await self.repository.batch_alerts(batch_id)
-        stored = await self._papers.repository.by_pks([a.paper_pk for a in alerts])
-        items = [(stored[a.paper_pk].paper, a.keywords) for a in alerts if a.paper_pk in stored]
-        if not items:
-            return None
-        return AlertBatch(batch_id, user_id, plan_alert(batch_id, items), len(items))
-
-    async def delivered(self, batch: AlertBatch, message_ids: Sequence[int]) -> None:
-        async with self.database.transaction():
-            await self.repository.finish_batch(batch.batch_id, message_ids, self._clock())
-
-    async def undeliverable(self, batch: AlertBatch, *, dms_closed: bool) -> None:
-        """Put the alerts back in the queue; with DMs closed, stop sending until the member returns."""
-        async with self.database.transaction():
-            await self.repository.reopen_batch(batch.batch_id)
-            if dms_closed:
-                await self.repository.update_member(
-                    batch.user_id, unreachable_since=self._clock().isoformat()
-                )
-
-    async def member_guilds(self, user_id: int) -> list[int]:
-        return await self.repository.member_guilds(user_id)
-
-    async def left_guild(self, user_id: int, guild_id: int) -> bool:
-        """Forget a server the member left; True when no shared server remains (alerts stop)."""
-        async with self.database.transaction():
-            await self.repository.forget_guild(user_id, guild_id)
-            if await self.repository.member_guilds(user_id):
-                return False
-            await self.repository.drop_pending(user_id)
-        return True
 
 
 def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | None:

@@ -40,12 +40,21 @@ class Stats:
 
 
 class PaperService:
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        database: Database,
+        repository: PaperRepository | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.database = database
-        self.repository = PaperRepository(database.connection)
+        self.repository = repository or PaperRepository.of(database)
         self.search = SearchEngine(self.repository)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
+
+    def now(self) -> datetime:
+        return self._clock()
 
     def on_inserted(self, hook: InsertedHook) -> None:
         """Run ``hook`` with the newly added papers inside every ingest's transaction."""

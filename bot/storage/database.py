@@ -1,4 +1,4 @@
-"""Connection set-up and schema migrations."""
+"""Connection set-up (one writer, read connections beside it) and schema migrations."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+from aiosqlite.context import Result
 
 from bot.errors import StorageUnavailable
 
@@ -62,13 +65,66 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-class Database:
-    """One aiosqlite connection, its PRAGMAs, and a writer lock for whole-use-case transactions."""
+_writing: ContextVar[Database | None] = ContextVar("paperbot_writing", default=None)
 
-    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
-        self.connection = connection
+
+class RoutedConnection:
+    """What repositories execute on: the writer inside ``Database.transaction()``, a read
+    connection everywhere else. WAL lets readers see the last commit while a writer (this process's
+    or another's) holds the lock, so a read never queues behind a write."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def _target(self) -> aiosqlite.Connection:
+        database = self._database
+        return database.writer if _writing.get() is database else database.reader()
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Result[aiosqlite.Cursor]:
+        return self._target().execute(sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> aiosqlite.Cursor:
+        return await self._target().executemany(sql, parameters)
+
+    @property
+    def total_changes(self) -> int:
+        return self._target().total_changes
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._target().in_transaction
+
+
+class Database:
+    """One writer connection for whole-use-case transactions, and read connections beside it.
+
+    Every write goes through ``transaction()`` (the single writer, serialised by a lock); every
+    read outside a transaction goes to a read connection (``query_only``: a stray write there
+    fails loudly instead of bypassing the writer). ``:memory:`` has no second connection to the
+    same data, so there the writer also reads.
+    """
+
+    def __init__(
+        self, writer: aiosqlite.Connection, path: str, readers: Sequence[aiosqlite.Connection] = ()
+    ) -> None:
+        self.writer = writer
         self.path = path
+        self._readers = list(readers)
+        self._next_reader = 0
         self._write_lock = asyncio.Lock()
+        self.connection = RoutedConnection(self)
+
+    @property
+    def writing(self) -> bool:
+        """Whether this process's writer is in use (or waiting for another process's lock)."""
+        return self._write_lock.locked()
+
+    def reader(self) -> aiosqlite.Connection:
+        """A read connection (round robin over the pool; the writer for :memory:)."""
+        if not self._readers:
+            return self.writer
+        self._next_reader = (self._next_reader + 1) % len(self._readers)
+        return self._readers[self._next_reader]
 
     @classmethod
     async def open(
@@ -77,34 +133,44 @@ class Database:
         *,
         busy_timeout_ms: int = 5000,
         migrations: list[Migration] | None = None,
+        readers: int = 1,
     ) -> Database:
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; every write goes through transaction().
-        connection = await aiosqlite.connect(target, isolation_level=None)
-        connection.row_factory = aiosqlite.Row
+        writer = await _connect(target, busy_timeout_ms)
+        opened = [writer]
         try:
-            await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await connection.execute("PRAGMA journal_mode = WAL")
-            await connection.execute("PRAGMA synchronous = NORMAL")
-            # 32 MiB of page cache: FTS index builds and searches stay in memory (+8% ingest speed).
-            await connection.execute("PRAGMA cache_size = -32768")
-            await connection.execute("PRAGMA foreign_keys = ON")
-            database = cls(connection, target)
+            await writer.execute("PRAGMA journal_mode = WAL")
+            database = cls(writer, target)
             await database.migrate(bundled_migrations() if migrations is None else migrations)
+            if target != ":memory:":
+                for _ in range(readers):
+                    reader = await _connect(target, busy_timeout_ms)
+                    opened.append(reader)
+                    await reader.execute("PRAGMA query_only = ON")
+                    database._readers.append(reader)
         except BaseException:
-            await connection.close()
+            for connection in opened:
+                await connection.close()
             raise
         return database
 
     async def close(self) -> None:
-        await self.connection.close()
+        for reader in self._readers:
+            await reader.close()
+        await self.writer.close()
 
     async def schema_version(self) -> int:
         async with self.connection.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def integrity(self) -> str:
+        """SQLite's own check: "ok", or what it found wrong."""
+        async with self.connection.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else "unknown"
 
     async def migrate(self, migrations: list[Migration]) -> int:
         """Apply pending migrations, all in one transaction: on failure the version stays as it was."""
@@ -133,38 +199,60 @@ class Database:
         A database busy beyond the busy timeout (another process writing) or a full disk becomes
         StorageUnavailable, a message fit for users; the rollback guarantees nothing half-written.
         """
+        if _writing.get() is self:
+            raise RuntimeError("transactions do not nest: one use case, one transaction")
+        writer = self.writer
         async with self._write_lock:
             try:
-                await self.connection.execute("BEGIN IMMEDIATE")
+                await writer.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 if _is_capacity_error(exc):
                     raise _unavailable(exc) from exc
                 raise
+            token = _writing.set(self)
             try:
-                yield self.connection
+                yield writer
             except BaseException as exc:
-                if self.connection.in_transaction:
-                    await self.connection.execute("ROLLBACK")
+                if writer.in_transaction:
+                    await writer.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError) and _is_capacity_error(exc):
                     raise _unavailable(exc) from exc
                 raise
             else:
                 try:
-                    await self.connection.execute("COMMIT")
+                    await writer.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
-                    if self.connection.in_transaction:
-                        await self.connection.execute("ROLLBACK")
+                    if writer.in_transaction:
+                        await writer.execute("ROLLBACK")
                     if _is_capacity_error(exc):
                         raise _unavailable(exc) from exc
                     raise
+            finally:
+                _writing.reset(token)
 
     async def backup(self, target: str | Path) -> None:
         """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
         destination = await aiosqlite.connect(str(target))
         try:
-            await self.connection.backup(destination)
+            await self.writer.backup(destination)
         finally:
             await destination.close()
+
+
+async def _connect(target: str, busy_timeout_ms: int) -> aiosqlite.Connection:
+    # isolation_level=None: no implicit transactions; every write goes through transaction().
+    connection = await aiosqlite.connect(target, isolation_level=None)
+    connection.row_factory = aiosqlite.Row
+    try:
+        await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        await connection.execute("PRAGMA synchronous = NORMAL")
+        # 32 MiB of page cache: FTS index builds and searches stay in memory (+8% ingest speed).
+        await connection.execute("PRAGMA cache_size = -32768")
+        await connection.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
 
 
 def _is_capacity_error(exc: sqlite3.OperationalError) -> bool:

@@ -1,4 +1,4 @@
-"""Digest settings per server, the exactly-once post ledger, and the source fetch log."""
+"""Digest settings per server and the exactly-once post ledger."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import date, datetime, time
 
 import aiosqlite
 
+from bot.domain.delivery import PostState
 from bot.domain.schedule import DigestConfig
+from bot.storage.database import RoutedConnection
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
@@ -21,21 +23,11 @@ class PostRecord:
     guild_id: int
     post_day: date
     list_date: date | None
-    state: str  # claimed | posted | skipped | failed
+    state: PostState
     parts: int
     message_ids: dict[int, int]
     error: str | None
     finished_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class FetchRecord:
-    source: str
-    list_date: date | None
-    fetched_at: datetime
-    ok: bool
-    papers: int
-    error: str | None
 
 
 def _config(row: aiosqlite.Row) -> DigestConfig:
@@ -58,7 +50,7 @@ def _post(row: aiosqlite.Row) -> PostRecord:
         guild_id=row["guild_id"],
         post_day=date.fromisoformat(row["post_day"]),
         list_date=date.fromisoformat(row["list_date"]) if row["list_date"] else None,
-        state=row["state"],
+        state=PostState(row["state"]),
         parts=row["parts"],
         message_ids={int(k): int(v) for k, v in json.loads(row["message_ids"]).items()},
         error=row["error"],
@@ -67,7 +59,7 @@ def _post(row: aiosqlite.Row) -> PostRecord:
 
 
 class DigestRepository:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: RoutedConnection) -> None:
         self._db = connection
 
     # ---- settings ----------------------------------------------------------------------------
@@ -169,7 +161,7 @@ class DigestRepository:
         )
 
     async def finish(
-        self, guild_id: int, post_day: date, state: str, now: datetime, error: str | None = None
+        self, guild_id: int, post_day: date, state: PostState, now: datetime, error: str | None = None
     ) -> None:
         await self._db.execute(
             "UPDATE digest_posts SET state = ?, error = ?, finished_at = ? "
@@ -188,34 +180,3 @@ class DigestRepository:
         async with self._db.execute("SELECT count(*) FROM digest_posts WHERE state = 'posted'") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
-
-    # ---- source fetches ------------------------------------------------------------------------
-
-    async def record_fetch(self, record: FetchRecord) -> None:
-        await self._db.execute(
-            "INSERT INTO source_fetches (source, list_date, fetched_at, ok, papers, error) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                record.source,
-                record.list_date.isoformat() if record.list_date else None,
-                record.fetched_at.isoformat(),
-                int(record.ok),
-                record.papers,
-                record.error,
-            ),
-        )
-
-    async def last_fetch(self, source: str) -> FetchRecord | None:
-        sql = "SELECT * FROM source_fetches WHERE source = ? ORDER BY fetched_at DESC, id DESC LIMIT 1"
-        async with self._db.execute(sql, (source,)) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return None
-        return FetchRecord(
-            source=row["source"],
-            list_date=date.fromisoformat(row["list_date"]) if row["list_date"] else None,
-            fetched_at=datetime.fromisoformat(row["fetched_at"]),
-            ok=bool(row["ok"]),
-            papers=row["papers"],
-            error=row["error"],
-        )

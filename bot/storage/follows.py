@@ -9,6 +9,8 @@ from datetime import date, datetime, time
 
 import aiosqlite
 
+from bot.storage.database import RoutedConnection
+
 FOREVER = "forever"
 
 
@@ -55,7 +57,7 @@ def _member(row: aiosqlite.Row) -> Member:
 class FollowRepository:
     """Writers must run inside ``Database.transaction()``."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: RoutedConnection) -> None:
         self._db = connection
 
     # ---- members -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import aiosqlite
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
+from bot.storage.database import Database, RoutedConnection
 
 # Title weighs most, then authors, then the abstract.
 BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
@@ -117,8 +118,12 @@ def _title_terms(paper: Paper) -> set[str]:
 class PaperRepository:
     """Reads and writes papers. Writers must run inside ``Database.transaction()``."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: RoutedConnection) -> None:
         self._db = connection
+
+    @classmethod
+    def of(cls, database: Database) -> PaperRepository:
+        return cls(database.connection)
 
     # ---- writing -------------------------------------------------------------------------
 

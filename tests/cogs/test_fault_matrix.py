@@ -140,7 +140,7 @@ async def test_alerts_killed_at_each_step_arrive_exactly_once(
         ]
     )
     # claim: killed after the batch was opened, before sending; delivered: after sending, before recording.
-    kill_once(services.follows, step, after=step == "claim")
+    kill_once(services.alerts, step, after=step == "claim")
     with pytest.raises(Killed):
         await env.bot.get_cog("Follows").deliver_alerts()
     await restart(env, services)
@@ -200,7 +200,10 @@ async def test_a_failing_source_is_visible_and_never_reposts_old_papers(
 
         http = HttpClient(session, retry=RetryPolicy(attempts=2), sleep=no_wait)
         services.fetcher = FetchService(
-            services.papers, services.digests, HuggingFaceSource(http, base_url=await broken_source(kind))
+            services.papers,
+            services.database,
+            services.repositories.fetches,
+            HuggingFaceSource(http, base_url=await broken_source(kind)),
         )
         await env.bot.get_cog("Digest").fetch()  # the bot's fetch job: logs, does not crash
     shown = await mod.slash(channel, "digest show")

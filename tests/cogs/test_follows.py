@@ -108,21 +108,21 @@ async def test_restart_between_match_and_send_loses_nothing_and_repeats_nothing(
 
     # A crash after the DM went out but before it was recorded: the restarted bot finds it.
     await services.papers.ingest([paper(10, "Diffusion Again", "More diffusion.")])
-    original = services.follows.delivered
+    original = services.alerts.delivered
 
     async def crash(*_: object) -> None:
         raise RuntimeError("killed before recording the DM")
 
-    services.follows.delivered = crash  # type: ignore[method-assign]
+    services.alerts.delivered = crash  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         await cog(env).deliver_alerts()
-    services.follows.delivered = original  # type: ignore[method-assign]
+    services.alerts.delivered = original  # type: ignore[method-assign]
     assert len(dms(alice)) == 2
     await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
     await cog(env).deliver_alerts()
     await cog(env).deliver_alerts()
     assert len(dms(alice)) == 2
-    assert await services.follows.repository.sending_batches() == []
+    assert await services.repositories.follows.sending_batches() == []
 
 
 async def test_closed_dms_mark_the_member_without_retrying_forever(world: Any, services: Services) -> None:
@@ -185,7 +185,7 @@ async def test_leaving_every_shared_server_stops_alerts(world: Any, services: Se
     channel.guild.remove_member(alice)
     await ingest_and_deliver(env, services, BATCH)
     assert dms(alice) == []
-    assert await services.follows.member_guilds(alice.id) == []
+    assert await services.repositories.follows.member_guilds(alice.id) == []
 
 
 async def test_follow_a_keyword_straight_from_a_paper(world: Any, services: Services) -> None:

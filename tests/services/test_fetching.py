@@ -53,8 +53,8 @@ async def test_enabled_sources_are_fetched_and_one_failing_spares_the_other(
         assert services.fetcher is not None
         counts = await services.fetcher.fetch_enabled(date(2024, 7, 31))
     assert counts.new == 3
-    hf = await services.digests.repository.last_fetch("hf")
-    arxiv = await services.digests.repository.last_fetch("arxiv")
+    hf = await services.repositories.fetches.last("hf")
+    arxiv = await services.repositories.fetches.last("arxiv")
     assert hf is not None and hf.ok and hf.papers == 3
     assert arxiv is not None and not arxiv.ok and "HTTP 503" in (arxiv.error or "")
 

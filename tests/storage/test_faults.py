@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -57,7 +58,7 @@ async def test_a_full_disk_is_a_clear_error_and_the_store_stays_as_it_was(
     await service.ingest(sample_papers[:10])
     async with db.connection.execute("PRAGMA page_count") as cursor:
         pages = (await cursor.fetchone())[0]
-    await db.connection.execute(f"PRAGMA max_page_count = {pages + 2}")  # the "disk" is nearly full
+    await db.writer.execute(f"PRAGMA max_page_count = {pages + 2}")  # the "disk" is nearly full
     with pytest.raises(StorageUnavailable, match=r"disk .* is full"):
         await service.ingest(sample_papers[10:])
     assert (await service.stats()).papers == 10
@@ -75,3 +76,36 @@ async def test_online_backup_while_open(tmp_path: Path, loaded_service: PaperSer
             copy.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'federated'").fetchone()[0]
             > 0
         )
+
+
+async def test_reads_never_queue_behind_a_waiting_write(tmp_path: Path, sample_papers: list) -> None:
+    """Another process holds the write lock and this process's own write waits for it: reads
+    (search, stats) are still answered, from the read connection, before the write gets through."""
+    path = tmp_path / "busy.db"
+    db = await Database.open(path, busy_timeout_ms=120_000)
+    try:
+        service = PaperService(db)
+        await service.ingest(sample_papers[:10])
+        other, _ = _hold_write_lock(path)
+        writing = asyncio.create_task(service.ingest(sample_papers[10:]))
+        while not db.writing:  # noqa: ASYNC110 (the write takes the lock within a few loop turns)
+            await asyncio.sleep(0)
+        async with asyncio.timeout(60):  # a guard against hanging, not a timing assertion
+            assert (await service.stats()).papers == 10
+            assert await service.search.search("federated learning")
+        assert not writing.done()  # the write really was waiting all along
+        other.execute("COMMIT")
+        other.close()
+        assert (await writing).new == 59
+        assert (await service.stats()).papers == 69  # the reader sees the new commit at once
+    finally:
+        await db.close()
+
+
+async def test_a_write_outside_a_transaction_is_refused(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "stray.db")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.connection.execute("DELETE FROM papers")
+    finally:
+        await db.close()

@@ -1,0 +1,29 @@
+"""Every repository over one database, built once and injected into the services that need them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage.database import Database
+from bot.storage.digests import DigestRepository
+from bot.storage.fetches import FetchLogRepository
+from bot.storage.follows import FollowRepository
+from bot.storage.papers import PaperRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    papers: PaperRepository
+    digests: DigestRepository
+    follows: FollowRepository
+    fetches: FetchLogRepository
+
+    @classmethod
+    def of(cls, database: Database) -> Repositories:
+        connection = database.connection
+        return cls(
+            papers=PaperRepository(connection),
+            digests=DigestRepository(connection),
+            follows=FollowRepository(connection),
+            fetches=FetchLogRepository(connection),
+        )
