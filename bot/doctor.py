@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
-from bot.storage.database import Database, SchemaTooNew, bundled_migrations
+from bot.storage.database import Database, bundled_migrations
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +48,12 @@ def _token(settings: Settings) -> Check:
 async def _database(settings: Settings) -> list[Check]:
     latest = bundled_migrations()[-1].number
     try:
-        database = await Database.open(settings.db)
-    except SchemaTooNew as exc:
-        return [Check("database", "fail", str(exc))]
+        # Read-only: the doctor looks, it never creates, migrates or repairs.
+        database = await Database.open_readonly(settings.db)
+    except FileNotFoundError:
+        return [
+            Check("database", "fail", f"{settings.db} does not exist (`paperbot ingest` or `run` creates it)")
+        ]
     except Exception as exc:  # any failure to open is the finding
         return [Check("database", "fail", f"{settings.db}: {exc}")]
     try:
@@ -68,9 +71,7 @@ async def _database(settings: Settings) -> list[Check]:
             "ok" if integrity == "ok" else "fail",
             f"{settings.db}: integrity {integrity}, {papers} papers",
         ),
-        Check(
-            "schema", "ok" if version == latest else "fail", f"version {version} (this paperbot: {latest})"
-        ),
+        Check("schema", "ok" if version == latest else "fail", _schema_detail(version, latest)),
     ]
 
 
@@ -87,3 +88,11 @@ async def _source(settings: Settings, wait: float) -> Check:
             return Check("source hf", "fail", f"{url} answered HTTP {response.status}")
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Check("source hf", "fail", f"{url} unreachable ({type(exc).__name__})")
+
+
+def _schema_detail(version: int, latest: int) -> str:
+    if version > latest:
+        return f"version {version} is newer than this paperbot knows ({latest}): upgrade paperbot"
+    if version < latest:
+        return f"version {version} (this paperbot: {latest}): `paperbot run` or `ingest` migrates it"
+    return f"version {version} (this paperbot: {latest})"

@@ -147,7 +147,7 @@ def test_pip_install_dot_then_paperbot_help_brings_no_test_tool(tmp_path: Path) 
         [venv / "bin" / "paperbot", "--help"], capture_output=True, text=True, cwd=tmp_path, env=clean_env
     )
     assert helped.returncode == 0, helped.stderr
-    assert "run" in helped.stdout
+    assert "run" in helped.stdout and "health" in helped.stdout
     # The running bot's own modules load too (discord, the cogs), not only the CLI.
     imported = subprocess.run(
         [python, "-c", "import bot.runner, cogs.papers, cogs.digest, cogs.follows, cogs.admin"],

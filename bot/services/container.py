@@ -40,6 +40,7 @@ class Services:
     digests: DigestService
     follows: FollowService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
+    clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
     @classmethod
     async def open(
@@ -73,7 +74,9 @@ class Services:
                 categories=sources.arxiv_categories,
                 enabled=sources.enabled,
             )
-        return cls(database=database, papers=papers, digests=digests, follows=follows, fetcher=fetcher)
+        return cls(
+            database=database, papers=papers, digests=digests, follows=follows, fetcher=fetcher, clock=clock
+        )
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()
