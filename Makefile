@@ -1,34 +1,59 @@
-# Two commands set everything up: `make run` and `make test`. The virtualenv is made on first use
-# and re-installed whenever pyproject.toml changes.
+# Two commands set everything up: `make run` and `make test`. The virtualenv is made on first use and
+# filled from the lock files in requirements/ (exact versions, checked hashes): `make run` installs what
+# the bot needs to run, `make test` adds the test, lint and type-check tools. `make lock` refreshes both
+# lock files after a change to the dependencies in pyproject.toml.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP     := $(VENV)/.dev-installed
+UV_VERSION    := 0.13.8
+LOCK_FLAGS    := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet
+SOURCES       := bot cogs tests bench
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint format typecheck unit bench lock clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): requirements/dev.txt $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	touch $@
+
+run: $(RUNTIME_STAMP)
 	$(BIN)/paperbot start
 
-lint: $(STAMP)
-	$(BIN)/ruff check bot cogs tests bench
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 
-typecheck: $(STAMP)
+format: $(DEV_STAMP)
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
+
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench all
+
+# Re-resolve both lock files from pyproject.toml (newest versions its ranges allow), for every
+# platform and Python >= 3.11. Review the diff, then `make test`.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

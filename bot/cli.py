@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -345,8 +345,8 @@ def sandbox(
     ] = None,
 ) -> None:
     """Try the bot without Discord: the real bot against a local pretend Discord, from this terminal."""
-    from bot.sandbox.store import NotASandboxStore, reset_sandbox_store
     from bot.sandbox.terminal import run_sandbox
+    from bot.storage.sandbox_store import NotASandboxStore, reset_sandbox_store
 
     settings = _settings(None)
     _configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
@@ -504,6 +504,38 @@ def backup(
 
     version = _run(job())
     out.print(f"Backed up {settings.db} to {target} (schema version {version}).")
+
+
+@app.command()
+def health(
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Heartbeat file [default: health.file, data/heartbeat.json]."),
+    ] = None,
+) -> None:
+    """Is the running bot healthy? Reads the heartbeat `paperbot run` writes; exit 0 yes, 1 no."""
+    from bot.health import assess, read_heartbeat, utcnow
+
+    settings = _settings(None)
+    path = file or settings.health.file
+    if path is None:
+        err.print("[red]✘[/red] no heartbeat: health.file is empty, so `paperbot run` writes none")
+        raise typer.Exit(1)
+    try:
+        heartbeat = read_heartbeat(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = "missing" if isinstance(exc, FileNotFoundError) else f"unreadable ({type(exc).__name__})"
+        err.print(f"[red]✘[/red] heartbeat {path}: {reason}; is `paperbot run` running?")
+        raise typer.Exit(1) from None
+    grace = timedelta(seconds=settings.health.disconnect_grace_seconds)
+    findings = assess(heartbeat, utcnow(), disconnect_grace=grace)
+    for finding in findings:
+        mark = "[green]✔[/green]" if finding.ok else "[red]✘[/red]"
+        out.print(f"{mark} {finding.name}: {finding.detail}", markup=True, highlight=False)
+    healthy = all(finding.ok for finding in findings)
+    out.print("healthy" if healthy else "unhealthy")
+    if not healthy:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import PaperbotError
+from bot.health import HealthState
 from bot.logging_context import set_context
 from bot.services.container import Services
 from bot.settings import Settings
@@ -118,10 +119,24 @@ class PaperBot(commands.Bot):
         self.services = services
         self.settings = settings
         self._extensions = extensions
+        digest = settings.digest
+        self.health = HealthState(
+            tick_seconds=digest.tick_seconds if digest.scheduler else None, clock=services.clock
+        )
 
     async def setup_hook(self) -> None:
         for extension in self._extensions:
             await self.load_extension(extension)
+
+    # The gateway's state, for the heartbeat (`paperbot health`).
+    async def on_ready(self) -> None:
+        self.health.gateway(connected=True)
+
+    async def on_resumed(self) -> None:
+        self.health.gateway(connected=True)
+
+    async def on_disconnect(self) -> None:
+        self.health.gateway(connected=False)
 
     async def publish_commands(self, guild_id: int | None = None) -> list[str]:
         """Sync the command tree: to one server (instant, for testing) or globally."""

@@ -49,10 +49,15 @@ def _token(settings: Settings) -> Check:
 async def _database(settings: Settings) -> list[Check]:
     latest = bundled_migrations()[-1].number
     try:
-        async with open_services(settings, warm=False) as services:
+        # Read-only: the doctor looks, it never creates, migrates or repairs.
+        async with open_services(settings, warm=False, readonly=True) as services:
             version = await services.database.schema_version()
             integrity = await services.database.integrity()
             papers = (await services.papers.stats()).papers
+    except FileNotFoundError:
+        return [
+            Check("database", "fail", f"{settings.db} does not exist (`paperbot ingest` or `run` creates it)")
+        ]
     except SchemaTooNew as exc:
         return [Check("database", "fail", str(exc))]
     except Exception as exc:  # any failure to open is the finding
@@ -63,9 +68,7 @@ async def _database(settings: Settings) -> list[Check]:
             "ok" if integrity == "ok" else "fail",
             f"{settings.db}: integrity {integrity}, {papers} papers",
         ),
-        Check(
-            "schema", "ok" if version == latest else "fail", f"version {version} (this paperbot: {latest})"
-        ),
+        Check("schema", "ok" if version == latest else "fail", _schema_detail(version, latest)),
     ]
 
 
@@ -82,3 +85,11 @@ async def _source(settings: Settings, wait: float) -> Check:
             return Check("source hf", "fail", f"{url} answered HTTP {response.status}")
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Check("source hf", "fail", f"{url} unreachable ({type(exc).__name__})")
+
+
+def _schema_detail(version: int, latest: int) -> str:
+    if version > latest:
+        return f"version {version} is newer than this paperbot knows ({latest}): upgrade paperbot"
+    if version < latest:
+        return f"version {version} (this paperbot: {latest}): `paperbot run` or `ingest` migrates it"
+    return f"version {version} (this paperbot: {latest})"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
 import aiohttp
 
 from bot.client import PaperBot, use_endpoints
+from bot.health import FetchOutcome, write_heartbeat
 from bot.services.container import Services, open_services
 from bot.settings import Settings
 
@@ -32,7 +34,42 @@ async def _serve(services: Services, settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
-        await bot.start(settings.discord_token.get_secret_value())
+        beating = asyncio.create_task(_heartbeats(bot, services, settings))
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+            await _beat(bot, services, settings, stopped=True)
+
+
+async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stopped: bool = False) -> None:
+    path = settings.health.file
+    if path is None:
+        return
+    fetches: dict[str, FetchOutcome] = {}
+    for source in settings.sources.enabled:
+        record = await services.repositories.fetches.last(source)
+        if record is not None:
+            fetches[source] = FetchOutcome(record.fetched_at, record.ok, record.papers, record.error)
+    heartbeat = bot.health.heartbeat(
+        interval_seconds=settings.health.interval_seconds, fetches=fetches, stopped=stopped
+    )
+    try:
+        write_heartbeat(path, heartbeat)
+    except OSError as exc:  # a full disk must not stop the bot; `paperbot health` will see it stale
+        log.warning("could not write the heartbeat to %s: %s", path, exc)
+
+
+async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> None:
+    """Rewrite the heartbeat file every ``health.interval_seconds`` while the bot runs."""
+    while settings.health.file is not None:
+        try:
+            await _beat(bot, services, settings)
+        except Exception:  # e.g. the database is locked: log it, the next beat may succeed
+            log.exception("heartbeat failed")
+        await asyncio.sleep(settings.health.interval_seconds)
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +60,22 @@ class FollowSettings(BaseModel):
     dm_interval_seconds: float = Field(1.0, ge=0, description="Pause between two members' DMs")
 
 
+class HealthSettings(BaseModel):
+    file: Path | None = Field(
+        Path("data/heartbeat.json"),
+        description="Where `paperbot run` writes its heartbeat for `paperbot health` (empty: none)",
+    )
+    interval_seconds: float = Field(30.0, gt=0, description="How often the heartbeat is rewritten")
+    disconnect_grace_seconds: float = Field(
+        180.0, ge=0, description="How long the gateway may be reconnecting before the bot counts as unhealthy"
+    )
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERBOT_",
@@ -87,6 +103,7 @@ class Settings(BaseSettings):
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
     follows: FollowSettings = Field(default_factory=FollowSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -68,6 +68,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             log.info("digest for guild %s on %s: %s", outcome.guild_id, outcome.post_day, outcome.state)
             if outcome.state == "failed":
                 self.scheduler.remove(outcome.guild_id)
+        self.bot.health.ticked()  # only a pass that finished counts: a stuck one goes stale
         return outcomes
 
     async def fetch(self) -> None:

@@ -1,11 +1,11 @@
 """The layering the README describes, enforced: data flows one way and only the outer ring knows Discord.
 
-    domain, errors, settings, data   (pure)
-    parsing
-    sources | storage                (storage: the only SQL)
-    services, scheduler
-    client, runner, doctor
-    cogs, sandbox, cli, __main__     (entry points and Discord adapters)
+domain, errors, settings, data   (pure)
+parsing
+sources | storage                (storage: the only SQL)
+services, scheduler
+client, runner, doctor
+cogs, sandbox, cli, __main__     (entry points and Discord adapters)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 LAYERS: list[set[str]] = [
-    {"bot", "bot.domain", "bot.errors", "bot.settings", "bot.data", "bot.logging_context"},
+    {"bot", "bot.domain", "bot.errors", "bot.settings", "bot.data", "bot.logging_context", "bot.health"},
     {"bot.parsing"},
     {"bot.sources", "bot.storage"},
     {"bot.services", "bot.scheduler"},

@@ -218,19 +218,37 @@ def test_backup_makes_a_consistent_copy_and_never_overwrites(db: Path, tmp_path:
     assert code == 1 and "exists" in output
 
 
-def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_path: Path) -> None:
-    secret = "doctor-secret-token-123"
+def doctor(db: Path, cwd: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
-    env |= {"DISCORD_TOKEN": secret, "PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/daily_papers"}
-    done = subprocess.run(
+    env |= {"PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/daily_papers", **env_extra}
+    return subprocess.run(
         [sys.executable, "-m", "bot", "doctor", "--db", str(db)],
         capture_output=True,
         text=True,
         check=False,
-        cwd=tmp_path,
+        cwd=cwd,
         env=env,
     )
+
+
+def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_path: Path) -> None:
+    secret = "doctor-secret-token-123"
+    run("ingest", "--db", str(db))
+    done = doctor(db, tmp_path, DISCORD_TOKEN=secret)
     assert done.returncode == 1  # the source is unreachable
     assert "✔ token: DISCORD_TOKEN is set" in done.stdout
+    assert "✔ database:" in done.stdout and "69 papers" in done.stdout
     assert "✔ schema: version" in done.stdout and "✘ source hf:" in done.stdout
     assert secret not in done.stdout + done.stderr
+
+
+def test_doctor_never_writes_not_even_a_missing_database(db: Path, tmp_path: Path) -> None:
+    done = doctor(db, tmp_path)
+    assert done.returncode == 1 and "does not exist" in done.stdout
+    assert not db.exists() and list(db.parent.iterdir()) == []
+
+    run("ingest", "--db", str(db))
+    before = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in tmp_path.iterdir()}
+    assert "✔ database:" in doctor(db, tmp_path).stdout
+    after = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in tmp_path.iterdir()}
+    assert after == before  # no byte, no timestamp, no -wal/-shm left beside the store

@@ -49,6 +49,7 @@ class Services:
     follows: FollowService
     alerts: AlertService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
+    clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
     @classmethod
     async def open(
@@ -104,7 +105,7 @@ class Services:
                 categories=sources.arxiv_categories,
                 enabled=sources.enabled,
             )
-        return cls(database, repos, papers, digests, follows, alerts, fetcher)
+        return cls(database, repos, papers, digests, follows, alerts, fetcher, clock)
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()
@@ -131,9 +132,13 @@ async def open_services(
     session: aiohttp.ClientSession | None = None,
     clock: Callable[[], datetime] = utcnow,
     warm: bool = True,
+    readonly: bool = False,
 ) -> AsyncIterator[Services]:
-    """The database and every service over it, for as long as the block runs; closed after."""
-    database = await Database.open(settings.db)
+    """The database and every service over it, for as long as the block runs; closed after.
+
+    ``readonly``: diagnostics and backups look without creating or migrating the store
+    (FileNotFoundError when it does not exist)."""
+    database = await (Database.open_readonly(settings.db) if readonly else Database.open(settings.db))
     try:
         yield await Services.open(database, settings, session=session, clock=clock, warm=warm)
     finally:

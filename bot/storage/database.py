@@ -65,6 +65,15 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
+def _readonly_uri(target: Path) -> str:
+    if not target.is_file():
+        raise FileNotFoundError(f"{target} does not exist")
+    uri = target.resolve().as_uri() + "?mode=ro"
+    if not Path(f"{target}-wal").exists():
+        uri += "&immutable=1"
+    return uri
+
+
 _writing: ContextVar[Database | None] = ContextVar("paperbot_writing", default=None)
 
 
@@ -155,6 +164,18 @@ class Database:
                 await connection.close()
             raise
         return database
+
+    @classmethod
+    async def open_readonly(cls, path: str | Path) -> Database:
+        """Read without writing anything: no migration, no PRAGMA that writes, no file created.
+
+        SQLite opens even a read-only WAL database by making ``-shm``/``-wal`` files beside it, and
+        leaves them. With no ``-wal`` there (no bot running) the file cannot change under us, so it
+        is opened ``immutable`` and nothing is made; with one, the existing files are used.
+        """
+        connection = await aiosqlite.connect(_readonly_uri(Path(path)), uri=True, isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        return cls(connection, str(path))
 
     async def close(self) -> None:
         for reader in self._readers:

@@ -88,7 +88,7 @@ async def test_a_fetched_list_with_lone_surrogates_is_stored_repaired(database: 
         counts = await services.fetcher.fetch_enabled(date(2024, 7, 31))
     assert counts.new == 1
     assert (await services.papers.show("2407.00001")).title == "Bad \ufffd title"
-    fetch = await services.digests.repository.last_fetch("hf")
+    fetch = await services.repositories.fetches.last("hf")
     assert fetch is not None and fetch.ok
 
 
@@ -104,7 +104,7 @@ async def test_a_fetched_list_that_fails_to_store_is_a_failed_fetch_shown_by_dig
         monkeypatch.setattr(services.papers.repository, "upsert", refuse)
         counts = await services.fetcher.fetch_enabled(date(2024, 7, 31))  # logs, does not raise
     assert counts.new == 0 and await services.papers.repository.count() == 0
-    fetch = await services.digests.repository.last_fetch("hf")
+    fetch = await services.repositories.fetches.last("hf")
     assert fetch is not None and not fetch.ok and "could not be stored" in (fetch.error or "")
     config = DigestConfig(guild_id=1, channel_id=2, post_time=time(9), timezone="UTC")
     embed = digest_status(DigestStatus(config, last_post=None, next_post=None, last_fetch=fetch))

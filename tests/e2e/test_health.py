@@ -1,0 +1,77 @@
+"""`paperbot health` against the real `paperbot run` process over the loopback Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.health import Heartbeat, read_heartbeat
+from bot.sandbox.emulator import DiscordEmulator
+from tests.e2e.conftest import BotProcess
+
+
+async def heartbeat_where(path: Path, wanted: str, *, wait: float = 15.0) -> Heartbeat:
+    """The first heartbeat the bot writes that satisfies ``wanted`` (checked as it is rewritten)."""
+    checks = {
+        "connected and ticking": lambda h: h.gateway_connected and h.last_tick is not None,
+        "stopped": lambda h: h.stopped,
+    }
+    async with asyncio.timeout(wait):
+        while True:
+            with contextlib.suppress(FileNotFoundError):  # not written yet
+                heartbeat = read_heartbeat(path)
+                if checks[wanted](heartbeat):
+                    return heartbeat
+            await asyncio.sleep(0.05)  # the file is the bot's only signal; re-read it as it beats
+
+
+async def health(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "health",
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_health_follows_the_running_bot_from_start_to_stop(
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+) -> None:
+    heartbeat_file = tmp_path / "run" / "heartbeat.json"
+    env = bot_env | {"PAPERBOT_HEALTH__FILE": str(heartbeat_file), "PAPERBOT_HEALTH__INTERVAL_SECONDS": "0.2"}
+    code, output = await health(env, tmp_path)
+    assert code == 1 and "missing" in output  # not started yet
+
+    bot = await BotProcess(env, tmp_path).start()
+    bots.append(bot)
+    await emulator.wait_for(emulator.identified.is_set)
+    running = await heartbeat_where(heartbeat_file, "connected and ticking")
+    assert bot.process is not None and running.pid == bot.process.pid
+    code, output = await health(env, tmp_path)
+    assert code == 0, output
+    assert "✔ gateway: connected" in output and "✔ scheduler: last tick" in output
+    assert "✔ fetch hf" not in output  # nothing was fetched yet: no line rather than a made-up one
+
+    # A dropped gateway shows in the heartbeat, then the bot resumes and is connected again.
+    await emulator.disconnect_gateway()
+    await emulator.wait_for(lambda: emulator.resumed_count >= 1, wait=20)
+    await heartbeat_where(heartbeat_file, "connected and ticking")
+    assert (await health(env, tmp_path))[0] == 0
+
+    # SIGTERM: a clean stop leaves a heartbeat saying so, and health turns 1 at once.
+    bot.send(signal.SIGTERM)
+    assert await bot.wait() == 0
+    assert read_heartbeat(heartbeat_file).stopped
+    code, output = await health(env, tmp_path)
+    assert code == 1 and "✘ process: pid" in output and "stopped" in output

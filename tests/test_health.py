@@ -1,0 +1,102 @@
+"""The heartbeat and `paperbot health`: healthy only when a restart would not help."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.health import FetchOutcome, HealthState, Heartbeat, assess, read_heartbeat, write_heartbeat
+
+NOW = datetime(2026, 7, 30, 9, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=180)
+
+
+def beat(**changes: object) -> Heartbeat:
+    healthy = Heartbeat(
+        written_at=NOW,
+        started_at=NOW - timedelta(hours=2),
+        pid=4242,
+        interval_seconds=30,
+        gateway_connected=True,
+        gateway_since=NOW - timedelta(hours=2),
+        tick_seconds=60,
+        last_tick=NOW - timedelta(seconds=20),
+        fetches={"hf": FetchOutcome(NOW - timedelta(hours=1), True, 12, None)},
+    )
+    return replace(healthy, **changes)  # type: ignore[arg-type]
+
+
+def failing(heartbeat: Heartbeat, now: datetime = NOW) -> set[str]:
+    return {f.name for f in assess(heartbeat, now, disconnect_grace=GRACE) if not f.ok}
+
+
+def test_a_running_connected_ticking_bot_is_healthy() -> None:
+    assert failing(beat()) == set()
+
+
+def test_a_heartbeat_older_than_three_intervals_is_stale() -> None:
+    assert failing(beat(), NOW + timedelta(seconds=90)) == set()
+    assert failing(beat(), NOW + timedelta(seconds=91)) == {"heartbeat"}
+
+
+def test_a_stopped_bot_is_unhealthy() -> None:
+    assert failing(beat(stopped=True)) == {"process"}
+
+
+@pytest.mark.parametrize(("down_for", "healthy"), [(0, True), (180, True), (181, False)])
+def test_a_gateway_may_reconnect_within_the_grace(down_for: int, healthy: bool) -> None:
+    heartbeat = beat(gateway_connected=False, gateway_since=NOW - timedelta(seconds=down_for))
+    assert (failing(heartbeat) == set()) is healthy
+
+
+def test_a_scheduler_that_stopped_ticking_is_unhealthy_unless_it_is_off() -> None:
+    late = NOW - timedelta(seconds=3 * 60 + 61)
+    assert failing(beat(last_tick=late)) == {"scheduler"}
+    assert failing(beat(last_tick=None, started_at=late)) == {"scheduler"}
+    assert failing(beat(last_tick=None, started_at=NOW - timedelta(seconds=30))) == set()  # just started
+    assert failing(beat(last_tick=None, tick_seconds=None)) == set()
+
+
+def test_a_failed_fetch_is_shown_but_a_restart_would_not_fix_it() -> None:
+    heartbeat = beat(fetches={"hf": FetchOutcome(NOW, False, 0, "HTTP 503")})
+    findings = assess(heartbeat, NOW, disconnect_grace=GRACE)
+    assert all(f.ok for f in findings)
+    assert any(f.name == "fetch hf" and "HTTP 503" in f.detail for f in findings)
+
+
+def test_the_state_reports_into_a_heartbeat_that_round_trips_through_the_file(tmp_path: Path) -> None:
+    now = [NOW]
+    state = HealthState(tick_seconds=60, clock=lambda: now[0])
+    state.gateway(connected=True)
+    now[0] += timedelta(seconds=5)
+    state.ticked()
+    path = tmp_path / "run" / "heartbeat.json"
+    written = state.heartbeat(interval_seconds=30, fetches={"hf": FetchOutcome(NOW, True, 3, None)})
+    write_heartbeat(path, written)
+    assert read_heartbeat(path) == written
+    assert written.gateway_connected and written.last_tick == NOW + timedelta(seconds=5)
+    assert [p.name for p in path.parent.iterdir()] == ["heartbeat.json"]  # no partial file left
+
+
+runner = CliRunner()
+
+
+def test_health_exits_0_when_healthy_and_1_when_stale_missing_or_garbled(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat.json"
+    write_heartbeat(path, beat(written_at=datetime.now(UTC), last_tick=datetime.now(UTC)))
+    result = runner.invoke(app, ["health", "--file", str(path)])
+    assert result.exit_code == 0 and "✔ gateway: connected" in result.output and "healthy" in result.output
+
+    write_heartbeat(path, beat(written_at=datetime.now(UTC) - timedelta(minutes=5)))
+    result = runner.invoke(app, ["health", "--file", str(path)])
+    assert result.exit_code == 1 and "is the bot running?" in result.output
+
+    path.write_text(json.dumps({"written_at": "yesterday"}))
+    assert runner.invoke(app, ["health", "--file", str(path)]).exit_code == 1
+    assert runner.invoke(app, ["health", "--file", str(tmp_path / "missing.json")]).exit_code == 1
