@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import PurePath
 
 from bot.domain.models import ListedPaper
 from bot.parsing.arxiv import parse_arxiv_atom, parse_arxiv_rss
 from bot.parsing.hf_api import parse_hf_api
 from bot.parsing.hf_page import parse_hf_page
+
+_ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
 
 
 def sniff(data: bytes) -> str:
@@ -18,6 +22,17 @@ def sniff(data: bytes) -> str:
     if head.startswith(b"<"):
         return "arxiv-atom" if b"http://www.w3.org/2005/Atom" in head and b"<feed" in head else "arxiv-rss"
     return "hf-page"
+
+
+def date_in_name(path: str) -> date | None:
+    """The ISO date a file's name carries (``hf/2024-12-06.json``), if any."""
+    found = _ISO_DATE.search(PurePath(path).name)
+    if not found:
+        return None
+    try:
+        return date.fromisoformat(found.group())
+    except ValueError:
+        return None
 
 
 def parse_file(
@@ -31,7 +46,9 @@ def parse_file(
     """Papers from a file in any supported format: page text, HF API JSON, arXiv RSS or Atom."""
     kind = sniff(data)
     if kind == "hf-api":
-        return parse_hf_api(data, source=source, list_date=list_date)
+        # Saved API answers are usually named by their date (`2024-12-06.json`): old answers do not
+        # say their day inside, so the name is the best witness after --date.
+        return parse_hf_api(data, source=source, default_date=list_date or date_in_name(source))
     if kind == "arxiv-atom":
         return parse_arxiv_atom(data, source=source)
     if kind == "arxiv-rss":

@@ -3,8 +3,13 @@
 Each item holds ``paper`` (id = arXiv id, title, summary, authors[].name, publishedAt, upvotes,
 optional ai_summary/ai_keywords/githubRepo/projectPage) plus top-level ``thumbnail``,
 ``numComments``, ``submittedBy`` and ``organization``. Optional fields may be absent or null and
-unknown fields are ignored. The top-level ``publishedAt`` is when the paper was put on the list,
-not the arXiv date. An empty array (weekends, holidays) is a normal answer.
+unknown fields are ignored. An empty array (weekends, holidays) is a normal answer.
+
+The list day of an item is ``paper.submittedOnDailyAt``: the day it was put on the list. The
+top-level ``publishedAt`` is when it was submitted, often days earlier, so taking it splits one real
+list into fragments. Older answers lack ``submittedOnDailyAt``; one answer is one day's list, so those
+items share one day: the file's date when known (a name like ``2024-12-06.json``), else the latest
+``submittedOnDailyAt`` or top-level ``publishedAt`` in the answer.
 """
 
 from __future__ import annotations
@@ -20,9 +25,17 @@ from bot.errors import ParseError
 
 
 def parse_hf_api(
-    data: bytes, *, source: str = "<hf api>", list_date: date | None = None
+    data: bytes,
+    *,
+    source: str = "<hf api>",
+    list_date: date | None = None,
+    default_date: date | None = None,
 ) -> list[ListedPaper]:
-    """Papers of one day's list, in the API's (ranked) order."""
+    """Papers of one day's list, in the API's (ranked) order.
+
+    ``list_date`` is the day asked for (a fetch of ``?date=D``): every item is on that list.
+    ``default_date`` is the day for items that do not say which list they are on.
+    """
     try:
         items = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -31,13 +44,22 @@ def parse_hf_api(
         raise ParseError(f"not valid JSON ({exc.msg})", source=source, line=exc.lineno) from None
     if not isinstance(items, list):
         raise ParseError("expected a JSON array of daily papers", source=source)
-    papers = []
-    for rank, item in enumerate(items, 1):
-        papers.append(_listed(item, rank, source, list_date))
-    return papers
+    fallback = list_date or default_date or _answer_day(items)
+    return [_listed(item, rank, source, list_date, fallback) for rank, item in enumerate(items, 1)]
 
 
-def _listed(item: Any, rank: int, source: str, list_date: date | None) -> ListedPaper:
+def _answer_day(items: list[Any]) -> date | None:
+    """The day of an answer whose items do not all say it: the latest list day any item names."""
+    days = [
+        _date(item["paper"].get("submittedOnDailyAt")) or _date(item.get("publishedAt"))
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("paper"), dict)
+    ]
+    known = [day for day in days if day is not None]
+    return max(known) if known else None
+
+
+def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback: date | None) -> ListedPaper:
     where = f"item {rank}"
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         raise ParseError(f"{where} has no 'paper' object", source=source)
@@ -47,7 +69,7 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None) -> Listed
         raise ParseError(f"{where} has no title", source=source)
     arxiv_id = parse_arxiv_id(_text(paper.get("id")))
     organization = item.get("organization") if isinstance(item.get("organization"), dict) else None
-    day = list_date or _date(item.get("publishedAt")) or _date(paper.get("submittedOnDailyAt"))
+    day = list_date or _date(paper.get("submittedOnDailyAt")) or fallback
     authors = tuple(
         clean_line(a["name"])
         for a in paper.get("authors") or ()
