@@ -5,8 +5,10 @@ With ``bot/__main__``/``bot/cli`` and ``cogs/``, the only code that imports disc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import discord
@@ -33,6 +35,17 @@ def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
         discord.http.Route.BASE = api_base.rstrip("/")
     if gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+@contextlib.contextmanager
+def endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
+    """``use_endpoints`` for a while: discord.py points back where it pointed before on exit."""
+    before = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    use_endpoints(api_base, gateway_url)
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = before
 
 
 class PaperTree(app_commands.CommandTree["PaperBot"]):

@@ -2,8 +2,10 @@
 
 Type slash commands as a pretend member (``/papers search diffusion``, ``/follow add pruning``,
 ``/digest preview``); replies, channel posts and DMs are printed as they arrive. Options go as
-``name:value``; free text fills the command's first text option. With no terminal attached, a
-short scripted tour runs and the sandbox exits (so it can be smoke-tested).
+``name:value`` as in Discord: a value runs up to the next ``name:`` and is sent as typed (quotes
+included); free text before the first option fills the command's first text option. The emulator
+refuses what Discord's client refuses (missing or out-of-range options, disabled buttons). With no
+terminal attached, a short scripted tour runs and the sandbox exits (so it can be smoke-tested).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shlex
+import signal
 import sys
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,24 +25,54 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.client import PaperBot, use_endpoints
+from bot.client import PaperBot, endpoints
 from bot.data import bundled_sample
 from bot.domain.models import Paper, Source
+from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
 from bot.parsing.hf_page import render_hf_page
 from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
 from bot.sandbox.model import Channel, Json, User
+from bot.sandbox.rules import BOOLEAN, CHANNEL, INTEGER, NUMBER, STRING, Refused, buttons
 from bot.services.container import Services, open_services
 from bot.settings import Settings
 
 TOKEN = "sandbox-token-not-a-secret"
-BANNER = (
-    "[bold]paperbot sandbox[/bold]: DISCORD_TOKEN is not set, so the real bot runs against a pretend "
-    "Discord on this machine (server 'Sandbox Lab', channel #papers; you are an admin).\n"
+NO_TOKEN_NOTE = "DISCORD_TOKEN is not set, so the real bot runs against a pretend Discord on this machine"
+TOKEN_NOTE = (
+    "DISCORD_TOKEN is set, but the sandbox never uses it: the real bot runs against a pretend Discord on "
+    "this machine (`paperbot run` connects to Discord)"
+)
+TRY = (
     "Try [cyan]/papers search diffusion[/cyan], [cyan]/papers show paper:federated[/cyan], "
     "[cyan]/follow add pruning[/cyan], [cyan]/digest setup time:09:00 timezone:UTC[/cyan], "
-    "[cyan]/digest preview[/cyan], [cyan]click Next[/cyan], [cyan]ingest FILE[/cyan], [cyan]quit[/cyan]."
+    "[cyan]/digest preview[/cyan], [cyan]click Next[/cyan], [cyan]ingest FILE[/cyan], [cyan]help[/cyan], "
+    "[cyan]quit[/cyan]."
 )
+
+
+def banner(token_set: bool) -> str:
+    note = TOKEN_NOTE if token_set else NO_TOKEN_NOTE
+    return (
+        f"[bold]paperbot sandbox[/bold]: {note} (server 'Sandbox Lab', channel #papers; you are an admin).\n"
+        + TRY
+    )
+
+
+OPTION_SYNTAX = (
+    "Options go as name:value, as in Discord: a value runs up to the next name: and is sent as typed, "
+    'quotes included (paper:Value Kaleid, query:"reward model" -video). Text before the first option '
+    "fills the command's first text option. [optional] options may be left out; channel options are "
+    "#papers. Also: click LABEL (a button on the last message with buttons), ingest FILE, help, quit "
+    "(or Ctrl-C, Ctrl-D)."
+)
+TYPE_HINTS = {
+    STRING: "text",
+    INTEGER: "whole number",
+    NUMBER: "number",
+    BOOLEAN: "true|false",
+    CHANNEL: "#papers",
+}
 TOUR = (
     "/papers search learning",
     "click Next",
@@ -68,6 +101,10 @@ class Sandbox:
         self.last_message: Json | None = None
         self._seen_channel = 0
         self._seen_dms = 0
+        self._seen_rejections = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.news_shown = asyncio.Event()  # set when news printed while the prompt waited
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Sandbox]:
@@ -75,64 +112,85 @@ class Sandbox:
         guild = emulator.create_guild("Sandbox Lab")
         self.channel = emulator.create_channel(guild, "papers")
         self.you = emulator.add_member(guild, "you", manage_server=True)
-        use_endpoints(emulator.api_base, emulator.gateway_url)
         try:
-            async with open_services(self.settings) as services:
-                await _load_bundled(services)
-                async with PaperBot(services=services, settings=self.settings) as bot:
-                    await bot.login(TOKEN)
-                    await bot.publish_commands()  # the sandbox acts as the owner syncing once
-                    runner = asyncio.create_task(bot.connect(reconnect=False))
-                    await emulator.wait_for(emulator.identified.is_set, wait=30)
-                    self.services, self.bot = services, bot
-                    try:
-                        yield self
-                    finally:
-                        await bot.close()
-                        with contextlib.suppress(Exception):
-                            await runner
+            with endpoints(emulator.api_base, emulator.gateway_url):
+                async with open_services(self.settings) as services:
+                    await _load_bundled(services)
+                    async with PaperBot(services=services, settings=self.settings) as bot:
+                        await bot.login(TOKEN)
+                        await bot.publish_commands()  # the sandbox acts as the owner syncing once
+                        runner = asyncio.create_task(bot.connect(reconnect=False))
+                        await emulator.wait_for(emulator.identified.is_set, wait=30)
+                        self.services, self.bot = services, bot
+                        try:
+                            yield self
+                        finally:
+                            await bot.close()
+                            with contextlib.suppress(Exception):
+                                await runner
         finally:
             await emulator.stop()
 
     # ---- commands ------------------------------------------------------------------------------
 
+    @property
+    def busy(self) -> bool:
+        return not self.idle.is_set()
+
     async def run_line(self, line: str, *, echo: bool = False) -> bool:
         """Run one line (typed, or from the tour with ``echo``); False to quit."""
+        self.idle.clear()
+        try:
+            return await self._run_line(line, echo=echo)
+        finally:
+            self.idle.set()
+
+    async def _run_line(self, line: str, *, echo: bool) -> bool:
         line = line.strip()
         if not line:
             return True
         if line in ("quit", "exit"):
             return False
         if echo:  # at a prompt the terminal already shows what was typed
-            self.console.print(f"[bold green]you>[/bold green] {line}", highlight=False)
+            self.console.print(Text.assemble(("you> ", "bold green"), line))
         try:
             if line == "help":
-                self.console.print(BANNER)
-            elif line.startswith("click "):
-                await self._click(line[len("click ") :].strip())
-            elif line.startswith("ingest "):
-                await self._ingest(line[len("ingest ") :].strip())
+                self.console.print(self.help())
+            elif line == "click" or line.startswith("click "):
+                await self._click(line[len("click") :].strip())
+            elif line == "ingest" or line.startswith("ingest "):
+                name = line[len("ingest") :].strip()
+                if not name:
+                    raise LookupError("ingest which file? e.g. ingest papers.json")
+                await self._ingest(name)
             elif line.startswith("/"):
                 await self._slash(line[1:])
             else:
                 self.console.print("Commands start with /, or: click LABEL, ingest FILE, help, quit.")
-        except (LookupError, ValueError, TimeoutError) as exc:
-            self.console.print(f"[red]{exc}[/red]")
+        except (LookupError, ValueError, TimeoutError, PaperbotError) as exc:
+            # Refused (what Discord's client would not send) is a ValueError; text is never markup.
+            self.console.print(Text(str(exc) or type(exc).__name__, style="red"))
+        self._show_rejections()
         await self._show_news()
         return True
 
     async def _slash(self, text: str) -> None:
-        words = shlex.split(text)
         commands = {c["name"]: c for c in self.emulator.global_commands}
-        if not words or words[0] not in commands:
+        name, _, rest = text.strip().partition(" ")
+        if name not in commands:
             raise LookupError(f"unknown command; try one of: {', '.join('/' + n for n in sorted(commands))}")
-        definition, path = commands[words[0]], [words[0]]
-        rest = words[1:]
-        while rest and any(
-            o["name"] == rest[0] and o["type"] in (1, 2) for o in definition.get("options", [])
-        ):
-            definition = next(o for o in definition["options"] if o["name"] == rest[0])
-            path.append(rest.pop(0))
+        definition, path = commands[name], [name]
+        while True:
+            word, _, after = rest.strip().partition(" ")
+            subs = {o["name"]: o for o in definition.get("options", []) if o["type"] in (1, 2)}
+            if word in subs:
+                definition, rest = subs[word], after
+                path.append(word)
+            elif subs:
+                hint = ", ".join(f"/{' '.join(path)} {s}" for s in subs)
+                raise LookupError(f"/{' '.join(path)} needs a subcommand: {hint}")
+            else:
+                break
         options = self._options(definition, rest)
         if "paper" in options and path[:2] == ["papers", "show"]:
             typed = options["paper"]
@@ -142,29 +200,51 @@ class Sandbox:
         record = await self.emulator.slash(self.you, self.channel, " ".join(path), **options)
         self._show_interaction(record)
 
-    def _options(self, definition: Json, words: list[str]) -> dict[str, Any]:
+    def _options(self, definition: Json, text: str) -> dict[str, Any]:
+        """``name:value`` pairs as Discord takes them: each value up to the next known ``name:``."""
         known = {o["name"]: o for o in definition.get("options", [])}
+        values = split_options(text, known)
+        free = values.pop("", "")
+        text_option = next(
+            (o["name"] for o in known.values() if o["type"] == STRING and o["name"] not in values), None
+        )
+        if free:
+            if text_option is None:
+                syntax = self._syntax(definition) or "no options"
+                raise Refused(f"{free!r} is not an option here; write name:value ({syntax})")
+            values[text_option] = free
         options: dict[str, Any] = {}
-        free: list[str] = []
-        for word in words:
-            name, sep, value = word.partition(":")
-            if sep and name in known:
-                options[name] = value
-            else:
-                free.append(word)
-        text_option = next((o["name"] for o in definition.get("options", []) if o["type"] == 3), None)
-        if free and text_option and text_option not in options:
-            options[text_option] = " ".join(free)
+        for name, value in values.items():
+            options[name] = _typed(known[name], value)
         for name, option in known.items():
-            if option["type"] == 7:  # a channel: the sandbox has one
+            if option["type"] == CHANNEL:  # a channel: the sandbox has one
                 options[name] = self.channel
-            elif name in options and option["type"] == 4:
-                options[name] = int(options[name])
-            elif name in options and option["type"] == 5:
-                options[name] = str(options[name]).lower() in ("1", "true", "yes", "on")
         return options
 
+    def help(self) -> Group:
+        lines: list[Any] = [Text.from_markup(TRY), Text(OPTION_SYNTAX)]
+        for command in sorted(self.emulator.global_commands, key=lambda c: c["name"]):
+            for path, leaf in _leaves(command, [command["name"]]):
+                usage = f"/{' '.join(path)} {self._syntax(leaf)}".rstrip()
+                lines.append(Text.assemble((usage, "cyan"), "  ", (leaf.get("description", ""), "dim")))
+        return Group(*lines)
+
+    @staticmethod
+    def _syntax(definition: Json) -> str:
+        parts = []
+        for option in definition.get("options", []):
+            hint = TYPE_HINTS.get(option["type"], "value")
+            if option.get("choices"):
+                hint = "|".join(str(c["value"]) for c in option["choices"])
+            elif "min_value" in option or "max_value" in option:
+                hint = f"{option.get('min_value', '')}..{option.get('max_value', '')}"
+            part = f"{option['name']}:<{hint}>"
+            parts.append(part if option.get("required") else f"[{part}]")
+        return " ".join(parts)
+
     async def _click(self, label: str) -> None:
+        if not label:
+            raise LookupError("click which button? e.g. click Next")
         if self.last_message is None:
             raise LookupError("no message with buttons yet")
         record = await self.emulator.click(self.you, self.last_message, label)
@@ -174,7 +254,10 @@ class Sandbox:
         if name == "<tour papers>":
             data, source = _tour_page(), "tour"
         else:
-            data, source = await asyncio.to_thread(_read, name), name
+            try:
+                data, source = await asyncio.to_thread(_read, name), name
+            except OSError as exc:  # the session (follows, settings) stays as it was
+                raise LookupError(f"cannot read {name}: {exc.strerror or exc}") from None
         counts = await self.services.papers.ingest(parse_file(data, source=source, today=date.today()))
         summary = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
         self.console.print(f"[dim]ingested: {summary}[/dim]")
@@ -195,10 +278,25 @@ class Sandbox:
             if message.get("components"):
                 self.last_message = message
 
+    def _show_rejections(self) -> None:
+        for route, problems in self.emulator.rejections[self._seen_rejections :]:
+            detail = "; ".join(f"{path}: {message}" for path, message in problems)
+            self.console.print(Text(f"Discord would refuse the bot's {route}: {detail}", style="red"))
+        self._seen_rejections = len(self.emulator.rejections)
+
+    def has_news(self) -> bool:
+        return (
+            len(self.emulator.messages(self.channel)) > self._seen_channel
+            or len(self.emulator.dms(self.you)) > self._seen_dms
+        )
+
     async def _show_news(self) -> None:
         posts = self.emulator.messages(self.channel)
         interaction_ids = {
-            r.response["id"] for r in self.emulator.interactions.values() if r.response and "id" in r.response
+            m["id"]
+            for r in self.emulator.interactions.values()
+            for m in [r.response or {}, *r.followups]
+            if "id" in m
         }
         for message in posts[self._seen_channel :]:
             if message["id"] not in interaction_ids:
@@ -208,6 +306,63 @@ class Sandbox:
         for message in dms[self._seen_dms :]:
             self.console.print(_render(message, "paperbot · direct message to you"))
         self._seen_dms = len(dms)
+
+
+def split_options(text: str, known: dict[str, Json]) -> dict[str, str]:
+    """``name:value`` pairs as Discord takes them: each value runs up to the next known ``name:``,
+    exactly as typed (inner quotes and spaces kept). Text before the first option is under ``""``."""
+    if not known:
+        return {"": text.strip()} if text.strip() else {}
+    names = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
+    marks = list(re.finditer(rf"(?:^|(?<=\s))({names}):", text))
+    values: dict[str, str] = {}
+    free = text[: marks[0].start()] if marks else text
+    if free.strip():
+        values[""] = free.strip()
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        name = mark[1]
+        if name in values:
+            raise Refused(f"{name} is given twice")
+        values[name] = text[mark.end() : end].strip()
+    return values
+
+
+def _typed(option: Json, value: str) -> Any:
+    """The typed value Discord's client would send for ``value``, or Refused as it would."""
+    name, kind = option["name"], option["type"]
+    if kind == INTEGER:
+        if not re.fullmatch(r"[+-]?\d{1,16}", value):
+            raise Refused(f"{name} must be a whole number (got {value!r})")
+        return int(value)
+    if kind == NUMBER:
+        try:
+            number = float(value)
+        except ValueError:
+            raise Refused(f"{name} must be a number (got {value!r})") from None
+        return number
+    if kind == BOOLEAN:
+        lowered = value.lower()
+        if lowered not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
+            raise Refused(f"{name} must be true or false (got {value!r})")
+        return lowered in ("true", "yes", "on", "1")
+    return value
+
+
+def _leaves(command: Json, path: list[str]) -> list[tuple[list[str], Json]]:
+    subs = [o for o in command.get("options", []) if o["type"] in (1, 2)]
+    if not subs:
+        return [(path, command)]
+    return [leaf for sub in subs for leaf in _leaves(sub, [*path, sub["name"]])]
+
+
+def _button(button: Json) -> Text:
+    label = f"[{button['label']}]"
+    if button.get("style") == 5:
+        return Text(label + "↗", style="blue underline")  # a link: opens its URL in Discord
+    if button.get("disabled"):
+        return Text(label, style="dim strike")
+    return Text(label, style="cyan")
 
 
 def _read(name: str) -> bytes:
@@ -238,9 +393,9 @@ def _render(message: Json, title: str) -> Panel:
             parts.append(Text.assemble((f"{field['name']}: ", "bold"), _plain(field["value"])))
         if embed.get("footer"):
             parts.append(Text(embed["footer"]["text"], style="dim"))
-    buttons = [c.get("label") for row in message.get("components", []) for c in row.get("components", [])]
-    if buttons:
-        parts.append(Text("  ".join(f"[{b}]" for b in buttons if b), style="cyan"))
+    shown = [_button(b) for b in buttons(message) if b.get("label")]
+    if shown:
+        parts.append(Text("  ").join(shown))
     return Panel(Group(*parts) if parts else Text("(empty)"), title=title, title_align="left", expand=False)
 
 
@@ -265,7 +420,7 @@ async def run_sandbox(
 ) -> int:
     console = console or Console(highlight=False)
     interactive = sys.stdin.isatty() if interactive is None else interactive
-    console.print(Panel(BANNER, border_style="yellow"))
+    console.print(Panel(banner(settings.discord_token is not None), border_style="yellow"))
     sandbox = Sandbox(settings, console)
     async with sandbox.running():
         if not interactive:
@@ -275,11 +430,62 @@ async def run_sandbox(
                 await sandbox.run_line(line.format(now=now), echo=True)
             console.print("[bold]Tour done.[/bold] Run `paperbot sandbox` in a terminal to try it yourself.")
             return 0
+        await prompt(sandbox, console)
+    return 0
+
+
+async def prompt(sandbox: Sandbox, console: Console) -> None:
+    """Read lines until quit, Ctrl-D or Ctrl-C; posts and DMs that arrive meanwhile print at once."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    interrupted = asyncio.Event()
+
+    def read() -> None:  # a daemon thread: a pending input() never holds up the exit
         while True:
             try:
-                line = await asyncio.to_thread(input, "you> ")
-            except EOFError:
-                break
-            if not await sandbox.run_line(line):
-                break
-    return 0
+                line: str | None = input()
+            except (EOFError, OSError, ValueError):
+                line = None
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if line is None:
+                return
+
+    threading.Thread(target=read, name="sandbox-prompt", daemon=True).start()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests)
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    watcher = asyncio.create_task(_watch_news(sandbox, console))
+    try:
+        while True:
+            console.print("you> ", end="")
+            next_line = asyncio.ensure_future(lines.get())
+            stop = asyncio.ensure_future(interrupted.wait())
+            await asyncio.wait({next_line, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if interrupted.is_set():
+                next_line.cancel()
+                console.print("\n[dim]Interrupted: leaving the sandbox.[/dim]")
+                return
+            line = next_line.result()
+            if line is None or not await sandbox.run_line(line):
+                console.print()
+                return
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+async def _watch_news(sandbox: Sandbox, console: Console) -> None:
+    """Scheduled digests and alert DMs appear while the prompt waits, not only after the next command."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await sandbox.emulator.wait_for(sandbox.has_news, wait=3600)
+        if sandbox.busy:  # the running command prints its own news when it ends
+            await sandbox.idle.wait()
+            continue
+        console.print()
+        await sandbox._show_news()
+        console.print("you> ", end="")
+        sandbox.news_shown.set()

@@ -8,10 +8,10 @@ it was.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-MARKER_TABLE = "paperbot_sandbox"  # the name written in reset_sandbox_store
+from bot.storage.sandbox_marker import carries_marker, create_marked
+
 COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 
 
@@ -26,25 +26,7 @@ def companions(path: Path) -> list[Path]:
 
 def is_sandbox_store(path: Path) -> bool:
     """True only for an SQLite file whose marker table the sandbox wrote."""
-    if not path.is_file():
-        return False
-    with path.open("rb") as handle:
-        if handle.read(16) != b"SQLite format 3\x00":
-            return False
-    try:
-        # Read-only: checking must never change (or create) what it checks.
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return False
-    try:
-        row = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (MARKER_TABLE,)
-        ).fetchone()
-    except sqlite3.Error:
-        return False
-    finally:
-        connection.close()
-    return row is not None
+    return path.is_file() and carries_marker(path)
 
 
 def reset_sandbox_store(path: Path) -> None:
@@ -72,10 +54,4 @@ def reset_sandbox_store(path: Path) -> None:
                 "another --db path"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path)
-    try:
-        with connection:
-            connection.execute("CREATE TABLE paperbot_sandbox (created_at TEXT NOT NULL)")
-            connection.execute("INSERT INTO paperbot_sandbox VALUES (datetime('now'))")
-    finally:
-        connection.close()
+    create_marked(path)

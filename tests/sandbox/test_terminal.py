@@ -1,0 +1,194 @@
+"""The sandbox terminal takes commands as Discord does and answers every mistake in a sentence."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bot.sandbox.store import reset_sandbox_store
+from bot.sandbox.terminal import Sandbox, _watch_news, banner, run_sandbox
+from bot.settings import Settings
+
+
+def sandbox_settings(path: Path) -> Settings:
+    settings = Settings(db=path, digest={"tick_seconds": 2.0}, follows={"poll_seconds": 1.0})
+    return settings.model_copy(
+        update={"sources": settings.sources.model_copy(update={"hf_api_url": "http://127.0.0.1:9/x"})}
+    )
+
+
+class Session:
+    def __init__(self, sandbox: Sandbox, buffer: io.StringIO) -> None:
+        self.sandbox, self.buffer = sandbox, buffer
+
+    async def say(self, line: str) -> str:
+        start = len(self.buffer.getvalue())
+        assert await self.sandbox.run_line(line) is True  # the session goes on, whatever was typed
+        return self.buffer.getvalue()[start:]
+
+    def options(self, command: str, text: str) -> dict[str, object]:
+        name, *path = command.split()
+        definition = next(c for c in self.sandbox.emulator.global_commands if c["name"] == name)
+        return self.sandbox._options(self.sandbox.emulator.leaf(definition, path), text)
+
+
+@pytest.fixture
+async def session(tmp_path: Path) -> AsyncIterator[Session]:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, highlight=False)
+    reset_sandbox_store(tmp_path / "sandbox.db")
+    sandbox = Sandbox(sandbox_settings(tmp_path / "sandbox.db"), console)
+    async with sandbox.running():
+        yield Session(sandbox, buffer)
+    assert sandbox.emulator.rejections == []
+
+
+async def test_a_value_runs_to_the_next_option_and_keeps_its_quotes(session: Session) -> None:
+    assert session.options("papers today", "day:Jul 30") == {"day": "Jul 30"}
+    assert session.options("papers search", 'query:"reward model" -video limit:5') == {
+        "query": '"reward model" -video',
+        "limit": 5,
+    }
+    assert session.options("papers search", '"reward model" limit:5') == {
+        "query": '"reward model"',
+        "limit": 5,
+    }
+    assert session.options("papers search", "query:a:b time: 09:00") == {"query": "a:b time: 09:00"}
+    shown = await session.say("/papers show paper:Value Kaleid")
+    assert "Value Kaleidoscope: Engaging AI with Pluralistic Human Values" in shown
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("/papers search learning limit:abc", "limit must be a whole number (got 'abc')"),
+        ("/papers search learning limit:0", "between 1 and 25"),
+        ("/papers search learning limit:26", "between 1 and 25"),
+        ("/follow pause days:-5", "between 1 and 365"),
+        ("/papers search", "needs query"),
+        ("/papers search limit:3", "needs query"),
+        ("/papers search learning limit:3 limit:4", "limit is given twice"),
+        ("/follow mode mode:weekly", "one of: instant, daily"),
+        ("/papers", "needs a subcommand"),
+        ("/papers find x", "needs a subcommand"),
+        ("/nope", "unknown command"),
+        ("/digest pause now please", "is not an option here"),
+        ("click Next", "no message with buttons yet"),
+        ("click", "click which button"),
+        ("ingest", "ingest which file"),
+        ("ingest /nonexistent/papers.json", "cannot read /nonexistent/papers.json"),
+        ("hello", "Commands start with /"),
+    ],
+)
+async def test_mistakes_get_a_sentence_and_the_session_goes_on(
+    session: Session, line: str, says: str
+) -> None:
+    shown = await session.say(line)
+    assert says in shown
+    assert "Traceback" not in shown and "CommandSignatureMismatch" not in shown
+
+
+async def test_a_lone_quote_is_sent_as_typed_and_answered(session: Session) -> None:
+    shown = await session.say('/papers search "')
+    assert "paperbot" in shown and "Traceback" not in shown and "No closing quotation" not in shown
+
+
+async def test_a_bad_file_keeps_follows_and_settings(session: Session, tmp_path: Path) -> None:
+    await session.say("/follow add pruning")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "papers"')
+    shown = await session.say(f"ingest {bad}")
+    assert str(bad) in shown
+    assert "pruning" in await session.say("/follow list")
+
+
+async def test_disabled_and_link_buttons_are_explained(session: Session) -> None:
+    await session.say("/papers search learning")
+    assert "is disabled" in await session.say("click Previous")  # page 1 of n
+    assert "Page 2/" in await session.say("click Next")
+    fixture = Path(__file__).parent.parent / "fixtures" / "hf_daily_2024-07-31.json"
+    await session.say(f"ingest {fixture}")
+    shown = await session.say("/papers show paper:2407.21018")  # ThinK, with arXiv and code links
+    assert "ThinK" in shown and "[Code]" in shown
+    shown = await session.say("click Code")
+    assert "Code is a link: in Discord it opens https://github.com/SalesforceAIResearch/ThinK" in shown
+
+
+async def test_help_lists_every_command_with_its_option_syntax(session: Session) -> None:
+    shown = await session.say("help")
+    assert "/papers search query:<text> [limit:<1..25>]" in shown
+    assert "/follow mode mode:<instant|daily>" in shown
+    assert "/follow pause [days:<1..365>]" in shown
+    assert "up to the next name:" in shown
+    for command in session.sandbox.emulator.global_commands:
+        assert f"/{command['name']}" in shown
+
+
+async def test_posts_appear_while_the_prompt_waits(session: Session) -> None:
+    sandbox = session.sandbox
+    watcher = __import__("asyncio").create_task(_watch_news(sandbox, sandbox.console))
+    try:
+        channel = sandbox.bot.get_channel(sandbox.channel.id)
+        await channel.send("Today's digest, as the schedule posts it")  # type: ignore[union-attr]
+        await __import__("asyncio").wait_for(sandbox.news_shown.wait(), 10)
+    finally:
+        watcher.cancel()
+    assert "Today's digest, as the schedule posts it" in session.buffer.getvalue()
+
+
+def test_the_banner_tells_the_truth_about_the_token() -> None:
+    assert "DISCORD_TOKEN is not set" in banner(False)
+    assert "never uses it" in banner(True) and "not set" not in banner(True)
+
+
+async def test_the_banner_reads_the_settings(tmp_path: Path) -> None:
+    buffer = io.StringIO()
+    reset_sandbox_store(tmp_path / "s.db")
+    settings = sandbox_settings(tmp_path / "s.db").model_copy(update={"discord_token": "x"})
+    console = Console(file=buffer, width=200)
+    task = run_sandbox(settings, interactive=False, console=console)
+    assert await task == 0
+    assert "never uses it" in buffer.getvalue()
+
+
+def test_ctrl_c_at_the_prompt_leaves_cleanly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox", "--interactive", "--db", str(tmp_path / "s.db")],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(terminal)
+    seen = b""
+    try:
+        while b"you> " not in seen:
+            ready, _, _ = select.select([controller], [], [], 60)
+            assert ready, seen.decode(errors="replace")
+            seen += os.read(controller, 65536)
+        process.send_signal(signal.SIGINT)  # what Ctrl-C at the prompt sends
+        assert process.wait(timeout=60) == 0
+        while select.select([controller], [], [], 0)[0]:
+            try:
+                seen += os.read(controller, 65536)
+            except OSError:
+                break
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+    assert b"Interrupted: leaving the sandbox." in seen
+    assert b"Traceback" not in seen
