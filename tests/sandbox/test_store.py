@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.storage.sandbox_store import NotASandboxStore, is_sandbox_store, reset_sandbox_store
+from bot.sandbox.store import NotASandboxStore, is_sandbox_store, reset_sandbox_store
 
 NEIGHBOURS = ("paperbot.db.bak", "paperbot.db-notes.txt", "paperbot.db2", "paperbot.dbx-wal")
 
