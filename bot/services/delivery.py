@@ -20,6 +20,7 @@ from bot.domain.digest import DigestMessage
 
 DEFAULT_LEASE_SECONDS = 90.0
 
+
 def new_instance_id() -> str:
     """Who owns a lease: this process, distinguishable from its restarted self and from others."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
