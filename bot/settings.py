@@ -76,6 +76,21 @@ class HealthSettings(BaseModel):
         return None if value == "" else value
 
 
+class DeliverySettings(BaseModel):
+    lease_seconds: float = Field(
+        90.0,
+        gt=0,
+        description="How long a digest or alert DM being sent stays this process's; renewed part by part. "
+        "Another process (or this one restarted) resumes it only after the lease ran out",
+    )
+    write_wait_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a command waits for the database writer (after deferring) before "
+        "answering 'busy, try again'",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERBOT_",
@@ -104,6 +119,7 @@ class Settings(BaseSettings):
     sources: SourceSettings = Field(default_factory=SourceSettings)
     follows: FollowSettings = Field(default_factory=FollowSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     @classmethod
     def settings_customise_sources(

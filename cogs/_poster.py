@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import discord
 
@@ -12,8 +12,9 @@ from bot.services.alerts import RecipientUnreachable
 from bot.services.digest import DestinationGone
 from cogs._render import message_embeds
 
-HISTORY_SCAN = 50  # a digest's parts are among the channel's latest messages
-DM_HISTORY_SCAN = 20
+# The marker scan reads every message after the claim (however many), from a little before it:
+# our clock and Discord's may disagree slightly.
+CLOCK_SKEW = timedelta(minutes=2)
 DMS_CLOSED = 50007  # "Cannot send messages to this user"
 
 
@@ -36,10 +37,10 @@ class DiscordPoster:
             raise DestinationGone("The digest channel is not a text channel any more.")
         return channel
 
-    async def send(self, channel_id: int, message: DigestMessage) -> int:
+    async def send(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
         channel = await self._channel(channel_id)
         try:
-            sent = await send_planned(channel, message)
+            sent = await send_planned(channel, message, nonce=nonce)
         except discord.Forbidden:
             raise DestinationGone(
                 f"The bot may not post in #{channel.name}: "
@@ -51,10 +52,10 @@ class DiscordPoster:
             ) from None
         return sent.id
 
-    async def find_parts(self, channel_id: int, post_day: date) -> dict[int, int]:
+    async def find_parts(self, channel_id: int, post_day: date, *, since: datetime) -> dict[int, int]:
         channel = await self._channel(channel_id)
         try:
-            return await marked_parts(channel, self.bot.user, digest_marker(post_day), limit=HISTORY_SCAN)
+            return await marked_parts(channel, self.bot.user, digest_marker(post_day), since=since)
         except discord.Forbidden:
             raise DestinationGone(
                 "The bot cannot read the digest channel's history (Read Message History)."
@@ -83,29 +84,43 @@ class DiscordMessenger:
             return False
         return True
 
-    async def find_parts(self, user_id: int, marker: str) -> dict[int, int]:
-        return await marked_parts(await self._dm(user_id), self.bot.user, marker, limit=DM_HISTORY_SCAN)
+    async def find_parts(self, user_id: int, marker: str, *, since: datetime) -> dict[int, int]:
+        return await marked_parts(await self._dm(user_id), self.bot.user, marker, since=since)
 
-    async def send(self, user_id: int, message: DigestMessage) -> int:
+    async def send(self, user_id: int, message: DigestMessage, *, nonce: str) -> int:
         try:
-            return (await send_planned(await self._dm(user_id), message)).id
+            return (await send_planned(await self._dm(user_id), message, nonce=nonce)).id
         except discord.Forbidden as exc:
             closed = exc.code == DMS_CLOSED
             raise RecipientUnreachable("DMs closed" if closed else exc.text, dms_closed=closed) from None
 
 
-async def send_planned(channel: discord.abc.Messageable, message: DigestMessage) -> discord.Message:
-    """Send one planned message (digest part or alert DM part); it never pings anyone."""
-    return await channel.send(embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none())
+async def send_planned(
+    channel: discord.abc.Messageable, message: DigestMessage, *, nonce: str | None = None
+) -> discord.Message:
+    """Send one planned message (digest part or alert DM part); it never pings anyone. With a
+    ``nonce``, discord.py asks Discord to enforce it: the same part sent twice within Discord's
+    nonce window returns the first message instead of creating a second."""
+    if nonce is None:
+        return await channel.send(
+            embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none()
+        )
+    return await channel.send(
+        embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none(), nonce=nonce
+    )
 
 
 async def marked_parts(
-    channel: discord.abc.Messageable, me: discord.abc.User | None, marker: str, *, limit: int
+    channel: discord.abc.Messageable, me: discord.abc.User | None, marker: str, *, since: datetime
 ) -> dict[int, int]:
     """Parts of a multi-message post already in ``channel``: part number -> message id, found by
-    the ``marker`` footer on the bot's own recent messages (how a restarted bot avoids resending)."""
+    the ``marker`` footer on the bot's own messages after ``since`` (the claim): every one of
+    them, however busy the channel was meanwhile."""
     found: dict[int, int] = {}
-    async for message in channel.history(limit=limit):
+    oldest = since - CLOCK_SKEW
+    async for message in channel.history(limit=None):  # newest first, page by page
+        if message.created_at < oldest:
+            break
         if me is None or message.author.id != me.id or not message.embeds:
             continue
         part = parse_part(message.embeds[0].footer.text or "", marker)

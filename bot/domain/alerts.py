@@ -23,12 +23,14 @@ def alert_entry(paper: Paper, keywords: Sequence[str]) -> str:
     return "\n".join(line for line in (heading, authors, f"Matched {matched}", summary) if line)
 
 
-def plan_alert(batch_id: int, items: Sequence[tuple[Paper, Sequence[str]]]) -> tuple[DigestMessage, ...]:
+def plan_alert(batch_id: int, items: Sequence[tuple[str, Paper, Sequence[str]]]) -> tuple[DigestMessage, ...]:
+    """The DM parts of a batch; ``items``: (alert key, paper, matched keywords), in order."""
     count = len(items)
     header = EmbedSpec(
         title="🔔 New papers for what you follow",
         description=f"{plural(count, 'new paper')} matched your keywords. "
         "Manage them with /follow list, /follow pause or /follow remove.",
     )
-    embeds = [header, *pack_entries(alert_entry(paper, keywords) for paper, keywords in items)]
+    entries = [alert_entry(paper, keywords) for _, paper, keywords in items]
+    embeds = [header, *pack_entries(entries, keys=[key for key, _, _ in items])]
     return pack_messages(embeds, alert_marker(batch_id))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
+
+NONCE_LIMIT = 25  # Discord's longest message nonce
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 class PostState(StrEnum):
@@ -37,5 +41,23 @@ class BatchState(StrEnum):
     """A DM batch delivering some alerts."""
 
     SENDING = "sending"
-    SENT = "sent"  # every part delivered
-    CLOSED = "closed"  # stopped part-way: delivered papers kept, the rest back in the queue
+    SENT = "sent"  # closed: its delivered alerts are sent, any others went back to the queue
+
+
+def _base36(number: int, width: int) -> str:
+    digits = ""
+    while number:
+        number, digit = divmod(number, 36)
+        digits = _DIGITS[digit] + digits
+    return digits.rjust(width, "0")
+
+
+def digest_nonce(channel_id: int, post_day: date, part: int) -> str:
+    """The same for the same part of the same post: Discord keeps one message however often it is
+    sent within its nonce window (``enforce_nonce``). Fixed widths, so no two posts collide."""
+    return f"d{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}{_base36(part, 2)}"
+
+
+def alert_nonce(batch_id: int, part: int) -> str:
+    """As ``digest_nonce``, for a DM batch's part (batch ids never repeat)."""
+    return f"a{_base36(batch_id, 13)}{_base36(part, 2)}"

@@ -9,9 +9,12 @@ so a restarted bot can tell which parts are already in the channel.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from bot.domain.layout import byline, escape, md_link, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
@@ -28,6 +31,7 @@ class EmbedSpec:
     title: str | None = None
     url: str | None = None
     footer: str | None = None
+    papers: tuple[str, ...] = ()  # the papers whose entries this embed holds (not shown)
 
     def size(self) -> int:
         return len(self.description) + len(self.title or "") + len(self.footer or "")
@@ -36,6 +40,11 @@ class EmbedSpec:
 @dataclass(frozen=True, slots=True)
 class DigestMessage:
     embeds: tuple[EmbedSpec, ...]
+
+    @property
+    def papers(self) -> tuple[str, ...]:
+        """The papers this message delivers, in order."""
+        return tuple(key for embed in self.embeds for key in embed.papers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +60,62 @@ class DigestPlan:
     def parts(self) -> int:
         return len(self.messages)
 
+    def to_json(self) -> str:
+        """The frozen form stored with a claim: a resume sends exactly these parts."""
+        return json.dumps(
+            {
+                "post_day": self.post_day.isoformat(),
+                "list_date": self.list_date.isoformat() if self.list_date else None,
+                "paper_count": self.paper_count,
+                "messages": messages_to_data(self.messages),
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> DigestPlan:
+        data = json.loads(text)
+        return cls(
+            post_day=date.fromisoformat(data["post_day"]),
+            list_date=date.fromisoformat(data["list_date"]) if data["list_date"] else None,
+            messages=messages_from_data(data["messages"]),
+            paper_count=data["paper_count"],
+        )
+
+
+def messages_to_data(messages: Sequence[DigestMessage]) -> list[list[dict[str, Any]]]:
+    return [
+        [
+            {
+                "description": e.description,
+                "title": e.title,
+                "url": e.url,
+                "footer": e.footer,
+                "papers": e.papers,
+            }
+            for e in message.embeds
+        ]
+        for message in messages
+    ]
+
+
+def messages_from_data(data: Sequence[Sequence[dict[str, Any]]]) -> tuple[DigestMessage, ...]:
+    return tuple(
+        DigestMessage(
+            tuple(
+                EmbedSpec(
+                    e["description"],
+                    e.get("title"),
+                    e.get("url"),
+                    e.get("footer"),
+                    tuple(e.get("papers", ())),
+                )
+                for e in message
+            )
+        )
+        for message in data
+    )
+
 
 def digest_marker(post_day: date) -> str:
     return f"digest {post_day.isoformat()}"
@@ -62,12 +127,12 @@ def part_footer(marker: str, part: int, parts: int) -> str:
 
 
 def parse_part(footer: str, marker: str) -> int | None:
-    """The part number in a footer written by :func:`part_footer` with ``marker``."""
-    prefix = marker + " · part "
-    if not footer.startswith(prefix):
-        return None
-    number = footer[len(prefix) :].split("/", 1)[0]
-    return int(number) if number.isdigit() else None
+    """The part number in a footer written by :func:`part_footer` with ``marker``.
+
+    Tolerant of the footer's wording ("digest 2026-07-30 · part 2/3", "… 2/3", "… · part 2 of 3")
+    so that messages posted by an older or newer paperbot are still recognised after an upgrade."""
+    found = re.search(re.escape(marker) + r"(?![\w-])\W*?(?:part\s*)?(\d+)\s*(?:/|of)\s*\d+", footer)
+    return int(found.group(1)) if found else None
 
 
 def entry(rank: int, paper: Paper) -> str:
@@ -101,22 +166,29 @@ def plan_digest(
         title=f"📚 Daily papers · {shown_day.strftime('%A %d %B %Y')}",
         description="\n".join(lines),
     )
-    embeds = [header, *pack_entries(entry(rank, paper) for rank, paper in enumerate(chosen, 1))]
+    entries = [entry(rank, paper) for rank, paper in enumerate(chosen, 1)]
+    embeds = [header, *pack_entries(entries, keys=[paper.id for paper in chosen])]
     messages = pack_messages(embeds, digest_marker(post_day))
     return DigestPlan(post_day, list_date, messages, len(chosen))
 
 
-def pack_entries(entries: Iterable[str], budget: int = DESCRIPTION_BUDGET) -> list[EmbedSpec]:
-    """Entries (in order, blank-line separated) in as few embed descriptions of ``budget`` as fit."""
+def pack_entries(
+    entries: Iterable[str], budget: int = DESCRIPTION_BUDGET, *, keys: Sequence[str] | None = None
+) -> list[EmbedSpec]:
+    """Entries (in order, blank-line separated) in as few embed descriptions of ``budget`` as fit;
+    ``keys``: the paper behind each entry, remembered per embed (what a frozen plan delivers)."""
     embeds: list[EmbedSpec] = []
     current: list[str] = []
-    for text in entries:
+    current_keys: list[str] = []
+    for index, text in enumerate(entries):
         if current and len("\n\n".join([*current, text])) > budget:
-            embeds.append(EmbedSpec(description="\n\n".join(current)))
-            current = []
+            embeds.append(EmbedSpec(description="\n\n".join(current), papers=tuple(current_keys)))
+            current, current_keys = [], []
         current.append(text)
+        if keys is not None:
+            current_keys.append(keys[index])
     if current:
-        embeds.append(EmbedSpec(description="\n\n".join(current)))
+        embeds.append(EmbedSpec(description="\n\n".join(current), papers=tuple(current_keys)))
     return embeds
 
 
@@ -135,6 +207,8 @@ def pack_messages(embeds: list[EmbedSpec], marker: str) -> tuple[DigestMessage, 
     messages = []
     for number, group in enumerate(groups, 1):
         first = group[0]
-        tagged = EmbedSpec(first.description, first.title, first.url, part_footer(marker, number, parts))
+        tagged = EmbedSpec(
+            first.description, first.title, first.url, part_footer(marker, number, parts), first.papers
+        )
         messages.append(DigestMessage((tagged, *group[1:])))
     return tuple(messages)

@@ -8,20 +8,22 @@ between a send and its record finds the part by its marker instead of sending it
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from bot.domain.alerts import alert_marker, plan_alert
-from bot.domain.digest import DigestMessage
+from bot.domain.delivery import alert_nonce
+from bot.domain.digest import DigestMessage, messages_from_data, messages_to_data
 from bot.domain.schedule import local_date, wall_clock
 from bot.errors import PaperbotError
-from bot.services.delivery import send_remaining
+from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
 from bot.storage.database import Database
-from bot.storage.follows import FollowRepository
+from bot.storage.follows import BatchRecord, FollowRepository
 from bot.storage.papers import PaperRepository
 
 log = logging.getLogger(__name__)
@@ -41,19 +43,27 @@ class Messenger(Protocol):
     async def is_member(self, guild_id: int, user_id: int) -> bool:
         """Whether the member is still in a server the bot is in."""
 
-    async def find_parts(self, user_id: int, marker: str) -> dict[int, int]:
-        """Parts of the batch with ``marker`` already in the member's DMs: part number -> message id."""
+    async def find_parts(self, user_id: int, marker: str, *, since: datetime) -> dict[int, int]:
+        """Parts of the batch with ``marker`` among the member's DMs after ``since``:
+        part number -> message id."""
 
-    async def send(self, user_id: int, message: DigestMessage) -> int:
-        """Send one part; returns its message id. Raises RecipientUnreachable when refused."""
+    async def send(self, user_id: int, message: DigestMessage, *, nonce: str) -> int:
+        """Send one part; returns its message id. Raises RecipientUnreachable when refused.
+        ``nonce``: the same for the same part, so Discord keeps one message if it is sent twice."""
 
 
 @dataclass(frozen=True, slots=True)
 class AlertBatch:
     batch_id: int
     user_id: int
-    messages: tuple[DigestMessage, ...]
+    messages: tuple[DigestMessage, ...]  # frozen at claim time
     paper_count: int
+    created_at: datetime
+    sent: dict[int, int] = field(default_factory=dict)  # parts recorded as delivered
+
+
+def _delivered(batch: AlertBatch, sent: dict[int, int]) -> int:
+    return sum(len(batch.messages[part - 1].papers) for part in sent if 1 <= part <= len(batch.messages))
 
 
 class AlertService:
@@ -65,6 +75,7 @@ class AlertService:
         *,
         clock: Callable[[], datetime] = utcnow,
         interval: float = 0.0,
+        lease: Lease | None = None,
     ) -> None:
         self.database = database
         self.repository = repository
@@ -72,6 +83,7 @@ class AlertService:
         self._clock = clock
         self.interval = interval  # seconds between two members' DMs
         self._sending = asyncio.Lock()
+        self.lease = lease or Lease(new_instance_id())
 
     async def deliver(self, messenger: Messenger) -> int:
         """Send every due batch: interrupted ones first (without repeating what arrived), then new
@@ -110,64 +122,132 @@ class AlertService:
         return due
 
     async def claim(self, user_id: int) -> AlertBatch | None:
+        """Open a batch of the member's pending alerts, its DM planned and frozen in the same
+        transaction, leased to this process."""
         member = await self.repository.member(user_id)
         now = self._clock()
         day = local_date(now, member.timezone) if member and member.mode == "daily" else None
+        owner = self.lease.owner
         async with self.database.transaction():
-            batch_id, alerts = await self.repository.open_batch(user_id, day, now)
-        return await self._batch(batch_id, user_id) if alerts else None
+            batch_id, alerts = await self.repository.open_batch(
+                user_id, day, now, owner=owner, lease_until=self.lease.until(now)
+            )
+            if not alerts:
+                await self.repository.close_batch(batch_id, now, owner=owner)
+                return None
+            stored = await self._papers.by_pks([a.paper_pk for a in alerts])
+            items = [
+                (str(a.paper_pk), stored[a.paper_pk].paper, a.keywords)
+                for a in alerts
+                if a.paper_pk in stored
+            ]
+            messages = plan_alert(batch_id, items)
+            await self.repository.freeze_plan(batch_id, json.dumps(messages_to_data(messages)))
+            if not items:  # its papers were deleted meanwhile: nothing to say
+                await self.repository.close_batch(batch_id, now, owner=owner)
+                return None
+        return AlertBatch(batch_id, user_id, messages, len(items), created_at=now)
 
     async def interrupted(self) -> list[AlertBatch]:
-        """Batches a previous run began sending: resumed after checking the DM channel."""
+        """Batches being sent whose process died (lease expired) or whose earlier attempt here
+        failed part-way, now leased to this process: resumed after checking the DM channel."""
+        now = self._clock()
+        async with self.database.transaction():
+            records = await self.repository.take_over_batches(
+                owner=self.lease.owner, lease_until=self.lease.until(now), now=now
+            )
         batches = []
-        for batch_id, user_id in await self.repository.sending_batches():
-            batch = await self._batch(batch_id, user_id)
-            if batch is not None:
+        for record in records:
+            batch = await self._resumable(record)
+            if batch is None:
+                async with self.database.transaction():
+                    await self.repository.close_batch(record.batch_id, now, owner=self.lease.owner)
+            else:
                 batches.append(batch)
         return batches
 
-    async def _batch(self, batch_id: int, user_id: int) -> AlertBatch | None:
-        alerts = await self.repository.batch_alerts(batch_id)
-        stored = await self._papers.by_pks([a.paper_pk for a in alerts])
-        items = [(stored[a.paper_pk].paper, a.keywords) for a in alerts if a.paper_pk in stored]
-        if not items:
+    async def _resumable(self, record: BatchRecord) -> AlertBatch | None:
+        if record.plan is not None:
+            messages = messages_from_data(json.loads(record.plan))
+        else:  # opened before plans were frozen: plan it now from its alerts
+            alerts = await self.repository.batch_alerts(record.batch_id)
+            stored = await self._papers.by_pks([a.paper_pk for a in alerts])
+            items = [
+                (str(a.paper_pk), stored[a.paper_pk].paper, a.keywords)
+                for a in alerts
+                if a.paper_pk in stored
+            ]
+            messages = plan_alert(record.batch_id, items) if items else ()
+        if not messages:
             return None
-        return AlertBatch(batch_id, user_id, plan_alert(batch_id, items), len(items))
+        count = sum(len(m.papers) for m in messages)
+        return AlertBatch(
+            record.batch_id,
+            record.user_id,
+            messages,
+            count,
+            created_at=record.created_at,
+            sent=record.parts_sent,
+        )
 
     async def _deliver(self, messenger: Messenger, batch: AlertBatch, *, resuming: bool) -> int:
-        sent: dict[int, int] = {}
+        """Send the batch's remaining parts, recording per part which message delivered which papers.
 
-        async def send(_: int, message: DigestMessage) -> int:
-            return await messenger.send(batch.user_id, message)
+        A refusal (DMs closed, blocked) is definite: the batch is closed, what arrived stays sent,
+        the rest waits for a later batch. Anything else (5xx, timeout) may or may not have
+        delivered the part: the batch stays open and is resumed (marker and nonce tell)."""
+        owner = self.lease.owner
+        sent = dict(batch.sent)
 
-        async def record(_: int, __: int) -> None:
-            return None
+        async def send(part: int, message: DigestMessage) -> int:
+            async with self.database.transaction():
+                held = await self.repository.renew_batch(
+                    batch.batch_id, owner=owner, lease_until=self.lease.until(self._clock())
+                )
+            if not held:
+                raise LeaseLost(f"alert batch {batch.batch_id} is being sent by another process")
+            return await messenger.send(batch.user_id, message, nonce=alert_nonce(batch.batch_id, part))
+
+        async def record(part: int, message_id: int) -> None:
+            papers = [int(key) for key in batch.messages[part - 1].papers]
+            async with self.database.transaction():
+                held = await self.repository.record_part(
+                    batch.batch_id,
+                    part,
+                    message_id,
+                    papers,
+                    owner=owner,
+                    lease_until=self.lease.until(self._clock()),
+                )
+            if not held:
+                raise LeaseLost(f"alert batch {batch.batch_id} is being sent by another process")
 
         async def find_sent() -> dict[int, int]:
-            return await messenger.find_parts(batch.user_id, alert_marker(batch.batch_id))
+            marker = alert_marker(batch.batch_id)
+            return await messenger.find_parts(batch.user_id, marker, since=batch.created_at)
 
         try:
             await send_remaining(
                 batch.messages, sent, send=send, record=record, find_sent=find_sent if resuming else None
             )
         except RecipientUnreachable as exc:
-            await self.undeliverable(batch, dms_closed=exc.dms_closed)
+            await self._close(batch, dms_closed=exc.dms_closed)
             log.info("alerts for %s not delivered (%s)", batch.user_id, exc)
-            return 0
+            return _delivered(batch, sent)
+        except LeaseLost as exc:
+            log.warning("stopped sending: %s", exc)
+            return _delivered(batch, sent)
         except Exception:
-            await self.undeliverable(batch, dms_closed=False)
+            async with self.database.transaction():
+                await self.repository.release_batch(batch.batch_id, self._clock(), owner=owner)
             raise
-        await self.delivered(batch, [sent[p] for p in sorted(sent)])
-        return batch.paper_count
+        await self._close(batch, dms_closed=False)
+        return _delivered(batch, sent)
 
-    async def delivered(self, batch: AlertBatch, message_ids: Sequence[int]) -> None:
+    async def _close(self, batch: AlertBatch, *, dms_closed: bool) -> None:
+        """Close the batch; with DMs closed, stop sending until the member returns."""
         async with self.database.transaction():
-            await self.repository.finish_batch(batch.batch_id, message_ids, self._clock())
-
-    async def undeliverable(self, batch: AlertBatch, *, dms_closed: bool) -> None:
-        """Put the alerts back in the queue; with DMs closed, stop sending until the member returns."""
-        async with self.database.transaction():
-            await self.repository.reopen_batch(batch.batch_id)
+            await self.repository.close_batch(batch.batch_id, self._clock(), owner=self.lease.owner)
             if dms_closed:
                 await self.repository.update_member(
                     batch.user_id, unreachable_since=self._clock().isoformat()

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 import aiohttp
 
 from bot.services.alerts import AlertService
+from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService
 from bot.services.follows import FollowService
@@ -63,6 +64,8 @@ class Services:
     ) -> Services:
         """Build every service over ``database``; ``warm``: load the search vocabulary now."""
         repos = Repositories.of(database)
+        # One instance id per process: what its digest claims and alert batches are leased to.
+        lease = Lease(new_instance_id(), seconds=settings.delivery.lease_seconds)
         papers = PaperService(database, repos.papers, clock=clock)
         if warm:
             await papers.start()
@@ -74,6 +77,7 @@ class Services:
             clock=clock,
             grace=timedelta(minutes=settings.digest.grace_minutes),
             empty_note=settings.digest.empty_note,
+            lease=lease,
         )
         follows = FollowService(
             database,
@@ -90,6 +94,7 @@ class Services:
             repos.papers,
             clock=clock,
             interval=settings.follows.dm_interval_seconds,
+            lease=lease,
         )
         fetcher = None
         if session is not None:

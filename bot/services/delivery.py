@@ -9,9 +9,39 @@ in order, and each is recorded as soon as it is sent, so a failure at part k lea
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.domain.digest import DigestMessage
+
+DEFAULT_LEASE_SECONDS = 90.0
+
+
+def new_instance_id() -> str:
+    """Who owns a lease: this process, distinguishable from its restarted self and from others."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeaseLost(Exception):
+    """Another process took the delivery over (this one's lease had expired): stop sending."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A process's claim on a delivery: ``owner`` holds it until ``until(now)``, renewed part by part.
+    It must outlast sending one part (with Discord's rate-limit waits); a dead owner's delivery is
+    taken over that long after its last renewal."""
+
+    owner: str
+    seconds: float = DEFAULT_LEASE_SECONDS
+
+    def until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.seconds)
+
 
 FindSent = Callable[[], Awaitable[dict[int, int]]]
 SendPart = Callable[[int, DigestMessage], Awaitable[int]]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from bot.domain.delivery import Outcome, PostState
+from bot.domain.delivery import Outcome, PostState, digest_nonce
 from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
 from bot.domain.models import DAILY_LIST_SOURCES
 from bot.domain.schedule import (
@@ -27,7 +27,7 @@ from bot.domain.schedule import (
     parse_timezone,
 )
 from bot.errors import InvalidInput, PaperbotError
-from bot.services.delivery import send_remaining
+from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
 from bot.storage.database import Database
 from bot.storage.digests import DigestRepository, PostRecord
@@ -47,11 +47,13 @@ class DestinationGone(PaperbotError):
 class Poster(Protocol):
     """Where digests go (Discord, in the running bot)."""
 
-    async def find_parts(self, channel_id: int, post_day: date) -> dict[int, int]:
-        """Parts of ``post_day``'s digest already in the channel: part number -> message id."""
+    async def find_parts(self, channel_id: int, post_day: date, *, since: datetime) -> dict[int, int]:
+        """Parts of ``post_day``'s digest in the channel among the messages after ``since``:
+        part number -> message id."""
 
-    async def send(self, channel_id: int, message: DigestMessage) -> int:
-        """Send one part; returns its message id. Raises DestinationGone when the channel is unusable."""
+    async def send(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
+        """Send one part; returns its message id. Raises DestinationGone when the channel is unusable.
+        ``nonce``: the same for the same part, so Discord keeps one message if it is sent twice."""
 
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
         """Start a discussion thread on a message."""
@@ -85,6 +87,7 @@ class DigestService:
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = DEFAULT_GRACE,
         empty_note: bool = True,
+        lease: Lease | None = None,
     ) -> None:
         self.database = database
         self.repository = repository
@@ -94,6 +97,7 @@ class DigestService:
         self.grace = grace
         self.empty_note = empty_note
         self._locks: dict[int, asyncio.Lock] = {}
+        self.lease = lease or Lease(new_instance_id())
 
     def now(self) -> datetime:
         return self._clock()
@@ -239,45 +243,78 @@ class DigestService:
         return outcomes
 
     async def post(self, config: DigestConfig, post_day: date, poster: Poster) -> PostOutcome:
-        """Post ``post_day``'s digest once, resuming a run that was interrupted."""
-        lock = self._locks.setdefault(config.guild_id, asyncio.Lock())
+        """Post ``post_day``'s digest once, resuming a run that was interrupted.
+
+        The claim freezes the plan (which papers, in which part, in which order): a resume sends
+        exactly the remaining parts of that plan, whatever the list looks like now. The claim is
+        leased to this process and renewed part by part; another process resumes it only once the
+        lease has expired (this one died), so two processes never send the same post.
+        """
+        guild = config.guild_id
+        lock = self._locks.setdefault(guild, asyncio.Lock())
         async with lock:
-            existing = await self.repository.post(config.guild_id, post_day)
+            existing = await self.repository.post(guild, post_day)
             if existing is not None and existing.state is not PostState.CLAIMED:
                 done = existing.state in (PostState.POSTED, PostState.SKIPPED)
                 state = Outcome.ALREADY if done else Outcome.FAILED
                 return PostOutcome(
-                    config.guild_id, post_day, state, tuple(existing.message_ids.values()), existing.error
+                    guild, post_day, state, tuple(existing.message_ids.values()), existing.error
                 )
-            plan = await self.plan(config, post_day, list_date=existing.list_date if existing else None)
+            plan = (existing.plan if existing else None) or await self.plan(
+                config, post_day, list_date=existing.list_date if existing else None
+            )
             async with self.database.transaction():
                 record = await self.repository.claim(
-                    config.guild_id, post_day, plan.list_date, plan.parts, self.now()
+                    plan,
+                    guild,
+                    owner=self.lease.owner,
+                    lease_until=self.lease.until(self.now()),
+                    now=self.now(),
                 )
+                if record is None:
+                    return PostOutcome(guild, post_day, Outcome.ELSEWHERE)
+                plan = record.plan or plan  # the plan frozen by whoever claimed first
                 if not plan.messages:
-                    await self.repository.finish(config.guild_id, post_day, PostState.SKIPPED, self.now())
-                    return PostOutcome(config.guild_id, post_day, Outcome.SKIPPED)
+                    await self.repository.finish(
+                        guild, post_day, PostState.SKIPPED, self.now(), owner=self.lease.owner
+                    )
+                    return PostOutcome(guild, post_day, Outcome.SKIPPED)
             return await self._send(config, plan, record, resuming=existing is not None, poster=poster)
 
     async def _send(
         self, config: DigestConfig, plan: DigestPlan, record: PostRecord, *, resuming: bool, poster: Poster
     ) -> PostOutcome:
-        guild, day = config.guild_id, plan.post_day
+        guild, day, owner = config.guild_id, plan.post_day, self.lease.owner
         sent = dict(record.message_ids)
 
+        async def renew() -> None:
+            async with self.database.transaction():
+                held = await self.repository.renew(
+                    guild, day, owner=owner, lease_until=self.lease.until(self.now())
+                )
+            if not held:
+                raise LeaseLost(f"the digest of guild {guild} on {day} is being sent by another process")
+
         async def send(part: int, message: DigestMessage) -> int:
-            message_id = await poster.send(config.channel_id, message)
+            await renew()
+            nonce = digest_nonce(config.channel_id, day, part)
+            message_id = await poster.send(config.channel_id, message, nonce=nonce)
             if part == 1 and config.thread:
                 await self._open_thread(poster, config, message_id, plan)
             return message_id
 
         async def record_part(part: int, message_id: int) -> None:
             async with self.database.transaction():
-                await self.repository.record_part(guild, day, part, message_id)
+                held = await self.repository.record_part(
+                    guild, day, part, message_id, owner=owner, lease_until=self.lease.until(self.now())
+                )
+            if not held:
+                raise LeaseLost(f"the digest of guild {guild} on {day} is being sent by another process")
 
         async def find_sent() -> dict[int, int]:
-            # A crash may have come between a send and recording it: the channel knows.
-            return await poster.find_parts(config.channel_id, day)
+            # A crash may have come between a send and recording it: the channel knows. Only
+            # messages after the claim can be parts of it, however busy the channel was since.
+            return await poster.find_parts(config.channel_id, day, since=record.claimed_at)
 
         try:
             await send_remaining(
@@ -286,12 +323,15 @@ class DigestService:
         except DestinationGone as exc:
             reason = str(exc)
             async with self.database.transaction():
-                await self.repository.finish(guild, day, PostState.FAILED, self.now(), reason)
+                await self.repository.finish(guild, day, PostState.FAILED, self.now(), reason, owner=owner)
                 await self.repository.set_paused(guild, True, reason, self.now())
             log.warning("digest for guild %s paused: %s", guild, reason)
             return PostOutcome(guild, day, Outcome.FAILED, tuple(sent.values()), reason)
+        except LeaseLost as exc:
+            log.warning("stopped sending: %s", exc)
+            return PostOutcome(guild, day, Outcome.ELSEWHERE, tuple(sent.values()))
         async with self.database.transaction():
-            await self.repository.finish(guild, day, PostState.POSTED, self.now())
+            await self.repository.finish(guild, day, PostState.POSTED, self.now(), owner=owner)
         return PostOutcome(guild, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
 
     @staticmethod

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import aiosqlite
 
 from bot.domain.delivery import PostState
+from bot.domain.digest import DigestPlan
 from bot.domain.schedule import DigestConfig
 from bot.storage.database import RoutedConnection
 
@@ -28,6 +29,15 @@ class PostRecord:
     message_ids: dict[int, int]
     error: str | None
     finished_at: datetime | None
+    claimed_at: datetime
+    owner: str | None = None
+    lease_until: datetime | None = None
+    plan: DigestPlan | None = None  # frozen at claim time (None: claimed before plans were kept)
+
+
+def instant(moment: datetime) -> str:
+    """Instants as stored: UTC, fixed precision, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _config(row: aiosqlite.Row) -> DigestConfig:
@@ -55,6 +65,10 @@ def _post(row: aiosqlite.Row) -> PostRecord:
         message_ids={int(k): int(v) for k, v in json.loads(row["message_ids"]).items()},
         error=row["error"],
         finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
+        claimed_at=datetime.fromisoformat(row["claimed_at"]),
+        owner=row["owner"],
+        lease_until=datetime.fromisoformat(row["lease_until"]) if row["lease_until"] else None,
+        plan=DigestPlan.from_json(row["plan"]) if row["plan"] else None,
     )
 
 
@@ -135,44 +149,79 @@ class DigestRepository:
             return await cursor.fetchone() is not None
 
     async def claim(
-        self, guild_id: int, post_day: date, list_date: date | None, parts: int, now: datetime
-    ) -> PostRecord:
-        """Claim the day's post (or return the claim a previous run left behind)."""
+        self, plan: DigestPlan, guild_id: int, *, owner: str, lease_until: datetime, now: datetime
+    ) -> PostRecord | None:
+        """Claim the day's post for ``owner`` until ``lease_until``: a new claim stores ``plan``;
+        an existing one is taken over only if its lease expired (or is ours), keeping its plan.
+        None: another process holds a live lease on it."""
+        day = plan.post_day.isoformat()
         await self._db.execute(
-            "INSERT INTO digest_posts (guild_id, post_day, list_date, state, parts, claimed_at) "
-            "VALUES (?, ?, ?, 'claimed', ?, ?) ON CONFLICT (guild_id, post_day) DO NOTHING",
+            "INSERT INTO digest_posts (guild_id, post_day, list_date, state, parts, claimed_at, plan) "
+            "VALUES (?, ?, ?, 'claimed', ?, ?, ?) ON CONFLICT (guild_id, post_day) DO NOTHING",
             (
                 guild_id,
-                post_day.isoformat(),
-                list_date.isoformat() if list_date else None,
-                parts,
-                now.isoformat(),
+                day,
+                plan.list_date.isoformat() if plan.list_date else None,
+                plan.parts,
+                instant(now),
+                plan.to_json(),
             ),
         )
-        record = await self.post(guild_id, post_day)
-        assert record is not None
-        return record
-
-    async def record_part(self, guild_id: int, post_day: date, part: int, message_id: int) -> None:
-        await self._db.execute(
-            "UPDATE digest_posts SET message_ids = json_set(message_ids, '$.' || ?, ?) "
-            "WHERE guild_id = ? AND post_day = ?",
-            (str(part), message_id, guild_id, post_day.isoformat()),
+        cursor = await self._db.execute(
+            "UPDATE digest_posts SET owner = ?, lease_until = ?, plan = coalesce(plan, ?) "
+            "WHERE guild_id = ? AND post_day = ? AND state = 'claimed' "
+            "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?)",
+            (owner, instant(lease_until), plan.to_json(), guild_id, day, owner, instant(now)),
         )
+        if cursor.rowcount != 1:
+            return None
+        return await self.post(guild_id, plan.post_day)
+
+    async def renew(self, guild_id: int, post_day: date, *, owner: str, lease_until: datetime) -> bool:
+        """Extend ``owner``'s lease; False when it no longer holds it (stop sending)."""
+        cursor = await self._db.execute(
+            "UPDATE digest_posts SET lease_until = ? "
+            "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
+            (instant(lease_until), guild_id, post_day.isoformat(), owner),
+        )
+        return cursor.rowcount == 1
+
+    async def record_part(
+        self, guild_id: int, post_day: date, part: int, message_id: int, *, owner: str, lease_until: datetime
+    ) -> bool:
+        """Record a sent part (renewing the lease); False when ``owner`` lost the lease."""
+        cursor = await self._db.execute(
+            "UPDATE digest_posts SET message_ids = json_set(message_ids, '$.' || ?, ?), lease_until = ? "
+            "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
+            (str(part), message_id, instant(lease_until), guild_id, post_day.isoformat(), owner),
+        )
+        return cursor.rowcount == 1
 
     async def finish(
-        self, guild_id: int, post_day: date, state: PostState, now: datetime, error: str | None = None
-    ) -> None:
-        await self._db.execute(
-            "UPDATE digest_posts SET state = ?, error = ?, finished_at = ? "
-            "WHERE guild_id = ? AND post_day = ?",
-            (state, error, now.isoformat(), guild_id, post_day.isoformat()),
+        self,
+        guild_id: int,
+        post_day: date,
+        state: PostState,
+        now: datetime,
+        error: str | None = None,
+        *,
+        owner: str,
+    ) -> bool:
+        """Close ``owner``'s claim as posted, skipped or failed (the lease ends with it)."""
+        cursor = await self._db.execute(
+            "UPDATE digest_posts SET state = ?, error = ?, finished_at = ?, lease_until = NULL "
+            "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
+            (state, error, instant(now), guild_id, post_day.isoformat(), owner),
         )
+        return cursor.rowcount == 1
 
     async def release(self, guild_id: int, post_day: date) -> None:
-        """Forget a failed claim so that a resumed digest may post the day after all."""
+        """Let a failed post (channel gone, permission lost) go out after all, once the admin fixed
+        it: back to a free claim that resumes its frozen plan. The row (with the parts already
+        sent) is never deleted, so nothing is posted twice."""
         await self._db.execute(
-            "DELETE FROM digest_posts WHERE guild_id = ? AND post_day = ? AND state = 'failed'",
+            "UPDATE digest_posts SET state = 'claimed', error = NULL, finished_at = NULL, owner = NULL, "
+            "lease_until = NULL WHERE guild_id = ? AND post_day = ? AND state = 'failed'",
             (guild_id, post_day.isoformat()),
         )
 

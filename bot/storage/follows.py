@@ -9,7 +9,9 @@ from datetime import date, datetime, time
 
 import aiosqlite
 
+from bot.domain.delivery import BatchState
 from bot.storage.database import RoutedConnection
+from bot.storage.digests import instant
 
 FOREVER = "forever"
 
@@ -41,6 +43,17 @@ class StoredFollow:
 class QueuedAlert:
     paper_pk: int
     keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    batch_id: int
+    user_id: int
+    state: BatchState
+    created_at: datetime
+    owner: str | None
+    plan: str | None  # the DM's parts as frozen at claim time (JSON)
+    parts_sent: dict[int, int]  # part number -> message id
 
 
 def _member(row: aiosqlite.Row) -> Member:
@@ -156,12 +169,20 @@ class FollowRepository:
             return [row[0] for row in await cursor.fetchall()]
 
     async def open_batch(
-        self, user_id: int, local_day: date | None, now: datetime
+        self, user_id: int, local_day: date | None, now: datetime, *, owner: str, lease_until: datetime
     ) -> tuple[int, list[QueuedAlert]]:
-        """Move a member's pending alerts into a new batch being sent."""
+        """Move a member's pending alerts into a new batch, leased to ``owner``. Batch rows are
+        never deleted, so a batch id never repeats (it is in the DM's marker and nonce)."""
         cursor = await self._db.execute(
-            "INSERT INTO alert_batches (user_id, state, local_day, created_at) VALUES (?, 'sending', ?, ?)",
-            (user_id, local_day.isoformat() if local_day else None, now.isoformat()),
+            "INSERT INTO alert_batches (user_id, state, local_day, created_at, owner, lease_until) "
+            "VALUES (?, 'sending', ?, ?, ?, ?)",
+            (
+                user_id,
+                local_day.isoformat() if local_day else None,
+                instant(now),
+                owner,
+                instant(lease_until),
+            ),
         )
         batch_id = cursor.lastrowid
         assert batch_id is not None
@@ -171,30 +192,106 @@ class FollowRepository:
         )
         return batch_id, await self.batch_alerts(batch_id)
 
+    async def sending_batches(self) -> list[int]:
+        """Batches still being sent (or interrupted)."""
+        sql = "SELECT id FROM alert_batches WHERE state = 'sending' ORDER BY id"
+        async with self._db.execute(sql) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def freeze_plan(self, batch_id: int, plan: str) -> None:
+        await self._db.execute("UPDATE alert_batches SET plan = ? WHERE id = ?", (plan, batch_id))
+
     async def batch_alerts(self, batch_id: int) -> list[QueuedAlert]:
         sql = "SELECT paper_pk, keywords FROM alerts WHERE batch_id = ? ORDER BY created_at, paper_pk"
         async with self._db.execute(sql, (batch_id,)) as cursor:
             return [QueuedAlert(row[0], tuple(json.loads(row[1]))) for row in await cursor.fetchall()]
 
-    async def sending_batches(self) -> list[tuple[int, int]]:
-        sql = "SELECT id, user_id FROM alert_batches WHERE state = 'sending' ORDER BY id"
-        async with self._db.execute(sql) as cursor:
-            return [(row[0], row[1]) for row in await cursor.fetchall()]
-
-    async def finish_batch(self, batch_id: int, message_ids: Sequence[int], now: datetime) -> None:
-        await self._db.execute(
-            "UPDATE alert_batches SET state = 'sent', message_ids = ?, sent_at = ? WHERE id = ?",
-            (json.dumps(list(message_ids)), now.isoformat(), batch_id),
+    async def take_over_batches(
+        self, *, owner: str, lease_until: datetime, now: datetime
+    ) -> list[BatchRecord]:
+        """Claim the batches being sent whose lease expired (their process died) or is ``owner``'s
+        own (an earlier attempt of this process failed part-way)."""
+        sql = (
+            "UPDATE alert_batches SET owner = ?, lease_until = ? WHERE state = 'sending' "
+            "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?) "
+            "RETURNING id"
         )
-        await self._db.execute("UPDATE alerts SET state = 'sent' WHERE batch_id = ?", (batch_id,))
+        async with self._db.execute(sql, (owner, instant(lease_until), owner, instant(now))) as cursor:
+            ids = [row[0] for row in await cursor.fetchall()]
+        return [batch for batch_id in sorted(ids) if (batch := await self.batch(batch_id)) is not None]
 
-    async def reopen_batch(self, batch_id: int) -> None:
-        """A batch that did not go out: its alerts wait again, nothing is lost."""
+    async def batch(self, batch_id: int) -> BatchRecord | None:
+        async with self._db.execute("SELECT * FROM alert_batches WHERE id = ?", (batch_id,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return BatchRecord(
+            batch_id=row["id"],
+            user_id=row["user_id"],
+            state=BatchState(row["state"]),
+            created_at=datetime.fromisoformat(row["created_at"]),
+            owner=row["owner"],
+            plan=row["plan"],
+            parts_sent={int(k): int(v) for k, v in json.loads(row["parts_sent"]).items()},
+        )
+
+    async def record_part(
+        self,
+        batch_id: int,
+        part: int,
+        message_id: int,
+        paper_pks: Sequence[int],
+        *,
+        owner: str,
+        lease_until: datetime,
+    ) -> bool:
+        """Record which message delivered which alerts (renewing the lease); False when ``owner``
+        lost the lease."""
+        cursor = await self._db.execute(
+            "UPDATE alert_batches SET parts_sent = json_set(parts_sent, '$.' || ?, ?), lease_until = ? "
+            "WHERE id = ? AND owner = ? AND state = 'sending'",
+            (str(part), message_id, instant(lease_until), batch_id, owner),
+        )
+        if cursor.rowcount != 1:
+            return False
+        await self._db.execute(
+            "UPDATE alerts SET state = 'sent', message_id = ? "
+            "WHERE batch_id = ? AND paper_pk IN (SELECT value FROM json_each(?))",
+            (message_id, batch_id, json.dumps(list(paper_pks))),
+        )
+        return True
+
+    async def renew_batch(self, batch_id: int, *, owner: str, lease_until: datetime) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE alert_batches SET lease_until = ? WHERE id = ? AND owner = ? AND state = 'sending'",
+            (instant(lease_until), batch_id, owner),
+        )
+        return cursor.rowcount == 1
+
+    async def close_batch(self, batch_id: int, now: datetime, *, owner: str) -> bool:
+        """End a batch: what it delivered stays sent; anything it did not deliver waits again in the
+        queue (for a later batch, with a new id)."""
+        cursor = await self._db.execute(
+            "UPDATE alert_batches SET state = 'sent', sent_at = ?, lease_until = NULL, "
+            "message_ids = (SELECT coalesce(json_group_array(value), '[]') FROM "
+            "(SELECT value FROM json_each(parts_sent) ORDER BY CAST(key AS INTEGER))) "
+            "WHERE id = ? AND owner = ? AND state = 'sending'",
+            (instant(now), batch_id, owner),
+        )
+        if cursor.rowcount != 1:
+            return False
         await self._db.execute(
             "UPDATE alerts SET state = 'pending', batch_id = NULL WHERE batch_id = ? AND state = 'sending'",
             (batch_id,),
         )
-        await self._db.execute("DELETE FROM alert_batches WHERE id = ? AND state = 'sending'", (batch_id,))
+        return True
+
+    async def release_batch(self, batch_id: int, now: datetime, *, owner: str) -> None:
+        """Give up the lease without closing (an ambiguous failure: a resume checks what arrived)."""
+        await self._db.execute(
+            "UPDATE alert_batches SET lease_until = ? WHERE id = ? AND owner = ? AND state = 'sending'",
+            (instant(now), batch_id, owner),
+        )
 
     async def drop_pending(self, user_id: int) -> None:
         await self._db.execute(
@@ -202,7 +299,10 @@ class FollowRepository:
         )
 
     async def daily_batch_sent(self, user_id: int, local_day: date) -> bool:
-        sql = "SELECT 1 FROM alert_batches WHERE user_id = ? AND local_day = ? AND state = 'sent' LIMIT 1"
+        sql = (
+            "SELECT 1 FROM alert_batches WHERE user_id = ? AND local_day = ? AND state = 'sent' "
+            "AND parts_sent != '{}' LIMIT 1"
+        )
         async with self._db.execute(sql, (user_id, local_day.isoformat())) as cursor:
             return await cursor.fetchone() is not None
 

@@ -121,7 +121,7 @@ async def test_discord_500s_on_channel_posts_delay_the_digest_but_lose_nothing(
     assert len(digest_posts(channel)) == 1
 
 
-@pytest.mark.parametrize("step", ["claim", "delivered"])
+@pytest.mark.parametrize("step", ["claim", "record_part"])
 async def test_alerts_killed_at_each_step_arrive_exactly_once(
     world: Any, services: Services, step: str
 ) -> None:
@@ -139,8 +139,9 @@ async def test_alerts_killed_at_each_step_arrive_exactly_once(
             )
         ]
     )
-    # claim: killed after the batch was opened, before sending; delivered: after sending, before recording.
-    kill_once(services.alerts, step, after=step == "claim")
+    # claim: killed after the batch was opened, before sending; record_part: after sending, before recording.
+    target = services.alerts if step == "claim" else services.repositories.follows
+    kill_once(target, step, after=step == "claim")
     with pytest.raises(Killed):
         await env.bot.get_cog("Follows").deliver_alerts()
     await restart(env, services)

@@ -108,15 +108,16 @@ async def test_restart_between_match_and_send_loses_nothing_and_repeats_nothing(
 
     # A crash after the DM went out but before it was recorded: the restarted bot finds it.
     await services.papers.ingest([paper(10, "Diffusion Again", "More diffusion.")])
-    original = services.alerts.delivered
+    ledger = services.repositories.follows
+    original = ledger.record_part
 
-    async def crash(*_: object) -> None:
+    async def crash(*_: object, **__: object) -> None:
         raise RuntimeError("killed before recording the DM")
 
-    services.alerts.delivered = crash  # type: ignore[method-assign]
+    ledger.record_part = crash  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         await cog(env).deliver_alerts()
-    services.alerts.delivered = original  # type: ignore[method-assign]
+    ledger.record_part = original  # type: ignore[method-assign]
     assert len(dms(alice)) == 2
     await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
     await cog(env).deliver_alerts()
