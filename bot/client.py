@@ -24,7 +24,16 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.follows", "cogs.admin")
+EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.follows", "cogs.admin", "cogs.meta")
+# What the bot needs in a digest channel (checked again by /digest setup): the invite link asks for it.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    read_message_history=True,
+    create_public_threads=True,
+    send_messages_in_threads=True,
+)
 # Names as Discord's own UI shows them.
 PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_channels": "Manage Channels"}
 

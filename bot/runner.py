@@ -48,11 +48,11 @@ async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stoppe
     path = settings.health.file
     if path is None:
         return
-    fetches: dict[str, FetchOutcome] = {}
-    for source in settings.sources.enabled:
-        record = await services.repositories.fetches.last(source)
-        if record is not None:
-            fetches[source] = FetchOutcome(record.fetched_at, record.ok, record.papers, record.error)
+    fetches = {
+        source: FetchOutcome(record.fetched_at, record.ok, record.papers, record.error)
+        for source, record in (await services.last_fetches(settings.sources.enabled)).items()
+        if record is not None
+    }
     heartbeat = bot.health.heartbeat(
         interval_seconds=settings.health.interval_seconds, fetches=fetches, stopped=stopped
     )

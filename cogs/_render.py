@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import discord
 
+from bot.domain.about import FORGET_POINTER, MEMBER_DATA, NOT_KEPT, format_size, format_uptime
 from bot.domain.digest import DigestMessage, EmbedSpec
 from bot.domain.layout import (
     byline,
@@ -21,8 +22,9 @@ from bot.domain.layout import (
 from bot.domain.models import Paper
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
-from bot.services.papers import DailyList
+from bot.services.papers import DailyList, Stats
 from bot.services.search import SearchHit
+from bot.storage.fetches import FetchRecord
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -217,4 +219,60 @@ def fit(embed: discord.Embed) -> discord.Embed:
     overflow = len(embed) - EMBED_TOTAL
     if overflow > 0 and embed.description:
         embed.description = truncate(embed.description, max(0, len(embed.description) - overflow))
+    return embed
+
+
+SOURCE_NAMES = {"hf": "Hugging Face Daily Papers", "arxiv": "arXiv announcements"}
+MAX_FIELDS = 25
+
+
+def help_embed(fields: Sequence[tuple[str, str]], *, where: str) -> discord.Embed:
+    """/help: one field per command group (already within FIELD_VALUE), at most 25 fields."""
+    embed = discord.Embed(title="paperbot commands", description=f"What you can use {where}:", colour=ACCENT)
+    total = len(embed.title or "") + len(embed.description or "")
+    for name, value in fields[:MAX_FIELDS]:
+        if total + len(name) + len(value) > EMBED_TOTAL - 100:
+            break
+        embed.add_field(name=truncate(name, FIELD_NAME), value=value, inline=False)
+        total += len(name) + len(value)
+    embed.set_footer(text="/about: version, uptime, and what paperbot keeps about you")
+    return embed
+
+
+def about_embed(
+    *,
+    version: str,
+    stats: Stats,
+    last_fetches: dict[str, FetchRecord | None],
+    store_bytes: int | None,
+    uptime: timedelta,
+    invite: str | None,
+) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"paperbot {version}",
+        description="Daily research papers for this community: search, digests and keyword alerts.",
+        colour=ACCENT,
+    )
+    sources = []
+    for source, fetch in last_fetches.items():
+        name = SOURCE_NAMES.get(source, source)
+        if fetch is None:
+            sources.append(f"{name}: not fetched yet")
+        elif fetch.ok:
+            sources.append(f"{name}: {plural(fetch.papers, 'paper')} {stamp(fetch.fetched_at, 'R')}")
+        else:
+            sources.append(f"{name}: last fetch failed {stamp(fetch.fetched_at, 'R')}")
+    embed.add_field(
+        name="Sources", value=truncate("\n".join(sources) or "none enabled", FIELD_VALUE), inline=False
+    )
+    size = f" · {format_size(store_bytes)} on disk" if store_bytes is not None else ""
+    embed.add_field(name="Store", value=f"{plural(stats.papers, 'paper')}{size}")
+    embed.add_field(name="Uptime", value=format_uptime(uptime))
+    embed.add_field(
+        name="Invite", value=f"[Add paperbot to a server]({invite})" if invite else "not known yet"
+    )
+    kept = "\n".join(f"• {line}" for line in MEMBER_DATA)
+    embed.add_field(
+        name="What paperbot keeps about you", value=f"{kept}\n{NOT_KEPT}\n{FORGET_POINTER}", inline=False
+    )
     return embed

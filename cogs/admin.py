@@ -22,7 +22,9 @@ class Admin(commands.GroupCog, group_name="admin", group_description="Bot owner 
         super().__init__()
 
     @app_commands.command(
-        name="sync", description="Publish the slash commands (globally, or to this server only)"
+        name="sync",
+        description="Publish the slash commands (globally, or to this server only)",
+        extras={"owner_only": True, "example": "/admin sync here:True"},
     )
     @app_commands.describe(
         here="Only this server: instant, for testing (default: everywhere, may take a while)"

@@ -80,7 +80,11 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
 
     # ---- commands ------------------------------------------------------------------------------
 
-    @app_commands.command(name="setup", description="Post the daily papers in a channel at a local time")
+    @app_commands.command(
+        name="setup",
+        description="Post the daily papers in a channel at a local time",
+        extras={"example": "/digest setup channel:#papers time:09:00 timezone:Europe/Berlin"},
+    )
     @app_commands.describe(
         channel="Where the digest goes",
         time="Local time of day, 24-hour HH:MM (e.g. 09:00)",

@@ -80,7 +80,9 @@ class Follows(
         await interaction.response.send_message(truncate(text, _render.CONTENT_LIMIT), ephemeral=True)
 
     @app_commands.command(
-        name="add", description="Follow a keyword, phrase or small query; new matches come by DM"
+        name="add",
+        description="Follow a keyword, phrase or small query; new matches come by DM",
+        extras={"example": '/follow add keyword:"reward model" OR RLHF'},
     )
     @app_commands.describe(
         keyword='A word, a phrase, or e.g. diffusion AND video, "reward model" OR RLHF, pruning -lottery'
@@ -104,7 +106,11 @@ class Follows(
             text += " It matches no recent paper yet."
         await self._reply(interaction, text)
 
-    @app_commands.command(name="remove", description="Stop following a keyword")
+    @app_commands.command(
+        name="remove",
+        description="Stop following a keyword",
+        extras={"example": "/follow remove keyword:RLHF"},
+    )
     @app_commands.describe(keyword="One of your follows (start typing)")
     async def remove(
         self,
@@ -137,7 +143,11 @@ class Follows(
             header += ", paused"
         await self._reply(interaction, header + "):\n" + "\n".join(lines))
 
-    @app_commands.command(name="pause", description="Stop alerts for a while (or until you resume)")
+    @app_commands.command(
+        name="pause",
+        description="Stop alerts for a while (or until you resume)",
+        extras={"example": "/follow pause days:7"},
+    )
     @app_commands.describe(days="For how many days (default: until /follow resume)")
     async def pause(
         self, interaction: discord.Interaction[PaperBot], days: app_commands.Range[int, 1, 365] | None = None
@@ -153,7 +163,11 @@ class Follows(
         await self.service.resume(interaction.user.id)
         await self._reply(interaction, "Alerts are on again.")
 
-    @app_commands.command(name="mode", description="Get each alert at once, or one summary a day")
+    @app_commands.command(
+        name="mode",
+        description="Get each alert at once, or one summary a day",
+        extras={"example": "/follow mode mode:daily time:08:30 timezone:Europe/Paris"},
+    )
     @app_commands.describe(
         mode="instant: as papers arrive; daily: one DM a day",
         time="For daily: your local time, HH:MM (default 09:00)",

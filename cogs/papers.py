@@ -25,7 +25,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         super().__init__()
 
     @app_commands.command(
-        name="search", description="Search titles, abstracts and authors (typos are forgiven)"
+        name="search",
+        description="Search titles, abstracts and authors (typos are forgiven)",
+        extras={"example": "/papers search query:diffusion models"},
     )
     @app_commands.describe(
         query='Words to look for; put an "exact phrase" in double quotes',
@@ -51,7 +53,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         ]
         await self._send_pages(interaction, embeds)
 
-    @app_commands.command(name="show", description="Show one paper with its abstract and links")
+    @app_commands.command(
+        name="show",
+        description="Show one paper with its abstract and links",
+        extras={"example": "/papers show paper:Attention Is All You Need"},
+    )
     @app_commands.describe(paper="Start typing a title (or paste an arXiv id or link)")
     async def show(
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
@@ -84,7 +90,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             if len(s.paper_id) <= _render.CHOICE_VALUE
         ]
 
-    @app_commands.command(name="random", description="A random paper, optionally on a topic")
+    @app_commands.command(
+        name="random",
+        description="A random paper, optionally on a topic",
+        extras={"example": "/papers random topic:robotics"},
+    )
     @app_commands.describe(topic="Only papers matching these words (optional)")
     async def random(
         self,
@@ -105,7 +115,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
         view.message = await interaction.original_response()
 
-    @app_commands.command(name="today", description="The daily papers list (the latest one by default)")
+    @app_commands.command(
+        name="today",
+        description="The daily papers list (the latest one by default)",
+        extras={"example": "/papers today day:2026-07-30"},
+    )
     @app_commands.describe(day="A date as YYYY-MM-DD (default: the latest list)")
     async def today(
         self, interaction: discord.Interaction[PaperBot], day: app_commands.Range[str, 1, 10] | None = None
@@ -120,7 +134,12 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         ]
         await self._send_pages(interaction, embeds)
 
-    @app_commands.command(name="stats", description="Store, sources, digests and alerts at a glance (admins)")
+    # Checked in the body (the rest of /papers is for everyone); extras tell /help the same rule.
+    @app_commands.command(
+        name="stats",
+        description="Store, sources, digests and alerts at a glance (admins)",
+        extras={"guild_only": True, "permissions": ("manage_guild",)},
+    )
     async def stats(self, interaction: discord.Interaction[PaperBot]) -> None:
         if interaction.guild is None:
             raise app_commands.NoPrivateMessage()

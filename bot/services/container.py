@@ -6,7 +6,7 @@ sandbox, doctor): it opens the database, builds the repositories once, and injec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -125,6 +125,10 @@ class Services:
             follows=await repos.follows.count_follows(),
             alerts_sent=await repos.follows.count_sent(),
         )
+
+    async def last_fetches(self, sources: Iterable[str]) -> dict[str, FetchRecord | None]:
+        """The latest fetch of each source (None: never fetched), for /about and the heartbeat."""
+        return {source: await self.repositories.fetches.last(source) for source in sources}
 
     async def pending_alerts(self) -> bool:
         return bool(await self.repositories.follows.users_with_pending())

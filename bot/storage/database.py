@@ -182,6 +182,13 @@ class Database:
             await reader.close()
         await self.writer.close()
 
+    def file_size(self) -> int | None:
+        """Bytes on disk (the file and its write-ahead log); None for an in-memory store."""
+        if self.path == ":memory:":
+            return None
+        files = (Path(self.path), Path(f"{self.path}-wal"))
+        return sum(f.stat().st_size for f in files if f.exists())
+
     async def schema_version(self) -> int:
         async with self.connection.execute("PRAGMA user_version") as cursor:
             row = await cursor.fetchone()
