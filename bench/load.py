@@ -29,11 +29,12 @@ from aiohttp import web
 
 from bench import cache, workload
 from bench.corpus import arxiv_id
-from bot.sandbox.emulator import RESPONSE_DEADLINE, DiscordEmulator, InteractionRecord
+from bot.domain.admission import BUSY_MESSAGE
+from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
 from bot.sandbox.model import Channel, User
+from bot.sandbox.rest import RESPONSE_DEADLINE
 
 PROBE_EVERY = 0.5  # seconds between gateway heartbeat probes
-BUSY_MARKER = "busy"  # the quick private answer to an interaction the bot cannot serve in time
 
 # Today's figures from issue 12 (before this work), same machine, same mix, 100k papers.
 BASELINE = (
@@ -46,29 +47,13 @@ BASELINE = (
 
 
 class LoadEmulator(DiscordEmulator):
-    """The emulator plus what a load test needs: interactions sent without waiting for the answer,
-    the time each callback arrived, and a gateway heartbeat probe."""
+    """The emulator plus what a load test needs: the time each interaction's callback arrived, and a
+    gateway heartbeat probe."""
 
     def __init__(self) -> None:
         super().__init__()
         self.answered: dict[str, float] = {}  # interaction token -> loop time of its callback
         self._probe: asyncio.Future[None] | None = None
-
-    def send_slash(self, user: User, channel: Channel, command: str, **options: Any) -> InteractionRecord:
-        name, *path = command.split()
-        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
-        definition = self._command(guild, name)
-        tree, _ = self._options(definition, path, options, None)
-        return self._interaction(2, user, channel, {"id": definition["id"], "name": name, "type": 1, **tree})
-
-    def send_autocomplete(
-        self, user: User, channel: Channel, command: str, option: str, typed: str
-    ) -> InteractionRecord:
-        name, *path = command.split()
-        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
-        definition = self._command(guild, name)
-        tree, _ = self._options(definition, path, {option: typed}, option)
-        return self._interaction(4, user, channel, {"id": definition["id"], "name": name, "type": 1, **tree})
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -358,7 +343,8 @@ def _tally(emu: LoadEmulator, sent: list[Sent], outcome: Outcome) -> None:
         if record.callback_type == 5:
             outcome.deferred += 1
         content = str((record.response or {}).get("content") or "")
-        if record.ephemeral and content.lower().startswith(BUSY_MARKER):
+        busy_choices = record.type == 4 and not record.choices  # the bot's busy answer to autocomplete
+        if busy_choices or (record.ephemeral and content == BUSY_MESSAGE):
             outcome.busy += 1
             continue
         latency = (answered - record.created) * 1000
@@ -406,7 +392,8 @@ def report(outcome: Outcome) -> None:
         f"max {max(lat, default=float('nan')):.0f} ms"
     )
     print(
-        f"  busy (quick private answer): {outcome.busy:,}  deferred: {outcome.deferred:,}  "
+        f"  busy (quick private answer; empty choices for autocomplete): {outcome.busy:,}  "
+        f"deferred: {outcome.deferred:,}  "
         f"answered after 3 s (refused as late): {outcome.late:,}  never answered: {outcome.unanswered:,}"
     )
     kinds = Counter({kind: len(v) for kind, v in outcome.by_kind.items()})
