@@ -18,81 +18,14 @@ from typing import Annotated
 
 import typer
 
-from bench.corpus import ADJECTIVES, METHODS, TASKS, TECHNIQUES, generate
+from bench import cache, workload
+from bench.cache import CACHE, database, rss_mb
+from bench.corpus import generate
 from bot.services.papers import PaperService
 from bot.storage.database import Database
 
-CACHE = Path(__file__).parent / ".cache"
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 N = Annotated[int, typer.Option("--n", help="Corpus size (papers).")]
-
-
-def _rss_mb() -> float:
-    """Current resident set size (Linux /proc), in MB."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
-
-
-def _size_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
-
-
-async def _ingest(n: int, path: Path) -> None:
-    for old in path.parent.glob(path.name + "*"):
-        old.unlink()
-    started = time.perf_counter()
-    papers = list(generate(n))
-    generated = time.perf_counter()
-    database = await Database.open(path)
-    service = PaperService(database)
-    counts = await service.ingest(papers)
-    stored = time.perf_counter()
-    await database.close()
-    rate = n / (stored - generated)
-    print(
-        f"ingest n={n:,}: {rate:,.0f} papers/s ({stored - generated:.1f} s; corpus generation "
-        f"{generated - started:.1f} s not counted), {counts.new:,} new, DB {_size_mb(path):,.0f} MB"
-    )
-
-
-async def _database(n: int) -> Path:
-    path = CACHE / f"papers-{n}.db"
-    if not path.exists():
-        CACHE.mkdir(exist_ok=True)
-        await _ingest(n, path)
-    return path
-
-
-def _queries(rng: random.Random, count: int) -> list[str]:
-    words = [w for phrase in METHODS + TASKS + TECHNIQUES + ADJECTIVES for w in phrase.split()]
-    out = []
-    for i in range(count):
-        kind = i % 4
-        if kind == 0:  # one common word: the worst case for BM25
-            out.append(rng.choice(words))
-        elif kind == 1:
-            out.append(f"{rng.choice(METHODS)} {rng.choice(TASKS)}")
-        elif kind == 2:
-            out.append(f'"{rng.choice(TECHNIQUES)}" {rng.choice(ADJECTIVES)}')
-        else:  # a typo
-            word = rng.choice(METHODS).split()[0]
-            cut = rng.randrange(1, len(word))
-            out.append(word[:cut] + word[cut + 1 :] + " " + rng.choice(TASKS).split()[0].lower())
-    return out
-
-
-def _typed_prefixes(rng: random.Random, count: int) -> list[str]:
-    """What users type into autocomplete: growing prefixes of real title words, sometimes misspelt."""
-    out = []
-    while len(out) < count:
-        phrase = f"{rng.choice(ADJECTIVES)} {rng.choice(METHODS)} {rng.choice(TASKS)}".lower()
-        if rng.random() < 0.3:
-            at = rng.randrange(1, len(phrase) - 1)
-            phrase = phrase[:at] + phrase[at + 1 :]
-        for end in range(2, len(phrase), 3):
-            out.append(phrase[:end])
-    return out[:count]
 
 
 async def _latency(label: str, n: int, inputs: list[str], call: Callable[[str], Awaitable[object]]) -> None:
@@ -106,34 +39,34 @@ async def _latency(label: str, n: int, inputs: list[str], call: Callable[[str], 
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     print(
         f"{label} n={n:,}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {times[-1]:.1f} ms "
-        f"over {len(times)} queries; RSS {_rss_mb():.0f} MB"
+        f"over {len(times)} queries; RSS {rss_mb():.0f} MB"
     )
 
 
 async def _search(n: int, queries: int, cold: bool) -> None:
-    path = await _database(n)
-    database = await Database.open(path)
-    service = PaperService(database)
+    path = await database(n)
+    db = await Database.open(path)
+    service = PaperService(db)
     await service.start()
     rng = random.Random(11)
-    await _latency("search", n, _queries(rng, queries), lambda q: service.search.search(q, limit=10))
+    await _latency("search", n, workload.queries(rng, queries), lambda q: service.search.search(q, limit=10))
 
     async def suggest(text: str) -> object:
         if cold:
             service.search._suggestions.clear()  # measure the work, not the cache
         return await service.search.suggest(text)
 
-    await _latency("autocomplete", n, _typed_prefixes(rng, queries), suggest)
+    await _latency("autocomplete", n, workload.typed_prefixes(rng, queries), suggest)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000
     print(f"process with n={n:,} loaded: peak RSS {peak:.0f} MB")
-    await database.close()
+    await db.close()
 
 
 @app.command()
 def ingest(n: N = 100_000) -> None:
     """Ingest throughput (papers/s, full-text index included) and database size."""
     CACHE.mkdir(exist_ok=True)
-    asyncio.run(_ingest(n, CACHE / f"papers-{n}.db"))
+    asyncio.run(cache.ingest(n, CACHE / f"papers-{n}.db"))
 
 
 @app.command()
@@ -146,29 +79,6 @@ def search(
     asyncio.run(_search(n, queries, cold=not warm))
 
 
-def _follows(rng: random.Random, count: int) -> list[str]:
-    """Keywords members might follow. Most are specific (a model name, a method on a task), some are
-    popular and shared by many members (a common phrase), a few are small boolean queries."""
-    from bench.corpus import _name
-
-    vocabulary = [w.lower() for phrase in METHODS + TASKS + TECHNIQUES + ADJECTIVES for w in phrase.split()]
-    phrases = [p.lower() for p in METHODS + TASKS + TECHNIQUES]
-    out = []
-    for _ in range(count):
-        roll = rng.random()
-        if roll < 0.40:
-            out.append(_name(rng))  # a specific model or method name
-        elif roll < 0.65:
-            out.append(f'"{rng.choice(METHODS)}" AND "{rng.choice(TASKS)}"')
-        elif roll < 0.80:
-            out.append(rng.choice(phrases))  # popular: many members follow the same phrase
-        elif roll < 0.90:
-            out.append(f'"{rng.choice(phrases)}" OR {_name(rng)}')
-        else:
-            out.append(f"{rng.choice(phrases)} -{rng.choice(vocabulary)}")
-    return out
-
-
 @app.command()
 def match(
     follows: Annotated[int, typer.Option(help="Number of follows.")] = 100_000,
@@ -179,7 +89,7 @@ def match(
     from bot.domain.follows import FollowMatcher, naive_matches, paper_words, parse_keyword
 
     rng = random.Random(5)
-    parsed = {i: parse_keyword(text) for i, text in enumerate(_follows(rng, follows))}
+    parsed = {i: parse_keyword(text) for i, text in enumerate(workload.follows(rng, follows))}
     distinct = len({f.key for f in parsed.values()})
     texts = [
         paper_words(p.paper.title, p.paper.abstract, p.paper.ai_keywords) for p in generate(papers, seed=9)
@@ -212,12 +122,11 @@ def match(
 
 
 async def _bot_memory(n: int, queries: int) -> None:
-    import os
     import sys
 
     from bot.sandbox.emulator import DiscordEmulator
 
-    path = await _database(n)
+    path = await database(n)
     emu = await DiscordEmulator().start()
     guild = emu.create_guild("Bench")
     channel = emu.create_channel(guild, "papers")
@@ -241,11 +150,11 @@ async def _bot_memory(n: int, queries: int) -> None:
         await emu.wait_for(emu.identified.is_set, wait=120)
         rng = random.Random(3)
         slowest = 0.0
-        for text in _queries(rng, queries // 2):
+        for text in workload.queries(rng, queries // 2):
             started = time.perf_counter()
             await emu.slash(member, channel, "papers search", query=text[:200], wait=30)
             slowest = max(slowest, time.perf_counter() - started)
-        for text in _typed_prefixes(rng, queries // 2):
+        for text in workload.typed_prefixes(rng, queries // 2):
             await emu.autocomplete(member, channel, "papers show", "paper", text, wait=30)
         status = Path(f"/proc/{bot.pid}/status").read_text()  # noqa: ASYNC240 - a tiny procfs read
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
@@ -268,10 +177,45 @@ def bot_memory(
     asyncio.run(_bot_memory(n, queries))
 
 
+@app.command()
+def load(
+    n: N = 100_000,
+    rate: Annotated[float, typer.Option(help="Interactions per second (open loop).")] = 300,
+    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 60,
+    mix: Annotated[
+        str, typer.Option(help="Read mix: kind=weight,...")
+    ] = "search=60,autocomplete=20,random=10,show=10",
+    writes: Annotated[
+        float, typer.Option(help="Fraction of interactions that are /follow add|remove.")
+    ] = 0.0,
+    ingest: Annotated[int, typer.Option(help="Papers a concurrent CLI ingest adds (0: none).")] = 0,
+    profile: Annotated[
+        Path | None, typer.Option(help="Write a py-spy profile (raw stacks) of the bot here.")
+    ] = None,
+) -> None:
+    """The real bot process over the emulator under a steady interaction rate: latency, late answers,
+    heartbeat round trip, RSS; printed next to today's figures."""
+    from bench import load as bench_load
+
+    outcome = asyncio.run(
+        bench_load.run(
+            n=n,
+            rate=rate,
+            duration=duration,
+            mix=bench_load.parse_mix(mix),
+            writes=writes,
+            ingest=ingest,
+            profile=profile,
+        )
+    )
+    bench_load.report(outcome)
+    bench_load.table([outcome])
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
-    asyncio.run(_ingest(100_000, CACHE / "ingest-100000.db"))
+    asyncio.run(cache.ingest(100_000, CACHE / "ingest-100000.db"))
     for n in (10_000, 100_000, 1_000_000):
         asyncio.run(_search(n, 400, cold=True))
     asyncio.run(_bot_memory(1_000_000, 200))

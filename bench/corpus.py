@@ -169,11 +169,14 @@ def _name(rng: random.Random) -> str:
 
 
 def generate(
-    n: int, *, seed: int = 7, start: date = date(2024, 1, 1), per_day: int = 50
+    n: int, *, seed: int = 7, start: date = date(2024, 1, 1), per_day: int = 50, first: int = 0
 ) -> Iterator[ListedPaper]:
-    """``n`` papers with unique arXiv ids, listed ``per_day`` to a day from ``start``."""
+    """``n`` papers with unique arXiv ids, listed ``per_day`` to a day from ``start``.
+
+    ``first`` skips ahead in the id sequence: ``generate(m, first=n)`` makes m papers none of which
+    is among ``generate(n)``'s (a new batch to ingest on top of a stored corpus)."""
     rng = random.Random(seed)
-    for index in range(n):
+    for index in range(first, first + n):
         name = _name(rng)
         fill = {
             "name": name,
@@ -198,15 +201,20 @@ def generate(
         title = rng.choice(TEMPLATES).format(**fill)
         abstract = " ".join(s.format(**fill) for s in SENTENCES if rng.random() < 0.9)
         day = start + timedelta(days=index // per_day)
-        month = (index // 99_999) % 12 + 1
         paper = Paper(
             title=title,
             abstract=abstract,
             source=Source.SYNTHETIC,
-            arxiv_id=f"{24 + index // 1_199_988:02d}{month:02d}.{index % 99_999 + 1:05d}",
+            arxiv_id=arxiv_id(index),
             authors=tuple(f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(1, 8))),
             published=day - timedelta(days=1),
             first_listed=day,
             upvotes=rng.randint(0, 200),
         )
         yield ListedPaper(paper, day, index % per_day + 1)
+
+
+def arxiv_id(index: int) -> str:
+    """The arXiv id ``generate`` gives its ``index``-th paper (without generating it)."""
+    month = (index // 99_999) % 12 + 1
+    return f"{24 + index // 1_199_988:02d}{month:02d}.{index % 99_999 + 1:05d}"

@@ -5,6 +5,7 @@ With ``bot/__main__``/``bot/cli`` and ``cogs/``, the only code that imports disc
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -16,6 +17,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.admission import BUSY_MESSAGE, Admission, Ticket, Verdict, snowflake_seconds
 from bot.errors import PaperbotError
 from bot.health import HealthState
 from bot.logging_context import set_context
@@ -58,7 +60,64 @@ def endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
 
 
 class PaperTree(app_commands.CommandTree["PaperBot"]):
-    """One error handler for every app command, whether or not the interaction was answered."""
+    """One error handler for every app command, whether or not the interaction was answered; and
+    admission control (bot/domain/admission.py): answered in time, or "busy" at once, never late."""
+
+    def __init__(self, client: PaperBot, **options: Any) -> None:
+        super().__init__(client, **options)
+        self.admission = Admission()
+
+    def _from_interaction(self, interaction: discord.Interaction[PaperBot]) -> None:
+        kind = "autocomplete" if interaction.type is discord.InteractionType.autocomplete else "command"
+        ticket = self.admission.arrive(snowflake_seconds(interaction.id), kind)
+        self.client.loop.create_task(self._admitted(interaction, ticket), name="CommandTree-invoker")
+
+    async def _admitted(self, interaction: discord.Interaction[PaperBot], ticket: Ticket) -> None:
+        verdict = await self.admission.turn(ticket)
+        if verdict is Verdict.SERVE:
+            await self._serve(interaction, ticket)
+        elif verdict is Verdict.BUSY:
+            await self._say_busy(interaction)
+        else:
+            log.warning("interaction %s arrived too late to answer in time; not answered", interaction.id)
+
+    async def _serve(self, interaction: discord.Interaction[PaperBot], ticket: Ticket) -> None:
+        """Run the command; one still unanswered when only "busy" can arrive in time is cut short
+        and says so. Once answered (or deferred) it runs to the end, however long it takes."""
+        task = asyncio.current_task()
+        assert task is not None
+        cut_short = False
+
+        def watchdog() -> None:
+            nonlocal cut_short
+            if not interaction.response.is_done():
+                cut_short = True
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(max(0.0, self.admission.time_left(ticket)), watchdog)
+        try:
+            await self._call(interaction)
+        except app_commands.AppCommandError as error:
+            await self._dispatch_error(interaction, error)
+        except asyncio.CancelledError:
+            if not cut_short:
+                raise
+            task.uncancel()
+            log.info("interaction %s was not answered in time: told busy", interaction.id)
+            await self._say_busy(interaction)
+        finally:
+            timer.cancel()
+            self.admission.finish(ticket)
+
+    @staticmethod
+    async def _say_busy(interaction: discord.Interaction[PaperBot]) -> None:
+        try:
+            if interaction.type is discord.InteractionType.autocomplete:
+                await interaction.response.autocomplete([])
+            else:
+                await interaction.response.send_message(BUSY_MESSAGE, ephemeral=True)
+        except discord.HTTPException:
+            log.info("the busy answer to interaction %s did not arrive in time", interaction.id)
 
     async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:
         command = interaction.command.qualified_name if interaction.command else None

@@ -7,7 +7,8 @@ answer 404 and are logged in ``unknown_routes``.
 
 One module per part, each a layer over the shared world:
 ``world`` (state, builders, waiting), ``gateway`` (HELLO/IDENTIFY/RESUME, dispatch), ``rest``
-(the REST routes), ``interactions`` (members acting), ``faults`` (failures on demand).
+(the REST routes), ``interactions`` (members acting), ``faults`` (failures on demand), with
+``ratelimit`` (Discord's global and per-route limits, enforced in the faults middleware).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ __all__ = ["DiscordEmulator", "Fault", "InteractionRecord"]
 
 
 class DiscordEmulator(Interactions, Rest, Faults, Gateway):
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(host=host, port=port)
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rate_limited: bool = True) -> None:
+        super().__init__(host=host, port=port, rate_limited=rate_limited)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> DiscordEmulator:

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.ratelimit import RateLimits
 from bot.sandbox.rest import error_response, json_response
 from bot.sandbox.world import API, World
 
@@ -24,9 +25,11 @@ class Fault:
 
 
 class Faults(World):
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, rate_limited: bool = True, **kwargs: Any) -> None:
+        """``rate_limited``: enforce Discord's global and per-route limits (bot/sandbox/ratelimit.py)."""
         super().__init__(**kwargs)
         self.faults: list[Fault] = []
+        self.rate_limits = RateLimits() if rate_limited else None
 
     def inject(
         self,
@@ -59,14 +62,13 @@ class Faults(World):
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bot "):
             self.tokens_seen.add(auth[4:])
+        limits = None
+        if self.rate_limits is not None:
+            verdict = self.rate_limits.check(request.method, path.strip("/").split("/"), auth)
+            if not verdict.allowed:
+                return json_response(verdict.body(), 429, verdict.headers)
+            limits = verdict.headers
         response: web.StreamResponse = await handler(request)
-        response.headers.update(
-            {
-                "X-RateLimit-Limit": "50",
-                "X-RateLimit-Remaining": "49",
-                "X-RateLimit-Reset-After": "1.0",
-                "X-RateLimit-Bucket": "emulated",
-            }
-        )
+        response.headers.update(limits or {})
         await self._notify()
         return response

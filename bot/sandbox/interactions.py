@@ -90,9 +90,8 @@ class Interactions(World):
         self.dispatch("INTERACTION_CREATE", payload)
         return record
 
-    async def slash(
-        self, user: User, channel: Channel, command: str, /, wait: float = 10.0, **options: Any
-    ) -> InteractionRecord:
+    def send_slash(self, user: User, channel: Channel, command: str, /, **options: Any) -> InteractionRecord:
+        """Send ``/command sub ... opt=value`` as ``user`` without waiting for the answer (load tests)."""
         name, *path = command.split()
         guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
         definition = self._command(guild, name)
@@ -101,8 +100,30 @@ class Interactions(World):
         data = {"id": definition["id"], "name": name, "type": 1, **tree}
         if resolved:
             data["resolved"] = resolved
-        record = self._interaction(2, user, channel, data)
+        return self._interaction(2, user, channel, data)
+
+    async def slash(
+        self, user: User, channel: Channel, command: str, /, wait: float = 10.0, **options: Any
+    ) -> InteractionRecord:
+        record = self.send_slash(user, channel, command, **options)
         await self.wait_for(record.done, wait)
+        return record
+
+    def send_autocomplete(
+        self, user: User, channel: Channel, command: str, option: str, typed: str, **filled: Any
+    ) -> InteractionRecord:
+        """Send what ``user`` typed into an autocompleted option, without waiting for the choices."""
+        name, *path = command.split()
+        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
+        definition = self._command(guild, name)
+        declared = {o["name"]: o for o in self.leaf(definition, path).get("options", [])}
+        if not declared.get(option, {}).get("autocomplete"):
+            raise LookupError(f"/{command} {option} has no autocomplete")
+        tree, _ = self._options(definition, path, {**filled, option: typed}, option)
+        record = self._interaction(
+            4, user, channel, {"id": definition["id"], "name": name, "type": 1, **tree}
+        )
+        record.option = declared[option]
         return record
 
     async def autocomplete(
@@ -115,17 +136,7 @@ class Interactions(World):
         wait: float = 3.0,
         **filled: Any,
     ) -> list[Json]:
-        name, *path = command.split()
-        guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
-        definition = self._command(guild, name)
-        declared = {o["name"]: o for o in self.leaf(definition, path).get("options", [])}
-        if not declared.get(option, {}).get("autocomplete"):
-            raise LookupError(f"/{command} {option} has no autocomplete")
-        tree, _ = self._options(definition, path, {**filled, option: typed}, option)
-        record = self._interaction(
-            4, user, channel, {"id": definition["id"], "name": name, "type": 1, **tree}
-        )
-        record.option = declared[option]
+        record = self.send_autocomplete(user, channel, command, option, typed, **filled)
         await self.wait_for(record.done, wait)
         return record.choices
 

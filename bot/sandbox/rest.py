@@ -22,6 +22,7 @@ from bot.sandbox.model import (
     now_iso,
     snowflake,
 )
+from bot.sandbox.ratelimit import route_shape
 from bot.sandbox.rules import (
     Problems,
     autocomplete_problems,
@@ -69,12 +70,12 @@ class Rest(World):
         body = await self._body(request) if request.method in ("POST", "PUT", "PATCH") else None
         self.requests.append((request.method, path, body))
         parts = path.strip("/").split("/")
-        handler = ROUTES.get((request.method, _shape(parts)))
+        handler = ROUTES.get((request.method, route_shape(parts)))
         if handler is None:
             self.unknown_routes.append(f"{request.method} {path}")
             log.warning("emulator: unknown route %s %s", request.method, path)
             return error_response(404, "404: Not Found")
-        problems = self._problems(request.method, _shape(parts), parts, body)
+        problems = self._problems(request.method, route_shape(parts), parts, body)
         if problems:
             self.rejections.append((f"{request.method} {path}", problems))
             log.warning("emulator: Discord would refuse %s %s: %s", request.method, path, problems)
@@ -313,11 +314,6 @@ class Rest(World):
 def _apply_edit(message: Json, body: Json) -> None:
     """An edit changes only what it names (content, embeds, components)."""
     message.update({key: value for key, value in body.items() if key in ("content", "embeds", "components")})
-
-
-def _shape(parts: list[str]) -> tuple[str, ...]:
-    """A path with ids replaced by '#': the key the route table is looked up by."""
-    return tuple("#" if p.isdigit() or p.startswith("itoken-") else p for p in parts)
 
 
 ROUTES: dict[tuple[str, tuple[str, ...]], Any] = {

@@ -1,0 +1,80 @@
+"""Seeded corpora built once and cached under bench/.cache/, so a measurement never pays for set-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from bench.corpus import generate
+from bot.services.papers import PaperService
+from bot.storage.database import Database
+
+CACHE = Path(__file__).parent / ".cache"
+
+
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc), in MB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
+
+
+async def ingest(n: int, path: Path) -> None:
+    for old in path.parent.glob(path.name + "*"):
+        old.unlink()
+    started = time.perf_counter()
+    papers = list(generate(n))
+    generated = time.perf_counter()
+    database = await Database.open(path)
+    service = PaperService(database)
+    counts = await service.ingest(papers)
+    stored = time.perf_counter()
+    await database.close()
+    rate = n / (stored - generated)
+    print(
+        f"ingest n={n:,}: {rate:,.0f} papers/s ({stored - generated:.1f} s; corpus generation "
+        f"{generated - started:.1f} s not counted), {counts.new:,} new, DB {size_mb(path):,.0f} MB"
+    )
+
+
+async def database(n: int) -> Path:
+    """The cached database of ``generate(n)`` (built on first use)."""
+    path = CACHE / f"papers-{n}.db"
+    if not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        await ingest(n, path)
+    return path
+
+
+def hf_api_file(n: int, *, after: int) -> Path:
+    """A Hugging Face API JSON file of ``n`` new papers (none among the first ``after``), for a CLI ingest."""
+    path = CACHE / f"hf-api-{n}-after-{after}.json"
+    if path.exists():
+        return path
+    CACHE.mkdir(exist_ok=True)
+    items = []
+    for listed in generate(n, seed=31, first=after):
+        paper = listed.paper
+        items.append(
+            {
+                "paper": {
+                    "id": paper.arxiv_id,
+                    "title": paper.title,
+                    "summary": paper.abstract,
+                    "authors": [{"name": name} for name in paper.authors],
+                    "publishedAt": f"{paper.published.isoformat()}T00:00:00.000Z",
+                    "upvotes": paper.upvotes,
+                },
+                "publishedAt": f"{listed.list_date.isoformat()}T00:00:00.000Z",
+            }
+        )
+    partial = path.with_suffix(".part")
+    partial.write_text(json.dumps(items))
+    partial.rename(path)
+    return path
