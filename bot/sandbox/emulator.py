@@ -42,6 +42,7 @@ class DiscordEmulator(Interactions, Rest, Faults, Gateway):
         return self
 
     async def stop(self) -> None:
+        self.stopping.set()  # held-back answers (hang faults) are released
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:

@@ -47,10 +47,14 @@ def error_response(status: int, message: str, code: int = 0) -> web.Response:
 
 
 class Rest(World):
+    # Discord checks enforce_nonce "in the past few minutes".
+    nonce_window_seconds = 300.0
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.requests: list[tuple[str, str, Json | list[Any] | None]] = []
         self.unknown_routes: list[str] = []
+        self.nonces: dict[tuple[int, str], tuple[float, Json]] = {}  # (author, nonce) -> (when, message)
         # Every request Discord would have answered 400 Invalid Form Body: (route, problems).
         self.rejections: list[tuple[str, Problems]] = []
 
@@ -188,6 +192,16 @@ class Rest(World):
         channel.messages.append(message)
         return message
 
+    def _nonced(self, channel: Channel, nonce: str) -> Json | None:
+        seen = self.nonces.get((self.bot.id, nonce))
+        if seen is None:
+            return None
+        at, message = seen
+        if asyncio.get_running_loop().time() - at > self.nonce_window_seconds:
+            del self.nonces[(self.bot.id, nonce)]
+            return None
+        return message
+
     def _channel(self, channel_id: str) -> Channel | None:
         return self.channels.get(int(channel_id)) if channel_id.isdigit() else None
 
@@ -198,9 +212,20 @@ class Rest(World):
         if request.method == "POST":
             if channel.bot_denied & (SEND_MESSAGES | EMBED_LINKS):
                 return error_response(403, "Missing Permissions", 50013)
-            return json_response(self._message(channel, body or {}))
-        limit = int(request.query.get("limit", "50"))
-        return json_response(list(reversed(channel.messages))[:limit])
+            body = body or {}
+            nonce = body.get("nonce")
+            if nonce is not None and body.get("enforce_nonce"):
+                # As Discord: the same author and nonce within the window returns the message
+                # created the first time instead of creating another.
+                existing = self._nonced(channel, str(nonce))
+                if existing is not None:
+                    return json_response(existing)
+            message = self._message(channel, body)
+            if nonce is not None:
+                message["nonce"] = nonce
+                self.nonces[(self.bot.id, str(nonce))] = (asyncio.get_running_loop().time(), message)
+            return json_response(message)
+        return json_response(_history_page(channel.messages, request.query))
 
     async def _edit_message(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         channel = self._channel(parts[1])
@@ -309,6 +334,25 @@ class Rest(World):
             target["flags"] = target.get("flags", 0) & ~LOADING
             target["edited_timestamp"] = now_iso()
         return json_response(target)
+
+
+def _history_page(messages: list[Json], query: Any) -> list[Json]:
+    """GET /channels/{id}/messages as Discord pages it: at most ``limit`` (1-100, default 50),
+    newest first; ``before``: the newest ones older than it; ``after``: the oldest ones newer
+    than it; ``around``: those around it."""
+    limit = max(1, min(100, int(query.get("limit", "50"))))
+    ordered = sorted(messages, key=lambda m: int(m["id"]))
+    if "around" in query:
+        pivot = int(query["around"])
+        older = [m for m in ordered if int(m["id"]) <= pivot][-(limit // 2 + 1) :]
+        newer = [m for m in ordered if int(m["id"]) > pivot][: limit - len(older)]
+        return list(reversed(older + newer))
+    if "before" in query:
+        ordered = [m for m in ordered if int(m["id"]) < int(query["before"])]
+    if "after" in query:
+        ordered = [m for m in ordered if int(m["id"]) > int(query["after"])]
+        return list(reversed(ordered[:limit]))
+    return list(reversed(ordered[-limit:]))
 
 
 def _apply_edit(message: Json, body: Json) -> None:

@@ -26,6 +26,7 @@ STRING_OPTION_MAX = 6000
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_CHARS = 100
 CONTENT_CHARS = 2000
+NONCE_CHARS = 25
 EMBEDS = 10
 EMBED_TOTAL = 6000
 EMBED_LIMITS = {"title": 256, "description": 4096}
@@ -148,6 +149,11 @@ def message_problems(body: Json) -> Problems:
     if total > EMBED_TOTAL:
         problems.append(("embeds", f"Embed size exceeds maximum size of {EMBED_TOTAL}"))
     problems += component_problems(body.get("components") or [])
+    nonce = body.get("nonce")
+    if isinstance(nonce, str) and len(nonce) > NONCE_CHARS:
+        problems.append(("nonce", f"Must be {NONCE_CHARS} or fewer in length."))
+    elif isinstance(nonce, int) and not 0 <= nonce < 2**64:
+        problems.append(("nonce", "Int value should be a valid snowflake."))
     return problems
 
 

@@ -59,3 +59,52 @@ async def test_multipart_messages_read_payload_json(emu: DiscordEmulator) -> Non
     async with aiohttp.ClientSession() as session, session.post(url, data=form) as response:
         assert response.status == 200
     assert emu.messages(channel)[0]["content"] == "with a file"
+
+
+async def test_an_enforced_nonce_returns_the_first_message_instead_of_a_second(emu: DiscordEmulator) -> None:
+    """As Discord: the same nonce with enforce_nonce within the window is one message."""
+    channel = emu.create_channel(emu.create_guild("g"), "c")
+    url = f"{emu.api_base}/channels/{channel.id}/messages"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"content": "a", "nonce": "d1", "enforce_nonce": True}) as first:
+            sent = await first.json()
+        async with session.post(url, json={"content": "a", "nonce": "d1", "enforce_nonce": True}) as again:
+            assert (await again.json())["id"] == sent["id"]
+        async with session.post(url, json={"content": "b", "nonce": "d1"}) as unenforced:
+            assert (await unenforced.json())["id"] != sent["id"]  # without enforce_nonce: a new one
+        async with session.post(url, json={"content": "c", "nonce": "x" * 26, "enforce_nonce": True}) as long:
+            assert long.status == 400  # nonces are at most 25 characters
+    assert [m["content"] for m in emu.messages(channel)] == ["a", "b"]
+    assert sent["nonce"] == "d1"
+
+
+async def test_history_pages_like_discord(emu: DiscordEmulator) -> None:
+    channel = emu.create_channel(emu.create_guild("g"), "c")
+    url = f"{emu.api_base}/channels/{channel.id}/messages"
+    async with aiohttp.ClientSession() as session:
+        for n in range(250):
+            async with session.post(url, json={"content": str(n)}):
+                pass
+        ids = [int(m["id"]) for m in emu.messages(channel)]
+        async with session.get(url, params={"limit": "100"}) as newest:
+            assert [m["content"] for m in await newest.json()][:2] == ["249", "248"]
+        async with session.get(url, params={"limit": "100", "before": str(ids[50])}) as older:
+            assert [m["content"] for m in await older.json()] == [str(n) for n in range(49, -1, -1)]
+        async with session.get(url, params={"limit": "3", "after": str(ids[10])}) as after:
+            assert [m["content"] for m in await after.json()] == ["13", "12", "11"]  # the oldest after it
+        async with session.get(url) as default:
+            assert len(await default.json()) == 50
+
+
+async def test_a_hanging_answer_still_creates_the_message(emu: DiscordEmulator) -> None:
+    """hang: Discord did the work but the answer is lost (what the bot sees as a timeout)."""
+    channel = emu.create_channel(emu.create_guild("g"), "c")
+    url = f"{emu.api_base}/channels/{channel.id}/messages"
+    emu.inject("POST", "/channels/*/messages", status=0, hang=True, skip=1)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"content": "first"}) as first:
+            assert first.status == 200
+        with pytest.raises(TimeoutError):
+            async with session.post(url, json={"content": "second"}, timeout=aiohttp.ClientTimeout(total=1)):
+                pass
+    await emu.wait_for(lambda: len(emu.messages(channel)) == 2)
