@@ -23,6 +23,7 @@ from bot.health import HealthState
 from bot.logging_context import set_context
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.storage.database import WriteWait, wait_for_writes
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,29 @@ def endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
         yield
     finally:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = before
+
+
+def writes_may_wait(interaction: discord.Interaction[Any], budget: float) -> None:
+    """Let the writes this interaction makes wait for a busy writer without losing the interaction:
+    when a write cannot start at once, the interaction is deferred first ("thinking…", within
+    Discord's 3 s), then the write waits up to ``budget`` seconds, else the member is told the
+    database is busy and to try again. Reads never wait: they use the read connections."""
+
+    async def defer() -> None:
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+
+    wait_for_writes(WriteWait(defer, budget))
+
+
+async def respond(interaction: discord.Interaction[Any], content: str | None = None, **kwargs: Any) -> None:
+    """Answer an interaction whether or not it was deferred meanwhile (a write that had to wait)."""
+    if content is not None:
+        kwargs["content"] = content
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
 
 
 class PaperTree(app_commands.CommandTree["PaperBot"]):
@@ -124,6 +148,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         set_context(guild=interaction.guild_id, user=interaction.user.id, command=command)
         if interaction.type is discord.InteractionType.application_command:
             log.info("command /%s", command)
+            writes_may_wait(interaction, interaction.client.settings.delivery.write_wait_seconds)
         return True
 
     async def on_error(

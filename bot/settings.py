@@ -24,6 +24,9 @@ DEFAULT_CONFIG = Path("config/paperbot.toml")
 class SearchSettings(BaseModel):
     page_size: int = Field(5, ge=1, le=10, description="Results per page of /papers search")
     max_results: int = Field(25, ge=1, le=100, description="Most results a search returns")
+    refresh_seconds: float = Field(
+        5.0, gt=0, description="How often the bot looks for papers and follows another process changed"
+    )
 
 
 class DigestSettings(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 
+WRITE_WAIT = 10.0  # seconds a menu's write may wait for a busy database (after deferring)
 NOT_YOURS = "These buttons belong to the member who ran the command: run it yourself to get your own."
 
 
@@ -95,8 +96,11 @@ class _KeywordMenu(discord.ui.Select["FollowKeywords"]):
         self._follow = follow
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        from bot.client import respond, writes_may_wait
+
+        writes_may_wait(interaction, WRITE_WAIT)
         text = await self._follow(interaction.user.id, interaction.guild_id, self.values[0])
-        await interaction.response.send_message(text, ephemeral=True)
+        await respond(interaction, text, ephemeral=True)
 
 
 class FollowKeywords(discord.ui.View):

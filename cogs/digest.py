@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import PaperBot
+from bot.client import PaperBot, respond
 from bot.domain.schedule import timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
@@ -123,7 +123,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         )
         self.scheduler.upsert(config)
         status = await self.service.status(interaction.guild.id)
-        await interaction.response.send_message(embed=_render.digest_status(status), ephemeral=True)
+        await respond(interaction, embed=_render.digest_status(status), ephemeral=True)
 
     @setup.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -142,9 +142,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         assert interaction.guild_id is not None
         config = await self.service.pause(interaction.guild_id, f"Paused by {interaction.user}")
         self.scheduler.upsert(config)
-        await interaction.response.send_message(
-            "The daily digest is paused. /digest resume restarts it.", ephemeral=True
-        )
+        await respond(interaction, "The daily digest is paused. /digest resume restarts it.", ephemeral=True)
 
     @app_commands.command(name="resume", description="Post again at the set time")
     async def resume(self, interaction: discord.Interaction[PaperBot]) -> None:
@@ -153,7 +151,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         self.scheduler.upsert(config)
         status = await self.service.status(interaction.guild_id)
         when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
-        await interaction.response.send_message(f"The daily digest is back on.{when}", ephemeral=True)
+        await respond(interaction, f"The daily digest is back on.{when}", ephemeral=True)
 
     @app_commands.command(name="preview", description="See privately exactly what today's post would be")
     async def preview(self, interaction: discord.Interaction[PaperBot]) -> None:
@@ -183,6 +181,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             "already": "Today's digest is already posted.",
             "skipped": "There is nothing to post today.",
             "failed": f"Posting failed and the digest is paused: {outcome.reason}",
+            "elsewhere": "Another paperbot process is posting today's digest right now.",
         }
         if outcome.state == "failed":
             self.scheduler.remove(config.guild_id)

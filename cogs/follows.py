@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import PaperBot
+from bot.client import PaperBot, respond
 from bot.domain.follows import MAX_KEYWORD_CHARS
 from bot.domain.layout import plural, truncate
 from bot.domain.schedule import timezone_choices
@@ -77,7 +77,7 @@ class Follows(
         """Personal data is always private; a pending 'DMs closed' notice rides along once."""
         if await self.service.take_unreachable_notice(interaction.user.id):
             text = f"{UNREACHABLE_NOTICE}\n\n{text}"
-        await interaction.response.send_message(truncate(text, _render.CONTENT_LIMIT), ephemeral=True)
+        await respond(interaction, truncate(text, _render.CONTENT_LIMIT), ephemeral=True)
 
     @app_commands.command(
         name="add",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.client import PaperBot
 from bot.domain.layout import pages, truncate
 from bot.errors import InvalidInput
 from cogs import _render
 from cogs._views import AnotherOne, FollowKeywords, Paginator
+
+log = logging.getLogger(__name__)
 
 TODAY_PAGE_SIZE = 10
 QUERY_MAX = 200
@@ -22,7 +25,25 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self.papers = bot.services.papers
+        self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
         super().__init__()
+
+    async def cog_load(self) -> None:
+        if self.bot.settings.digest.scheduler:
+            self.watch.start()
+
+    async def cog_unload(self) -> None:
+        self.watch.cancel()
+
+    @tasks.loop(seconds=5)
+    async def watch(self) -> None:
+        # A CLI ingest (another process) adds papers: autocomplete and typo correction learn their
+        # titles, and their follow alerts go out now, without a restart.
+        try:
+            if await self.bot.services.refresh_if_changed():
+                self.bot.dispatch("papers_ingested")
+        except Exception:
+            log.exception("refreshing from the store failed; will try again")
 
     @app_commands.command(
         name="search",

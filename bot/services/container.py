@@ -66,7 +66,7 @@ class Services:
         repos = Repositories.of(database)
         # One instance id per process: what its digest claims and alert batches are leased to.
         lease = Lease(new_instance_id(), seconds=settings.delivery.lease_seconds)
-        papers = PaperService(database, repos.papers, clock=clock)
+        papers = PaperService(database, repos.papers, clock=clock, generations=repos.generations)
         if warm:
             await papers.start()
         digests = DigestService(
@@ -86,6 +86,7 @@ class Services:
             papers.search,
             clock=clock,
             max_follows=settings.follows.max_per_member,
+            generations=repos.generations,
         )
         papers.on_inserted(follows.queue_matches)  # matches are queued in the ingest's transaction
         alerts = AlertService(
@@ -129,6 +130,12 @@ class Services:
     async def last_fetches(self, sources: Iterable[str]) -> dict[str, FetchRecord | None]:
         """The latest fetch of each source (None: never fetched), for /about and the heartbeat."""
         return {source: await self.repositories.fetches.last(source) for source in sources}
+
+    async def refresh_if_changed(self) -> bool:
+        """Catch up with what other processes wrote: title vocabulary and follow index. True when
+        new papers arrived (their alerts may be waiting)."""
+        await self.follows.refresh_if_changed()
+        return await self.papers.refresh_if_changed()
 
     async def pending_alerts(self) -> bool:
         return bool(await self.repositories.follows.users_with_pending())

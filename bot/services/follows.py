@@ -23,6 +23,7 @@ from bot.services.papers import utcnow
 from bot.services.search import SearchEngine
 from bot.storage.database import Database
 from bot.storage.follows import FOREVER, FollowRepository, Member, StoredFollow
+from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,11 @@ class FollowService:
         *,
         clock: Callable[[], datetime] = utcnow,
         max_follows: int = 25,
+        generations: GenerationRepository | None = None,
     ) -> None:
         self.database = database
+        self._generations = generations or GenerationRepository.of(database)
+        self._generation = -1  # of the follows the matcher was built from
         self.repository = repository
         self._papers = papers
         self._search = search
@@ -82,6 +86,7 @@ class FollowService:
                 )
             follow_id = await self.repository.add_follow(user_id, follow.text, follow.key, self._clock())
             assert follow_id is not None
+            await self._generations.bump("follows")
         self._matcher = None
         recent = await self._recent_matches([follow])
         suggestions = await self._suggestions(follow) if recent[0] == 0 else ()
@@ -95,6 +100,7 @@ class FollowService:
             raise InvalidInput(f"You don't follow “{reference}”. /follow list shows what you follow.")
         async with self.database.transaction():
             await self.repository.remove_follow(user_id, chosen.id)
+            await self._generations.bump("follows")
         self._matcher = None
         return chosen.keyword
 
@@ -174,6 +180,7 @@ class FollowService:
         """The index of every follow, rebuilt after follows change (off the event loop: at 100k
         follows it takes most of a second)."""
         if self._matcher is None:
+            self._generation = await self._generations.current("follows")
             follows = await self.repository.all_follows()
             parsed = {(f.id, f.keyword): self._parsed.get((f.id, f.keyword)) for f in follows}
             for key, known in parsed.items():
@@ -184,6 +191,14 @@ class FollowService:
             entries = [(follow_id, follow) for (follow_id, _), follow in self._parsed.items()]
             self._matcher = await asyncio.to_thread(FollowMatcher, entries)
         return self._matcher
+
+    async def refresh_if_changed(self) -> bool:
+        """Forget the follow index if follows changed since it was built, also in another process
+        (a second bot process): the next match rebuilds it. True if it was stale."""
+        if self._matcher is None or await self._generations.current("follows") == self._generation:
+            return False
+        self._matcher = None
+        return True
 
     async def matches(self, papers: Sequence[Paper]) -> list[dict[int, list[str]]]:
         """For each paper: member -> their keywords it matches."""

@@ -12,6 +12,7 @@ from bot.domain.query import Mode, parse_search, to_fts
 from bot.errors import InvalidInput, NoListing, PaperNotFound
 from bot.services.search import SearchEngine
 from bot.storage.database import Database
+from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
 BATCH_SIZE = 2000
@@ -46,9 +47,12 @@ class PaperService:
         repository: PaperRepository | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
+        generations: GenerationRepository | None = None,
     ) -> None:
         self.database = database
         self.repository = repository or PaperRepository.of(database)
+        self._generations = generations or GenerationRepository.of(database)
+        self._generation = -1  # of the papers the search vocabulary was built from
         self.search = SearchEngine(self.repository)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
@@ -61,7 +65,18 @@ class PaperService:
         self._inserted_hooks.append(hook)
 
     async def start(self) -> None:
+        self._generation = await self._generations.current("papers")
         await self.search.refresh()
+
+    async def refresh_if_changed(self) -> bool:
+        """Rebuild the title vocabulary (autocomplete, typo correction) if papers changed since it
+        was built, also by another process (a CLI ingest). True if it was rebuilt."""
+        current = await self._generations.current("papers")
+        if current == self._generation:
+            return False
+        self._generation = current
+        await self.search.refresh()
+        return True
 
     async def ingest(
         self, listed: Sequence[ListedPaper], *, progress: Progress | None = None
@@ -77,7 +92,11 @@ class PaperService:
                     progress(len(batch))
             for hook in self._inserted_hooks:
                 await hook(counts.inserted)
-        await self.search.refresh()
+            generation = await self._generations.bump("papers") if counts.new or counts.updated else None
+        if generation is not None:
+            # Other processes notice the bump; this one refreshes now (and skips the next check).
+            await self.search.refresh()
+            self._generation = generation
         return counts
 
     async def show(self, reference: str) -> Paper:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from bot.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
+BUSY = "The database is busy with another writer: nothing was saved. Try again shortly."
 _MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+\.sql")
 
 
@@ -77,6 +78,25 @@ def _readonly_uri(target: Path) -> str:
 _writing: ContextVar[Database | None] = ContextVar("paperbot_writing", default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class WriteWait:
+    """How a task's writes wait when the writer is busy (another process's ingest, or this
+    process's own background job): ``before_waiting`` runs once first (a Discord interaction
+    defers, so it is answered within Discord's 3 s), then the write waits at most ``budget``
+    seconds before giving up with StorageUnavailable ("busy, try again")."""
+
+    before_waiting: Callable[[], Awaitable[None]]
+    budget: float
+
+
+_write_wait: ContextVar[WriteWait | None] = ContextVar("paperbot_write_wait", default=None)
+
+
+def wait_for_writes(policy: WriteWait | None) -> None:
+    """Set how the current task (and what it starts) waits for the writer."""
+    _write_wait.set(policy)
+
+
 class RoutedConnection:
     """What repositories execute on: the writer inside ``Database.transaction()``, a read
     connection everywhere else. WAL lets readers see the last commit while a writer (this process's
@@ -122,6 +142,7 @@ class Database:
         self._next_reader = 0
         self._write_lock = asyncio.Lock()
         self.connection = RoutedConnection(self)
+        self.busy_timeout_ms = 5000
 
     @property
     def writing(self) -> bool:
@@ -152,6 +173,7 @@ class Database:
         try:
             await writer.execute("PRAGMA journal_mode = WAL")
             database = cls(writer, target)
+            database.busy_timeout_ms = int(busy_timeout_ms)
             await database.migrate(bundled_migrations() if migrations is None else migrations)
             if target != ":memory:":
                 for _ in range(readers):
@@ -230,13 +252,8 @@ class Database:
         if _writing.get() is self:
             raise RuntimeError("transactions do not nest: one use case, one transaction")
         writer = self.writer
-        async with self._write_lock:
-            try:
-                await writer.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _is_capacity_error(exc):
-                    raise _unavailable(exc) from exc
-                raise
+        await self._begin(_write_wait.get())
+        try:
             token = _writing.set(self)
             try:
                 yield writer
@@ -257,6 +274,62 @@ class Database:
                     raise
             finally:
                 _writing.reset(token)
+        finally:
+            self._write_lock.release()
+
+    async def _begin(self, policy: WriteWait | None) -> None:
+        """Hold the write lock and an open write transaction (BEGIN IMMEDIATE), or raise."""
+        if policy is None:  # background work: wait up to the busy timeout
+            await self._write_lock.acquire()
+            try:
+                await self.writer.execute("BEGIN IMMEDIATE")
+            except BaseException as exc:
+                self._write_lock.release()
+                if isinstance(exc, sqlite3.OperationalError) and _is_capacity_error(exc):
+                    raise _unavailable(exc) from exc
+                raise
+            return
+        if not self._write_lock.locked():  # free here: try without waiting at all
+            await self._write_lock.acquire()
+            if await self._begin_holding_lock(0):
+                return
+        await policy.before_waiting()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.budget
+        try:
+            await asyncio.wait_for(self._write_lock.acquire(), timeout=policy.budget)
+        except TimeoutError:
+            raise StorageUnavailable(BUSY) from None
+        if not await self._begin_holding_lock(max(0.0, deadline - loop.time())):
+            raise StorageUnavailable(BUSY)
+
+    async def _begin_holding_lock(self, wait: float) -> bool:
+        """With the write lock held: BEGIN IMMEDIATE within ``wait`` seconds, else release it."""
+        try:
+            began = await self._try_begin(wait)
+        except BaseException:
+            self._write_lock.release()
+            raise
+        if not began:
+            self._write_lock.release()
+        return began
+
+    async def _try_begin(self, wait: float) -> bool:
+        """BEGIN IMMEDIATE, waiting at most ``wait`` seconds for another process's lock."""
+        writer = self.writer
+        await writer.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            await writer.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                return False
+            if _is_capacity_error(exc):
+                raise _unavailable(exc) from exc
+            raise
+        finally:
+            await writer.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
     async def backup(self, target: str | Path) -> None:
         """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
@@ -293,6 +366,4 @@ def _unavailable(exc: sqlite3.OperationalError) -> StorageUnavailable:
         return StorageUnavailable(
             "The disk holding the database is full: nothing was saved. Free some space."
         )
-    return StorageUnavailable(
-        "The database is busy with another writer: nothing was saved. Try again shortly."
-    )
+    return StorageUnavailable(BUSY)

@@ -8,6 +8,7 @@ from bot.storage.database import Database
 from bot.storage.digests import DigestRepository
 from bot.storage.fetches import FetchLogRepository
 from bot.storage.follows import FollowRepository
+from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository
 
 
@@ -17,6 +18,7 @@ class Repositories:
     digests: DigestRepository
     follows: FollowRepository
     fetches: FetchLogRepository
+    generations: GenerationRepository
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -26,4 +28,5 @@ class Repositories:
             digests=DigestRepository(connection),
             follows=FollowRepository(connection),
             fetches=FetchLogRepository(connection),
+            generations=GenerationRepository(connection),
         )

@@ -78,7 +78,8 @@ async def test_an_enforced_nonce_returns_the_first_message_instead_of_a_second(e
     assert sent["nonce"] == "d1"
 
 
-async def test_history_pages_like_discord(emu: DiscordEmulator) -> None:
+async def test_history_pages_like_discord() -> None:
+    emu = await DiscordEmulator(rate_limited=False).start()  # 250 posts at once: no 429s wanted here
     channel = emu.create_channel(emu.create_guild("g"), "c")
     url = f"{emu.api_base}/channels/{channel.id}/messages"
     async with aiohttp.ClientSession() as session:
@@ -94,6 +95,7 @@ async def test_history_pages_like_discord(emu: DiscordEmulator) -> None:
             assert [m["content"] for m in await after.json()] == ["13", "12", "11"]  # the oldest after it
         async with session.get(url) as default:
             assert len(await default.json()) == 50
+    await emu.stop()
 
 
 async def test_a_hanging_answer_still_creates_the_message(emu: DiscordEmulator) -> None:
