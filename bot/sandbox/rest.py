@@ -192,6 +192,11 @@ class Rest(World):
         channel.messages.append(message)
         return message
 
+    def say(self, user: User, channel: Channel, content: str) -> Json:
+        """``user`` posts ``content`` in ``channel`` (a busy channel; the bot asks for no message
+        events, so none is dispatched)."""
+        return self._message(channel, {"content": content}, author=user)
+
     def _nonced(self, channel: Channel, nonce: str) -> Json | None:
         seen = self.nonces.get((self.bot.id, nonce))
         if seen is None:
