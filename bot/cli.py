@@ -446,7 +446,10 @@ def _parse_date(text: str) -> date:
 def _configure_logging(settings: Settings) -> None:
     from bot.logging_context import configure
 
-    configure(settings.log_level)
+    log = settings.log
+    configure(
+        settings.log_level, format=log.format, file=log.file, max_bytes=log.max_bytes, backups=log.backups
+    )
 
 
 follows_app = typer.Typer(help="Keyword follows (admin tools).", no_args_is_help=True)

@@ -16,6 +16,9 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# What `docker stop`, systemd and Ctrl-C send; both stop the bot cleanly (deploy/ relies on it).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 async def run_bot(settings: Settings) -> None:
     """Connect and serve until SIGINT/SIGTERM; then close the bot and the database cleanly."""
@@ -32,7 +35,7 @@ async def _serve(services: Services, settings: Settings) -> None:
     assert settings.discord_token is not None
     async with PaperBot(services=services, settings=settings) as bot:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
         try:

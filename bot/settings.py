@@ -63,6 +63,18 @@ class FollowSettings(BaseModel):
     dm_interval_seconds: float = Field(1.0, ge=0, description="Pause between two members' DMs")
 
 
+class LogSettings(BaseModel):
+    format: Literal["plain", "json"] = Field("plain", description="plain lines, or one JSON object a line")
+    file: Path | None = Field(None, description="Also log to this file, rotated (empty: stderr only)")
+    max_bytes: int = Field(10_000_000, ge=1000, description="Rotate the log file at this size")
+    backups: int = Field(5, ge=0, le=100, description="Rotated log files kept")
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 class HealthSettings(BaseModel):
     file: Path | None = Field(
         Path("data/heartbeat.json"),
@@ -123,6 +135,7 @@ class Settings(BaseSettings):
     follows: FollowSettings = Field(default_factory=FollowSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
     def settings_customise_sources(

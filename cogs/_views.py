@@ -3,16 +3,48 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import discord
 
+from bot.logging_context import current_context, set_context
+
+log = logging.getLogger(__name__)
+
 WRITE_WAIT = 10.0  # seconds a menu's write may wait for a busy database (after deferring)
+
 NOT_YOURS = "These buttons belong to the member who ran the command: run it yourself to get your own."
 
 
-class OwnedView(discord.ui.View):
+class LoggedView(discord.ui.View):
+    """A view whose clicks log like commands: each line carries the server, the member and the
+    command that made the view (its buttons run in their own task, outside the command's context)."""
+
+    def __init__(self, *, timeout: float | None) -> None:
+        super().__init__(timeout=timeout)
+        made_by = current_context()
+        self.command = made_by.command if made_by and made_by.command else type(self).__name__
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        data: dict[str, Any] = dict(interaction.data or {})
+        component = self._component_name(str(data.get("custom_id")))
+        set_context(
+            guild=interaction.guild_id, user=interaction.user.id, command=f"{self.command} [{component}]"
+        )
+        log.info("component %s of /%s", component, self.command)
+        return True
+
+    def _component_name(self, custom_id: str) -> str:
+        """The clicked item as a member sees it (its label), not its random custom id."""
+        for item in self.children:
+            if getattr(item, "custom_id", None) == custom_id:
+                return str(getattr(item, "label", None) or getattr(item, "placeholder", None) or custom_id)
+        return custom_id
+
+
+class OwnedView(LoggedView):
     """Buttons for one member; disabled (and the message edited) when the view times out."""
 
     def __init__(self, owner_id: int, *, timeout: float = 180) -> None:
@@ -21,6 +53,7 @@ class OwnedView(discord.ui.View):
         self.message: discord.InteractionMessage | discord.Message | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        await super().interaction_check(interaction)
         if interaction.user.id != self.owner_id:
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return False
@@ -103,7 +136,7 @@ class _KeywordMenu(discord.ui.Select["FollowKeywords"]):
         await respond(interaction, text, ephemeral=True)
 
 
-class FollowKeywords(discord.ui.View):
+class FollowKeywords(LoggedView):
     """A menu under a paper: follow one of its keywords (for whoever picks it)."""
 
     def __init__(self, keywords: Sequence[str], follow: FollowKeyword, *, timeout: float = 600) -> None:

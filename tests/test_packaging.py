@@ -157,3 +157,44 @@ def test_pip_install_dot_then_paperbot_help_brings_no_test_tool(tmp_path: Path) 
         env=clean_env,
     )
     assert imported.returncode == 0, imported.stderr
+
+
+def dry_run(target: str, tmp_path: Path) -> list[str]:
+    """What `make TARGET` would run on a fresh clone (no .venv yet), without running it."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "requirements", tmp_path / "requirements")
+    done = subprocess.run(["make", "-n", target], cwd=tmp_path, capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()
+
+
+def test_make_run_on_a_fresh_clone_installs_the_runtime_lock_only_then_starts(tmp_path: Path) -> None:
+    steps = dry_run("run", tmp_path)
+    assert any("--require-hashes -r requirements/runtime.txt" in step for step in steps)
+    assert not any("requirements/dev.txt" in step or "[test]" in step for step in steps)
+    assert steps[-1] == ".venv/bin/paperbot start"  # the sandbox tour without a token (tests/e2e)
+
+
+def test_make_test_installs_the_dev_lock_and_runs_lint_format_check_types_and_every_test(
+    tmp_path: Path,
+) -> None:
+    steps = dry_run("test", tmp_path)
+    assert any("--require-hashes -r requirements/dev.txt" in step for step in steps)
+    for tool in ("ruff check", "ruff format --check", "mypy", "pytest"):
+        assert any(f".venv/bin/{tool}" in step for step in steps), tool
+    assert not any("-m 'not slow'" in step or '-m "not slow"' in step for step in steps)
+
+
+def test_pre_commit_runs_the_same_pinned_tools_as_make(tmp_path: Path) -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    entries = {hook["entry"] for repo in config["repos"] for hook in repo["hooks"]}
+    assert entries == {".venv/bin/ruff check", ".venv/bin/ruff format --check", ".venv/bin/mypy"}
+    makefile = (ROOT / "Makefile").read_text()
+    assert all(entry.replace(".venv/bin/", "$(BIN)/") in makefile for entry in entries)
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    checked = subprocess.run(
+        [pre_commit, "validate-config", str(ROOT / ".pre-commit-config.yaml")], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -1,9 +1,10 @@
-"""`paperbot health` against the real `paperbot run` process over the loopback Discord."""
+"""`paperbot health` and JSON logs, against the real `paperbot run` process over the loopback Discord."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from bot.health import Heartbeat, read_heartbeat
 from bot.sandbox.emulator import DiscordEmulator
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, run_cli
 
 
 async def heartbeat_where(path: Path, wanted: str, *, wait: float = 15.0) -> Heartbeat:
@@ -75,3 +76,27 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
     assert read_heartbeat(heartbeat_file).stopped
     code, output = await health(env, tmp_path)
     assert code == 1 and "✘ process: pid" in output and "stopped" in output
+
+
+async def test_with_log_format_json_every_line_of_the_bot_is_json_and_names_server_and_command(
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+) -> None:
+    env = bot_env | {"PAPERBOT_LOG__FORMAT": "json"}
+    guild = emulator.create_guild("Research Lab")
+    channel = emulator.create_channel(guild, "papers")
+    alice = emulator.add_member(guild, "alice")
+    await run_cli(env, tmp_path, "sync")
+    bot = await BotProcess(env, tmp_path).start()
+    bots.append(bot)
+    await bot.wait_for_log("digest catch-up at start")
+    answer = await emulator.slash(alice, channel, "help")
+    assert answer.ephemeral and answer.response["embeds"]
+    await bot.wait_for_log("command /help")
+    bot.send(signal.SIGTERM)
+    assert await bot.wait() == 0
+
+    lines = [json.loads(line) for line in bot.lines]  # each line parses on its own: nothing else is printed
+    assert lines and all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    [command] = [line for line in lines if line["message"] == "command /help"]
+    assert (command["guild"], command["user"], command["command"]) == (guild.id, alice.id, "help")
+    assert lines[-1]["message"] == "stopped: database closed"

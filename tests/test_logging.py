@@ -1,0 +1,85 @@
+"""Log output: plain lines by default, JSON lines on request, a rotating file when asked, and every
+line of an interaction (command or button) carrying its server and command."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.logging_context import configure, set_context
+from bot.settings import Settings
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        handler.close()
+    root.handlers[:], root.level = handlers, level
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]  # every line must parse on its own
+
+
+def test_json_lines_parse_one_by_one_even_with_tracebacks_and_hostile_text(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure("INFO", format="json", stream=stream)
+    log = logging.getLogger("paperbot.test")
+    log.info("started")
+    set_context(guild=42, user=7, command="papers search")
+    log.warning('quote " newline \n and @everyone ‮')
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed")
+    set_context(guild=None, user=7, command="help")
+    log.info("in a dm")
+
+    started, warned, failed, in_dm = json_lines(stream.getvalue())
+    assert started["message"] == "started" and started["level"] == "INFO" and "guild" not in started
+    assert started["logger"] == "paperbot.test" and started["time"].endswith("+00:00")
+    assert warned["message"] == 'quote " newline \n and @everyone ‮'
+    assert (warned["guild"], warned["user"], warned["command"]) == (42, 7, "papers search")
+    assert "ValueError: boom" in failed["exception"] and failed["level"] == "ERROR"
+    assert in_dm["guild"] == "dm" and in_dm["command"] == "help"
+
+
+def test_plain_lines_are_the_default_and_carry_the_context(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure("INFO", stream=stream)
+    set_context(guild=42, user=7, command="follow add")
+    logging.getLogger("paperbot.test").info("hello")
+    assert "INFO paperbot.test [guild=42 user=7 command=follow add] hello" in stream.getvalue()
+
+
+def test_a_log_file_rotates_and_keeps_the_configured_backups(restore_logging: None, tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "paperbot.log"
+    configure("INFO", format="json", file=path, max_bytes=1000, backups=2, stream=io.StringIO())
+    for number in range(100):
+        logging.getLogger("paperbot.test").info("line %03d", number)
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "paperbot.log",
+        "paperbot.log.1",
+        "paperbot.log.2",
+    ]
+    assert all(p.stat().st_size <= 1000 for p in path.parent.iterdir())
+    assert json_lines(path.read_text())[-1]["message"] == "line 099"  # the newest is in the live file
+
+
+def test_log_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PAPERBOT_LOG__FORMAT", "json")
+    monkeypatch.setenv("PAPERBOT_LOG__FILE", str(tmp_path / "bot.log"))
+    settings = Settings()
+    assert settings.log.format == "json" and settings.log.file == tmp_path / "bot.log"
+    monkeypatch.setenv("PAPERBOT_LOG__FORMAT", "xml")
+    with pytest.raises(ValueError, match="plain"):
+        Settings()
