@@ -24,6 +24,9 @@ DEFAULT_CONFIG = Path("config/paperbot.toml")
 class SearchSettings(BaseModel):
     page_size: int = Field(5, ge=1, le=10, description="Results per page of /papers search")
     max_results: int = Field(25, ge=1, le=100, description="Most results a search returns")
+    readers: int = Field(
+        4, ge=1, le=32, description="Read connections (a thread each) serving reads in parallel"
+    )
 
 
 class DigestSettings(BaseModel):

@@ -11,6 +11,16 @@ import discord
 NOT_YOURS = "These buttons belong to the member who ran the command: run it yourself to get your own."
 
 
+async def sent_message(
+    interaction: discord.Interaction[Any], sent: discord.InteractionCallbackResponse[Any]
+) -> discord.InteractionMessage:
+    """The message a response created: Discord returns it with the callback, so no second request
+    (one fewer per search under load); fetched only if a response came without it."""
+    if isinstance(sent.resource, discord.InteractionMessage):
+        return sent.resource
+    return await interaction.original_response()
+
+
 class OwnedView(discord.ui.View):
     """Buttons for one member; disabled (and the message edited) when the view times out."""
 
