@@ -212,6 +212,19 @@ def load(
     bench_load.table([outcome])
 
 
+@app.command()
+def fanout(
+    servers: Annotated[int, typer.Option(help="Servers with the same digest time.")] = 1_000,
+    max_papers: Annotated[int, typer.Option(help="Papers per digest (10: one message).")] = 10,
+    project: Annotated[int, typer.Option(help="Also project the time for this many servers.")] = 10_000,
+    wait: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600,
+) -> None:
+    """Digest fan-out: N servers due at once against the rate-limited emulator (time, floor, 429s)."""
+    from bench import fanout as bench_fanout
+
+    bench_fanout.report(asyncio.run(bench_fanout.run(servers, max_papers, wait)), project)
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""

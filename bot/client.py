@@ -17,7 +17,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.domain.admission import BUSY_MESSAGE, Admission, Ticket, Verdict, snowflake_seconds
+from bot.domain.admission import BUSY_MESSAGE, Admission, AdmissionPolicy, Ticket, Verdict, snowflake_seconds
 from bot.errors import PaperbotError
 from bot.health import HealthState
 from bot.logging_context import set_context
@@ -224,6 +224,9 @@ class PaperBot(commands.Bot):
         )
         self.services = services
         self.settings = settings
+        # Enough interactions in flight to keep every read connection busy, few enough to stay on time.
+        assert isinstance(self.tree, PaperTree)
+        self.tree.admission = Admission(AdmissionPolicy(slots=2 * settings.search.readers))
         self._extensions = extensions
         digest = settings.digest
         self.health = HealthState(

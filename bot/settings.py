@@ -27,6 +27,9 @@ class SearchSettings(BaseModel):
     refresh_seconds: float = Field(
         5.0, gt=0, description="How often the bot looks for papers and follows another process changed"
     )
+    readers: int = Field(
+        4, ge=1, le=32, description="Read connections (a thread each) serving reads in parallel"
+    )
 
 
 class DigestSettings(BaseModel):

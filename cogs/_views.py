@@ -18,6 +18,17 @@ WRITE_WAIT = 10.0  # seconds a menu's write may wait for a busy database (after 
 NOT_YOURS = "These buttons belong to the member who ran the command: run it yourself to get your own."
 
 
+async def sent_message(
+    interaction: discord.Interaction[Any], sent: discord.InteractionCallbackResponse[Any]
+) -> discord.InteractionMessage:
+    """The message a response created: Discord returns it with the callback, so no second request
+    (one fewer per search under load); fetched only if a response came without it."""
+    if isinstance(sent.resource, discord.InteractionMessage):
+        return sent.resource
+    return await interaction.original_response()
+
+
+
 class LoggedView(discord.ui.View):
     """A view whose clicks log like commands: each line carries the server, the member and the
     command that made the view (its buttons run in their own task, outside the command's context)."""

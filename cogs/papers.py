@@ -13,7 +13,7 @@ from bot.client import PaperBot
 from bot.domain.layout import pages, truncate
 from bot.errors import InvalidInput
 from cogs import _render
-from cogs._views import AnotherOne, FollowKeywords, Paginator
+from cogs._views import AnotherOne, FollowKeywords, Paginator, sent_message
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         view = FollowKeywords(found.ai_keywords, self._follow_keyword)
         for button in links.children:
             view.add_item(button)
-        await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
-        view.message = await interaction.original_response()
+        sent = await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
+        view.message = await sent_message(interaction, sent)
 
     async def _follow_keyword(self, user_id: int, guild_id: int | None, keyword: str) -> str:
         if guild_id is None:
@@ -133,8 +133,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             return _render.paper_embed(paper), _render.paper_links(paper)
 
         view = AnotherOne(interaction.user.id, reroll, _render.paper_links(first))
-        await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
-        view.message = await interaction.original_response()
+        sent = await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
+        view.message = await sent_message(interaction, sent)
 
     @app_commands.command(
         name="today",
@@ -181,8 +181,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             await interaction.response.send_message(embed=embeds[0])
             return
         view = Paginator(interaction.user.id, embeds)
-        await interaction.response.send_message(embed=embeds[0], view=view)
-        view.message = await interaction.original_response()
+        sent = await interaction.response.send_message(embed=embeds[0], view=view)
+        view.message = await sent_message(interaction, sent)
 
 
 def _parse_day(text: str) -> date:

@@ -154,7 +154,11 @@ async def open_services(
 
     ``readonly``: diagnostics and backups look without creating or migrating the store
     (FileNotFoundError when it does not exist)."""
-    database = await (Database.open_readonly(settings.db) if readonly else Database.open(settings.db))
+    database = await (
+        Database.open_readonly(settings.db)
+        if readonly
+        else Database.open(settings.db, readers=settings.search.readers)
+    )
     try:
         yield await Services.open(database, settings, session=session, clock=clock, warm=warm)
     finally:

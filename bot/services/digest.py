@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain.delivery import Outcome, PostState, digest_nonce
 from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
 from bot.domain.models import DAILY_LIST_SOURCES
+from bot.domain.pacing import Pacer
 from bot.domain.schedule import (
     DigestConfig,
     due_day,
@@ -38,6 +39,25 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(hours=6)
 MAX_PAPERS_LIMIT = 50
+# A fan-out (many servers due at once): posts in flight together, and messages a second. Below
+# Discord's global 50 requests/s, so the bot's other requests fit beside it and no 429 comes.
+FANOUT_CONCURRENCY = 16
+FANOUT_RATE = 45.0
+FANOUT_BURST = 5
+
+
+class _Memo:
+    """Within one fan-out, each distinct query and each distinct post is computed once: a thousand
+    servers due with the same list share one rendering. Concurrent askers await the same future."""
+
+    def __init__(self) -> None:
+        self._futures: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        future = self._futures.get(key)
+        if future is None:
+            future = self._futures[key] = asyncio.ensure_future(compute())
+        return await future
 
 
 class DestinationGone(PaperbotError):
@@ -88,6 +108,8 @@ class DigestService:
         grace: timedelta = DEFAULT_GRACE,
         empty_note: bool = True,
         lease: Lease | None = None,
+        pacer: Pacer | None = None,
+        concurrency: int = FANOUT_CONCURRENCY,
     ) -> None:
         self.database = database
         self.repository = repository
@@ -98,6 +120,10 @@ class DigestService:
         self.empty_note = empty_note
         self._locks: dict[int, asyncio.Lock] = {}
         self.lease = lease or Lease(new_instance_id())
+        self._pacer = pacer or Pacer(FANOUT_RATE, burst=FANOUT_BURST)
+        self._concurrency = concurrency
+        self._running = False
+        self._again = False
 
     def now(self) -> datetime:
         return self._clock()
@@ -182,37 +208,57 @@ class DigestService:
     # ---- what a post says ----------------------------------------------------------------------
 
     async def plan(
-        self, config: DigestConfig, post_day: date, *, list_date: date | None = None
+        self,
+        config: DigestConfig,
+        post_day: date,
+        *,
+        list_date: date | None = None,
+        memo: _Memo | None = None,
     ) -> DigestPlan:
         """The post for ``post_day``: the newest list not after it, or a note saying why there is none."""
+        memo = memo or _Memo()
         repository = self._papers
-        chosen = list_date or await repository.latest_list_date(DAILY_LIST_SOURCES, on_or_before=post_day)
+        chosen = list_date or await memo.get(
+            ("latest", post_day),
+            lambda: repository.latest_list_date(DAILY_LIST_SOURCES, on_or_before=post_day),
+        )
         if chosen is None:
             return self._note(config, post_day, "No daily papers list has been fetched yet.")
-        stale = await self._staleness(config, post_day, chosen)
+        stale = await self._staleness(config, post_day, chosen, memo)
         if stale:
             return self._note(config, post_day, stale)
-        papers = [stored.paper for stored in await repository.listing(chosen, DAILY_LIST_SOURCES)]
-        source = papers[0].source if papers else "hf-api"
-        return plan_digest(post_day, chosen, papers, source=source, max_papers=config.max_papers)
 
-    async def _staleness(self, config: DigestConfig, post_day: date, list_date: date) -> str | None:
+        async def build() -> DigestPlan:
+            papers = [stored.paper for stored in await repository.listing(chosen, DAILY_LIST_SOURCES)]
+            source = papers[0].source if papers else "hf-api"
+            return plan_digest(post_day, chosen, papers, source=source, max_papers=config.max_papers)
+
+        plan: DigestPlan = await memo.get(("plan", post_day, chosen, config.max_papers), build)
+        return plan
+
+    async def _staleness(
+        self, config: DigestConfig, post_day: date, list_date: date, memo: _Memo
+    ) -> str | None:
         """Why the newest list should not be posted (already posted, or the same as the one before)."""
-        fetch = await self._fetches.last("hf")
+        fetch = await memo.get("fetch", lambda: self._fetches.last("hf"))
         failed = f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
         if await self.repository.was_list_posted(config.guild_id, list_date, before=post_day):
             return (
                 f"No new papers since the list of {list_date:%A %d %B}: "
                 f"the source has not published one yet.{failed}"
             )
+        if await memo.get(("repeats", list_date), lambda: self._repeats_previous(list_date)):
+            return f"The list for {list_date:%A %d %B} repeats the one before (a stale source?).{failed}"
+        return None
+
+    async def _repeats_previous(self, list_date: date) -> bool:
         repository = self._papers
         previous = await repository.list_date_before(list_date, DAILY_LIST_SOURCES)
-        if previous is not None:
-            now_ids = {s.paper.id for s in await repository.listing(list_date, DAILY_LIST_SOURCES)}
-            before_ids = {s.paper.id for s in await repository.listing(previous, DAILY_LIST_SOURCES)}
-            if now_ids and now_ids == before_ids:
-                return f"The list for {list_date:%A %d %B} repeats the one before (a stale source?).{failed}"
-        return None
+        if previous is None:
+            return False
+        now_ids = {s.paper.id for s in await repository.listing(list_date, DAILY_LIST_SOURCES)}
+        before_ids = {s.paper.id for s in await repository.listing(previous, DAILY_LIST_SOURCES)}
+        return bool(now_ids) and now_ids == before_ids
 
     def _note(self, config: DigestConfig, post_day: date, note: str) -> DigestPlan:
         if not self.empty_note:
@@ -225,24 +271,48 @@ class DigestService:
         """Post every digest whose time has come (within the grace window) and is not posted yet.
 
         Safe to call as often as you like: the ledger makes it idempotent. One server's failure
-        never stops the others.
+        never stops the others. Calls while a run is going (every server's timer fires in the same
+        minute) do not start another: the running one makes one more pass when it is done.
         """
-        now = self.now()
-        outcomes = []
-        for config in await self.repository.configs():
-            day = due_day(config, now, self.grace)
-            if day is None:
-                continue
-            try:
-                outcome = await self.post(config, day, poster)
-            except Exception:
-                log.exception("digest for guild %s on %s failed; will retry", config.guild_id, day)
-                continue
-            if outcome.state is not Outcome.ALREADY:
-                outcomes.append(outcome)
-        return outcomes
+        if self._running:
+            self._again = True
+            return []
+        self._running = True
+        outcomes: list[PostOutcome] = []
+        try:
+            while True:
+                self._again = False
+                outcomes += await self._run_due_once(poster)
+                if not self._again:
+                    return outcomes
+        finally:
+            self._running = False
 
-    async def post(self, config: DigestConfig, post_day: date, poster: Poster) -> PostOutcome:
+    async def _run_due_once(self, poster: Poster) -> list[PostOutcome]:
+        """One fan-out: every due server at once, a bounded number in flight, each post rendered once."""
+        now = self.now()
+        due = [
+            (config, day)
+            for config in await self.repository.configs()
+            if (day := due_day(config, now, self.grace))
+        ]
+        memo = _Memo()
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(config: DigestConfig, day: date) -> PostOutcome | None:
+            async with gate:
+                try:
+                    return await self.post(config, day, poster, memo=memo)
+                except Exception:
+                    log.exception("digest for guild %s on %s failed; will retry", config.guild_id, day)
+                    return None
+
+        outcomes = await asyncio.gather(*(one(config, day) for config, day in due))
+        return [o for o in outcomes if o is not None and o.state is not Outcome.ALREADY]
+
+    async def post(
+        self, config: DigestConfig, post_day: date, poster: Poster, *, memo: _Memo | None = None
+    ) -> PostOutcome:
         """Post ``post_day``'s digest once, resuming a run that was interrupted.
 
         The claim freezes the plan (which papers, in which part, in which order): a resume sends
@@ -261,7 +331,7 @@ class DigestService:
                     guild, post_day, state, tuple(existing.message_ids.values()), existing.error
                 )
             plan = (existing.plan if existing else None) or await self.plan(
-                config, post_day, list_date=existing.list_date if existing else None
+                config, post_day, list_date=existing.list_date if existing else None, memo=memo
             )
             async with self.database.transaction():
                 record = await self.repository.claim(
@@ -298,6 +368,7 @@ class DigestService:
         async def send(part: int, message: DigestMessage) -> int:
             await renew()
             nonce = digest_nonce(config.channel_id, day, part)
+            await asyncio.sleep(self._pacer.reserve())
             message_id = await poster.send(config.channel_id, message, nonce=nonce)
             if part == 1 and config.thread:
                 await self._open_thread(poster, config, message_id, plan)

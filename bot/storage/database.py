@@ -149,6 +149,10 @@ class Database:
         """Whether this process's writer is in use (or waiting for another process's lock)."""
         return self._write_lock.locked()
 
+    @property
+    def reader_count(self) -> int:
+        return len(self._readers)
+
     def reader(self) -> aiosqlite.Connection:
         """A read connection (round robin over the pool; the writer for :memory:)."""
         if not self._readers:
