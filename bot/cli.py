@@ -345,8 +345,8 @@ def sandbox(
     ] = None,
 ) -> None:
     """Try the bot without Discord: the real bot against a local pretend Discord, from this terminal."""
-    from bot.sandbox.terminal import run_sandbox
     from bot.sandbox.store import NotASandboxStore, reset_sandbox_store
+    from bot.sandbox.terminal import run_sandbox
 
     settings = _settings(None)
     _configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
