@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from bot.domain import ids
 from bot.domain.text import title_key
+from bot.domain.urls import web_url
 
 
 class Source(StrEnum):
@@ -50,6 +51,11 @@ class Paper:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "title_key", title_key(self.title))
+        # Whatever a source or an old row holds, a Paper only carries links Discord accepts.
+        for name in _LINK_FIELDS:
+            value = getattr(self, name)
+            if value is not None and web_url(value) != value:
+                object.__setattr__(self, name, web_url(value))
 
     @property
     def id(self) -> str:
@@ -74,6 +80,7 @@ class Paper:
         return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
 
 
+_LINK_FIELDS = ("hf_url", "code_url", "project_url", "thumbnail_url")
 _CONTENT_FIELDS = tuple(
     f.name for f in fields(Paper) if f.name not in ("created_at", "updated_at", "title_key")
 )

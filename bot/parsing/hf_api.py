@@ -15,13 +15,19 @@ items share one day: the file's date when known (a name like ``2024-12-06.json``
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
 from bot.domain.ids import hf_paper_url, parse_arxiv_id
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line, without_lone_surrogates
+from bot.domain.urls import web_url
 from bot.errors import ParseError
+
+# Real answers nest about five levels; Python's parser recurses once per level.
+MAX_DEPTH = 100
+_BRACKET_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def parse_hf_api(
@@ -37,15 +43,37 @@ def parse_hf_api(
     ``default_date`` is the day for items that do not say which list they are on.
     """
     try:
-        items = json.loads(data.decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
+        items = json.loads(text)
     except UnicodeDecodeError:
         raise ParseError("not UTF-8 text", source=source) from None
     except json.JSONDecodeError as exc:
         raise ParseError(f"not valid JSON ({exc.msg})", source=source, line=exc.lineno) from None
+    except RecursionError:
+        line = _too_deep_at(text)
+        raise ParseError(
+            f"JSON nested more than {MAX_DEPTH} levels deep: not a daily papers list",
+            source=source,
+            line=line,
+        ) from None
     if not isinstance(items, list):
         raise ParseError("expected a JSON array of daily papers", source=source)
     fallback = list_date or default_date or _answer_day(items)
     return [_listed(item, rank, source, list_date, fallback) for rank, item in enumerate(items, 1)]
+
+
+def _too_deep_at(text: str) -> int | None:
+    """The line where ``text`` first nests deeper than MAX_DEPTH (brackets inside strings skipped)."""
+    depth = 0
+    for token in _BRACKET_OR_STRING.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, token.start()) + 1
+        elif bracket in "]}":
+            depth -= 1
+    return None
 
 
 def _answer_day(items: list[Any]) -> date | None:
@@ -68,16 +96,18 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback:
     if not title:
         raise ParseError(f"{where} has no title", source=source)
     arxiv_id = parse_arxiv_id(_text(paper.get("id")))
-    organization = item.get("organization") if isinstance(item.get("organization"), dict) else None
+    organization: dict[str, Any] = item["organization"] if isinstance(item.get("organization"), dict) else {}
     day = list_date or _date(paper.get("submittedOnDailyAt")) or fallback
     authors = tuple(
-        clean_line(a["name"])
-        for a in paper.get("authors") or ()
-        if isinstance(a, dict) and _text(a.get("name"))
+        clean_line(_text(a.get("name")))
+        for a in _array(paper.get("authors"))
+        if isinstance(a, dict) and _text(a.get("name")).strip()
     )
-    keywords = tuple(
-        clean_line(k) for k in paper.get("ai_keywords") or () if isinstance(k, str) and k.strip()
-    )
+    keywords = _array(paper.get("ai_keywords"))
+    if isinstance(paper.get("ai_keywords"), str):  # one keyword, not one per letter
+        keywords = [paper["ai_keywords"]]
+    keyword_texts = tuple(clean_line(_text(k)) for k in keywords if _text(k).strip())
+    upvotes = paper.get("upvotes")
     return ListedPaper(
         Paper(
             title=title,
@@ -91,12 +121,11 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback:
             code_url=_url(paper.get("githubRepo")),
             project_url=_url(paper.get("projectPage")),
             thumbnail_url=_url(item.get("thumbnail")),
-            organization=clean_line(_text(organization.get("fullname") or organization.get("name")))
-            if organization
-            else None,
-            upvotes=paper.get("upvotes") if isinstance(paper.get("upvotes"), int) else None,
+            organization=clean_line(_text(organization.get("fullname")) or _text(organization.get("name")))
+            or None,
+            upvotes=upvotes if isinstance(upvotes, int) and not isinstance(upvotes, bool) else None,
             ai_summary=clean_line(_text(paper.get("ai_summary"))) or None,
-            ai_keywords=keywords,
+            ai_keywords=keyword_texts,
         ),
         day,
         rank,
@@ -107,9 +136,12 @@ def _text(value: object) -> str:
     return without_lone_surrogates(value) if isinstance(value, str) else ""
 
 
+def _array(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _url(value: object) -> str | None:
-    text = _text(value).strip()
-    return text if text.startswith(("https://", "http://")) else None
+    return web_url(_text(value))
 
 
 def _date(value: object) -> date | None:

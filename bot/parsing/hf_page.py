@@ -50,6 +50,8 @@ class _Token:
     line: int
     text: str = ""
     day: date | None = None
+    # The block's first line was indented: arXiv wraps a long title as "first part\n  rest".
+    indented: bool = False
 
 
 def _looks_like_abstract(text: str) -> bool:
@@ -80,24 +82,45 @@ def _date_of(match: re.Match[str], reference: date, year: int | None) -> date:
     return most_recent(month, day, reference)
 
 
+def _title_end(block: Sequence[str], indented: Sequence[bool]) -> int | None:
+    """Where a title ends inside a block of text lines with no blank line between title and abstract:
+    at the first long line, or after a first line and its indented continuation lines."""
+    long_at = next((i for i, text in enumerate(block) if len(text) >= _LONG_LINE), None)
+    if long_at:
+        return long_at
+    if len(block) > 2 and not indented[0] and indented[1]:
+        end = next((i for i in range(1, len(block)) if not indented[i]), None)
+        if end is not None and _looks_like_abstract(_join_wrapped(block[end:])):
+            return end
+    return None
+
+
 def _tokens(
-    lines: Sequence[str], start: int, reference: date, year: int | None, source: str
+    lines: Sequence[str],
+    indents: Sequence[bool],
+    start: int,
+    reference: date,
+    year: int | None,
+    source: str,
 ) -> Iterator[_Token]:
     """Classify lines from index ``start``; consecutive text lines form one block."""
     block: list[str] = []
+    indented: list[bool] = []
     block_line = 0
 
     def flush() -> Iterator[_Token]:
         if not block:
             return
-        long_at = next((i for i, text in enumerate(block) if len(text) >= _LONG_LINE), None)
-        if long_at:  # a title directly above its abstract, no blank line between
-            yield _Token("title", block_line, _join_wrapped(block[:long_at]))
-            yield _Token("abstract", block_line + long_at, _join_wrapped(block[long_at:]))
+        title_end = _title_end(block, indented)
+        if title_end:  # a title directly above its abstract, no blank line between
+            yield _Token("title", block_line, _join_wrapped(block[:title_end]))
+            yield _Token("abstract", block_line + title_end, _join_wrapped(block[title_end:]))
         else:
             text = _join_wrapped(block)
-            yield _Token("abstract" if _looks_like_abstract(text) else "title", block_line, text)
+            kind = "abstract" if _looks_like_abstract(text) else "title"
+            yield _Token(kind, block_line, text, indented=indented[0])
         block.clear()
+        indented.clear()
 
     for index in range(start, len(lines)):
         number, text = index + 1, lines[index]
@@ -119,6 +142,7 @@ def _tokens(
             if not block:
                 block_line = number
             block.append(text)
+            indented.append(indents[index])
     yield from flush()
 
 
@@ -155,7 +179,9 @@ def parse_hf_page(
     forces their year; ``list_date`` is used when the capture has no date line at all.
     """
     reference = today or date.today()
-    lines = [line.strip() for line in decode_text(data, source=source).splitlines()]
+    raw = decode_text(data, source=source).splitlines()
+    lines = [line.strip() for line in raw]
+    indents = [line[:1].isspace() for line in raw]
     first_date = next((i for i, line in enumerate(lines) if _DATE.fullmatch(line)), None)
     start = first_date if first_date is not None else 0
     section: date | None = list_date
@@ -163,7 +189,7 @@ def parse_hf_page(
     card = _Card()
     papers: list[ListedPaper] = []
 
-    for token in _tokens(lines, start, reference, year, source):
+    for token in _tokens(lines, indents, start, reference, year, source):
         if token.kind == "date":
             if card.title is None:  # between cards: a new day's section
                 section, rank, card = token.day, 0, _Card()
@@ -181,6 +207,8 @@ def parse_hf_page(
                 continue
             if card.title is None:
                 card.title, card.title_line = token.text, token.line
+            elif token.indented and not card.meta_after_title:
+                card.title = _join_wrapped([card.title, token.text])  # a wrapped title's second line
             elif card.meta_after_title and card.organization is None:
                 card.organization = token.text
             else:

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.models import Paper, Source
 from bot.errors import ParseError
-from bot.parsing.hf_page import parse_hf_page, render_hf_page
+from bot.parsing.hf_page import _COUNT, _DATE, _META, parse_hf_page, render_hf_page
 
 TODAY = date(2026, 11, 27)
 ABSTRACT = (
@@ -146,3 +147,45 @@ def test_render_then_parse_round_trips(sections: list[tuple[date, list[Paper]]])
 def test_arbitrary_bytes_parse_or_fail_cleanly(data: bytes) -> None:
     with contextlib.suppress(ParseError):
         parse(data)
+
+
+_NOT_TITLES = (_DATE, _COUNT, _META)
+
+
+def _wrap_like_arxiv(title: str, at: int, abstract: str, *, layout: str) -> str:
+    """A title wrapped over two lines as arXiv stores it ("first part\\n  rest")."""
+    words = title.split()
+    first, rest = " ".join(words[:at]), " ".join(words[at:])
+    wrapped_abstract = "\n".join(textwrap.wrap(abstract, 79, break_long_words=False, break_on_hyphens=False))
+    if layout == "blank-between-title-lines":
+        return f"{first}\n\n  {rest}\n\n{abstract}"
+    if layout == "abstract-right-below":
+        return f"{first}\n  {rest}\n{wrapped_abstract}"
+    return f"{first}\n  {rest}\n\n{wrapped_abstract}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(_title, _abstract, st.integers(1, 11)), min_size=1, max_size=4),
+    st.sampled_from(["blank-after-title", "blank-between-title-lines", "abstract-right-below"]),
+)
+def test_titles_wrapped_over_two_lines_parse(cards: list[tuple[str, str, int]], layout: str) -> None:
+    cards = [(t, a, min(at, len(t.split()) - 1)) for t, a, at in cards]
+    for title, _, at in cards:  # each half of the title reads as title text, not as a count or date
+        for half in (" ".join(title.split()[:at]), " ".join(title.split()[at:])):
+            assume(any(ch.isalpha() for ch in half) and not any(p.fullmatch(half) for p in _NOT_TITLES))
+    body = "\n\n".join(_wrap_like_arxiv(t, at, a, layout=layout) for t, a, at in cards)
+    parsed = parse_hf_page(f"Jul 30\n\n{body}\n".encode(), source="x", today=TODAY)
+    assert [(p.paper.title, p.paper.abstract) for p in parsed] == [(t, a) for t, a, _ in cards]
+
+
+def test_the_reported_wrapped_title_capture_parses() -> None:
+    text = (
+        "Jul 31\n\nThinK: Thinner Key Cache by Query-Driven\n  Pruning\n"
+        "Large Language Models (LLMs) have revolutionized the field of natural language processing,\n"
+        "achieving unprecedented performance. We propose ThinK, a query-dependent KV cache pruning\n"
+        "method. Code is available at https://github.com/SalesforceAIResearch/ThinK.\n"
+    )
+    [paper] = parse_hf_page(text.encode(), source="x", today=TODAY)
+    assert paper.paper.title == "ThinK: Thinner Key Cache by Query-Driven Pruning"
+    assert paper.paper.code_url == "https://github.com/SalesforceAIResearch/ThinK"
