@@ -550,8 +550,13 @@ def backup(
     async def job() -> int:
         # Read-only: a backup copies the store as it is, never creating or migrating it.
         async with open_services(settings, warm=False, readonly=True) as services:
-            await services.database.backup(target)
-            return await services.database.schema_version()
+            version = await services.database.schema_version()  # fails first if it is not a database
+            try:
+                await services.database.backup(target)
+            except BaseException:
+                target.unlink(missing_ok=True)  # no half-made copy left behind
+                raise
+            return version
 
     version = _run(job())
     say(f"Backed up {settings.db} to {target} (schema version {version}).")
