@@ -8,26 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
-from bot.errors import PaperbotError
+from bot.domain.printable import printable
+from bot.errors import PaperbotError, PaperNotFound
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
 from bot.services.papers import PaperService
-from bot.settings import ConfigMissing, Settings, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 from bot.sources.http import FetchError
 from bot.storage.database import SchemaTooNew
 from bot.storage.papers import UpsertCounts
@@ -38,9 +41,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[default: ...]" stays as written
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# Paper text is data, never markup or emoji codes; soft_wrap: the terminal wraps, never mid-phrase.
+out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 T = TypeVar("T")
 
 PROGRESS_THRESHOLD = 5000  # papers; smaller ingests finish before a bar is worth drawing
@@ -52,26 +57,55 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 
 
+def say(text: str) -> None:
+    """One line (or block) of data for the user, shown as written and never obeyed."""
+    out.print(Text(printable(text)))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """``error: message`` on stderr, then exit with ``code`` (2: bad usage or configuration)."""
+    err.print(Text.assemble(("error: ", "red"), printable(message)))
+    raise typer.Exit(code)
+
+
+NOTHING_FOUND = 1  # search, show and random: like grep, finding nothing exits 1 (README: exit codes)
+
+
+def nothing_found(message: str) -> NoReturn:
+    """No paper matched: the message on stderr (stdout stays clean for scripts), exit 1."""
+    err.print(Text(printable(message)))
+    raise typer.Exit(NOTHING_FOUND)
+
+
 def _settings(db: Path | None) -> Settings:
     try:
-        return load_settings(**({"db": db} if db else {}))
-    except ConfigMissing as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        settings = load_settings(**({"db": db} if db else {}))
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    if settings.db.is_dir():
+        fail(f"the database {settings.db} is a directory; give a database file path (--db or PAPERBOT_DB)", 2)
+    return settings
 
 
-def _run(job: Awaitable[T]) -> T:
+def _run(job: Awaitable[T], *, db: Path | None = None) -> T:
     try:
         return asyncio.run(job)  # type: ignore[arg-type]
-    except PaperbotError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
-    except FetchError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
-    except SchemaTooNew as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    except typer.Exit:
+        raise
+    except (PaperbotError, FetchError, SchemaTooNew) as exc:
+        fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        where = f"{db}" if db else "the database"
+        fail(f"cannot use {where} as a paperbot database: {exc}")
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
+    except Exception as exc:
+        # discord.py's LoginFailure: imported only here, where a token was used.
+        from discord import LoginFailure
+
+        if isinstance(exc, LoginFailure):
+            fail(REVOKED_TOKEN)
+        raise
 
 
 @asynccontextmanager
@@ -171,8 +205,7 @@ def ingest(
     list_day = _parse_date(day) if day else None
     if source is not None:
         if paths:
-            err.print("[red]error:[/red] give files or --source, not both")
-            raise typer.Exit(2)
+            fail("give files or --source, not both", 2)
         out.print(_counts_line(_run(_fetch_live(settings, source, list_day, categories))))
         return
     files: list[tuple[str, bytes]] = []
@@ -221,15 +254,19 @@ def search(
         _print_json(
             [paper_json(h.paper, score=round(h.score, 4), snippet=h.snippet, fuzzy=h.fuzzy) for h in hits]
         )
+        if not hits:
+            raise typer.Exit(NOTHING_FOUND)
         return
     if not hits:
-        out.print("No papers found.")
-        return
+        nothing_found("No papers found.")
     table = Table("score", "id", "title", "published", show_lines=False)
     for hit in hits:
         published = hit.paper.published or hit.paper.first_listed
         table.add_row(
-            f"{hit.score:.2f}", hit.paper.id, hit.paper.title, published.isoformat() if published else ""
+            f"{hit.score:.2f}",
+            hit.paper.id,
+            Text(printable(hit.paper.title, keep_newlines=False)),
+            published.isoformat() if published else "",
         )
     out.print(table)
 
@@ -245,11 +282,17 @@ def show(
     """Print one paper."""
     settings = _settings(db)
 
-    async def job() -> Paper:
+    async def job() -> Paper | None:
         async with open_service(settings) as service:
-            return await service.show(paper_id)
+            try:
+                return await service.show(paper_id)
+            except PaperNotFound:
+                return None
 
-    _print_paper(_run(job()), as_json)
+    paper = _run(job())
+    if paper is None:
+        nothing_found(str(PaperNotFound(paper_id)))
+    _print_paper(paper, as_json)
 
 
 @app.command()
@@ -267,8 +310,7 @@ def random(
 
     paper = _run(job())
     if paper is None:
-        err.print("No papers found." if topic else "The store is empty: run `paperbot ingest` first.")
-        raise typer.Exit(1)
+        nothing_found("No papers found." if topic else "The store is empty: run `paperbot ingest` first.")
     _print_paper(paper, as_json)
 
 
@@ -294,10 +336,21 @@ def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
     if as_json:
         _print_json(data)
         return
-    for key, value in data.items():
-        out.print(f"{key:>14}: {value}")
+    sources = ", ".join(f"{count} from {name}" for name, count in sorted(result.by_source.items()))
+    say(f"Papers: {result.papers}" + (f" ({sources})" if sources else ""))
+    if result.first_list and result.latest_list:
+        days = f"{result.list_days} day{'s' * (result.list_days != 1)}"
+        say(f"Daily lists: {days}, from {result.first_list.isoformat()} to {result.latest_list.isoformat()}")
+    else:
+        say("Daily lists: none yet")
+    say(f"Database: {settings.db} (schema version {result.schema_version})")
 
 
+REVOKED_TOKEN = (
+    "Discord refused the token in DISCORD_TOKEN (401 Unauthorized): it is mistyped, or was reset or "
+    "revoked. Copy the bot's current token from https://discord.com/developers/applications (Bot, "
+    "Reset Token) into DISCORD_TOKEN."
+)
 NO_TOKEN = (
     "paperbot needs a Discord bot token to connect, and DISCORD_TOKEN is not set. Create an application at "
     "https://discord.com/developers/applications, add a Bot, copy its token and put DISCORD_TOKEN=... in the "
@@ -319,7 +372,7 @@ def start(db: DbOption = None) -> None:
             return counts, (await service.stats()).papers
 
     counts, total = _run(job())
-    out.print(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
+    say(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
     if settings.discord_token is None:
         # The sandbox gets its own database beside the store, never the store itself.
         sandbox(db=settings.db.with_name("sandbox.db"), interactive=None)
@@ -354,11 +407,9 @@ def sandbox(
     try:
         reset_sandbox_store(path)
     except NotASandboxStore as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc), 2)
     except OSError as exc:
-        err.print(f"[red]error:[/red] cannot make the sandbox database {path}: {exc.strerror}")
-        raise typer.Exit(2) from None
+        fail(f"cannot make the sandbox database {path}: {exc.strerror or exc}", 2)
     sandboxed = settings.model_copy(
         update={
             "db": path,
@@ -375,10 +426,10 @@ def sandbox(
 def run(db: DbOption = None) -> None:
     """Run the Discord bot (needs DISCORD_TOKEN). Never syncs commands: see `paperbot sync`."""
     settings = _settings(db)
-    _configure_logging(settings)
     if settings.discord_token is None:
         sys.stderr.write(NO_TOKEN + "\n")
         raise typer.Exit(2)
+    _configure_logging(settings)
     from bot.runner import run_bot
 
     _run(run_bot(settings))
@@ -394,10 +445,10 @@ def sync(
 ) -> None:
     """Publish the slash commands to Discord (globally, or to one server)."""
     settings = _settings(db)
-    _configure_logging(settings)
     if settings.discord_token is None:
         sys.stderr.write(NO_TOKEN + "\n")
         raise typer.Exit(2)
+    _configure_logging(settings)
     from bot.runner import sync_commands
 
     names = _run(sync_commands(settings, guild))
@@ -409,10 +460,10 @@ def _print_paper(paper: Paper, as_json: bool) -> None:
     if as_json:
         _print_json(paper_json(paper, abstract=paper.abstract))
         return
-    out.print(f"[bold]{paper.title}[/bold]", markup=True, highlight=False)
-    out.print(f"id: {paper.id}")
+    out.print(Text(printable(paper.title, keep_newlines=False), style="bold"))
+    say(f"id: {paper.id}")
     if paper.authors:
-        out.print("authors: " + ", ".join(paper.authors))
+        say("authors: " + ", ".join(paper.authors))
     for label, value in (
         ("published", paper.published),
         ("listed", paper.first_listed),
@@ -422,25 +473,23 @@ def _print_paper(paper: Paper, as_json: bool) -> None:
         ("upvotes", paper.upvotes),
     ):
         if value is not None:
-            out.print(f"{label}: {value}")
+            say(f"{label}: {value}")
     out.print()
-    out.print(paper.abstract)
+    say(paper.abstract)
 
 
 def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
-        raise typer.Exit(1) from None
+        fail(f"cannot read {path}: {exc.strerror or exc}")
 
 
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        err.print(f"[red]error:[/red] --date must be YYYY-MM-DD, got {text!r}")
-        raise typer.Exit(2) from None
+        fail(f"--date must be YYYY-MM-DD, got {text!r}", 2)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -484,9 +533,9 @@ def follows_match(
         out.print("No stored follow matches these papers.")
         return
     for paper, found in results:
-        out.print(f"[bold]{paper.title}[/bold]", markup=True, highlight=False)
+        out.print(Text(printable(paper.title, keep_newlines=False), style="bold"))
         for user, keywords in found.items():
-            out.print(f"  member {user}: {', '.join(keywords)}")
+            say(f"  member {user}: {', '.join(keywords)}")
 
 
 @app.command()
@@ -497,16 +546,23 @@ def backup(
     """A consistent copy of the database, safe while the bot runs (SQLite's online backup)."""
     settings = _settings(db)
     if target.exists():
-        err.print(f"[red]error:[/red] {target} exists; choose a new path")
-        raise typer.Exit(1)
+        fail(f"{target} exists; choose a new path")
+    if not target.parent.is_dir():
+        fail(f"cannot write {target}: the folder {target.parent} does not exist")
 
     async def job() -> int:
-        async with open_services(settings, warm=False) as services:
-            await services.database.backup(target)
-            return await services.database.schema_version()
+        # Read-only: a backup copies the store as it is, never creating or migrating it.
+        async with open_services(settings, warm=False, readonly=True) as services:
+            version = await services.database.schema_version()  # fails first if it is not a database
+            try:
+                await services.database.backup(target)
+            except BaseException:
+                target.unlink(missing_ok=True)  # no half-made copy left behind
+                raise
+            return version
 
     version = _run(job())
-    out.print(f"Backed up {settings.db} to {target} (schema version {version}).")
+    say(f"Backed up {settings.db} to {target} (schema version {version}).")
 
 
 @app.command()
@@ -548,10 +604,10 @@ def doctor(db: DbOption = None) -> None:
 
     settings = _settings(db)
     results = _run(run_checks(settings))
-    marks = {"ok": "[green]✔[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✘[/red]"}
+    marks = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "red")}
     for result in results:
-        out.print(f"{marks[result.status]} {result.name}: {result.detail}", markup=True, highlight=False)
-    failed = sum(r.status == "fail" for r in results)
-    out.print(f"{len(results) - failed} passed, {failed} failed")
+        out.print(Text.assemble(marks[result.status], " ", printable(f"{result.name}: {result.detail}")))
+    passed, warned, failed = (sum(r.status == s for r in results) for s in ("ok", "warn", "fail"))
+    say(f"{passed} passed, {warned} warning{'s' * (warned != 1)}, {failed} failed")
     if failed:
         raise typer.Exit(1)

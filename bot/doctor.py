@@ -53,7 +53,8 @@ async def _database(settings: Settings) -> list[Check]:
         async with open_services(settings, warm=False, readonly=True) as services:
             version = await services.database.schema_version()
             integrity = await services.database.integrity()
-            papers = (await services.papers.stats()).papers
+            # An older schema may lack what stats reads: its version is the finding.
+            papers = (await services.papers.stats()).papers if version == latest else None
     except FileNotFoundError:
         return [
             Check("database", "fail", f"{settings.db} does not exist (`paperbot ingest` or `run` creates it)")
@@ -66,7 +67,7 @@ async def _database(settings: Settings) -> list[Check]:
         Check(
             "database",
             "ok" if integrity == "ok" else "fail",
-            f"{settings.db}: integrity {integrity}, {papers} papers",
+            f"{settings.db}: integrity {integrity}" + (f", {papers} papers" if papers is not None else ""),
         ),
         Check("schema", "ok" if version == latest else "fail", _schema_detail(version, latest)),
     ]

@@ -7,14 +7,17 @@ build their own.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -22,6 +25,8 @@ DEFAULT_CONFIG = Path("config/paperbot.toml")
 
 
 class SearchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
     page_size: int = Field(5, ge=1, le=10, description="Results per page of /papers search")
     max_results: int = Field(25, ge=1, le=100, description="Most results a search returns")
     refresh_seconds: float = Field(
@@ -33,6 +38,8 @@ class SearchSettings(BaseModel):
 
 
 class DigestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
     grace_minutes: int = Field(
         360, ge=0, le=1440, description="How late a missed post may still be caught up"
     )
@@ -42,6 +49,9 @@ class DigestSettings(BaseModel):
 
 
 SourceName = Literal["hf", "arxiv"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# Read from the environment or .env only, never from a config file (which may be committed).
+SECRET_KEYS = frozenset({"discord_token"})
 
 
 def _default_sources() -> list[SourceName]:
@@ -49,6 +59,8 @@ def _default_sources() -> list[SourceName]:
 
 
 class SourceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
     enabled: list[SourceName] = Field(
         default_factory=_default_sources, description="Sources fetched on schedule"
     )
@@ -61,6 +73,8 @@ class SourceSettings(BaseModel):
 
 
 class FollowSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
     max_per_member: int = Field(25, ge=1, le=100, description="Follows one member may have")
     poll_seconds: float = Field(30.0, gt=0, description="How often the bot looks for alerts to send")
     dm_interval_seconds: float = Field(1.0, ge=0, description="Pause between two members' DMs")
@@ -79,6 +93,8 @@ class LogSettings(BaseModel):
 
 
 class HealthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
     file: Path | None = Field(
         Path("data/heartbeat.json"),
         description="Where `paperbot run` writes its heartbeat for `paperbot health` (empty: none)",
@@ -95,6 +111,8 @@ class HealthSettings(BaseModel):
 
 
 class DeliverySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
     lease_seconds: float = Field(
         90.0,
         gt=0,
@@ -119,7 +137,7 @@ class Settings(BaseSettings):
     )
 
     db: Path = Field(Path("data/paperbot.db"), description="SQLite database file")
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "PAPERBOT_DISCORD_TOKEN")
     )
@@ -140,6 +158,21 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        # DISCORD_TOKEN= (set but empty) is no token, not a token of zero characters.
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -159,18 +192,83 @@ class Settings(BaseSettings):
         )
 
 
-class ConfigMissing(RuntimeError):
+class ConfigError(RuntimeError):
+    """A configuration that cannot be used; the message names the key and where it was set."""
+
+
+class ConfigMissing(ConfigError):
     pass
 
 
 def load_settings(config: Path | None = None, **overrides: object) -> Settings:
-    """Settings from ``config`` (else ``PAPERBOT_CONFIG``, else ``config/paperbot.toml`` if present)."""
+    """Settings from ``config`` (else ``PAPERBOT_CONFIG``, else ``config/paperbot.toml`` if present).
+
+    Raises ConfigError, naming the key, for a file that is not TOML, an unknown or secret key in it,
+    or a value (from the file, the environment or .env) of the wrong type or out of range."""
     explicit = config or (Path(os.environ["PAPERBOT_CONFIG"]) if os.environ.get("PAPERBOT_CONFIG") else None)
     path = explicit or DEFAULT_CONFIG
     if explicit is not None and not explicit.is_file():
         raise ConfigMissing(f"config file {explicit} does not exist")
+    if path.is_file():
+        check_config_file(path)
 
     class ConfiguredSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
 
-    return ConfiguredSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        return ConfiguredSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc, path)) from None
+    except SettingsError as exc:  # a list or table value in the environment that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        key = field[1] if field else "?"
+        raise ConfigError(
+            f"config key {key} (set in PAPERBOT_{key.upper()}): not valid JSON; a list is written "
+            f'like [1, 2] or ["a", "b"]'
+        ) from None
+
+
+def check_config_file(path: Path) -> None:
+    """Refuse a config file that is not TOML or holds a key paperbot does not know (or a secret)."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    secrets = sorted(data.keys() & SECRET_KEYS)
+    if secrets:
+        raise ConfigError(
+            f"{path}: {secrets[0]} is not read from config files; "
+            "put DISCORD_TOKEN in the environment or .env"
+        )
+    unknown = _unknown_keys(data, Settings)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (the known keys are in config/paperbot.toml)")
+
+
+def _unknown_keys(data: dict[str, Any], model: type[BaseModel], prefix: str = "") -> list[str]:
+    unknown = []
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            unknown.append(prefix + key)
+            continue
+        nested = field.annotation
+        if isinstance(value, dict) and isinstance(nested, type) and issubclass(nested, BaseModel):
+            unknown += _unknown_keys(value, nested, f"{prefix}{key}.")
+    return unknown
+
+
+def _first_problem(exc: ValidationError, path: Path) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    env = "PAPERBOT_" + "__".join(str(part) for part in error["loc"]).upper()
+    if key == "discord_token":
+        env = "DISCORD_TOKEN"
+    where = f"{path} or {env}" if path.is_file() else env
+    got = error.get("input")
+    shown = "" if key == "discord_token" or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
+    count = exc.error_count()
+    more = f"; {count - 1} more problem{'s' * (count > 2)} after this one" if count > 1 else ""
+    return f"config key {key} (set in {where}): {error['msg']}{shown}{more}"

@@ -1,0 +1,217 @@
+"""The CLI on hostile text, bad configuration, bad paths and refused tokens: a sentence, never a traceback.
+
+Exit codes: 0 done, 1 nothing found or the job failed, 2 bad usage or configuration (README).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.sandbox.emulator import DiscordEmulator
+from bot.storage.database import Database, bundled_migrations
+
+FIXTURE = Path(__file__).parent / "fixtures" / "hf_daily_2024-07-31.json"
+HOSTILE_TITLES = {
+    "2407.21018": "Prompting with [/INST] and [INST] tags",
+    "2407.20001": "Masked [cls] and [mask] tokens over sets [a, b] :smile: [bold red]x[/bold red]",
+}
+ESCAPES = "\x1b[2J\x1b]0;pwned title\x07\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\r\x9b31m\u202e"
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback: the bug these tests exist to catch
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def hostile_db(tmp_path: Path) -> Path:
+    papers = json.loads(FIXTURE.read_text())
+    for item in papers:
+        paper = item["paper"]
+        paper["title"] = HOSTILE_TITLES.get(paper["id"], paper["title"])
+        paper["summary"] = f"Abstract with {ESCAPES} escapes and [/INST] inside. " + paper["summary"]
+        item["title"] = paper["title"]
+    source = tmp_path / "hostile.json"
+    source.write_text(json.dumps(papers))
+    db = tmp_path / "hostile.db"
+    assert invoke("ingest", str(source), "--db", str(db))[0] == 0
+    return db
+
+
+@pytest.mark.parametrize("arxiv_id", sorted(HOSTILE_TITLES))
+def test_paper_text_is_shown_literally_never_as_markup(hostile_db: Path, arxiv_id: str) -> None:
+    code, shown, _ = invoke("show", arxiv_id, "--db", str(hostile_db))
+    assert code == 0
+    assert HOSTILE_TITLES[arxiv_id] in shown  # brackets, colons and markup-like tags all kept
+    assert "[/INST] inside" in shown
+
+
+def test_search_tables_show_titles_literally(hostile_db: Path) -> None:
+    code, shown, _ = invoke("search", "tokens", "--db", str(hostile_db))
+    assert code == 0 and "[cls]" in shown and "[mask]" in shown and "[a, b]" in shown
+
+
+@pytest.mark.parametrize("command", [("show", "2407.21018"), ("search", "tokens"), ("random",)])
+def test_escapes_from_data_never_reach_the_terminal(hostile_db: Path, command: tuple[str, ...]) -> None:
+    _, shown, _ = invoke(*command, "--db", str(hostile_db))
+    assert not any(ch in shown for ch in "\x1b\x07\r\x9b\u202e")
+
+
+def test_an_error_quoting_a_markup_like_reference_prints(hostile_db: Path) -> None:
+    code, _, said = invoke("show", "[/INST] no such [bold]paper", "--db", str(hostile_db))
+    assert code == 1 and "No paper matches '[/INST] no such [bold]paper'." in said
+
+
+@pytest.mark.parametrize(
+    ("command", "default"),
+    [
+        ("sandbox", "[default: data/sandbox.db]"),
+        ("search", "[default: $PAPERBOT_DB, else data/paperbot.db]"),
+        ("ingest", "[default:"),
+    ],
+)
+def test_help_keeps_bracketed_defaults(command: str, default: str) -> None:
+    code, shown, _ = invoke(command, "--help")
+    assert code == 0 and default in " ".join(shown.split())
+
+
+BAD_CONFIG = [
+    ({"PAPERBOT_DIGEST__GRACE_MINUTES": "abc"}, None, "digest.grace_minutes"),
+    ({"PAPERBOT_DIGEST__GRACE_MINUTES": "-5"}, None, "digest.grace_minutes"),
+    ({"PAPERBOT_SEARCH__PAGE_SIZE": "1e9"}, None, "search.page_size"),
+    ({"PAPERBOT_LOG_LEVEL": "LOUD"}, None, "log_level"),
+    ({"PAPERBOT_OWNER_IDS": "[not json"}, None, "owner_ids"),
+    ({}, "[digest]\ngrace_minutes = 'soon'\n", "digest.grace_minutes"),
+    ({}, "[digest]\ngrace_minute = 5\n", "'digest.grace_minute'"),
+    ({}, "grace_minutes = 5\n", "'grace_minutes'"),
+    ({}, "log_level = 'chatty'\n", "log_level"),
+    ({}, "[search\npage_size = 5\n", "not valid TOML"),
+    ({}, "db = \n", "not valid TOML"),
+    ({}, "search = 5\n", "search"),
+    ({}, 'discord_token = "from-a-committed-file"\n', "not read from config files"),
+]
+
+
+@pytest.mark.parametrize(("env", "toml", "names"), BAD_CONFIG)
+@pytest.mark.parametrize(
+    "command",
+    [("stats",), ("doctor",), ("search", "x"), ("sandbox", "--tour"), ("run",), ("sync",), ("ingest",)],
+)
+def test_bad_configuration_is_one_line_naming_the_key_and_exit_2(
+    tmp_path: Path, env: dict[str, str], toml: str | None, names: str, command: tuple[str, ...]
+) -> None:
+    environment = dict(env)
+    if toml is not None:
+        (tmp_path / "bad.toml").write_text(toml)
+        environment["PAPERBOT_CONFIG"] = str(tmp_path / "bad.toml")
+    db = tmp_path / "never.db"
+    code, shown, said = invoke(*command, "--db", str(db), env=environment)
+    assert code == 2, shown + said
+    assert said.startswith("error: ") and said.count("\n") == 1 and names in said
+    assert "from-a-committed-file" not in said
+    assert not db.exists()
+
+
+def test_an_empty_token_is_no_token(tmp_path: Path) -> None:
+    code, _, said = invoke("run", "--db", str(tmp_path / "x.db"), env={"DISCORD_TOKEN": ""})
+    assert code == 2 and "DISCORD_TOKEN is not set" in said
+    code, _, said = invoke("sync", "--db", str(tmp_path / "x.db"), env={"DISCORD_TOKEN": "  "})
+    assert code == 2 and "DISCORD_TOKEN is not set" in said
+
+
+@pytest.mark.parametrize("command", ["run", "sync"])
+async def test_a_revoked_token_is_explained_not_a_traceback(tmp_path: Path, command: str) -> None:
+    emulator = await DiscordEmulator().start()
+    try:
+        emulator.inject("GET", "/users/@me", status=401, times=None)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+        env |= {
+            "DISCORD_TOKEN": "revoked-token-value",
+            "DISCORD_API_BASE": emulator.api_base,
+            "DISCORD_GATEWAY_URL": emulator.gateway_url,
+            "PAPERBOT_DB": str(tmp_path / "bot.db"),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", command, env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await emulator.stop()
+    said = stderr.decode()
+    assert process.returncode == 1, said
+    assert "Discord refused the token in DISCORD_TOKEN (401 Unauthorized)" in said
+    assert "Traceback" not in said and "LoginFailure" not in said
+    assert "revoked-token-value" not in said + stdout.decode()
+
+
+def test_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    invoke("ingest", "--db", str(db))
+    code, _, said = invoke("backup", str(tmp_path / "nonexistent-dir" / "x.db"), "--db", str(db))
+    assert code == 1 and "nonexistent-dir does not exist" in said
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\n" * 40)
+    before = passwd.read_bytes()
+    for command in (("ingest",), ("stats",), ("search", "x"), ("backup", str(tmp_path / "b.db"))):
+        code, _, said = invoke(*command, "--db", str(passwd))
+        assert (code == 1 and f"cannot use {passwd}" in said) or "not a database" in said, said
+    code, shown, _ = invoke("doctor", "--db", str(passwd))
+    assert code == 1 and "✘ database" in shown
+    assert passwd.read_bytes() == before
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_a_directory_as_database_is_refused(tmp_path: Path) -> None:
+    for command in (("ingest",), ("stats",), ("doctor",), ("backup", str(tmp_path / "b.db"))):
+        code, _, said = invoke(*command, "--db", str(tmp_path))
+        assert code == 2 and "is a directory" in said
+
+
+def test_doctor_never_creates_a_database(tmp_path: Path) -> None:
+    typo = tmp_path / "typo" / "x.db"
+    code, shown, _ = invoke("doctor", "--db", str(typo))
+    assert code == 1 and "✘ database" in shown and "does not exist" in shown
+    assert not typo.parent.exists()
+
+
+async def _old_store(path: Path) -> None:
+    database = await Database.open(path, migrations=bundled_migrations()[:2])
+    await database.close()
+
+
+def test_doctor_and_backup_never_migrate(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    asyncio.run(_old_store(db))
+    code, shown, _ = invoke("doctor", "--db", str(db))
+    assert code == 1 and "✘ schema: version 2" in shown
+    code, _, _ = invoke("backup", str(tmp_path / "copy.db"), "--db", str(db))
+    assert code == 0
+    for path in (db, tmp_path / "copy.db"):
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        conn.close()
+
+
+def test_doctor_counts_a_warning_as_a_warning(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    invoke("ingest", "--db", str(db))
+    env = {"DISCORD_TOKEN": "", "PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/x"}
+    _, shown, _ = invoke("doctor", "--db", str(db), env=env)
+    assert "! token:" in shown
+    assert shown.rstrip().endswith("1 warning, 1 failed") or ", 1 warning" in shown.splitlines()[-1]
+    assert "warning" in shown.splitlines()[-1]
