@@ -28,7 +28,6 @@ async def sent_message(
     return await interaction.original_response()
 
 
-
 class LoggedView(discord.ui.View):
     """A view whose clicks log like commands: each line carries the server, the member and the
     command that made the view (its buttons run in their own task, outside the command's context)."""
