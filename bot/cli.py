@@ -30,6 +30,7 @@ from bot.errors import PaperbotError, PaperNotFound
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
 from bot.services.papers import PaperService
+from bot.services.search import SearchResults
 from bot.settings import ConfigError, Settings, load_settings
 from bot.sources.http import FetchError
 from bot.storage.database import SchemaTooNew
@@ -245,11 +246,12 @@ def search(
     """Full-text search over titles, abstracts and authors, best first; typos tolerated."""
     settings = _settings(db)
 
-    async def job() -> list[Any]:
+    async def job() -> SearchResults:
         async with open_service(settings) as service:
-            return await service.search.search(query, limit=limit)
+            return await service.search.find(query, limit=limit)
 
-    hits = _run(job())
+    results = _run(job())
+    hits = results.hits
     if as_json:
         _print_json(
             [paper_json(h.paper, score=round(h.score, 4), snippet=h.snippet, fuzzy=h.fuzzy) for h in hits]
@@ -269,6 +271,12 @@ def search(
             published.isoformat() if published else "",
         )
     out.print(table)
+    notes = [f"{results.count_text()} result{'s' * (results.total != 1)}, best first"]
+    if results.correction:
+        notes.append(f"spelling corrected to {results.correction!r}")
+    if results.some_words:
+        notes.append("no paper has every word: papers with some of them")
+    err.print("; ".join(notes), markup=False, highlight=False)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from bot.domain.models import Paper
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.papers import DailyList, Stats
-from bot.services.search import SearchHit
+from bot.services.search import SearchHit, SearchResults
 from bot.storage.fetches import FetchRecord
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -92,7 +92,7 @@ def paper_links(paper: Paper) -> discord.ui.View:
 
 
 def search_page(
-    query: str, hits: Sequence[SearchHit], *, page: int, page_count: int, total: int
+    query: str, hits: Sequence[SearchHit], *, page: int, page_count: int, results: SearchResults
 ) -> discord.Embed:
     lines = []
     for hit in hits:
@@ -101,14 +101,16 @@ def search_page(
         meta = byline(short_authors(paper.authors, limit=120), when.isoformat() if when else "")
         snippet = md(one_line(hit.snippet or paper.abstract, 180))
         lines.append(f"**{link(paper.title, paper.url, 200)}**\n{md(meta)}\n> {snippet}")
-    corrected = any(hit.fuzzy for hit in hits)
     embed = discord.Embed(
         title=truncate(f"Papers matching “{md(one_line(query, 200))}”", EMBED_TITLE),
         description="\n\n".join(lines),
         colour=ACCENT,
     )
-    note = " · includes spelling corrections" if corrected else ""
-    embed.set_footer(text=f"Page {page}/{page_count} · {plural(total, 'result')}{note}")
+    found = f"{results.count_text()} result{'s' * (results.total != 1)}"
+    note = f" · spelling corrected to “{one_line(results.correction, 80)}”" if results.correction else ""
+    if results.some_words:
+        note += " · no paper has every word: papers with some of them"
+    embed.set_footer(text=f"Page {page}/{page_count} · {found}{note}")
     return fit(embed)
 
 

@@ -60,7 +60,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         query: app_commands.Range[str, 1, QUERY_MAX],
         limit: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
-        hits = await self.papers.search.search(query, limit=limit)
+        results = await self.papers.search.find(query, limit=limit)
+        hits = results.hits
         if not hits:
             close = await self.papers.search.suggest(query, limit=3)
             hint = "".join(f"\n• {_render.md(s.title)}" for s in close)
@@ -69,7 +70,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             return
         chunks = pages(hits, self.bot.settings.search.page_size)
         embeds = [
-            _render.search_page(query, chunk, page=i, page_count=len(chunks), total=len(hits))
+            _render.search_page(query, chunk, page=i, page_count=len(chunks), results=results)
             for i, chunk in enumerate(chunks, 1)
         ]
         await self._send_pages(interaction, embeds)

@@ -72,12 +72,18 @@ def to_fts(query: SearchQuery, mode: Mode = Mode.ALL, *, column: str | None = No
 
 
 def alternatives_to_fts(
-    groups: Sequence[Sequence[str]], mode: Mode = Mode.ALL, *, column: str | None = None
+    groups: Sequence[Sequence[str]],
+    mode: Mode = Mode.ALL,
+    *,
+    column: str | None = None,
+    anchored: bool = False,
 ) -> str:
-    """``(a1 OR a2) AND (b1 OR b2)``: each group holds spellings or completions of one typed word."""
+    """``(a1 OR a2) AND (b1 OR b2)``: each group holds spellings or completions of one typed word.
+    ``anchored``: the first group's word must begin the text (FTS5's ``^``)."""
     parts = []
-    for group in groups:
-        options = " OR ".join(quote(term) for term in group)
+    for index, group in enumerate(groups):
+        caret = "^" if anchored and index == 0 else ""
+        options = " OR ".join(caret + quote(term) for term in group)
         parts.append(f"({options})" if len(group) > 1 else options)
     return _scoped(mode.value.join(parts), column)
 

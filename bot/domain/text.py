@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_RAW_WORD = re.compile(r"\S+")
 _SPACES = re.compile(r"\s+")
 # Half of a UTF-16 pair on its own: JSON's "\ud800" decodes to one, and no UTF-8 store can hold it.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -22,6 +24,11 @@ _INVISIBLE = dict.fromkeys(
 )
 
 
+# Letters that neither NFKD nor SQLite's remove_diacritics reduce to a base letter, but that readers
+# type as one: Turkish dotless ı ("KIRMIZI" must find "Kırmızı"), Nordic ø and æ, Polish ł, ...
+_NO_DECOMPOSITION = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "æ": "ae", "œ": "oe"})
+
+
 def strip_invisible(text: str) -> str:
     """Remove zero-width and direction-control characters."""
     return text.translate(_INVISIBLE)
@@ -32,7 +39,7 @@ def fold(text: str) -> str:
     if text.isascii():  # the common case, and 20x cheaper than Unicode normalisation
         return text.lower()
     # NFKC first so compatibility forms (𝓐, ﬁ, full-width letters) case-fold like their plain letters.
-    compatible = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+    compatible = unicodedata.normalize("NFKC", strip_invisible(text)).casefold().translate(_NO_DECOMPOSITION)
     decomposed = unicodedata.normalize("NFKD", compatible)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -40,6 +47,26 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The folded words of ``text``, split like SQLite's unicode61 tokenizer."""
     return _WORD.findall(fold(text))
+
+
+def search_text(text: str) -> str:
+    """What the full-text index holds for ``text``: its folded words. Index and queries both pass
+    through ``fold`` (then FTS5's unicode61), so "Straße", "ﬁne" and full-width letters are found by
+    the words people type. Changing ``fold`` needs a migration that rebuilds the index."""
+    return " ".join(words(text))
+
+
+def snippet(text: str, terms: Sequence[str], size: int = 24) -> str:
+    """About ``size`` words of ``text`` around the first word that folds to one of ``terms``."""
+    spans = [(m.start(), m.end()) for m in _RAW_WORD.finditer(text)]
+    if not spans:
+        return clean_line(text)
+    wanted = set(terms)
+    hit = next((i for i, (a, b) in enumerate(spans) if wanted.intersection(words(text[a:b]))), 0)
+    start = max(0, min(hit - size // 4, len(spans) - size))
+    end = min(len(spans), start + size)
+    cut = text[spans[start][0] : spans[end - 1][1]]
+    return clean_line(("…" if start > 0 else "") + cut + ("…" if end < len(spans) else ""))
 
 
 def title_key(title: str) -> str:

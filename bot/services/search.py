@@ -24,9 +24,9 @@ from rapidfuzz import fuzz, process
 
 from bot.domain.models import DAILY_LIST_SOURCES, Paper
 from bot.domain.query import Mode, SearchQuery, alternatives_to_fts, parse_search, to_fts
-from bot.domain.text import clean_line, words
+from bot.domain.text import clean_line, snippet, words
 from bot.domain.vocabulary import Vocabulary
-from bot.storage.papers import PaperRepository, TextHit
+from bot.storage.papers import PaperRepository
 
 # BM25 costs about a microsecond per matching row: these bound the rows ranked per query.
 SEARCH_CANDIDATES = 20_000
@@ -34,6 +34,7 @@ SUGGESTION_CANDIDATES = 5_000
 SUGGESTION_POOL = 100
 COMPLETIONS_PER_PREFIX = 5
 _CACHE_SIZE = 1024
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,19 @@ class SearchHit:
     score: float
     snippet: str
     fuzzy: bool = False  # found through spelling correction rather than the words as typed
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    hits: list[SearchHit]
+    total: int  # papers the query matches, up to COUNT_CAP (counting further would cost a full scan)
+    correction: str | None = None  # the spelling-corrected query the hits are for, if any
+    some_words: bool = False  # no paper holds every word: these hold some of them
+
+    def count_text(self) -> str:
+        """``3``, ``10 of 43``, ``10 of 10,000+``."""
+        total = f"{self.total:,}" + ("+" if self.total >= COUNT_CAP else "")
+        return str(len(self.hits)) if self.total <= len(self.hits) else f"{len(self.hits)} of {total}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,36 +93,48 @@ class SearchEngine:
     # ---- full-text search ------------------------------------------------------------------
 
     async def search(self, text: str, limit: int = 10) -> list[SearchHit]:
-        """Best matches first: all words, then corrected spellings, then any word."""
+        """The best ``limit`` matches, best first (see ``find``)."""
+        return (await self.find(text, limit)).hits
+
+    async def find(self, text: str, limit: int = 10) -> SearchResults:
+        """The best matches of one pass, best first, with how many papers that pass matches.
+
+        Passes, the first with any match wins: all the words as typed; all the words with unknown
+        ones spelling-corrected (hits marked fuzzy, the correction reported); any of the words.
+        Results never mix passes, so their BM25 scores are comparable and in order.
+        """
         query = parse_search(text)
         if not query:
-            return []
-        found: dict[int, tuple[TextHit, bool]] = {}
-
-        async def take(fts: str, fuzzy: bool) -> None:
-            if len(found) >= limit:
-                return
-            # Scoring a row costs about one position-list read per term: keep the work per query level.
-            floor = await self._papers.window_floor(fts, self._search_cap // max(1, query.size))
-            for hit in await self._papers.match(fts, limit=limit, min_pk=floor):
-                found.setdefault(hit.pk, (hit, fuzzy))
-
-        await take(to_fts(query), False)
-        if len(found) < limit:
-            corrected = await self._corrected(query)
-            if corrected is not None:
-                await take(to_fts(corrected), True)
-                query = corrected
+            return SearchResults([], 0)
+        passes: list[tuple[SearchQuery, Mode, str | None]] = [(query, Mode.ALL, None)]
+        corrected = await self._corrected(query)
+        if corrected is not None:
+            passes.append((corrected, Mode.ALL, corrected.text()))
         if query.size > 1:
-            await take(to_fts(query, Mode.ANY), False)
-
-        pks = list(found)[:limit]
-        stored = await self._papers.by_pks(pks)
-        return [
-            SearchHit(stored[pk].paper, found[pk][0].score, clean_line(found[pk][0].snippet), found[pk][1])
-            for pk in pks
-            if pk in stored
-        ]
+            loosest = corrected or query
+            passes.append((loosest, Mode.ANY, loosest.text() if corrected else None))
+        for chosen, mode, correction in passes:
+            fts = to_fts(chosen, mode)
+            # Scoring a row costs about one position-list read per term: keep the work per query level.
+            floor = await self._papers.window_floor(fts, self._search_cap // max(1, chosen.size))
+            found = await self._papers.match(fts, limit=limit, min_pk=floor)
+            if not found:
+                continue
+            stored = await self._papers.by_pks(hit.pk for hit in found)
+            terms = chosen.all_words()
+            hits = [
+                SearchHit(
+                    stored[h.pk].paper,
+                    h.score,
+                    snippet(stored[h.pk].paper.abstract, terms),
+                    correction is not None,
+                )
+                for h in found
+                if h.pk in stored
+            ]
+            total = await self._papers.count_matches(fts, cap=COUNT_CAP)
+            return SearchResults(hits, total, correction, some_words=mode is Mode.ANY)
+        return SearchResults([], 0)
 
     async def _corrected(self, query: SearchQuery) -> SearchQuery | None:
         """The query with unknown words replaced by their closest title words, if any changed."""
@@ -147,14 +173,19 @@ class SearchEngine:
             return [Suggestion(paper_id, title) for paper_id, title in hits]
         groups = self._word_groups(tokens, still_typing=not typed.endswith(" "))
         candidates: dict[int, None] = {}
-        # All words; then without the unfinished last word; then any word.
-        attempts = [(groups, Mode.ALL)]
+        # Titles that start with the first word and hold the rest (they rank first, and a common
+        # word must not crowd them out of the pool); all words; without the unfinished last word;
+        # then any word.
+        exact = [[token] for token in tokens]  # the words as typed, before completion or correction
+        attempts = [(exact, Mode.ALL, True), (groups, Mode.ALL, True), (groups, Mode.ALL, False)]
         if len(groups) > 1:
-            attempts += [(groups[:-1], Mode.ALL), (groups, Mode.ANY)]
-        for chosen, mode in attempts:
+            attempts += [(groups[:-1], Mode.ALL, False), (groups, Mode.ANY, False)]
+        for chosen, mode, anchored in attempts:
             if len(candidates) >= limit or not chosen:
+                if anchored:
+                    continue
                 break
-            fts = alternatives_to_fts(chosen, mode)
+            fts = alternatives_to_fts(chosen, mode, anchored=anchored)
             floor = None
             if mode is Mode.ANY:  # titles holding only some words: let BM25 prefer those with more
                 floor = await self._papers.window_floor(fts, self._suggestion_cap, titles_only=True)
@@ -162,14 +193,16 @@ class SearchEngine:
             for pk in await self._papers.match_titles(fts, limit=SUGGESTION_POOL, min_pk=floor):
                 candidates.setdefault(pk)
         titles = await self._papers.titles(candidates)
-        ranked = process.extract(
+        scored = process.extract(
             typed,
             {pk: title for pk, (_, title) in titles.items()},
             scorer=fuzz.WRatio,
             processor=_fold_for_fuzz,
-            limit=limit,
+            limit=None,
         )
-        return [Suggestion(titles[pk][0], titles[pk][1]) for _, _, pk in ranked]
+        still_typing = not typed.endswith(" ")
+        ranked = sorted(scored, key=lambda s: (_title_match_tier(tokens, s[0], still_typing), -s[1]))
+        return [Suggestion(titles[pk][0], titles[pk][1]) for _, _, pk in ranked[:limit]]
 
     def _word_groups(self, tokens: list[str], *, still_typing: bool) -> list[list[str]]:
         """For each typed word, the title words it may mean; the last word may be unfinished."""
@@ -184,6 +217,27 @@ class SearchEngine:
             if options:
                 groups.append(options)
         return groups
+
+
+def _title_match_tier(typed: list[str], title: str, still_typing: bool) -> int:
+    """Lower is better. The title starts with the typed words ("ThinK" -> "ThinK: Thinner Key
+    Cache") exactly (0), or with the unfinished last word as a prefix (1); the title holds every
+    typed word exactly (2) or as a prefix (3); anything else: spelling-tolerant matches (4)."""
+    title_words = words(title)
+    last = len(typed) - 1
+
+    def same(i: int, title_word: str, *, prefix: bool) -> bool:
+        if prefix and i == last and still_typing:
+            return title_word.startswith(typed[i])
+        return title_word == typed[i]
+
+    for tier, prefix in ((0, False), (1, True)):
+        if len(title_words) > last and all(same(i, title_words[i], prefix=prefix) for i in range(len(typed))):
+            return tier
+    for tier, prefix in ((2, False), (3, True)):
+        if all(any(same(i, t, prefix=prefix) for t in title_words) for i in range(len(typed))):
+            return tier
+    return 4
 
 
 def _fold_for_fuzz(text: str) -> str:

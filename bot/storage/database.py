@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import sqlite3
@@ -17,6 +18,8 @@ from typing import Any
 import aiosqlite
 from aiosqlite.context import Result
 
+from bot.domain.ids import title_id_from_key
+from bot.domain.text import search_text, title_key
 from bot.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -354,10 +357,24 @@ async def _connect(target: str, busy_timeout_ms: int) -> aiosqlite.Connection:
         # 32 MiB of page cache: FTS index builds and searches stay in memory (+8% ingest speed).
         await connection.execute("PRAGMA cache_size = -32768")
         await connection.execute("PRAGMA foreign_keys = ON")
+        await register_functions(connection)
     except BaseException:
         await connection.close()
         raise
     return connection
+
+
+async def register_functions(connection: aiosqlite.Connection) -> None:
+    """The text folding migrations need (the full-text index holds folded words, see 0007)."""
+    functions: dict[str, Callable[[str], str]] = {
+        "paperbot_search_text": search_text,
+        "paperbot_authors_text": lambda authors: search_text(" ".join(json.loads(authors))),
+        "paperbot_title_key": title_key,
+        "paperbot_title_id": title_id_from_key,
+        "paperbot_title_terms": lambda key: json.dumps(sorted(set(key.split())), ensure_ascii=False),
+    }
+    for name, function in functions.items():
+        await connection.create_function(name, 1, function, deterministic=True)
 
 
 def _is_capacity_error(exc: sqlite3.OperationalError) -> bool:

@@ -23,6 +23,12 @@ _FIELDS = (
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
+# The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's.
+_FTS_ROWS = (
+    "(rowid, title, abstract, authors) SELECT pk, paperbot_search_text(title), "
+    "paperbot_search_text(abstract), paperbot_authors_text(authors) FROM papers"
+)
+_TITLE_FTS_ROWS = "(rowid, title) SELECT pk, paperbot_search_text(title) FROM papers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +58,6 @@ class StoredPaper:
 class TextHit:
     pk: int
     score: float
-    snippet: str
 
 
 def _iso(value: date | None) -> str | None:
@@ -180,14 +185,8 @@ class PaperRepository:
             [(*_row_values(paper, stamp), stamp) for paper in papers],
         )
         # Index the new rows in one statement per index rather than a trigger per row.
-        await self._db.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
-            "SELECT pk, title, abstract, authors FROM papers WHERE pk > ?",
-            (before,),
-        )
-        await self._db.execute(
-            "INSERT INTO titles_fts (rowid, title) SELECT pk, title FROM papers WHERE pk > ?", (before,)
-        )
+        await self._db.execute(f"INSERT INTO papers_fts {_FTS_ROWS} WHERE pk > ?", (before,))
+        await self._db.execute(f"INSERT INTO titles_fts {_TITLE_FTS_ROWS} WHERE pk > ?", (before,))
         await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
         async with self._db.execute("SELECT pk, id FROM papers WHERE pk > ?", (before,)) as cursor:
             pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
@@ -195,16 +194,17 @@ class PaperRepository:
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         pks = json.dumps([pk for pk, _, _ in updates])
-        # External-content FTS5 forgets a row by being told its old text.
+        # A contentless FTS5 index forgets a row by being told the (folded) text it indexed.
         await self._db.execute(
             "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) "
-            "SELECT 'delete', pk, title, abstract, authors FROM papers "
-            "WHERE pk IN (SELECT value FROM json_each(?))",
+            "SELECT 'delete', pk, paperbot_search_text(title), paperbot_search_text(abstract), "
+            "paperbot_authors_text(authors) FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
             (pks,),
         )
         await self._db.execute(
             "INSERT INTO titles_fts (titles_fts, rowid, title) "
-            "SELECT 'delete', pk, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
+            "SELECT 'delete', pk, paperbot_search_text(title) FROM papers "
+            "WHERE pk IN (SELECT value FROM json_each(?))",
             (pks,),
         )
         assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
@@ -212,16 +212,9 @@ class PaperRepository:
             f"UPDATE papers SET {assignments} WHERE pk = ?",
             [(*_row_values(after, stamp), pk) for pk, _, after in updates],
         )
-        await self._db.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
-            "SELECT pk, title, abstract, authors FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
-            (pks,),
-        )
-        await self._db.execute(
-            "INSERT INTO titles_fts (rowid, title) "
-            "SELECT pk, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
-            (pks,),
-        )
+        changed = "WHERE pk IN (SELECT value FROM json_each(?))"
+        await self._db.execute(f"INSERT INTO papers_fts {_FTS_ROWS} {changed}", (pks,))
+        await self._db.execute(f"INSERT INTO titles_fts {_TITLE_FTS_ROWS} {changed}", (pks,))
         delta: Counter[str] = Counter()
         for _, before, after in updates:
             if before.title != after.title:
@@ -335,11 +328,18 @@ class PaperRepository:
     async def match(self, fts_query: str, *, limit: int, min_pk: int = 0) -> list[TextHit]:
         """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``."""
         sql = (
-            f"SELECT rowid, {BM25} AS score, snippet(papers_fts, 1, '', '', '…', 24) "
+            f"SELECT rowid, {BM25} AS score "
             "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ?"
         )
         async with self._db.execute(sql, (fts_query, min_pk, limit)) as cursor:
-            return [TextHit(row[0], -float(row[1]), row[2]) for row in await cursor.fetchall()]
+            return [TextHit(row[0], -float(row[1])) for row in await cursor.fetchall()]
+
+    async def count_matches(self, fts_query: str, *, cap: int) -> int:
+        """How many papers match, counting no further than ``cap`` (an unscored doclist walk)."""
+        sql = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        async with self._db.execute(sql, (fts_query, cap)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None = None) -> list[int]:
         """pks of title-only matches (the autocomplete index): BM25-best from ``min_pk`` up when given,

@@ -32,7 +32,7 @@ async def test_search_answers_with_an_embed_page(world: Any) -> None:
     [embed] = result.response.embeds
     assert "federated learning" in embed.title
     assert embed.description.count("Federated") >= 3
-    assert embed.footer.text.startswith("Page 1/2 · 10 results")
+    assert embed.footer.text.startswith("Page 1/2 · 10 of 12 results")  # 12 papers hold both words
     buttons = _buttons(result.response)
     assert buttons["Previous"].get("disabled") is True
     assert not buttons["Next"].get("disabled")
@@ -157,7 +157,7 @@ async def test_unexpected_failure_gets_an_apology_with_a_reference(world: Any, c
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("database exploded")
 
-    env.bot.services.papers.search.search = broken
+    env.bot.services.papers.search.find = broken
     result = await alice.slash(channel, "papers search", query="anything")
     assert result.ephemeral
     assert "Error reference" in result.response.content
