@@ -1,17 +1,20 @@
 """Keyword follows: normalising, parsing small boolean queries, and matching many follows fast.
 
-Grammar (case-insensitive operators)::
+Grammar (case-insensitive operators; the README's "Follow keywords" section shows examples)::
 
-    query  := or
-    or     := and ("OR" and)*
-    and    := unary (["AND"] unary)*
-    unary  := ("-" | "NOT") atom | atom
-    atom   := phrase | "(" query ")"
-    phrase := a quoted text, or adjacent bare words ("reward model" and reward model are the same)
+    query   := or
+    or      := and ("OR" and)*
+    and     := unary (["AND"] unary)*
+    unary   := ("-" | "NOT") target | atom
+    target  := one bare word | quoted phrase | "(" query ")"     -- what "-" and NOT bind to
+    atom    := quoted phrase | "(" query ")" | run
+    run     := bare words, with "-word" / "NOT word" allowed inside: the bare words form one phrase
+               and each negated word is excluded (diffusion -video models = "diffusion models" -video)
 
 Terms are normalised the same way as paper text: case and accents folded, hyphens as spaces
-(``low-rank`` = ``low rank``) and simple plurals reduced (``models`` = ``model``), and they match
-at whole-word boundaries only.
+(``low-rank`` = ``low rank``), simple plurals reduced (``models`` = ``model``, ``studies`` =
+``study``; words that only look plural, such as ``news``, ``series`` or ``bias``, are kept), and
+``C++``, ``C#``, ``F#`` kept as words of their own. Terms match at whole-word boundaries only.
 
 Matching indexes every follow by the terms that can make it true, so a paper costs one pass over
 its own words plus the few follows whose terms it actually holds, however many follows exist.
@@ -25,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from bot.domain.text import strip_invisible, words
+from bot.domain.text import fold, strip_invisible
 from bot.errors import InvalidInput
 
 MAX_KEYWORD_CHARS = 100
@@ -36,8 +39,23 @@ _TOKEN = re.compile(
 )
 
 
+# Words ending in s that are not plurals: stripping it would make them other words ("news" -> "new").
+NOT_PLURALS = frozenset(
+    {
+        "news", "series", "species", "bias", "alias", "atlas", "canvas", "chaos", "gas", "lens",
+        "always", "perhaps", "whereas", "does", "has", "was", "yes", "plus", "thus", "its",
+        "physics", "mathematics", "economics", "ethics", "politics",
+    }
+)  # fmt: skip
+# Programming-language names whose symbol is the name: "C++" is not the letter "c".
+_TOKEN_WORD = re.compile(r"[^\W_]+(?:\+\+|#)?")
+
+
 def stem(word: str) -> str:
-    """Simple plural folding: ``models`` -> ``model``, ``studies`` -> ``study``; short words stay."""
+    """Simple plural folding: ``models`` -> ``model``, ``studies`` -> ``study``; short words and
+    words that only look plural (``news``) stay."""
+    if word in NOT_PLURALS:
+        return word
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -46,8 +64,8 @@ def stem(word: str) -> str:
 
 
 def normalise_words(text: str) -> tuple[str, ...]:
-    """Folded, stemmed words of ``text`` (hyphens split words, as spaces do)."""
-    return tuple(stem(w) for w in words(text))
+    """Folded, stemmed words of ``text`` (hyphens split words, as spaces do; ``c++``/``c#`` kept)."""
+    return tuple(stem(w) for w in _TOKEN_WORD.findall(fold(text)))
 
 
 # ---- the query tree -----------------------------------------------------------------------------
@@ -233,8 +251,32 @@ class _Parser:
     def _unary(self) -> Node:
         if self._peek() in ("minus", "NOT"):
             self._take()
-            return Not(self._atom())
+            return Not(self._target())
         return self._atom()
+
+    def _target(self) -> Node:
+        """What "-" and NOT exclude: the next bare word, quoted phrase or parenthesised query."""
+        if self._peek() == "word":
+            return self._term(self._take()[1])
+        return self._atom()
+
+    def _more_words_after_negation(self) -> bool:
+        """A bare word follows this "-word" (or a chain of them): the negation sits inside a run."""
+        at = self.at
+        while (
+            at + 1 < len(self.tokens)
+            and self.tokens[at][0] in ("minus", "NOT")
+            and self.tokens[at + 1][0] == "word"
+        ):
+            at += 2
+        return at < len(self.tokens) and self.tokens[at][0] == "word"
+
+    def _negated_word_follows(self) -> bool:
+        return (
+            self._peek() in ("minus", "NOT")
+            and self.at + 1 < len(self.tokens)
+            and (self.tokens[self.at + 1][0] == "word")
+        )
 
     def _atom(self) -> Node:
         kind = self._peek()
@@ -251,9 +293,19 @@ class _Parser:
             return self._term(self._take()[1])
         if kind == "word":
             parts = [self._take()[1]]
-            while self._peek() == "word":  # adjacent bare words form a phrase
-                parts.append(self._take()[1])
-            return self._term(" ".join(parts))
+            excluded: list[Node] = []
+            # Adjacent bare words form a phrase; a negated word inside the run is excluded and the
+            # words around it still form the phrase (diffusion -video models).
+            while self._peek() == "word" or (
+                self._negated_word_follows() and self._more_words_after_negation()
+            ):
+                if self._peek() == "word":
+                    parts.append(self._take()[1])
+                else:
+                    self._take()
+                    excluded.append(Not(self._term(self._take()[1])))
+            phrase = self._term(" ".join(parts))
+            return All((phrase, *excluded)) if excluded else phrase
         raise InvalidInput(f"“{self.tokens[self.at][1]}” cannot stand there in “{self.text}”.")
 
     def _term(self, text: str) -> Term:

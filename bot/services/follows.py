@@ -77,7 +77,7 @@ class FollowService:
         async with self.database.transaction():
             await self.repository.ensure_member(user_id, guild_id, self._clock())
             existing = await self.repository.follows(user_id)
-            if any(f.canonical == follow.key for f in existing):
+            if any(_key_of(f) == follow.key for f in existing):
                 raise InvalidInput(f"You already follow “{follow.text}”.")
             if len(existing) >= self.max_follows:
                 raise InvalidInput(
@@ -250,4 +250,12 @@ def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | Non
         key = parse_keyword(reference).key
     except InvalidInput:
         return None
-    return next((f for f in follows if f.canonical == key), None)
+    return next((f for f in follows if _key_of(f) == key), None)
+
+
+def _key_of(follow: StoredFollow) -> str:
+    """The follow's canonical query under today's grammar (the stored one may predate a change)."""
+    try:
+        return parse_keyword(follow.keyword).key
+    except InvalidInput:
+        return follow.canonical
