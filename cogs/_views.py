@@ -80,7 +80,9 @@ class OwnedView(LoggedView):
 
 
 class Paginator(OwnedView):
-    def __init__(self, owner_id: int, embeds: Sequence[discord.Embed], *, timeout: float = 180) -> None:
+    """Previous/Next over pages that are embeds or plain message texts."""
+
+    def __init__(self, owner_id: int, embeds: Sequence[discord.Embed | str], *, timeout: float = 180) -> None:
         super().__init__(owner_id, timeout=timeout)
         self.embeds = list(embeds)
         self.index = 0
@@ -90,17 +92,22 @@ class Paginator(OwnedView):
         self.previous.disabled = self.index == 0
         self.next.disabled = self.index >= len(self.embeds) - 1
 
+    def page(self) -> dict[str, Any]:
+        """The current page as message fields (an embed, or content)."""
+        shown = self.embeds[self.index]
+        return {"content": shown, "embed": None} if isinstance(shown, str) else {"embed": shown}
+
     @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
         self.index = max(0, self.index - 1)
         self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embeds[self.index], view=self)
+        await interaction.response.edit_message(**self.page(), view=self)
 
     @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
         self.index = min(len(self.embeds) - 1, self.index + 1)
         self._sync_buttons()
-        await interaction.response.edit_message(embed=self.embeds[self.index], view=self)
+        await interaction.response.edit_message(**self.page(), view=self)
 
 
 Reroll = Callable[[], Awaitable[tuple[discord.Embed, discord.ui.View]]]

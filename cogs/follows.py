@@ -11,10 +11,11 @@ from discord.ext import commands, tasks
 
 from bot.client import PaperBot, respond
 from bot.domain.follows import MAX_KEYWORD_CHARS
-from bot.domain.layout import plural, truncate
+from bot.domain.layout import plural, text_pages, truncate
 from bot.domain.schedule import timezone_choices
 from cogs import _render
 from cogs._poster import DiscordMessenger
+from cogs._views import Paginator
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,16 @@ class Follows(
         header = f"You follow {plural(len(follows), 'keyword')} ({mode} alerts"
         if member and member.paused_until:
             header += ", paused"
-        await self._reply(interaction, header + "):\n" + "\n".join(lines))
+        if await self.service.take_unreachable_notice(interaction.user.id):
+            header = f"{UNREACHABLE_NOTICE}\n\n{header}"
+        # Long keywords do not fit one message: page them rather than cut the list.
+        texts = text_pages(header + "):", lines, limit=_render.CONTENT_LIMIT)
+        if len(texts) == 1:
+            await respond(interaction, texts[0], ephemeral=True)
+            return
+        view = Paginator(interaction.user.id, texts)
+        await respond(interaction, texts[0], view=view, ephemeral=True)
+        view.message = await interaction.original_response()
 
     @app_commands.command(
         name="pause",

@@ -86,3 +86,24 @@ def pages(items: Sequence[T], size: int) -> list[list[T]]:
     if size <= 0:
         raise ValueError("page size must be positive")
     return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
+
+
+def text_pages(header: str, lines: Sequence[str], *, limit: int, per_page: int = 10) -> list[str]:
+    """``lines`` under ``header`` as message texts within ``limit`` characters and ``per_page``
+    lines each; with more than one page each says which it is ("Page 2/3"). No line is cut or lost
+    (a line longer than a page allows is truncated, never dropped)."""
+    footer_room = len("\n\nPage 99/99")
+    room = limit - len(header) - 1 - footer_room
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        line = truncate(line, room)
+        if chunks[-1] and (len(chunks[-1]) >= per_page or used + 1 + len(line) > room):
+            chunks.append([])
+            used = 0
+        chunks[-1].append(line)
+        used += len(line) + 1
+    texts = [header + "\n" + "\n".join(chunk) for chunk in chunks]
+    if len(texts) == 1:
+        return texts
+    return [f"{text}\n\nPage {n}/{len(texts)}" for n, text in enumerate(texts, 1)]
