@@ -190,7 +190,8 @@ def ingest(
         ),
     ] = None,
     year: Annotated[
-        int | None, typer.Option("--year", help="Year of yearless date lines such as 'Jul 30'.")
+        int | None,
+        typer.Option("--year", min=1, max=9999, help="Year of yearless date lines such as 'Jul 30'."),
     ] = None,
     source: Annotated[
         LiveSource | None, typer.Option("--source", help="Fetch live instead of reading files: hf or arxiv.")

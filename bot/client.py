@@ -162,6 +162,13 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         Views use it too, so buttons and menus answer like commands."""
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         message = cls._user_message(original)
+        command = interaction.command
+        if isinstance(original, app_commands.CheckFailure) and command and command.extras.get("owner_only"):
+            # A server admin may well try it: say whose it is, not just "not allowed".
+            message = (
+                f"/{command.qualified_name} is for the bot's owner only (whoever runs this paperbot), "
+                "not server admins: it changes the commands of every server the bot is in."
+            )
         if message is None:
             reference = uuid.uuid4().hex[:8]
             log.error(

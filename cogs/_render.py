@@ -183,7 +183,8 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:
         last = status.last_post
-        text = f"{last.post_day.isoformat()}: {last.state}"
+        what = LAST_POST.get(str(last.state), str(last.state).capitalize())
+        text = f"{what} on {last.post_day:%a %d %b %Y}"
         if last.error:
             text += f" ({md(last.error[:300])})"
         embed.add_field(name="Last post", value=text, inline=False)
@@ -192,6 +193,15 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"
         embed.add_field(name="Last fetch", value=f"{stamp(fetch.fetched_at, 'R')}: {result}", inline=False)
     return fit(embed)
+
+
+# How the last post of /digest show reads ("Posted on Fri 27 Nov 2026"), by ledger state.
+LAST_POST = {
+    "posted": "Posted",
+    "skipped": "Nothing to post",
+    "failed": "Could not post",
+    "claimed": "Being posted (an interrupted post resumes by itself)",
+}
 
 
 def stamp(when: datetime, style: str = "F") -> str:

@@ -215,3 +215,42 @@ def test_doctor_counts_a_warning_as_a_warning(tmp_path: Path) -> None:
     assert "! token:" in shown
     assert shown.rstrip().endswith("1 warning, 1 failed") or ", 1 warning" in shown.splitlines()[-1]
     assert "warning" in shown.splitlines()[-1]
+
+
+def test_stats_reads_as_sentences_not_a_dict(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    invoke("ingest", "--db", str(db))
+    code, shown, _ = invoke("stats", "--db", str(db))
+    assert code == 0 and "{" not in shown and "'" not in shown
+    assert shown.splitlines() == [
+        "Papers: 69 (69 from hf-page)",
+        "Daily lists: 1 day, from 2026-07-30 to 2026-07-30",
+        f"Database: {db} (schema version {len(bundled_migrations())})",
+    ]
+
+
+@pytest.mark.parametrize("year", ["0", "-5", "10000", "abc"])
+def test_a_bad_year_blames_the_year(tmp_path: Path, year: str) -> None:
+    code, _, said = invoke("ingest", "--year", year, "--db", str(tmp_path / "p.db"))
+    assert code == 2 and "'--year'" in said and "Jul 30" not in said
+
+
+@pytest.mark.parametrize(
+    "command", [("search", "zzzqqqxxv"), ("show", "2401.99999"), ("random", "--topic", "zzzqqqxxv")]
+)
+def test_nothing_found_is_exit_1_with_the_message_on_stderr(tmp_path: Path, command: tuple[str, ...]) -> None:
+    db = tmp_path / "p.db"
+    invoke("ingest", "--db", str(db))
+    code, shown, said = invoke(*command, "--db", str(db))
+    assert code == 1 and shown == "" and said.strip()
+    code, shown, _ = invoke(*command, "--json", "--db", str(db)) if command[0] == "search" else (1, "[]", "")
+    assert code == 1 and json.loads(shown) == []
+
+
+def test_errors_are_one_line_at_80_columns(tmp_path: Path) -> None:
+    long_path = tmp_path / ("a-rather-long-folder-name-" * 4) / "x.db"
+    env = {"COLUMNS": "80", "PAPERBOT_DIGEST__GRACE_MINUTES": "not a number of minutes at all"}
+    code, _, said = invoke("stats", "--db", str(long_path), env=env)
+    assert code == 2 and said.count("\n") == 1 and len(said) > 80
+    code, _, said = invoke("backup", str(long_path), "--db", str(tmp_path / "p.db"), env={"COLUMNS": "80"})
+    assert code == 1 and said.count("\n") == 1 and len(said) > 80

@@ -3,7 +3,7 @@
 A post is a header (date, count, source) followed by compact entries (linked title, authors,
 one-line summary, upvotes) in the source's rank order. Entries are packed into embed
 descriptions (4,096 characters) and embeds into messages (10 embeds, 6,000 characters). The
-first embed of every message carries a marker in its footer (``digest 2026-07-30 · part 2/3``)
+first embed of every message carries a marker in its footer (``digest 2026-07-30 · 2 of 3``)
 so a restarted bot can tell which parts are already in the channel.
 """
 
@@ -122,8 +122,9 @@ def digest_marker(post_day: date) -> str:
 
 
 def part_footer(marker: str, part: int, parts: int) -> str:
-    """The footer that tells a restarted bot which part of which post a message is."""
-    return f"{marker} · part {part}/{parts}"
+    """The footer that tells a restarted bot which part of which post a message is, worded for the
+    reader too: ``digest 2026-07-30`` for a one-message post, ``digest 2026-07-30 · 2 of 3`` else."""
+    return marker if parts == 1 else f"{marker} · {part} of {parts}"
 
 
 def parse_part(footer: str, marker: str) -> int | None:
@@ -132,7 +133,10 @@ def parse_part(footer: str, marker: str) -> int | None:
     Tolerant of the footer's wording ("digest 2026-07-30 · part 2/3", "… 2/3", "… · part 2 of 3")
     so that messages posted by an older or newer paperbot are still recognised after an upgrade."""
     found = re.search(re.escape(marker) + r"(?![\w-])\W*?(?:part\s*)?(\d+)\s*(?:/|of)\s*\d+", footer)
-    return int(found.group(1)) if found else None
+    if found:
+        return int(found.group(1))
+    # A one-message post carries the marker alone: it is part 1 (of 1).
+    return 1 if re.search(re.escape(marker) + r"\s*$", footer) else None
 
 
 def entry(rank: int, paper: Paper) -> str:

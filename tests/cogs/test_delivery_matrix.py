@@ -211,7 +211,7 @@ async def test_digest_failure_at_each_part_then_recovery(
 
     posted = digest_messages(channel)
     footers = Counter(m.embeds[0].footer.text for m in posted)
-    assert sorted(footers) == [f"digest {DAY.isoformat()} · part {k}/3" for k in (1, 2, 3)]
+    assert sorted(footers) == [f"digest {DAY.isoformat()} · {k} of 3" for k in (1, 2, 3)]
     assert set(footers.values()) == {1}, footers  # no part twice
     expected = Counter(
         p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))

@@ -185,10 +185,14 @@ async def test_deleted_channel_pauses_only_that_server(digest_env: Any) -> None:
     await env.settle()
     await until(env, 9, 0)
     assert len(digest_messages(fine.channel)) == 1
+    posted = await fine.admin.slash(fine.channel, "digest show")
+    last = {f.name: f.value for f in posted.response.embeds[0].fields}["Last post"]
+    assert last.startswith("Posted on ") and ": posted" not in last  # "Posted on Thu 01 Jan 2026"
     lobby = gone.guild.create_text_channel("lobby")
     shown = await gone.admin.slash(lobby, "digest show")
     fields = {f.name: f.value for f in shown.response.embeds[0].fields}
     assert fields["Status"].startswith("⏸️ Paused") and "deleted" in fields["Why paused"]
+    assert fields["Last post"].startswith("Could not post on ")
     resumed = await gone.admin.slash(lobby, "digest setup", channel=lobby, time="10:00", timezone="UTC")
     assert resumed.ephemeral
     await until(env, 10, 0)

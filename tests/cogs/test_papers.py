@@ -196,7 +196,7 @@ async def test_sync_is_owner_only(world: Any) -> None:
     env.bot.settings.owner_ids.append(alice.id)
     make_admins(channel, alice, bob)
     denied = await bob.slash(channel, "admin sync", here=True)
-    assert denied.ephemeral and "not allowed" in denied.response.content
+    assert denied.ephemeral and "owner only" in denied.response.content
     allowed = await alice.slash(channel, "admin sync", here=True)
     assert "Synced" in allowed.response.content
     assert len(env.errors) == 1

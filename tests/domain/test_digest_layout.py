@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,3 +77,33 @@ def test_any_list_fits_discord_limits(shapes: list[tuple[int, int, int]], max_pa
     plan = plan_digest(DAY, DAY, papers, source="hf-api", max_papers=max_papers)
     assert_within_limits(plan)
     assert plan.paper_count == min(len(papers), max_papers)
+
+
+@pytest.mark.parametrize(
+    ("footer", "part"),
+    [
+        ("digest 2026-07-30", 1),  # today's one-message post: the marker alone
+        ("digest 2026-07-30 · 2 of 3", 2),  # today's multi-part wording
+        ("digest 2026-07-30 · part 2/3", 2),  # posted by an older paperbot: still recognised
+        ("digest 2026-07-30 · part 1/1", 1),
+        ("digest 2026-07-30 2/3", 2),
+        ("digest 2026-07-31", None),
+        ("digest 2026-07-30-extra", None),
+        ("alerts #1", None),
+    ],
+)
+def test_part_markers_old_and_new_are_read_alike(footer: str, part: int | None) -> None:
+    assert parse_part(footer, digest_marker(DAY)) == part
+
+
+def test_footers_read_as_words_and_round_trip() -> None:
+    from bot.domain.alerts import alert_marker
+    from bot.domain.digest import part_footer
+
+    assert part_footer(digest_marker(DAY), 1, 1) == "digest 2026-07-30"
+    assert part_footer(alert_marker(7), 2, 3) == "alerts #7 · 2 of 3"
+    for marker in (digest_marker(DAY), alert_marker(7), alert_marker(70)):
+        for parts in (1, 2, 9):
+            for part in range(1, parts + 1):
+                assert parse_part(part_footer(marker, part, parts), marker) == part
+    assert parse_part(part_footer(alert_marker(70), 1, 1), alert_marker(7)) is None
