@@ -496,9 +496,13 @@ def _configure_logging(settings: Settings) -> None:
     from bot.logging_context import configure
 
     log = settings.log
-    configure(
-        settings.log_level, format=log.format, file=log.file, max_bytes=log.max_bytes, backups=log.backups
-    )
+    try:
+        configure(
+            settings.log_level, format=log.format, file=log.file, max_bytes=log.max_bytes, backups=log.backups
+        )
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot write the log file {log.file} (log.file): {exc.strerror}")
+        raise typer.Exit(2) from None
 
 
 follows_app = typer.Typer(help="Keyword follows (admin tools).", no_args_is_help=True)
