@@ -505,9 +505,12 @@ def _configure_logging(settings: Settings) -> None:
     from bot.logging_context import configure
 
     log = settings.log
-    configure(
-        settings.log_level, format=log.format, file=log.file, max_bytes=log.max_bytes, backups=log.backups
-    )
+    try:
+        configure(
+            settings.log_level, format=log.format, file=log.file, max_bytes=log.max_bytes, backups=log.backups
+        )
+    except OSError as exc:
+        fail(f"cannot write the log file {log.file} (log.file): {exc.strerror}", 2)
 
 
 follows_app = typer.Typer(help="Keyword follows (admin tools).", no_args_is_help=True)
@@ -586,22 +589,30 @@ def health(
 
     settings = _settings(None)
     path = file or settings.health.file
+    unhealthy = ("✘", "red")
     if path is None:
-        err.print("[red]✘[/red] no heartbeat: health.file is empty, so `paperbot run` writes none")
+        err.print(
+            Text.assemble(unhealthy, " no heartbeat: health.file is empty, so `paperbot run` writes none")
+        )
         raise typer.Exit(1)
     try:
         heartbeat = read_heartbeat(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = "missing" if isinstance(exc, FileNotFoundError) else f"unreadable ({type(exc).__name__})"
-        err.print(f"[red]✘[/red] heartbeat {path}: {reason}; is `paperbot run` running?")
+        err.print(
+            Text.assemble(
+                unhealthy, " ", printable(f"heartbeat {path}: {reason}; is `paperbot run` running?")
+            )
+        )
         raise typer.Exit(1) from None
     grace = timedelta(seconds=settings.health.disconnect_grace_seconds)
     findings = assess(heartbeat, utcnow(), disconnect_grace=grace)
     for finding in findings:
-        mark = "[green]✔[/green]" if finding.ok else "[red]✘[/red]"
-        out.print(f"{mark} {finding.name}: {finding.detail}", markup=True, highlight=False)
+        mark = ("✔", "green") if finding.ok else unhealthy
+        # Details carry a source's own error text: printed as written, never obeyed as markup.
+        out.print(Text.assemble(mark, " ", printable(f"{finding.name}: {finding.detail}")))
     healthy = all(finding.ok for finding in findings)
-    out.print("healthy" if healthy else "unhealthy")
+    say("healthy" if healthy else "unhealthy")
     if not healthy:
         raise typer.Exit(1)
 

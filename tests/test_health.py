@@ -97,6 +97,13 @@ def test_health_exits_0_when_healthy_and_1_when_stale_missing_or_garbled(tmp_pat
     result = runner.invoke(app, ["health", "--file", str(path)])
     assert result.exit_code == 1 and "is the bot running?" in result.output
 
+    hostile = FetchOutcome(datetime.now(UTC), False, 0, "[bold red]HTTP 503[/] \x1b[2J")
+    write_heartbeat(
+        path, beat(written_at=datetime.now(UTC), last_tick=datetime.now(UTC), fetches={"hf": hostile})
+    )
+    result = runner.invoke(app, ["health", "--file", str(path)])
+    assert result.exit_code == 0 and "[bold red]HTTP 503[/]" in result.output and "\x1b" not in result.output
+
     path.write_text(json.dumps({"written_at": "yesterday"}))
     assert runner.invoke(app, ["health", "--file", str(path)]).exit_code == 1
     assert runner.invoke(app, ["health", "--file", str(tmp_path / "missing.json")]).exit_code == 1

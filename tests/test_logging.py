@@ -83,3 +83,24 @@ def test_log_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("PAPERBOT_LOG__FORMAT", "xml")
     with pytest.raises(ValueError, match="plain"):
         Settings()
+
+
+def test_an_unwritable_log_file_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    env |= {"PAPERBOT_LOG__FILE": str(blocker / "paperbot.log"), "DISCORD_TOKEN": "unused"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "cannot write the log file" in done.stderr
+    assert "Traceback" not in done.stderr
