@@ -192,6 +192,9 @@ def load(
     profile: Annotated[
         Path | None, typer.Option(help="Write a py-spy profile (raw stacks) of the bot here.")
     ] = None,
+    readers: Annotated[
+        int | None, typer.Option(help="The bot's read connections (default: its config).")
+    ] = None,
 ) -> None:
     """The real bot process over the emulator under a steady interaction rate: latency, late answers,
     heartbeat round trip, RSS; printed next to today's figures."""
@@ -206,6 +209,7 @@ def load(
             writes=writes,
             ingest=ingest,
             profile=profile,
+            readers=readers,
         )
     )
     bench_load.report(outcome)

@@ -200,7 +200,7 @@ class Workload:
         return Sent(kind, record)
 
 
-def _bot_env(emu: DiscordEmulator, db: Path) -> dict[str, str]:
+def _bot_env(emu: DiscordEmulator, db: Path, readers: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
     env |= {
         "DISCORD_TOKEN": "bench-token",
@@ -211,6 +211,8 @@ def _bot_env(emu: DiscordEmulator, db: Path) -> dict[str, str]:
         "PAPERBOT_FOLLOWS__DM_INTERVAL_SECONDS": "0",
         "PYTHONUNBUFFERED": "1",
     }
+    if readers is not None:
+        env["PAPERBOT_SEARCH__READERS"] = str(readers)
     return env
 
 
@@ -244,6 +246,7 @@ async def run(
     writes: float,
     ingest: int,
     profile: Path | None,
+    readers: int | None = None,
     members: int = 200,
 ) -> Outcome:
     source = await cache.database(n)
@@ -253,6 +256,8 @@ async def run(
         + (f" + {writes:.0%} follow writes" if writes else "")
         + (f" + a {ingest // 1000}k-paper CLI ingest" if ingest else "")
     )
+    if readers is not None:
+        label += f" ({readers} reader{'s' if readers > 1 else ''})"
     outcome = Outcome(label)
     workdir = Path(tempfile.mkdtemp(prefix="load-", dir=cache.CACHE))
     db = workdir / "bot.db"
@@ -261,7 +266,7 @@ async def run(
     guild = emu.create_guild("Load")
     channel = emu.create_channel(guild, "papers")
     people = [emu.add_member(guild, f"member{i}") for i in range(members)]
-    env = _bot_env(emu, db)
+    env = _bot_env(emu, db, readers)
     log_file = (workdir / "bot.log").open("wb")
     sync = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sync", env=env, stdout=log_file, stderr=log_file

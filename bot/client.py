@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -39,6 +41,13 @@ INVITE_PERMISSIONS = discord.Permissions(
 )
 # Names as Discord's own UI shows them.
 PERMISSION_NAMES = {"manage_guild": "Manage Server", "manage_channels": "Manage Channels"}
+# Interaction callbacks for the busy answer: a private message (flags 64) that pings no one, or no
+# autocomplete choices.
+BUSY_REPLY_BODY = json.dumps(
+    {"type": 4, "data": {"content": BUSY_MESSAGE, "flags": 64, "allowed_mentions": {"parse": []}}}
+).encode()
+BUSY_CHOICES_BODY = json.dumps({"type": 8, "data": {"choices": []}}).encode()
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def use_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -90,6 +99,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
     def __init__(self, client: PaperBot, **options: Any) -> None:
         super().__init__(client, **options)
         self.admission = Admission()
+        self._session: aiohttp.ClientSession | None = None
 
     def _from_interaction(self, interaction: discord.Interaction[PaperBot]) -> None:
         kind = "autocomplete" if interaction.type is discord.InteractionType.autocomplete else "command"
@@ -100,10 +110,10 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         verdict = await self.admission.turn(ticket)
         if verdict is Verdict.SERVE:
             await self._serve(interaction, ticket)
-        elif verdict is Verdict.BUSY:
+        elif verdict is Verdict.BUSY and self.admission.time_left(ticket) > 0:
             await self._say_busy(interaction)
-        else:
-            log.warning("interaction %s arrived too late to answer in time; not answered", interaction.id)
+        else:  # even "busy" would arrive late (a stalled loop runs this task late): Discord would refuse it
+            log.warning("interaction %s could not be answered in time; not answered", interaction.id)
 
     async def _serve(self, interaction: discord.Interaction[PaperBot], ticket: Ticket) -> None:
         """Run the command; one still unanswered when only "busy" can arrive in time is cut short
@@ -133,15 +143,33 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
             timer.cancel()
             self.admission.finish(ticket)
 
-    @staticmethod
-    async def _say_busy(interaction: discord.Interaction[PaperBot]) -> None:
+    async def _say_busy(self, interaction: discord.Interaction[PaperBot]) -> None:
+        """The quick answer to an interaction the bot cannot serve in time: one pre-encoded POST.
+
+        Under overload these are most of the bot's requests, so they skip discord.py's webhook
+        machinery (route objects, JSON encoding, per-webhook rate-limit locks: interaction
+        callbacks are not rate limited) and reuse one keep-alive session."""
+        autocomplete = interaction.type is discord.InteractionType.autocomplete
+        url = f"{discord.http.Route.BASE}/interactions/{interaction.id}/{interaction.token}/callback"
         try:
-            if interaction.type is discord.InteractionType.autocomplete:
-                await interaction.response.autocomplete([])
-            else:
-                await interaction.response.send_message(BUSY_MESSAGE, ephemeral=True)
-        except discord.HTTPException:
-            log.info("the busy answer to interaction %s did not arrive in time", interaction.id)
+            async with self._busy_session().post(
+                url, data=BUSY_CHOICES_BODY if autocomplete else BUSY_REPLY_BODY, headers=JSON_HEADERS
+            ) as response:
+                if response.status >= 300:
+                    log.info(
+                        "the busy answer to interaction %s was refused (%s)", interaction.id, response.status
+                    )
+        except (aiohttp.ClientError, TimeoutError):
+            log.info("the busy answer to interaction %s did not arrive", interaction.id)
+
+    def _busy_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:
         command = interaction.command.qualified_name if interaction.command else None
@@ -261,6 +289,11 @@ class PaperBot(commands.Bot):
             self.tree.copy_global_to(guild=target)
         synced = await self.tree.sync(guild=target)
         return [command.name for command in synced]
+
+    async def close(self) -> None:
+        if isinstance(self.tree, PaperTree):
+            await self.tree.close()
+        await super().close()
 
     async def is_owner(self, user: discord.abc.User) -> bool:
         if user.id in self.settings.owner_ids:

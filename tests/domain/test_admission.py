@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 from typing import Any
-from unittest.mock import AsyncMock
 
-import discord
 import pytest
 
-from bot.client import PaperTree
-from bot.domain.admission import BUSY_MESSAGE, Admission, AdmissionPolicy, Verdict, snowflake_seconds
+from bot.domain.admission import Admission, AdmissionPolicy, Verdict, snowflake_seconds
 
 
 class Clock:
@@ -133,80 +129,3 @@ def test_a_skewed_clock_counts_from_receipt() -> None:
     gate = admission(clock)
     assert gate.arrive(clock.now + 3600, "command").verdict is Verdict.SERVE  # "from the future"
     assert gate.arrive(clock.now - 3600, "command").verdict is Verdict.SERVE  # hours "old": not real
-
-
-# ---- the Discord glue -------------------------------------------------------------------------------
-
-
-def interaction(kind: discord.InteractionType, created: float) -> Any:
-    snowflake = (int(created * 1000) - 1_420_070_400_000) << 22
-    response = SimpleNamespace(send_message=AsyncMock(), autocomplete=AsyncMock())
-    return SimpleNamespace(id=snowflake, type=kind, response=response)
-
-
-async def test_the_tree_answers_busy_privately_and_autocomplete_with_no_choices() -> None:
-    clock = Clock()
-    tree: Any = PaperTree.__new__(PaperTree)
-    tree.admission = admission(clock, slots=1, max_queued=0)
-    tree._call = AsyncMock()
-    tree.client = SimpleNamespace(loop=asyncio.get_running_loop())
-    tree.admission.arrive(clock.now, "command")  # the one slot is taken
-    command = interaction(discord.InteractionType.application_command, clock.now)
-    typing = interaction(discord.InteractionType.autocomplete, clock.now)
-    for item in (command, typing):
-        await tree._admitted(item, tree.admission.arrive(clock.now, "x"))
-    command.response.send_message.assert_awaited_once_with(BUSY_MESSAGE, ephemeral=True)
-    typing.response.autocomplete.assert_awaited_once_with([])
-    tree._call.assert_not_awaited()
-
-
-async def test_the_tree_serves_and_frees_the_slot_even_when_the_command_fails() -> None:
-    clock = Clock()
-    tree: Any = PaperTree.__new__(PaperTree)
-    tree.admission = admission(clock, slots=1)
-    tree._call = AsyncMock(side_effect=RuntimeError("boom"))
-    command = interaction(discord.InteractionType.application_command, clock.now)
-    with pytest.raises(RuntimeError):
-        await tree._admitted(command, tree.admission.arrive(clock.now, "command"))
-    assert tree.admission.in_service == 0
-    tree._call.assert_awaited_once_with(command)
-
-
-async def test_a_command_still_unanswered_when_time_runs_out_is_cut_short_and_told_busy() -> None:
-    clock = Clock()
-    tree: Any = PaperTree.__new__(PaperTree)
-    tree.admission = admission(clock, slots=1)
-    never = asyncio.Event()
-
-    async def stuck(_: object) -> None:
-        await never.wait()
-
-    tree._call = stuck
-    command = interaction(discord.InteractionType.application_command, clock.now - 2.9)
-    command.response.is_done = lambda: False
-    ticket = tree.admission.arrive(clock.now, "command")  # (a fresh ticket: served)
-    ticket.created = clock.now - 2.9  # ...whose handler then overran: no time left
-    await tree._admitted(command, ticket)
-    command.response.send_message.assert_awaited_once_with(BUSY_MESSAGE, ephemeral=True)
-    assert tree.admission.in_service == 0
-
-
-async def test_a_command_that_answered_in_time_runs_to_the_end_past_the_deadline() -> None:
-    clock = Clock()
-    tree: Any = PaperTree.__new__(PaperTree)
-    tree.admission = admission(clock, slots=1)
-    finished = []
-
-    async def deferred_then_long_work(_: object) -> None:
-        await asyncio.sleep(0)  # the watchdog (no time left) fires here: answered, so nothing happens
-        await asyncio.sleep(0)
-        finished.append(True)
-
-    tree._call = deferred_then_long_work
-    command = interaction(discord.InteractionType.application_command, clock.now)
-    command.response.is_done = lambda: True
-    ticket = tree.admission.arrive(clock.now, "command")
-    ticket.created = clock.now - 10
-    await tree._admitted(command, ticket)
-    assert finished == [True]
-    command.response.send_message.assert_not_awaited()
