@@ -229,6 +229,24 @@ def fanout(
     bench_fanout.report(asyncio.run(bench_fanout.run(servers, max_papers, wait)), project)
 
 
+@app.command()
+def momentum(
+    n: N = 1_000_000,
+    queries: Annotated[int, typer.Option(help="Rankings per measurement.")] = 200,
+    per_day: Annotated[int, typer.Option(help="Papers listed per day (size figure).")] = 41,
+    years: Annotated[int, typer.Option(help="Years of daily lists (size figure).")] = 5,
+    snapshots: Annotated[int, typer.Option(help="Daily snapshots per paper (size figure).")] = 30,
+    size: Annotated[bool, typer.Option(help="Measure the snapshot table's size on disk.")] = True,
+) -> None:
+    """Momentum: disk taken by the snapshots of five years of lists; /papers top and rising latency at n."""
+    from bench import momentum as bench_momentum
+
+    CACHE.mkdir(exist_ok=True)
+    if size:
+        asyncio.run(bench_momentum.snapshot_size(per_day, years, snapshots))
+    asyncio.run(bench_momentum.ranking_latency(n, queries, _latency))
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
@@ -236,6 +254,7 @@ def run_all() -> None:
     for n in (10_000, 100_000, 1_000_000):
         asyncio.run(_search(n, 400, cold=True))
     asyncio.run(_bot_memory(1_000_000, 200))
+    momentum(n=1_000_000, queries=200, per_day=41, years=5, snapshots=30, size=True)
     for follows in (10_000, 100_000):
         for papers in (50, 1_000):
             match(follows=follows, papers=papers, check=20)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import generate
+from bot.domain.models import Source
 from bot.services.papers import PaperService
 from bot.storage.database import Database
 
@@ -25,11 +26,11 @@ def size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
 
-async def ingest(n: int, path: Path) -> None:
+async def ingest(n: int, path: Path, source: str = Source.SYNTHETIC, per_day: int = 50) -> None:
     for old in path.parent.glob(path.name + "*"):
         old.unlink()
     started = time.perf_counter()
-    papers = list(generate(n))
+    papers = list(generate(n, source=source, per_day=per_day))
     generated = time.perf_counter()
     database = await Database.open(path)
     service = PaperService(database)
@@ -43,12 +44,13 @@ async def ingest(n: int, path: Path) -> None:
     )
 
 
-async def database(n: int) -> Path:
-    """The cached database of ``generate(n)`` (built on first use)."""
-    path = CACHE / f"papers-{n}.db"
+async def database(n: int, source: str = Source.SYNTHETIC) -> Path:
+    """The cached database of ``generate(n)`` (built on first use), listed by ``source`` (hf-api: the
+    daily list that /papers top ranks)."""
+    path = CACHE / (f"papers-{n}.db" if source == Source.SYNTHETIC else f"papers-{n}-{source}.db")
     if not path.exists():
         CACHE.mkdir(exist_ok=True)
-        await ingest(n, path)
+        await ingest(n, path, source)
     return path
 
 

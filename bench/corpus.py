@@ -169,9 +169,15 @@ def _name(rng: random.Random) -> str:
 
 
 def generate(
-    n: int, *, seed: int = 7, start: date = date(2024, 1, 1), per_day: int = 50, first: int = 0
+    n: int,
+    *,
+    seed: int = 7,
+    start: date = date(2024, 1, 1),
+    per_day: int = 50,
+    first: int = 0,
+    source: str = Source.SYNTHETIC,
 ) -> Iterator[ListedPaper]:
-    """``n`` papers with unique arXiv ids, listed ``per_day`` to a day from ``start``.
+    """``n`` papers with unique arXiv ids, listed ``per_day`` to a day from ``start`` by ``source``.
 
     ``first`` skips ahead in the id sequence: ``generate(m, first=n)`` makes m papers none of which
     is among ``generate(n)``'s (a new batch to ingest on top of a stored corpus)."""
@@ -204,7 +210,7 @@ def generate(
         paper = Paper(
             title=title,
             abstract=abstract,
-            source=Source.SYNTHETIC,
+            source=source,
             arxiv_id=arxiv_id(index),
             authors=tuple(f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(1, 8))),
             published=day - timedelta(days=1),

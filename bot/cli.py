@@ -25,10 +25,12 @@ from rich.text import Text
 
 from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
+from bot.domain.momentum import Period, parse_period
 from bot.domain.printable import printable
 from bot.errors import PaperbotError, PaperNotFound
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
+from bot.services.momentum import Ranking
 from bot.services.papers import PaperService
 from bot.services.search import SearchResults
 from bot.settings import ConfigError, Settings, load_settings
@@ -321,6 +323,62 @@ def random(
     if paper is None:
         nothing_found("No papers found." if topic else "The store is empty: run `paperbot ingest` first.")
     _print_paper(paper, as_json)
+
+
+@app.command()
+def top(
+    week: Annotated[bool, typer.Option("--week", help="The last 7 days of lists (the default).")] = False,
+    month: Annotated[bool, typer.Option("--month", help="The last 30 days of lists.")] = False,
+    day: Annotated[
+        str | None, typer.Option("--day", help="One list, YYYY-MM-DD (or 'latest').", metavar="DATE")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="The week or month ends at this list [default: the newest].", metavar="DATE"
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500, help="Most papers to print.")] = 50,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The most upvoted papers of the recent lists: the same ranking as /papers top."""
+    if sum((week, month, day is not None)) > 1:
+        err.print("[red]error:[/red] choose one of --week, --month, --day")
+        raise typer.Exit(2)
+    settings = _settings(db)
+
+    async def job() -> Ranking:
+        if day is not None:
+            period, on = parse_period("day" if day == "latest" else f"day:{day}")
+        else:
+            name = Period.MONTH if month else Period.WEEK
+            period, on = parse_period(f"{name}:{until}" if until else name)
+        async with open_services(settings, warm=False) as services:
+            return await services.momentum.top(period, on, limit=limit)
+
+    ranking = _run(job())
+    updated = ranking.updated_at.isoformat(timespec="seconds") if ranking.updated_at else None
+    if as_json:
+        _print_json(
+            {
+                "title": ranking.title,
+                "covers": ranking.covers,
+                "listed": ranking.listed,
+                "updated_at": updated,
+                "papers": [
+                    paper_json(e.paper, rank=rank, upvotes=e.upvotes, comments=e.comments, stars=e.stars)
+                    for rank, e in enumerate(ranking.entries, 1)
+                ],
+            }
+        )
+        return
+    out.print(f"{ranking.title} · {ranking.covers} · counts updated {updated or 'never'}")
+    table = Table("#", "upvotes", "id", "title", show_lines=False)
+    for rank, entry in enumerate(ranking.entries, 1):
+        votes = "" if entry.upvotes is None else str(entry.upvotes)
+        table.add_row(str(rank), votes, entry.paper.id, entry.paper.title)
+    out.print(table)
 
 
 @app.command()

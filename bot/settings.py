@@ -70,6 +70,12 @@ class SourceSettings(BaseModel):
     arxiv_categories: list[str] = Field(default_factory=lambda: ["cs.LG", "cs.CL"])
     timeout_seconds: float = Field(30.0, gt=0)
     retry_attempts: int = Field(4, ge=1, le=10, description="Tries per request on 429/5xx/timeouts")
+    hf_calls_per_window: int = Field(500, ge=1, description="Hugging Face's rate limit: calls per window")
+    hf_window_seconds: float = Field(300.0, gt=0, description="... and the window, in seconds")
+    refresh_days: int = Field(
+        7, ge=0, le=30, description="Re-fetch this many recent daily lists on a schedule (momentum; 0: off)"
+    )
+    refresh_hours: float = Field(6.0, gt=0, description="How often the recent lists are re-fetched")
 
 
 class FollowSettings(BaseModel):

@@ -22,6 +22,7 @@ from bot.domain.layout import (
 from bot.domain.models import Paper
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
+from bot.services.momentum import Ranked, Ranking
 from bot.services.papers import DailyList, Stats
 from bot.services.search import SearchHit, SearchResults
 from bot.storage.fetches import FetchRecord
@@ -128,6 +129,37 @@ def daily_page(
         colour=ACCENT,
     )
     embed.set_footer(text=f"Page {page}/{page_count} · {plural(len(daily.papers), 'paper')}")
+    return fit(embed)
+
+
+def ranking_freshness(ranking: Ranking) -> str:
+    """How fresh the counts are, in words every member sees in their own time zone."""
+    if ranking.updated_at is None:
+        return "Counts have not been recorded yet."
+    return f"Counts updated {stamp(ranking.updated_at, 'R')}."
+
+
+def ranking_page(
+    ranking: Ranking, entries: Sequence[Ranked], *, first_rank: int, page: int, page_count: int
+) -> discord.Embed:
+    """One page of /papers top or /papers rising: rank, linked title, counts, and how fresh they are."""
+    lines = [f"{md(ranking.covers)} · {ranking_freshness(ranking)}", ""]
+    for rank, entry in enumerate(entries, first_rank):
+        counts = []
+        if entry.gain is not None:
+            counts.append(f"+{entry.gain} in 24 h")
+        if entry.upvotes is not None:
+            counts.append(f"▲ {entry.upvotes}")
+        if entry.comments:
+            counts.append(f"💬 {entry.comments}")
+        if entry.stars:
+            counts.append(f"★ {entry.stars}")
+        paper = entry.paper
+        meta = byline(md(short_authors(paper.authors, limit=80)), " · ".join(counts))
+        lines.append(f"**{rank}.** {link(paper.title, paper.url, 180)}" + (f"\n{meta}" if meta else ""))
+    embed = discord.Embed(title=ranking.title, description="\n".join(lines), colour=ACCENT)
+    shown = f"top {len(ranking.entries)} of {plural(ranking.listed, 'listed paper')}"
+    embed.set_footer(text=f"Page {page}/{page_count} · {shown}")
     return fit(embed)
 
 

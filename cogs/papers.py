@@ -11,13 +11,16 @@ from discord.ext import commands, tasks
 
 from bot.client import PaperBot
 from bot.domain.layout import pages, truncate
+from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
+from bot.services.momentum import Ranking
 from cogs import _render
 from cogs._views import AnotherOne, FollowKeywords, Paginator, sent_message
 
 log = logging.getLogger(__name__)
 
 TODAY_PAGE_SIZE = 10
+RANKING_PAGE_SIZE = 10
 QUERY_MAX = 200
 
 
@@ -25,15 +28,20 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self.papers = bot.services.papers
+        self.momentum = bot.services.momentum
         self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
+        self.refresh.change_interval(hours=bot.settings.sources.refresh_hours)
         super().__init__()
 
     async def cog_load(self) -> None:
         if self.bot.settings.digest.scheduler:
             self.watch.start()
+            if self.bot.services.fetcher and self.bot.settings.sources.refresh_days:
+                self.refresh.start()
 
     async def cog_unload(self) -> None:
         self.watch.cancel()
+        self.refresh.cancel()
 
     @tasks.loop(seconds=5)
     async def watch(self) -> None:
@@ -44,6 +52,29 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
                 self.bot.dispatch("papers_ingested")
         except Exception:
             log.exception("refreshing from the store failed; will try again")
+
+    # ---- background: momentum --------------------------------------------------------------------
+
+    @tasks.loop(hours=6)
+    async def refresh(self) -> None:
+        """Re-fetch the recent lists: fresh counts for /papers top and rising, and late additions."""
+        fetcher = self.bot.services.fetcher
+        if fetcher is None:
+            return
+        try:
+            days = self.bot.settings.sources.refresh_days
+            counts = await fetcher.refresh_recent(days, self.bot.services.clock().date())
+        except Exception:
+            log.exception("refreshing the recent lists failed; will try again")
+            return
+        if counts.new:
+            self.bot.dispatch("papers_ingested")
+
+    @refresh.before_loop
+    async def _wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    # ---- commands ------------------------------------------------------------------------------
 
     @app_commands.command(
         name="search",
@@ -151,6 +182,47 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         embeds = [
             _render.daily_page(
                 daily, chunk, first_rank=1 + (i - 1) * TODAY_PAGE_SIZE, page=i, page_count=len(chunks)
+            )
+            for i, chunk in enumerate(chunks, 1)
+        ]
+        await self._send_pages(interaction, embeds)
+
+    @app_commands.command(name="top", description="The most upvoted papers of a day, week or month")
+    @app_commands.describe(
+        period="week (default), month, day; or ending at a date: day:YYYY-MM-DD, week:YYYY-MM-DD"
+    )
+    async def top(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        period: app_commands.Range[str, 1, 20] = Period.WEEK.value,
+    ) -> None:
+        chosen, day = parse_period(period)
+        await self._send_ranking(interaction, await self.momentum.top(chosen, day))
+
+    @top.autocomplete("period")
+    async def top_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        options = [Period.WEEK.value, Period.MONTH.value, Period.DAY.value]
+        options += [f"day:{day.isoformat()}" for day in await self.momentum.recent_list_days(10)]
+        wanted = current.strip().lower()
+        return [app_commands.Choice(name=o, value=o) for o in options if wanted in o][: _render.MAX_CHOICES]
+
+    @app_commands.command(name="rising", description="Papers gaining upvotes fastest in the last 24 hours")
+    async def rising(self, interaction: discord.Interaction[PaperBot]) -> None:
+        await self._send_ranking(interaction, await self.momentum.rising())
+
+    async def _send_ranking(self, interaction: discord.Interaction[PaperBot], ranking: Ranking) -> None:
+        if not ranking.entries:
+            note = _render.ranking_freshness(ranking)
+            await interaction.response.send_message(
+                f"No paper gained upvotes in the last day. {note}", ephemeral=True
+            )
+            return
+        chunks = pages(ranking.entries, RANKING_PAGE_SIZE)
+        embeds = [
+            _render.ranking_page(
+                ranking, chunk, first_rank=1 + (i - 1) * RANKING_PAGE_SIZE, page=i, page_count=len(chunks)
             )
             for i, chunk in enumerate(chunks, 1)
         ]

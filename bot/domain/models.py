@@ -87,12 +87,24 @@ _CONTENT_FIELDS = tuple(
 
 
 @dataclass(frozen=True, slots=True)
+class Signals:
+    """What the community made of a paper when a list was fetched: Hugging Face upvotes, comments
+    on its discussion, stars of its GitHub repository (None: the source did not say)."""
+
+    upvotes: int
+    comments: int | None = None
+    stars: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ListedPaper:
-    """A paper as one source's daily list showed it: the list's date and the paper's rank on it."""
+    """A paper as one source's daily list showed it: the list's date and the paper's rank on it,
+    and (Hugging Face API) its counts at that moment, recorded as a momentum snapshot."""
 
     paper: Paper
     list_date: date | None = None
     rank: int | None = None
+    signals: Signals | None = None
 
 
 def merge(existing: Paper, incoming: Paper) -> Paper:

@@ -1,7 +1,7 @@
 """The Hugging Face Daily Papers API: ``GET /api/daily_papers?date=YYYY-MM-DD``.
 
 Each item holds ``paper`` (id = arXiv id, title, summary, authors[].name, publishedAt, upvotes,
-optional ai_summary/ai_keywords/githubRepo/projectPage) plus top-level ``thumbnail``,
+optional ai_summary/ai_keywords/githubRepo/githubStars/projectPage) plus top-level ``thumbnail``,
 ``numComments``, ``submittedBy`` and ``organization``. Optional fields may be absent or null and
 unknown fields are ignored. An empty array (weekends, holidays) is a normal answer.
 
@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain.ids import hf_paper_url, parse_arxiv_id
-from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.models import ListedPaper, Paper, Signals, Source
 from bot.domain.text import clean_line, without_lone_surrogates
 from bot.domain.urls import web_url
 from bot.errors import ParseError
@@ -129,7 +129,20 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback:
         ),
         day,
         rank,
+        _signals(item, paper),
     )
+
+
+def _signals(item: dict[str, Any], paper: dict[str, Any]) -> Signals | None:
+    upvotes = _count(paper.get("upvotes"))
+    if upvotes is None:
+        return None
+    return Signals(upvotes, _count(item.get("numComments")), _count(paper.get("githubStars")))
+
+
+def _count(value: object) -> int | None:
+    # bool is an int in Python; a count is never true/false.
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _text(value: object) -> str:

@@ -13,11 +13,13 @@ from datetime import date, datetime, timedelta
 
 import aiohttp
 
+from bot.domain.rate_budget import RateBudget
 from bot.services.alerts import AlertService
 from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService
 from bot.services.follows import FollowService
+from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
@@ -49,6 +51,7 @@ class Services:
     digests: DigestService
     follows: FollowService
     alerts: AlertService
+    momentum: MomentumService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -97,21 +100,25 @@ class Services:
             interval=settings.follows.dm_interval_seconds,
             lease=lease,
         )
+        momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
         fetcher = None
         if session is not None:
-            retry = RetryPolicy(attempts=settings.sources.retry_attempts)
-            http = HttpClient(session, timeout=settings.sources.timeout_seconds, retry=retry)
             sources = settings.sources
+            retry = RetryPolicy(attempts=sources.retry_attempts)
+            http = HttpClient(session, timeout=sources.timeout_seconds, retry=retry)
+            # Every Hugging Face request, retries included, keeps within HF's published rate limit.
+            budget = RateBudget(sources.hf_calls_per_window, sources.hf_window_seconds)
+            hf_http = HttpClient(session, timeout=sources.timeout_seconds, retry=retry, budget=budget)
             fetcher = FetchService(
                 papers,
                 database,
                 repos.fetches,
-                HuggingFaceSource(http, base_url=sources.hf_api_url),
+                HuggingFaceSource(hf_http, base_url=sources.hf_api_url),
                 arxiv=ArxivSource(http, rss_url=sources.arxiv_rss_url, api_url=sources.arxiv_api_url),
                 categories=sources.arxiv_categories,
                 enabled=sources.enabled,
             )
-        return cls(database, repos, papers, digests, follows, alerts, fetcher, clock)
+        return cls(database, repos, papers, digests, follows, alerts, momentum, fetcher, clock)
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()

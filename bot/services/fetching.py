@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from bot.domain.models import ListedPaper
 from bot.domain.text import without_lone_surrogates
@@ -60,6 +60,19 @@ class FetchService:
         await self._record(day, ok=True, papers=len(listed), error=None)
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
         return counts
+
+    async def refresh_recent(self, days: int, today: date) -> UpsertCounts:
+        """Re-fetch the last ``days`` Hugging Face lists (oldest first): late additions and fresh
+        counts (a momentum snapshot each). The HTTP budget paces the calls; one day failing does not
+        stop the others."""
+        total = UpsertCounts()
+        for back in range(days - 1, -1, -1):
+            day = today - timedelta(days=back)
+            try:
+                total += await self.fetch_day(day)
+            except FetchError as exc:
+                log.warning("refreshing the list of %s failed: %s", day, exc)
+        return total
 
     async def fetch_arxiv(self, categories: Sequence[str] = ()) -> UpsertCounts:
         """Fetch today's arXiv announcements for ``categories`` (default: the configured ones)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 
 from bot import __version__
+from bot.domain.rate_budget import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +66,33 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         max_bytes: int = MAX_BYTES,
         sleep: Sleep = asyncio.sleep,
+        budget: RateBudget | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``budget``: every request (retries too) waits its turn within it; a 429 pauses it."""
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._retry = retry or RetryPolicy()
         self._max_bytes = max_bytes
         self._sleep = sleep
+        self._budget = budget
+        self._monotonic = monotonic
+        self._turn = asyncio.Lock()
+
+    async def _take_turn(self) -> None:
+        if self._budget is None:
+            return
+        async with self._turn:  # one caller at a time decides, so concurrent fetches cannot overshoot
+            while (wait := self._budget.wait(self._monotonic())) > 0:
+                log.info("HTTP budget spent; waiting %.1f s", wait)
+                await self._sleep(wait)
+            self._budget.spend(self._monotonic())
 
     async def get(self, url: str, *, params: Mapping[str, str] | None = None) -> bytes:
         """The body of a 200 answer; retries transient failures, then raises FetchError."""
         last_problem = "no attempt made"
         for attempt in range(1, self._retry.attempts + 1):
+            await self._take_turn()
             try:
                 async with self._session.get(
                     url, params=params, timeout=self._timeout, headers={"User-Agent": USER_AGENT}
@@ -92,6 +110,8 @@ class HttpClient:
                 break
             delay = wait if wait is not None else self._retry.backoff(attempt)
             delay = min(delay, self._retry.max_delay)
+            if self._budget is not None and last_problem == "HTTP 429":
+                self._budget.pause(self._monotonic(), delay)
             log.warning("fetch %s failed (%s); retry %d in %.1f s", url, last_problem, attempt, delay)
             await self._sleep(delay)
         raise FetchError(f"{url} failed after {self._retry.attempts} attempts ({last_problem})")

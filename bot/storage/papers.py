@@ -13,6 +13,7 @@ import aiosqlite
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.storage.database import Database, RoutedConnection
+from bot.storage.signals import record_signals
 
 # Title weighs most, then authors, then the abstract.
 BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
@@ -29,6 +30,11 @@ _FTS_ROWS = (
     "paperbot_search_text(abstract), paperbot_authors_text(authors) FROM papers"
 )
 _TITLE_FTS_ROWS = "(rowid, title) SELECT pk, paperbot_search_text(title) FROM papers"
+
+
+def paper_columns(alias: str) -> str:
+    """The columns ``paper_from_row`` reads besides pk and created_at, qualified by ``alias``."""
+    return ", ".join(f"{alias}.{name}" for name in _FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,7 @@ class PaperRepository:
         if inserts:
             inserted = await self._insert(inserts, stamp)
         await self._store_listings(listings)
+        await record_signals(self._db, listings, now)
         return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted))
 
     async def _existing_for(self, papers: Sequence[Paper]) -> list[StoredPaper]:

@@ -9,6 +9,7 @@ from bot.storage.digests import DigestRepository
 from bot.storage.fetches import FetchLogRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.generations import GenerationRepository
+from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
 
 
@@ -19,6 +20,7 @@ class Repositories:
     follows: FollowRepository
     fetches: FetchLogRepository
     generations: GenerationRepository
+    momentum: MomentumRepository
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -29,4 +31,5 @@ class Repositories:
             follows=FollowRepository(connection),
             fetches=FetchLogRepository(connection),
             generations=GenerationRepository(connection),
+            momentum=MomentumRepository(connection),
         )
