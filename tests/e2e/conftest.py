@@ -7,11 +7,13 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.emulator import DiscordEmulator
+from bot.sandbox.model import Channel, Guild, User
 
 TOKEN = "e2e-throwaway-token-0f7c2d9b"  # checked to never appear in any log
 
@@ -124,3 +126,33 @@ async def bots(bot_env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[Bo
     yield started
     for bot in started:
         await bot.kill()
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A server with a #papers channel, an admin (Manage Server) and a member."""
+
+    guild: Guild
+    channel: Channel
+    admin: User
+    alice: User
+
+
+@pytest.fixture
+def lab(emulator: DiscordEmulator) -> Lab:
+    guild = emulator.create_guild("Research Lab")
+    channel = emulator.create_channel(guild, "papers")
+    return Lab(
+        guild,
+        channel,
+        emulator.add_member(guild, "admin", manage_server=True),
+        emulator.add_member(guild, "alice"),
+    )
+
+
+async def start_bot(env: dict[str, str], cwd: Path, bots: list[BotProcess]) -> BotProcess:
+    """A `paperbot run` process, once it has connected and caught up."""
+    bot = await BotProcess(env, cwd).start()
+    bots.append(bot)
+    await bot.wait_for_log("digest catch-up at start", wait=30)
+    return bot

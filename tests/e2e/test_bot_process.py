@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.model import EMBED_LINKS
-from tests.e2e.conftest import TOKEN, BotProcess, run_cli
+from tests.e2e.conftest import TOKEN, BotProcess, Lab, run_cli
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -25,13 +25,10 @@ def digest_posts(emu: DiscordEmulator, channel: Any) -> list[dict[str, Any]]:
 
 
 async def test_the_bot_process_end_to_end(
-    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], lab: Lab
 ) -> None:
     emu = emulator
-    guild = emu.create_guild("Research Lab")
-    channel = emu.create_channel(guild, "papers")
-    admin = emu.add_member(guild, "admin", manage_server=True)
-    alice = emu.add_member(guild, "alice")
+    guild, channel, admin, alice = lab.guild, lab.channel, lab.admin, lab.alice
 
     # Set-up as an owner would do it: load papers, publish the commands once.
     await run_cli(bot_env, tmp_path, "ingest")

@@ -23,7 +23,7 @@ import pytest
 
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.model import Json, User
-from tests.e2e.conftest import BotProcess, run_cli
+from tests.e2e.conftest import BotProcess, Lab, run_cli, start_bot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TITLE = re.compile(r"Diffusion study (\d{3})")
@@ -71,13 +71,6 @@ def once_env(bot_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {**bot_env, "PAPERBOT_DELIVERY__LEASE_SECONDS": "2", "PAPERBOT_SEARCH__REFRESH_SECONDS": "0.5"}
 
 
-async def started(env: dict[str, str], cwd: Path, bots: list[BotProcess]) -> BotProcess:
-    bot = await BotProcess(env, cwd).start()
-    bots.append(bot)
-    await bot.wait_for_log("digest catch-up at start", wait=30)
-    return bot
-
-
 async def settled(db: str) -> None:
     """Until the ledgers are closed: no digest claimed, no DM batch open, no alert waiting. From
     then on no process sends anything (the ledgers forbid it): what arrived is final."""
@@ -105,15 +98,17 @@ def chatter(emu: DiscordEmulator, user: User, channel: Any, count: int = 200) ->
 
 @pytest.mark.parametrize("part", [1, 2, 3])
 async def test_digest_killed_at_each_part_is_finished_once_by_the_next_process(
-    emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], part: int
+    emulator: DiscordEmulator,
+    once_env: dict[str, str],
+    tmp_path: Path,
+    bots: list[BotProcess],
+    lab: Lab,
+    part: int,
 ) -> None:
-    emu = emulator
-    guild = emu.create_guild("Research Lab")
-    channel = emu.create_channel(guild, "papers")
-    admin = emu.add_member(guild, "admin", manage_server=True)
+    emu, channel, admin = emulator, lab.channel, lab.admin
     await run_cli(once_env, tmp_path, "ingest", str(tmp_path / "today.json"))
     await run_cli(once_env, tmp_path, "sync")
-    first = await started(once_env, tmp_path, bots)
+    first = await start_bot(once_env, tmp_path, bots)
 
     emu.inject("POST", f"/channels/{channel.id}/messages", status=0, hang=True, skip=part - 1)
     now = datetime.now(UTC)
@@ -124,7 +119,7 @@ async def test_digest_killed_at_each_part_is_finished_once_by_the_next_process(
     await first.kill()  # SIGKILL: part `part` is in the channel, the ledger never heard of it
     chatter(emu, admin, channel)  # a busy channel: the part is 200 messages back
 
-    await started(once_env, tmp_path, bots)
+    await start_bot(once_env, tmp_path, bots)
     await emu.wait_for(lambda: len(footers(emu.messages(channel), "digest ")) >= 3, wait=30)
     await settled(once_env["PAPERBOT_DB"])
     posted = footers(emu.messages(channel), "digest ")
@@ -137,14 +132,16 @@ async def test_digest_killed_at_each_part_is_finished_once_by_the_next_process(
 
 @pytest.mark.parametrize("part", [1, 2, 3])
 async def test_alert_dm_killed_at_each_part_is_finished_once_by_the_next_process(
-    emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], part: int
+    emulator: DiscordEmulator,
+    once_env: dict[str, str],
+    tmp_path: Path,
+    bots: list[BotProcess],
+    lab: Lab,
+    part: int,
 ) -> None:
-    emu = emulator
-    guild = emu.create_guild("Research Lab")
-    channel = emu.create_channel(guild, "papers")
-    alice = emu.add_member(guild, "alice")
+    emu, channel, alice = emulator, lab.channel, lab.alice
     await run_cli(once_env, tmp_path, "sync")
-    first = await started(once_env, tmp_path, bots)
+    first = await start_bot(once_env, tmp_path, bots)
     await emu.slash(alice, channel, "follow add", keyword="diffusion")
 
     emu.inject("POST", "/channels/*/messages", status=0, hang=True, skip=part - 1)
@@ -157,7 +154,7 @@ async def test_alert_dm_killed_at_each_part_is_finished_once_by_the_next_process
     assert dm is not None
     chatter(emu, alice, dm)
 
-    await started(once_env, tmp_path, bots)
+    await start_bot(once_env, tmp_path, bots)
     await emu.wait_for(lambda: len(counted(emu.dms(alice))) >= 40, wait=30)
     await settled(once_env["PAPERBOT_DB"])
     assert counted(emu.dms(alice)) == Counter(f"{n:03d}" for n in range(1, 41))
@@ -166,16 +163,12 @@ async def test_alert_dm_killed_at_each_part_is_finished_once_by_the_next_process
 
 
 async def test_two_processes_started_together_send_everything_once(
-    emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+    emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], lab: Lab
 ) -> None:
-    emu = emulator
-    guild = emu.create_guild("Research Lab")
-    channel = emu.create_channel(guild, "papers")
-    admin = emu.add_member(guild, "admin", manage_server=True)
-    alice = emu.add_member(guild, "alice")
+    emu, channel, admin, alice = emulator, lab.channel, lab.admin, lab.alice
     await run_cli(once_env, tmp_path, "ingest", str(tmp_path / "today.json"))
     await run_cli(once_env, tmp_path, "sync")
-    await asyncio.gather(started(once_env, tmp_path, bots), started(once_env, tmp_path, bots))
+    await asyncio.gather(start_bot(once_env, tmp_path, bots), start_bot(once_env, tmp_path, bots))
     await emu.slash(alice, channel, "follow add", keyword="diffusion")
     now = datetime.now(UTC)
     await emu.slash(

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.model import InteractionRecord
-from tests.e2e.conftest import BotProcess, run_cli
+from tests.e2e.conftest import BotProcess, Lab, run_cli, start_bot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -26,27 +26,18 @@ def hf_answer(title: str, arxiv_id: str) -> list[dict[str, Any]]:
     return [entry]
 
 
-async def start_bot(
-    emu: DiscordEmulator, env: dict[str, str], cwd: Path, bots: list[BotProcess]
-) -> BotProcess:
+async def loaded_bot(env: dict[str, str], cwd: Path, bots: list[BotProcess]) -> BotProcess:
     await run_cli(env, cwd, "ingest")
     await run_cli(env, cwd, "sync")
-    bot = await BotProcess(env, cwd).start()
-    bots.append(bot)
-    await emu.wait_for(emu.identified.is_set, wait=30)
-    await bot.wait_for_log("digest catch-up at start", wait=30)
-    return bot
+    return await start_bot(env, cwd, bots)
 
 
 async def test_twenty_interactions_with_writes_are_answered_in_time_while_another_process_holds_the_lock(
-    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], lab: Lab
 ) -> None:
-    emu = emulator
-    guild = emu.create_guild("Research Lab")
-    channel = emu.create_channel(guild, "papers")
-    admin = emu.add_member(guild, "admin", manage_server=True)
-    members = [emu.add_member(guild, f"member{n}") for n in range(4)]
-    await start_bot(emu, bot_env, tmp_path, bots)
+    emu, channel, admin = emulator, lab.channel, lab.admin
+    members = [lab.alice, *(emu.add_member(lab.guild, f"member{n}") for n in range(3))]
+    await loaded_bot(bot_env, tmp_path, bots)
     await emu.slash(members[0], channel, "follow add", keyword="pruning")
 
     # A CLI ingest's transaction: it holds SQLite's write lock until it commits.
@@ -89,14 +80,11 @@ async def test_twenty_interactions_with_writes_are_answered_in_time_while_anothe
 
 
 async def test_a_paper_ingested_by_the_cli_while_the_bot_runs_is_found_by_autocomplete(
-    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], lab: Lab
 ) -> None:
-    emu = emulator
-    guild = emu.create_guild("Research Lab")
-    channel = emu.create_channel(guild, "papers")
-    alice = emu.add_member(guild, "alice")
+    emu, channel, alice = emulator, lab.channel, lab.alice
     env = {**bot_env, "PAPERBOT_SEARCH__REFRESH_SECONDS": "0.5"}
-    await start_bot(emu, env, tmp_path, bots)
+    await loaded_bot(env, tmp_path, bots)
     title = "Zyxquant Lattices for Sparse Attention"
     before = await emu.autocomplete(alice, channel, "papers show", "paper", "zyxquant lattices")
     assert title not in [c["name"] for c in before]
