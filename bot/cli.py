@@ -111,9 +111,14 @@ def _run(job: Awaitable[T], *, db: Path | None = None) -> T:
         raise
 
 
+# A CLI job waits this long for the running bot's short writes (the bot's own writes wait 5 s, and
+# its commands defer and wait up to delivery.write_wait_seconds): a batch job can afford to queue.
+BATCH_BUSY_TIMEOUT_MS = 60_000
+
+
 @asynccontextmanager
 async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
-    async with open_services(settings) as services:
+    async with open_services(settings, busy_timeout_ms=BATCH_BUSY_TIMEOUT_MS) as services:
         yield services.papers
 
 
@@ -231,7 +236,10 @@ async def _fetch_live(
     import aiohttp
 
     # With a session: the live fetcher.
-    async with aiohttp.ClientSession() as session, open_services(settings, session=session) as services:
+    async with (
+        aiohttp.ClientSession() as session,
+        open_services(settings, session=session, busy_timeout_ms=BATCH_BUSY_TIMEOUT_MS) as services,
+    ):
         assert services.fetcher is not None
         if source is LiveSource.hf:
             return await services.fetcher.fetch_day(day or datetime.now(UTC).date())

@@ -10,7 +10,8 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -69,6 +70,10 @@ def endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
         discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = before
 
 
+# Set while an admitted interaction runs: hands its admission slot on early (see PaperTree._serve).
+_release_slot: ContextVar[Callable[[], None] | None] = ContextVar("paperbot_release_slot", default=None)
+
+
 def writes_may_wait(interaction: discord.Interaction[Any], budget: float) -> None:
     """Let the writes this interaction makes wait for a busy writer without losing the interaction:
     when a write cannot start at once, the interaction is deferred first ("thinking…", within
@@ -78,6 +83,9 @@ def writes_may_wait(interaction: discord.Interaction[Any], budget: float) -> Non
     async def defer() -> None:
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
+        release = _release_slot.get()
+        if release is not None:
+            release()
 
     wait_for_writes(WriteWait(defer, budget))
 
@@ -129,6 +137,18 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
                 task.cancel()
 
         timer = asyncio.get_running_loop().call_later(max(0.0, self.admission.time_left(ticket)), watchdog)
+        finished = False
+
+        def release_slot() -> None:
+            # Answered (deferred) and about to wait for the writer: the slot and the service-time
+            # estimate are about the first answer; a long wait must not starve everyone else.
+            nonlocal finished
+            if not finished:
+                finished = True
+                timer.cancel()
+                self.admission.finish(ticket)
+
+        _release_slot.set(release_slot)
         try:
             await self._call(interaction)
         except app_commands.AppCommandError as error:
@@ -140,8 +160,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
             log.info("interaction %s was not answered in time: told busy", interaction.id)
             await self._say_busy(interaction)
         finally:
-            timer.cancel()
-            self.admission.finish(ticket)
+            release_slot()
 
     async def _say_busy(self, interaction: discord.Interaction[PaperBot]) -> None:
         """The quick answer to an interaction the bot cannot serve in time: one pre-encoded POST.

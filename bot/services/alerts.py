@@ -152,6 +152,8 @@ class AlertService:
         """Batches being sent whose process died (lease expired) or whose earlier attempt here
         failed part-way, now leased to this process: resumed after checking the DM channel."""
         now = self._clock()
+        if not await self.repository.has_takeable_batches(owner=self.lease.owner, now=now):
+            return []  # the common case, answered by a read: no write transaction every poll
         async with self.database.transaction():
             records = await self.repository.take_over_batches(
                 owner=self.lease.owner, lease_until=self.lease.until(now), now=now

@@ -156,15 +156,17 @@ async def open_services(
     clock: Callable[[], datetime] = utcnow,
     warm: bool = True,
     readonly: bool = False,
+    busy_timeout_ms: int = 5000,
 ) -> AsyncIterator[Services]:
     """The database and every service over it, for as long as the block runs; closed after.
 
     ``readonly``: diagnostics and backups look without creating or migrating the store
-    (FileNotFoundError when it does not exist)."""
+    (FileNotFoundError when it does not exist). ``busy_timeout_ms``: how long a write waits for
+    another process's (a batch job like a CLI ingest can wait longer than the bot)."""
     database = await (
         Database.open_readonly(settings.db)
         if readonly
-        else Database.open(settings.db, readers=settings.search.readers)
+        else Database.open(settings.db, readers=settings.search.readers, busy_timeout_ms=busy_timeout_ms)
     )
     try:
         yield await Services.open(database, settings, session=session, clock=clock, warm=warm)

@@ -333,13 +333,10 @@ class DigestService:
             plan = (existing.plan if existing else None) or await self.plan(
                 config, post_day, list_date=existing.list_date if existing else None, memo=memo
             )
+            now = self.now()
             async with self.database.transaction():
                 record = await self.repository.claim(
-                    plan,
-                    guild,
-                    owner=self.lease.owner,
-                    lease_until=self.lease.until(self.now()),
-                    now=self.now(),
+                    plan, guild, owner=self.lease.owner, lease_until=self.lease.until(now), now=now
                 )
                 if record is None:
                     return PostOutcome(guild, post_day, Outcome.ELSEWHERE)
@@ -349,7 +346,9 @@ class DigestService:
                         guild, post_day, PostState.SKIPPED, self.now(), owner=self.lease.owner
                     )
                     return PostOutcome(guild, post_day, Outcome.SKIPPED)
-            return await self._send(config, plan, record, resuming=existing is not None, poster=poster)
+            # Resuming: a claim someone made before (this run's own insert carries its timestamp).
+            resuming = existing is not None or record.claimed_at != now
+            return await self._send(config, plan, record, resuming=resuming, poster=poster)
 
     async def _send(
         self, config: DigestConfig, plan: DigestPlan, record: PostRecord, *, resuming: bool, poster: Poster

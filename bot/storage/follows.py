@@ -206,6 +206,14 @@ class FollowRepository:
         async with self._db.execute(sql, (batch_id,)) as cursor:
             return [QueuedAlert(row[0], tuple(json.loads(row[1]))) for row in await cursor.fetchall()]
 
+    async def has_takeable_batches(self, *, owner: str, now: datetime) -> bool:
+        sql = (
+            "SELECT 1 FROM alert_batches WHERE state = 'sending' "
+            "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?) LIMIT 1"
+        )
+        async with self._db.execute(sql, (owner, instant(now))) as cursor:
+            return await cursor.fetchone() is not None
+
     async def take_over_batches(
         self, *, owner: str, lease_until: datetime, now: datetime
     ) -> list[BatchRecord]:
