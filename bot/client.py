@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import uuid
@@ -100,6 +101,13 @@ async def respond(interaction: discord.Interaction[Any], content: str | None = N
         await interaction.response.send_message(**kwargs)
 
 
+def _set_log_context(interaction: discord.Interaction[Any]) -> str | None:
+    """Every log line while handling ``interaction`` names its server, member and command."""
+    command = interaction.command.qualified_name if interaction.command else None
+    set_context(guild=interaction.guild_id, user=interaction.user.id, command=command)
+    return command
+
+
 class PaperTree(app_commands.CommandTree["PaperBot"]):
     """One error handler for every app command, whether or not the interaction was answered; and
     admission control (bot/domain/admission.py): answered in time, or "busy" at once, never late."""
@@ -112,7 +120,14 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
     def _from_interaction(self, interaction: discord.Interaction[PaperBot]) -> None:
         kind = "autocomplete" if interaction.type is discord.InteractionType.autocomplete else "command"
         ticket = self.admission.arrive(snowflake_seconds(interaction.id), kind)
-        self.client.loop.create_task(self._admitted(interaction, ticket), name="CommandTree-invoker")
+        # The interaction's task starts with its log context (server, member, command), so even the
+        # lines logged before the command runs (too late, busy) say what they are about; the
+        # gateway's own task keeps its context.
+        context = contextvars.copy_context()
+        context.run(_set_log_context, interaction)
+        self.client.loop.create_task(
+            self._admitted(interaction, ticket), name="CommandTree-invoker", context=context
+        )
 
     async def _admitted(self, interaction: discord.Interaction[PaperBot], ticket: Ticket) -> None:
         verdict = await self.admission.turn(ticket)
@@ -191,8 +206,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
             await self._session.close()
 
     async def interaction_check(self, interaction: discord.Interaction[PaperBot]) -> bool:
-        command = interaction.command.qualified_name if interaction.command else None
-        set_context(guild=interaction.guild_id, user=interaction.user.id, command=command)
+        command = _set_log_context(interaction)
         if interaction.type is discord.InteractionType.application_command:
             log.info("command /%s", command)
             writes_may_wait(interaction, interaction.client.settings.delivery.write_wait_seconds)

@@ -60,3 +60,28 @@ async def test_command_button_and_failure_lines_carry_server_and_command(
     ]
     [failure] = [line for line in lines if line["level"] == "ERROR"]
     assert failure["command"] == "papers random" and "the index is on fire" in failure["exception"]
+
+
+async def test_lines_logged_before_the_command_runs_carry_its_context_too(
+    world: Any, json_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Admission control may answer "busy" or drop an interaction before the command's own checks
+    run; those lines name the interaction as well."""
+    from bot.domain.admission import Verdict
+
+    env, channel, alice, _ = world
+
+    async def too_late(ticket: Any) -> Verdict:
+        return Verdict.BUSY
+
+    monkeypatch.setattr(env.bot.tree.admission, "turn", too_late)
+    monkeypatch.setattr(type(env.bot.tree), "_say_busy", _log_busy)
+    answer = await alice.slash(channel, "papers random")
+    assert answer.ephemeral
+    [busy] = [line for line in paperbot_lines(json_log) if line["message"] == "told busy"]
+    assert (busy["guild"], busy["user"], busy["command"]) == (channel.guild.id, alice.id, "papers random")
+
+
+async def _log_busy(tree: Any, interaction: Any) -> None:
+    logging.getLogger("bot.client").info("told busy")
+    await interaction.response.send_message("busy", ephemeral=True)
