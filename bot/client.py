@@ -185,6 +185,8 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         callbacks are not rate limited) and reuse one keep-alive session."""
         autocomplete = interaction.type is discord.InteractionType.autocomplete
         url = f"{discord.http.Route.BASE}/interactions/{interaction.id}/{interaction.token}/callback"
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             async with self._busy_session().post(
                 url, data=BUSY_CHOICES_BODY if autocomplete else BUSY_REPLY_BODY, headers=JSON_HEADERS
@@ -195,6 +197,7 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
                     )
         except (aiohttp.ClientError, TimeoutError):
             log.info("the busy answer to interaction %s did not arrive", interaction.id)
+        self.admission.observe_answer(loop.time() - started)
 
     def _busy_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -81,6 +81,7 @@ class Admission:
         self._waiting: deque[Ticket] = deque()
         self._in_service = 0
         self._service: dict[str, float] = {}
+        self._answer_time = 0.0
         self.counts = Counts()
 
     # ---- decisions -----------------------------------------------------------------------------
@@ -121,7 +122,15 @@ class Admission:
 
     def time_left(self, ticket: Ticket) -> float:
         """Seconds until the last moment an answer (if only "busy") still reaches Discord in time."""
-        return ticket.created + self.policy.deadline - self.policy.busy_margin - self._clock()
+        return ticket.created + self.policy.deadline - self.answer_margin() - self._clock()
+
+    def observe_answer(self, seconds: float) -> None:
+        """How long a busy answer took to send (loop delay included): a bot whose loop fell behind
+        needs a wider margin, or its busy answers arrive late too."""
+        self._answer_time += self.policy.smoothing * (seconds - self._answer_time)
+
+    def answer_margin(self) -> float:
+        return max(self.policy.busy_margin, self._answer_time)
 
     # ---- estimates -----------------------------------------------------------------------------
 
@@ -151,7 +160,7 @@ class Admission:
         return finish - ticket.created <= self.policy.deadline - self.policy.reply_margin
 
     def _too_late_to_answer(self, ticket: Ticket, now: float) -> bool:
-        return now - ticket.created > self.policy.deadline - self.policy.busy_margin
+        return now - ticket.created > self.policy.deadline - self.answer_margin()
 
     def _start(self, ticket: Ticket, now: float) -> Ticket:
         self._in_service += 1

@@ -129,3 +129,14 @@ def test_a_skewed_clock_counts_from_receipt() -> None:
     gate = admission(clock)
     assert gate.arrive(clock.now + 3600, "command").verdict is Verdict.SERVE  # "from the future"
     assert gate.arrive(clock.now - 3600, "command").verdict is Verdict.SERVE  # hours "old": not real
+
+
+def test_slow_answers_widen_the_margin_so_busy_is_never_sent_too_late() -> None:
+    clock = Clock()
+    gate = admission(clock, smoothing=1.0)
+    assert gate.arrive(clock.now - 2.5, "command").verdict is Verdict.SERVE  # 0.5 s left > 0.3 s margin
+    gate.observe_answer(0.8)  # busy answers now take 0.8 s to get out (a loop that fell behind)
+    assert gate.answer_margin() == pytest.approx(0.8)
+    assert gate.arrive(clock.now - 2.5, "command").verdict is Verdict.DROP
+    gate.observe_answer(0.01)  # the loop caught up: back to the policy's margin
+    assert gate.answer_margin() == pytest.approx(0.3)
