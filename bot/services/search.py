@@ -106,35 +106,41 @@ class SearchEngine:
         query = parse_search(text)
         if not query:
             return SearchResults([], 0)
-        passes: list[tuple[SearchQuery, Mode, str | None]] = [(query, Mode.ALL, None)]
-        corrected = await self._corrected(query)
-        if corrected is not None:
-            passes.append((corrected, Mode.ALL, corrected.text()))
-        if query.size > 1:
+        found = await self._pass(query, Mode.ALL, None, limit)
+        corrected: SearchQuery | None = None
+        if found is None:  # spelling is only looked at when the words as typed find nothing
+            corrected = await self._corrected(query)
+            if corrected is not None:
+                found = await self._pass(corrected, Mode.ALL, corrected.text(), limit)
+        if found is None and query.size > 1:
             loosest = corrected or query
-            passes.append((loosest, Mode.ANY, loosest.text() if corrected else None))
-        for chosen, mode, correction in passes:
-            fts = to_fts(chosen, mode)
-            # Scoring a row costs about one position-list read per term: keep the work per query level.
-            floor = await self._papers.window_floor(fts, self._search_cap // max(1, chosen.size))
-            found = await self._papers.match(fts, limit=limit, min_pk=floor)
-            if not found:
-                continue
-            stored = await self._papers.by_pks(hit.pk for hit in found)
-            terms = chosen.all_words()
-            hits = [
-                SearchHit(
-                    stored[h.pk].paper,
-                    h.score,
-                    snippet(stored[h.pk].paper.abstract, terms),
-                    correction is not None,
-                )
-                for h in found
-                if h.pk in stored
-            ]
-            total = await self._papers.count_matches(fts, cap=COUNT_CAP)
-            return SearchResults(hits, total, correction, some_words=mode is Mode.ANY)
-        return SearchResults([], 0)
+            found = await self._pass(loosest, Mode.ANY, corrected.text() if corrected else None, limit)
+        return found or SearchResults([], 0)
+
+    async def _pass(
+        self, query: SearchQuery, mode: Mode, correction: str | None, limit: int
+    ) -> SearchResults | None:
+        """One pass's best ``limit`` matches and their count, or None when nothing matches."""
+        fts = to_fts(query, mode)
+        # Scoring a row costs about one position-list read per term: keep the work per query level.
+        floor = await self._papers.window_floor(fts, self._search_cap // max(1, query.size))
+        found = await self._papers.match(fts, limit=limit, min_pk=floor)
+        if not found:
+            return None
+        stored = await self._papers.by_pks(hit.pk for hit in found)
+        terms = query.all_words()
+        hits = [
+            SearchHit(
+                stored[h.pk].paper,
+                h.score,
+                snippet(stored[h.pk].paper.abstract, terms),
+                correction is not None,
+            )
+            for h in found
+            if h.pk in stored
+        ]
+        total = await self._papers.count_matches(fts, cap=COUNT_CAP)
+        return SearchResults(hits, total, correction, some_words=mode is Mode.ANY)
 
     async def _corrected(self, query: SearchQuery) -> SearchQuery | None:
         """The query with unknown words replaced by their closest title words, if any changed."""
