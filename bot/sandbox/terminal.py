@@ -28,6 +28,7 @@ from rich.text import Text
 from bot.client import PaperBot, endpoints
 from bot.data import bundled_sample
 from bot.domain.models import Paper, Source
+from bot.domain.printable import printable
 from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
 from bot.parsing.hf_page import render_hf_page
@@ -357,7 +358,7 @@ def _leaves(command: Json, path: list[str]) -> list[tuple[list[str], Json]]:
 
 
 def _button(button: Json) -> Text:
-    label = f"[{button['label']}]"
+    label = f"[{printable(button['label'], keep_newlines=False)}]"
     if button.get("style") == 5:
         return Text(label + "↗", style="blue underline")  # a link: opens its URL in Discord
     if button.get("disabled"):
@@ -371,13 +372,14 @@ def _read(name: str) -> bytes:
 
 def _plain(text: str) -> str:
     """Discord markdown made readable in a terminal: links as their text, bold marks and escapes gone,
-    timestamps and channel mentions spelled out."""
+    timestamps and channel mentions spelled out; escape sequences and control characters from the
+    data never reach the terminal."""
     text = _LINK.sub(lambda m: m["text"], text).replace("**", "")
     text = _TIMESTAMP.sub(
         lambda m: datetime.fromtimestamp(int(m["seconds"]), UTC).strftime("%a %d %b %H:%M UTC"), text
     )
     text = _CHANNEL.sub("#papers", text)
-    return _UNESCAPE.sub(r"\1", text).replace("\u200b", "")
+    return printable(_UNESCAPE.sub(r"\1", text).replace("\u200b", ""))
 
 
 def _render(message: Json, title: str) -> Panel:
@@ -392,7 +394,7 @@ def _render(message: Json, title: str) -> Panel:
         for field in embed.get("fields", []):
             parts.append(Text.assemble((f"{field['name']}: ", "bold"), _plain(field["value"])))
         if embed.get("footer"):
-            parts.append(Text(embed["footer"]["text"], style="dim"))
+            parts.append(Text(printable(embed["footer"]["text"]), style="dim"))
     shown = [_button(b) for b in buttons(message) if b.get("label")]
     if shown:
         parts.append(Text("  ").join(shown))

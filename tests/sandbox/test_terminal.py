@@ -192,3 +192,20 @@ def test_ctrl_c_at_the_prompt_leaves_cleanly(tmp_path: Path) -> None:
         os.close(controller)
     assert b"Interrupted: leaving the sandbox." in seen
     assert b"Traceback" not in seen
+
+
+def test_rendered_messages_never_pass_escapes_to_the_terminal() -> None:
+    from bot.sandbox.terminal import _render
+
+    hostile = "Title \x1b]0;pwned\x07[/INST] \x1b[2J\r"
+    message = {
+        "content": hostile,
+        "embeds": [{"title": hostile, "description": hostile, "footer": {"text": hostile}}],
+        "components": [
+            {"type": 1, "components": [{"type": 2, "style": 1, "label": hostile, "custom_id": "x"}]}
+        ],
+    }
+    buffer = io.StringIO()
+    Console(file=buffer, width=200, color_system=None).print(_render(message, "t"))
+    shown = buffer.getvalue()
+    assert "[/INST]" in shown and "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
