@@ -27,6 +27,7 @@ from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.momentum import Period, parse_period
 from bot.domain.printable import printable
+from bot.domain.text import without_lone_surrogates
 from bot.errors import PaperbotError, PaperNotFound
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
@@ -58,6 +59,11 @@ DbOption = Annotated[
     typer.Option("--db", help="SQLite database file [default: $PAPERBOT_DB, else data/paperbot.db]"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+def typed(text: str) -> str:
+    """A text argument as the store can take it: undecodable bytes (lone surrogates) become U+FFFD."""
+    return without_lone_surrogates(text)
 
 
 def say(text: str) -> None:
@@ -259,7 +265,7 @@ def search(
 
     async def job() -> SearchResults:
         async with open_service(settings) as service:
-            return await service.search.find(query, limit=limit)
+            return await service.search.find(typed(query), limit=limit)
 
     results = _run(job())
     hits = results.hits
@@ -304,7 +310,7 @@ def show(
     async def job() -> Paper | None:
         async with open_service(settings) as service:
             try:
-                return await service.show(paper_id)
+                return await service.show(typed(paper_id))
             except PaperNotFound:
                 return None
 
@@ -325,7 +331,7 @@ def random(
 
     async def job() -> Paper | None:
         async with open_service(settings) as service:
-            return await service.random(topic)
+            return await service.random(typed(topic) if topic else None)
 
     paper = _run(job())
     if paper is None:

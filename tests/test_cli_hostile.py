@@ -254,3 +254,14 @@ def test_errors_are_one_line_at_80_columns(tmp_path: Path) -> None:
     assert code == 2 and said.count("\n") == 1 and len(said) > 80
     code, _, said = invoke("backup", str(long_path), "--db", str(tmp_path / "p.db"), env={"COLUMNS": "80"})
     assert code == 1 and said.count("\n") == 1 and len(said) > 80
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("show", "\udcff"), ("search", "caf\udce9 x"), ("random", "--topic", "\ud800"), ("show", "[\udcff]")],
+)
+def test_undecodable_bytes_in_arguments_are_answered(tmp_path: Path, command: tuple[str, ...]) -> None:
+    db = tmp_path / "p.db"
+    invoke("ingest", "--db", str(db))
+    code, _, _ = invoke(*command, "--db", str(db))  # raises if it were a traceback
+    assert code in (0, 1)

@@ -3,7 +3,9 @@ and an exit code (0, 1 or 2), never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -92,9 +94,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def check(args: list[str], env: dict[str, str] | None = None) -> None:
-    result = CliRunner().invoke(
-        app, args, env={"PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/x", **(env or {})}
-    )
+    runner = CliRunner()
+    # Relative paths from generated config (PAPERBOT_DB=x, health.file) land in a scratch folder.
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        result = runner.invoke(
+            app, args, env={"PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/x", **(env or {})}
+        )
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # the traceback a user would have seen
     assert result.exit_code in (0, 1, 2), (args, result.output)
@@ -172,7 +177,14 @@ def toml_text(draw: st.DrawFn) -> str:
 
 @PROPERTY
 @given(
-    env=st.dictionaries(st.sampled_from(KEYS), TEXT.map(lambda t: t.replace("\x00", "")), max_size=3),
+    # As a real environment holds them: any bytes but NUL, undecodable ones as lone surrogates.
+    env=st.dictionaries(
+        st.sampled_from(KEYS),
+        (TEXT.map(lambda t: t.encode("utf-8", "replace")) | st.binary(max_size=20)).map(
+            lambda b: b.replace(b"\x00", b"").decode("utf-8", "surrogateescape")
+        ),
+        max_size=3,
+    ),
     toml=st.none() | toml_text(),
     command=st.sampled_from([["stats"], ["doctor"], ["search", "x"], ["run"], ["sync"], ["ingest"]]),
 )

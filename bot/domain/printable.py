@@ -16,7 +16,9 @@ import re
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)|\x1b[ -~]?", re.DOTALL)
 _PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}  # ␀ ... ␟, ␡
 _C1_AND_BIDI = dict.fromkeys([*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)], 0xFFFD)
-_ONE_LINE = {k: v for k, v in (_PICTURES | _C1_AND_BIDI).items() if k != 0x09}
+# A lone surrogate (an undecodable byte in a file name or argument) cannot be written as UTF-8.
+_SURROGATES = dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
+_ONE_LINE = {k: v for k, v in (_PICTURES | _C1_AND_BIDI | _SURROGATES).items() if k != 0x09}
 _KEEP_NEWLINES = {k: v for k, v in _ONE_LINE.items() if k != 0x0A}
 
 

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from bot.domain.printable import printable
 
-UNSAFE = {
-    chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-}
+CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+UNSAFE = {chr(c) for c in [*CONTROLS, *range(0xD800, 0xE000)]}  # and lone surrogates: not writable
 
 
 @pytest.mark.parametrize(
@@ -26,7 +25,11 @@ UNSAFE = {
         ("bell\x07 nul\x00 del\x7f", "bell␇ nul␀ del␡"),
         ("bidi\u202eevil\u2066", "bidi\ufffdevil\ufffd"),
         ("tabs\tand\nlines", "tabs\tand\nlines"),
-        ("[/INST] [cls] :smile:", "[/INST] [cls] :smile:"),  # brackets are text, not markup
+        ("[/INST] [cls] :smile:", "[/INST] [cls] :smile:"),
+        (
+            "caf\udce9 \ud800",
+            "caf\ufffd \ufffd",
+        ),  # undecodable bytes: writable as UTF-8  # brackets are text, not markup
     ],
 )
 def test_escapes_go_and_controls_show(raw: str, shown: str) -> None:
