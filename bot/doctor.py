@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.services.container import open_services
+from bot.services.container import Services, open_services
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
 from bot.storage.database import SchemaTooNew, bundled_migrations
@@ -55,6 +55,7 @@ async def _database(settings: Settings) -> list[Check]:
             integrity = await services.database.integrity()
             # An older schema may lack what stats reads: its version is the finding.
             papers = (await services.papers.stats()).papers if version == latest else None
+            schedule = await _schedule(services) if version == latest else []
     except FileNotFoundError:
         return [
             Check("database", "fail", f"{settings.db} does not exist (`paperbot ingest` or `run` creates it)")
@@ -70,7 +71,25 @@ async def _database(settings: Settings) -> list[Check]:
             f"{settings.db}: integrity {integrity}" + (f", {papers} papers" if papers is not None else ""),
         ),
         Check("schema", "ok" if version == latest else "fail", _schema_detail(version, latest)),
+        *schedule,
     ]
+
+
+async def _schedule(services: Services) -> list[Check]:
+    """When the running bot's source schedule fetches each source next, from the fetch log."""
+    now = services.clock()
+    checks = []
+    for source, at in (await services.next_fetches()).items():
+        last = await services.repositories.fetches.last(source)
+        when = "now (due)" if at == now else f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if last is None:
+            # Not a problem: a running bot fetches a never-fetched source at its first check.
+            checks.append(Check(f"schedule {source}", "ok", f"never fetched; next fetch {when}"))
+            continue
+        result = f"{last.papers} papers" if last.ok else f"failed: {last.error}"
+        detail = f"last fetch {last.fetched_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({result}); next {when}"
+        checks.append(Check(f"schedule {source}", "ok" if last.ok else "warn", detail))
+    return checks
 
 
 async def _source(settings: Settings, wait: float) -> Check:

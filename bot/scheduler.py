@@ -1,9 +1,13 @@
 """When things run: the only module that knows apscheduler.
 
-One cron job per server at its local posting time (apscheduler's CronTrigger is DST-correct), a
-fetch job ahead of every posting time, and a minute tick that catches up whatever is due but not
-posted (a restart, a transient failure). Every job calls an idempotent service function, so
-overlapping triggers cannot post twice: the ledger decides, not the scheduler.
+Digests: one cron job per server at its local posting time (apscheduler's CronTrigger is
+DST-correct) and a minute tick that catches up whatever is due but not posted (a restart, a
+transient failure). Every job calls an idempotent service function, so overlapping triggers
+cannot post twice: the ledger decides, not the scheduler.
+
+Sources: one bot-wide job, independent of digests, that fetches whatever source is due. When a
+source is due comes from its fetch log, not from this job's timer, so a restart fetches at once
+only when the last fetch is old.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,7 +27,6 @@ from bot.domain.schedule import DigestConfig
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
-FETCH_LEAD = timedelta(minutes=20)
 TICK = timedelta(minutes=1)
 
 
@@ -36,15 +39,9 @@ def post_trigger(config: DigestConfig) -> CronTrigger:
     )
 
 
-def fetch_trigger(config: DigestConfig, lead: timedelta = FETCH_LEAD) -> CronTrigger:
-    at = datetime.combine(datetime(2000, 1, 3).date(), config.post_time) - lead
-    return CronTrigger(hour=at.hour, minute=at.minute, timezone=config.timezone)
-
-
 class DigestScheduler:
-    def __init__(self, *, post_due: Job, fetch: Job, tick: timedelta = TICK) -> None:
+    def __init__(self, *, post_due: Job, tick: timedelta = TICK) -> None:
         self._post_due = post_due
-        self._fetch = fetch
         self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
         self._tick = tick
 
@@ -63,15 +60,41 @@ class DigestScheduler:
         if config.paused:
             return
         self._scheduler.add_job(self._post_due, post_trigger(config), id=f"post:{config.guild_id}")
-        self._scheduler.add_job(self._fetch, fetch_trigger(config), id=f"fetch:{config.guild_id}")
 
     def remove(self, guild_id: int) -> None:
-        for job_id in (f"post:{guild_id}", f"fetch:{guild_id}"):
-            with contextlib.suppress(JobLookupError):  # no such job: nothing to remove
-                self._scheduler.remove_job(job_id)
+        with contextlib.suppress(JobLookupError):  # no such job: nothing to remove
+            self._scheduler.remove_job(f"post:{guild_id}")
 
     def next_runs(self) -> dict[str, datetime]:
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time}
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+
+class SourceSchedule:
+    """The bot-wide fetch job: first at start, then every ``check``; the job itself decides (from
+    the fetch log and the schedule's lease) whether anything is due and whether this process runs it."""
+
+    def __init__(self, run_due: Job, *, check: timedelta) -> None:
+        self._run_due = run_due
+        self._check = check
+        self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+
+    def start(self) -> None:
+        """Start within the running event loop; the first check runs at once."""
+        self._scheduler.add_job(
+            self._run_due,
+            IntervalTrigger(seconds=self._check.total_seconds()),
+            id="sources",
+            next_run_time=datetime.now(UTC),
+        )
+        self._scheduler.start()
+
+    def next_check(self) -> datetime | None:
+        job = self._scheduler.get_job("sources")
+        return job.next_run_time if job else None
 
     def shutdown(self) -> None:
         if self._scheduler.running:

@@ -44,7 +44,9 @@ class DigestSettings(BaseModel):
         360, ge=0, le=1440, description="How late a missed post may still be caught up"
     )
     empty_note: bool = Field(True, description="Post a short note on days without a new list (else nothing)")
-    scheduler: bool = Field(True, description="Run the posting schedule (off in some tests)")
+    scheduler: bool = Field(
+        True, description="Run the posting and source-fetching schedules (off in some tests)"
+    )
     tick_seconds: float = Field(60.0, gt=0, description="How often due or interrupted posts are caught up")
 
 
@@ -76,6 +78,15 @@ class SourceSettings(BaseModel):
         7, ge=0, le=30, description="Re-fetch this many recent daily lists on a schedule (momentum; 0: off)"
     )
     refresh_hours: float = Field(6.0, gt=0, description="How often the recent lists are re-fetched")
+    refresh_minutes: float = Field(
+        120.0, gt=0, le=1440, description="Hugging Face lists are re-fetched this long after the last success"
+    )
+    check_seconds: float = Field(
+        30.0, gt=0, description="How often the source schedule looks for due fetches"
+    )
+    fresh_wait_seconds: float = Field(
+        60.0, gt=0, le=600, description="How long a due post waits for its list to be re-fetched"
+    )
 
 
 class FollowSettings(BaseModel):

@@ -189,6 +189,8 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
     else:
         fetched = f"{stamp(fetch.fetched_at, 'R')}: failed ({md(truncate(fetch.error or '', 200))})"
     embed.add_field(name="Last fetch", value=fetched)
+    upcoming = " · ".join(f"{name}: {stamp(at, 'R')}" for name, at in overview.next_fetch.items())
+    embed.add_field(name="Next fetch", value=upcoming or "no source enabled")
     embed.add_field(name="Servers", value=str(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
     embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")

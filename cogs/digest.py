@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -31,7 +31,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         self.service = bot.services.digests
         self.poster = DiscordPoster(bot)
         self.scheduler = DigestScheduler(
-            post_due=self.post_due, fetch=self.fetch, tick=timedelta(seconds=bot.settings.digest.tick_seconds)
+            post_due=self.post_due, tick=timedelta(seconds=bot.settings.digest.tick_seconds)
         )
         self._caught_up = False
         super().__init__()
@@ -70,13 +70,6 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
                 self.scheduler.remove(outcome.guild_id)
         self.bot.health.ticked()  # only a pass that finished counts: a stuck one goes stale
         return outcomes
-
-    async def fetch(self) -> None:
-        if self.bot.services.fetcher is None:
-            return
-        counts = await self.bot.services.fetcher.fetch_enabled(datetime.now(UTC).date())
-        if counts.new:
-            self.bot.dispatch("papers_ingested")  # follow alerts go out now, not at the next poll
 
     # ---- commands ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -239,6 +240,8 @@ def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_pat
     assert "✔ token: DISCORD_TOKEN is set" in done.stdout
     assert "✔ database:" in done.stdout and "69 papers" in done.stdout
     assert "✔ schema: version" in done.stdout and "✘ source hf:" in done.stdout
+    # The source schedule, from the fetch log: when the running bot fetches next.
+    assert re.search(r"schedule hf: .*next (fetch )?(now \(due\)|\d{4}-\d\d-\d\d \d\d:\d\d UTC)", done.stdout)
     assert secret not in done.stdout + done.stderr
 
 

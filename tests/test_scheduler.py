@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from bot.domain.schedule import DigestConfig
-from bot.scheduler import DigestScheduler, fetch_trigger, post_trigger
+from bot.scheduler import DigestScheduler, post_trigger
 
 
 async def nothing() -> None:
@@ -29,16 +29,14 @@ def test_triggers_fire_at_local_time_across_dst() -> None:
     weekdays = post_trigger(config(weekdays_only=True))
     saturday = datetime(2026, 1, 3, 12, tzinfo=UTC)
     assert weekdays.get_next_fire_time(None, saturday).date().isoformat() == "2026-01-05"
-    fetch = fetch_trigger(config()).get_next_fire_time(None, datetime(2026, 1, 5, 0, tzinfo=UTC))
-    assert (fetch.hour, fetch.minute) == (8, 40)
 
 
 async def test_jobs_follow_servers_without_a_restart() -> None:
-    scheduler = DigestScheduler(post_due=nothing, fetch=nothing)
+    scheduler = DigestScheduler(post_due=nothing)
     scheduler.start([config(guild_id=1), config(guild_id=2, timezone="America/New_York")])
     try:
         runs = scheduler.next_runs()
-        assert {"tick", "post:1", "fetch:1", "post:2", "fetch:2"} <= set(runs)
+        assert {"tick", "post:1", "post:2"} == set(runs)  # fetching is the bot-wide source schedule
         assert runs["post:2"].tzinfo is not None and runs["post:2"].hour == 9
         scheduler.upsert(config(guild_id=1, post_time=time(17, 30)))
         assert (scheduler.next_runs()["post:1"].hour, scheduler.next_runs()["post:1"].minute) == (17, 30)

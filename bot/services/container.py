@@ -17,7 +17,7 @@ from bot.domain.rate_budget import RateBudget
 from bot.services.alerts import AlertService
 from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
-from bot.services.fetching import FetchService
+from bot.services.fetching import FetchService, next_fetches, source_policies
 from bot.services.follows import FollowService
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
@@ -37,6 +37,7 @@ class Overview:
     by_source: dict[str, int]
     latest_list: date | None
     last_fetch: FetchRecord | None
+    next_fetch: dict[str, datetime]  # per enabled source
     digest_servers: int
     digest_posts: int
     follows: int
@@ -52,6 +53,7 @@ class Services:
     follows: FollowService
     alerts: AlertService
     momentum: MomentumService
+    settings: Settings
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -72,6 +74,26 @@ class Services:
         papers = PaperService(database, repos.papers, clock=clock, generations=repos.generations)
         if warm:
             await papers.start()
+        fetcher = None
+        if session is not None:
+            sources = settings.sources
+            retry = RetryPolicy(attempts=sources.retry_attempts)
+            http = HttpClient(session, timeout=sources.timeout_seconds, retry=retry)
+            # Every Hugging Face request, retries included, keeps within HF's published rate limit.
+            budget = RateBudget(sources.hf_calls_per_window, sources.hf_window_seconds)
+            hf_http = HttpClient(session, timeout=sources.timeout_seconds, retry=retry, budget=budget)
+            fetcher = FetchService(
+                papers,
+                database,
+                repos.fetches,
+                HuggingFaceSource(hf_http, base_url=sources.hf_api_url),
+                arxiv=ArxivSource(http, rss_url=sources.arxiv_rss_url, api_url=sources.arxiv_api_url),
+                categories=sources.arxiv_categories,
+                policies=source_policies(sources),
+                leases=repos.leases,
+                owner=lease.owner,
+                fresh_wait=sources.fresh_wait_seconds,
+            )
         digests = DigestService(
             database,
             repos.digests,
@@ -81,6 +103,7 @@ class Services:
             grace=timedelta(minutes=settings.digest.grace_minutes),
             empty_note=settings.digest.empty_note,
             lease=lease,
+            freshener=fetcher,
         )
         follows = FollowService(
             database,
@@ -101,24 +124,7 @@ class Services:
             lease=lease,
         )
         momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
-        fetcher = None
-        if session is not None:
-            sources = settings.sources
-            retry = RetryPolicy(attempts=sources.retry_attempts)
-            http = HttpClient(session, timeout=sources.timeout_seconds, retry=retry)
-            # Every Hugging Face request, retries included, keeps within HF's published rate limit.
-            budget = RateBudget(sources.hf_calls_per_window, sources.hf_window_seconds)
-            hf_http = HttpClient(session, timeout=sources.timeout_seconds, retry=retry, budget=budget)
-            fetcher = FetchService(
-                papers,
-                database,
-                repos.fetches,
-                HuggingFaceSource(hf_http, base_url=sources.hf_api_url),
-                arxiv=ArxivSource(http, rss_url=sources.arxiv_rss_url, api_url=sources.arxiv_api_url),
-                categories=sources.arxiv_categories,
-                enabled=sources.enabled,
-            )
-        return cls(database, repos, papers, digests, follows, alerts, momentum, fetcher, clock)
+        return cls(database, repos, papers, digests, follows, alerts, momentum, settings, fetcher, clock)
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()
@@ -128,11 +134,18 @@ class Services:
             by_source=stats.by_source,
             latest_list=stats.latest_list,
             last_fetch=await repos.fetches.last("hf"),
+            next_fetch=await self.next_fetches(),
             digest_servers=len(await self.digests.configs()),
             digest_posts=await repos.digests.count_posted(),
             follows=await repos.follows.count_follows(),
             alerts_sent=await repos.follows.count_sent(),
         )
+
+    async def next_fetches(self) -> dict[str, datetime]:
+        """When the source schedule fetches each enabled source next (from the fetch log, so any
+        process, doctor included, sees what the running bot will do)."""
+        policies = source_policies(self.settings.sources)
+        return await next_fetches(self.repositories.fetches, policies, self.clock())
 
     async def last_fetches(self, sources: Iterable[str]) -> dict[str, FetchRecord | None]:
         """The latest fetch of each source (None: never fetched), for /about and the heartbeat."""

@@ -26,6 +26,7 @@ from bot.domain.schedule import (
     next_post,
     parse_post_time,
     parse_timezone,
+    post_instant,
 )
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
@@ -38,6 +39,8 @@ from bot.storage.papers import PaperRepository
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(hours=6)
+# A post shows its list as fetched at most this long before the post time (else it fetches first).
+FRESH_BEFORE_POST = timedelta(minutes=10)
 MAX_PAPERS_LIMIT = 50
 # A fan-out (many servers due at once): posts in flight together, and messages a second. Below
 # Discord's global 50 requests/s, so the bot's other requests fit beside it and no 429 comes.
@@ -79,6 +82,13 @@ class Poster(Protocol):
         """Start a discussion thread on a message."""
 
 
+class ListFreshener(Protocol):
+    """Re-fetches the daily lists a post is about to show (the fetching service)."""
+
+    async def ensure_fresh(self, since: datetime) -> None:
+        """Lists not fetched since ``since`` are fetched again, within a bounded wait; never raises."""
+
+
 @dataclass(frozen=True, slots=True)
 class PostOutcome:
     guild_id: int
@@ -110,6 +120,7 @@ class DigestService:
         lease: Lease | None = None,
         pacer: Pacer | None = None,
         concurrency: int = FANOUT_CONCURRENCY,
+        freshener: ListFreshener | None = None,
     ) -> None:
         self.database = database
         self.repository = repository
@@ -118,6 +129,7 @@ class DigestService:
         self._clock = clock
         self.grace = grace
         self.empty_note = empty_note
+        self._freshener = freshener
         self._locks: dict[int, asyncio.Lock] = {}
         self.lease = lease or Lease(new_instance_id())
         self._pacer = pacer or Pacer(FANOUT_RATE, burst=FANOUT_BURST)
@@ -223,7 +235,8 @@ class DigestService:
             lambda: repository.latest_list_date(DAILY_LIST_SOURCES, on_or_before=post_day),
         )
         if chosen is None:
-            return self._note(config, post_day, "No daily papers list has been fetched yet.")
+            failed = await memo.get("failure", self._last_failure)
+            return self._note(config, post_day, f"No daily papers list has been fetched yet.{failed}")
         stale = await self._staleness(config, post_day, chosen, memo)
         if stale:
             return self._note(config, post_day, stale)
@@ -240,8 +253,7 @@ class DigestService:
         self, config: DigestConfig, post_day: date, list_date: date, memo: _Memo
     ) -> str | None:
         """Why the newest list should not be posted (already posted, or the same as the one before)."""
-        fetch = await memo.get("fetch", lambda: self._fetches.last("hf"))
-        failed = f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
+        failed = await memo.get("failure", self._last_failure)
         if await self.repository.was_list_posted(config.guild_id, list_date, before=post_day):
             return (
                 f"No new papers since the list of {list_date:%A %d %B}: "
@@ -259,6 +271,11 @@ class DigestService:
         now_ids = {s.paper.id for s in await repository.listing(list_date, DAILY_LIST_SOURCES)}
         before_ids = {s.paper.id for s in await repository.listing(previous, DAILY_LIST_SOURCES)}
         return bool(now_ids) and now_ids == before_ids
+
+    async def _last_failure(self) -> str:
+        """What a note adds when the source is failing (an admin sees why there is no new list)."""
+        fetch = await self._fetches.last("hf")
+        return f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
 
     def _note(self, config: DigestConfig, post_day: date, note: str) -> DigestPlan:
         if not self.empty_note:
@@ -330,6 +347,8 @@ class DigestService:
                 return PostOutcome(
                     guild, post_day, state, tuple(existing.message_ids.values()), existing.error
                 )
+            if existing is None:
+                await self._freshen(config, post_day)
             plan = (existing.plan if existing else None) or await self.plan(
                 config, post_day, list_date=existing.list_date if existing else None, memo=memo
             )
@@ -403,6 +422,14 @@ class DigestService:
         async with self.database.transaction():
             await self.repository.finish(guild, day, PostState.POSTED, self.now(), owner=owner)
         return PostOutcome(guild, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
+
+    async def _freshen(self, config: DigestConfig, post_day: date) -> None:
+        """A new post shows its list as fetched shortly before the post time (a digest set up a
+        minute ago, a missed lead, a restart): fetch first if the stored one is older."""
+        if self._freshener is None:
+            return
+        since = min(self.now(), post_instant(config, post_day)) - FRESH_BEFORE_POST
+        await self._freshener.ensure_fresh(since)
 
     @staticmethod
     async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:

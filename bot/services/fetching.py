@@ -2,25 +2,55 @@
 
 Which sources are fetched is configuration (``sources.enabled``; the default is the Hugging Face
 daily list). The digest shows the Hugging Face list; arXiv announcements, when enabled, add papers
-to search and to follow alerts.
+to search and to follow alerts. When each source is due comes from its fetch log
+(:mod:`bot.domain.sources`), so the schedule survives restarts and any process can show it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 
 from bot.domain.models import ListedPaper
+from bot.domain.sources import SourcePolicy, next_fetch, recent_days
 from bot.domain.text import without_lone_surrogates
+from bot.services.delivery import new_instance_id
 from bot.services.papers import PaperService
+from bot.settings import SourceSettings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import FetchError
 from bot.storage.database import Database
 from bot.storage.fetches import FetchLogRepository, FetchRecord
+from bot.storage.leases import LeaseRepository
 from bot.storage.papers import UpsertCounts
 
 log = logging.getLogger(__name__)
+
+FRESH_WAIT = 60.0  # seconds a due post waits for its list to be re-fetched before posting anyway
+SCHEDULE_LEASE = "sources"
+# The process running the schedule renews its lease at every check; another takes over this long
+# after the last renewal (a crashed or frozen owner), never sooner.
+LEASE_TTL = timedelta(minutes=5)
+
+
+def source_policies(settings: SourceSettings) -> dict[str, SourcePolicy]:
+    """The enabled sources' schedules, from configuration."""
+    every = timedelta(minutes=settings.refresh_minutes)
+    known = {"hf": SourcePolicy("hf", every), "arxiv": SourcePolicy("arxiv", every, announced=True)}
+    return {name: known[name] for name in settings.enabled}
+
+
+async def next_fetches(
+    fetch_log: FetchLogRepository, policies: Mapping[str, SourcePolicy], now: datetime
+) -> dict[str, datetime]:
+    """When each source is fetched next (what /papers stats and doctor show)."""
+    # A source already due is fetched at the next check: "now", not an instant in the past.
+    return {
+        name: max(now, next_fetch(policy, await fetch_log.state(name), now))
+        for name, policy in policies.items()
+    }
 
 
 class FetchService:
@@ -33,21 +63,42 @@ class FetchService:
         *,
         arxiv: ArxivSource | None = None,
         categories: Sequence[str] = (),
-        enabled: Sequence[str] = ("hf",),
+        policies: Mapping[str, SourcePolicy] | None = None,
+        leases: LeaseRepository | None = None,  # None: the only process (tools, tests)
+        fresh_wait: float = FRESH_WAIT,
+        owner: str | None = None,
+        lease_ttl: timedelta = LEASE_TTL,
     ) -> None:
         self._papers = papers
         self._database = database
-        self._log = log_repository
+        self.fetch_log = log_repository
         self._hf = hf
         self._arxiv = arxiv
         self._categories = list(categories)
-        self.enabled = tuple(enabled)
+        default = {"hf": SourcePolicy("hf", timedelta(hours=2))}
+        self.policies = dict(policies) if policies is not None else default
+        self._leases = leases
+        self._fresh_wait = fresh_wait
+        self.owner = owner or new_instance_id()  # the process's id, as for its digest claims
+        self._lease_ttl = lease_ttl
+        # One fetch of a source at a time: a post waiting for its list shares the running fetch.
+        self._locks = {"hf": asyncio.Lock(), "arxiv": asyncio.Lock()}
+        self._background: set[asyncio.Future[None]] = set()
+
+    def now(self) -> datetime:
+        return self._papers.now()
+
+    @property
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(self.policies)
 
     async def _record(
         self, list_date: date | None, *, ok: bool, papers: int, error: str | None, source: str = "hf"
     ) -> None:
         async with self._database.transaction():
-            await self._log.record(FetchRecord(source, list_date, self._papers.now(), ok, papers, error))
+            await self.fetch_log.record(FetchRecord(source, list_date, self.now(), ok, papers, error))
+
+    # ---- one fetch -----------------------------------------------------------------------------
 
     async def fetch_day(self, day: date) -> UpsertCounts:
         """Fetch and store the Hugging Face list for ``day``; a failure is recorded, then raised."""
@@ -74,17 +125,32 @@ class FetchService:
                 log.warning("refreshing the list of %s failed: %s", day, exc)
         return total
 
+    async def fetch_days(self, days: Sequence[date]) -> UpsertCounts:
+        """The Hugging Face lists of ``days``; one failing day does not stop the others."""
+        total = UpsertCounts()
+        failed: list[str] = []
+        async with self._locks["hf"]:
+            for day in days:
+                try:
+                    total += await self.fetch_day(day)
+                except FetchError as exc:
+                    failed.append(str(exc))
+        if failed and len(failed) == len(days):
+            raise FetchError(failed[-1])
+        return total
+
     async def fetch_arxiv(self, categories: Sequence[str] = ()) -> UpsertCounts:
         """Fetch today's arXiv announcements for ``categories`` (default: the configured ones)."""
         if self._arxiv is None:
             raise FetchError("arXiv is not configured")
-        try:
-            listed = await self._arxiv.announcements(list(categories) or self._categories)
-        except FetchError as exc:
-            await self._record(None, ok=False, papers=0, error=str(exc), source="arxiv")
-            raise
-        counts = await self._store(listed, None, "arxiv")
-        await self._record(None, ok=True, papers=len(listed), error=None, source="arxiv")
+        async with self._locks["arxiv"]:
+            try:
+                listed = await self._arxiv.announcements(list(categories) or self._categories)
+            except FetchError as exc:
+                await self._record(None, ok=False, papers=0, error=str(exc), source="arxiv")
+                raise
+            counts = await self._store(listed, None, "arxiv")
+            await self._record(None, ok=True, papers=len(listed), error=None, source="arxiv")
         return counts
 
     async def _store(self, listed: Sequence[ListedPaper], day: date | None, source: str) -> UpsertCounts:
@@ -99,13 +165,85 @@ class FetchService:
             await self._record(day, ok=False, papers=0, error=error, source=source)
             raise FetchError(error) from exc
 
-    async def fetch_enabled(self, day: date) -> UpsertCounts:
-        """Every enabled source; one source failing does not stop the others (each failure is logged)."""
+    async def fetch_source(self, name: str) -> UpsertCounts:
+        """One scheduled run of a source: Hugging Face's last two days (it keeps adding to both),
+        arXiv's latest announcements."""
+        if name == "hf":
+            return await self.fetch_days(recent_days(self.now()))
+        return await self.fetch_arxiv()
+
+    # ---- the schedule --------------------------------------------------------------------------
+
+    async def schedule(self) -> dict[str, datetime]:
+        return await next_fetches(self.fetch_log, self.policies, self.now())
+
+    async def run_scheduled(self) -> UpsertCounts | None:
+        """The schedule's job: in the one process holding the schedule's lease (taken over once
+        expired), fetch what is due. None when another process runs the schedule."""
+        if self._leases is not None:
+            async with self._database.transaction():
+                held = await self._leases.acquire(SCHEDULE_LEASE, self.owner, self.now(), self._lease_ttl)
+            if not held:
+                return None
+        return await self.run_due()
+
+    async def release_schedule(self) -> None:
+        """On a clean stop: let a standby process take over at once instead of after the lease."""
+        if self._leases is None:
+            return
+        async with self._database.transaction():
+            await self._leases.release(SCHEDULE_LEASE, self.owner)
+
+    async def run_due(self) -> UpsertCounts:
+        """Fetch every enabled source whose time has come, once; one failing spares the others."""
         total = UpsertCounts()
-        jobs = {"hf": lambda: self.fetch_day(day), "arxiv": self.fetch_arxiv}
-        for name in self.enabled:
+        now = self.now()
+        for name, at in (await next_fetches(self.fetch_log, self.policies, now)).items():
+            if at > now:
+                continue
             try:
-                total += await jobs[name]()
+                total += await self.fetch_source(name)
+            except FetchError as exc:
+                log.warning("scheduled fetch from %s failed: %s", name, exc)
+        return total
+
+    async def fetch_enabled(self, day: date | None = None) -> UpsertCounts:
+        """Every enabled source now, whatever the schedule says (failures logged, not raised);
+        Hugging Face for ``day`` if given, else its last two days."""
+        total = UpsertCounts()
+        for name in self.policies:
+            try:
+                if name == "hf" and day is not None:
+                    total += await self.fetch_day(day)
+                else:
+                    total += await self.fetch_source(name)
             except FetchError as exc:
                 log.warning("fetch from %s failed: %s", name, exc)
         return total
+
+    async def ensure_fresh(self, since: datetime, days: Sequence[date] | None = None) -> None:
+        """Re-fetch the Hugging Face lists of ``days`` (default: the last two) not tried since
+        ``since``, waiting at most ``fresh_wait`` seconds. Never raises: a failure is in the fetch
+        log, and the post then says so (the stale/empty note rule). A fetch still running after
+        the wait goes on in the background (never cancelled half-way through an ingest)."""
+        wanted = list(days) if days is not None else recent_days(self.now())
+        task = asyncio.ensure_future(self._refresh_stale(since, wanted))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self._fresh_wait)
+        except TimeoutError:
+            log.warning(
+                "the list fetch before a post takes over %.0f s; posting what is stored", self._fresh_wait
+            )
+
+    async def _refresh_stale(self, since: datetime, days: Sequence[date]) -> None:
+        async with self._locks["hf"]:  # a post waiting for the running fetch shares it
+            for day in days:
+                tried = await self.fetch_log.last_at("hf", day, ok_only=False)
+                if tried is not None and tried >= since:
+                    continue
+                try:
+                    await self.fetch_day(day)
+                except FetchError as exc:
+                    log.warning("fetch before a post failed for %s: %s", day, exc)

@@ -29,6 +29,7 @@ async def test_stats_are_for_admins_and_show_no_secret(world: Any, services: Ser
     assert fields["Papers"].startswith("69 (hf-page: 69)")
     assert fields["Follows"] == "1, 0 alerts sent"
     assert fields["Next post here"] == "no digest set up here"
+    assert fields["Next fetch"].startswith("hf: <t:")  # the bot-wide source schedule
     text = str(shown.response.embeds[0].to_dict())
     assert "token" not in text.lower()
     assert [type(e).__name__ for e in env.errors] == ["MissingPermissions"]

@@ -205,8 +205,9 @@ async def test_a_failing_source_is_visible_and_never_reposts_old_papers(
             services.database,
             services.repositories.fetches,
             HuggingFaceSource(http, base_url=await broken_source(kind)),
+            leases=services.repositories.leases,
         )
-        await env.bot.get_cog("Digest").fetch()  # the bot's fetch job: logs, does not crash
+        assert await env.bot.get_cog("Sources").run_due() == 0  # the schedule's job: logs, does not crash
     shown = await mod.slash(channel, "digest show")
     fields = {f.name: f.value for f in shown.response.embeds[0].fields}
     assert "failed" in fields["Last fetch"]

@@ -99,6 +99,7 @@ def bot_env(emulator: DiscordEmulator, tmp_path: Path) -> dict[str, str]:
         PAPERBOT_FOLLOWS__DM_INTERVAL_SECONDS="0",
         # Live sources stay on this machine: a closed loopback port fails fast.
         PAPERBOT_SOURCES__HF_API_URL="http://127.0.0.1:9/daily_papers",
+        PAPERBOT_SOURCES__RETRY_ATTEMPTS="1",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -57,12 +57,14 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
     bot = await BotProcess(env, tmp_path).start()
     bots.append(bot)
     await emulator.wait_for(emulator.identified.is_set)
+    await bot.wait_for_log("source schedule at start: fetched hf")  # the source is down (port 9)
     running = await heartbeat_where(heartbeat_file, "connected and ticking")
     assert bot.process is not None and running.pid == bot.process.pid
     code, output = await health(env, tmp_path)
     assert code == 0, output
     assert "✔ gateway: connected" in output and "✔ scheduler: last tick" in output
-    assert "✔ fetch hf" not in output  # nothing was fetched yet: no line rather than a made-up one
+    # The source schedule tried at start: a source that is down shows, but never fails the check.
+    assert "fetch hf" in output and "failed" in output
 
     # A dropped gateway shows in the heartbeat, then the bot resumes and is connected again.
     await emulator.disconnect_gateway()

@@ -51,7 +51,7 @@ async def test_enabled_sources_are_fetched_and_one_failing_spares_the_other(
     async with aiohttp.ClientSession() as session:
         services = await Services.open(database, settings, session=session)
         assert services.fetcher is not None
-        counts = await services.fetcher.fetch_enabled(date(2024, 7, 31))
+        counts = await services.fetcher.fetch_enabled()
     assert counts.new == 3
     hf = await services.repositories.fetches.last("hf")
     arxiv = await services.repositories.fetches.last("arxiv")

@@ -1,0 +1,67 @@
+"""The real `paperbot run` process fetches on its own schedule, whether or not any server has a
+digest: a loopback Hugging Face API, the loopback Discord, a member who follows a keyword."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.sandbox.emulator import DiscordEmulator
+from tests.e2e.conftest import BotProcess, run_cli
+from tests.hf_api import fake_hf_api, hf_item
+
+
+async def test_follow_alerts_come_from_the_source_schedule_and_restarts_fetch_only_when_old(
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+) -> None:
+    emu = emulator
+    guild = emu.create_guild("Lab")
+    channel = emu.create_channel(guild, "general")
+    alice = emu.add_member(guild, "alice")
+    await run_cli(bot_env, tmp_path, "sync")
+
+    async with fake_hf_api() as api:
+        today = datetime.now(UTC).date()
+        api.add(today, hf_item("2611.00001", "A Paper Nobody Follows"))
+        # A short interval and a fast check for the test; no digest anywhere.
+        env = bot_env | {
+            "PAPERBOT_SOURCES__HF_API_URL": api.url,
+            "PAPERBOT_SOURCES__REFRESH_MINUTES": "0.02",
+            "PAPERBOT_SOURCES__CHECK_SECONDS": "0.2",
+        }
+        bot = await BotProcess(env, tmp_path).start()
+        bots.append(bot)
+        await bot.wait_for_log("source schedule at start: fetched hf")
+        assert api.asked(today) >= 1
+        await emu.wait_for(emu.identified.is_set)
+        follow = await emu.slash(alice, channel, "follow add", keyword="protein folding")
+        assert follow.ephemeral
+
+        # The API's list for today gains a matching paper; the next scheduled fetch brings it.
+        api.add(today, hf_item("2611.00002", "Protein Folding with Tiny Transformers", upvotes=4))
+        await emu.wait_for(lambda: emu.dms(alice), wait=20)
+        [dm] = emu.dms(alice)
+        assert "Protein Folding with Tiny Transformers" in str(dm["embeds"])
+
+        # A clean stop; the restart finds a fresh fetch (interval now 10 hours): no fetch at start.
+        bot.send(signal.SIGTERM)
+        assert await bot.wait() == 0
+        asked = len(api.requests)
+        env["PAPERBOT_SOURCES__REFRESH_MINUTES"] = "600"
+        fresh = await BotProcess(env, tmp_path).start()
+        bots.append(fresh)
+        await fresh.wait_for_log("source schedule at start: nothing due (hf next at")
+        assert len(api.requests) == asked
+        fresh.send(signal.SIGTERM)
+        assert await fresh.wait() == 0
+
+        # The last fetch becomes old (as after a long downtime): the restart fetches at start.
+        with sqlite3.connect(tmp_path / "e2e.db") as db:
+            db.execute("UPDATE source_fetches SET fetched_at = '2020-01-01T00:00:00+00:00'")
+        old = await BotProcess(env, tmp_path).start()
+        bots.append(old)
+        await old.wait_for_log("source schedule at start: fetched hf")
+        assert len(api.requests) == asked + 2  # yesterday's and today's list, once each
+        assert len(emu.dms(alice)) == 1  # nothing twice
