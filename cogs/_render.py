@@ -213,6 +213,8 @@ def digest_status(status: DigestStatus) -> discord.Embed:
     embed.add_field(
         name="Papers", value=f"up to {config.max_papers}" + (" · thread" if config.thread else "")
     )
+    covers = "yesterday's whole list" if config.list_mode == "complete" else "today's list so far"
+    embed.add_field(name="List", value=f"{config.list_mode}: {covers}")
     if status.next_post:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PaperBot, respond
-from bot.domain.schedule import timezone_choices
+from bot.domain.schedule import ListMode, timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
 from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
@@ -85,6 +85,13 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         max_papers=f"How many papers at most (1-{MAX_PAPERS_LIMIT}, default 10)",
         weekdays_only="Skip Saturdays and Sundays (default: no)",
         thread="Open a discussion thread on each post (default: no)",
+        list="complete: yesterday's whole list (default); so-far: today's list as it stands",
+    )
+    @app_commands.choices(
+        list=[
+            app_commands.Choice(name="complete: the whole of yesterday's list", value="complete"),
+            app_commands.Choice(name="so-far: today's list as it stands, the rest next time", value="so-far"),
+        ]
     )
     async def setup(
         self,
@@ -95,6 +102,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         max_papers: app_commands.Range[int, 1, MAX_PAPERS_LIMIT] = 10,
         weekdays_only: bool = False,
         thread: bool = False,
+        list: str = ListMode.COMPLETE.value,
     ) -> None:
         assert interaction.guild is not None
         missing = [
@@ -113,6 +121,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             max_papers=max_papers,
             weekdays_only=weekdays_only,
             thread=thread,
+            list_mode=list,
         )
         self.scheduler.upsert(config)
         status = await self.service.status(interaction.guild.id)
@@ -146,14 +155,15 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
         await respond(interaction, f"The daily digest is back on.{when}", ephemeral=True)
 
-    @app_commands.command(name="preview", description="See privately exactly what today's post would be")
+    @app_commands.command(name="preview", description="See privately exactly what the next post would be")
     async def preview(self, interaction: discord.Interaction[PaperBot]) -> None:
         assert interaction.guild_id is not None
         config = await self.service.require(interaction.guild_id)
-        today = self.service.today(config)
-        plan = await self.service.plan(config, today)
+        day, plan = await self.service.preview(config)
         if not plan.messages:
-            await interaction.response.send_message("Nothing would be posted today.", ephemeral=True)
+            await interaction.response.send_message(
+                f"Nothing would be posted on {day:%A %d %B}.", ephemeral=True
+            )
             return
         first, *rest = plan.messages
         await interaction.response.send_message(embeds=_render.message_embeds(first), ephemeral=True)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +37,8 @@ class FakeHfApi:
     requests: list[date] = field(default_factory=list)  # the dates asked for, in order
     failing: bool = False
     url: str = ""
+    # Recorded answers for a date, replayed in order (the last one repeats): a list as it grows.
+    replays: dict[date, list[list[dict[str, Any]]]] = field(default_factory=dict)
 
     def add(self, day: date, *items: dict[str, Any]) -> None:
         self.lists.setdefault(day, []).extend(items)
@@ -48,6 +51,9 @@ class FakeHfApi:
         self.requests.append(day)
         if self.failing:
             return web.Response(status=503, text="down")
+        answers = self.replays.get(day)
+        if answers:
+            self.lists[day] = answers.pop(0) if len(answers) > 1 else answers[0]
         body = json.dumps(self.lists.get(day, []))
         return web.Response(text=body, content_type="application/json")
 
@@ -58,3 +64,21 @@ async def fake_hf_api() -> AsyncIterator[FakeHfApi]:
     async with loopback_server(api.handle) as base:
         api.url = base + "/api/daily_papers"
         yield api
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def recorded_day() -> list[dict[str, Any]]:
+    """A real day's finished list as the API answered it (40 papers, 2026-02-03)."""
+    items: list[dict[str, Any]] = json.loads((FIXTURES / "hf_daily_2026-02-03_40.json").read_text())
+    return items
+
+
+def morning_of(items: list[dict[str, Any]], count: int = 12) -> list[dict[str, Any]]:
+    """The same list early in its day: fewer papers (every third), fewer upvotes so far."""
+    early = []
+    for item in items[::3][:count]:
+        paper = {**item["paper"], "upvotes": item["paper"].get("upvotes", 0) // 2}
+        early.append({**item, "paper": paper})
+    return early

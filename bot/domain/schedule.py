@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import InvalidInput
 
 _TIME = re.compile(r"(?P<hour>\d{1,2})[:.h](?P<minute>\d{2})")
+
+
+class ListMode(StrEnum):
+    """Which lists a post covers (see bot.domain.coverage)."""
+
+    COMPLETE = "complete"  # the complete days since the last covered day (default)
+    SO_FAR = "so-far"  # up to today's list as it stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +32,7 @@ class DigestConfig:
     source: str = "hf-api"
     paused: bool = False
     pause_reason: str | None = None
+    list_mode: ListMode = ListMode.COMPLETE
 
 
 def parse_post_time(text: str) -> time:

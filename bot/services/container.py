@@ -99,6 +99,7 @@ class Services:
             repos.digests,
             repos.papers,
             repos.fetches,
+            repos.coverage,
             clock=clock,
             grace=timedelta(minutes=settings.digest.grace_minutes),
             empty_note=settings.digest.empty_note,

@@ -1,5 +1,8 @@
 """The daily digest: server settings, what a post says, and posting it exactly once.
 
+What a post covers (which days' lists, which papers) is bot.domain.coverage; the plan is frozen
+with the claim, and each channel's posted papers are recorded so none is posted there twice.
+
 Posting goes through a ledger row per (server, local day): claimed before the first message,
 each sent part's message id recorded as it goes, confirmed at the end. A run that finds a claim
 left by a crashed run resumes it: it asks the channel which parts are already there (each part
@@ -10,17 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.domain.coverage import MAX_DAYS, Candidate, Coverage, choose, coverage, plan_post, source_day
 from bot.domain.delivery import Outcome, PostState, digest_nonce
 from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
 from bot.domain.models import DAILY_LIST_SOURCES
 from bot.domain.pacing import Pacer
 from bot.domain.schedule import (
     DigestConfig,
+    ListMode,
     due_day,
     local_date,
     next_post,
@@ -31,10 +36,11 @@ from bot.domain.schedule import (
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
+from bot.storage.coverage import CoverageRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestRepository, PostRecord
 from bot.storage.fetches import FetchLogRepository, FetchRecord
-from bot.storage.papers import PaperRepository
+from bot.storage.papers import PaperRepository, StoredPaper
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,15 @@ class _Memo:
         return await future
 
 
+def parse_list_mode(text: str) -> ListMode:
+    try:
+        return ListMode(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            "list must be complete (yesterday's whole list) or so-far (today's so far)."
+        ) from None
+
+
 class DestinationGone(PaperbotError):
     """The digest channel is gone or the bot may no longer post there: pause, tell the admin."""
 
@@ -85,8 +100,18 @@ class Poster(Protocol):
 class ListFreshener(Protocol):
     """Re-fetches the daily lists a post is about to show (the fetching service)."""
 
-    async def ensure_fresh(self, since: datetime) -> None:
-        """Lists not fetched since ``since`` are fetched again, within a bounded wait; never raises."""
+    async def ensure_fresh(self, since: datetime, days: Sequence[date] | None = None) -> None:
+        """The lists of ``days`` not fetched since ``since`` are fetched again, within a bounded
+        wait; never raises."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPost:
+    """A plan and what it covers; ``cover`` is None for a note (it covers nothing)."""
+
+    plan: DigestPlan
+    cover: Coverage | None
+    paper_keys: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +138,7 @@ class DigestService:
         repository: DigestRepository,
         papers: PaperRepository,
         fetches: FetchLogRepository,
+        coverage: CoverageRepository,
         *,
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = DEFAULT_GRACE,
@@ -126,6 +152,7 @@ class DigestService:
         self.repository = repository
         self._papers = papers
         self._fetches = fetches
+        self._coverage = coverage
         self._clock = clock
         self.grace = grace
         self.empty_note = empty_note
@@ -156,6 +183,7 @@ class DigestService:
         max_papers: int = 10,
         weekdays_only: bool = False,
         thread: bool = False,
+        list_mode: str = ListMode.COMPLETE.value,
     ) -> DigestConfig:
         """Create or replace a server's digest; setting it up again also lifts a pause."""
         if not 1 <= max_papers <= MAX_PAPERS_LIMIT:
@@ -168,6 +196,7 @@ class DigestService:
             max_papers=max_papers,
             weekdays_only=weekdays_only,
             thread=thread,
+            list_mode=parse_list_mode(list_mode),
         )
         async with self.database.transaction():
             await self.repository.save_config(config, self.now())
@@ -219,68 +248,123 @@ class DigestService:
 
     # ---- what a post says ----------------------------------------------------------------------
 
-    async def plan(
-        self,
-        config: DigestConfig,
-        post_day: date,
-        *,
-        list_date: date | None = None,
-        memo: _Memo | None = None,
-    ) -> DigestPlan:
-        """The post for ``post_day``: the newest list not after it, or a note saying why there is none."""
+    async def plan(self, config: DigestConfig, post_day: date) -> DigestPlan:
+        """The post for ``post_day`` as it would go out now (what /digest preview shows)."""
+        return (await self._planned(config, post_day, None)).plan
+
+    async def preview(self, config: DigestConfig) -> tuple[date, DigestPlan]:
+        """The next post not yet made (today's while it is to come or due, else the next one) and
+        exactly what it would say if it went out now: the same planning as the post; one being
+        sent shows its frozen plan."""
+        now, day = self.now(), self.today(config)
+        if not (due_day(config, now, self.grace) == day or post_instant(config, day) > now):
+            day = local_date(next_post(config, now), config.timezone)
+        existing = await self.repository.post(config.guild_id, day)
+        if existing is not None and existing.state is PostState.CLAIMED and existing.plan is not None:
+            return day, existing.plan  # being sent: exactly its frozen plan
+        if existing is not None:
+            after = max(now, post_instant(config, day))
+            day = local_date(next_post(config, after), config.timezone)
+        return day, await self.plan(config, day)
+
+    async def coverage_of(self, config: DigestConfig, post_day: date) -> tuple[Coverage, bool]:
+        """The days the post for ``post_day`` covers, and whether it is the server's first post."""
+        last = await self._coverage.last_covered(config.guild_id)
+        return coverage(post_instant(config, post_day), config.list_mode, last), last is None
+
+    async def _planned(self, config: DigestConfig, post_day: date, memo: _Memo | None) -> PlannedPost:
+        """What a new post for ``post_day`` covers (bot.domain.coverage): the lists of its days,
+        minus what the channel already has, ranked; or a note saying why there is nothing. Within
+        one fan-out (``memo``) each day's list is read once for every server."""
         memo = memo or _Memo()
-        repository = self._papers
-        chosen = list_date or await memo.get(
-            ("latest", post_day),
-            lambda: repository.latest_list_date(DAILY_LIST_SOURCES, on_or_before=post_day),
-        )
-        if chosen is None:
-            failed = await memo.get("failure", self._last_failure)
-            return self._note(config, post_day, f"No daily papers list has been fetched yet.{failed}")
-        stale = await self._staleness(config, post_day, chosen, memo)
-        if stale:
-            return self._note(config, post_day, stale)
+        cover, first_post = await self.coverage_of(config, post_day)
+        candidates: list[Candidate] = []
+        listed_days = []
+        for day in cover.days:
+            listing = await self._listing(day, memo)
+            if listing:
+                listed_days.append(day)
+            candidates += [Candidate(s.pk, s.paper, day, rank) for rank, s in enumerate(listing, 1)]
+        old_list: tuple[date, int] | None = None
+        if not candidates and first_post:
+            # A first post with nothing in its days: the newest list there is, labelled with its
+            # date and age (today's, as it stands, counts as 0 days old); too old: a note.
+            today = source_day(post_instant(config, post_day))
+            newest = await self._papers.latest_list_date(DAILY_LIST_SOURCES, on_or_before=today)
+            if newest is None:
+                failed = await self._last_failure()
+                return self._note(config, post_day, f"No daily papers list has been fetched yet.{failed}")
+            age = (today - newest).days
+            if age > MAX_DAYS:
+                note = f"No new papers: the newest list is from {newest:%A %d %B %Y} ({age} days old)."
+                return self._note(config, post_day, note + await self._last_failure())
+            listing = await self._listing(newest, memo)
+            candidates = [Candidate(s.pk, s.paper, newest, rank) for rank, s in enumerate(listing, 1)]
+            old_list = (newest, age)
+            cover = Coverage((newest,), ListMode.SO_FAR if age == 0 else ListMode.COMPLETE)
+        if not candidates:
+            return await self._nothing_new(config, post_day, cover)
+        posted = await self._coverage.posted(config.channel_id, [c.key for c in candidates])
+        chosen, eligible = choose(candidates, posted, config.max_papers)
+        if not chosen:
+            # Everything listed is already in the channel: say why (a list repeating the one
+            # before it is a stale source, not news).
+            stale = await self._repeats(listed_days[-1]) if listed_days else None
+            if stale:
+                return self._note(config, post_day, stale)
+            return await self._nothing_new(config, post_day, cover)
+        keys = tuple(c.key for c in chosen)
+        shown_old = old_list if old_list and old_list[1] > 0 else None
 
-        async def build() -> DigestPlan:
-            papers = [stored.paper for stored in await repository.listing(chosen, DAILY_LIST_SOURCES)]
-            source = papers[0].source if papers else "hf-api"
-            return plan_digest(post_day, chosen, papers, source=source, max_papers=config.max_papers)
-
-        plan: DigestPlan = await memo.get(("plan", post_day, chosen, config.max_papers), build)
-        return plan
-
-    async def _staleness(
-        self, config: DigestConfig, post_day: date, list_date: date, memo: _Memo
-    ) -> str | None:
-        """Why the newest list should not be posted (already posted, or the same as the one before)."""
-        failed = await memo.get("failure", self._last_failure)
-        if await self.repository.was_list_posted(config.guild_id, list_date, before=post_day):
-            return (
-                f"No new papers since the list of {list_date:%A %d %B}: "
-                f"the source has not published one yet.{failed}"
+        async def render() -> DigestPlan:
+            source = chosen[0].paper.source
+            return plan_post(
+                post_day, cover, chosen, eligible, source=source, listed_days=listed_days, old_list=shown_old
             )
-        if await memo.get(("repeats", list_date), lambda: self._repeats_previous(list_date)):
-            return f"The list for {list_date:%A %d %B} repeats the one before (a stale source?).{failed}"
-        return None
 
-    async def _repeats_previous(self, list_date: date) -> bool:
+        # Servers whose post says the same (same days, same papers) share one rendering.
+        key = ("post", post_day, cover, keys, eligible, tuple(listed_days), shown_old)
+        plan: DigestPlan = await memo.get(key, render)
+        return PlannedPost(plan, cover, keys)
+
+    async def _listing(self, day: date, memo: _Memo) -> list[StoredPaper]:
+        listing: list[StoredPaper] = await memo.get(
+            ("listing", day), lambda: self._papers.listing(day, DAILY_LIST_SOURCES)
+        )
+        return listing
+
+    async def _nothing_new(self, config: DigestConfig, post_day: date, cover: Coverage) -> PlannedPost:
+        """The stale/empty note: no list for the covered days, or nothing the channel lacks."""
+        failed = await self._last_failure()
+        newest = await self._papers.latest_list_date(DAILY_LIST_SOURCES, on_or_before=cover.last)
+        since = f" since the list of {newest:%A %d %B}" if newest else ""
+        return self._note(
+            config, post_day, f"No new papers{since}: the source has not published one yet.{failed}"
+        )
+
+    async def _repeats(self, list_date: date) -> str | None:
+        """A list identical to the one before it: a stale source, not new papers."""
         repository = self._papers
         previous = await repository.list_date_before(list_date, DAILY_LIST_SOURCES)
         if previous is None:
-            return False
+            return None
         now_ids = {s.paper.id for s in await repository.listing(list_date, DAILY_LIST_SOURCES)}
         before_ids = {s.paper.id for s in await repository.listing(previous, DAILY_LIST_SOURCES)}
-        return bool(now_ids) and now_ids == before_ids
+        if now_ids and now_ids == before_ids:
+            failed = await self._last_failure()
+            return f"The list for {list_date:%A %d %B} repeats the one before (a stale source?).{failed}"
+        return None
 
     async def _last_failure(self) -> str:
         """What a note adds when the source is failing (an admin sees why there is no new list)."""
         fetch = await self._fetches.last("hf")
         return f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
 
-    def _note(self, config: DigestConfig, post_day: date, note: str) -> DigestPlan:
+    def _note(self, config: DigestConfig, post_day: date, note: str) -> PlannedPost:
         if not self.empty_note:
-            return DigestPlan(post_day, None, (), 0)
-        return plan_digest(post_day, None, [], source="hf-api", max_papers=config.max_papers, note=note)
+            return PlannedPost(DigestPlan(post_day, None, (), 0), None, ())
+        plan = plan_digest(post_day, None, [], source="hf-api", max_papers=config.max_papers, note=note)
+        return PlannedPost(plan, None, ())
 
     # ---- posting -------------------------------------------------------------------------------
 
@@ -349,9 +433,12 @@ class DigestService:
                 )
             if existing is None:
                 await self._freshen(config, post_day)
-            plan = (existing.plan if existing else None) or await self.plan(
-                config, post_day, list_date=existing.list_date if existing else None, memo=memo
-            )
+                planned = await self._planned(config, post_day, memo)
+            elif existing.plan is not None:
+                planned = PlannedPost(existing.plan, None, ())  # frozen at the claim: never re-planned
+            else:
+                planned = await self._planned(config, post_day, memo)
+            plan = planned.plan
             now = self.now()
             async with self.database.transaction():
                 record = await self.repository.claim(
@@ -360,6 +447,12 @@ class DigestService:
                 if record is None:
                     return PostOutcome(guild, post_day, Outcome.ELSEWHERE)
                 plan = record.plan or plan  # the plan frozen by whoever claimed first
+                if existing is None and record.claimed_at == now and planned.cover is not None:
+                    # Claimed here: the channel's record keeps these papers out of every later post,
+                    # and the covered days tell the next post where to start.
+                    await self._coverage.record(
+                        guild, config.channel_id, post_day, planned.cover, planned.paper_keys
+                    )
                 if not plan.messages:
                     await self.repository.finish(
                         guild, post_day, PostState.SKIPPED, self.now(), owner=self.lease.owner
@@ -424,12 +517,15 @@ class DigestService:
         return PostOutcome(guild, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
 
     async def _freshen(self, config: DigestConfig, post_day: date) -> None:
-        """A new post shows its list as fetched shortly before the post time (a digest set up a
-        minute ago, a missed lead, a restart): fetch first if the stored one is older."""
+        """A new post shows its lists as fetched shortly before the post time (late additions and
+        current upvotes in; a digest set up a minute ago, a missed lead, a restart): the lists of
+        the days it covers are fetched first if the stored ones are older."""
         if self._freshener is None:
             return
+        cover, _ = await self.coverage_of(config, post_day)
         since = min(self.now(), post_instant(config, post_day)) - FRESH_BEFORE_POST
-        await self._freshener.ensure_fresh(since)
+        days = sorted({*cover.days, source_day(post_instant(config, post_day))})
+        await self._freshener.ensure_fresh(since, days)
 
     @staticmethod
     async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:

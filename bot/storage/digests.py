@@ -10,12 +10,12 @@ import aiosqlite
 
 from bot.domain.delivery import PostState
 from bot.domain.digest import DigestPlan
-from bot.domain.schedule import DigestConfig
+from bot.domain.schedule import DigestConfig, ListMode
 from bot.storage.database import RoutedConnection
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
-    "pause_reason"
+    "pause_reason, list_mode"
 )
 
 
@@ -52,6 +52,7 @@ def _config(row: aiosqlite.Row) -> DigestConfig:
         source=row["source"],
         paused=bool(row["paused"]),
         pause_reason=row["pause_reason"],
+        list_mode=ListMode(row["list_mode"]),
     )
 
 
@@ -82,11 +83,11 @@ class DigestRepository:
         stamp = now.isoformat(timespec="seconds")
         await self._db.execute(
             f"INSERT INTO digest_configs ({_CONFIG_COLUMNS}, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, "
             "post_time = excluded.post_time, timezone = excluded.timezone, max_papers = excluded.max_papers, "
             "weekdays_only = excluded.weekdays_only, thread = excluded.thread, source = excluded.source, "
-            "paused = excluded.paused, pause_reason = excluded.pause_reason, "
+            "paused = excluded.paused, pause_reason = excluded.pause_reason, list_mode = excluded.list_mode, "
             "updated_at = excluded.updated_at",
             (
                 config.guild_id,
@@ -99,6 +100,7 @@ class DigestRepository:
                 config.source,
                 int(config.paused),
                 config.pause_reason,
+                config.list_mode.value,
                 stamp,
                 stamp,
             ),

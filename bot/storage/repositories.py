@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.storage.coverage import CoverageRepository
 from bot.storage.database import Database
 from bot.storage.digests import DigestRepository
 from bot.storage.fetches import FetchLogRepository
@@ -23,6 +24,7 @@ class Repositories:
     generations: GenerationRepository
     momentum: MomentumRepository
     leases: LeaseRepository
+    coverage: CoverageRepository
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -35,4 +37,5 @@ class Repositories:
             generations=GenerationRepository(connection),
             momentum=MomentumRepository(connection),
             leases=LeaseRepository(connection),
+            coverage=CoverageRepository(connection),
         )

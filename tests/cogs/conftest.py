@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.client import PaperBot
@@ -12,6 +13,7 @@ from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
 from tests.conftest import FIXED_NOW
+from tests.hf_api import FakeHfApi, fake_hf_api
 
 
 class VirtualClock:
@@ -36,12 +38,33 @@ def settings() -> Settings:
 
 
 @pytest.fixture
+async def hf_api() -> AsyncIterator[FakeHfApi]:
+    async with fake_hf_api() as api:
+        yield api
+
+
+@pytest.fixture
 async def services(
-    database: Database, sample_papers: list[ListedPaper], clock: VirtualClock, settings: Settings
-) -> Services:
-    services = await Services.open(database, settings, clock=clock)
-    await services.papers.ingest(sample_papers)
-    return services
+    database: Database,
+    sample_papers: list[ListedPaper],
+    clock: VirtualClock,
+    settings: Settings,
+    hf_api: FakeHfApi,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Services]:
+    """The bot's services. A module with ``LIVE_SOURCES = True`` gets the live fetcher too, pointed
+    at the loopback Hugging Face API of the ``hf_api`` fixture."""
+    if not getattr(request.module, "LIVE_SOURCES", False):
+        services = await Services.open(database, settings, clock=clock)
+        await services.papers.ingest(sample_papers)
+        yield services
+        return
+    sources = settings.sources.model_copy(update={"hf_api_url": hf_api.url, "retry_attempts": 1})
+    live = settings.model_copy(update={"sources": sources})
+    async with aiohttp.ClientSession() as session:
+        services = await Services.open(database, live, session=session, clock=clock)
+        await services.papers.ingest(sample_papers)
+        yield services
 
 
 @pytest.fixture

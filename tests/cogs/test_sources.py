@@ -3,39 +3,16 @@ the start), against a loopback Hugging Face API that counts what it is asked."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import aiohttp
 import discord
-import pytest
 
-from bot.domain.models import ListedPaper
 from bot.services.container import Services
-from bot.settings import Settings
-from bot.storage.database import Database
-from tests.cogs.conftest import VirtualClock
-from tests.hf_api import FakeHfApi, fake_hf_api, hf_item
+from tests.hf_api import FakeHfApi, hf_item
 
 NEW_YEAR = date(2026, 1, 1)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeHfApi]:
-    async with fake_hf_api() as api:
-        yield api
-
-
-@pytest.fixture
-async def services(
-    database: Database, clock: VirtualClock, api: FakeHfApi, sample_papers: list[ListedPaper]
-) -> AsyncIterator[Services]:
-    settings = Settings(sources={"hf_api_url": api.url, "retry_attempts": 1})
-    async with aiohttp.ClientSession() as session:
-        services = await Services.open(database, settings, session=session, clock=clock)
-        await services.papers.ingest(sample_papers)
-        yield services
+LIVE_SOURCES = True  # the services fetch from the loopback API of the hf_api fixture
 
 
 def digest_posts(channel: Any) -> list[discord.Message]:
@@ -53,30 +30,32 @@ async def at(env: Any, hour: int, minute: int = 0) -> None:
     await env.advance_time((target - env.now()).total_seconds())
 
 
-async def test_a_digest_set_up_two_minutes_ahead_posts_the_fetched_list(world: Any, api: FakeHfApi) -> None:
+async def test_a_digest_set_up_two_minutes_ahead_posts_the_fetched_list(
+    world: Any, hf_api: FakeHfApi
+) -> None:
     env, channel, _, _ = world
-    api.add(NEW_YEAR, hf_item("2601.00007", "Sparse Mixtures of Tiny Experts", upvotes=12))
+    hf_api.add(NEW_YEAR, hf_item("2601.00007", "Sparse Mixtures of Tiny Experts", upvotes=12))
     admins = channel.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
     admin = channel.guild.add_member(env.create_user("admin"), roles=[admins])
     await at(env, 9, 0)
     setup = await admin.slash(channel, "digest setup", channel=channel, time="09:02", timezone="UTC")
-    assert setup.ephemeral and api.requests == []  # nothing fetched yet: no digest lead, no schedule run
+    assert setup.ephemeral and hf_api.requests == []  # nothing fetched yet: no digest lead, no schedule run
     await at(env, 9, 2)
     await env.bot.get_cog("Digest").post_due()
     [post] = digest_posts(channel)
     assert "Sparse Mixtures of Tiny Experts" in text(post)
     assert "No daily papers list has been fetched yet" not in text(post)
-    assert api.asked(NEW_YEAR) == 1
+    assert hf_api.asked(NEW_YEAR) == 1
     shown = await admin.slash(channel, "papers stats")
     fields = {f.name: f.value for f in shown.response.embeds[0].fields}
     assert "1 paper" in fields["Last fetch"] and fields["Next fetch"].startswith("hf: <t:")
 
 
 async def test_fifty_servers_posting_at_one_time_fetch_the_list_once(
-    world: Any, services: Services, api: FakeHfApi
+    world: Any, services: Services, hf_api: FakeHfApi
 ) -> None:
     env = world[0]
-    api.add(NEW_YEAR, hf_item("2601.00008", "One List For Everyone", upvotes=3))
+    hf_api.add(NEW_YEAR, hf_item("2601.00008", "One List For Everyone", upvotes=3))
     channels = []
     for number in range(50):
         guild = env.create_guild(name=f"server {number}")
@@ -87,20 +66,22 @@ async def test_fifty_servers_posting_at_one_time_fetch_the_list_once(
     await env.bot.get_cog("Digest").post_due()
     assert all(len(digest_posts(c)) == 1 for c in channels)
     assert all("One List For Everyone" in text(digest_posts(c)[0]) for c in channels)
-    assert api.asked(NEW_YEAR) == 1 and len(api.requests) == 2  # today's and yesterday's list, once each
+    assert (
+        hf_api.asked(NEW_YEAR) == 1 and len(hf_api.requests) == 2
+    )  # today's and yesterday's list, once each
 
 
-async def test_a_failing_source_before_a_post_gives_the_honest_note(world: Any, api: FakeHfApi) -> None:
+async def test_a_failing_source_before_a_post_gives_the_honest_note(world: Any, hf_api: FakeHfApi) -> None:
     env, channel, _, _ = world
     admins = channel.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
     admin = channel.guild.add_member(env.create_user("admin"), roles=[admins])
-    api.failing = True
+    hf_api.failing = True
     await admin.slash(channel, "digest setup", channel=channel, time="07:00", timezone="UTC")
     await at(env, 7, 0)
     await env.bot.get_cog("Digest").post_due()
     [post] = digest_posts(channel)
     assert "No daily papers list has been fetched yet. The last fetch failed" in text(post)
-    assert len(api.requests) == 2  # tried once before posting, not once per tick
+    assert len(hf_api.requests) == 2  # tried once before posting, not once per tick
     await at(env, 7, 5)
     await env.bot.get_cog("Digest").post_due()
-    assert len(api.requests) == 2
+    assert len(hf_api.requests) == 2

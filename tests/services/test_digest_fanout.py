@@ -67,13 +67,13 @@ async def test_every_due_server_is_posted_once_and_each_layout_rendered_once(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rendered: list[int] = []
-    real = digest_module.plan_digest
+    real = digest_module.plan_post
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        rendered.append(kwargs["max_papers"])
+        rendered.append(len(args[2]))  # the papers chosen: max_papers of each layout
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(digest_module, "plan_digest", counting)
+    monkeypatch.setattr(digest_module, "plan_post", counting)
     poster = RecordingPoster()
     outcomes = await services.digests.run_due(poster)
     assert len(outcomes) == 40 and {o.state for o in outcomes} == {"posted"}

@@ -1,0 +1,53 @@
+"""What each digest post covered (its source days) and the papers each channel has received."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+
+from bot.domain.coverage import Coverage
+from bot.storage.database import RoutedConnection
+
+
+class CoverageRepository:
+    def __init__(self, connection: RoutedConnection) -> None:
+        self._db = connection
+
+    async def record(
+        self, guild_id: int, channel_id: int, post_day: date, cover: Coverage, paper_pks: Sequence[int]
+    ) -> None:
+        """What a post covers and carries (call inside the claim's transaction)."""
+        await self._db.execute(
+            "INSERT INTO digest_coverage (guild_id, post_day, first_day, last_day, mode, papers) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, post_day) DO NOTHING",
+            (
+                guild_id,
+                post_day.isoformat(),
+                cover.days[0].isoformat(),
+                cover.last.isoformat(),
+                cover.mode.value,
+                len(paper_pks),
+            ),
+        )
+        await self._db.executemany(
+            "INSERT INTO digest_posted_papers (channel_id, paper_pk, guild_id, post_day, position) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, paper_pk) DO NOTHING",
+            [(channel_id, pk, guild_id, post_day.isoformat(), n) for n, pk in enumerate(paper_pks, 1)],
+        )
+
+    async def last_covered(self, guild_id: int) -> date | None:
+        """The last source day a post of this server covered."""
+        sql = "SELECT max(last_day) FROM digest_coverage WHERE guild_id = ?"
+        async with self._db.execute(sql, (guild_id,)) as cursor:
+            row = await cursor.fetchone()
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    async def posted(self, channel_id: int, paper_pks: Sequence[int]) -> set[int]:
+        """Which of ``paper_pks`` a post already carried to ``channel_id``."""
+        sql = (
+            "SELECT paper_pk FROM digest_posted_papers WHERE channel_id = ? "
+            "AND paper_pk IN (SELECT value FROM json_each(?))"
+        )
+        async with self._db.execute(sql, (channel_id, json.dumps(list(paper_pks)))) as cursor:
+            return {int(row[0]) for row in await cursor.fetchall()}
