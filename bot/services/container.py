@@ -19,6 +19,7 @@ from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService
 from bot.services.follows import FollowService
+from bot.services.library import LibraryService
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
 from bot.settings import Settings
@@ -52,6 +53,7 @@ class Services:
     follows: FollowService
     alerts: AlertService
     momentum: MomentumService
+    library: LibraryService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -118,7 +120,8 @@ class Services:
                 categories=sources.arxiv_categories,
                 enabled=sources.enabled,
             )
-        return cls(database, repos, papers, digests, follows, alerts, momentum, fetcher, clock)
+        library = LibraryService(database, repos.library, repos.papers, papers, clock=clock)
+        return cls(database, repos, papers, digests, follows, alerts, momentum, library, fetcher, clock)
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()

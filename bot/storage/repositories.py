@@ -9,6 +9,7 @@ from bot.storage.digests import DigestRepository
 from bot.storage.fetches import FetchLogRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.generations import GenerationRepository
+from bot.storage.library import LibraryRepository
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
 
@@ -21,6 +22,7 @@ class Repositories:
     fetches: FetchLogRepository
     generations: GenerationRepository
     momentum: MomentumRepository
+    library: LibraryRepository
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -32,4 +34,5 @@ class Repositories:
             fetches=FetchLogRepository(connection),
             generations=GenerationRepository(connection),
             momentum=MomentumRepository(connection),
+            library=LibraryRepository(connection),
         )
