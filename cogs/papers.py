@@ -10,12 +10,13 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import PaperBot
+from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
 from bot.services.momentum import Ranking
 from cogs import _render
-from cogs._views import AnotherOne, FollowKeywords, Paginator, sent_message
+from cogs._views import AnotherOne, FollowKeywords, Paginator, paper_view, save_menu, sent_message
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             _render.search_page(query, chunk, page=i, page_count=len(chunks), results=results)
             for i, chunk in enumerate(chunks, 1)
         ]
-        await self._send_pages(interaction, embeds)
+        refs = [[paper_ref(hit.paper) for hit in chunk] for chunk in chunks]
+        await self._send_pages(interaction, embeds, refs)
 
     @app_commands.command(
         name="show",
@@ -116,7 +118,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        links = _render.paper_links(found)
+        links = paper_view(found)
         if not found.ai_keywords:
             await interaction.response.send_message(embed=_render.paper_embed(found), view=links)
             return
@@ -162,9 +164,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
 
         async def reroll() -> tuple[discord.Embed, discord.ui.View]:
             paper = await self.papers.random(topic) or first
-            return _render.paper_embed(paper), _render.paper_links(paper)
+            return _render.paper_embed(paper), paper_view(paper)
 
-        view = AnotherOne(interaction.user.id, reroll, _render.paper_links(first))
+        view = AnotherOne(interaction.user.id, reroll, paper_view(first))
         sent = await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
         view.message = await sent_message(interaction, sent)
 
@@ -185,7 +187,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             )
             for i, chunk in enumerate(chunks, 1)
         ]
-        await self._send_pages(interaction, embeds)
+        await self._send_pages(interaction, embeds, [[paper_ref(p) for p in chunk] for chunk in chunks])
 
     @app_commands.command(name="top", description="The most upvoted papers of a day, week or month")
     @app_commands.describe(
@@ -248,12 +250,20 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     async def _send_pages(
-        self, interaction: discord.Interaction[PaperBot], embeds: list[discord.Embed]
+        self,
+        interaction: discord.Interaction[PaperBot],
+        embeds: list[discord.Embed],
+        papers: list[list[PaperRef]] | None = None,
     ) -> None:
+        """One page, or Previous/Next; with ``papers`` (per page) a menu saves any paper shown."""
         if len(embeds) == 1:
-            await interaction.response.send_message(embed=embeds[0])
+            menu = save_menu(papers[0]) if papers else None
+            if menu is None:
+                await interaction.response.send_message(embed=embeds[0])
+            else:
+                await interaction.response.send_message(embed=embeds[0], view=menu)
             return
-        view = Paginator(interaction.user.id, embeds)
+        view = Paginator(interaction.user.id, embeds, papers=papers)
         sent = await interaction.response.send_message(embed=embeds[0], view=view)
         view.message = await sent_message(interaction, sent)
 
