@@ -10,12 +10,12 @@ from typing import Any
 
 import discord
 
-from bot.domain.digest import PaperRef
+from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import escape, truncate
 from bot.domain.models import Paper
 from bot.domain.text import clean_line
 from bot.logging_context import current_context, set_context
-from cogs._render import paper_links
+from cogs._render import paper_links, similar_page
 
 log = logging.getLogger(__name__)
 
@@ -304,9 +304,51 @@ def save_menu(papers: Sequence[PaperRef]) -> discord.ui.View | None:
     return view
 
 
+class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"similar:(?P<id>\S+)"):
+    """A "Similar" button for one paper: answers whoever clicks with papers like it, privately."""
+
+    def __init__(self, paper_id: str) -> None:
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label="Similar", emoji="🧭", style=discord.ButtonStyle.secondary, custom_id=f"similar:{paper_id}"
+        )
+        super().__init__(button)
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SimilarButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.client import PaperTree
+
+        try:
+            embed, view = await similar_reply(interaction.client, self.paper_id)
+        except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+            await PaperTree.handle(interaction, error)
+            return
+        if view is None:
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+
+
+SIMILAR_LIMIT = 8
+
+
+async def similar_reply(client: Any, reference: str) -> tuple[discord.Embed, discord.ui.View | None]:
+    """The embed (and Save menu) listing papers like ``reference``; ``client`` is the PaperBot."""
+    services = client.services
+    source = await services.papers.show(reference)
+    hits = await services.similar.similar(source, limit=SIMILAR_LIMIT)
+    return similar_page(source, hits), save_menu([paper_ref(hit.paper) for hit in hits])
+
+
 def paper_view(paper: Paper) -> discord.ui.View:
-    """Under one paper: its link buttons and a Save button."""
+    """Under one paper: its link buttons, Save and Similar."""
     view = paper_links(paper)
     if savable(paper.id):
         view.add_item(SavePaper(paper.id))
+        view.add_item(SimilarButton(paper.id))
     return view

@@ -16,7 +16,16 @@ from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
 from bot.services.momentum import Ranking
 from cogs import _render
-from cogs._views import AnotherOne, FollowKeywords, Paginator, paper_view, save_menu, sent_message
+from cogs._views import (
+    AnotherOne,
+    FollowKeywords,
+    Paginator,
+    SimilarButton,
+    paper_view,
+    save_menu,
+    sent_message,
+    similar_reply,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         super().__init__()
 
     async def cog_load(self) -> None:
+        # Similar buttons live on paper messages of any age.
+        self.bot.add_dynamic_items(SimilarButton)
         if self.bot.settings.digest.scheduler:
             self.watch.start()
             if self.bot.services.fetcher and self.bot.settings.sources.refresh_days:
@@ -43,6 +54,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     async def cog_unload(self) -> None:
         self.watch.cancel()
         self.refresh.cancel()
+        self.bot.remove_dynamic_items(SimilarButton)
 
     @tasks.loop(seconds=5)
     async def watch(self) -> None:
@@ -138,12 +150,36 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     async def show_autocomplete(
         self, interaction: discord.Interaction[PaperBot], current: str
     ) -> list[app_commands.Choice[str]]:
+        return await self._title_choices(current)
+
+    async def _title_choices(self, current: str) -> list[app_commands.Choice[str]]:
         suggestions = await self.papers.search.suggest(current[:QUERY_MAX], limit=_render.MAX_CHOICES)
         return [
             app_commands.Choice(name=_render.choice_name(s.title), value=s.paper_id)
             for s in suggestions
             if len(s.paper_id) <= _render.CHOICE_VALUE
         ]
+
+    @app_commands.command(
+        name="similar",
+        description="Papers like this one, by the rare words they share",
+        extras={"example": "/papers similar paper:Attention Is All You Need"},
+    )
+    @app_commands.describe(paper="Start typing a title (or paste an arXiv id or link)")
+    async def similar(
+        self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
+    ) -> None:
+        embed, view = await similar_reply(self.bot, paper)
+        if view is None:
+            await interaction.response.send_message(embed=embed)
+        else:
+            await interaction.response.send_message(embed=embed, view=view)
+
+    @similar.autocomplete("paper")
+    async def similar_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._title_choices(current)
 
     @app_commands.command(
         name="random",

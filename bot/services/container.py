@@ -22,6 +22,7 @@ from bot.services.follows import FollowService
 from bot.services.library import LibraryService
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
+from bot.services.similar import SimilarPapers
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
@@ -54,6 +55,7 @@ class Services:
     alerts: AlertService
     momentum: MomentumService
     library: LibraryService
+    similar: SimilarPapers
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -121,7 +123,10 @@ class Services:
                 enabled=sources.enabled,
             )
         library = LibraryService(database, repos.library, repos.papers, papers, clock=clock)
-        return cls(database, repos, papers, digests, follows, alerts, momentum, library, fetcher, clock)
+        similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
+        return cls(
+            database, repos, papers, digests, follows, alerts, momentum, library, similar, fetcher, clock
+        )
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()

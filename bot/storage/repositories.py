@@ -12,6 +12,7 @@ from bot.storage.generations import GenerationRepository
 from bot.storage.library import LibraryRepository
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
+from bot.storage.similar import TermIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Repositories:
     generations: GenerationRepository
     momentum: MomentumRepository
     library: LibraryRepository
+    terms: TermIndex
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -35,4 +37,5 @@ class Repositories:
             generations=GenerationRepository(connection),
             momentum=MomentumRepository(connection),
             library=LibraryRepository(connection),
+            terms=TermIndex(connection),
         )

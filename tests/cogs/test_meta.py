@@ -64,6 +64,7 @@ async def test_in_a_dm_help_lists_only_what_works_in_a_dm(world: Any) -> None:
         f"library {name}" for name in ("save", "list", "remove", "read", "unread", "tag", "note", "export")
     }
     papers = {"papers search", "papers show", "papers random", "papers today", "papers top", "papers rising"}
+    papers.add("papers similar")
     assert commands == papers | library | {"help", "about"}  # a member's library works in DMs
     assert commands == set(alice.user.available_commands()) - {"papers stats"}
 
