@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.client import PaperBot
+from bot.domain.digest import paper_ref
 from bot.domain.layout import byline, plural, truncate
 from bot.domain.library import MAX_NOTE_CHARS, LibraryEntry, ReadFilter, parse_tag
 from bot.errors import InvalidInput
 from bot.exports import ExportFormat
-from bot.services.library import LibraryPage
+from bot.services.library import LibraryPage, Pick
 from cogs import _render
-from cogs._views import OwnedView, SaveFromList, SavePaper, saved_text
+from cogs._views import OwnedView, SaveFromList, SavePaper, save_menu, saved_text
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 10
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # within Discord's smallest upload limit for bots
 PaperOption = app_commands.Range[str, 1, 300]
@@ -36,6 +39,22 @@ def library_embed(page: LibraryPage, status: ReadFilter, tag: str | None) -> dis
     embed.set_footer(
         text=f"Page {page.page}/{page.page_count} · {plural(page.total, 'paper')} · ✓ read, ○ unread"
     )
+    return _render.fit(embed)
+
+
+def picks_embed(picks: Sequence[Pick], *, weekly: bool = False) -> discord.Embed:
+    lines = []
+    for rank, pick in enumerate(picks, 1):
+        heading = f"**{rank}.** {_render.link(pick.paper.title, pick.paper.url, 180)}"
+        lines.append(f"{heading}\nlike “{_render.md(truncate(pick.like, 150))}”")
+    embed = discord.Embed(
+        title="🧭 Your weekly picks" if weekly else "🧭 Picks for you",
+        description="\n\n".join(lines)
+        or "No new papers this week are close to what you saved. Save more papers to get picks.",
+        colour=_render.ACCENT,
+    )
+    footer = "New papers of the last 7 days, closest to what you saved"
+    embed.set_footer(text=footer + (" · /library digest off to stop these" if weekly else ""))
     return _render.fit(embed)
 
 
@@ -101,9 +120,46 @@ class Library(
     async def cog_load(self) -> None:
         # Save buttons and menus live on messages of every kind, old ones included.
         self.bot.add_dynamic_items(SavePaper, SaveFromList)
+        if self.bot.settings.digest.scheduler:
+            self.weekly.start()
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(SavePaper, SaveFromList)
+        self.weekly.cancel()
+
+    # ---- weekly picks DMs (background) ------------------------------------------------------------
+
+    @tasks.loop(hours=1)
+    async def weekly(self) -> None:
+        try:
+            await self.send_weekly_picks()
+        except Exception:
+            log.exception("weekly picks failed; will try again")
+
+    @weekly.before_loop
+    async def _wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def send_weekly_picks(self) -> int:
+        """One DM of picks per member per week (UTC) for those who turned it on; returns DMs sent."""
+        sent = 0
+        for user_id in await self.service.weekly_due():
+            picks = await self.service.claim_weekly(user_id)
+            if not picks:
+                continue
+            try:
+                user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+                menu = save_menu([paper_ref(pick.paper) for pick in picks])
+                embed = picks_embed(picks, weekly=True)
+                none = discord.AllowedMentions.none()
+                if menu is None:
+                    await user.send(embed=embed, allowed_mentions=none)
+                else:
+                    await user.send(embed=embed, view=menu, allowed_mentions=none)
+                sent += 1
+            except discord.HTTPException as exc:  # DMs closed or the user is gone: skip this week
+                log.info("weekly picks for %s not delivered (%s)", user_id, exc.text)
+        return sent
 
     async def _reply(self, interaction: discord.Interaction[PaperBot], text: str) -> None:
         await interaction.response.send_message(truncate(text, _render.CONTENT_LIMIT), ephemeral=True)
@@ -213,6 +269,26 @@ class Library(
         self, interaction: discord.Interaction[PaperBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await self._own_papers(interaction, current)
+
+    @app_commands.command(name="picks", description="New papers of the last 7 days like the ones you saved")
+    async def picks(self, interaction: discord.Interaction[PaperBot]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a query per saved paper
+        picks = await self.service.picks(interaction.user.id)
+        menu = save_menu([paper_ref(pick.paper) for pick in picks])
+        if menu is None:
+            await interaction.followup.send(embed=picks_embed(picks), ephemeral=True)
+        else:
+            await interaction.followup.send(embed=picks_embed(picks), view=menu, ephemeral=True)
+
+    @app_commands.command(name="digest", description="A weekly DM of picks for you: on or off")
+    @app_commands.describe(state="on: one DM a week with new papers like your saved ones; off: none")
+    async def digest(self, interaction: discord.Interaction[PaperBot], state: Literal["on", "off"]) -> None:
+        await self.service.set_weekly(interaction.user.id, state == "on")
+        if state == "on":
+            text = "You'll get a DM once a week with new papers like the ones you saved."
+        else:
+            text = "Weekly picks are off."
+        await self._reply(interaction, text)
 
     @app_commands.command(name="export", description="Your library as a file for a reference manager")
     @app_commands.describe(

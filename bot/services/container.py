@@ -122,8 +122,8 @@ class Services:
                 categories=sources.arxiv_categories,
                 enabled=sources.enabled,
             )
-        library = LibraryService(database, repos.library, repos.papers, papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
+        library = LibraryService(database, repos.library, repos.papers, papers, similar, clock=clock)
         return cls(
             database, repos, papers, digests, follows, alerts, momentum, library, similar, fetcher, clock
         )

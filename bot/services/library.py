@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 
@@ -17,14 +17,19 @@ from bot.domain.library import (
     parse_tag,
     parse_tags,
 )
+from bot.domain.models import Paper
 from bot.domain.text import fold
 from bot.errors import InvalidInput, PaperNotFound
 from bot.exports import ExportEntry, ExportFormat, render
 from bot.services.papers import PaperService
+from bot.services.similar import SimilarPapers
 from bot.storage.database import Database
 from bot.storage.library import LibraryRepository
 from bot.storage.papers import PaperRepository, StoredPaper
 
+PICKS = 8
+PICK_DAYS = 7
+PICK_SEEDS = 20  # newest saved papers that picks are matched against
 NOT_SAVED = "That paper is not in your library: save it first (the Save button, or /library save)."
 
 
@@ -44,6 +49,15 @@ class LibraryPage:
 
 
 @dataclass(frozen=True, slots=True)
+class Pick:
+    """A new paper picked for a member, and the saved paper it is most like (the reason)."""
+
+    paper: Paper
+    like: str  # title of the saved paper
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class Export:
     filename: str
     data: bytes
@@ -57,6 +71,7 @@ class LibraryService:
         repository: LibraryRepository,
         papers: PaperRepository,
         paper_service: PaperService,
+        similar: SimilarPapers,
         *,
         clock: Callable[[], datetime],
     ) -> None:
@@ -64,6 +79,7 @@ class LibraryService:
         self.repository = repository
         self._papers = papers
         self._paper_service = paper_service  # title look-ups
+        self._similar = similar
         self._clock = clock
 
     async def _paper(self, reference: str) -> StoredPaper:
@@ -165,3 +181,45 @@ class LibraryService:
         items = [ExportEntry(e.paper, e.saved_at, e.read, e.tags, e.note) for e in entries]
         filename, data = render(fmt, items)
         return Export(filename, data, len(items))
+
+    # ---- picks for you ------------------------------------------------------------------------
+
+    async def picks(self, user_id: int, limit: int = PICKS) -> list[Pick]:
+        """New papers (added in the last ``PICK_DAYS`` days) closest to the member's newest saved
+        papers, leaving out what they saved or a follow alert already brought them; best first."""
+        floor = await self.repository.first_pk_since(self._clock() - timedelta(days=PICK_DAYS))
+        if floor is None:
+            return []
+        seeds = await self.repository.entries(user_id, ReadFilter.ALL, None, limit=PICK_SEEDS)
+        if not seeds:
+            return []
+        skip = await self.repository.saved_pks(user_id) | await self.repository.alerted_pks(user_id)
+        best: dict[str, Pick] = {}
+        for seed in seeds:
+            for hit in await self._similar.similar(seed.paper, limit, min_pk=floor, exclude=skip):
+                known = best.get(hit.paper.id)
+                if known is None or hit.score > known.score:
+                    best[hit.paper.id] = Pick(hit.paper, seed.paper.title, hit.score)
+        return sorted(best.values(), key=lambda pick: -pick.score)[:limit]
+
+    async def set_weekly(self, user_id: int, on: bool) -> None:
+        async with self.database.transaction():
+            await self.repository.set_weekly(user_id, on)
+
+    async def weekly_due(self) -> list[int]:
+        """Members with weekly picks on who have had none this week (UTC)."""
+        return await self.repository.weekly_due(iso_week(self._clock()))
+
+    async def claim_weekly(self, user_id: int) -> list[Pick] | None:
+        """This week's picks for a member, claimed before sending so a member never gets two in one
+        week (another process or a restart finds the week taken: None). A week with no picks is
+        claimed too: nothing to send."""
+        async with self.database.transaction():
+            if not await self.repository.claim_week(user_id, iso_week(self._clock())):
+                return None
+        return await self.picks(user_id)
+
+
+def iso_week(when: datetime) -> str:
+    year, week, _ = when.isocalendar()
+    return f"{year}-W{week:02d}"

@@ -17,7 +17,7 @@ SQL runs on aiosqlite's thread, so the event loop never waits for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from bot.domain.models import Paper
@@ -81,15 +81,23 @@ class SimilarPapers:
         docs = await self._doc_counts(list(frequencies), total)
         return distinctive_terms(frequencies, docs, total, budget=self._budget)
 
-    async def similar(self, paper: Paper, limit: int = DEFAULT_LIMIT) -> list[SimilarPaper]:
-        """The ``limit`` papers closest to ``paper``, best first (the paper itself never)."""
+    async def similar(
+        self,
+        paper: Paper,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        min_pk: int = 0,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarPaper]:
+        """The ``limit`` papers closest to ``paper``, best first (the paper itself never): only
+        papers from ``min_pk`` up (the newest), and none of ``exclude``."""
         stored = await self._papers.get(paper.id)
         terms = await self.query_terms(paper)
         if not terms:
             return []
         fts = "{title abstract} : (" + " OR ".join(quote(t.term) for t in terms) + ")"
-        exclude = [stored.pk] if stored else []
-        ranked = await self._terms.ranked(fts, limit=limit, exclude=exclude)
+        skip = [*exclude, stored.pk] if stored else list(exclude)
+        ranked = await self._terms.ranked(fts, limit=limit, exclude=skip, min_pk=min_pk)
         found = await self._papers.by_pks(pk for pk, _ in ranked)
         chosen = [t.term for t in terms]
         out = []

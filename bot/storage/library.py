@@ -126,3 +126,48 @@ class LibraryRepository:
     async def saved_pks(self, user_id: int) -> set[int]:
         async with self._db.execute("SELECT paper_pk FROM library WHERE user_id = ?", (user_id,)) as cursor:
             return {int(row[0]) for row in await cursor.fetchall()}
+
+    async def alerted_pks(self, user_id: int) -> set[int]:
+        """Papers a follow alert already brought the member (picks skip them)."""
+        async with self._db.execute("SELECT paper_pk FROM alerts WHERE user_id = ?", (user_id,)) as cursor:
+            return {int(row[0]) for row in await cursor.fetchall()}
+
+    async def first_pk_since(self, stamp: datetime) -> int | None:
+        """The first paper inserted at or after ``stamp`` (papers are numbered in insert order)."""
+        sql = "SELECT min(pk) FROM papers WHERE created_at >= ?"
+        async with self._db.execute(sql, (_stamp(stamp),)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def set_weekly(self, user_id: int, on: bool) -> None:
+        await self._db.execute(
+            "INSERT INTO library_settings (user_id, weekly_picks) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET weekly_picks = excluded.weekly_picks",
+            (user_id, int(on)),
+        )
+
+    async def weekly_due(self, week: str) -> list[int]:
+        sql = (
+            "SELECT user_id FROM library_settings WHERE weekly_picks = 1 "
+            "AND (last_week IS NULL OR last_week < ?) ORDER BY user_id"
+        )
+        async with self._db.execute(sql, (week,)) as cursor:
+            return [int(row[0]) for row in await cursor.fetchall()]
+
+    async def claim_week(self, user_id: int, week: str) -> bool:
+        """Mark this week's picks as sent; False when they were (another process or an earlier run)."""
+        cursor = await self._db.execute(
+            "UPDATE library_settings SET last_week = ? WHERE user_id = ? AND weekly_picks = 1 "
+            "AND (last_week IS NULL OR last_week < ?)",
+            (week, user_id, week),
+        )
+        return cursor.rowcount > 0
+
+    async def weekly(self, user_id: int) -> bool:
+        sql = "SELECT weekly_picks FROM library_settings WHERE user_id = ?"
+        async with self._db.execute(sql, (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def forget_settings(self, user_id: int) -> None:
+        await self._db.execute("DELETE FROM library_settings WHERE user_id = ?", (user_id,))

@@ -36,12 +36,15 @@ class TermIndex:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def ranked(self, fts_query: str, *, limit: int, exclude: Sequence[int]) -> list[tuple[int, float]]:
-        """(pk, score) of the best BM25 matches over title and abstract, best first."""
+    async def ranked(
+        self, fts_query: str, *, limit: int, exclude: Sequence[int], min_pk: int = 0
+    ) -> list[tuple[int, float]]:
+        """(pk, score) of the best BM25 matches over title and abstract from ``min_pk`` up, best first."""
         sql = (
             f"SELECT rowid, {_SIMILAR_BM25} AS score FROM papers_fts "
-            "WHERE papers_fts MATCH ? AND rowid NOT IN (SELECT value FROM json_each(?)) "
+            "WHERE papers_fts MATCH ? AND rowid >= ? AND rowid NOT IN (SELECT value FROM json_each(?)) "
             "ORDER BY score LIMIT ?"
         )
-        async with self._db.execute(sql, (fts_query, json.dumps(list(exclude)), limit)) as cursor:
+        params = (fts_query, min_pk, json.dumps(list(exclude)), limit)
+        async with self._db.execute(sql, params) as cursor:
             return [(int(row[0]), -float(row[1])) for row in await cursor.fetchall()]

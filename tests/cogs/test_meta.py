@@ -61,7 +61,8 @@ async def test_in_a_dm_help_lists_only_what_works_in_a_dm(world: Any) -> None:
     _, _, alice, _ = world
     commands, _ = listed(await alice.user.slash("help"))
     library = {
-        f"library {name}" for name in ("save", "list", "remove", "read", "unread", "tag", "note", "export")
+        f"library {name}"
+        for name in ("save", "list", "remove", "read", "unread", "tag", "note", "export", "picks", "digest")
     }
     papers = {"papers search", "papers show", "papers random", "papers today", "papers top", "papers rising"}
     papers.add("papers similar")
