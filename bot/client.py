@@ -31,7 +31,15 @@ from bot.storage.database import WriteWait, wait_for_writes
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.papers", "cogs.digest", "cogs.follows", "cogs.library", "cogs.admin", "cogs.meta")
+EXTENSIONS = (
+    "cogs.papers",
+    "cogs.digest",
+    "cogs.follows",
+    "cogs.library",
+    "cogs.privacy",
+    "cogs.admin",
+    "cogs.meta",
+)
 # What the bot needs in a digest channel (checked again by /digest setup): the invite link asks for it.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,

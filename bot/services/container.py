@@ -22,6 +22,7 @@ from bot.services.follows import FollowService
 from bot.services.library import LibraryService
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
+from bot.services.privacy import PrivacyService
 from bot.services.similar import SimilarPapers
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
@@ -56,6 +57,7 @@ class Services:
     momentum: MomentumService
     library: LibraryService
     similar: SimilarPapers
+    privacy: PrivacyService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -124,8 +126,20 @@ class Services:
             )
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
         library = LibraryService(database, repos.library, repos.papers, papers, similar, clock=clock)
+        privacy = PrivacyService(database, repos.privacy, repos.generations, follows)
         return cls(
-            database, repos, papers, digests, follows, alerts, momentum, library, similar, fetcher, clock
+            database,
+            repos,
+            papers,
+            digests,
+            follows,
+            alerts,
+            momentum,
+            library,
+            similar,
+            privacy,
+            fetcher,
+            clock,
         )
 
     async def overview(self) -> Overview:

@@ -12,6 +12,7 @@ from bot.storage.generations import GenerationRepository
 from bot.storage.library import LibraryRepository
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
+from bot.storage.privacy import PrivacyRepository
 from bot.storage.similar import TermIndex
 
 
@@ -24,6 +25,7 @@ class Repositories:
     generations: GenerationRepository
     momentum: MomentumRepository
     library: LibraryRepository
+    privacy: PrivacyRepository
     terms: TermIndex
 
     @classmethod
@@ -37,5 +39,6 @@ class Repositories:
             generations=GenerationRepository(connection),
             momentum=MomentumRepository(connection),
             library=LibraryRepository(connection),
+            privacy=PrivacyRepository(connection),
             terms=TermIndex(connection),
         )
