@@ -24,7 +24,7 @@ from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
 from bot.services.papers import DailyList, Stats
-from bot.services.search import SearchHit, SearchResults
+from bot.services.search import SearchHit, SearchResults, Suggestion
 from bot.services.similar import SimilarPaper
 from bot.storage.fetches import FetchRecord
 
@@ -263,6 +263,15 @@ def stamp(when: datetime, style: str = "F") -> str:
 
 def choice_name(title: str) -> str:
     return truncate(" ".join(title.split()), CHOICE_NAME)
+
+
+def title_choices(suggestions: Sequence[Suggestion]) -> list[discord.app_commands.Choice[str]]:
+    """Autocomplete choices for paper titles, within Discord's limits (value: the paper id)."""
+    return [
+        discord.app_commands.Choice(name=choice_name(s.title), value=s.paper_id)
+        for s in suggestions
+        if len(s.paper_id) <= CHOICE_VALUE
+    ]
 
 
 def fit(embed: discord.Embed) -> discord.Embed:

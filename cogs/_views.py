@@ -294,6 +294,11 @@ class SaveFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SAVE
         await _save(interaction, str(values[0]) if values else "")
 
 
+def with_view(view: discord.ui.View | None) -> dict[str, Any]:
+    """``view=`` for send calls when there is a view (discord.py refuses ``view=None``)."""
+    return {} if view is None else {"view": view}
+
+
 def save_menu(papers: Sequence[PaperRef]) -> discord.ui.View | None:
     """A persistent view with the Save menu for ``papers`` (None when there is nothing to save)."""
     refs = [ref for ref in papers if len(ref[0]) <= 100]
@@ -328,10 +333,7 @@ class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"s
         except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
             await PaperTree.handle(interaction, error)
             return
-        if view is None:
-            await interaction.response.send_message(embed=embed, ephemeral=True)
-        else:
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+        await interaction.response.send_message(embed=embed, ephemeral=True, **with_view(view))
 
 
 SIMILAR_LIMIT = 8

@@ -19,7 +19,7 @@ from bot.errors import InvalidInput
 from bot.exports import ExportFormat
 from bot.services.library import LibraryPage, Pick
 from cogs import _render
-from cogs._views import OwnedView, SaveFromList, SavePaper, save_menu, saved_text
+from cogs._views import OwnedView, SaveFromList, SavePaper, save_menu, saved_text, with_view
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 10
@@ -152,10 +152,7 @@ class Library(
                 menu = save_menu([paper_ref(pick.paper) for pick in picks])
                 embed = picks_embed(picks, weekly=True)
                 none = discord.AllowedMentions.none()
-                if menu is None:
-                    await user.send(embed=embed, allowed_mentions=none)
-                else:
-                    await user.send(embed=embed, view=menu, allowed_mentions=none)
+                await user.send(embed=embed, allowed_mentions=none, **with_view(menu))
                 sent += 1
             except discord.HTTPException as exc:  # DMs closed or the user is gone: skip this week
                 log.info("weekly picks for %s not delivered (%s)", user_id, exc.text)
@@ -185,11 +182,7 @@ class Library(
         self, interaction: discord.Interaction[PaperBot], current: str
     ) -> list[app_commands.Choice[str]]:
         suggestions = await self.bot.services.papers.search.suggest(current[:200], limit=_render.MAX_CHOICES)
-        return [
-            app_commands.Choice(name=_render.choice_name(s.title), value=s.paper_id)
-            for s in suggestions
-            if len(s.paper_id) <= _render.CHOICE_VALUE
-        ]
+        return _render.title_choices(suggestions)
 
     @app_commands.command(name="list", description="Your saved papers, newest first")
     @app_commands.describe(status="unread, read or all (default all)", tag="Only papers with this tag")
@@ -275,10 +268,7 @@ class Library(
         await interaction.response.defer(ephemeral=True, thinking=True)  # a query per saved paper
         picks = await self.service.picks(interaction.user.id)
         menu = save_menu([paper_ref(pick.paper) for pick in picks])
-        if menu is None:
-            await interaction.followup.send(embed=picks_embed(picks), ephemeral=True)
-        else:
-            await interaction.followup.send(embed=picks_embed(picks), view=menu, ephemeral=True)
+        await interaction.followup.send(embed=picks_embed(picks), ephemeral=True, **with_view(menu))
 
     @app_commands.command(name="digest", description="A weekly DM of picks for you: on or off")
     @app_commands.describe(state="on: one DM a week with new papers like your saved ones; off: none")

@@ -25,6 +25,7 @@ from cogs._views import (
     save_menu,
     sent_message,
     similar_reply,
+    with_view,
 )
 
 log = logging.getLogger(__name__)
@@ -154,11 +155,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
 
     async def _title_choices(self, current: str) -> list[app_commands.Choice[str]]:
         suggestions = await self.papers.search.suggest(current[:QUERY_MAX], limit=_render.MAX_CHOICES)
-        return [
-            app_commands.Choice(name=_render.choice_name(s.title), value=s.paper_id)
-            for s in suggestions
-            if len(s.paper_id) <= _render.CHOICE_VALUE
-        ]
+        return _render.title_choices(suggestions)
 
     @app_commands.command(
         name="similar",
@@ -170,10 +167,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         embed, view = await similar_reply(self.bot, paper)
-        if view is None:
-            await interaction.response.send_message(embed=embed)
-        else:
-            await interaction.response.send_message(embed=embed, view=view)
+        await interaction.response.send_message(embed=embed, **with_view(view))
 
     @similar.autocomplete("paper")
     async def similar_autocomplete(
@@ -294,10 +288,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         """One page, or Previous/Next; with ``papers`` (per page) a menu saves any paper shown."""
         if len(embeds) == 1:
             menu = save_menu(papers[0]) if papers else None
-            if menu is None:
-                await interaction.response.send_message(embed=embeds[0])
-            else:
-                await interaction.response.send_message(embed=embeds[0], view=menu)
+            await interaction.response.send_message(embed=embeds[0], **with_view(menu))
             return
         view = Paginator(interaction.user.id, embeds, papers=papers)
         sent = await interaction.response.send_message(embed=embeds[0], view=view)
