@@ -247,6 +247,25 @@ def momentum(
     asyncio.run(bench_momentum.ranking_latency(n, queries, _latency))
 
 
+@app.command(name="similar")
+def similar(copies: int = 10, queries: int = 300) -> None:
+    """More like this: latency over the real corpus repeated ``--copies`` times (10: ~106k papers),
+    with the event loop's longest hold."""
+    from bench import similar as figures
+
+    CACHE.mkdir(exist_ok=True)
+    asyncio.run(figures.latency(CACHE, copies, queries))
+
+
+@app.command(name="similar-quality")
+def similar_quality(queries: int = 500) -> None:
+    """More like this on real papers: P@5 of a shared HF keyword vs random and BM25 on the title."""
+    from bench import similar as figures
+
+    CACHE.mkdir(exist_ok=True)
+    asyncio.run(figures.quality(CACHE, queries))
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
@@ -258,6 +277,8 @@ def run_all() -> None:
     for follows in (10_000, 100_000):
         for papers in (50, 1_000):
             match(follows=follows, papers=papers, check=20)
+    similar(10, 300)
+    similar_quality(500)
 
 
 if __name__ == "__main__":

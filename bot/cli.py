@@ -34,6 +34,7 @@ from bot.services.container import open_services
 from bot.services.momentum import Ranking
 from bot.services.papers import PaperService
 from bot.services.search import SearchResults
+from bot.services.similar import SimilarPaper
 from bot.settings import ConfigError, Settings, load_settings
 from bot.sources.http import FetchError
 from bot.storage.database import SchemaTooNew
@@ -318,6 +319,36 @@ def show(
     if paper is None:
         nothing_found(str(PaperNotFound(paper_id)))
     _print_paper(paper, as_json)
+
+
+@app.command()
+def similar(
+    paper_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Paper id, arXiv id or link, or exact title.")
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=50, help="Most papers to print.")] = 8,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Papers like one paper (what /papers similar answers), best first, with the words they share."""
+    settings = _settings(db)
+
+    async def job() -> list[SimilarPaper]:
+        async with open_services(settings) as services:
+            source = await services.papers.show(paper_id)
+            return await services.similar.similar(source, limit=limit)
+
+    hits = _run(job())
+    if as_json:
+        _print_json([paper_json(h.paper, score=round(h.score, 4), shared=list(h.shared)) for h in hits])
+        return
+    if not hits:
+        out.print("No similar papers found.")
+        return
+    table = Table("score", "id", "title", "shares", show_lines=False)
+    for hit in hits:
+        table.add_row(f"{hit.score:.2f}", hit.paper.id, hit.paper.title, ", ".join(hit.shared))
+    out.print(table)
 
 
 @app.command()

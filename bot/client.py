@@ -32,7 +32,16 @@ from bot.storage.database import WriteWait, wait_for_writes
 log = logging.getLogger(__name__)
 
 # Sources first: unloaded first on close, it hands the schedule's lease over before anything stops.
-EXTENSIONS = ("cogs.sources", "cogs.papers", "cogs.digest", "cogs.follows", "cogs.admin", "cogs.meta")
+EXTENSIONS = (
+    "cogs.sources",
+    "cogs.papers",
+    "cogs.digest",
+    "cogs.follows",
+    "cogs.library",
+    "cogs.privacy",
+    "cogs.admin",
+    "cogs.meta",
+)
 # What the bot needs in a digest channel (checked again by /digest setup): the invite link asks for it.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True,

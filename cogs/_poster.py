@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import discord
 
@@ -11,6 +12,7 @@ from bot.domain.digest import DigestMessage, digest_marker, parse_part
 from bot.services.alerts import RecipientUnreachable
 from bot.services.digest import DestinationGone
 from cogs._render import message_embeds
+from cogs._views import save_menu
 
 # The marker scan reads every message after the claim (however many), from a little before it:
 # our clock and Discord's may disagree slightly.
@@ -98,15 +100,18 @@ class DiscordMessenger:
 async def send_planned(
     channel: discord.abc.Messageable, message: DigestMessage, *, nonce: str | None = None
 ) -> discord.Message:
-    """Send one planned message (digest part or alert DM part); it never pings anyone. With a
-    ``nonce``, discord.py asks Discord to enforce it: the same part sent twice within Discord's
-    nonce window returns the first message instead of creating a second."""
-    if nonce is None:
-        return await channel.send(
-            embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none()
-        )
+    """Send one planned message (digest part or alert DM part), with a menu to save any of its
+    papers; it never pings anyone. With a ``nonce``, discord.py asks Discord to enforce it: the same
+    part sent twice within Discord's nonce window returns the first message instead of creating a
+    second."""
+    extra: dict[str, Any] = {}
+    menu = save_menu(message.saves)
+    if menu is not None:
+        extra["view"] = menu
+    if nonce is not None:
+        extra["nonce"] = nonce
     return await channel.send(
-        embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none(), nonce=nonce
+        embeds=message_embeds(message), allowed_mentions=discord.AllowedMentions.none(), **extra
     )
 
 

@@ -24,7 +24,8 @@ from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
 from bot.services.papers import DailyList, Stats
-from bot.services.search import SearchHit, SearchResults
+from bot.services.search import SearchHit, SearchResults, Suggestion
+from bot.services.similar import SimilarPaper
 from bot.storage.fetches import FetchRecord
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -112,6 +113,25 @@ def search_page(
     if results.some_words:
         note += " · no paper has every word: papers with some of them"
     embed.set_footer(text=f"Page {page}/{page_count} · {found}{note}")
+    return fit(embed)
+
+
+def similar_page(source: Paper, hits: Sequence[SimilarPaper]) -> discord.Embed:
+    """Papers like ``source``, each with the distinctive words they share with it."""
+    lines = []
+    for rank, hit in enumerate(hits, 1):
+        shared = ", ".join(f"`{term}`" for term in hit.shared[:6])
+        meta = byline(md(short_authors(hit.paper.authors, limit=100)), f"shares {shared}" if shared else "")
+        lines.append(
+            f"**{rank}.** {link(hit.paper.title, hit.paper.url, 180)}" + (f"\n{meta}" if meta else "")
+        )
+    embed = discord.Embed(
+        title=truncate(f"More like “{one_line(source.title, 200)}”", EMBED_TITLE),
+        url=source.url,
+        description="\n".join(lines) or "No similar papers in the store yet.",
+        colour=ACCENT,
+    )
+    embed.set_footer(text="Ranked by the rare words they share with this paper")
     return fit(embed)
 
 
@@ -247,6 +267,15 @@ def stamp(when: datetime, style: str = "F") -> str:
 
 def choice_name(title: str) -> str:
     return truncate(" ".join(title.split()), CHOICE_NAME)
+
+
+def title_choices(suggestions: Sequence[Suggestion]) -> list[discord.app_commands.Choice[str]]:
+    """Autocomplete choices for paper titles, within Discord's limits (value: the paper id)."""
+    return [
+        discord.app_commands.Choice(name=choice_name(s.title), value=s.paper_id)
+        for s in suggestions
+        if len(s.paper_id) <= CHOICE_VALUE
+    ]
 
 
 def fit(embed: discord.Embed) -> discord.Embed:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import discord
 
+from bot.domain.digest import PaperRef, paper_ref
+from bot.domain.layout import escape, truncate
+from bot.domain.models import Paper
+from bot.domain.text import clean_line
 from bot.logging_context import current_context, set_context
+from cogs._render import paper_links, similar_page
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +86,32 @@ class OwnedView(LoggedView):
 
 
 class Paginator(OwnedView):
-    """Previous/Next over pages that are embeds or plain message texts."""
+    """Previous/Next over pages that are embeds or plain message texts; with ``papers`` per page, a
+    Save menu for the shown page's papers."""
 
-    def __init__(self, owner_id: int, embeds: Sequence[discord.Embed | str], *, timeout: float = 180) -> None:
+    def __init__(
+        self,
+        owner_id: int,
+        embeds: Sequence[discord.Embed | str],
+        *,
+        papers: Sequence[Sequence[PaperRef]] | None = None,
+        timeout: float = 180,
+    ) -> None:
         super().__init__(owner_id, timeout=timeout)
         self.embeds = list(embeds)
+        self.papers = list(papers) if papers else None
         self.index = 0
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.index == 0
         self.next.disabled = self.index >= len(self.embeds) - 1
+        if self.papers is not None:
+            for item in list(self.children):
+                if isinstance(item, SaveFromList):
+                    self.remove_item(item)
+            if self.papers[self.index]:
+                self.add_item(SaveFromList(self.papers[self.index]))
 
     def page(self) -> dict[str, Any]:
         """The current page as message fields (an embed, or content)."""
@@ -124,12 +145,17 @@ class AnotherOne(OwnedView):
         self._add_links(links)
 
     def _add_links(self, links: discord.ui.View) -> None:
+        """Swap in the new paper's link buttons and paper actions (Save, ...)."""
         for item in list(self.children):
-            if isinstance(item, discord.ui.Button) and item.url is not None:
+            if (isinstance(item, discord.ui.Button) and item.url is not None) or isinstance(
+                item, discord.ui.DynamicItem
+            ):
                 self.remove_item(item)
         for link in links.children:
-            if isinstance(link, discord.ui.Button):
+            if isinstance(link, discord.ui.Button) and link.url is not None:
                 self.add_item(discord.ui.Button(label=link.label, url=link.url))
+            elif isinstance(link, discord.ui.DynamicItem):
+                self.add_item(link)
 
     @discord.ui.button(label="Another one", emoji="🎲", style=discord.ButtonStyle.primary)
     async def another(self, interaction: discord.Interaction, _: discord.ui.Button[AnotherOne]) -> None:
@@ -178,3 +204,153 @@ class FollowKeywords(LoggedView):
 
 
 FollowKeyword = Callable[[int, int | None, str], Awaitable[str]]
+
+
+# ---- saving to a member's library: works for whoever clicks, on any message, across restarts -----------
+
+MAX_CUSTOM_ID = 100
+
+
+def saved_text(title: str, created: bool) -> str:
+    shown = escape(truncate(clean_line(title), 200))
+    if created:
+        return f"🔖 Saved “{shown}” to your library. See it with /library list."
+    return f"“{shown}” is already in your library."
+
+
+async def _save(interaction: discord.Interaction[Any], paper_id: str) -> None:
+    from bot.client import PaperTree, respond, writes_may_wait
+
+    writes_may_wait(interaction, WRITE_WAIT)
+    try:
+        saved = await interaction.client.services.library.save(interaction.user.id, paper_id)
+    except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+        await PaperTree.handle(interaction, error)
+        return
+    await respond(interaction, saved_text(saved.title, saved.created), ephemeral=True)
+
+
+def savable(paper_id: str) -> bool:
+    return len(SavePaper.custom_id_for(paper_id)) <= MAX_CUSTOM_ID
+
+
+class SavePaper(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"save:(?P<id>\S+)"):
+    """A "Save" button for one paper; its custom id carries the paper id, so it keeps working on
+    old messages and after a restart, for anyone who clicks it (into their own library)."""
+
+    def __init__(self, paper_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Save",
+                emoji="🔖",
+                style=discord.ButtonStyle.secondary,
+                custom_id=self.custom_id_for(paper_id),
+            )
+        )
+        self.paper_id = paper_id
+
+    @staticmethod
+    def custom_id_for(paper_id: str) -> str:
+        return f"save:{paper_id}"
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SavePaper:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _save(interaction, self.paper_id)
+
+
+SAVE_MENU_ID = "save-menu"
+
+
+class SaveFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SAVE_MENU_ID):
+    """A "Save a paper…" menu under a list of papers (digest, alert DM, search page)."""
+
+    def __init__(self, papers: Sequence[PaperRef] = ()) -> None:
+        options = [
+            discord.SelectOption(label=truncate(clean_line(title), 100) or paper_id, value=paper_id)
+            for paper_id, title in list(dict.fromkeys(papers))[:25]
+            if len(paper_id) <= 100
+        ]
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=SAVE_MENU_ID,
+            placeholder="🔖 Save a paper to your library…",
+            options=options or [discord.SelectOption(label="-", value="-")],
+        )
+        super().__init__(select)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SaveFromList:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        data: Any = interaction.data or {}
+        values = data.get("values") or []
+        await _save(interaction, str(values[0]) if values else "")
+
+
+def with_view(view: discord.ui.View | None) -> dict[str, Any]:
+    """``view=`` for send calls when there is a view (discord.py refuses ``view=None``)."""
+    return {} if view is None else {"view": view}
+
+
+def save_menu(papers: Sequence[PaperRef]) -> discord.ui.View | None:
+    """A persistent view with the Save menu for ``papers`` (None when there is nothing to save)."""
+    refs = [ref for ref in papers if len(ref[0]) <= 100]
+    if not refs:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(SaveFromList(refs))
+    return view
+
+
+class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"similar:(?P<id>\S+)"):
+    """A "Similar" button for one paper: answers whoever clicks with papers like it, privately."""
+
+    def __init__(self, paper_id: str) -> None:
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label="Similar", emoji="🧭", style=discord.ButtonStyle.secondary, custom_id=f"similar:{paper_id}"
+        )
+        super().__init__(button)
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SimilarButton:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.client import PaperTree
+
+        try:
+            embed, view = await similar_reply(interaction.client, self.paper_id)
+        except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+            await PaperTree.handle(interaction, error)
+            return
+        await interaction.response.send_message(embed=embed, ephemeral=True, **with_view(view))
+
+
+SIMILAR_LIMIT = 8
+
+
+async def similar_reply(client: Any, reference: str) -> tuple[discord.Embed, discord.ui.View | None]:
+    """The embed (and Save menu) listing papers like ``reference``; ``client`` is the PaperBot."""
+    services = client.services
+    source = await services.papers.show(reference)
+    hits = await services.similar.similar(source, limit=SIMILAR_LIMIT)
+    return similar_page(source, hits), save_menu([paper_ref(hit.paper) for hit in hits])
+
+
+def paper_view(paper: Paper) -> discord.ui.View:
+    """Under one paper: its link buttons, Save and Similar."""
+    view = paper_links(paper)
+    if savable(paper.id):
+        view.add_item(SavePaper(paper.id))
+        view.add_item(SimilarButton(paper.id))
+    return view

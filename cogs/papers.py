@@ -10,12 +10,23 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.client import PaperBot
+from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
 from bot.services.momentum import Ranking
 from cogs import _render
-from cogs._views import AnotherOne, FollowKeywords, Paginator, sent_message
+from cogs._views import (
+    AnotherOne,
+    FollowKeywords,
+    Paginator,
+    SimilarButton,
+    paper_view,
+    save_menu,
+    sent_message,
+    similar_reply,
+    with_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +45,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         super().__init__()
 
     async def cog_load(self) -> None:
+        # Similar buttons live on paper messages of any age.
+        self.bot.add_dynamic_items(SimilarButton)
         if self.bot.settings.digest.scheduler:
             self.watch.start()
             if self.bot.services.fetcher and self.bot.settings.sources.refresh_days:
@@ -42,6 +55,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     async def cog_unload(self) -> None:
         self.watch.cancel()
         self.refresh.cancel()
+        self.bot.remove_dynamic_items(SimilarButton)
 
     @tasks.loop(seconds=5)
     async def watch(self) -> None:
@@ -104,7 +118,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             _render.search_page(query, chunk, page=i, page_count=len(chunks), results=results)
             for i, chunk in enumerate(chunks, 1)
         ]
-        await self._send_pages(interaction, embeds)
+        refs = [[paper_ref(hit.paper) for hit in chunk] for chunk in chunks]
+        await self._send_pages(interaction, embeds, refs)
 
     @app_commands.command(
         name="show",
@@ -116,7 +131,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        links = _render.paper_links(found)
+        links = paper_view(found)
         if not found.ai_keywords:
             await interaction.response.send_message(embed=_render.paper_embed(found), view=links)
             return
@@ -136,12 +151,29 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     async def show_autocomplete(
         self, interaction: discord.Interaction[PaperBot], current: str
     ) -> list[app_commands.Choice[str]]:
+        return await self._title_choices(current)
+
+    async def _title_choices(self, current: str) -> list[app_commands.Choice[str]]:
         suggestions = await self.papers.search.suggest(current[:QUERY_MAX], limit=_render.MAX_CHOICES)
-        return [
-            app_commands.Choice(name=_render.choice_name(s.title), value=s.paper_id)
-            for s in suggestions
-            if len(s.paper_id) <= _render.CHOICE_VALUE
-        ]
+        return _render.title_choices(suggestions)
+
+    @app_commands.command(
+        name="similar",
+        description="Papers like this one, by the rare words they share",
+        extras={"example": "/papers similar paper:Attention Is All You Need"},
+    )
+    @app_commands.describe(paper="Start typing a title (or paste an arXiv id or link)")
+    async def similar(
+        self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
+    ) -> None:
+        embed, view = await similar_reply(self.bot, paper)
+        await interaction.response.send_message(embed=embed, **with_view(view))
+
+    @similar.autocomplete("paper")
+    async def similar_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._title_choices(current)
 
     @app_commands.command(
         name="random",
@@ -162,9 +194,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
 
         async def reroll() -> tuple[discord.Embed, discord.ui.View]:
             paper = await self.papers.random(topic) or first
-            return _render.paper_embed(paper), _render.paper_links(paper)
+            return _render.paper_embed(paper), paper_view(paper)
 
-        view = AnotherOne(interaction.user.id, reroll, _render.paper_links(first))
+        view = AnotherOne(interaction.user.id, reroll, paper_view(first))
         sent = await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
         view.message = await sent_message(interaction, sent)
 
@@ -185,7 +217,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             )
             for i, chunk in enumerate(chunks, 1)
         ]
-        await self._send_pages(interaction, embeds)
+        await self._send_pages(interaction, embeds, [[paper_ref(p) for p in chunk] for chunk in chunks])
 
     @app_commands.command(name="top", description="The most upvoted papers of a day, week or month")
     @app_commands.describe(
@@ -248,12 +280,17 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     async def _send_pages(
-        self, interaction: discord.Interaction[PaperBot], embeds: list[discord.Embed]
+        self,
+        interaction: discord.Interaction[PaperBot],
+        embeds: list[discord.Embed],
+        papers: list[list[PaperRef]] | None = None,
     ) -> None:
+        """One page, or Previous/Next; with ``papers`` (per page) a menu saves any paper shown."""
         if len(embeds) == 1:
-            await interaction.response.send_message(embed=embeds[0])
+            menu = save_menu(papers[0]) if papers else None
+            await interaction.response.send_message(embed=embeds[0], **with_view(menu))
             return
-        view = Paginator(interaction.user.id, embeds)
+        view = Paginator(interaction.user.id, embeds, papers=papers)
         sent = await interaction.response.send_message(embed=embeds[0], view=view)
         view.message = await sent_message(interaction, sent)
 

@@ -18,7 +18,16 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 LAYERS: list[set[str]] = [
-    {"bot", "bot.domain", "bot.errors", "bot.settings", "bot.data", "bot.logging_context", "bot.health"},
+    {
+        "bot",
+        "bot.domain",
+        "bot.errors",
+        "bot.settings",
+        "bot.data",
+        "bot.logging_context",
+        "bot.health",
+        "bot.exports",
+    },
     {"bot.parsing"},
     {"bot.sources", "bot.storage"},
     {"bot.services", "bot.scheduler"},

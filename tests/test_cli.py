@@ -255,3 +255,17 @@ def test_doctor_never_writes_not_even_a_missing_database(db: Path, tmp_path: Pat
     assert "✔ database:" in doctor(db, tmp_path).stdout
     after = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in tmp_path.iterdir()}
     assert after == before  # no byte, no timestamp, no -wal/-shm left beside the store
+
+
+def test_similar_prints_what_the_command_answers(db: Path) -> None:
+    assert run("ingest", "--db", str(db))[0] == 0
+    code, output = run("search", "global magnitude pruning", "--json", "--limit", "1", "--db", str(db))
+    source = json.loads(output)[0]["id"]
+    code, output = run("similar", source, "--json", "--limit", "3", "--db", str(db))
+    assert code == 0
+    similar = json.loads(output)
+    assert 1 <= len(similar) <= 3 and all(p["id"] != source for p in similar)
+    assert all(p["shared"] for p in similar)
+    code, table = run("similar", source, "--limit", "3", "--db", str(db))
+    assert code == 0 and similar[0]["id"] in table
+    assert run("similar", "no such paper", "--db", str(db))[0] == 1

@@ -21,8 +21,18 @@ MEMBER_DATA = (
     "the keywords you follow, your alert mode (instant or daily, time, time zone) and pauses",
     "which papers were sent to you by DM, so none comes twice",
     "whether your DMs were closed to the bot",
+    "the papers you saved to your library, with your read marks, tags and notes",
+    "whether you want weekly picks by DM, and the week they last came",
 )
-MEMBER_TABLES = ("members", "member_guilds", "follows", "alerts", "alert_batches")
+MEMBER_TABLES = (
+    "members",
+    "member_guilds",
+    "follows",
+    "alerts",
+    "alert_batches",
+    "library",
+    "library_settings",
+)
 NOT_KEPT = "No message content, names or avatars: commands are answered and forgotten."
 FORGET_POINTER = "`/privacy forget` deletes everything paperbot keeps about you."
 

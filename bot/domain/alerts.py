@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.digest import DigestMessage, EmbedSpec, pack_entries, pack_messages
+from bot.domain.digest import DigestMessage, EmbedSpec, pack_entries, pack_messages, paper_ref
 from bot.domain.layout import escape, md_link, one_line, plural, short_authors, truncate
 from bot.domain.models import Paper
 
@@ -32,5 +32,6 @@ def plan_alert(batch_id: int, items: Sequence[tuple[str, Paper, Sequence[str]]])
         "Manage them with /follow list, /follow pause or /follow remove.",
     )
     entries = [alert_entry(paper, keywords) for _, paper, keywords in items]
-    embeds = [header, *pack_entries(entries, keys=[key for key, _, _ in items])]
+    keys = [key for key, _, _ in items]
+    embeds = [header, *pack_entries(entries, keys=keys, saves=[paper_ref(paper) for _, paper, _ in items])]
     return pack_messages(embeds, alert_marker(batch_id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -25,6 +25,9 @@ EMBEDS_PER_MESSAGE = 10
 SOURCE_LABELS = {"hf-api": "Hugging Face Daily Papers", "hf-page": "Hugging Face Daily Papers"}
 
 
+PaperRef = tuple[str, str]  # (paper id, title): what a "Save a paper" menu under the message offers
+
+
 @dataclass(frozen=True, slots=True)
 class EmbedSpec:
     description: str
@@ -32,6 +35,7 @@ class EmbedSpec:
     url: str | None = None
     footer: str | None = None
     papers: tuple[str, ...] = ()  # the papers whose entries this embed holds (not shown)
+    saves: tuple[PaperRef, ...] = ()  # the same papers as the Save menu offers them
 
     def size(self) -> int:
         return len(self.description) + len(self.title or "") + len(self.footer or "")
@@ -45,6 +49,11 @@ class DigestMessage:
     def papers(self) -> tuple[str, ...]:
         """The papers this message delivers, in order."""
         return tuple(key for embed in self.embeds for key in embed.papers)
+
+    @property
+    def saves(self) -> tuple[PaperRef, ...]:
+        """What a Save menu under this message offers, in order."""
+        return tuple(ref for embed in self.embeds for ref in embed.saves)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +101,7 @@ def messages_to_data(messages: Sequence[DigestMessage]) -> list[list[dict[str, A
                 "url": e.url,
                 "footer": e.footer,
                 "papers": e.papers,
+                "saves": e.saves,
             }
             for e in message.embeds
         ]
@@ -109,6 +119,7 @@ def messages_from_data(data: Sequence[Sequence[dict[str, Any]]]) -> tuple[Digest
                     e.get("url"),
                     e.get("footer"),
                     tuple(e.get("papers", ())),
+                    tuple((str(ref[0]), str(ref[1])) for ref in e.get("saves", ())),
                 )
                 for e in message
             )
@@ -171,28 +182,48 @@ def plan_digest(
         description="\n".join(lines),
     )
     entries = [entry(rank, paper) for rank, paper in enumerate(chosen, 1)]
-    embeds = [header, *pack_entries(entries, keys=[paper.id for paper in chosen])]
+    embeds = [
+        header,
+        *pack_entries(entries, keys=[paper.id for paper in chosen], saves=[paper_ref(p) for p in chosen]),
+    ]
     messages = pack_messages(embeds, digest_marker(post_day))
     return DigestPlan(post_day, list_date, messages, len(chosen))
 
 
+def paper_ref(paper: Paper) -> PaperRef:
+    return (paper.id, paper.title)
+
+
 def pack_entries(
-    entries: Iterable[str], budget: int = DESCRIPTION_BUDGET, *, keys: Sequence[str] | None = None
+    entries: Iterable[str],
+    budget: int = DESCRIPTION_BUDGET,
+    *,
+    keys: Sequence[str] | None = None,
+    saves: Sequence[PaperRef] | None = None,
 ) -> list[EmbedSpec]:
     """Entries (in order, blank-line separated) in as few embed descriptions of ``budget`` as fit;
-    ``keys``: the paper behind each entry, remembered per embed (what a frozen plan delivers)."""
+    ``keys``: the paper behind each entry, remembered per embed (what a frozen plan delivers);
+    ``saves``: the same papers as a Save menu under the message offers them."""
     embeds: list[EmbedSpec] = []
     current: list[str] = []
     current_keys: list[str] = []
+    current_saves: list[PaperRef] = []
+
+    def close() -> None:
+        text = "\n\n".join(current)
+        embeds.append(EmbedSpec(description=text, papers=tuple(current_keys), saves=tuple(current_saves)))
+
     for index, text in enumerate(entries):
         if current and len("\n\n".join([*current, text])) > budget:
-            embeds.append(EmbedSpec(description="\n\n".join(current), papers=tuple(current_keys)))
-            current, current_keys = [], []
+            close()
+            current, current_keys, current_saves = [], [], []
         current.append(text)
         if keys is not None:
             current_keys.append(keys[index])
+        if saves is not None:
+            current_saves.append(saves[index])
     if current:
-        embeds.append(EmbedSpec(description="\n\n".join(current), papers=tuple(current_keys)))
+        close()
     return embeds
 
 
@@ -211,8 +242,6 @@ def pack_messages(embeds: list[EmbedSpec], marker: str) -> tuple[DigestMessage, 
     messages = []
     for number, group in enumerate(groups, 1):
         first = group[0]
-        tagged = EmbedSpec(
-            first.description, first.title, first.url, part_footer(marker, number, parts), first.papers
-        )
+        tagged = replace(first, footer=part_footer(marker, number, parts))
         messages.append(DigestMessage((tagged, *group[1:])))
     return tuple(messages)

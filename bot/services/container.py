@@ -19,8 +19,11 @@ from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService, next_fetches, source_policies
 from bot.services.follows import FollowService
+from bot.services.library import LibraryService
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
+from bot.services.privacy import PrivacyService
+from bot.services.similar import SimilarPapers
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
@@ -54,6 +57,9 @@ class Services:
     alerts: AlertService
     momentum: MomentumService
     settings: Settings
+    library: LibraryService
+    similar: SimilarPapers
+    privacy: PrivacyService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -125,7 +131,24 @@ class Services:
             lease=lease,
         )
         momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
-        return cls(database, repos, papers, digests, follows, alerts, momentum, settings, fetcher, clock)
+        similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
+        library = LibraryService(database, repos.library, repos.papers, papers, similar, clock=clock)
+        privacy = PrivacyService(database, repos.privacy, repos.generations, follows)
+        return cls(
+            database,
+            repos,
+            papers,
+            digests,
+            follows,
+            alerts,
+            momentum,
+            settings,
+            library,
+            similar,
+            privacy,
+            fetcher,
+            clock,
+        )
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()

@@ -192,6 +192,10 @@ class FollowService:
             self._matcher = await asyncio.to_thread(FollowMatcher, entries)
         return self._matcher
 
+    def forget_index(self) -> None:
+        """Follows changed behind this service's back (a member forgotten): rebuild at the next match."""
+        self._matcher = None
+
     async def refresh_if_changed(self) -> bool:
         """Forget the follow index if follows changed since it was built, also in another process
         (a second bot process): the next match rebuilds it. True if it was stale."""

@@ -11,8 +11,11 @@ from bot.storage.fetches import FetchLogRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.generations import GenerationRepository
 from bot.storage.leases import LeaseRepository
+from bot.storage.library import LibraryRepository
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
+from bot.storage.privacy import PrivacyRepository
+from bot.storage.similar import TermIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +28,9 @@ class Repositories:
     momentum: MomentumRepository
     leases: LeaseRepository
     coverage: CoverageRepository
+    library: LibraryRepository
+    privacy: PrivacyRepository
+    terms: TermIndex
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -38,4 +44,7 @@ class Repositories:
             momentum=MomentumRepository(connection),
             leases=LeaseRepository(connection),
             coverage=CoverageRepository(connection),
+            library=LibraryRepository(connection),
+            privacy=PrivacyRepository(connection),
+            terms=TermIndex(connection),
         )

@@ -19,6 +19,8 @@ def _buttons(message: Any) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for row in message.components:
         for c in row["components"] if isinstance(row, dict) else row.children:
+            if not isinstance(c, dict) and not isinstance(c, discord.Button):
+                continue  # select menus have no label
             item = c if isinstance(c, dict) else {"label": c.label, "disabled": c.disabled, "url": c.url}
             if item.get("label"):
                 found[item["label"]] = item

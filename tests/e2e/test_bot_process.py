@@ -33,11 +33,13 @@ async def test_the_bot_process_end_to_end(
     # Set-up as an owner would do it: load papers, publish the commands once.
     await run_cli(bot_env, tmp_path, "ingest")
     synced = await run_cli(bot_env, tmp_path, "sync")
-    assert "Synced 6 commands" in synced
+    assert "Synced 8 commands" in synced
     assert {c["name"] for c in emu.global_commands} == {
         "papers",
         "digest",
         "follow",
+        "library",
+        "privacy",
         "admin",
         "help",
         "about",

@@ -1,0 +1,73 @@
+"""A member's library: saved papers, read marks, tags and notes. Rules only, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.models import Paper
+from bot.domain.text import clean_line, fold
+from bot.errors import InvalidInput
+
+MAX_SAVED = 5000
+MAX_TAGS = 10
+MAX_TAG_CHARS = 32
+MAX_NOTE_CHARS = 500
+_TAG_SPLIT = re.compile(r"[,\s]+")
+_TAG_CHARS = re.compile(r"[^\w.+-]+")
+
+
+class ReadFilter(StrEnum):
+    UNREAD = "unread"
+    READ = "read"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEntry:
+    paper_pk: int
+    paper: Paper
+    saved_at: datetime
+    read_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Tags from ``"ml, to-read #survey"``: folded, ``#`` dropped, deduplicated, order kept.
+
+    An empty text clears the tags; too many or too long tags are refused rather than cut."""
+    tags: list[str] = []
+    for raw in _TAG_SPLIT.split(text):
+        tag = _TAG_CHARS.sub("", fold(raw).lstrip("#"))
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG_CHARS:
+            raise InvalidInput(f"Tags can be at most {MAX_TAG_CHARS} characters: “{tag[:40]}…” is longer.")
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"A paper can have at most {MAX_TAGS} tags; you gave {len(tags)}.")
+    return tuple(tags)
+
+
+def parse_tag(text: str) -> str:
+    """One tag to filter by, folded the same way as stored tags."""
+    tags = parse_tags(text)
+    if len(tags) != 1:
+        raise InvalidInput("Filter by one tag, like `survey`.")
+    return tags[0]
+
+
+def parse_note(text: str) -> str | None:
+    """A note on one line, at most ``MAX_NOTE_CHARS``; an empty note clears it."""
+    note = clean_line(text)
+    if len(note) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"Notes can be at most {MAX_NOTE_CHARS} characters; yours has {len(note)}.")
+    return note or None

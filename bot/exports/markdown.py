@@ -1,0 +1,28 @@
+"""Markdown reading list: one bullet per paper with its link, authors, date, read mark, tags, note."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.domain.layout import byline, escape, md_link, short_authors
+from bot.exports import ExportEntry, paper_date, plain
+
+
+def line(entry: ExportEntry) -> str:
+    paper = entry.paper
+    when = paper_date(paper)
+    mark = "[x]" if entry.read else "[ ]"
+    title = md_link(escape(plain(paper.title)), paper.url)
+    meta = byline(
+        escape(short_authors(paper.authors, keep=3, limit=200)),
+        when.isoformat() if when else "",
+        " ".join(f"`#{tag.replace('`', '')}`" for tag in entry.tags),
+    )
+    text = f"- {mark} {title}" + (f" — {meta}" if meta else "")
+    if entry.note:
+        text += f"\n  > {escape(plain(entry.note))}"
+    return text
+
+
+def dumps(entries: Sequence[ExportEntry]) -> str:
+    return "# My paperbot library\n\n" + "\n".join(line(entry) for entry in entries) + "\n"

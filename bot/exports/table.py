@@ -1,0 +1,44 @@
+"""CSV for spreadsheets: one row per saved paper, RFC 4180 quoting.
+
+A cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR would run as a formula when the file is
+opened in a spreadsheet (CSV injection): such text cells get a leading apostrophe, the usual guard.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from bot.exports import ExportEntry, paper_date, plain
+
+COLUMNS = ("id", "title", "authors", "date", "url", "saved_at", "read", "tags", "note")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str) -> str:
+    text = plain(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def dumps(entries: Sequence[ExportEntry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for entry in entries:
+        paper = entry.paper
+        when = paper_date(paper)
+        writer.writerow(
+            (
+                paper.id,
+                cell(paper.title),
+                cell("; ".join(paper.authors)),
+                when.isoformat() if when else "",
+                paper.url or "",
+                entry.saved_at.isoformat(timespec="seconds"),
+                "yes" if entry.read else "no",
+                cell(", ".join(entry.tags)),
+                cell(entry.note or ""),
+            )
+        )
+    return out.getvalue()

@@ -1,0 +1,109 @@
+"""More like this: the papers closest to one paper, from the store itself (no model, no download).
+
+How: the paper's most distinctive terms (title and abstract words weighted by TF-IDF, document
+frequencies probed in the full-text index; see ``bot.domain.similar``) are run
+as one ranked query, ``{title abstract} : ("t1" OR "t2" ...)``, scored by FTS5's BM25. BM25 gives
+a paper more credit the more of the rare terms it shares, which is what "about the same thing"
+looks like in text.
+
+Why not vectors: TF-IDF or embedding vectors would need a second index kept in step with every
+ingest (and, for embeddings, a model download); the FTS index already holds the postings, and a
+query of a couple of dozen rare terms touches few rows. Both costs are bounded whatever the paper:
+a document count is probed no further than the point where a term stops being distinctive (an
+unscored doclist walk, ``LIMIT`` rows), and the chosen terms' counts must fit a row budget, so the
+ranked query scores at most that many rows. Counts are cached until the store grows by 5%. All
+SQL runs on aiosqlite's thread, so the event loop never waits for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+
+from bot.domain.models import Paper
+from bot.domain.query import quote
+from bot.domain.similar import (
+    QUERY_BUDGET,
+    WeightedTerm,
+    candidate_terms,
+    distinctive_terms,
+    doc_ceiling,
+)
+from bot.storage.papers import PaperRepository
+from bot.storage.similar import TermIndex
+
+DEFAULT_LIMIT = 8
+_CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarPaper:
+    paper: Paper
+    score: float
+    shared: tuple[str, ...]  # the distinctive terms it shares with the source paper
+
+
+class SimilarPapers:
+    def __init__(
+        self,
+        papers: PaperRepository,
+        terms: TermIndex,
+        *,
+        title_docs: Callable[[], Mapping[str, int]] = dict,
+        budget: int = QUERY_BUDGET,
+    ) -> None:
+        self._papers = papers
+        self._terms = terms
+        self._title_docs = title_docs  # the search vocabulary: a free lower bound on document counts
+        self._budget = budget
+        self._docs: dict[str, int] = {}
+        self._cached_at = 0  # corpus size the cached counts belong to
+
+    async def _doc_counts(self, terms: list[str], total: int) -> dict[str, int]:
+        if total > self._cached_at * 1.05 or total < self._cached_at or len(self._docs) > _CACHE_LIMIT:
+            self._docs.clear()
+            self._cached_at = total
+        ceiling = doc_ceiling(total)
+        titles = self._title_docs()
+        for term in terms:  # in more titles than the ceiling: too common, no need to count
+            if term not in self._docs and titles.get(term, 0) >= ceiling:
+                self._docs[term] = ceiling
+        missing = [t for t in terms if t not in self._docs]
+        if missing:
+            found = await self._terms.doc_counts(missing, cap=ceiling)
+            for term in missing:
+                self._docs[term] = found.get(term, 0)
+        return {t: self._docs[t] for t in terms}
+
+    async def query_terms(self, paper: Paper) -> list[WeightedTerm]:
+        frequencies = candidate_terms(paper.title, paper.abstract)
+        total = await self._terms.size()
+        docs = await self._doc_counts(list(frequencies), total)
+        return distinctive_terms(frequencies, docs, total, budget=self._budget)
+
+    async def similar(
+        self,
+        paper: Paper,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        min_pk: int = 0,
+        exclude: Collection[int] = (),
+    ) -> list[SimilarPaper]:
+        """The ``limit`` papers closest to ``paper``, best first (the paper itself never): only
+        papers from ``min_pk`` up (the newest), and none of ``exclude``."""
+        stored = await self._papers.get(paper.id)
+        terms = await self.query_terms(paper)
+        if not terms:
+            return []
+        fts = "{title abstract} : (" + " OR ".join(quote(t.term) for t in terms) + ")"
+        skip = [*exclude, stored.pk] if stored else list(exclude)
+        ranked = await self._terms.ranked(fts, limit=limit, exclude=skip, min_pk=min_pk)
+        found = await self._papers.by_pks(pk for pk, _ in ranked)
+        chosen = [t.term for t in terms]
+        out = []
+        for pk, score in ranked:
+            if pk in found:
+                other = found[pk].paper
+                theirs = set(candidate_terms(other.title, other.abstract))
+                out.append(SimilarPaper(other, score, tuple(t for t in chosen if t in theirs)))
+        return out

@@ -1,0 +1,173 @@
+"""Members' saved papers: every SQL statement about the library."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.library import LibraryEntry, ReadFilter
+from bot.storage.database import RoutedConnection
+from bot.storage.papers import _FIELDS, paper_from_row
+
+_PAPER_COLUMNS = ", ".join(f"p.{name}" for name in (*_FIELDS, "created_at"))
+_SELECT = (
+    f"SELECT p.pk, {_PAPER_COLUMNS}, l.saved_at, l.read_at, l.tags, l.note "
+    "FROM library l JOIN papers p ON p.pk = l.paper_pk"
+)
+_FILTERS = {
+    ReadFilter.ALL: "",
+    ReadFilter.UNREAD: " AND l.read_at IS NULL",
+    ReadFilter.READ: " AND l.read_at IS NOT NULL",
+}
+_HAS_TAG = " AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(l.tags) WHERE value = ?))"
+
+
+def _stamp(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def entry_from_row(row: aiosqlite.Row) -> LibraryEntry:
+    stored = paper_from_row(row)
+    return LibraryEntry(
+        paper_pk=stored.pk,
+        paper=stored.paper,
+        saved_at=datetime.fromisoformat(row["saved_at"]),
+        read_at=datetime.fromisoformat(row["read_at"]) if row["read_at"] else None,
+        tags=tuple(json.loads(row["tags"])),
+        note=row["note"],
+    )
+
+
+class LibraryRepository:
+    """Writers must run inside ``Database.transaction()``."""
+
+    def __init__(self, connection: RoutedConnection) -> None:
+        self._db = connection
+
+    async def save(self, user_id: int, paper_pk: int, now: datetime) -> bool:
+        """Add a paper; False when it was saved already (saving twice changes nothing)."""
+        cursor = await self._db.execute(
+            "INSERT INTO library (user_id, paper_pk, saved_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (user_id, paper_pk, _stamp(now)),
+        )
+        return cursor.rowcount > 0
+
+    async def remove(self, user_id: int, paper_pk: int) -> bool:
+        cursor = await self._db.execute(
+            "DELETE FROM library WHERE user_id = ? AND paper_pk = ?", (user_id, paper_pk)
+        )
+        return cursor.rowcount > 0
+
+    async def set_read(self, user_id: int, paper_pk: int, read_at: datetime | None) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE library SET read_at = ? WHERE user_id = ? AND paper_pk = ?",
+            (_stamp(read_at) if read_at else None, user_id, paper_pk),
+        )
+        return cursor.rowcount > 0
+
+    async def set_tags(self, user_id: int, paper_pk: int, tags: Sequence[str]) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE library SET tags = ? WHERE user_id = ? AND paper_pk = ?",
+            (json.dumps(list(tags), ensure_ascii=False), user_id, paper_pk),
+        )
+        return cursor.rowcount > 0
+
+    async def set_note(self, user_id: int, paper_pk: int, note: str | None) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE library SET note = ? WHERE user_id = ? AND paper_pk = ?", (note, user_id, paper_pk)
+        )
+        return cursor.rowcount > 0
+
+    async def forget(self, user_id: int) -> int:
+        cursor = await self._db.execute("DELETE FROM library WHERE user_id = ?", (user_id,))
+        return cursor.rowcount
+
+    async def get(self, user_id: int, paper_pk: int) -> LibraryEntry | None:
+        sql = f"{_SELECT} WHERE l.user_id = ? AND l.paper_pk = ?"
+        async with self._db.execute(sql, (user_id, paper_pk)) as cursor:
+            row = await cursor.fetchone()
+        return entry_from_row(row) if row else None
+
+    async def count(self, user_id: int, status: ReadFilter = ReadFilter.ALL, tag: str | None = None) -> int:
+        sql = f"SELECT count(*) FROM library l WHERE l.user_id = ?{_FILTERS[status]}{_HAS_TAG}"
+        async with self._db.execute(sql, (user_id, tag, tag)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def entries(
+        self,
+        user_id: int,
+        status: ReadFilter = ReadFilter.ALL,
+        tag: str | None = None,
+        *,
+        limit: int = -1,
+        offset: int = 0,
+    ) -> list[LibraryEntry]:
+        """Newest saved first."""
+        sql = (
+            f"{_SELECT} WHERE l.user_id = ?{_FILTERS[status]}{_HAS_TAG} "
+            "ORDER BY l.saved_at DESC, l.paper_pk DESC LIMIT ? OFFSET ?"
+        )
+        async with self._db.execute(sql, (user_id, tag, tag, limit, offset)) as cursor:
+            return [entry_from_row(row) for row in await cursor.fetchall()]
+
+    async def titles(self, user_id: int) -> list[tuple[str, str]]:
+        """(paper id, title) of every saved paper, newest saved first: for autocomplete."""
+        sql = (
+            "SELECT p.id, p.title FROM library l JOIN papers p ON p.pk = l.paper_pk "
+            "WHERE l.user_id = ? ORDER BY l.saved_at DESC, l.paper_pk DESC"
+        )
+        async with self._db.execute(sql, (user_id,)) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+    async def saved_pks(self, user_id: int) -> set[int]:
+        async with self._db.execute("SELECT paper_pk FROM library WHERE user_id = ?", (user_id,)) as cursor:
+            return {int(row[0]) for row in await cursor.fetchall()}
+
+    async def alerted_pks(self, user_id: int) -> set[int]:
+        """Papers a follow alert already brought the member (picks skip them)."""
+        async with self._db.execute("SELECT paper_pk FROM alerts WHERE user_id = ?", (user_id,)) as cursor:
+            return {int(row[0]) for row in await cursor.fetchall()}
+
+    async def first_pk_since(self, stamp: datetime) -> int | None:
+        """The first paper inserted at or after ``stamp`` (papers are numbered in insert order)."""
+        sql = "SELECT min(pk) FROM papers WHERE created_at >= ?"
+        async with self._db.execute(sql, (_stamp(stamp),)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def set_weekly(self, user_id: int, on: bool) -> None:
+        await self._db.execute(
+            "INSERT INTO library_settings (user_id, weekly_picks) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET weekly_picks = excluded.weekly_picks",
+            (user_id, int(on)),
+        )
+
+    async def weekly_due(self, week: str) -> list[int]:
+        sql = (
+            "SELECT user_id FROM library_settings WHERE weekly_picks = 1 "
+            "AND (last_week IS NULL OR last_week < ?) ORDER BY user_id"
+        )
+        async with self._db.execute(sql, (week,)) as cursor:
+            return [int(row[0]) for row in await cursor.fetchall()]
+
+    async def claim_week(self, user_id: int, week: str) -> bool:
+        """Mark this week's picks as sent; False when they were (another process or an earlier run)."""
+        cursor = await self._db.execute(
+            "UPDATE library_settings SET last_week = ? WHERE user_id = ? AND weekly_picks = 1 "
+            "AND (last_week IS NULL OR last_week < ?)",
+            (week, user_id, week),
+        )
+        return cursor.rowcount > 0
+
+    async def weekly(self, user_id: int) -> bool:
+        sql = "SELECT weekly_picks FROM library_settings WHERE user_id = ?"
+        async with self._db.execute(sql, (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def forget_settings(self, user_id: int) -> None:
+        await self._db.execute("DELETE FROM library_settings WHERE user_id = ?", (user_id,))

@@ -1,0 +1,50 @@
+"""Reads behind "more like this": term document counts and the ranked query over the full-text index."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bot.storage.database import RoutedConnection
+
+# Title and abstract; authors (column 3) left out: shared names are not a shared topic.
+_SIMILAR_BM25 = "bm25(papers_fts, 2.0, 1.0, 0.0)"
+
+
+class TermIndex:
+    def __init__(self, connection: RoutedConnection) -> None:
+        self._db = connection
+
+    async def doc_counts(self, terms: Sequence[str], *, cap: int) -> dict[str, int]:
+        """How many papers hold each term, counted no further than ``cap`` (a term at ``cap`` is too
+        common to matter): an unscored walk down each term's doclist, so the cost is bounded by
+        ``cap`` however common the word. One statement for all terms."""
+        if not terms:
+            return {}
+        probe = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        sql = " UNION ALL ".join(f"SELECT ?, ({probe})" for _ in terms)
+        params: list[object] = []
+        for term in terms:
+            params += [term, '{title abstract} : "' + term.replace('"', '""') + '"', cap]
+        async with self._db.execute(sql, params) as cursor:
+            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+    async def size(self) -> int:
+        """About how many papers there are: the highest pk (one index seek; count(*) reads the table,
+        and papers are seldom deleted, so the two barely differ)."""
+        async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def ranked(
+        self, fts_query: str, *, limit: int, exclude: Sequence[int], min_pk: int = 0
+    ) -> list[tuple[int, float]]:
+        """(pk, score) of the best BM25 matches over title and abstract from ``min_pk`` up, best first."""
+        sql = (
+            f"SELECT rowid, {_SIMILAR_BM25} AS score FROM papers_fts "
+            "WHERE papers_fts MATCH ? AND rowid >= ? AND rowid NOT IN (SELECT value FROM json_each(?)) "
+            "ORDER BY score LIMIT ?"
+        )
+        params = (fts_query, min_pk, json.dumps(list(exclude)), limit)
+        async with self._db.execute(sql, params) as cursor:
+            return [(int(row[0]), -float(row[1])) for row in await cursor.fetchall()]

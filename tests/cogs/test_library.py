@@ -1,0 +1,135 @@
+"""/library and the Save buttons through simcord, as members would use them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bibtexparser
+import pytest
+import simcord
+
+from bot.domain.library import MAX_NOTE_CHARS
+from bot.services.container import Services
+from tests.cogs.test_papers import _buttons
+
+
+async def save_some(services: Services, user_id: int, count: int) -> list[str]:
+    ids = [paper_id for paper_id, _ in await services.papers.repository.newest_titles(count, ("hf-page",))]
+    for paper_id in ids:
+        await services.library.save(user_id, paper_id)
+    return ids
+
+
+async def test_save_is_idempotent_private_and_works_in_dms(world: Any, services: Services) -> None:
+    _, channel, alice, bob = world
+    [choice] = (await alice.autocomplete(channel, "library save", "paper", "global magnitude pruning"))[:1]
+    first = await alice.slash(channel, "library save", paper=choice["value"])
+    assert first.ephemeral and first.response.content.startswith("🔖 Saved “Is Complexity Required")
+    again = await alice.slash(channel, "library save", paper=choice["value"])
+    assert again.ephemeral and "already in your library" in again.response.content
+
+    # In a DM with the bot, the same library: it belongs to the member, not to a server.
+    listing = await alice.user.slash("library list")
+    assert listing.ephemeral
+    assert "Is Complexity Required" in listing.response.embeds[0].description
+    assert "1 paper" in listing.response.embeds[0].footer.text
+    theirs = await bob.slash(channel, "library list")
+    assert "Nothing here yet" in theirs.response.embeds[0].description
+
+
+async def test_list_pages_newest_first_with_read_marks_and_filters(world: Any, services: Services) -> None:
+    _, channel, alice, _ = world
+    ids = await save_some(services, alice.id, 23)
+    await alice.slash(channel, "library read", paper=ids[-1])  # the newest saved
+
+    result = await alice.slash(channel, "library list")
+    assert result.ephemeral
+    [embed] = result.response.embeds
+    assert embed.footer.text.startswith("Page 1/3 · 23 papers")
+    assert embed.description.startswith("`1.` ✓ ")  # newest saved first, and it is read
+    assert embed.description.count("○") == 9
+    message = result.response.message
+
+    turned = await alice.click(message, label="Next")
+    assert turned.response.embeds[0].footer.text.startswith("Page 2/3")
+    assert turned.response.embeds[0].description.startswith("`11.` ○ ")
+    last = await alice.click(turned.response.message, label="Next")
+    assert last.response.embeds[0].footer.text.startswith("Page 3/3")
+    assert _buttons(last.response)["Next"].get("disabled") is True
+
+    unread = await alice.slash(channel, "library list", status="unread")
+    assert "22 papers" in unread.response.embeds[0].footer.text
+    read = await alice.slash(channel, "library list", status="read")
+    assert "1 paper" in read.response.embeds[0].footer.text and "✓" in read.response.embeds[0].description
+    await alice.slash(channel, "library unread", paper=ids[-1])
+    read = await alice.slash(channel, "library list", status="read")
+    assert "Nothing here yet" in read.response.embeds[0].description
+
+
+async def test_remove_autocomplete_offers_only_the_members_own_25(world: Any, services: Services) -> None:
+    env, channel, alice, bob = world
+    ids = await save_some(services, alice.id, 30)
+    choices = await alice.autocomplete(channel, "library remove", "paper", "")
+    assert len(choices) == 25
+    assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
+    assert {c["value"] for c in choices} <= set(ids)
+    assert await bob.autocomplete(channel, "library remove", "paper", "") == []
+
+    title = (await services.papers.repository.get(ids[0])).paper.title  # type: ignore[union-attr]
+    typed = await alice.autocomplete(channel, "library remove", "paper", title.lower())
+    assert typed[0]["value"] == ids[0]
+    removed = await alice.slash(channel, "library remove", paper=ids[0])
+    assert removed.ephemeral and removed.response.content.startswith("Removed")
+    again = await alice.slash(channel, "library remove", paper=ids[0])
+    assert "not in your library" in again.response.content
+    notyours = await bob.slash(channel, "library read", paper=ids[1])
+    assert "not in your library" in notyours.response.content
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"] * 2
+
+
+async def test_tags_and_notes_are_validated_and_filter_the_list(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    ids = await save_some(services, alice.id, 3)
+    tagged = await alice.slash(channel, "library tag", paper=ids[0], tags="#Survey, to-read survey")
+    assert "#survey #to-read" in tagged.response.content
+    listing = await alice.slash(channel, "library list", tag="SURVEY")
+    assert "1 paper" in listing.response.embeds[0].footer.text
+    assert "#survey #to-read" in listing.response.embeds[0].description
+    too_many = await alice.slash(
+        channel, "library tag", paper=ids[0], tags=" ".join(f"t{i}" for i in range(11))
+    )
+    assert "at most 10 tags" in too_many.response.content
+
+    noted = await alice.slash(channel, "library note", paper=ids[1], text="@everyone read **this** first")
+    assert noted.ephemeral and noted.response.content.startswith("Note saved")
+    listing = await alice.slash(channel, "library list")
+    assert "> @\u200beveryone read \\*\\*this\\*\\* first" in listing.response.embeds[0].description
+    entry = await services.library.repository.get(alice.id, (await services.papers.repository.get(ids[1])).pk)  # type: ignore[union-attr]
+    assert entry is not None and entry.note == "@everyone read **this** first"
+    with pytest.raises(simcord.OptionError):  # Discord's client refuses an over-long note
+        await alice.slash(channel, "library note", paper=ids[1], text="x" * (MAX_NOTE_CHARS + 1))
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+
+async def test_export_is_an_attachment_that_parses(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    empty = await alice.slash(channel, "library export", format="bibtex")
+    assert empty.ephemeral and "no papers" in empty.response.content
+    ids = await save_some(services, alice.id, 12)
+    await alice.slash(channel, "library tag", paper=ids[0], tags="survey")
+
+    result = await alice.slash(channel, "library export", format="bibtex")
+    assert result.ephemeral and "12 papers as bibtex" in result.response.content
+    [attachment] = result.response.attachments
+    assert attachment.filename == "library.bib"
+    library = bibtexparser.parse_string((await attachment.read()).decode("utf-8"))
+    assert len(library.entries) == 12 and library.failed_blocks == []
+
+    only = await alice.slash(channel, "library export", format="ris", tag="survey")
+    [attachment] = only.response.attachments
+    assert attachment.filename == "library.ris"
+    assert (await attachment.read()).decode().count("TY  - ") == 1
+    for fmt, name in (("csv", "library.csv"), ("markdown", "library.md")):
+        [attachment] = (await alice.slash(channel, "library export", format=fmt)).response.attachments
+        assert attachment.filename == name
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]

@@ -1,0 +1,73 @@
+"""/privacy forget: a confirmation, then nothing left about the member (and nothing about others lost)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.services.container import Services
+from tests.cogs.test_follows import BATCH, dms, ingest_and_deliver
+
+
+async def rows(services: Services, user_id: int) -> dict[str, int]:
+    """Rows keyed by the member in every table that holds member data."""
+    from bot.domain.about import MEMBER_TABLES
+
+    out = {}
+    for table in MEMBER_TABLES:
+        async with services.database.connection.execute(
+            f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        out[table] = int(row[0]) if row else 0
+    return out
+
+
+async def make_history(env: Any, services: Services, member: Any, channel: Any) -> None:
+    await member.slash(channel, "follow add", keyword="video diffusion")
+    await member.slash(channel, "follow mode", mode="daily", time="08:00", timezone="Europe/Berlin")
+    await member.slash(channel, "follow mode", mode="instant")
+    await ingest_and_deliver(env, services, BATCH)
+    await member.slash(channel, "library save", paper="2601.00001")
+    await member.slash(channel, "library digest", state="on")
+
+
+async def test_forget_asks_first_then_deletes_everything_about_the_member_only(
+    world: Any, services: Services
+) -> None:
+    env, channel, alice, bob = world
+    await make_history(env, services, alice, channel)
+    await make_history(env, services, bob, channel)
+    assert len(dms(alice)) == 1
+    before = await rows(services, alice.id)
+    assert all(
+        before[t] for t in ("members", "member_guilds", "follows", "alerts", "alert_batches", "library")
+    )
+
+    asked = await alice.slash(channel, "privacy forget")
+    assert asked.ephemeral and "Delete it all?" in asked.response.content
+    cancelled = await alice.click(asked.response.message, label="Cancel")
+    assert cancelled.response.content == "Nothing was deleted."
+    assert await rows(services, alice.id) == before
+
+    asked = await alice.slash(channel, "privacy forget")
+    done = await alice.click(asked.response.message, label="Delete everything")
+    assert done.response.content.startswith("Done: paperbot has forgotten you — 1 follow, 1 saved paper")
+    assert set((await rows(services, alice.id)).values()) == {0}
+    theirs = await rows(services, bob.id)  # another member's data is untouched
+    assert all(theirs[t] for t in ("members", "member_guilds", "follows", "library", "library_settings"))
+
+    # Nothing comes back: no follow matches, an empty library, no weekly picks.
+    listing = await alice.slash(channel, "follow list")
+    assert "You follow nothing" in listing.response.content
+    library = await alice.slash(channel, "library list")
+    assert "Nothing here yet" in library.response.embeds[0].description
+    await ingest_and_deliver(env, services, [])
+    assert await env.bot.get_cog("Library").send_weekly_picks() <= 1  # bob's only
+    assert len(dms(alice)) == 1
+
+
+async def test_forget_works_in_a_dm(world: Any, services: Services) -> None:
+    _, _, alice, _ = world
+    asked = await alice.user.slash("privacy forget")
+    done = await alice.user.click(asked.response.message, label="Delete everything")
+    assert "0 follows, 0 saved papers" in done.response.content
