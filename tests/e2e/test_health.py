@@ -62,7 +62,8 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
     code, output = await health(env, tmp_path)
     assert code == 0, output
     assert "✔ gateway: connected" in output and "✔ scheduler: last tick" in output
-    assert "✔ fetch hf" not in output  # nothing was fetched yet: no line rather than a made-up one
+    # Fetches from the (closed) source fail: shown, but they never make the bot unhealthy.
+    assert all(line.startswith("✔") for line in output.splitlines() if "fetch hf" in line)
 
     # A dropped gateway shows in the heartbeat, then the bot resumes and is connected again.
     await emulator.disconnect_gateway()
