@@ -121,3 +121,16 @@ def test_the_systemd_unit_restarts_runs_as_its_own_user_and_stops_cleanly(
     defaults = Settings.model_fields
     assert str(defaults["db"].default).startswith("data/")
     assert str(defaults["health"].default_factory().file).startswith("data/")  # type: ignore[misc]
+
+
+def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed here")
+    text = (ROOT / "deploy" / "paperbot.service").read_text()
+    installed = Path(sys.executable).parent / "paperbot"  # the unit's binary, where this checkout has it
+    copy = tmp_path / "paperbot.service"
+    copy.write_text(text.replace("/opt/paperbot/.venv/bin/paperbot", str(installed)))
+    verified = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True)
+    # Unknown keys, bad values and wrong sections are reported here (and exit 1).
+    assert verified.returncode == 0 and verified.stdout + verified.stderr == "", verified.stderr

@@ -65,6 +65,7 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
     assert "✔ gateway: connected" in output and "✔ scheduler: last tick" in output
     # The source schedule tried at start: a source that is down shows, but never fails the check.
     assert "fetch hf" in output and "failed" in output
+    assert all(line.startswith("✔") for line in output.splitlines() if "fetch hf" in line)
 
     # A dropped gateway shows in the heartbeat, then the bot resumes and is connected again.
     await emulator.disconnect_gateway()
