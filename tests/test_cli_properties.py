@@ -152,6 +152,12 @@ KEYS = [
     "PAPERBOT_DB",
 ]
 TOML_KEYS = ["grace_minutes", "page_size", "log_level", "db", "enabled", "grace_minute", "discord_token"]
+
+
+def _environment_text(text: str) -> str:
+    return "".join(c for c in text if c != "\x00" and not "\ud800" <= c <= "\udfff")
+
+
 TOML_VALUE = st.one_of(st.integers(), st.text(max_size=10), st.booleans(), st.floats(allow_nan=False))
 
 
@@ -172,7 +178,8 @@ def toml_text(draw: st.DrawFn) -> str:
 
 @PROPERTY
 @given(
-    env=st.dictionaries(st.sampled_from(KEYS), TEXT.map(lambda t: t.replace("\x00", "")), max_size=3),
+    # What an environment can hold: no NUL, no lone surrogates (os.environ cannot encode them).
+    env=st.dictionaries(st.sampled_from(KEYS), TEXT.map(_environment_text), max_size=3),
     toml=st.none() | toml_text(),
     command=st.sampled_from([["stats"], ["doctor"], ["search", "x"], ["run"], ["sync"], ["ingest"]]),
 )
