@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import discord
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -19,6 +21,19 @@ settings.load_profile("paperbot")
 
 SAMPLE_DAY = date(2026, 7, 30)
 FIXED_NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _process_globals_restored() -> Iterator[None]:
+    """Commands run in-process (CliRunner) point discord.py elsewhere and add log handlers bound to
+    their own, later closed, streams: put both back so no test sees another's leftovers."""
+    endpoints = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = endpoints
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

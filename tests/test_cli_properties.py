@@ -157,6 +157,8 @@ KEYS = [
     "PAPERBOT_DB",
 ]
 TOML_KEYS = ["grace_minutes", "page_size", "log_level", "db", "enabled", "grace_minute", "discord_token"]
+
+
 TOML_VALUE = st.one_of(st.integers(), st.text(max_size=10), st.booleans(), st.floats(allow_nan=False))
 
 

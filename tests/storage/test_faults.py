@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import StorageUnavailable
 from bot.services.papers import PaperService
-from bot.storage.database import Database
+from bot.storage.database import Database, WriteWait, wait_for_writes
 
 
 def _hold_write_lock(path: Path) -> tuple[sqlite3.Connection, threading.Event]:
@@ -108,4 +108,40 @@ async def test_a_write_outside_a_transaction_is_refused(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await db.connection.execute("DELETE FROM papers")
     finally:
+        await db.close()
+
+
+async def test_a_write_that_must_wait_says_so_first_then_waits_within_its_budget(
+    tmp_path: Path, sample_papers: list
+) -> None:
+    """How a command's write behaves while another process writes: it starts at once when it can;
+    otherwise it calls ``before_waiting`` (the interaction defers), then waits at most its budget."""
+    path = tmp_path / "budget.db"
+    db = await Database.open(path)
+    try:
+        service = PaperService(db)
+        deferred: list[str] = []
+
+        async def defer() -> None:
+            deferred.append("thinking")
+
+        wait_for_writes(WriteWait(defer, budget=0.2))
+        await service.ingest(sample_papers[:5])  # the writer is free: no deferral
+        assert deferred == []
+
+        other, _ = _hold_write_lock(path)
+        with pytest.raises(StorageUnavailable, match="busy"):
+            await service.ingest(sample_papers[5:10])  # held throughout: deferred, then "busy"
+        assert deferred == ["thinking"]
+
+        async def defer_as_the_other_finishes() -> None:
+            await defer()
+            other.execute("COMMIT")  # the other process commits while this write waits
+
+        wait_for_writes(WriteWait(defer_as_the_other_finishes, budget=60))
+        assert (await service.ingest(sample_papers[5:10])).new == 5
+        assert deferred == ["thinking", "thinking"]
+        other.close()
+    finally:
+        wait_for_writes(None)
         await db.close()
