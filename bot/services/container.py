@@ -90,6 +90,7 @@ class Services:
             clock=clock,
             max_follows=settings.follows.max_per_member,
             generations=repos.generations,
+            people=repos.people,
         )
         papers.on_inserted(follows.queue_matches)  # matches are queued in the ingest's transaction
         alerts = AlertService(

@@ -13,6 +13,7 @@ import aiosqlite
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.storage.database import Database, RoutedConnection
+from bot.storage.people import record_people
 from bot.storage.signals import record_signals
 
 # Title weighs most, then authors, then the abstract.
@@ -169,6 +170,7 @@ class PaperRepository:
             inserted = await self._insert(inserts, stamp)
         await self._store_listings(listings)
         await record_signals(self._db, listings, now)
+        await record_people(self._db, listings)
         return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted))
 
     async def _existing_for(self, papers: Sequence[Paper]) -> list[StoredPaper]:

@@ -11,6 +11,7 @@ from bot.storage.follows import FollowRepository
 from bot.storage.generations import GenerationRepository
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
+from bot.storage.people import PeopleRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class Repositories:
     fetches: FetchLogRepository
     generations: GenerationRepository
     momentum: MomentumRepository
+    people: PeopleRepository
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -32,4 +34,5 @@ class Repositories:
             fetches=FetchLogRepository(connection),
             generations=GenerationRepository(connection),
             momentum=MomentumRepository(connection),
+            people=PeopleRepository(connection),
         )
