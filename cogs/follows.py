@@ -87,15 +87,25 @@ class Follows(
         extras={"example": '/follow add keyword:"reward model" OR RLHF'},
     )
     @app_commands.describe(
-        keyword='A word, a phrase, or e.g. diffusion AND video, "reward model" OR RLHF, pruning -lottery'
+        keyword='A word, a phrase, or e.g. diffusion AND video, "reward model" OR RLHF, pruning -lottery',
+        code="yes: only papers with code (you hear about a paper when its code is linked)",
     )
     async def add(
         self,
         interaction: discord.Interaction[PaperBot],
         keyword: app_commands.Range[str, 1, MAX_KEYWORD_CHARS],
+        code: Literal["yes", "no"] = "no",
     ) -> None:
-        added = await self.service.add(interaction.user.id, interaction.guild_id, keyword)
+        code_only = code == "yes"
+        added = await self.service.add(
+            interaction.user.id, interaction.guild_id, keyword, code_only=code_only
+        )
         text = f"Following “{_render.md(added.keyword)}”. New matching papers will come to you by DM."
+        if code_only:
+            text = (
+                f"Following “{_render.md(added.keyword)}”, with code: a matching paper comes to you by DM "
+                "once its code is linked (at once if it already is)."
+            )
         if added.recent_matches:
             text += f" It matches {plural(added.recent_matches, 'recent paper')}."
         elif added.suggestions:
@@ -193,7 +203,7 @@ class Follows(
         lines = [
             f"• {_render.md(f.keyword)} — {f.recent_matches} recent"
             if f.kind != "keyword"
-            else f"• “{_render.md(f.keyword)}” — {f.recent_matches} recent"
+            else f"• “{_render.md(f.keyword)}”{' (with code)' * f.code_only} — {f.recent_matches} recent"
             for f in follows
         ]
         mode = member.mode if member else "instant"

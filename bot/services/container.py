@@ -93,6 +93,7 @@ class Services:
             people=repos.people,
         )
         papers.on_inserted(follows.queue_matches)  # matches are queued in the ingest's transaction
+        papers.on_code_linked(follows.queue_code_linked)  # "code:yes" follows hear once code is out
         alerts = AlertService(
             database,
             repos.follows,

@@ -31,6 +31,9 @@ from bot.storage.people import KnownPerson, PeopleRepository
 log = logging.getLogger(__name__)
 
 RECENT_DAYS = 7
+# Appended to a keyword's canonical form for "code:yes" follows: it never occurs in a canonical
+# query (those hold folded words, quotes, parentheses, AND/OR and "-"), so both can coexist.
+CODE_ONLY = " +code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class FollowInfo:
     keyword: str  # for authors and organisations: the label, ``author Yann LeCun (@ylecun)``
     recent_matches: int
     kind: str = "keyword"  # or PersonKind
+    code_only: bool = False  # alert only once the paper links its code
 
 
 class FollowService:
@@ -73,14 +77,20 @@ class FollowService:
         self._clock = clock
         self.max_follows = max_follows
         self._matcher: FollowMatcher | None = None
-        self._owners: dict[int, tuple[int, str]] = {}  # follow id -> (member, keyword)
+        self._owners: dict[int, tuple[int, str]] = {}  # follow id -> (member, keyword as the DM says it)
+        self._code_only: set[int] = set()  # follow ids of "code:yes" follows
         self._parsed: dict[tuple[int, str], Follow] = {}  # parsing 100k keywords again is not free
 
     # ---- members' commands -----------------------------------------------------------------------
 
-    async def add(self, user_id: int, guild_id: int | None, keyword: str) -> AddedFollow:
+    async def add(
+        self, user_id: int, guild_id: int | None, keyword: str, *, code_only: bool = False
+    ) -> AddedFollow:
+        """Follow a keyword; ``code_only``: hear about a matching paper only once it links its code
+        (at once if it already does, else when a later fetch brings the link)."""
         follow = parse_keyword(keyword)
-        follow_id = await self._store(user_id, guild_id, follow.text, follow.key)
+        canonical = follow.key + (CODE_ONLY if code_only else "")
+        follow_id = await self._store(user_id, guild_id, follow.text, canonical)
         recent = await self._recent_matches([follow])
         suggestions = await self._suggestions(follow) if recent[0] == 0 else ()
         return AddedFollow(follow_id, follow.text, recent[0], suggestions)
@@ -133,9 +143,10 @@ class FollowService:
         people = [(f, p) for f in follows if (p := person_of(f)) is not None]
         counts = await self._recent_matches([parse_keyword(f.keyword) for f in keywords])
         person_counts = await self._recent_person_matches([p for _, p in people])
-        return [FollowInfo(f.id, f.keyword, n) for f, n in zip(keywords, counts, strict=True)] + [
-            FollowInfo(f.id, p.label, n, p.kind) for (f, p), n in zip(people, person_counts, strict=True)
-        ]
+        return [
+            FollowInfo(f.id, f.keyword, n, code_only=f.canonical.endswith(CODE_ONLY))
+            for f, n in zip(keywords, counts, strict=True)
+        ] + [FollowInfo(f.id, p.label, n, p.kind) for (f, p), n in zip(people, person_counts, strict=True)]
 
     async def choices(self, user_id: int, typed: str) -> list[tuple[StoredFollow, str]]:
         """Follows whose text or label holds ``typed``, with the label to show."""
@@ -236,7 +247,8 @@ class FollowService:
                 if known is None:
                     parsed[key] = parse_keyword(key[1])
             self._parsed = {key: follow for key, follow in parsed.items() if follow is not None}
-            self._owners = {f.id: (f.user_id, f.keyword) for f in follows}
+            self._owners = {f.id: (f.user_id, _label(f)) for f in follows}
+            self._code_only = {f.id for f in follows if f.canonical.endswith(CODE_ONLY)}
             entries = [(follow_id, follow) for (follow_id, _), follow in self._parsed.items()]
             self._matcher = await asyncio.to_thread(FollowMatcher, entries)
         return self._matcher
@@ -250,10 +262,15 @@ class FollowService:
         return True
 
     async def matches(
-        self, papers: Sequence[Paper], credits: Sequence[Credits | None] | None = None
+        self,
+        papers: Sequence[Paper],
+        credits: Sequence[Credits | None] | None = None,
+        *,
+        code_linked: bool = False,
     ) -> list[dict[int, list[str]]]:
         """For each paper: member -> what it matched of theirs (keywords, then ``author …``/``org …``
-        labels). ``credits``: each paper's HF credits, for claimed authors."""
+        labels). ``credits``: each paper's HF credits, for claimed authors. "code:yes" follows
+        match only papers with a code link; ``code_linked`` (papers that just gained one): only they."""
         matcher = await self.matcher()
         out = []
         for index, paper in enumerate(papers):
@@ -261,20 +278,33 @@ class FollowService:
             for follow_id in sorted(
                 matcher.match(paper_words(paper.title, paper.abstract, paper.ai_keywords))
             ):
+                wants_code = follow_id in self._code_only
+                if (wants_code and not paper.code_url) or (code_linked and not wants_code):
+                    continue
                 user_id, keyword = self._owners[follow_id]
                 by_member[user_id].append(keyword)
             credit = credits[index] if credits else None
-            for _, user_id, person in self._person_follows:
+            for _, user_id, person in () if code_linked else self._person_follows:
                 if person.matches(paper.authors, paper.organization, credit):
                     by_member[user_id].append(person.label)
             out.append(dict(by_member))
         return out
 
     async def queue_matches(self, inserted: Sequence[StoredPaper]) -> None:
+        await self._queue(inserted, code_linked=False)
+
+    async def queue_code_linked(self, papers: Sequence[StoredPaper]) -> None:
+        """Stored papers that just gained a code link: the "code:yes" follows they match hear now
+        (a paper already sent to the member is never sent again: the alert ledger's key)."""
+        await self._queue(papers, code_linked=True)
+
+    async def _queue(self, inserted: Sequence[StoredPaper], *, code_linked: bool) -> None:
         if not inserted:
             return
         credits = await self._people.credits([s.pk for s in inserted])
-        matches = await self.matches([s.paper for s in inserted], [credits.get(s.pk) for s in inserted])
+        matches = await self.matches(
+            [s.paper for s in inserted], [credits.get(s.pk) for s in inserted], code_linked=code_linked
+        )
         users = {user for found in matches for user in found}
         if not users:
             return
@@ -298,6 +328,11 @@ class FollowService:
         return list(zip(papers, found, strict=True))
 
 
+def _label(follow: StoredFollow) -> str:
+    """How an alert names a keyword follow."""
+    return f"{follow.keyword} (with code)" if follow.canonical.endswith(CODE_ONLY) else follow.keyword
+
+
 def person_of(follow: StoredFollow) -> PersonFollow | None:
     """The author or organisation a stored follow means (None: a keyword follow)."""
     person = PersonFollow.from_canonical(follow.canonical, follow.keyword)
@@ -315,18 +350,21 @@ def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | Non
     except InvalidInput:
         key = None
     by_text = reference.casefold()
-    return next((f for f in follows if _key_of(f) == key or by_text in _names(f)), None)
+    return next(
+        (f for f in follows if _key_of(f).removesuffix(CODE_ONLY) == key or by_text in _names(f)), None
+    )
 
 
 def _key_of(follow: StoredFollow) -> str:
     """The follow's canonical form: for keywords, the query under today's grammar (the stored one
-    may predate a change); for authors and organisations, the stored key."""
+    may predate a change), with the code-only mark; for authors and organisations, the stored key."""
     if person_of(follow) is not None:
         return follow.canonical
     try:
-        return parse_keyword(follow.keyword).key
+        key = parse_keyword(follow.keyword).key
     except InvalidInput:
         return follow.canonical
+    return key + (CODE_ONLY if follow.canonical.endswith(CODE_ONLY) else "")
 
 
 def _names(follow: StoredFollow) -> set[str]:
