@@ -12,6 +12,7 @@ from discord.ext import commands, tasks
 from bot.client import PaperBot, respond
 from bot.domain.follows import MAX_KEYWORD_CHARS
 from bot.domain.layout import plural, text_pages, truncate
+from bot.domain.people import MAX_NAME_CHARS, PersonKind
 from bot.domain.schedule import timezone_choices
 from cogs import _render
 from cogs._poster import DiscordMessenger
@@ -86,15 +87,25 @@ class Follows(
         extras={"example": '/follow add keyword:"reward model" OR RLHF'},
     )
     @app_commands.describe(
-        keyword='A word, a phrase, or e.g. diffusion AND video, "reward model" OR RLHF, pruning -lottery'
+        keyword='A word, a phrase, or e.g. diffusion AND video, "reward model" OR RLHF, pruning -lottery',
+        code="yes: only papers with code (you hear about a paper when its code is linked)",
     )
     async def add(
         self,
         interaction: discord.Interaction[PaperBot],
         keyword: app_commands.Range[str, 1, MAX_KEYWORD_CHARS],
+        code: Literal["yes", "no"] = "no",
     ) -> None:
-        added = await self.service.add(interaction.user.id, interaction.guild_id, keyword)
+        code_only = code == "yes"
+        added = await self.service.add(
+            interaction.user.id, interaction.guild_id, keyword, code_only=code_only
+        )
         text = f"Following “{_render.md(added.keyword)}”. New matching papers will come to you by DM."
+        if code_only:
+            text = (
+                f"Following “{_render.md(added.keyword)}”, with code: a matching paper comes to you by DM "
+                "once its code is linked (at once if it already is)."
+            )
         if added.recent_matches:
             text += f" It matches {plural(added.recent_matches, 'recent paper')}."
         elif added.suggestions:
@@ -105,6 +116,58 @@ class Follows(
             )
         else:
             text += " It matches no recent paper yet."
+        await self._reply(interaction, text)
+
+    @app_commands.command(
+        name="author",
+        description="Follow an author: papers by them come by DM (claimed papers by their HF account)",
+        extras={"example": "/follow author name:Yann LeCun"},
+    )
+    @app_commands.describe(name="Start typing: authors of stored papers (@account: they claimed papers)")
+    async def author(
+        self, interaction: discord.Interaction[PaperBot], name: app_commands.Range[str, 2, MAX_NAME_CHARS]
+    ) -> None:
+        await self._add_person(interaction, PersonKind.AUTHOR, name)
+
+    @app_commands.command(
+        name="org",
+        description="Follow an organisation or lab: its papers come by DM",
+        extras={"example": "/follow org name:NVIDIA"},
+    )
+    @app_commands.describe(name="Start typing: organisations of stored papers")
+    async def org(
+        self, interaction: discord.Interaction[PaperBot], name: app_commands.Range[str, 1, MAX_NAME_CHARS]
+    ) -> None:
+        await self._add_person(interaction, PersonKind.ORG, name)
+
+    @author.autocomplete("name")
+    async def author_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._people_choices(PersonKind.AUTHOR, current)
+
+    @org.autocomplete("name")
+    async def org_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._people_choices(PersonKind.ORG, current)
+
+    async def _people_choices(self, kind: PersonKind, current: str) -> list[app_commands.Choice[str]]:
+        choices = []
+        for person in await self.service.known_people(kind, current[:MAX_NAME_CHARS]):
+            value = f"{person.name} (@{person.hf_id})" if person.hf_id else person.name
+            if len(value) <= _render.CHOICE_VALUE:
+                label = f"{value} · {plural(person.papers, 'paper')}"
+                choices.append(app_commands.Choice(name=_render.choice_name(label), value=value))
+        return choices[: _render.MAX_CHOICES]
+
+    async def _add_person(
+        self, interaction: discord.Interaction[PaperBot], kind: PersonKind, name: str
+    ) -> None:
+        added = await self.service.add_person(interaction.user.id, interaction.guild_id, kind, name)
+        text = f"Following {_render.md(added.keyword)}. Their new papers will come to you by DM."
+        if added.recent_matches:
+            text += f" {plural(added.recent_matches, 'recent paper')} matched."
         await self._reply(interaction, text)
 
     @app_commands.command(
@@ -126,8 +189,8 @@ class Follows(
         self, interaction: discord.Interaction[PaperBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return [
-            app_commands.Choice(name=_render.choice_name(f.keyword), value=str(f.id))
-            for f in await self.service.choices(interaction.user.id, current)
+            app_commands.Choice(name=_render.choice_name(label), value=str(f.id))
+            for f, label in await self.service.choices(interaction.user.id, current)
         ]
 
     @app_commands.command(name="list", description="Your follows and how many recent papers each matched")
@@ -137,9 +200,22 @@ class Follows(
         if not follows:
             await self._reply(interaction, "You follow nothing yet. Try /follow add keyword:diffusion")
             return
-        lines = [f"• “{_render.md(f.keyword)}” — {f.recent_matches} recent" for f in follows]
+        lines = [
+            f"• {_render.md(f.keyword)} — {f.recent_matches} recent"
+            if f.kind != "keyword"
+            else f"• “{_render.md(f.keyword)}”{' (with code)' * f.code_only} — {f.recent_matches} recent"
+            for f in follows
+        ]
         mode = member.mode if member else "instant"
-        header = f"You follow {plural(len(follows), 'keyword')} ({mode} alerts"
+        authors = sum(f.kind == PersonKind.AUTHOR for f in follows)
+        orgs = sum(f.kind == PersonKind.ORG for f in follows)
+        counts = [
+            plural(len(follows) - authors - orgs, "keyword"),
+            plural(authors, "author"),
+            plural(orgs, "organisation"),
+        ]
+        shown = ", ".join(c for c in counts if not c.startswith("0 ")) or counts[0]
+        header = f"You follow {shown} ({mode} alerts"
         if member and member.paused_until:
             header += ", paused"
         if await self.service.take_unreachable_notice(interaction.user.id):

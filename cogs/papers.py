@@ -219,7 +219,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         ]
         await self._send_pages(interaction, embeds, [[paper_ref(p) for p in chunk] for chunk in chunks])
 
-    @app_commands.command(name="top", description="The most upvoted papers of a day, week or month")
+    @app_commands.command(
+        name="top",
+        description="The most upvoted papers of a day, week or month",
+        extras={"example": "/papers top period:month"},
+    )
     @app_commands.describe(
         period="week (default), month, day; or ending at a date: day:YYYY-MM-DD, week:YYYY-MM-DD"
     )
@@ -240,7 +244,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         wanted = current.strip().lower()
         return [app_commands.Choice(name=o, value=o) for o in options if wanted in o][: _render.MAX_CHOICES]
 
-    @app_commands.command(name="rising", description="Papers gaining upvotes fastest in the last 24 hours")
+    @app_commands.command(
+        name="rising",
+        description="Papers gaining upvotes fastest in the last 24 hours",
+        extras={"example": "/papers rising"},
+    )
     async def rising(self, interaction: discord.Interaction[PaperBot]) -> None:
         await self._send_ranking(interaction, await self.momentum.rising())
 

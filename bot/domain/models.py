@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from bot.domain import ids
+from bot.domain.people import Credits
 from bot.domain.text import title_key
 from bot.domain.urls import web_url
 
@@ -105,6 +106,7 @@ class ListedPaper:
     list_date: date | None = None
     rank: int | None = None
     signals: Signals | None = None
+    credits: Credits | None = None  # claimed authors and organisation (Hugging Face API)
 
 
 def merge(existing: Paper, incoming: Paper) -> Paper:

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.domain.ids import hf_paper_url, parse_arxiv_id
 from bot.domain.models import ListedPaper, Paper, Signals, Source
+from bot.domain.people import AuthorCredit, Credits
 from bot.domain.text import clean_line, without_lone_surrogates
 from bot.domain.urls import web_url
 from bot.errors import ParseError
@@ -130,7 +131,27 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback:
         day,
         rank,
         _signals(item, paper),
+        _credits(paper, organization),
     )
+
+
+def _credits(paper: dict[str, Any], organization: dict[str, Any] | None) -> Credits | None:
+    """Author slots with the HF user who claimed each (``authors[].user.user``), and the organisation."""
+    slots = []
+    for author in _array(paper.get("authors")):
+        name = clean_line(_text(author.get("name"))) if isinstance(author, dict) else ""
+        if not name:
+            continue
+        user = author.get("user")
+        claimed = clean_line(_text(user.get("user"))) if isinstance(user, dict) else ""
+        slots.append(AuthorCredit(name, claimed or None))
+    org_id = clean_line(_text(organization.get("name"))) if organization else ""
+    org_name = (
+        clean_line(_text(organization.get("fullname") or organization.get("name"))) if organization else ""
+    )
+    if not any(slot.hf_user for slot in slots) and not org_id:
+        return None
+    return Credits(tuple(slots), org_id or None, org_name or None)
 
 
 def _signals(item: dict[str, Any], paper: dict[str, Any]) -> Signals | None:

@@ -120,8 +120,10 @@ class Services:
             clock=clock,
             max_follows=settings.follows.max_per_member,
             generations=repos.generations,
+            people=repos.people,
         )
         papers.on_inserted(follows.queue_matches)  # matches are queued in the ingest's transaction
+        papers.on_code_linked(follows.queue_code_linked)  # "code:yes" follows hear once code is out
         alerts = AlertService(
             database,
             repos.follows,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.follows import Follow, FollowMatcher, paper_words, parse_keyword, terms_of
 from bot.domain.models import ListedPaper, Paper
+from bot.domain.people import Credits, PersonFollow, PersonKind
 from bot.domain.schedule import parse_post_time, parse_timezone
 from bot.errors import InvalidInput
 from bot.services.papers import utcnow
@@ -25,10 +26,14 @@ from bot.storage.database import Database
 from bot.storage.follows import FOREVER, FollowRepository, Member, StoredFollow
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper
+from bot.storage.people import KnownPerson, PeopleRepository
 
 log = logging.getLogger(__name__)
 
 RECENT_DAYS = 7
+# Appended to a keyword's canonical form for "code:yes" follows: it never occurs in a canonical
+# query (those hold folded words, quotes, parentheses, AND/OR and "-"), so both can coexist.
+CODE_ONLY = " +code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +47,10 @@ class AddedFollow:
 @dataclass(frozen=True, slots=True)
 class FollowInfo:
     follow_id: int
-    keyword: str
+    keyword: str  # for authors and organisations: the label, ``author Yann LeCun (@ylecun)``
     recent_matches: int
+    kind: str = "keyword"  # or PersonKind
+    code_only: bool = False  # alert only once the paper links its code
 
 
 class FollowService:
@@ -57,8 +64,11 @@ class FollowService:
         clock: Callable[[], datetime] = utcnow,
         max_follows: int = 25,
         generations: GenerationRepository | None = None,
+        people: PeopleRepository | None = None,
     ) -> None:
         self.database = database
+        self._people = people or PeopleRepository.of(database)
+        self._person_follows: list[tuple[int, int, PersonFollow]] = []  # follow id, member, follow
         self._generations = generations or GenerationRepository.of(database)
         self._generation = -1  # of the follows the matcher was built from
         self.repository = repository
@@ -67,30 +77,52 @@ class FollowService:
         self._clock = clock
         self.max_follows = max_follows
         self._matcher: FollowMatcher | None = None
-        self._owners: dict[int, tuple[int, str]] = {}  # follow id -> (member, keyword)
+        self._owners: dict[int, tuple[int, str]] = {}  # follow id -> (member, keyword as the DM says it)
+        self._code_only: set[int] = set()  # follow ids of "code:yes" follows
         self._parsed: dict[tuple[int, str], Follow] = {}  # parsing 100k keywords again is not free
 
     # ---- members' commands -----------------------------------------------------------------------
 
-    async def add(self, user_id: int, guild_id: int | None, keyword: str) -> AddedFollow:
+    async def add(
+        self, user_id: int, guild_id: int | None, keyword: str, *, code_only: bool = False
+    ) -> AddedFollow:
+        """Follow a keyword; ``code_only``: hear about a matching paper only once it links its code
+        (at once if it already does, else when a later fetch brings the link)."""
         follow = parse_keyword(keyword)
-        async with self.database.transaction():
-            await self.repository.ensure_member(user_id, guild_id, self._clock())
-            existing = await self.repository.follows(user_id)
-            if any(_key_of(f) == follow.key for f in existing):
-                raise InvalidInput(f"You already follow “{follow.text}”.")
-            if len(existing) >= self.max_follows:
-                raise InvalidInput(
-                    f"You follow {len(existing)} keywords, the most allowed: "
-                    "remove one with /follow remove first."
-                )
-            follow_id = await self.repository.add_follow(user_id, follow.text, follow.key, self._clock())
-            assert follow_id is not None
-            await self._generations.bump("follows")
-        self._matcher = None
+        canonical = follow.key + (CODE_ONLY if code_only else "")
+        follow_id = await self._store(user_id, guild_id, follow.text, canonical)
         recent = await self._recent_matches([follow])
         suggestions = await self._suggestions(follow) if recent[0] == 0 else ()
         return AddedFollow(follow_id, follow.text, recent[0], suggestions)
+
+    async def add_person(
+        self, user_id: int, guild_id: int | None, kind: PersonKind, name: str
+    ) -> AddedFollow:
+        """Follow an author or organisation (``Name`` or ``Name (@hf_id)`` as autocomplete offers)."""
+        follow = PersonFollow.parse(kind, name)
+        follow_id = await self._store(user_id, guild_id, name.strip(), follow.canonical)
+        recent = await self._recent_person_matches([follow])
+        return AddedFollow(follow_id, follow.label, recent[0], ())
+
+    async def known_people(self, kind: PersonKind, typed: str, *, limit: int = 25) -> list[KnownPerson]:
+        return await self._people.known(kind, typed, limit=limit)
+
+    async def _store(self, user_id: int, guild_id: int | None, text: str, canonical: str) -> int:
+        async with self.database.transaction():
+            await self.repository.ensure_member(user_id, guild_id, self._clock())
+            existing = await self.repository.follows(user_id)
+            if any(_key_of(f) == canonical for f in existing):
+                raise InvalidInput(f"You already follow “{text}”.")
+            if len(existing) >= self.max_follows:
+                raise InvalidInput(
+                    f"You follow {len(existing)} keywords, authors and organisations, the most allowed: "
+                    "remove one with /follow remove first."
+                )
+            follow_id = await self.repository.add_follow(user_id, text, canonical, self._clock())
+            assert follow_id is not None
+            await self._generations.bump("follows")
+        self._matcher = None
+        return follow_id
 
     async def remove(self, user_id: int, reference: str) -> str:
         """Remove by follow id (what autocomplete sends) or by the keyword itself."""
@@ -105,13 +137,27 @@ class FollowService:
         return chosen.keyword
 
     async def list_follows(self, user_id: int) -> list[FollowInfo]:
+        """Keyword follows, then author and organisation follows (labelled ``author …``/``org …``)."""
         follows = await self.repository.follows(user_id)
-        counts = await self._recent_matches([parse_keyword(f.keyword) for f in follows])
-        return [FollowInfo(f.id, f.keyword, n) for f, n in zip(follows, counts, strict=True)]
+        keywords = [f for f in follows if person_of(f) is None]
+        people = [(f, p) for f in follows if (p := person_of(f)) is not None]
+        counts = await self._recent_matches([parse_keyword(f.keyword) for f in keywords])
+        person_counts = await self._recent_person_matches([p for _, p in people])
+        return [
+            FollowInfo(f.id, f.keyword, n, code_only=f.canonical.endswith(CODE_ONLY))
+            for f, n in zip(keywords, counts, strict=True)
+        ] + [FollowInfo(f.id, p.label, n, p.kind) for (f, p), n in zip(people, person_counts, strict=True)]
 
-    async def choices(self, user_id: int, typed: str) -> list[StoredFollow]:
+    async def choices(self, user_id: int, typed: str) -> list[tuple[StoredFollow, str]]:
+        """Follows whose text or label holds ``typed``, with the label to show."""
         needle = typed.casefold().strip()
-        return [f for f in await self.repository.follows(user_id) if needle in f.keyword.casefold()][:25]
+        found = []
+        for follow in await self.repository.follows(user_id):
+            person = person_of(follow)
+            label = person.label if person else follow.keyword
+            if needle in label.casefold() or needle in follow.keyword.casefold():
+                found.append((follow, label))
+        return found[:25]
 
     async def member(self, user_id: int) -> Member | None:
         return await self.repository.member(user_id)
@@ -164,6 +210,16 @@ class FollowService:
                 counts[index] += 1
         return counts
 
+    async def _recent_person_matches(self, follows: Sequence[PersonFollow]) -> list[int]:
+        if not follows:
+            return []
+        recent = await self._papers.recent(RECENT_DAYS)
+        credits = await self._people.credits([s.pk for s in recent])
+        return [
+            sum(follow.matches(s.paper.authors, s.paper.organization, credits.get(s.pk)) for s in recent)
+            for follow in follows
+        ]
+
     async def _suggestions(self, follow: Follow) -> tuple[str, ...]:
         """Close, common title words for the words of a keyword that match nothing."""
         vocabulary = self._search.vocabulary
@@ -181,13 +237,18 @@ class FollowService:
         follows it takes most of a second)."""
         if self._matcher is None:
             self._generation = await self._generations.current("follows")
-            follows = await self.repository.all_follows()
+            everything = await self.repository.all_follows()
+            follows = [f for f in everything if person_of(f) is None]
+            self._person_follows = [
+                (f.id, f.user_id, person) for f in everything if (person := person_of(f)) is not None
+            ]
             parsed = {(f.id, f.keyword): self._parsed.get((f.id, f.keyword)) for f in follows}
             for key, known in parsed.items():
                 if known is None:
                     parsed[key] = parse_keyword(key[1])
             self._parsed = {key: follow for key, follow in parsed.items() if follow is not None}
-            self._owners = {f.id: (f.user_id, f.keyword) for f in follows}
+            self._owners = {f.id: (f.user_id, _label(f)) for f in follows}
+            self._code_only = {f.id for f in follows if f.canonical.endswith(CODE_ONLY)}
             entries = [(follow_id, follow) for (follow_id, _), follow in self._parsed.items()]
             self._matcher = await asyncio.to_thread(FollowMatcher, entries)
         return self._matcher
@@ -204,24 +265,50 @@ class FollowService:
         self._matcher = None
         return True
 
-    async def matches(self, papers: Sequence[Paper]) -> list[dict[int, list[str]]]:
-        """For each paper: member -> their keywords it matches."""
+    async def matches(
+        self,
+        papers: Sequence[Paper],
+        credits: Sequence[Credits | None] | None = None,
+        *,
+        code_linked: bool = False,
+    ) -> list[dict[int, list[str]]]:
+        """For each paper: member -> what it matched of theirs (keywords, then ``author …``/``org …``
+        labels). ``credits``: each paper's HF credits, for claimed authors. "code:yes" follows
+        match only papers with a code link; ``code_linked`` (papers that just gained one): only they."""
         matcher = await self.matcher()
         out = []
-        for paper in papers:
+        for index, paper in enumerate(papers):
             by_member: dict[int, list[str]] = defaultdict(list)
             for follow_id in sorted(
                 matcher.match(paper_words(paper.title, paper.abstract, paper.ai_keywords))
             ):
+                wants_code = follow_id in self._code_only
+                if (wants_code and not paper.code_url) or (code_linked and not wants_code):
+                    continue
                 user_id, keyword = self._owners[follow_id]
                 by_member[user_id].append(keyword)
+            credit = credits[index] if credits else None
+            for _, user_id, person in () if code_linked else self._person_follows:
+                if person.matches(paper.authors, paper.organization, credit):
+                    by_member[user_id].append(person.label)
             out.append(dict(by_member))
         return out
 
     async def queue_matches(self, inserted: Sequence[StoredPaper]) -> None:
+        await self._queue(inserted, code_linked=False)
+
+    async def queue_code_linked(self, papers: Sequence[StoredPaper]) -> None:
+        """Stored papers that just gained a code link: the "code:yes" follows they match hear now
+        (a paper already sent to the member is never sent again: the alert ledger's key)."""
+        await self._queue(papers, code_linked=True)
+
+    async def _queue(self, inserted: Sequence[StoredPaper], *, code_linked: bool) -> None:
         if not inserted:
             return
-        matches = await self.matches([s.paper for s in inserted])
+        credits = await self._people.credits([s.pk for s in inserted])
+        matches = await self.matches(
+            [s.paper for s in inserted], [credits.get(s.pk) for s in inserted], code_linked=code_linked
+        )
         users = {user for found in matches for user in found}
         if not users:
             return
@@ -241,7 +328,19 @@ class FollowService:
     ) -> list[tuple[Paper, dict[int, list[str]]]]:
         """Which stored follows these papers would trigger (for `paperbot follows match FILE`)."""
         papers = [item.paper for item in listed]
-        return list(zip(papers, await self.matches(papers), strict=True))
+        found = await self.matches(papers, [item.credits for item in listed])
+        return list(zip(papers, found, strict=True))
+
+
+def _label(follow: StoredFollow) -> str:
+    """How an alert names a keyword follow."""
+    return f"{follow.keyword} (with code)" if follow.canonical.endswith(CODE_ONLY) else follow.keyword
+
+
+def person_of(follow: StoredFollow) -> PersonFollow | None:
+    """The author or organisation a stored follow means (None: a keyword follow)."""
+    person = PersonFollow.from_canonical(follow.canonical, follow.keyword)
+    return PersonFollow.parse(person.kind, follow.keyword) if person else None
 
 
 def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | None:
@@ -253,13 +352,26 @@ def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | Non
     try:
         key = parse_keyword(reference).key
     except InvalidInput:
-        return None
-    return next((f for f in follows if _key_of(f) == key), None)
+        key = None
+    by_text = reference.casefold()
+    return next(
+        (f for f in follows if _key_of(f).removesuffix(CODE_ONLY) == key or by_text in _names(f)), None
+    )
 
 
 def _key_of(follow: StoredFollow) -> str:
-    """The follow's canonical query under today's grammar (the stored one may predate a change)."""
+    """The follow's canonical form: for keywords, the query under today's grammar (the stored one
+    may predate a change), with the code-only mark; for authors and organisations, the stored key."""
+    if person_of(follow) is not None:
+        return follow.canonical
     try:
-        return parse_keyword(follow.keyword).key
+        key = parse_keyword(follow.keyword).key
     except InvalidInput:
         return follow.canonical
+    return key + (CODE_ONLY if follow.canonical.endswith(CODE_ONLY) else "")
+
+
+def _names(follow: StoredFollow) -> set[str]:
+    """What a member may type to mean a follow: its text, and an author's or organisation's label."""
+    person = person_of(follow)
+    return {follow.keyword.casefold()} | ({person.label.casefold()} if person else set())

@@ -56,6 +56,7 @@ class PaperService:
         self.search = SearchEngine(self.repository)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
+        self._code_linked_hooks: list[InsertedHook] = []
 
     def now(self) -> datetime:
         return self._clock()
@@ -63,6 +64,10 @@ class PaperService:
     def on_inserted(self, hook: InsertedHook) -> None:
         """Run ``hook`` with the newly added papers inside every ingest's transaction."""
         self._inserted_hooks.append(hook)
+
+    def on_code_linked(self, hook: InsertedHook) -> None:
+        """Run ``hook`` with stored papers that just gained a code link, inside the ingest's transaction."""
+        self._code_linked_hooks.append(hook)
 
     async def start(self) -> None:
         self._generation = await self._generations.current("papers")
@@ -92,6 +97,9 @@ class PaperService:
                     progress(len(batch))
             for hook in self._inserted_hooks:
                 await hook(counts.inserted)
+            if counts.code_linked:
+                for hook in self._code_linked_hooks:
+                    await hook(counts.code_linked)
             generation = await self._generations.bump("papers") if counts.new or counts.updated else None
         if generation is not None:
             # Other processes notice the bump; this one refreshes now (and skips the next check).

@@ -13,6 +13,7 @@ import aiosqlite
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.storage.database import Database, RoutedConnection
+from bot.storage.people import record_people
 from bot.storage.signals import record_signals
 
 # Title weighs most, then authors, then the abstract.
@@ -44,6 +45,8 @@ class UpsertCounts:
     unchanged: int = 0
     # The papers this upsert added (not those it updated): what follow alerts are matched against.
     inserted: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
+    # Stored papers that had no code link and now have one: "code released" follows hear now.
+    code_linked: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(
@@ -51,6 +54,7 @@ class UpsertCounts:
             self.updated + other.updated,
             self.unchanged + other.unchanged,
             self.inserted + other.inserted,
+            self.code_linked + other.code_linked,
         )
 
 
@@ -169,7 +173,11 @@ class PaperRepository:
             inserted = await self._insert(inserts, stamp)
         await self._store_listings(listings)
         await record_signals(self._db, listings, now)
-        return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted))
+        await record_people(self._db, listings)
+        code_linked = tuple(
+            StoredPaper(pk, after) for pk, before, after in updates if after.code_url and not before.code_url
+        )
+        return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted), code_linked)
 
     async def _existing_for(self, papers: Sequence[Paper]) -> list[StoredPaper]:
         """Stored rows that could be the same paper as one in ``papers``: same id or same title key."""

@@ -14,6 +14,7 @@ from bot.storage.leases import LeaseRepository
 from bot.storage.library import LibraryRepository
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
+from bot.storage.people import PeopleRepository
 from bot.storage.privacy import PrivacyRepository
 from bot.storage.similar import TermIndex
 
@@ -31,6 +32,7 @@ class Repositories:
     library: LibraryRepository
     privacy: PrivacyRepository
     terms: TermIndex
+    people: PeopleRepository
 
     @classmethod
     def of(cls, database: Database) -> Repositories:
@@ -47,4 +49,5 @@ class Repositories:
             library=LibraryRepository(connection),
             privacy=PrivacyRepository(connection),
             terms=TermIndex(connection),
+            people=PeopleRepository(connection),
         )
