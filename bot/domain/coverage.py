@@ -26,6 +26,7 @@ from bot.domain.digest import (
     entry,
     pack_entries,
     pack_messages,
+    paper_ref,
 )
 from bot.domain.layout import plural
 from bot.domain.models import Paper
@@ -149,6 +150,10 @@ def plan_post(
             dates = ", ".join(day.isoformat() for day in rest[:-1]) + f" or {rest[-1].isoformat()}"
             lines.append(f"The rest: `/papers today` with `day:` {dates}.")
     header = EmbedSpec(title=f"📚 Daily papers · {title_days}", description="\n".join(lines))
-    embeds = [header, *pack_entries(entry(rank, c.paper) for rank, c in enumerate(chosen, 1))]
+    papers = [c.paper for c in chosen]
+    entries = (entry(rank, paper) for rank, paper in enumerate(papers, 1))
+    # Keys: which papers each embed holds (the frozen plan); saves: the Save menu under each message.
+    saves = [paper_ref(paper) for paper in papers]
+    embeds = [header, *pack_entries(entries, keys=[paper.id for paper in papers], saves=saves)]
     messages = pack_messages(embeds, digest_marker(post_day))
     return DigestPlan(post_day, cover.last if old_list is None else old_list[0], messages, len(chosen))
