@@ -37,7 +37,7 @@ from bot.services.search import SearchResults
 from bot.services.similar import SimilarPaper
 from bot.settings import ConfigError, Settings, load_settings
 from bot.sources.http import FetchError
-from bot.storage.database import SchemaTooNew
+from bot.storage.database import ForeignDatabase, SchemaTooNew, StoreMissing
 from bot.storage.papers import UpsertCounts
 
 app = typer.Typer(
@@ -102,7 +102,7 @@ def _run(job: Awaitable[T], *, db: Path | None = None) -> T:
         return asyncio.run(job)  # type: ignore[arg-type]
     except typer.Exit:
         raise
-    except (PaperbotError, FetchError, SchemaTooNew) as exc:
+    except (PaperbotError, FetchError, SchemaTooNew, ForeignDatabase, StoreMissing) as exc:
         fail(str(exc))
     except sqlite3.DatabaseError as exc:
         where = f"{db}" if db else "the database"
@@ -124,8 +124,9 @@ BATCH_BUSY_TIMEOUT_MS = 60_000
 
 
 @asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
-    async with open_services(settings, busy_timeout_ms=BATCH_BUSY_TIMEOUT_MS) as services:
+async def open_service(settings: Settings, *, create: bool = False) -> AsyncIterator[PaperService]:
+    """The paper service over the store; ``create``: only commands that load papers make one."""
+    async with open_services(settings, busy_timeout_ms=BATCH_BUSY_TIMEOUT_MS, create=create) as services:
         yield services.papers
 
 
@@ -231,7 +232,7 @@ def ingest(
         files.append(bundled_sample())
 
     async def job() -> UpsertCounts:
-        async with open_service(settings) as service:
+        async with open_service(settings, create=True) as service:
             return await ingest_files(service, files, day=list_day, year=year)
 
     out.print(_counts_line(_run(job())))
@@ -334,7 +335,7 @@ def similar(
     settings = _settings(db)
 
     async def job() -> list[SimilarPaper]:
-        async with open_services(settings) as services:
+        async with open_services(settings, create=False) as services:
             source = await services.papers.show(paper_id)
             return await services.similar.similar(source, limit=limit)
 
@@ -399,7 +400,7 @@ def top(
         else:
             name = Period.MONTH if month else Period.WEEK
             period, on = parse_period(f"{name}:{until}" if until else name)
-        async with open_services(settings, warm=False) as services:
+        async with open_services(settings, warm=False, create=False) as services:
             return await services.momentum.top(period, on, limit=limit)
 
     ranking = _run(job())
@@ -479,7 +480,7 @@ def start(db: DbOption = None) -> None:
     _configure_logging(settings)
 
     async def job() -> tuple[UpsertCounts, int]:
-        async with open_service(settings) as service:
+        async with open_service(settings, create=True) as service:
             counts = await ingest_files(service, [bundled_sample()], day=None, year=None)
             return counts, (await service.stats()).papers
 
@@ -632,7 +633,7 @@ def follows_match(
 
     async def job() -> list[tuple[Paper, dict[int, list[str]]]]:
         listed = parse_file(data, source=str(path))
-        async with open_services(settings) as services:
+        async with open_services(settings, create=False) as services:
             return await services.follows.preview_matches(listed)
 
     results = [(paper, found) for paper, found in _run(job()) if found]

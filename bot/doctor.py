@@ -12,7 +12,7 @@ import aiohttp
 from bot.services.container import Services, open_services
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
-from bot.storage.database import SchemaTooNew, bundled_migrations
+from bot.storage.database import ForeignDatabase, SchemaTooNew, bundled_migrations
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ async def _database(settings: Settings) -> list[Check]:
         return [
             Check("database", "fail", f"{settings.db} does not exist (`paperbot ingest` or `run` creates it)")
         ]
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, ForeignDatabase) as exc:
         return [Check("database", "fail", str(exc))]
     except Exception as exc:  # any failure to open is the finding
         return [Check("database", "fail", f"{settings.db}: {exc}")]

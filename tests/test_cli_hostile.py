@@ -265,3 +265,49 @@ def test_undecodable_bytes_in_arguments_are_answered(tmp_path: Path, command: tu
     invoke("ingest", "--db", str(db))
     code, _, _ = invoke(*command, "--db", str(db))  # raises if it were a traceback
     assert code in (0, 1)
+
+
+READ_COMMANDS = [("stats",), ("search", "x"), ("show", "1"), ("random",), ("top",), ("similar", "1")]
+
+
+def _foreign_database(path: Path) -> bytes:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('another program''s data')")
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "command", [*READ_COMMANDS, ("ingest",), ("doctor",), ("backup", "copy.db"), ("sandbox", "--tour")]
+)
+def test_another_programs_database_is_refused_and_left_byte_for_byte(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    foreign = tmp_path / "foreign.db"
+    before = _foreign_database(foreign)
+    args = [str(tmp_path / a) if a == "copy.db" else a for a in command]
+    code, shown, said = invoke(*args, "--db", str(foreign))
+    assert code in (1, 2), shown + said  # the sandbox refuses any database it did not make (2)
+    if command[0] not in ("doctor", "sandbox"):
+        assert said == f"error: {foreign} is an SQLite database of another program, not a paperbot store\n"
+    assert foreign.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign.db"]
+
+
+@pytest.mark.parametrize("command", [*READ_COMMANDS, ("backup", "copy.db")])
+def test_read_commands_never_create_a_store(tmp_path: Path, command: tuple[str, ...]) -> None:
+    missing = tmp_path / "nonexistent" / "dir" / "x.db"
+    args = [str(tmp_path / a) if a == "copy.db" else a for a in command]
+    code, _, said = invoke(*args, "--db", str(missing))
+    assert code == 1 and said.count("\n") == 1, said
+    if command[0] != "backup":
+        assert said == f"error: no paperbot store at {missing} (paperbot ingest creates it)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_commands_still_migrate_an_existing_older_store(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    asyncio.run(_old_store(db))
+    code, shown, _ = invoke("stats", "--db", str(db))
+    assert code == 0 and f"(schema version {len(bundled_migrations())})" in shown

@@ -195,17 +195,22 @@ async def open_services(
     clock: Callable[[], datetime] = utcnow,
     warm: bool = True,
     readonly: bool = False,
+    create: bool = True,
     busy_timeout_ms: int = 5000,
 ) -> AsyncIterator[Services]:
     """The database and every service over it, for as long as the block runs; closed after.
 
     ``readonly``: diagnostics and backups look without creating or migrating the store
-    (FileNotFoundError when it does not exist). ``busy_timeout_ms``: how long a write waits for
-    another process's (a batch job like a CLI ingest can wait longer than the bot)."""
+    (FileNotFoundError when it does not exist). ``create``: false for commands that only read
+    (StoreMissing instead of a new store; an existing older store is still migrated).
+    ``busy_timeout_ms``: how long a write waits for another process's (a batch job like a CLI
+    ingest can wait longer than the bot)."""
     database = await (
         Database.open_readonly(settings.db)
         if readonly
-        else Database.open(settings.db, readers=settings.search.readers, busy_timeout_ms=busy_timeout_ms)
+        else Database.open(
+            settings.db, readers=settings.search.readers, busy_timeout_ms=busy_timeout_ms, create=create
+        )
     )
     try:
         yield await Services.open(database, settings, session=session, clock=clock, warm=warm)

@@ -21,6 +21,7 @@ from aiosqlite.context import Result
 from bot.domain.ids import title_id_from_key
 from bot.domain.text import search_text, title_key
 from bot.errors import StorageUnavailable
+from bot.storage.sandbox_marker import MARKER_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,20 @@ _MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+\.sql")
 
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer paperbot than this one."""
+
+
+class ForeignDatabase(RuntimeError):
+    """An SQLite file another program made: paperbot must not migrate it into a store."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(f"{path} is an SQLite database of another program, not a paperbot store")
+
+
+class StoreMissing(RuntimeError):
+    """A command that only reads was pointed at a store that does not exist (none is made)."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(f"no paperbot store at {path} (paperbot ingest creates it)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,13 +187,19 @@ class Database:
         busy_timeout_ms: int = 5000,
         migrations: list[Migration] | None = None,
         readers: int = 1,
+        create: bool = True,
     ) -> Database:
+        """Open (``create``: or make) the store, migrated to the newest schema.
+
+        Raises StoreMissing when ``create`` is false and there is no file, ForeignDatabase (having
+        written nothing) for another program's SQLite file."""
         target = str(path)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            _make_room(target, create=create)
         writer = await _connect(target, busy_timeout_ms)
         opened = [writer]
         try:
+            await _refuse_foreign(writer, target)  # before WAL: the first write
             await writer.execute("PRAGMA journal_mode = WAL")
             database = cls(writer, target)
             database.busy_timeout_ms = int(busy_timeout_ms)
@@ -206,8 +227,13 @@ class Database:
         leaves them. With no ``-wal`` there (no bot running) the file cannot change under us, so it
         is opened ``immutable`` and nothing is made; with one, the existing files are used.
         """
-        connection = await aiosqlite.connect(_readonly_uri(Path(path)), uri=True, isolation_level=None)
+        connection = await _open(_readonly_uri(Path(path)), uri=True, isolation_level=None)
         connection.row_factory = aiosqlite.Row
+        try:
+            await _refuse_foreign(connection, str(path))
+        except BaseException:
+            await connection.close()
+            raise
         return cls(connection, str(path))
 
     async def close(self) -> None:
@@ -344,16 +370,48 @@ class Database:
 
     async def backup(self, target: str | Path) -> None:
         """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
-        destination = await aiosqlite.connect(str(target))
+        destination = await _open(str(target))
         try:
             await self.writer.backup(destination)
         finally:
             await destination.close()
 
 
+def _make_room(target: str, *, create: bool) -> None:
+    """The folder a new store goes in; StoreMissing instead when it may not be created."""
+    if not create and not Path(target).exists():
+        raise StoreMissing(target)
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _refuse_foreign(connection: aiosqlite.Connection, path: str) -> None:
+    """Raise ForeignDatabase for a file at schema version 0 that already holds tables (a new file,
+    or one the sandbox only marked, holds none of its own): reading only, nothing is written."""
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    if row is not None and int(row[0]) != 0:
+        return
+    async with connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name != ? LIMIT 1", (MARKER_TABLE,)
+    ) as cursor:
+        if await cursor.fetchone() is not None:
+            raise ForeignDatabase(path)
+
+
+async def _open(target: str, **options: Any) -> aiosqlite.Connection:
+    """aiosqlite.connect, but a failed connect also waits for aiosqlite's thread to end: left
+    running, it reports to the event loop after asyncio.run closed it ("Event loop is closed")."""
+    connection = aiosqlite.connect(target, **options)
+    try:
+        return await connection
+    except BaseException:
+        await asyncio.to_thread(connection._thread.join)
+        raise
+
+
 async def _connect(target: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     # isolation_level=None: no implicit transactions; every write goes through transaction().
-    connection = await aiosqlite.connect(target, isolation_level=None)
+    connection = await _open(target, isolation_level=None)
     connection.row_factory = aiosqlite.Row
     try:
         await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")

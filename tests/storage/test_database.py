@@ -5,12 +5,23 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.database import Database, Migration, SchemaTooNew, bundled_migrations
+from bot.storage.database import (
+    Database,
+    ForeignDatabase,
+    Migration,
+    SchemaTooNew,
+    StoreMissing,
+    bundled_migrations,
+)
 
 
 async def _version(path: Path) -> int:
     with sqlite3.connect(path) as conn:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
 
 
 async def test_empty_database_gets_every_migration_and_pragmas(tmp_path: Path) -> None:
@@ -72,3 +83,32 @@ def test_statements_keep_trigger_bodies_whole() -> None:
         "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  SELECT 1;\n  SELECT 2;\nEND;\n"
     )
     assert len(Migration(1, "0001_a.sql", sql).statements()) == 2
+
+
+async def test_another_programs_database_is_refused_unwritten(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(ForeignDatabase, match="another program, not a paperbot store"):
+        await Database.open(path)
+    with pytest.raises(ForeignDatabase):
+        await Database.open_readonly(path)
+    assert path.read_bytes() == before
+    assert _names(tmp_path) == ["foreign.db"]  # no -wal, no -shm
+
+
+async def test_an_empty_existing_file_is_a_new_store(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+    db = await Database.open(path, create=False)
+    await db.close()
+    assert await _version(path) == len(bundled_migrations())
+
+
+async def test_without_create_a_missing_store_is_not_made(tmp_path: Path) -> None:
+    path = tmp_path / "folder" / "x.db"
+    with pytest.raises(StoreMissing, match=r"no paperbot store at .*x\.db \(paperbot ingest creates it\)"):
+        await Database.open(path, create=False)
+    assert _names(tmp_path) == []
