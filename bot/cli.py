@@ -25,7 +25,7 @@ from rich.text import Text
 
 from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
-from bot.domain.momentum import Period, parse_period
+from bot.domain.momentum import Period
 from bot.domain.printable import printable
 from bot.domain.text import without_lone_surrogates
 from bot.errors import PaperbotError, PaperNotFound
@@ -235,7 +235,7 @@ def ingest(
         async with open_service(settings, create=True) as service:
             return await ingest_files(service, files, day=list_day, year=year)
 
-    out.print(_counts_line(_run(job())))
+    out.print(_counts_line(_run(job(), db=settings.db)))
 
 
 async def _fetch_live(
@@ -269,7 +269,7 @@ def search(
         async with open_service(settings) as service:
             return await service.search.find(typed(query), limit=limit)
 
-    results = _run(job())
+    results = _run(job(), db=settings.db)
     hits = results.hits
     if as_json:
         _print_json(
@@ -316,7 +316,7 @@ def show(
             except PaperNotFound:
                 return None
 
-    paper = _run(job())
+    paper = _run(job(), db=settings.db)
     if paper is None:
         nothing_found(str(PaperNotFound(paper_id)))
     _print_paper(paper, as_json)
@@ -339,7 +339,7 @@ def similar(
             source = await services.papers.show(paper_id)
             return await services.similar.similar(source, limit=limit)
 
-    hits = _run(job())
+    hits = _run(job(), db=settings.db)
     if as_json:
         _print_json([paper_json(h.paper, score=round(h.score, 4), shared=list(h.shared)) for h in hits])
         return
@@ -365,7 +365,7 @@ def random(
         async with open_service(settings) as service:
             return await service.random(typed(topic) if topic else None)
 
-    paper = _run(job())
+    paper = _run(job(), db=settings.db)
     if paper is None:
         nothing_found("No papers found." if topic else "The store is empty: run `paperbot ingest` first.")
     _print_paper(paper, as_json)
@@ -390,20 +390,19 @@ def top(
 ) -> None:
     """The most upvoted papers of the recent lists: the same ranking as /papers top."""
     if sum((week, month, day is not None)) > 1:
-        err.print("[red]error:[/red] choose one of --week, --month, --day")
-        raise typer.Exit(2)
+        fail("choose one of --week, --month, --day", 2)
+    if day is not None:
+        period, on = Period.DAY, None if day == "latest" else _parse_date(day, option="--day")
+    else:
+        period = Period.MONTH if month else Period.WEEK
+        on = _parse_date(until, option="--until") if until else None
     settings = _settings(db)
 
     async def job() -> Ranking:
-        if day is not None:
-            period, on = parse_period("day" if day == "latest" else f"day:{day}")
-        else:
-            name = Period.MONTH if month else Period.WEEK
-            period, on = parse_period(f"{name}:{until}" if until else name)
         async with open_services(settings, warm=False, create=False) as services:
             return await services.momentum.top(period, on, limit=limit)
 
-    ranking = _run(job())
+    ranking = _run(job(), db=settings.db)
     updated = ranking.updated_at.isoformat(timespec="seconds") if ranking.updated_at else None
     if as_json:
         _print_json(
@@ -436,7 +435,7 @@ def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
         async with open_service(settings) as service:
             return await service.stats()
 
-    result = _run(job())
+    result = _run(job(), db=settings.db)
     data = {
         "papers": result.papers,
         "sources": result.by_source,
@@ -484,7 +483,7 @@ def start(db: DbOption = None) -> None:
             counts = await ingest_files(service, [bundled_sample()], day=None, year=None)
             return counts, (await service.stats()).papers
 
-    counts, total = _run(job())
+    counts, total = _run(job(), db=settings.db)
     say(f"Bundled sample: {_counts_line(counts)}. The store at {settings.db} holds {total} papers.")
     if settings.discord_token is None:
         # The sandbox gets its own database beside the store, never the store itself.
@@ -523,6 +522,8 @@ def sandbox(
         fail(str(exc), 2)
     except OSError as exc:
         fail(f"cannot make the sandbox database {path}: {exc.strerror or exc}", 2)
+    except sqlite3.Error as exc:  # SQLite's own "unable to open database file" (e.g. under /proc)
+        fail(f"cannot make the sandbox database {path}: {exc}", 2)
     sandboxed = settings.model_copy(
         update={
             "db": path,
@@ -598,11 +599,11 @@ def _read_file(path: Path) -> bytes:
         fail(f"cannot read {path}: {exc.strerror or exc}")
 
 
-def _parse_date(text: str) -> date:
+def _parse_date(text: str, *, option: str = "--date") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        fail(f"--date must be YYYY-MM-DD, got {text!r}", 2)
+        fail(f"{option} must be YYYY-MM-DD, got {text!r}", 2)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -636,7 +637,7 @@ def follows_match(
         async with open_services(settings, create=False) as services:
             return await services.follows.preview_matches(listed)
 
-    results = [(paper, found) for paper, found in _run(job()) if found]
+    results = [(paper, found) for paper, found in _run(job(), db=settings.db) if found]
     if as_json:
         _print_json(
             [
@@ -677,7 +678,7 @@ def backup(
                 raise
             return version
 
-    version = _run(job())
+    version = _run(job(), db=settings.db)
     say(f"Backed up {settings.db} to {target} (schema version {version}).")
 
 

@@ -311,3 +311,35 @@ def test_read_commands_still_migrate_an_existing_older_store(tmp_path: Path) -> 
     asyncio.run(_old_store(db))
     code, shown, _ = invoke("stats", "--db", str(db))
     assert code == 0 and f"(schema version {len(bundled_migrations())})" in shown
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a /proc where SQLite cannot make files")
+@pytest.mark.parametrize("command", [("ingest",), ("stats",), ("search", "x"), ("sandbox", "--tour")])
+async def test_an_unopenable_path_is_one_line_and_nothing_else(command: tuple[str, ...]) -> None:
+    """In a real process: aiosqlite's thread must not report to a closed event loop afterwards."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *command, "--db", "/proc/paperbot-test.db",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    said = stderr.decode()
+    assert said.startswith("error: ") and said.count("\n") == 1, said
+    assert process.returncode == (2 if command[0] == "sandbox" else 1)
+
+
+def test_conflicting_periods_are_one_plain_error_line(tmp_path: Path) -> None:
+    code, _, said = invoke("top", "--week", "--month", "--db", str(tmp_path / "p.db"))
+    assert code == 2 and said == "error: choose one of --week, --month, --day\n"
+
+
+@pytest.mark.parametrize(("option", "value"), [("--day", "2024-99-01"), ("--until", "last tuesday")])
+def test_a_bad_top_date_names_the_option_and_is_bad_usage(tmp_path: Path, option: str, value: str) -> None:
+    code, _, said = invoke("top", option, value, "--db", str(tmp_path / "p.db"))
+    assert code == 2 and said == f"error: {option} must be YYYY-MM-DD, got {value!r}\n"
+    assert "day:" not in said and not (tmp_path / "p.db").exists()
+
+
+@pytest.mark.parametrize("args", [("search", "x", "--limit", "abc"), ("search", "x", "--limit", "0")])
+def test_an_unparsable_option_is_typers_usage_error_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
+    code, _, said = invoke(*args, "--db", str(tmp_path / "p.db"))
+    assert code == 2 and "Invalid value for '--limit'" in said and said.startswith("Usage: ")

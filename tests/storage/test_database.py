@@ -112,3 +112,18 @@ async def test_without_create_a_missing_store_is_not_made(tmp_path: Path) -> Non
     with pytest.raises(StoreMissing, match=r"no paperbot store at .*x\.db \(paperbot ingest creates it\)"):
         await Database.open(path, create=False)
     assert _names(tmp_path) == []
+
+
+def _aiosqlite_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a /proc where SQLite cannot make files")
+async def test_a_failed_open_leaves_no_connection_thread_behind() -> None:
+    before = _aiosqlite_threads()
+    with pytest.raises(sqlite3.OperationalError):
+        await Database.open("/proc/paperbot-test.db")
+    # A thread left running would report to the event loop after asyncio.run closed it.
+    assert _aiosqlite_threads() == before
