@@ -22,10 +22,13 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG = Path("config/paperbot.toml")
+DEFAULT_DB = Path("data/paperbot.db")
+# A misspelt key is an error, not a silent default; inf and nan are no number of seconds.
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class SearchSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+    model_config = STRICT
 
     page_size: int = Field(5, ge=1, le=10, description="Results per page of /papers search")
     max_results: int = Field(25, ge=1, le=100, description="Most results a search returns")
@@ -38,7 +41,7 @@ class SearchSettings(BaseModel):
 
 
 class DigestSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+    model_config = STRICT
 
     grace_minutes: int = Field(
         360, ge=0, le=1440, description="How late a missed post may still be caught up"
@@ -61,7 +64,7 @@ def _default_sources() -> list[SourceName]:
 
 
 class SourceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+    model_config = STRICT
 
     enabled: list[SourceName] = Field(
         default_factory=_default_sources, description="Sources fetched on schedule"
@@ -90,7 +93,7 @@ class SourceSettings(BaseModel):
 
 
 class FollowSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+    model_config = STRICT
 
     max_per_member: int = Field(25, ge=1, le=100, description="Follows one member may have")
     poll_seconds: float = Field(30.0, gt=0, description="How often the bot looks for alerts to send")
@@ -110,7 +113,7 @@ class LogSettings(BaseModel):
 
 
 class HealthSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+    model_config = STRICT
 
     file: Path | None = Field(
         Path("data/heartbeat.json"),
@@ -128,7 +131,7 @@ class HealthSettings(BaseModel):
 
 
 class DeliverySettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+    model_config = STRICT
 
     lease_seconds: float = Field(
         90.0,
@@ -151,9 +154,10 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_nested_delimiter="__",
         extra="ignore",
+        allow_inf_nan=False,
     )
 
-    db: Path = Field(Path("data/paperbot.db"), description="SQLite database file")
+    db: Path = Field(DEFAULT_DB, description="SQLite database file")
     log_level: LogLevel = "INFO"
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "PAPERBOT_DISCORD_TOKEN")
@@ -179,6 +183,12 @@ class Settings(BaseSettings):
     @classmethod
     def _level_in_capitals(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _empty_db_is_the_default(cls, value: object) -> object:
+        # PAPERBOT_DB= (set but empty) is the default store, not "." (the current folder).
+        return DEFAULT_DB if isinstance(value, str) and not value.strip() else value
 
     @field_validator("discord_token", mode="before")
     @classmethod
@@ -224,6 +234,8 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
     or a value (from the file, the environment or .env) of the wrong type or out of range."""
     explicit = config or (Path(os.environ["PAPERBOT_CONFIG"]) if os.environ.get("PAPERBOT_CONFIG") else None)
     path = explicit or DEFAULT_CONFIG
+    if explicit is not None and explicit.is_dir():
+        raise ConfigError(f"config file {explicit} is a folder; give the path of a TOML file")
     if explicit is not None and not explicit.is_file():
         raise ConfigMissing(f"config file {explicit} does not exist")
     if path.is_file():

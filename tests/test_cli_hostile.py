@@ -92,6 +92,8 @@ BAD_CONFIG = [
     ({"PAPERBOT_SEARCH__PAGE_SIZE": "1e9"}, None, "search.page_size"),
     ({"PAPERBOT_LOG_LEVEL": "LOUD"}, None, "log_level"),
     ({"PAPERBOT_OWNER_IDS": "[not json"}, None, "owner_ids"),
+    ({"PAPERBOT_HEALTH__INTERVAL_SECONDS": "nan"}, None, "health.interval_seconds"),
+    ({}, "[search]\nrefresh_seconds = inf\n", "search.refresh_seconds"),
     ({}, "[digest]\ngrace_minutes = 'soon'\n", "digest.grace_minutes"),
     ({}, "[digest]\ngrace_minute = 5\n", "'digest.grace_minute'"),
     ({}, "grace_minutes = 5\n", "'grace_minutes'"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigMissing, load_settings
+from bot.settings import ConfigError, ConfigMissing, load_settings
 
 
 @pytest.fixture
@@ -57,3 +57,32 @@ def test_the_shipped_config_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     settings = load_settings(config=shipped)
     assert settings.follows.max_per_member == 25 and settings.sources.retry_attempts == 4
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("search", "refresh_seconds"), ("digest", "tick_seconds"), ("sources", "timeout_seconds"),
+     ("follows", "poll_seconds"), ("health", "interval_seconds"), ("delivery", "lease_seconds")],
+)  # fmt: skip
+def test_no_float_setting_takes_infinity_or_nan(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, section: str, key: str, value: str
+) -> None:
+    (clean_env / "inf.toml").write_text(f"[{section}]\n{key} = {value}\n")
+    monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env / "inf.toml"))
+    with pytest.raises(ConfigError, match=rf"config key {section}\.{key} .*finite"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_db_variable_is_the_default_store(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("PAPERBOT_DB", value)
+    assert load_settings().db == Path("data/paperbot.db")
+
+
+def test_a_folder_as_config_says_so(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env))
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_settings()
