@@ -11,7 +11,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -510,20 +510,12 @@ def sandbox(
     ] = None,
 ) -> None:
     """Try the bot without Discord: the real bot against a local pretend Discord, from this terminal."""
-    from bot.sandbox.store import NotASandboxStore, reset_sandbox_store
+    from bot.sandbox.store import NotASandboxStore, SandboxBusy, reset_sandbox_store, sandbox_session
     from bot.sandbox.terminal import run_sandbox
 
     settings = _settings(None)
     _configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
     path = db or Path("data/sandbox.db")
-    try:
-        reset_sandbox_store(path)
-    except NotASandboxStore as exc:
-        fail(str(exc), 2)
-    except OSError as exc:
-        fail(f"cannot make the sandbox database {path}: {exc.strerror or exc}", 2)
-    except sqlite3.Error as exc:  # SQLite's own "unable to open database file" (e.g. under /proc)
-        fail(f"cannot make the sandbox database {path}: {exc}", 2)
     sandboxed = settings.model_copy(
         update={
             "db": path,
@@ -533,7 +525,20 @@ def sandbox(
             "sources": settings.sources.model_copy(update={"hf_api_url": "http://127.0.0.1:9/daily_papers"}),
         }
     )
-    raise typer.Exit(_run(run_sandbox(sandboxed, interactive=interactive)))
+    with ExitStack() as session:
+        try:
+            # The lock is held from before the reset until the session ends: a second sandbox on
+            # the same path refuses here and deletes nothing.
+            session.enter_context(sandbox_session(path))
+            reset_sandbox_store(path)
+        except (SandboxBusy, NotASandboxStore) as exc:
+            fail(str(exc), 2)
+        except OSError as exc:
+            fail(f"cannot make the sandbox database {path}: {exc.strerror or exc}", 2)
+        except sqlite3.Error as exc:  # SQLite's own "unable to open database file" (e.g. under /proc)
+            fail(f"cannot make the sandbox database {path}: {exc}", 2)
+        code = _run(run_sandbox(sandboxed, interactive=interactive))
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -3,11 +3,16 @@
 A sandbox database carries a marker table written before anything else. Resetting deletes the file
 and its own SQLite companions (``-wal``, ``-shm``, ``-journal``) only when the file carries that
 marker; any other file at the path (a real paperbot store, a backup, notes) is refused and left as
-it was.
+it was. A running sandbox holds an exclusive lock on its own ``PATH.lock`` file for the whole session,
+so a second sandbox on the same path refuses instead of deleting the running one's database.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.storage.sandbox_marker import carries_marker, create_marked
@@ -55,3 +60,52 @@ def reset_sandbox_store(path: Path) -> None:
             )
     path.parent.mkdir(parents=True, exist_ok=True)
     create_marked(path)
+
+
+LOCK_SUFFIX = ".lock"
+LOCK_CONTENT = b"paperbot sandbox lock: deleted by the sandbox holding it\n"
+
+
+class SandboxBusy(RuntimeError):
+    """Another sandbox holds this database: nothing was touched."""
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file the sandbox owns beside its database (``sandbox.db`` -> ``sandbox.db.lock``)."""
+    return path.with_name(path.name + LOCK_SUFFIX)
+
+
+@contextmanager
+def sandbox_session(path: Path) -> Iterator[None]:
+    """Hold the sandbox's exclusive lock on ``path`` for the whole session.
+
+    A second sandbox on the same path raises SandboxBusy before it deletes anything. The lock file
+    is made here and deleted here, while still locked, so a later sandbox never locks a deleted file.
+    """
+    lock = lock_path(path)
+    if lock.is_dir() or (lock.exists() and lock.read_bytes() not in (b"", LOCK_CONTENT)):
+        raise NotASandboxStore(f"{lock} exists and is not the sandbox's lock file; move it away")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise SandboxBusy(f"a sandbox is already running on {path}") from None
+        # The holder before us may have deleted the file between our open and our lock: retry on the
+        # file now at the path, or two sandboxes would each hold a lock on a different file.
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, LOCK_CONTENT)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.sandbox.store import NotASandboxStore, is_sandbox_store, reset_sandbox_store
+from bot.sandbox.store import (
+    NotASandboxStore,
+    SandboxBusy,
+    is_sandbox_store,
+    lock_path,
+    reset_sandbox_store,
+    sandbox_session,
+)
 
 NEIGHBOURS = ("paperbot.db.bak", "paperbot.db-notes.txt", "paperbot.db2", "paperbot.dbx-wal")
 
@@ -103,3 +112,69 @@ def test_cli_sandbox_refuses_a_real_store_and_keeps_every_file_beside_it(tmp_pat
     assert {name: (tmp_path / name).read_bytes() for name in NEIGHBOURS} == before
     stats = runner.invoke(app, ["stats", "--json", "--db", str(store)])
     assert '"papers": 69' in stats.output
+
+
+def _running_sandbox_store(path: Path) -> None:
+    """What a running sandbox has made: its marked database with something written in it."""
+    reset_sandbox_store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE papers (id TEXT)")
+        conn.execute("INSERT INTO papers VALUES ('running')")
+    conn.close()
+
+
+def _still_running(path: Path) -> bool:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT id FROM papers").fetchall()
+    conn.close()
+    return rows == [("running",)]
+
+
+def test_a_second_lock_holder_on_the_same_path_is_refused_until_the_first_ends(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.db"
+    with sandbox_session(path):
+        _running_sandbox_store(path)
+        with pytest.raises(SandboxBusy, match="a sandbox is already running on"), sandbox_session(path):
+            reset_sandbox_store(path)  # pragma: no cover - never reached
+        assert _still_running(path)
+        assert lock_path(path).exists()  # the refused one leaves the holder's lock file alone
+    assert not lock_path(path).exists()  # deleted by its holder when the session ends
+    with sandbox_session(path):  # and the path is free again
+        reset_sandbox_store(path)
+    assert is_sandbox_store(path)
+
+
+def test_a_stale_lock_file_left_by_a_killed_sandbox_does_not_block(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.db"
+    with sandbox_session(path):
+        stale = lock_path(path).read_bytes()
+    lock_path(path).write_bytes(stale)  # as a sandbox killed before its clean-up leaves it
+    with sandbox_session(path):
+        reset_sandbox_store(path)
+    assert not lock_path(path).exists()
+
+
+def test_a_lock_path_holding_someone_elses_file_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.db"
+    lock_path(path).write_text("my notes\n")
+    with pytest.raises(NotASandboxStore, match=r"sandbox\.db\.lock"), sandbox_session(path):
+        pass  # pragma: no cover - never reached
+    assert lock_path(path).read_text() == "my notes\n"
+
+
+def test_a_second_sandbox_process_refuses_in_one_line_and_deletes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.db"
+    with sandbox_session(path):  # this process is the running sandbox
+        _running_sandbox_store(path)
+        second = subprocess.run(
+            [sys.executable, "-m", "bot", "sandbox", "--tour", "--db", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [f"error: a sandbox is already running on {path}"]
+        assert _still_running(path)
+        assert lock_path(path).exists()
