@@ -11,13 +11,16 @@ from bot.domain.text import clean_line, strip_invisible
 ELLIPSIS = "…"
 T = TypeVar("T")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
-_INLINE_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
+# "<" too: Discord renders <t:0:R>, <:emoji:1>, </cmd:1> and <@1> tokens; a backslash before "<"
+# shows them as typed.
+_INLINE_MARKDOWN = re.compile(r"([\\*_~`|\[\]<])")
 _LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>-])", re.MULTILINE)  # headings, quotes, lists
 _MENTION = re.compile(r"@(everyone|here|[!&]?\d+)|<(@[!&]?|#)(\d+)>")
 
 
 def escape(text: str) -> str:
-    """Chat text made inert: markdown characters escaped, mentions broken with a zero-width space.
+    """Chat text made inert: markdown characters and ``<`` tokens escaped, mentions broken with a
+    zero-width space.
 
     Bot messages also go out with no allowed mentions; this keeps the layout intact as well.
     Zero-width and direction-override characters are dropped: they could reorder or hide text.

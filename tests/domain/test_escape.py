@@ -1,0 +1,73 @@
+"""Paper text shows as typed in Discord: no markdown and no <...> token (timestamp, emoji, command,
+mention) survives escape() unescaped."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.layout import escape
+from bot.domain.text import strip_invisible
+
+INLINE_MARKUP = set("\\*_~`|[]<")
+LINE_START_MARKUP = set("#>-")
+
+
+def _unescaped_markup(escaped: str) -> list[str]:
+    """Markup characters Discord would act on: those not behind a backslash (read left to right)."""
+    found: list[str] = []
+    line_start = True
+    chars = iter(escaped)
+    for char in chars:
+        if char == "\\":
+            next(chars, None)
+            line_start = False
+            continue
+        if char in INLINE_MARKUP or (line_start and char in LINE_START_MARKUP):
+            found.append(char)
+        line_start = char == "\n" or (line_start and char.isspace())
+    return found
+
+
+def _as_shown(escaped: str) -> str:
+    """What Discord shows: each backslash escape as its character; the zero-width breaks invisible."""
+    return re.sub(r"\\(.)", r"\1", escaped, flags=re.DOTALL).replace("\u200b", "")
+
+
+TOKENS = [
+    "<t:0:R>",
+    "<t:1700000000>",
+    "<:x:1>",
+    "<a:x:1>",
+    "</cmd:1>",
+    "</papers show:12>",
+    "<@1>",
+    "<@!1>",
+    "<@&1>",
+    "<#1>",
+    "<id:customize>",
+    "<https://example.org>",
+]
+
+
+@pytest.mark.parametrize("token", TOKENS)
+def test_discord_tokens_in_paper_text_show_as_typed(token: str) -> None:
+    escaped = escape(f"See {token} now")
+    assert _unescaped_markup(escaped) == []
+    assert "\\<" in escaped
+    assert _as_shown(escaped) == f"See {token} now"
+
+
+PIECES = [*"<>:@&#!/tRa01 x\\*_~`|[]-\n\t\u200bé", "everyone", "here", *TOKENS]
+text_with_markup = st.lists(st.sampled_from(PIECES), max_size=20).map("".join) | st.text(max_size=60)
+
+
+@given(text_with_markup)
+def test_any_text_escaped_has_no_live_markup_and_shows_as_typed(text: str) -> None:
+    escaped = escape(text)
+    assert _unescaped_markup(escaped) == []
+    assert _as_shown(escaped) == strip_invisible(text)
+    assert "@everyone" not in escaped and "@here" not in escaped  # mentions broken as well
