@@ -86,10 +86,15 @@ TOUR = (
     "/digest post-now",
     "/papers today",
 )
-_UNESCAPE = re.compile(r"\\([\\*_~`|\[\]#>-])")
-_LINK = re.compile(r"\[(?P<text>(?:\\.|[^\]\\])*)\]\(<?(?P<url>[^)>]+)>?\)")
-_TIMESTAMP = re.compile(r"<t:(?P<seconds>\d+)(?::\w)?>")
-_CHANNEL = re.compile(r"<#\d+>")
+# One left-to-right pass, as Discord reads markdown: an escape (a backslash before punctuation) is
+# taken first, so an escaped bracket or angle bracket never starts a link, timestamp or mention.
+_MARKUP = re.compile(
+    r"\\(?P<escaped>[^0-9A-Za-z\s])"
+    r"|\[(?P<text>(?:\\.|[^\]\\])*)\]\(<?(?P<url>[^)>\s]+)>?\)"
+    r"|<t:(?P<seconds>\d+)(?::\w)?>"
+    r"|(?P<channel><#\d+>)"
+    r"|(?P<bold>\*\*)"
+)
 
 
 class Sandbox:
@@ -371,15 +376,26 @@ def _read(name: str) -> bytes:
 
 
 def _plain(text: str) -> str:
-    """Discord markdown made readable in a terminal: links as their text, bold marks and escapes gone,
-    timestamps and channel mentions spelled out; escape sequences and control characters from the
-    data never reach the terminal."""
-    text = _LINK.sub(lambda m: m["text"], text).replace("**", "")
-    text = _TIMESTAMP.sub(
-        lambda m: datetime.fromtimestamp(int(m["seconds"]), UTC).strftime("%a %d %b %H:%M UTC"), text
-    )
-    text = _CHANNEL.sub("#papers", text)
-    return printable(_UNESCAPE.sub(r"\1", text).replace("\u200b", ""))
+    """Discord markdown made readable in a terminal: links as their text, bold marks gone, escapes
+    shown as the plain characters, timestamps and channel mentions spelled out; escape sequences and
+    control characters from the data never reach the terminal."""
+    return printable(_markup_read(text).replace("\u200b", ""))
+
+
+def _markup_read(text: str) -> str:
+    return _MARKUP.sub(_token_read, text)
+
+
+def _token_read(match: re.Match[str]) -> str:
+    if match["escaped"] is not None:
+        return match["escaped"]
+    if match["text"] is not None:
+        return _markup_read(match["text"])
+    if match["seconds"] is not None:
+        return datetime.fromtimestamp(int(match["seconds"]), UTC).strftime("%a %d %b %H:%M UTC")
+    if match["channel"] is not None:
+        return "#papers"
+    return ""  # bold marks
 
 
 def _render(message: Json, title: str) -> Panel:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from bot.domain.layout import escape, md_link
 from bot.sandbox.store import reset_sandbox_store
-from bot.sandbox.terminal import Sandbox, _watch_news, banner, run_sandbox
+from bot.sandbox.terminal import Sandbox, _plain, _watch_news, banner, run_sandbox
 from bot.settings import Settings
 
 
@@ -209,3 +210,23 @@ def test_rendered_messages_never_pass_escapes_to_the_terminal() -> None:
     Console(file=buffer, width=200, color_system=None).print(_render(message, "t"))
     shown = buffer.getvalue()
     assert "[/INST]" in shown and "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
+
+
+@pytest.mark.parametrize(
+    ("discord", "shown"),
+    [
+        ("\\[/INST\\] see [Paper](<https://x.org/1>)", "[/INST] see Paper"),
+        ("[a \\] b](https://x.org/2) then \\[c\\](d)", "a ] b then [c](d)"),
+        ("\\\\[x](https://x.org/3)", "\\x"),  # an escaped backslash, then a real link
+        ("\\<t:0:R> at <t:0:R>", "<t:0:R> at Thu 01 Jan 00:00 UTC"),
+        ("\\<@\u200b&1> \\<#1> <#1>", "<@&1> <#1> #papers"),
+        ("**bold** \\*\\*not\\*\\* \\# \\- \\> \\_", "bold **not** # - > _"),
+    ],
+)
+def test_escapes_show_as_the_plain_characters_and_never_start_or_end_links(discord: str, shown: str) -> None:
+    assert _plain(discord) == shown
+
+
+@pytest.mark.parametrize("title", ["Prompt \\[/INST\\] [/INST] tuning", "See <t:0:R> & <@&1> [x](y) **z**"])
+def test_a_linked_title_shows_as_typed(title: str) -> None:
+    assert _plain(md_link(escape(title), "https://arxiv.org/abs/2501.00001")) == title
