@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -27,7 +28,7 @@ from rich.text import Text
 
 from bot.client import PaperBot, endpoints
 from bot.data import bundled_sample
-from bot.domain.models import Paper, Source
+from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.printable import printable
 from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
@@ -64,8 +65,8 @@ OPTION_SYNTAX = (
     "Options go as name:value, as in Discord: a value runs up to the next name: and is sent as typed, "
     'quotes included (paper:Value Kaleid, query:"reward model" -video). Text before the first option '
     "fills the command's first text option. [optional] options may be left out; channel options are "
-    "#papers. Also: click LABEL (a button on the last message with buttons), ingest FILE, help, quit "
-    "(or Ctrl-C, Ctrl-D)."
+    "#papers. Also: click LABEL (a button on the last message with buttons), ingest FILE... "
+    '(paths split as a shell does: "my papers.json", ~/papers.json), help, quit (or Ctrl-C, Ctrl-D).'
 )
 TYPE_HINTS = {
     STRING: "text",
@@ -74,12 +75,13 @@ TYPE_HINTS = {
     BOOLEAN: "true|false",
     CHANNEL: "#papers",
 }
+TOUR_PAPERS = "<tour papers>"  # the tour's own page of papers, never a file name
 TOUR = (
     "/papers search learning",
     "click Next",
     "/papers show paper:federated learning",
     "/follow add diffusion",
-    "ingest <tour papers>",
+    f"ingest {TOUR_PAPERS}",
     "/follow list",
     "/digest setup time:{now} timezone:UTC",
     "/digest preview",
@@ -165,14 +167,11 @@ class Sandbox:
             elif line == "click" or line.startswith("click "):
                 await self._click(line[len("click") :].strip())
             elif line == "ingest" or line.startswith("ingest "):
-                name = line[len("ingest") :].strip()
-                if not name:
-                    raise LookupError("ingest which file? e.g. ingest papers.json")
-                await self._ingest(name)
+                await self._ingest(_file_names(line[len("ingest") :]))
             elif line.startswith("/"):
                 await self._slash(line[1:])
             else:
-                self.console.print("Commands start with /, or: click LABEL, ingest FILE, help, quit.")
+                self.console.print("Commands start with /, or: click LABEL, ingest FILE..., help, quit.")
         except (LookupError, ValueError, TimeoutError, PaperbotError) as exc:
             # Refused (what Discord's client would not send) is a ValueError; text is never markup.
             self.console.print(Text(str(exc) or type(exc).__name__, style="red"))
@@ -256,15 +255,22 @@ class Sandbox:
         record = await self.emulator.click(self.you, self.last_message, label)
         self._show_interaction(record)
 
-    async def _ingest(self, name: str) -> None:
-        if name == "<tour papers>":
-            data, source = _tour_page(), "tour"
-        else:
-            try:
-                data, source = await asyncio.to_thread(_read, name), name
-            except OSError as exc:  # the session (follows, settings) stays as it was
-                raise LookupError(f"cannot read {name}: {exc.strerror or exc}") from None
-        counts = await self.services.papers.ingest(parse_file(data, source=source, today=date.today()))
+    async def _ingest(self, names: list[str]) -> None:
+        """Read and parse every file first, then store them all in one transaction (as `paperbot
+        ingest` does): a file that cannot be read or parsed stores none of them."""
+        listed: list[ListedPaper] = []
+        for name in names:
+            if name == TOUR_PAPERS:
+                data, source = _tour_page(), "tour"
+            else:
+                try:
+                    data, source = await asyncio.to_thread(_read, name), name
+                except OSError as exc:  # the session (follows, settings) stays as it was
+                    raise LookupError(
+                        f"cannot read {name}: {exc.strerror or exc}; nothing ingested"
+                    ) from None
+            listed += parse_file(data, source=source, today=date.today())
+        counts = await self.services.papers.ingest(listed)
         summary = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
         self.console.print(f"[dim]ingested: {summary}[/dim]")
         if counts.new and await self.services.pending_alerts():
@@ -369,6 +375,19 @@ def _button(button: Json) -> Text:
     if button.get("disabled"):
         return Text(label, style="dim strike")
     return Text(label, style="cyan")
+
+
+def _file_names(rest: str) -> list[str]:
+    """The files after ``ingest``, split as a shell would: quotes keep spaces, ``~`` is home."""
+    if rest.strip() == TOUR_PAPERS:
+        return [TOUR_PAPERS]
+    try:
+        names = shlex.split(rest)
+    except ValueError as exc:  # an unclosed quote
+        raise LookupError(f'ingest: {exc}; quote a path with spaces, e.g. ingest "my papers.json"') from None
+    if not names:
+        raise LookupError("ingest which file? e.g. ingest papers.json, or several: ingest a.json b.txt")
+    return names
 
 
 def _read(name: str) -> bytes:

@@ -230,3 +230,44 @@ def test_escapes_show_as_the_plain_characters_and_never_start_or_end_links(disco
 @pytest.mark.parametrize("title", ["Prompt \\[/INST\\] [/INST] tuning", "See <t:0:R> & <@&1> [x](y) **z**"])
 def test_a_linked_title_shows_as_typed(title: str) -> None:
     assert _plain(md_link(escape(title), "https://arxiv.org/abs/2501.00001")) == title
+
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+async def _paper_count(session: Session) -> int:
+    return (await session.sandbox.services.papers.stats()).papers
+
+
+async def test_ingest_takes_quoted_paths_home_and_several_files(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spaced = tmp_path / "my papers" / "daily page.json"
+    spaced.parent.mkdir()
+    spaced.write_bytes((FIXTURES / "hf_daily_2024-07-31.json").read_bytes())
+    monkeypatch.setenv("HOME", str(tmp_path))
+    before = await _paper_count(session)
+    shown = await session.say(f'ingest "{spaced}" ~/"my papers/daily page.json"')
+    assert "ingested:" in shown and "cannot read" not in shown
+    assert await _paper_count(session) > before
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ('"unclosed.json', "No closing quotation"),
+        ("   ", "ingest which file"),
+        ("{good} /nonexistent/more.json", "cannot read /nonexistent/more.json"),
+        ("{good} {bad}", "bad.json"),
+    ],
+)
+async def test_ingest_of_several_files_stores_none_when_one_fails(
+    session: Session, tmp_path: Path, args: str, says: str
+) -> None:
+    good = FIXTURES / "hf_daily_2024-07-31.json"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "papers"')
+    before = await _paper_count(session)
+    shown = await session.say("ingest " + args.format(good=good, bad=bad))
+    assert says in shown and "Traceback" not in shown and "ingested:" not in shown
+    assert await _paper_count(session) == before  # one transaction: the good file is not stored either
