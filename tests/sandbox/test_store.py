@@ -178,3 +178,10 @@ def test_a_second_sandbox_process_refuses_in_one_line_and_deletes_nothing(tmp_pa
         assert second.stderr.strip().splitlines() == [f"error: a sandbox is already running on {path}"]
         assert _still_running(path)
         assert lock_path(path).exists()
+
+
+def test_the_quick_start_says_the_sandbox_has_its_own_database_and_how_to_add_papers() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") : readme.index("## Running the bot on Discord")]
+    assert "The sandbox never uses `data/paperbot.db`" in quick_start
+    assert "`data/sandbox.db`" in quick_start and "`ingest FILE...`" in quick_start
