@@ -7,7 +7,6 @@ ingest again. Nothing here is asserted: these are measurements.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import resource
 import statistics
@@ -124,6 +123,7 @@ def match(
 async def _bot_memory(n: int, queries: int) -> None:
     import sys
 
+    from bench.load import bot_env
     from bot.sandbox.emulator import DiscordEmulator
 
     path = await database(n)
@@ -131,14 +131,7 @@ async def _bot_memory(n: int, queries: int) -> None:
     guild = emu.create_guild("Bench")
     channel = emu.create_channel(guild, "papers")
     member = emu.add_member(guild, "bench")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
-    env |= {
-        "DISCORD_TOKEN": "bench-token",
-        "DISCORD_API_BASE": emu.api_base,
-        "DISCORD_GATEWAY_URL": emu.gateway_url,
-        "PAPERBOT_DB": str(path),
-        "PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/none",
-    }
+    env = bot_env(emu, path)
     sync = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sync", env=env, stdout=-3, stderr=-3
     )

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bench import cache
 from bench.corpus import generate
-from bench.load import _bot_env, _tree_rss_kb
+from bench.load import _tree_rss_kb, bot_env
 from bot.domain.models import ListedPaper, Source
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.ratelimit import GLOBAL_PER_SECOND
@@ -76,7 +76,7 @@ async def run(servers: int, max_papers: int, wait: float) -> dict[str, Any]:
     db = workdir / "fanout.db"
     emu = await FanoutEmulator().start()
     channels = await _prepare(db, emu, servers, max_papers)
-    env = _bot_env(emu, db)
+    env = bot_env(emu, db)
     log_file = (workdir / "bot.log").open("wb")
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, stdout=log_file, stderr=log_file

@@ -200,7 +200,8 @@ class Workload:
         return Sent(kind, record)
 
 
-def _bot_env(emu: DiscordEmulator, db: Path, readers: int | None = None) -> dict[str, str]:
+def bot_env(emu: DiscordEmulator, db: Path, readers: int | None = None) -> dict[str, str]:
+    """The environment every benchmark starts the real bot with: the emulator, the store, no live source."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
     env |= {
         "DISCORD_TOKEN": "bench-token",
@@ -266,7 +267,7 @@ async def run(
     guild = emu.create_guild("Load")
     channel = emu.create_channel(guild, "papers")
     people = [emu.add_member(guild, f"member{i}") for i in range(members)]
-    env = _bot_env(emu, db, readers)
+    env = bot_env(emu, db, readers)
     log_file = (workdir / "bot.log").open("wb")
     sync = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sync", env=env, stdout=log_file, stderr=log_file
