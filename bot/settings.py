@@ -101,6 +101,8 @@ class FollowSettings(BaseModel):
 
 
 class LogSettings(BaseModel):
+    model_config = STRICT
+
     format: Literal["plain", "json"] = Field("plain", description="plain lines, or one JSON object a line")
     file: Path | None = Field(None, description="Also log to this file, rotated (empty: stderr only)")
     max_bytes: int = Field(10_000_000, ge=1000, description="Rotate the log file at this size")

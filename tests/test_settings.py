@@ -86,3 +86,12 @@ def test_a_folder_as_config_says_so(clean_env: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env))
     with pytest.raises(ConfigError, match="is a folder"):
         load_settings()
+
+
+@pytest.mark.parametrize("section", ["SEARCH", "DIGEST", "SOURCES", "FOLLOWS", "LOG", "HEALTH", "DELIVERY"])
+def test_a_misspelt_environment_setting_is_an_error_not_ignored(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, section: str
+) -> None:
+    monkeypatch.setenv(f"PAPERBOT_{section}__NOT_A_KEY", "1")
+    with pytest.raises(ConfigError, match=f"{section.lower()}.not_a_key"):
+        load_settings()

@@ -15,6 +15,9 @@ _SENTENCE_END = re.compile(r"[.!?](?=\s)")
 # shows them as typed.
 _INLINE_MARKDOWN = re.compile(r"([\\*_~`|\[\]<])")
 _LINE_START_MARKDOWN = re.compile(r"^(\s*)([#>-])", re.MULTILINE)  # headings, quotes, lists
+# "1. " at a line start opens an ordered list that renumbers from 1: a title "2. Results" would
+# show as "1. Results". Escaping the dot keeps the number as typed.
+_ORDERED_LIST_MARKER = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 _MENTION = re.compile(r"@(everyone|here|[!&]?\d+)|<(@[!&]?|#)(\d+)>")
 
 
@@ -28,6 +31,7 @@ def escape(text: str) -> str:
     text = strip_invisible(text)
     text = _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<#\u200b"), text)
     text = _INLINE_MARKDOWN.sub(r"\\\1", text)
+    text = _ORDERED_LIST_MARKER.sub(r"\1\\.", text)
     return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
 
 

@@ -14,6 +14,7 @@ from bot.domain.text import strip_invisible
 
 INLINE_MARKUP = set("\\*_~`|[]<")
 LINE_START_MARKUP = set("#>-")
+ORDERED_LIST_MARKER = re.compile(r"^\s*\d+\.(?=\s)", re.MULTILINE)  # "2. " renumbers to "1."
 
 
 def _unescaped_markup(escaped: str) -> list[str]:
@@ -29,6 +30,7 @@ def _unescaped_markup(escaped: str) -> list[str]:
         if char in INLINE_MARKUP or (line_start and char in LINE_START_MARKUP):
             found.append(char)
         line_start = char == "\n" or (line_start and char.isspace())
+    found += [marker.group(0) for marker in ORDERED_LIST_MARKER.finditer(escaped)]
     return found
 
 
@@ -61,7 +63,17 @@ def test_discord_tokens_in_paper_text_show_as_typed(token: str) -> None:
     assert _as_shown(escaped) == f"See {token} now"
 
 
-PIECES = [*"<>:@&#!/tRa01 x\\*_~`|[]-\n\t\u200bé", "everyone", "here", *TOKENS]
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [("2. Results that matter", "2. Results that matter"), ("Intro\n 10. Ten", "Intro\n 10. Ten")],
+)
+def test_a_numbered_title_keeps_its_number(title: str, shown: str) -> None:
+    escaped = escape(title)
+    assert _unescaped_markup(escaped) == []
+    assert _as_shown(escaped) == shown
+
+
+PIECES = [*"<>:@&#!/tRa01 x\\*_~`|[]-\n\t\u200bé.", "2. ", "everyone", "here", *TOKENS]
 text_with_markup = st.lists(st.sampled_from(PIECES), max_size=20).map("".join) | st.text(max_size=60)
 
 
