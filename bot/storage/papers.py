@@ -25,12 +25,13 @@ _FIELDS = (
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
-# The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's.
+# The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. A
+# title's folded words are its title_key (the same ``words``), stored already: no Python call.
 _FTS_ROWS = (
-    "(rowid, title, abstract, authors) SELECT pk, paperbot_search_text(title), "
+    "(rowid, title, abstract, authors) SELECT pk, title_key, "
     "paperbot_search_text(abstract), paperbot_authors_text(authors) FROM papers"
 )
-_TITLE_FTS_ROWS = "(rowid, title) SELECT pk, paperbot_search_text(title) FROM papers"
+_TITLE_FTS_ROWS = "(rowid, title) SELECT pk, title_key FROM papers"
 
 
 def paper_columns(alias: str) -> str:
@@ -212,13 +213,13 @@ class PaperRepository:
         # A contentless FTS5 index forgets a row by being told the (folded) text it indexed.
         await self._db.execute(
             "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) "
-            "SELECT 'delete', pk, paperbot_search_text(title), paperbot_search_text(abstract), "
+            "SELECT 'delete', pk, title_key, paperbot_search_text(abstract), "
             "paperbot_authors_text(authors) FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
             (pks,),
         )
         await self._db.execute(
             "INSERT INTO titles_fts (titles_fts, rowid, title) "
-            "SELECT 'delete', pk, paperbot_search_text(title) FROM papers "
+            "SELECT 'delete', pk, title_key FROM papers "
             "WHERE pk IN (SELECT value FROM json_each(?))",
             (pks,),
         )
