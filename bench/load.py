@@ -114,6 +114,9 @@ class Outcome:
     heartbeat_ms: list[float] = field(default_factory=list)
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
+    bot_cpu_s: float = 0.0  # CPU seconds the bot used from the first interaction to the end of the run
+    bench_cpu_s: float = 0.0  # ... and this process: the emulator and the load generator
+    load_average: float = 0.0  # the machine's, at the end: how much else competed for the cores
     behind_warnings: int = 0
     gateway_waits: int = 0  # times discord.py held the bot's gateway sends back (its rate limiter)
     stalls: list[float] = field(default_factory=list)  # event-loop stalls the bot logged, seconds
@@ -137,6 +140,33 @@ def parse_mix(text: str) -> dict[str, float]:
             raise ValueError(f"unknown interaction kind {name!r} in the mix")
         mix[name.strip()] = float(weight)
     return mix
+
+
+def _tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, every thread) used so far by a process and its descendants."""
+    ticks = 0
+    for current in _tree_pids(pid):
+        try:
+            # Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(stat[11]) + int(stat[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
@@ -320,6 +350,7 @@ async def run(
             )
         sent: list[Sent] = []
         total = int(rate * duration)
+        bot_cpu, own_cpu = tree_cpu_seconds(bot.pid), time.process_time()
         started = loop.time()
         for i in range(total):
             delay = started + i / rate - loop.time()
@@ -330,6 +361,9 @@ async def run(
                 emu.forget_requests()
         outcome.seconds = loop.time() - started
         await asyncio.sleep(RESPONSE_DEADLINE + 2)  # whatever is still unanswered now is late or lost
+        outcome.bot_cpu_s = tree_cpu_seconds(bot.pid) - bot_cpu
+        outcome.bench_cpu_s = time.process_time() - own_cpu
+        outcome.load_average = os.getloadavg()[0]
         stop.set()
         if ingest_file is not None:
             await side[1]
@@ -469,6 +503,14 @@ def report(outcome: Outcome) -> None:
         + (f", longest:\n{longest_own.describe()}" if longest_own else "")
     )
     print(f"  bot RSS at the end {outcome.rss_mb:.0f} MB, peak {outcome.peak_rss_mb:.0f} MB (process tree)")
+    served = len(lat)
+    print(
+        f"  CPU seconds over the run: bot {outcome.bot_cpu_s:.1f} s "
+        f"({outcome.bot_cpu_s * 1000 / max(outcome.sent, 1):.2f} ms per interaction received, "
+        f"{outcome.bot_cpu_s * 1000 / max(served, 1):.2f} ms per interaction served), "
+        f"emulator + load generator {outcome.bench_cpu_s:.1f} s; "
+        f"{os.cpu_count()} cores, load average {outcome.load_average:.1f} at the end"
+    )
     if outcome.ingest:
         print(f"  {outcome.ingest}")
 
