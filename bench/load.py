@@ -12,9 +12,11 @@ callbacks after 3 s (counted as late). A second probe asks the bot for a gateway
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -30,11 +32,18 @@ from aiohttp import web
 from bench import cache, workload
 from bench.corpus import arxiv_id
 from bot.domain.admission import BUSY_MESSAGE
+from bot.loop_watch import STALL_SECONDS, LoopWatch, Stall
 from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
 from bot.sandbox.model import Channel, User
 from bot.sandbox.rest import RESPONSE_DEADLINE
 
-PROBE_EVERY = 0.5  # seconds between gateway heartbeat probes
+# Seconds between gateway heartbeat probes. The bot answers each probe (op 1) with a heartbeat that
+# discord.py sends through its gateway rate limiter (110 frames a minute): probing twice a second
+# used it up 55 s into a run, and while the limiter waited the bot's gateway reader waited too, so
+# every interaction behind it arrived seconds old (the "5.7 s stall" of 60 s runs). Once a second
+# leaves half the budget to the bot.
+PROBE_EVERY = 1.0
+GATEWAY_RATE_LIMITED = "is ratelimited"  # discord.py's warning when its gateway sends must wait
 
 # Today's figures from issue 12 (before this work), same machine, same mix, 100k papers.
 BASELINE = (
@@ -105,7 +114,14 @@ class Outcome:
     heartbeat_ms: list[float] = field(default_factory=list)
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
+    bot_cpu_s: float = 0.0  # CPU seconds the bot used from the first interaction to the end of the run
+    bench_cpu_s: float = 0.0  # ... and this process: the emulator and the load generator
+    load_average: float = 0.0  # the machine's, at the end: how much else competed for the cores
     behind_warnings: int = 0
+    gateway_waits: int = 0  # times discord.py held the bot's gateway sends back (its rate limiter)
+    stalls: list[float] = field(default_factory=list)  # event-loop stalls the bot logged, seconds
+    longest_stall: str = ""  # the bot's own report of its longest stall (where the loop was)
+    bench_stalls: list[Stall] = field(default_factory=list)  # this process's (emulator, load generator)
     ingest: str = ""
 
     @staticmethod
@@ -124,6 +140,33 @@ def parse_mix(text: str) -> dict[str, float]:
             raise ValueError(f"unknown interaction kind {name!r} in the mix")
         mix[name.strip()] = float(weight)
     return mix
+
+
+def _tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, every thread) used so far by a process and its descendants."""
+    ticks = 0
+    for current in _tree_pids(pid):
+        try:
+            # Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(stat[11]) + int(stat[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
@@ -263,6 +306,11 @@ async def run(
     workdir = Path(tempfile.mkdtemp(prefix="load-", dir=cache.CACHE))
     db = workdir / "bot.db"
     shutil.copy(source, db)
+    # The emulator and the load generator share this process's loop: its stalls delay interactions
+    # before the bot sees them, so they are reported apart from the bot's.
+    own_stalls: list[Stall] = []
+    watch = LoopWatch(report=own_stalls.append)
+    watch.start()
     emu = await LoadEmulator().start()
     guild = emu.create_guild("Load")
     channel = emu.create_channel(guild, "papers")
@@ -302,6 +350,7 @@ async def run(
             )
         sent: list[Sent] = []
         total = int(rate * duration)
+        bot_cpu, own_cpu = tree_cpu_seconds(bot.pid), time.process_time()
         started = loop.time()
         for i in range(total):
             delay = started + i / rate - loop.time()
@@ -312,6 +361,9 @@ async def run(
                 emu.forget_requests()
         outcome.seconds = loop.time() - started
         await asyncio.sleep(RESPONSE_DEADLINE + 2)  # whatever is still unanswered now is late or lost
+        outcome.bot_cpu_s = tree_cpu_seconds(bot.pid) - bot_cpu
+        outcome.bench_cpu_s = time.process_time() - own_cpu
+        outcome.load_average = os.getloadavg()[0]
         stop.set()
         if ingest_file is not None:
             await side[1]
@@ -329,11 +381,37 @@ async def run(
             bot.terminate()
             await bot.wait()
         await emu.stop()
+        watch.stop()
         log_file.close()
+    outcome.bench_stalls = own_stalls
     text = (workdir / "bot.log").read_text(errors="replace")
     outcome.behind_warnings = text.count("websocket is")
+    outcome.gateway_waits = text.count(GATEWAY_RATE_LIMITED)
+    outcome.stalls, outcome.longest_stall = stalls_logged(text)
     shutil.rmtree(workdir)
     return outcome
+
+
+STALL_LINE = re.compile(r"event loop stalled for (\d+\.\d+) s")
+
+
+def stalls_logged(log_text: str) -> tuple[list[float], str]:
+    """The loop stalls the bot logged (bot/loop_watch.py), and the full report of the longest."""
+    stalls: list[float] = []
+    longest = ""
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        match = STALL_LINE.search(line)
+        if match is None:
+            continue
+        seconds = float(match[1])
+        if seconds > max(stalls, default=0.0):
+            following = itertools.takewhile(
+                lambda text: text.startswith(("  ", "seen", "garbage")), lines[index + 1 :]
+            )
+            longest = "\n".join([line, *following])
+        stalls.append(seconds)
+    return stalls, longest
 
 
 def _tally(emu: LoadEmulator, sent: list[Sent], outcome: Outcome) -> None:
@@ -410,9 +488,29 @@ def report(outcome: Outcome) -> None:
     print(
         f"  gateway heartbeat round trip: p50 {pct(hb, 0.5):.0f} ms  p99 {pct(hb, 0.99):.0f} ms  "
         f"max {max(hb, default=float('nan')):.0f} ms over {len(hb)} probes; "
-        f"'websocket is behind' warnings: {outcome.behind_warnings}"
+        f"'websocket is behind' warnings: {outcome.behind_warnings}; "
+        f"gateway sends held back by discord.py's rate limiter: {outcome.gateway_waits}"
+    )
+    stalls = outcome.stalls
+    print(
+        f"  event-loop stalls over {STALL_SECONDS} s logged by the bot: {len(stalls)}"
+        + (f", longest {max(stalls):.2f} s:\n{outcome.longest_stall}" if stalls else "")
+    )
+    own = outcome.bench_stalls
+    longest_own = max(own, key=lambda stall: stall.seconds, default=None)
+    print(
+        f"  event-loop stalls of the emulator and load generator (this process): {len(own)}"
+        + (f", longest:\n{longest_own.describe()}" if longest_own else "")
     )
     print(f"  bot RSS at the end {outcome.rss_mb:.0f} MB, peak {outcome.peak_rss_mb:.0f} MB (process tree)")
+    served = len(lat)
+    print(
+        f"  CPU seconds over the run: bot {outcome.bot_cpu_s:.1f} s "
+        f"({outcome.bot_cpu_s * 1000 / max(outcome.sent, 1):.2f} ms per interaction received, "
+        f"{outcome.bot_cpu_s * 1000 / max(served, 1):.2f} ms per interaction served), "
+        f"emulator + load generator {outcome.bench_cpu_s:.1f} s; "
+        f"{os.cpu_count()} cores, load average {outcome.load_average:.1f} at the end"
+    )
     if outcome.ingest:
         print(f"  {outcome.ingest}")
 

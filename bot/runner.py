@@ -11,6 +11,7 @@ import aiohttp
 
 from bot.client import PaperBot, use_endpoints
 from bot.health import FetchOutcome, write_heartbeat
+from bot.loop_watch import LoopWatch
 from bot.services.container import Services, open_services
 from bot.settings import Settings
 
@@ -24,10 +25,14 @@ async def run_bot(settings: Settings) -> None:
     """Connect and serve until SIGINT/SIGTERM; then close the bot and the database cleanly."""
     assert settings.discord_token is not None
     use_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    # A stalled loop misses heartbeats and every interaction's 3 s at once: log each stall and where.
+    watch = LoopWatch()
+    watch.start()
     try:
         async with aiohttp.ClientSession() as session, open_services(settings, session=session) as services:
             await _serve(services, settings)
     finally:
+        watch.stop()
         log.info("stopped: database closed")
 
 

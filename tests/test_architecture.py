@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
         "bot.settings",
         "bot.data",
         "bot.logging_context",
+        "bot.loop_watch",
         "bot.health",
         "bot.exports",
     },

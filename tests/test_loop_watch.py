@@ -1,0 +1,81 @@
+"""The event-loop stall watch: a stalled loop is logged with how long and where it was, so an
+operator (and `bench load`) can see what starved the gateway and every interaction at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from bot.loop_watch import Collection, LoopWatch, Stall, StallTracker
+
+
+def test_beats_on_time_report_nothing() -> None:
+    tracker = StallTracker(threshold=0.5, beat=0.1)
+    for tick in range(20):
+        assert tracker.on_beat(tick * 0.1) is None
+    assert tracker.stalls == 0 and tracker.longest == 0.0
+
+
+def test_a_late_beat_is_a_stall_with_where_the_loop_was_most_often() -> None:
+    tracker = StallTracker(threshold=0.5, beat=0.1)
+    tracker.on_beat(10.0)
+    assert not tracker.overdue(10.2)
+    assert tracker.overdue(10.5)
+    for stack in ("vocabulary build", "vocabulary build", "json encode"):
+        tracker.on_sample(stack)
+
+    stall = tracker.on_beat(12.1)
+
+    assert stall is not None and abs(stall.seconds - 2.0) < 1e-9
+    assert stall.stacks == [("vocabulary build", 2), ("json encode", 1)]
+    assert tracker.stalls == 1 and abs(tracker.longest - 2.0) < 1e-9
+    assert "event loop stalled for 2.00 s" in stall.describe() and "seen 2x in:\nvocabulary build" in (
+        stall.describe()
+    )
+    # The next stall starts with a clean slate.
+    assert tracker.on_beat(12.2) is None
+
+
+def test_a_long_garbage_collection_is_named_and_short_ones_are_not() -> None:
+    tracker = StallTracker(threshold=0.5, beat=0.1)
+    tracker.on_beat(0.0)
+    tracker.on_collection(Collection(generation=0, seconds=0.001, collected=10))
+    tracker.on_collection(Collection(generation=2, seconds=1.2, collected=3))
+
+    stall = tracker.on_beat(1.4)
+
+    assert stall is not None
+    assert stall.collections == [Collection(2, 1.2, 3)]
+    assert "garbage collection of generation 2: 1.20 s" in stall.describe()
+
+
+async def test_the_watch_reports_a_blocking_call_on_the_loop_and_names_it() -> None:
+    sampled = threading.Event()
+
+    class Tracker(StallTracker):
+        def on_sample(self, stack: str) -> None:
+            super().on_sample(stack)
+            sampled.set()  # seen stalled: the blocking call below may end
+
+    reported: list[Stall] = []
+    stall_reported = asyncio.Event()
+
+    def report(stall: Stall) -> None:
+        reported.append(stall)
+        stall_reported.set()
+
+    watch = LoopWatch(Tracker(threshold=0.02, beat=0.01), report=report)
+    watch.start()
+    try:
+        await asyncio.sleep(0)
+
+        def blocking_call_on_the_loop() -> None:
+            assert sampled.wait(timeout=30), "the watch never sampled the stalled loop"
+
+        blocking_call_on_the_loop()
+        await asyncio.wait_for(stall_reported.wait(), 30)  # the next beat reports it
+    finally:
+        watch.stop()
+
+    assert "blocking_call_on_the_loop" in reported[0].stacks[0][0]
+    assert watch.tracker.longest > 0.02
