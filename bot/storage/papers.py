@@ -16,10 +16,8 @@ from bot.storage.database import Database, RoutedConnection
 from bot.storage.people import record_people
 from bot.storage.signals import record_signals
 
-# bm25() column weights (title, abstract, authors): the ranking is the caller's choice.
+# bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
 Weights = tuple[float, float, float]
-# Title weighs most, then authors, then the abstract.
-SEARCH_BM25: Weights = (10.0, 1.0, 4.0)
 # Classic BM25 over title and abstract alike: the baseline search quality is measured against.
 PLAIN_BM25: Weights = (1.0, 1.0, 0.0)
 _FIELDS = (
@@ -344,9 +342,7 @@ class PaperRepository:
             row = await cursor.fetchone()
         return paper_from_row(row) if row else None
 
-    async def match(
-        self, fts_query: str, *, limit: int, min_pk: int = 0, weights: Weights = SEARCH_BM25
-    ) -> list[TextHit]:
+    async def match(self, fts_query: str, *, weights: Weights, limit: int, min_pk: int = 0) -> list[TextHit]:
         """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``."""
         sql = (
             "SELECT rowid, bm25(papers_fts, ?, ?, ?) AS score "
