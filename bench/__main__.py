@@ -1,4 +1,4 @@
-"""Benchmarks with printed figures: ``python -m bench {ingest,search,autocomplete,all} --n N``.
+"""Benchmarks with printed figures: ``python -m bench {ingest,search,search-quality,similar,...,all}``.
 
 Databases are cached under bench/.cache/ per corpus size, so search figures do not pay for
 ingest again. Nothing here is asserted: these are measurements.
@@ -259,6 +259,19 @@ def similar_quality(queries: int = 500) -> None:
     asyncio.run(figures.quality(CACHE, queries))
 
 
+@app.command(name="search-quality")
+def search_quality(
+    queries: Annotated[int, typer.Option(help="HF keywords sampled as queries.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the query sample and the typos.")] = 14,
+) -> None:
+    """Search on real papers: P@10 and nDCG@10 with HF's keywords as labels, with and without a typo,
+    today's search against plain BM25 (method in bench/search_quality.py)."""
+    from bench import search_quality as figures
+
+    CACHE.mkdir(exist_ok=True)
+    asyncio.run(figures.report(CACHE, queries, seed))
+
+
 @app.command(name="all")
 def run_all() -> None:
     """The figures the issues ask for: ingest at 100k, search and autocomplete at 10k/100k/1M."""
@@ -272,6 +285,7 @@ def run_all() -> None:
             match(follows=follows, papers=papers, check=20)
     similar(10, 300)
     similar_quality(500)
+    search_quality(300, 14)
 
 
 if __name__ == "__main__":

@@ -273,7 +273,12 @@ def search(
     hits = results.hits
     if as_json:
         _print_json(
-            [paper_json(h.paper, score=round(h.score, 4), snippet=h.snippet, fuzzy=h.fuzzy) for h in hits]
+            [
+                paper_json(
+                    h.paper, score=round(h.score, 4), snippet=h.snippet, fuzzy=h.fuzzy, phrase=h.phrase
+                )
+                for h in hits
+            ]
         )
         if not hits:
             raise typer.Exit(NOTHING_FOUND)

@@ -27,8 +27,8 @@ def test_json_results_are_best_first_and_marked_by_their_pass(db: Path, query: s
     result = runner.invoke(app, ["search", query, "--json", "--limit", "20", "--db", str(db)])
     assert result.exit_code == 0
     hits = json.loads(result.stdout)
-    scores = [hit["score"] for hit in hits]
-    assert scores == sorted(scores, reverse=True)
+    order = [(hit["phrase"], hit["score"]) for hit in hits]  # the words side by side first
+    assert order == sorted(order, reverse=True)
     assert len({hit["fuzzy"] for hit in hits}) <= 1
 
 

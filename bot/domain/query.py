@@ -61,6 +61,14 @@ def parse_search(text: str) -> SearchQuery:
     return SearchQuery(tuple(terms[:budget]), tuple(phrases[:MAX_TERMS]))
 
 
+def as_one_phrase(query: SearchQuery) -> SearchQuery | None:
+    """The query with its bare words side by side, in the order typed, as one phrase (its quoted
+    phrases kept), or None when there are fewer than two bare words to join."""
+    if len(query.terms) < 2:
+        return None
+    return SearchQuery((), (query.terms, *query.phrases))
+
+
 def quote(term: str) -> str:
     """An FTS5 string literal (terms are word characters already; doubling quotes is belt and braces)."""
     return '"' + term.replace('"', '""') + '"'

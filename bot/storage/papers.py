@@ -16,8 +16,10 @@ from bot.storage.database import Database, RoutedConnection
 from bot.storage.people import record_people
 from bot.storage.signals import record_signals
 
-# Title weighs most, then authors, then the abstract.
-BM25 = "bm25(papers_fts, 10.0, 1.0, 4.0)"
+# bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
+Weights = tuple[float, float, float]
+# Classic BM25 over title and abstract alike: the baseline search quality is measured against.
+PLAIN_BM25: Weights = (1.0, 1.0, 0.0)
 _FIELDS = (
     "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
     "code_url", "project_url", "thumbnail_url", "organization", "upvotes", "ai_summary", "ai_keywords",
@@ -341,13 +343,13 @@ class PaperRepository:
             row = await cursor.fetchone()
         return paper_from_row(row) if row else None
 
-    async def match(self, fts_query: str, *, limit: int, min_pk: int = 0) -> list[TextHit]:
+    async def match(self, fts_query: str, *, weights: Weights, limit: int, min_pk: int = 0) -> list[TextHit]:
         """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``."""
         sql = (
-            f"SELECT rowid, {BM25} AS score "
+            "SELECT rowid, bm25(papers_fts, ?, ?, ?) AS score "
             "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ?"
         )
-        async with self._db.execute(sql, (fts_query, min_pk, limit)) as cursor:
+        async with self._db.execute(sql, (*weights, fts_query, min_pk, limit)) as cursor:
             return [TextHit(row[0], -float(row[1])) for row in await cursor.fetchall()]
 
     async def count_matches(self, fts_query: str, *, cap: int) -> int:

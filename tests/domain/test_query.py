@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.query import MAX_TERMS, Mode, alternatives_to_fts, parse_search, to_fts
+from bot.domain.query import MAX_TERMS, Mode, alternatives_to_fts, as_one_phrase, parse_search, to_fts
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,27 @@ def test_unbalanced_quote_is_punctuation() -> None:
     assert parse_search('"global magnitude pruning').terms == ("global", "magnitude", "pruning")
 
 
+def test_bare_words_side_by_side_are_one_phrase_beside_the_quoted_ones(fts: sqlite3.Connection) -> None:
+    together = as_one_phrase(parse_search('global "magnitude" pruning "we prune"'))
+    assert together is not None
+    assert to_fts(together) == '"global magnitude pruning" AND "we prune"'
+    assert fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(together),)).fetchone() == (1,)
+    apart = as_one_phrase(parse_search("pruning magnitude"))
+    assert apart is not None
+    assert fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(apart),)).fetchone() == (0,)
+    assert as_one_phrase(parse_search('pruning "global magnitude"')) is None  # one bare word: no new phrase
+
+
+@given(st.text(max_size=120))
+def test_a_joined_phrase_holds_every_word_of_the_query(text: str) -> None:
+    query = parse_search(text)
+    together = as_one_phrase(query)
+    assert (together is None) == (len(query.terms) < 2)
+    if together is not None:
+        assert together.all_words() == (*query.terms, *query.all_words()[len(query.terms) :])
+        assert together.size == len(query.phrases) + 1
+
+
 def test_term_count_is_bounded() -> None:
     assert parse_search(" ".join(f"w{i}" for i in range(100))).size == MAX_TERMS
 
@@ -59,6 +80,9 @@ def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str)
             fts.execute(
                 "SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query, mode, column=column),)
             ).fetchone()
+    together = as_one_phrase(query)
+    if together is not None:
+        fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(together),)).fetchone()
 
 
 @given(
