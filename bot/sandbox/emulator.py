@@ -8,7 +8,8 @@ answer 404 and are logged in ``unknown_routes``.
 One module per part, each a layer over the shared world:
 ``world`` (state, builders, waiting), ``gateway`` (HELLO/IDENTIFY/RESUME, dispatch), ``rest``
 (the REST routes), ``interactions`` (members acting), ``faults`` (failures on demand), with
-``ratelimit`` (Discord's global and per-route limits, enforced in the faults middleware).
+``shards`` (Discord's sharding rules, kept by the gateway) and ``ratelimit`` (Discord's global and
+per-route limits, enforced in the faults middleware).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ __all__ = ["DiscordEmulator", "Fault", "InteractionRecord"]
 
 
 class DiscordEmulator(Interactions, Rest, Faults, Gateway):
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rate_limited: bool = True) -> None:
-        super().__init__(host=host, port=port, rate_limited=rate_limited)
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, rate_limited: bool = True, max_concurrency: int = 1
+    ) -> None:
+        """``max_concurrency``: IDENTIFYs allowed per 5 s (Discord gives large bots 16)."""
+        super().__init__(host=host, port=port, rate_limited=rate_limited, max_concurrency=max_concurrency)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> DiscordEmulator:

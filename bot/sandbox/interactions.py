@@ -87,7 +87,7 @@ class Interactions(World):
             payload["user"] = user.payload()
         if message is not None:
             payload["message"] = message
-        self.dispatch("INTERACTION_CREATE", payload)
+        self.dispatch("INTERACTION_CREATE", payload, guild_id=guild.id if guild else None)
         return record
 
     def send_slash(self, user: User, channel: Channel, command: str, /, **options: Any) -> InteractionRecord:

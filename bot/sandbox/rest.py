@@ -30,6 +30,7 @@ from bot.sandbox.rules import (
     form_errors,
     message_problems,
 )
+from bot.sandbox.shards import recommended_shards
 from bot.sandbox.world import API, World
 
 log = logging.getLogger(__name__)
@@ -137,8 +138,9 @@ class Rest(World):
         )
 
     async def _gateway_bot(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return json_response({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+        limits = self.session_start_limit()
+        shards = recommended_shards(len(self.guilds))
+        return json_response({"url": self.gateway_url, "shards": shards, "session_start_limit": limits})
 
     def _store_commands(self, body: list[Json], guild_id: int | None) -> list[Json]:
         stored = []

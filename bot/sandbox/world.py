@@ -48,8 +48,13 @@ class World:
     def gateway_url(self) -> str:
         return f"ws://{self.host}:{self.port}/gateway"
 
-    def dispatch(self, event: str, data: Json) -> None:
-        """Tell connected bots about ``event``: a world with no gateway has nobody to tell."""
+    def dispatch(self, event: str, data: Json, *, guild_id: int | None = None) -> None:
+        """Tell the bots connected for ``guild_id``'s shard (None: DMs) about ``event``: a world with
+        no gateway has nobody to tell."""
+
+    def session_start_limit(self) -> Json:
+        """What /gateway/bot says about starting sessions (the gateway keeps the count)."""
+        return {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
 
     @property
     def connected(self) -> bool:
@@ -58,12 +63,13 @@ class World:
 
     # ---- builders --------------------------------------------------------------------------------
 
-    def create_guild(self, name: str) -> Guild:
-        guild = Guild(snowflake(), name, self.owner.id)
+    def create_guild(self, name: str, *, guild_id: int | None = None) -> Guild:
+        """A server; ``guild_id`` places it (on a shard: bot.sandbox.shards.guild_id_on_shard)."""
+        guild = Guild(guild_id or snowflake(), name, self.owner.id)
         guild.members[self.owner.id] = Member(self.owner, MEMBER_DEFAULT | MANAGE_GUILD)
         self.guilds[guild.id] = guild
         if self.connected:
-            self.dispatch("GUILD_CREATE", guild.payload(self.bot))
+            self.dispatch("GUILD_CREATE", guild.payload(self.bot), guild_id=guild.id)
         return guild
 
     def create_channel(self, guild: Guild, name: str, *, bot_denied: int = 0) -> Channel:
@@ -73,7 +79,7 @@ class World:
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
         if self.connected:
-            self.dispatch("CHANNEL_CREATE", channel.payload())
+            self.dispatch("CHANNEL_CREATE", channel.payload(), guild_id=guild.id)
         return channel
 
     def add_member(self, guild: Guild, name: str, *, manage_server: bool = False) -> User:
