@@ -44,14 +44,12 @@ class Sources(commands.Cog):
         if fetcher is None:
             return
         try:
-            before = await fetcher.schedule_holder()
             held = await fetcher.hold_schedule()
         except Exception:
             log.exception("could not renew the source schedule's lease; will try again")
             return
         if held and self._holding is False:
-            # The holder stopped renewing (it died or froze): this process runs the schedule now.
-            log.info("source schedule taken over from %s", before)
+            # Taken over from a process that stopped renewing: run what is due now, not at the next check.
             await self.run_due()
         self._holding = held
 

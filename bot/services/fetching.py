@@ -190,7 +190,12 @@ class FetchService:
         if self._leases is None:
             return True
         async with self._database.transaction():
-            return await self._leases.acquire(SCHEDULE_LEASE, self.owner, self.now(), self._lease_ttl)
+            before = await self._leases.holder(SCHEDULE_LEASE)
+            held = await self._leases.acquire(SCHEDULE_LEASE, self.owner, self.now(), self._lease_ttl)
+        if held and before is not None and before != self.owner:
+            # A clean stop deletes the lease: one still held by another process means it died or froze.
+            log.info("source schedule taken over from %s (it stopped renewing its lease)", before)
+        return held
 
     async def schedule_holder(self) -> str | None:
         """Which process runs the schedule now (None: nobody yet)."""

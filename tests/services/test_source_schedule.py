@@ -3,6 +3,7 @@ old, then every interval, with backoff after failures, and by one process at a t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,8 +152,12 @@ async def test_two_processes_run_the_schedule_one_at_a_time(
 
 
 async def test_the_holder_keeps_the_schedule_through_a_long_fetch_and_a_dead_one_loses_it_within_a_minute(
-    shared: tuple[Database, Database], api: FakeHfApi, session: aiohttp.ClientSession
+    shared: tuple[Database, Database],
+    api: FakeHfApi,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.services.fetching")
     clock = Clock()
     one_db, two_db = shared
     one = await bot_process(one_db, api, session, clock)
@@ -175,3 +180,5 @@ async def test_the_holder_keeps_the_schedule_through_a_long_fetch_and_a_dead_one
         waited += 15
     assert waited <= 60
     assert await one.fetcher.schedule_holder() == two.fetcher.owner
+    said = [r.getMessage() for r in caplog.records if "taken over" in r.getMessage()]
+    assert said == [f"source schedule taken over from {one.fetcher.owner} (it stopped renewing its lease)"]
