@@ -222,6 +222,19 @@ def fanout(
     bench_fanout.report(asyncio.run(bench_fanout.run(servers, max_papers, wait)), project)
 
 
+@app.command(name="alert-fanout")
+def alert_fanout(
+    members: Annotated[int, typer.Option(help="Members following the keyword.")] = 1_000,
+    papers: Annotated[int, typer.Option(help="New papers, each matching every member.")] = 100,
+    processes: Annotated[int, typer.Option(help="`paperbot run` processes sharing 6 shards.")] = 3,
+    wait: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 900,
+) -> None:
+    """Alert DMs for members x papers pairs delivered by sharded processes on one database."""
+    from bench import alert_fanout as figures
+
+    figures.report(asyncio.run(figures.run(members, papers, processes, wait)))
+
+
 @app.command()
 def momentum(
     n: N = 1_000_000,

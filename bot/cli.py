@@ -27,8 +27,9 @@ from bot.data import bundled_sample
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.momentum import Period
 from bot.domain.printable import printable
+from bot.domain.shards import shard_plan
 from bot.domain.text import without_lone_surrogates
-from bot.errors import PaperbotError, PaperNotFound
+from bot.errors import InvalidInput, PaperbotError, PaperNotFound
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
 from bot.services.momentum import Ranking
@@ -547,9 +548,38 @@ def sandbox(
 
 
 @app.command()
-def run(db: DbOption = None) -> None:
-    """Run the Discord bot (needs DISCORD_TOKEN). Never syncs commands: see `paperbot sync`."""
+def run(
+    db: DbOption = None,
+    shard_count: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-count",
+            help="Discord shards in all, over every process [default: shard_count, else as Discord "
+            "recommends]",
+            show_default=False,
+        ),
+    ] = None,
+    shards: Annotated[
+        str | None,
+        typer.Option(
+            "--shards",
+            help="The shards this process runs: 0,1 or a range 0-2 [default: shards, else all]",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the Discord bot (needs DISCORD_TOKEN). Never syncs commands: see `paperbot sync`.
+
+    Several processes can share the bot: `paperbot run --shard-count 6 --shards 0-1` here,
+    `--shards 2-3` and `--shards 4-5` elsewhere, all on one database."""
     settings = _settings(db)
+    if shard_count is not None or shards is not None:
+        count = shard_count if shard_count is not None else settings.shard_count
+        try:
+            shard_plan(count, shards if shards is not None else settings.shards)
+        except InvalidInput as exc:
+            fail(str(exc), 2)
+        settings = settings.model_copy(update={"shard_count": count, "shards": shards or settings.shards})
     if settings.discord_token is None:
         sys.stderr.write(NO_TOKEN + "\n")
         raise typer.Exit(2)

@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.admission import BUSY_MESSAGE, Admission, AdmissionPolicy, Ticket, Verdict, snowflake_seconds
+from bot.domain.shards import IdentifyPacer, format_shard_ids
 from bot.errors import PaperbotError
 from bot.health import HealthState
 from bot.logging_context import set_context
@@ -288,15 +289,24 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
             log.warning("could not tell user %s about an error (interaction expired?)", interaction.user.id)
 
 
-class PaperBot(commands.Bot):
-    """Holds the services; loads the cogs. Never syncs the command tree on start."""
+class PaperBot(commands.AutoShardedBot):
+    """Holds the services; loads the cogs. Never syncs the command tree on start.
+
+    Runs the Discord shards the settings name (``--shard-count``/``--shards``), else every shard
+    Discord recommends; several processes can split the shards between them."""
 
     def __init__(
         self, *, services: Services, settings: Settings, extensions: tuple[str, ...] = EXTENSIONS
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        plan = settings.shard_plan
+        # No shard count: discord.py asks Discord how many shards to run, and runs them all here.
+        sharding: dict[str, Any] = (
+            {} if plan.count is None else {"shard_count": plan.count, "shard_ids": list(plan.ids)}
+        )
         super().__init__(
+            **sharding,
             command_prefix=commands.when_mentioned,
             intents=intents,
             tree_cls=PaperTree,
@@ -309,6 +319,7 @@ class PaperBot(commands.Bot):
         assert isinstance(self.tree, PaperTree)
         self.tree.admission = Admission(AdmissionPolicy(slots=2 * settings.search.readers))
         self._extensions = extensions
+        self._identify_pacer: IdentifyPacer | None = None
         digest = settings.digest
         self.health = HealthState(
             tick_seconds=digest.tick_seconds if digest.scheduler else None, clock=services.clock
@@ -318,9 +329,28 @@ class PaperBot(commands.Bot):
         for extension in self._extensions:
             await self.load_extension(extension)
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """IDENTIFY as fast as Discord's max_concurrency allows (discord.py waits 5 s before every
+        shard but the first): shards in different buckets start together."""
+        if self._identify_pacer is None:
+            limits = await self.fetch_session_start_limits()
+            self._identify_pacer = IdentifyPacer(limits.max_concurrency)
+        delay = self._identify_pacer.reserve(shard_id or 0, self.loop.time())
+        if delay > 0:
+            log.info("shard %s waits %.1f s to identify (Discord's max_concurrency)", shard_id, delay)
+            await asyncio.sleep(delay)
+
+    def running_shards(self) -> str:
+        """Which shards this process runs, for the log and the heartbeat: ``0-1 of 6``."""
+        ids = tuple(sorted(self.shards)) or tuple(self.shard_ids or ())
+        count = self.shard_count
+        return f"{format_shard_ids(ids) or 'none yet'} of {count}" if count else "not connected yet"
+
     # The gateway's state, for the heartbeat (`paperbot health`).
     async def on_ready(self) -> None:
         self.health.gateway(connected=True)
+        self.health.shards = self.running_shards()
+        log.info("connected: shards %s", self.health.shards)
 
     async def on_resumed(self) -> None:
         self.health.gateway(connected=True)

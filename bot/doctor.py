@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.services.container import Services, open_services
+from bot.services.fetching import SCHEDULE_LEASE
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
 from bot.storage.database import ForeignDatabase, SchemaTooNew, bundled_migrations
@@ -23,7 +24,7 @@ class Check:
 
 
 async def run_checks(settings: Settings, *, wait: float = 5.0) -> list[Check]:
-    checks = [_config(), _token(settings)]
+    checks = [_config(), _token(settings), _shards(settings)]
     checks += await _database(settings)
     checks.append(await _source(settings, wait))
     return checks
@@ -44,6 +45,14 @@ def _token(settings: Settings) -> Check:
         )
     # Presence only: the value is never printed, logged or compared here.
     return Check("token", "ok", "DISCORD_TOKEN is set")
+
+
+def _shards(settings: Settings) -> Check:
+    plan = settings.shard_plan
+    if plan.count is None:
+        return Check("shards", "ok", "one process runs all shards (as many as Discord recommends)")
+    others = "" if plan.everything else "; other processes must run the rest"
+    return Check("shards", "ok", f"`paperbot run` here runs {plan.describe()}{others}")
 
 
 async def _database(settings: Settings) -> list[Check]:
@@ -89,6 +98,10 @@ async def _schedule(services: Services) -> list[Check]:
         result = f"{last.papers} papers" if last.ok else f"failed: {last.error}"
         detail = f"last fetch {last.fetched_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({result}); next {when}"
         checks.append(Check(f"schedule {source}", "ok" if last.ok else "warn", detail))
+    holder = await services.repositories.leases.holder(SCHEDULE_LEASE)
+    # Several processes: the one holding the lease fetches, the others stand by.
+    who = f"run by process {holder}" if holder else "not running (no process holds it)"
+    checks.append(Check("source schedule", "ok", who))
     return checks
 
 

@@ -46,6 +46,7 @@ class Heartbeat:
     last_tick: datetime | None
     fetches: dict[str, FetchOutcome] = field(default_factory=dict)
     stopped: bool = False
+    shards: str | None = None  # "0-1 of 6": the Discord shards this process runs
 
     def to_json(self) -> str:
         def encode(value: Any) -> Any:
@@ -82,6 +83,7 @@ class Heartbeat:
                 for source, f in data["fetches"].items()
             },
             stopped=bool(data["stopped"]),
+            shards=data.get("shards"),
         )
 
 
@@ -99,6 +101,7 @@ class HealthState:
         self.gateway_connected = False
         self.gateway_since = self.started_at
         self.last_tick: datetime | None = None
+        self.shards: str | None = None
 
     def gateway(self, connected: bool) -> None:
         if connected != self.gateway_connected:
@@ -125,6 +128,7 @@ class HealthState:
             last_tick=self.last_tick,
             fetches=fetches,
             stopped=stopped,
+            shards=self.shards,
         )
 
 
@@ -181,6 +185,8 @@ def assess(heartbeat: Heartbeat, now: datetime, *, disconnect_grace: timedelta) 
                 f" (allowed: {int(disconnect_grace.total_seconds())} s)",
             )
         )
+    if heartbeat.shards is not None:
+        findings.append(Finding("shards", True, heartbeat.shards))
     if heartbeat.tick_seconds is None:
         findings.append(Finding("scheduler", True, "off (digest.scheduler = false)"))
     else:

@@ -12,7 +12,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +29,9 @@ from pydantic_settings import (
     SettingsError,
     TomlConfigSettingsSource,
 )
+
+from bot.domain.shards import MAX_SHARD_COUNT, ShardPlan, shard_plan
+from bot.errors import InvalidInput
 
 DEFAULT_CONFIG = Path("config/paperbot.toml")
 DEFAULT_DB = Path("data/paperbot.db")
@@ -89,6 +101,13 @@ class SourceSettings(BaseModel):
     )
     fresh_wait_seconds: float = Field(
         60.0, gt=0, le=600, description="How long a due post waits for its list to be re-fetched"
+    )
+    lease_seconds: float = Field(
+        45.0,
+        gt=0,
+        le=300,
+        description="With several processes, one runs the source schedule; another takes it over this "
+        "long after that one stopped renewing (it renews three times per period)",
     )
 
 
@@ -173,6 +192,15 @@ class Settings(BaseSettings):
     owner_ids: list[int] = Field(
         default_factory=list, description="Discord user ids allowed to run owner commands"
     )
+    shard_count: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SHARD_COUNT,
+        description="Discord shards in all, over every process (empty: as many as Discord recommends)",
+    )
+    shards: str | None = Field(
+        None, description="The shards this process runs, like 0,1 or 0-2 (empty: all of them)"
+    )
     search: SearchSettings = Field(default_factory=SearchSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
@@ -180,6 +208,25 @@ class Settings(BaseSettings):
     health: HealthSettings = Field(default_factory=HealthSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @field_validator("shard_count", "shards", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shards")
+    @classmethod
+    def _shards_exist(cls, value: str | None, info: ValidationInfo) -> str | None:
+        try:
+            shard_plan(info.data.get("shard_count"), value, names=("shard_count", "shards"))
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def shard_plan(self) -> ShardPlan:
+        """Which shards this process runs (checked when the settings were made)."""
+        return shard_plan(self.shard_count, self.shards)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -78,10 +78,14 @@ class DiscordMessenger:
 
     async def is_member(self, guild_id: int, user_id: int) -> bool:
         guild = self.bot.get_guild(guild_id)
-        if guild is None:
-            return False
+        if guild is None and self.bot.settings.shard_plan.owns(guild_id):
+            return False  # a server of this process's shards the bot is no longer in
         try:
-            await guild.fetch_member(user_id)
+            if guild is not None:
+                await guild.fetch_member(user_id)
+            else:
+                # Another process's shard: this one has no cache of it, but REST is not sharded.
+                await self.bot.http.get_member(guild_id, user_id)
         except discord.NotFound:
             return False
         return True

@@ -38,7 +38,8 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
 
     async def cog_load(self) -> None:
         if self.bot.settings.digest.scheduler:
-            self.scheduler.start(await self.service.configs())
+            # Only this process's servers get timers: another process posts the rest.
+            self.scheduler.start(await self.service.owned_configs())
 
     async def cog_unload(self) -> None:
         self.scheduler.shutdown()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.client import PaperBot
 from bot.scheduler import SourceSchedule
@@ -21,16 +21,37 @@ class Sources(commands.Cog):
             self.run_due, check=timedelta(seconds=bot.settings.sources.check_seconds)
         )
         self._started = False
+        self._holding: bool | None = None  # whether this process runs the schedule (None: unknown yet)
+        # Renewed three times per lease, apart from the fetches, so a long fetch never lets it lapse
+        # and a dead holder's schedule is taken over within one lease and a third.
+        self.keep_lease.change_interval(seconds=bot.settings.sources.lease_seconds / 3)
 
     async def cog_load(self) -> None:
         if self.bot.settings.digest.scheduler and self.bot.services.fetcher is not None:
             self.schedule.start()
+            self.keep_lease.start()
             log.info("source schedule started: %s", ", ".join(self.bot.services.fetcher.enabled))
 
     async def cog_unload(self) -> None:
+        self.keep_lease.cancel()
         self.schedule.shutdown()
         if self.bot.services.fetcher is not None and self.bot.settings.digest.scheduler:
             await self.bot.services.fetcher.release_schedule()
+
+    @tasks.loop(seconds=15)
+    async def keep_lease(self) -> None:
+        fetcher = self.bot.services.fetcher
+        if fetcher is None:
+            return
+        try:
+            held = await fetcher.hold_schedule()
+        except Exception:
+            log.exception("could not renew the source schedule's lease; will try again")
+            return
+        if held and self._holding is False:
+            # Taken over from a process that stopped renewing: run what is due now, not at the next check.
+            await self.run_due()
+        self._holding = held
 
     async def run_due(self) -> int:
         """The schedule's job; returns how many new papers it brought."""

@@ -245,6 +245,20 @@ def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_pat
     assert secret not in done.stdout + done.stderr
 
 
+def test_doctor_says_which_shards_this_process_runs_and_who_runs_the_source_schedule(
+    db: Path, tmp_path: Path
+) -> None:
+    run("ingest", "--db", str(db))
+    alone = doctor(db, tmp_path)
+    assert "✔ shards: one process runs all shards (as many as Discord recommends)" in alone.stdout
+    assert "✔ source schedule: not running (no process holds it)" in alone.stdout
+    split = doctor(db, tmp_path, PAPERBOT_SHARD_COUNT="6", PAPERBOT_SHARDS="2,3")
+    assert (
+        "✔ shards: `paperbot run` here runs shards 2-3 of 6; other processes must run the rest"
+        in split.stdout
+    )
+
+
 def test_doctor_never_writes_not_even_a_missing_database(db: Path, tmp_path: Path) -> None:
     done = doctor(db, tmp_path)
     assert done.returncode == 1 and "does not exist" in done.stdout

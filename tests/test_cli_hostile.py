@@ -91,6 +91,9 @@ BAD_CONFIG = [
     ({"PAPERBOT_DIGEST__GRACE_MINUTES": "-5"}, None, "digest.grace_minutes"),
     ({"PAPERBOT_SEARCH__PAGE_SIZE": "1e9"}, None, "search.page_size"),
     ({"PAPERBOT_LOG_LEVEL": "LOUD"}, None, "log_level"),
+    ({"PAPERBOT_SHARD_COUNT": "6", "PAPERBOT_SHARDS": "0-6"}, None, "there is no shard 6 with shard_count 6"),
+    ({"PAPERBOT_SHARDS": "0-1"}, None, "shards needs shard_count"),
+    ({"PAPERBOT_SHARD_COUNT": "0"}, None, "shard_count"),
     ({"PAPERBOT_OWNER_IDS": "[not json"}, None, "owner_ids"),
     ({"PAPERBOT_HEALTH__INTERVAL_SECONDS": "nan"}, None, "health.interval_seconds"),
     ({}, "[search]\nrefresh_seconds = inf\n", "search.refresh_seconds"),
@@ -123,6 +126,27 @@ def test_bad_configuration_is_one_line_naming_the_key_and_exit_2(
     assert said.startswith("error: ") and said.count("\n") == 1 and names in said
     assert "from-a-committed-file" not in said
     assert not db.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (("--shard-count", "6", "--shards", "4-7"), "--shards: there is no shard 7 with --shard-count 6"),
+        (("--shards", "0,1"), "--shards needs --shard-count"),
+        (
+            ("--shard-count", "6", "--shards", "1-0"),
+            "--shards: the range '1-0' runs backwards; write it 0-1.",
+        ),
+        (("--shard-count", "0"), "--shard-count must be between 1 and 10000, got 0."),
+        (("--shard-count", "3", "--shards", "zero"), "--shards: 'zero' is not a shard id or range"),
+    ],
+)
+def test_impossible_shards_for_run_are_one_friendly_line_and_exit_2(
+    tmp_path: Path, options: tuple[str, ...], said: str
+) -> None:
+    code, _, told = invoke("run", "--db", str(tmp_path / "x.db"), *options, env={"DISCORD_TOKEN": "t"})
+    assert code == 2 and told.startswith("error: ") and said in told and told.count("\n") == 1
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_an_empty_token_is_no_token(tmp_path: Path) -> None:

@@ -84,6 +84,23 @@ def test_the_state_reports_into_a_heartbeat_that_round_trips_through_the_file(tm
     assert [p.name for p in path.parent.iterdir()] == ["heartbeat.json"]  # no partial file left
 
 
+def test_a_sharded_process_says_which_shards_it_runs(tmp_path: Path) -> None:
+    state = HealthState(tick_seconds=60, clock=lambda: NOW)
+    state.gateway(connected=True)
+    state.shards = "2-3 of 6"
+    path = tmp_path / "heartbeat-1.json"
+    write_heartbeat(path, state.heartbeat(interval_seconds=30, fetches={}))
+    findings = assess(read_heartbeat(path), NOW, disconnect_grace=GRACE)
+    assert [(f.name, f.ok, f.detail) for f in findings if f.name == "shards"] == [
+        ("shards", True, "2-3 of 6")
+    ]
+    # A heartbeat from before shards were reported still reads (no shards line).
+    old = json.loads(path.read_text())
+    del old["shards"]
+    path.write_text(json.dumps(old))
+    assert read_heartbeat(path).shards is None
+
+
 runner = CliRunner()
 
 

@@ -76,6 +76,7 @@ class AlertService:
         clock: Callable[[], datetime] = utcnow,
         interval: float = 0.0,
         lease: Lease | None = None,
+        start_at: float = 0.0,
     ) -> None:
         self.database = database
         self.repository = repository
@@ -84,6 +85,9 @@ class AlertService:
         self.interval = interval  # seconds between two members' DMs
         self._sending = asyncio.Lock()
         self.lease = lease or Lease(new_instance_id())
+        # Where in the list of due members this process starts (0 <= start_at < 1): processes
+        # sharing the delivery start at different members, so they rarely race for the same one.
+        self.start_at = start_at
 
     async def deliver(self, messenger: Messenger) -> int:
         """Send every due batch: interrupted ones first (without repeating what arrived), then new
@@ -92,7 +96,12 @@ class AlertService:
         async with self._sending:
             for batch in await self.interrupted():
                 sent += await self._deliver(messenger, batch, resuming=True)
-            for user_id in await self.due_members():
+            due = await self.due_members()
+            first = int(len(due) * self.start_at)
+            for user_id in due[first:] + due[:first]:
+                # Another process may have claimed them meanwhile: a read, before asking Discord.
+                if not await self.repository.has_pending(user_id):
+                    continue
                 if not await self._shares_a_server(messenger, user_id):
                     continue
                 claimed = await self.claim(user_id)

@@ -99,6 +99,7 @@ class Services:
                 leases=repos.leases,
                 owner=lease.owner,
                 fresh_wait=sources.fresh_wait_seconds,
+                lease_ttl=timedelta(seconds=sources.lease_seconds),
             )
         digests = DigestService(
             database,
@@ -111,6 +112,7 @@ class Services:
             empty_note=settings.digest.empty_note,
             lease=lease,
             freshener=fetcher,
+            owns=settings.shard_plan.owns,
         )
         follows = FollowService(
             database,
@@ -131,6 +133,7 @@ class Services:
             clock=clock,
             interval=settings.follows.dm_interval_seconds,
             lease=lease,
+            start_at=settings.shard_plan.share_start(),
         )
         momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)

@@ -147,6 +147,7 @@ class DigestService:
         pacer: Pacer | None = None,
         concurrency: int = FANOUT_CONCURRENCY,
         freshener: ListFreshener | None = None,
+        owns: Callable[[int], bool] = lambda guild_id: True,
     ) -> None:
         self.database = database
         self.repository = repository
@@ -157,6 +158,8 @@ class DigestService:
         self.grace = grace
         self.empty_note = empty_note
         self._freshener = freshener
+        # Which servers this process posts for: those on its Discord shards (all, unsharded).
+        self.owns = owns
         self._locks: dict[int, asyncio.Lock] = {}
         self.lease = lease or Lease(new_instance_id())
         self._pacer = pacer or Pacer(FANOUT_RATE, burst=FANOUT_BURST)
@@ -208,6 +211,10 @@ class DigestService:
 
     async def configs(self) -> list[DigestConfig]:
         return await self.repository.configs()
+
+    async def owned_configs(self) -> list[DigestConfig]:
+        """The digests this process schedules and posts: its own shards' servers."""
+        return [config for config in await self.repository.configs() if self.owns(config.guild_id)]
 
     async def require(self, guild_id: int) -> DigestConfig:
         config = await self.repository.config(guild_id)
@@ -394,7 +401,7 @@ class DigestService:
         now = self.now()
         due = [
             (config, day)
-            for config in await self.repository.configs()
+            for config in await self.owned_configs()
             if (day := due_day(config, now, self.grace))
         ]
         memo = _Memo()

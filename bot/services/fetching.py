@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 
 FRESH_WAIT = 60.0  # seconds a due post waits for its list to be re-fetched before posting anyway
 SCHEDULE_LEASE = "sources"
-# The process running the schedule renews its lease at every check; another takes over this long
-# after the last renewal (a crashed or frozen owner), never sooner.
-LEASE_TTL = timedelta(minutes=5)
+# The process running the schedule renews its lease a few times per period (sources.lease_seconds);
+# another takes over this long after the last renewal (a crashed or frozen owner), never sooner.
+LEASE_TTL = timedelta(seconds=45)
 
 
 def source_policies(settings: SourceSettings) -> dict[str, SourcePolicy]:
@@ -180,12 +180,30 @@ class FetchService:
     async def run_scheduled(self) -> UpsertCounts | None:
         """The schedule's job: in the one process holding the schedule's lease (taken over once
         expired), fetch what is due. None when another process runs the schedule."""
-        if self._leases is not None:
-            async with self._database.transaction():
-                held = await self._leases.acquire(SCHEDULE_LEASE, self.owner, self.now(), self._lease_ttl)
-            if not held:
-                return None
+        if not await self.hold_schedule():
+            return None
         return await self.run_due()
+
+    async def hold_schedule(self) -> bool:
+        """Take or renew the schedule's lease; False while another live process holds it. Renewed
+        on its own timer (not only when the schedule runs), so a long fetch never lets it lapse."""
+        if self._leases is None:
+            return True
+        async with self._database.transaction():
+            before = await self._leases.holder(SCHEDULE_LEASE)
+            held = await self._leases.acquire(SCHEDULE_LEASE, self.owner, self.now(), self._lease_ttl)
+        if held and before is not None and before != self.owner:
+            # A clean stop deletes the lease: one still held by another process means it died or froze.
+            log.info("source schedule taken over from %s (it stopped renewing its lease)", before)
+        return held
+
+    async def schedule_holder(self) -> str | None:
+        """Which process runs the schedule now (None: nobody yet)."""
+        return None if self._leases is None else await self._leases.holder(SCHEDULE_LEASE)
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return self._lease_ttl
 
     async def release_schedule(self) -> None:
         """On a clean stop: let a standby process take over at once instead of after the lease."""

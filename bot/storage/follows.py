@@ -168,6 +168,11 @@ class FollowRepository:
         async with self._db.execute(sql) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 
+    async def has_pending(self, user_id: int) -> bool:
+        sql = "SELECT 1 FROM alerts WHERE user_id = ? AND state = 'pending' LIMIT 1"
+        async with self._db.execute(sql, (user_id,)) as cursor:
+            return await cursor.fetchone() is not None
+
     async def open_batch(
         self, user_id: int, local_day: date | None, now: datetime, *, owner: str, lease_until: datetime
     ) -> tuple[int, list[QueuedAlert]]:

@@ -34,7 +34,10 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def settings() -> Settings:
     # The scheduler's own timers run on the wall clock; tests drive its jobs on the virtual one.
-    return Settings(owner_ids=[], digest={"scheduler": False}, follows={"dm_interval_seconds": 0})
+    # One shard: simcord runs a sharded client with the count given (it has no /gateway/bot to ask).
+    return Settings(
+        owner_ids=[], digest={"scheduler": False}, follows={"dm_interval_seconds": 0}, shard_count=1
+    )
 
 
 @pytest.fixture

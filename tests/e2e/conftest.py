@@ -21,8 +21,8 @@ TOKEN = "e2e-throwaway-token-0f7c2d9b"  # checked to never appear in any log
 class BotProcess:
     """``paperbot run`` as a child process, its log lines collected as they come."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
+    def __init__(self, env: dict[str, str], cwd: Path, args: tuple[str, ...] = ()) -> None:
+        self.env, self.cwd, self.args = env, cwd, args
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._new_line = asyncio.Event()
@@ -34,6 +34,7 @@ class BotProcess:
             "-m",
             "bot",
             "run",
+            *self.args,
             env=self.env,
             cwd=self.cwd,
             stdout=asyncio.subprocess.PIPE,
@@ -151,9 +152,11 @@ def lab(emulator: DiscordEmulator) -> Lab:
     )
 
 
-async def start_bot(env: dict[str, str], cwd: Path, bots: list[BotProcess]) -> BotProcess:
-    """A `paperbot run` process, once it has connected and caught up."""
-    bot = await BotProcess(env, cwd).start()
+async def start_bot(
+    env: dict[str, str], cwd: Path, bots: list[BotProcess], *args: str, wait: float = 30
+) -> BotProcess:
+    """A `paperbot run` process (``args``: its options), once it has connected and caught up."""
+    bot = await BotProcess(env, cwd, args).start()
     bots.append(bot)
-    await bot.wait_for_log("digest catch-up at start", wait=30)
+    await bot.wait_for_log("digest catch-up at start", wait=wait)
     return bot

@@ -109,3 +109,28 @@ async def test_timer_calls_during_a_fan_out_join_it_instead_of_starting_another(
     outcomes = await first
     assert {o.guild_id for o in outcomes} == {*range(1, 41), 99}  # one more pass picked it up
     assert all(count >= 1 for count in poster.sent.values()) and len(poster.sent) == 41
+
+
+async def test_sharded_processes_each_post_only_their_own_servers_and_together_all_once(
+    database: Database, sample_papers: list[ListedPaper]
+) -> None:
+    """Three processes over 6 shards on one database: a server's digest comes from the process
+    running its shard, so every server is posted once and no process touches another's servers."""
+    processes = [
+        await Services.open(database, Settings(shard_count=6, shards=shards), clock=lambda: FIXED_NOW)
+        for shards in ("0-1", "2-3", "4-5")
+    ]
+    await processes[0].papers.ingest(sample_papers)
+    guilds = [(stamp << 22) | 1 for stamp in range(5000, 5030)]  # five servers on each shard
+    for guild in guilds:
+        await processes[0].digests.configure(guild, guild + 1, post_time="11:00", timezone="UTC")
+    posters = [RecordingPoster() for _ in processes]
+    for services in processes:
+        services.digests._pacer = Pacer(1e9, burst=1000)
+    posted = [await s.digests.run_due(p) for s, p in zip(processes, posters, strict=True)]
+    for services, outcomes, poster in zip(processes, posted, posters, strict=True):
+        plan = services.settings.shard_plan
+        assert {o.guild_id for o in outcomes} == {g for g in guilds if plan.owns(g)}
+        assert set(poster.sent) == {g + 1 for g in guilds if plan.owns(g)}
+        assert len(await services.digests.owned_configs()) == 10
+    assert sorted(o.guild_id for outcomes in posted for o in outcomes) == guilds

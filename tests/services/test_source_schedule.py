@@ -3,6 +3,7 @@ old, then every interval, with backoff after failures, and by one process at a t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,27 +117,68 @@ async def test_a_failing_source_is_retried_with_backoff_and_logged(
     assert last is not None and last.ok
 
 
-async def test_two_processes_run_the_schedule_one_at_a_time(
-    tmp_path: Path, api: FakeHfApi, session: aiohttp.ClientSession
-) -> None:
-    clock = Clock()
+@pytest.fixture
+async def shared(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two processes' connections to one database file."""
     one_db = await Database.open(tmp_path / "shared.db")
     two_db = await Database.open(tmp_path / "shared.db")
     try:
-        one = await bot_process(one_db, api, session, clock, refresh_minutes=1)
-        two = await bot_process(two_db, api, session, clock, refresh_minutes=1)
-        assert one.fetcher is not None and two.fetcher is not None
-        for _ in range(5):  # both check every 30 s for five minutes: only the lease holder fetches
-            assert await one.fetcher.run_scheduled() is not None
-            assert await two.fetcher.run_scheduled() is None
-            clock.advance(seconds=30)
-        assert len(api.requests) == 2 * 3  # at 0, 1 and 2 minutes
-        # The holder dies without a clean stop: the other takes over once the lease has expired.
-        clock.advance(minutes=4)
-        assert await two.fetcher.run_scheduled() is None
-        clock.advance(minutes=1, seconds=1)
-        assert await two.fetcher.run_scheduled() is not None
-        assert await one.fetcher.run_scheduled() is None  # back from a freeze: it is the standby now
+        yield one_db, two_db
     finally:
         await one_db.close()
         await two_db.close()
+
+
+async def test_two_processes_run_the_schedule_one_at_a_time(
+    shared: tuple[Database, Database], api: FakeHfApi, session: aiohttp.ClientSession
+) -> None:
+    clock = Clock()
+    one_db, two_db = shared
+    one = await bot_process(one_db, api, session, clock, refresh_minutes=1)
+    two = await bot_process(two_db, api, session, clock, refresh_minutes=1)
+    assert one.fetcher is not None and two.fetcher is not None
+    for _ in range(5):  # both check every 30 s for five minutes: only the lease holder fetches
+        assert await one.fetcher.run_scheduled() is not None
+        assert await two.fetcher.run_scheduled() is None
+        clock.advance(seconds=30)
+    assert len(api.requests) == 2 * 3  # at 0, 1 and 2 minutes
+    # The holder dies without a clean stop (its last renewal was 30 s ago): the other takes
+    # over once the 45 s lease has expired, never sooner.
+    clock.advance(seconds=14)
+    assert await two.fetcher.run_scheduled() is None
+    clock.advance(seconds=2)
+    assert await two.fetcher.run_scheduled() is not None
+    assert await one.fetcher.run_scheduled() is None  # back from a freeze: it is the standby now
+
+
+async def test_the_holder_keeps_the_schedule_through_a_long_fetch_and_a_dead_one_loses_it_within_a_minute(
+    shared: tuple[Database, Database],
+    api: FakeHfApi,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.services.fetching")
+    clock = Clock()
+    one_db, two_db = shared
+    one = await bot_process(one_db, api, session, clock)
+    two = await bot_process(two_db, api, session, clock)
+    assert one.fetcher is not None and two.fetcher is not None
+    assert one.fetcher.lease_ttl == timedelta(seconds=45)
+    assert await one.fetcher.hold_schedule()
+    holder = await two.fetcher.schedule_holder()
+    assert holder == one.fetcher.owner
+    # A fetch taking three minutes: the holder's lease timer renews every 15 s meanwhile, so the
+    # standby (checking as often) never takes the schedule over in the middle of it.
+    for _ in range(12):
+        clock.advance(seconds=15)
+        assert await one.fetcher.hold_schedule()
+        assert not await two.fetcher.hold_schedule()
+    # Then the holder dies: the standby's next renewals find the lease gone within a minute.
+    waited = 0
+    while not await two.fetcher.hold_schedule():
+        clock.advance(seconds=15)
+        waited += 15
+    assert waited <= 60
+    assert await one.fetcher.schedule_holder() == two.fetcher.owner
+    said = [r.getMessage() for r in caplog.records if "taken over" in r.getMessage()]
+    assert said == [f"source schedule taken over from {one.fetcher.owner} (it stopped renewing its lease)"]
