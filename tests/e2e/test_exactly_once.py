@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import re
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
@@ -23,10 +22,11 @@ import pytest
 
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.model import Json, User
+from tests.delivery_cells import ABSTRACT, title
+from tests.delivery_cells import counted as counted_in
 from tests.e2e.conftest import BotProcess, Lab, run_cli, start_bot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-TITLE = re.compile(r"Diffusion study (\d{3})")
 
 
 def daily_list(count: int) -> list[dict[str, Any]]:
@@ -36,26 +36,21 @@ def daily_list(count: int) -> list[dict[str, Any]]:
     answer = []
     for n in range(1, count + 1):
         entry = copy.deepcopy(template)
-        title = f"Diffusion study {n:03d}: scaling denoisers for video"
         entry["paper"].update(
             id=f"2601.{n:05d}",
-            title=title,
-            summary=("We study diffusion models for video generation and editing at scale; " * 6)[:400],
+            title=title(n),
+            summary=ABSTRACT,
             ai_summary=None,
             upvotes=200 - n,
             submittedOnDailyAt=today,
         )
-        entry["title"] = title
+        entry["title"] = title(n)
         answer.append(entry)
     return answer
 
 
 def counted(messages: list[Json]) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for message in messages:
-        for embed in message.get("embeds") or []:
-            found.update(TITLE.findall(embed.get("description") or ""))
-    return found
+    return counted_in(embed.get("description") or "" for m in messages for embed in m.get("embeds") or [])
 
 
 def footers(messages: list[Json], prefix: str) -> list[str]:
