@@ -86,3 +86,16 @@ def test_a_folder_as_config_says_so(clean_env: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env))
     with pytest.raises(ConfigError, match="is a folder"):
         load_settings()
+
+
+def test_a_send_timeout_as_long_as_the_lease_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part still unanswered when its lease runs out could be resumed by another process while
+    this one still waits for it: the send timeout must be shorter than the lease."""
+    monkeypatch.setenv("PAPERBOT_DELIVERY__LEASE_SECONDS", "20")
+    monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "20")
+    with pytest.raises(ConfigError, match="send_timeout_seconds .* shorter than lease_seconds"):
+        load_settings()
+    monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "5")
+    assert load_settings().delivery.send_timeout_seconds == 5
