@@ -95,7 +95,7 @@ def test_a_send_timeout_as_long_as_the_lease_is_refused(
     this one still waits for it: the send timeout must be shorter than the lease."""
     monkeypatch.setenv("PAPERBOT_DELIVERY__LEASE_SECONDS", "20")
     monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "20")
-    with pytest.raises(ConfigError, match="send_timeout_seconds .* shorter than lease_seconds"):
+    with pytest.raises(ConfigError, match=r"send_timeout_seconds .* shorter than lease_seconds"):
         load_settings()
     monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "5")
     assert load_settings().delivery.send_timeout_seconds == 5
