@@ -21,6 +21,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -166,6 +167,24 @@ class DeliverySettings(BaseModel):
         description="How long a command waits for the database writer (after deferring) before "
         "answering 'busy, try again'",
     )
+    send_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long Discord may take to answer one digest part or alert DM (429 waits "
+        "included) before the bot gives up on it and resumes the delivery later (its nonce and "
+        "marker keep a part Discord did create from arriving twice); shorter than lease_seconds",
+    )
+
+    @model_validator(mode="after")
+    def _a_part_fits_in_the_lease(self) -> DeliverySettings:
+        # A part still waiting for its answer when the lease runs out could be taken over by
+        # another process while this one still counts on it.
+        if self.send_timeout_seconds >= self.lease_seconds:
+            raise ValueError(
+                f"send_timeout_seconds ({self.send_timeout_seconds:g}) must be shorter than "
+                f"lease_seconds ({self.lease_seconds:g})"
+            )
+        return self
 
 
 class Settings(BaseSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,9 @@ DMS_CLOSED = 50007  # "Cannot send messages to this user"
 
 
 class DiscordPoster:
+    """Digest parts into server channels; a part Discord does not answer within
+    ``delivery.send_timeout_seconds`` raises TimeoutError (the claim stays open and is resumed)."""
+
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
 
@@ -42,7 +46,8 @@ class DiscordPoster:
     async def send(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
         channel = await self._channel(channel_id)
         try:
-            sent = await send_planned(channel, message, nonce=nonce)
+            async with asyncio.timeout(self.bot.settings.delivery.send_timeout_seconds):
+                sent = await send_planned(channel, message, nonce=nonce)
         except discord.Forbidden:
             raise DestinationGone(
                 f"The bot may not post in #{channel.name}: "
@@ -95,7 +100,8 @@ class DiscordMessenger:
 
     async def send(self, user_id: int, message: DigestMessage, *, nonce: str) -> int:
         try:
-            return (await send_planned(await self._dm(user_id), message, nonce=nonce)).id
+            async with asyncio.timeout(self.bot.settings.delivery.send_timeout_seconds):
+                return (await send_planned(await self._dm(user_id), message, nonce=nonce)).id
         except discord.Forbidden as exc:
             closed = exc.code == DMS_CLOSED
             raise RecipientUnreachable("DMs closed" if closed else exc.text, dms_closed=closed) from None

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -42,8 +45,24 @@ def sample_papers() -> list[ListedPaper]:
     return parse_hf_page(data, source=name, today=date(2026, 11, 27))
 
 
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty store at the newest schema, made once: each test's store starts as a copy of it
+    instead of running every migration again (the same file a fresh open would leave)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+
+    async def make() -> None:
+        await (await Database.open(path, readers=0)).close()
+
+    # Its own thread and loop: pytest-asyncio owns this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, make()).result()
+    return path
+
+
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
+async def database(tmp_path: Path, migrated_store: Path) -> AsyncIterator[Database]:
+    shutil.copyfile(migrated_store, tmp_path / "test.db")
     db = await Database.open(tmp_path / "test.db")
     yield db
     await db.close()

@@ -95,3 +95,16 @@ def test_a_misspelt_environment_setting_is_an_error_not_ignored(
     monkeypatch.setenv(f"PAPERBOT_{section}__NOT_A_KEY", "1")
     with pytest.raises(ConfigError, match=f"{section.lower()}.not_a_key"):
         load_settings()
+
+
+def test_a_send_timeout_as_long_as_the_lease_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part still unanswered when its lease runs out could be resumed by another process while
+    this one still waits for it: the send timeout must be shorter than the lease."""
+    monkeypatch.setenv("PAPERBOT_DELIVERY__LEASE_SECONDS", "20")
+    monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "20")
+    with pytest.raises(ConfigError, match=r"send_timeout_seconds .* shorter than lease_seconds"):
+        load_settings()
+    monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "5")
+    assert load_settings().delivery.send_timeout_seconds == 5

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.model import Channel
 from bot.sandbox.ratelimit import RateLimits
 from bot.sandbox.rest import error_response, json_response
 from bot.sandbox.world import API, World
@@ -25,6 +26,13 @@ class Fault:
     retry_after: float = 0.2
     skip: int = 0  # matching calls let through first (fail the k-th: skip k-1)
     hang: bool = False  # Discord does the work, but its answer never comes (a timeout, a kill)
+    hits: int = 0  # calls it has failed so far: tests wait for it (an event, not a sleep)
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # cleared: held answers go out
+
+    def clear(self) -> None:
+        """The fault is over: no more failures, and answers held back are sent (late)."""
+        self.times = 0
+        self.released.set()
 
 
 class Faults(World):
@@ -46,11 +54,39 @@ class Faults(World):
         retry_after: float = 0.2,
         skip: int = 0,
         hang: bool = False,
-    ) -> None:
+    ) -> Fault:
         """Make matching REST calls fail (``path`` is an fnmatch pattern below /api/v10), after
         letting ``skip`` of them through. ``hang``: the call takes effect (a message is created)
-        but its answer is held back until the emulator stops, as when the network drops it."""
-        self.faults.append(Fault(method.upper(), path, status, code, times, retry_after, skip, hang))
+        but its answer is held back until the fault is cleared or the emulator stops, as when the
+        network drops it."""
+        fault = Fault(method.upper(), path, status, code, times, retry_after, skip, hang)
+        self.faults.append(fault)
+        return fault
+
+    def fail_message(
+        self,
+        channel: Channel,
+        *,
+        at: int,
+        status: int = 0,
+        code: int = 0,
+        hang: bool = False,
+        persist: bool = False,
+    ) -> Fault:
+        """Fail the ``at``-th message the bot posts in ``channel`` (a server channel or a DM): an
+        HTTP ``status`` with Discord's error ``code`` (500, 503; 403 with 50013 Missing
+        Permissions or 50007 Cannot send messages to this user), or ``hang`` (Discord creates
+        it, the answer never comes). ``persist``: every later try there fails alike (Discord stays
+        down, the permission stays missing) until the fault is cleared."""
+        return self.inject(
+            "POST",
+            f"/channels/{channel.id}/messages",
+            status=status,
+            code=code,
+            times=None if persist else 1,
+            skip=at - 1,
+            hang=hang,
+        )
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -63,11 +99,13 @@ class Faults(World):
             if fault.times != 0 and matches:
                 if fault.times is not None:
                     fault.times -= 1
+                fault.hits += 1
                 if fault.hang:
-                    await handler(request)
+                    answer: web.StreamResponse = await handler(request)
                     await self._notify()
-                    await self.stopping.wait()
-                    return error_response(503, "the emulator stopped")
+                    await _first(self.stopping.wait(), fault.released.wait())
+                    return answer if fault.released.is_set() else error_response(503, "the emulator stopped")
+                await self._notify()
                 if fault.status == 429:
                     return json_response(
                         {"message": "Rate limited.", "retry_after": fault.retry_after, "global": False},
@@ -88,3 +126,13 @@ class Faults(World):
         response.headers.update(limits or {})
         await self._notify()
         return response
+
+
+async def _first(*waits: Any) -> None:
+    """Until the first of ``waits`` (coroutines) is done; the others are cancelled."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -95,7 +95,7 @@ class AlertService:
         sent = 0
         async with self._sending:
             for batch in await self.interrupted():
-                sent += await self._deliver(messenger, batch, resuming=True)
+                sent += await self._attempt(messenger, batch, resuming=True)
             due = await self.due_members()
             first = int(len(due) * self.start_at)
             for user_id in due[first:] + due[:first]:
@@ -106,10 +106,19 @@ class AlertService:
                     continue
                 claimed = await self.claim(user_id)
                 if claimed is not None:
-                    sent += await self._deliver(messenger, claimed, resuming=False)
+                    sent += await self._attempt(messenger, claimed, resuming=False)
                     if self.interval:
                         await asyncio.sleep(self.interval)
         return sent
+
+    async def _attempt(self, messenger: Messenger, batch: AlertBatch, *, resuming: bool) -> int:
+        """One member's batch; its failure (Discord down for that DM, a timeout) leaves the batch
+        open for the next poll and never holds up the other members' alerts."""
+        try:
+            return await self._deliver(messenger, batch, resuming=resuming)
+        except Exception:
+            log.exception("alerts for %s interrupted; resumed on the next poll", batch.user_id)
+            return 0
 
     async def due_members(self) -> list[int]:
         """Members whose pending alerts should go out now (instant, or daily at their time)."""

@@ -55,18 +55,22 @@ async def services(
     hf_api: FakeHfApi,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[Services]:
-    """The bot's services. A module with ``LIVE_SOURCES = True`` gets the live fetcher too, pointed
+    """The bot's services, holding the bundled sample list (a module with ``SAMPLE_PAPERS = False``
+    brings its own papers). A module with ``LIVE_SOURCES = True`` gets the live fetcher too, pointed
     at the loopback Hugging Face API of the ``hf_api`` fixture."""
+    sample = sample_papers if getattr(request.module, "SAMPLE_PAPERS", True) else []
     if not getattr(request.module, "LIVE_SOURCES", False):
         services = await Services.open(database, settings, clock=clock)
-        await services.papers.ingest(sample_papers)
+        if sample:
+            await services.papers.ingest(sample)
         yield services
         return
     sources = settings.sources.model_copy(update={"hf_api_url": hf_api.url, "retry_attempts": 1})
     live = settings.model_copy(update={"sources": sources})
     async with aiohttp.ClientSession() as session:
         services = await Services.open(database, live, session=session, clock=clock)
-        await services.papers.ingest(sample_papers)
+        if sample:
+            await services.papers.ingest(sample)
         yield services
 
 

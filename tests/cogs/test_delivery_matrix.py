@@ -1,5 +1,6 @@
 """The delivery fault matrix (docs/reliability.md): for digests and alert DMs, a failure at each part
-of a 3-part send, then each way of recovering: 0 duplicates and 0 lost papers in every cell.
+of a 5-part or 3-part send (tests/delivery_cells.py chooses which), then each way of recovering:
+0 duplicates and 0 lost papers in every cell.
 
 The real bot runs in simcord (virtual time). Failures are Discord's own answers where Discord
 answers (5xx, 403 / 50013, 50007, injected at the HTTP layer when part k goes out), and where it
@@ -31,13 +32,22 @@ from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
 from cogs._poster import DiscordMessenger, DiscordPoster
+from tests.delivery_cells import (
+    ABSTRACT,
+    ALERT_PAPERS,
+    AUTHORS,
+    DIGEST_PAPERS,
+    EXTRA_LISTED,
+    TITLE,
+    cells,
+    numbers,
+    title,
+)
+from tests.delivery_cells import counted as counted_in
 
 DAY = date(2026, 1, 1)
-FAULTS = ["5xx", "403", "50007", "timeout", "kill"]
-RECOVERIES = ["resume", "restart", "admin", "reranked", "busy", "two"]
-PARTS = [1, 2, 3]
 LEASE = timedelta(seconds=90)  # Settings().delivery.lease_seconds
-TITLE = re.compile(r"Diffusion study (\d{3})")
+SAMPLE_PAPERS = False  # the services fixture leaves the bundled sample out: these cells bring their own
 
 
 class Killed(BaseException):
@@ -45,17 +55,17 @@ class Killed(BaseException):
 
 
 def papers(count: int, *, reverse: bool = False, first: int = 1) -> list[ListedPaper]:
-    """A daily list long enough for a 3-part post; ``reverse``: the same papers re-ranked."""
-    numbers = list(range(first, first + count))
-    ranked = list(reversed(numbers)) if reverse else numbers
+    """A daily list of papers ``first``.. ``first + count - 1``; ``reverse``: the same re-ranked."""
+    listed = list(range(first, first + count))
+    ranked = list(reversed(listed)) if reverse else listed
     return [
         ListedPaper(
             Paper(
-                title=f"Diffusion study {n:03d}: scaling denoisers for video",
-                abstract=("We study diffusion models for video generation and editing at scale; " * 6)[:400],
+                title=title(n),
+                abstract=ABSTRACT,
                 source=Source.HF_API,
                 arxiv_id=f"2601.{n:05d}",
-                authors=("Ada Lovelace", "Alan Turing", "Grace Hopper"),
+                authors=AUTHORS,
                 upvotes=200 - rank,
             ),
             DAY,
@@ -89,11 +99,7 @@ def inject(env: Any, adapter: Any, part: int, fault: str) -> None:
 
 def counted(messages: list[discord.Message]) -> Counter[str]:
     """How often each paper appears across ``messages``."""
-    found: Counter[str] = Counter()
-    for message in messages:
-        for embed in message.embeds:
-            found.update(TITLE.findall(embed.description or ""))
-    return found
+    return counted_in(embed.description or "" for message in messages for embed in message.embeds)
 
 
 class Deployment:
@@ -148,22 +154,21 @@ def digest_messages(channel: Any) -> list[discord.Message]:
     ]
 
 
-@pytest.mark.parametrize("recovery", RECOVERIES)
-@pytest.mark.parametrize("part", PARTS)
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize(("fault", "parts", "part", "recovery"), cells())
 async def test_digest_failure_at_each_part_then_recovery(
-    world: Any, deployment: Deployment, fault: str, part: int, recovery: str
+    world: Any, deployment: Deployment, fault: str, parts: int, part: int, recovery: str
 ) -> None:
     env, channel, _, bob = world
     services = deployment.first
     admin_role = channel.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
     admin = channel.guild.add_member(env.create_user("mod"), roles=[admin_role])
-    await services.papers.ingest(papers(45))
+    chosen = DIGEST_PAPERS[parts]
+    await services.papers.ingest(papers(chosen + EXTRA_LISTED))
     await services.digests.configure(
-        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=35
+        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=chosen
     )
     planned = await services.digests.plan(await services.digests.require(channel.guild.id), DAY)
-    assert planned.parts == 3
+    assert planned.parts == parts
     inject(env, env.bot.get_cog("Digest").poster, part, fault)
 
     if fault == "kill":
@@ -187,7 +192,8 @@ async def test_digest_failure_at_each_part_then_recovery(
         await admin.slash(channel, "digest resume")
         await _post_due(env)
     elif recovery == "reranked":
-        await services.papers.ingest(papers(45, reverse=True))  # upvotes moved: a different top 35
+        # upvotes moved: a different top of the list
+        await services.papers.ingest(papers(chosen + EXTRA_LISTED, reverse=True))
         await deployment.restart()
         await deployment.wait_out_lease()
         await _post_due(env)
@@ -211,14 +217,15 @@ async def test_digest_failure_at_each_part_then_recovery(
 
     posted = digest_messages(channel)
     footers = Counter(m.embeds[0].footer.text for m in posted)
-    assert sorted(footers) == [f"digest {DAY.isoformat()} · {k} of 3" for k in (1, 2, 3)]
+    assert sorted(footers) == [f"digest {DAY.isoformat()} · {k} of {parts}" for k in range(1, parts + 1)]
     assert set(footers.values()) == {1}, footers  # no part twice
     expected = Counter(
         p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
     )
     assert counted(posted) == expected  # the papers planned at claim time, each exactly once
     record = await services.repositories.digests.post(channel.guild.id, DAY)
-    assert record is not None and record.state == "posted" and sorted(record.message_ids) == [1, 2, 3]
+    assert record is not None and record.state == "posted"
+    assert sorted(record.message_ids) == list(range(1, parts + 1))
 
 
 # ---- alerts -------------------------------------------------------------------------------------
@@ -237,16 +244,15 @@ async def _deliver(env: Any, *, fault: str | None = None) -> None:
             raise
 
 
-@pytest.mark.parametrize("recovery", RECOVERIES)
-@pytest.mark.parametrize("part", PARTS)
-@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize(("fault", "parts", "part", "recovery"), cells())
 async def test_alerts_failure_at_each_part_then_recovery(
-    world: Any, deployment: Deployment, fault: str, part: int, recovery: str
+    world: Any, deployment: Deployment, fault: str, parts: int, part: int, recovery: str
 ) -> None:
     env, channel, alice, _ = world
     services = deployment.first
+    matched = ALERT_PAPERS[parts]
     await alice.slash(channel, "follow add", keyword="diffusion")
-    await services.papers.ingest(papers(40))
+    await services.papers.ingest(papers(matched))
     inject(env, env.bot.get_cog("Follows").messenger, part, fault)
 
     if fault == "kill":
@@ -273,8 +279,8 @@ async def test_alerts_failure_at_each_part_then_recovery(
         await alice.slash(channel, "follow resume")  # the member comes back (also clears "DMs closed")
         await _deliver(env)
     elif recovery == "reranked":
-        late = papers(2, first=41)
-        await services.papers.ingest([*papers(40, reverse=True), *late])  # new ranks, two new papers
+        late = papers(2, first=matched + 1)
+        await services.papers.ingest([*papers(matched, reverse=True), *late])  # new ranks, two new papers
         await deployment.restart()
         await deployment.wait_out_lease()
         await _deliver(env)
@@ -297,7 +303,7 @@ async def test_alerts_failure_at_each_part_then_recovery(
     await _deliver(env)
 
     delivered = alice_dms(alice)
-    assert counted(delivered) == Counter(f"{n:03d}" for n in range(1, 41 + len(late)))  # each once
+    assert counted(delivered) == numbers(1, matched + len(late))  # each once
     footers = [m.embeds[0].footer.text for m in delivered]
     assert len(footers) == len(set(footers)), footers  # no batch id reused, no part twice
     assert batch_ids <= {re.search(r"alerts #(\d+)", f or "").group(1) for f in footers}  # type: ignore[union-attr]
@@ -312,9 +318,9 @@ async def test_two_processes_started_together_post_each_digest_once(
 ) -> None:
     env, channel, _, _ = world
     services = deployment.first
-    await services.papers.ingest(papers(45))
+    await services.papers.ingest(papers(DIGEST_PAPERS[3] + EXTRA_LISTED))
     await services.digests.configure(
-        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=35
+        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=DIGEST_PAPERS[3]
     )
     other = await deployment.new_process()
     outcomes = await asyncio.gather(
@@ -331,9 +337,9 @@ async def test_two_processes_started_together_send_each_alert_once(
     env, channel, alice, _ = world
     services = deployment.first
     await alice.slash(channel, "follow add", keyword="diffusion")
-    await services.papers.ingest(papers(40))
+    await services.papers.ingest(papers(ALERT_PAPERS[3]))
     other = await deployment.new_process()
     await asyncio.gather(
         services.alerts.deliver(DiscordMessenger(env.bot)), other.alerts.deliver(DiscordMessenger(env.bot))
     )
-    assert counted(alice_dms(alice)) == Counter(f"{n:03d}" for n in range(1, 41))
+    assert counted(alice_dms(alice)) == numbers(1, ALERT_PAPERS[3])

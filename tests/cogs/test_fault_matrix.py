@@ -161,8 +161,7 @@ async def test_discord_500s_on_dms_are_retried_later_without_loss(world: Any, se
         ]
     )
     env.inject_error("POST", "/channels/*/messages", status=500, times=1)
-    with pytest.raises(Exception, match="500"):
-        await env.bot.get_cog("Follows").deliver_alerts()
+    await env.bot.get_cog("Follows").deliver_alerts()  # logged; the batch waits for the next poll
     assert dms(alice) == []
     await env.bot.get_cog("Follows").deliver_alerts()
     await env.bot.get_cog("Follows").deliver_alerts()

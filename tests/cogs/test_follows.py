@@ -15,6 +15,10 @@ from bot.services.container import Services
 DAY = date(2026, 1, 1)
 
 
+class Killed(BaseException):
+    """The process died here (nothing after it runs, as with SIGKILL)."""
+
+
 def paper(n: int, title: str, abstract: str = "An abstract about nothing in particular.") -> ListedPaper:
     return ListedPaper(
         Paper(title=title, abstract=abstract, source=Source.HF_API, arxiv_id=f"2601.{n:05d}"), DAY, n
@@ -112,10 +116,10 @@ async def test_restart_between_match_and_send_loses_nothing_and_repeats_nothing(
     original = ledger.record_part
 
     async def crash(*_: object, **__: object) -> None:
-        raise RuntimeError("killed before recording the DM")
+        raise Killed("killed before recording the DM")
 
     ledger.record_part = crash  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(Killed):
         await cog(env).deliver_alerts()
     ledger.record_part = original  # type: ignore[method-assign]
     assert len(dms(alice)) == 2
@@ -208,3 +212,19 @@ async def test_follow_a_keyword_straight_from_a_paper(world: Any, services: Serv
     assert again.ephemeral and "already follow" in again.response.content
     assert [f.keyword for f in await services.follows.repository.follows(bob.id)] == ["KV cache"]
     assert len(env.errors) == 1  # the duplicate, answered by the shared error handler
+
+
+async def test_a_member_whose_dms_fail_does_not_hold_up_the_others(world: Any, services: Services) -> None:
+    """Discord failing one member's DM (a 5xx, a timeout) leaves that batch for the next poll; the
+    other members' alerts go out in the same poll instead of waiting behind it."""
+    env, channel, alice, bob = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    await bob.slash(channel, "follow add", keyword="diffusion")
+    await services.papers.ingest([BATCH[0]])
+    env.inject_error("POST", "/channels/*/messages", status=500, times=1)  # the first member's DM
+    await cog(env).deliver_alerts()
+    arrived = sorted([len(dms(alice)), len(dms(bob))])
+    assert arrived == [0, 1]  # one member's DM failed, the other's went out all the same
+    await cog(env).deliver_alerts()
+    assert len(dms(alice)) == len(dms(bob)) == 1
+    assert await services.repositories.follows.sending_batches() == []

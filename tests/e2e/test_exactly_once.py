@@ -1,10 +1,16 @@
-"""Exactly once with real processes, where a real process is the point (docs/reliability.md).
+"""Exactly once with real processes (docs/reliability.md): the real ``paperbot run`` against the
+emulator, which fails the k-th message of a channel or DM as Discord would and honours ``nonce`` +
+``enforce_nonce``. Many cells share one process run: each server (digest) and each member (alert
+DM) meets its own fault at its own part, so a run proves them all at once.
 
-* ``kill -9`` at each part of a 3-part digest and of a 3-part alert DM: the emulator creates part
-  k but holds its answer back (as a dropped connection would), the bot is SIGKILLed, 200 other
-  messages arrive, and a new process (new instance id) resumes after the dead one's lease.
-* Two ``paperbot run`` processes started together on one database: one digest, one copy of each
-  alert.
+* Every fault Discord can answer (503, 403 / 50013, 403 / 50007, an answer held back past the bot's
+  send timeout) at each part 1..5 of a 5-part digest and of a 5-part alert DM, then a restart (a
+  new process, after the dead one's lease), the admin's ``/digest resume`` and the member's
+  ``/follow``: 40 cells, one run.
+* ``kill -9`` at each part 1..5 (the part is created, its answer held back, the process killed):
+  five servers at once in the first process, the five members' DMs one process each (alert DMs go
+  out one member after another).
+* Two ``paperbot run`` processes started together on one database: one digest, each alert once.
 """
 
 from __future__ import annotations
@@ -12,50 +18,56 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import re
 import sqlite3
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.sandbox.emulator import DiscordEmulator
-from bot.sandbox.model import Json, User
+from bot.sandbox.emulator import DiscordEmulator, Fault
+from bot.sandbox.model import Channel, Json, User
+from tests.delivery_cells import ABSTRACT, ALERT_PAPERS, DIGEST_PAPERS, EXTRA_LISTED, numbers, title
+from tests.delivery_cells import counted as counted_in
 from tests.e2e.conftest import BotProcess, Lab, run_cli, start_bot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-TITLE = re.compile(r"Diffusion study (\d{3})")
+# The faults Discord answers, as the emulator injects them. A 5xx is a 503: discord.py itself
+# retries 500, 502, 504 and 524 four times over 25 s before the bot hears of it.
+ANSWERED = {
+    "5xx": {"status": 503},
+    "403": {"status": 403, "code": 50013},
+    "50007": {"status": 403, "code": 50007},
+}
+PARTS = range(1, 6)
+DIGEST = DIGEST_PAPERS[5]
+ALERTS = ALERT_PAPERS[5]
 
 
-def daily_list(count: int) -> list[dict[str, Any]]:
-    """Today's Hugging Face list (API answer) with ``count`` papers: a 3-part digest at 35."""
+def daily_list(count: int, *, first: int = 1) -> list[dict[str, Any]]:
+    """Today's Hugging Face list (API answer): papers ``first``.. ``first + count - 1``."""
     template = json.loads((FIXTURES / "hf_daily_2024-07-31.json").read_text())[0]
     today = datetime.now(UTC).strftime("%Y-%m-%dT06:00:00.000Z")
     answer = []
-    for n in range(1, count + 1):
+    for n in range(first, first + count):
         entry = copy.deepcopy(template)
-        title = f"Diffusion study {n:03d}: scaling denoisers for video"
         entry["paper"].update(
             id=f"2601.{n:05d}",
-            title=title,
-            summary=("We study diffusion models for video generation and editing at scale; " * 6)[:400],
+            title=title(n),
+            summary=ABSTRACT,
             ai_summary=None,
-            upvotes=200 - n,
+            upvotes=1000 - n,
             submittedOnDailyAt=today,
         )
-        entry["title"] = title
+        entry["title"] = title(n)
         answer.append(entry)
     return answer
 
 
 def counted(messages: list[Json]) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for message in messages:
-        for embed in message.get("embeds") or []:
-            found.update(TITLE.findall(embed.get("description") or ""))
-    return found
+    return counted_in(embed.get("description") or "" for m in messages for embed in m.get("embeds") or [])
 
 
 def footers(messages: list[Json], prefix: str) -> list[str]:
@@ -65,10 +77,80 @@ def footers(messages: list[Json], prefix: str) -> list[str]:
 
 @pytest.fixture
 def once_env(bot_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    answer = tmp_path / "today.json"
-    answer.write_text(json.dumps(daily_list(45)))
-    # A dead process's sends are taken over 2 s after its last renewal (90 s by default).
-    return {**bot_env, "PAPERBOT_DELIVERY__LEASE_SECONDS": "2", "PAPERBOT_SEARCH__REFRESH_SECONDS": "0.5"}
+    # A dead process's sends are taken over 3 s after its last renewal (90 s by default); Discord
+    # must answer a part within 2.5 s (30 s by default), else the bot resumes it later.
+    return {
+        **bot_env,
+        "PAPERBOT_DELIVERY__LEASE_SECONDS": "3",
+        "PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS": "2.5",
+        "PAPERBOT_SEARCH__REFRESH_SECONDS": "0.5",
+    }
+
+
+async def ingest(env: dict[str, str], cwd: Path, name: str, papers: list[dict[str, Any]]) -> None:
+    """``paperbot ingest`` in its own process (new papers queue their alerts)."""
+    answer = cwd / name
+    answer.write_text(json.dumps(papers))
+    await run_cli(env, cwd, "ingest", str(answer))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One server (its digest channel, its admin) and one member (their DMs) for a fault at a part."""
+
+    fault: str
+    part: int
+    channel: Channel
+    admin: User
+    member: User
+
+
+def cells(emu: DiscordEmulator, faults: list[str]) -> list[Cell]:
+    built = []
+    for fault in faults:
+        for part in PARTS:
+            guild = emu.create_guild(f"{fault} at part {part}")
+            built.append(
+                Cell(
+                    fault,
+                    part,
+                    emu.create_channel(guild, "papers"),
+                    emu.add_member(guild, "admin", manage_server=True),
+                    emu.add_member(guild, f"member {fault} {part}"),
+                )
+            )
+    return built
+
+
+async def set_up_digests(emu: DiscordEmulator, cells: list[Cell]) -> None:
+    now = datetime.now(UTC)
+    for cell in cells:
+        await emu.slash(
+            cell.admin,
+            cell.channel,
+            "digest setup",
+            channel=cell.channel,
+            time=f"{now:%H:%M}",
+            timezone="UTC",
+            max_papers=DIGEST,
+        )
+
+
+async def follow(emu: DiscordEmulator, cells: list[Cell]) -> None:
+    for cell in cells:
+        await emu.slash(cell.member, cell.channel, "follow add", keyword="diffusion")
+
+
+def assert_each_delivered_once(emu: DiscordEmulator, cell: Cell, *, alerts: range) -> None:
+    """The digest: parts 1..5 once each, its 50 papers once each. The DMs: every matched paper
+    once, no part of any batch twice."""
+    posted = footers(emu.messages(cell.channel), "digest ")
+    assert len(posted) == 5 and len(set(posted)) == 5, (cell.fault, cell.part, posted)
+    assert counted(emu.messages(cell.channel)) == numbers(1, DIGEST), (cell.fault, cell.part)
+    dms = emu.dms(cell.member)
+    assert counted(dms) == numbers(alerts.start, alerts.stop - 1), (cell.fault, cell.part)
+    parts = footers(dms, "alerts ")
+    assert len(parts) == len(set(parts)), (cell.fault, cell.part, parts)
 
 
 async def settled(db: str) -> None:
@@ -96,91 +178,114 @@ def chatter(emu: DiscordEmulator, user: User, channel: Any, count: int = 200) ->
         emu.say(user, channel, f"chatter {n}")
 
 
-@pytest.mark.parametrize("part", [1, 2, 3])
-async def test_digest_killed_at_each_part_is_finished_once_by_the_next_process(
-    emulator: DiscordEmulator,
-    once_env: dict[str, str],
-    tmp_path: Path,
-    bots: list[BotProcess],
-    lab: Lab,
-    part: int,
+async def test_each_answered_fault_at_each_part_then_restart_and_commands_deliver_once(
+    emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
 ) -> None:
-    emu, channel, admin = emulator, lab.channel, lab.admin
-    await run_cli(once_env, tmp_path, "ingest", str(tmp_path / "today.json"))
+    """5xx, 403, 50007 and a held-back answer (timeout) at part 1..5 of a digest and of an alert DM,
+    each fault lasting until it is fixed; then the process is killed, Discord recovers (the admin
+    fixes the channel, the member opens their DMs), a new process starts, the admins run
+    ``/digest resume`` and the members ``/follow list``: everything arrives, once."""
+    emu = emulator
+    fleet = cells(emu, [*ANSWERED, "timeout"])
     await run_cli(once_env, tmp_path, "sync")
+    await ingest(once_env, tmp_path, "today.json", daily_list(DIGEST + EXTRA_LISTED))
     first = await start_bot(once_env, tmp_path, bots)
+    await follow(emu, fleet)
+    faults: list[Fault] = []
+    for cell in fleet:
+        how: dict[str, Any] = ANSWERED.get(cell.fault, {"hang": True})
+        faults.append(emu.fail_message(cell.channel, at=cell.part, persist=True, **how))
+        faults.append(emu.fail_message(emu.open_dm(cell.member), at=cell.part, persist=True, **how))
+    await set_up_digests(emu, fleet)
+    late = range(DIGEST + EXTRA_LISTED + 1, DIGEST + EXTRA_LISTED + 1 + ALERTS)
+    await ingest(once_env, tmp_path, "later.json", daily_list(ALERTS, first=late.start))  # the DMs
+    await emu.wait_for(lambda: all(f.hits for f in faults), wait=90)  # every cell met its fault
 
-    emu.inject("POST", f"/channels/{channel.id}/messages", status=0, hang=True, skip=part - 1)
-    now = datetime.now(UTC)
-    await emu.slash(
-        admin, channel, "digest setup", channel=channel, time=f"{now:%H:%M}", timezone="UTC", max_papers=35
-    )
-    await emu.wait_for(lambda: len(footers(emu.messages(channel), "digest ")) == part, wait=30)
-    await first.kill()  # SIGKILL: part `part` is in the channel, the ledger never heard of it
-    chatter(emu, admin, channel)  # a busy channel: the part is 200 messages back
-
+    await first.kill()  # restart: a new process must finish what the dead one left
+    for fault in faults:
+        fault.clear()
     await start_bot(once_env, tmp_path, bots)
-    await emu.wait_for(lambda: len(footers(emu.messages(channel), "digest ")) >= 3, wait=30)
+    for cell in fleet:
+        if cell.fault in ("403", "50007"):  # a paused digest waits for its admin...
+            await emu.slash(cell.admin, cell.channel, "digest resume")
+        if cell.fault == "50007":  # ...closed DMs for the member to come back
+            await emu.slash(cell.member, cell.channel, "follow list")
+    await emu.wait_for(
+        lambda: all(len(footers(emu.messages(c.channel), "digest ")) >= 5 for c in fleet), wait=90
+    )
     await settled(once_env["PAPERBOT_DB"])
-    posted = footers(emu.messages(channel), "digest ")
-    assert sorted(posted) == sorted(set(posted)) and len(posted) == 3, posted
-    assert set(counted(emu.messages(channel)).values()) == {1}
-    assert len(counted(emu.messages(channel))) == 35
+    for cell in fleet:
+        assert_each_delivered_once(emu, cell, alerts=late)
+
+
+async def test_killed_at_each_part_is_finished_once_by_the_next_process(
+    emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+) -> None:
+    """kill -9 while part k (1..5) is created but its answer held back: the five digests die at
+    once in the first process; the five members' DMs (sent one member after another) each kill
+    one process. Every channel and DM is busy with 200 messages before the next process."""
+    emu = emulator
+    fleet = cells(emu, ["kill"])
+    # Each kill comes as soon as the part is created, well within a 4 s send timeout.
+    once_env = {
+        **once_env,
+        "PAPERBOT_DELIVERY__LEASE_SECONDS": "5",
+        "PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS": "4",
+    }
+    await run_cli(once_env, tmp_path, "sync")
+    await ingest(once_env, tmp_path, "today.json", daily_list(DIGEST + EXTRA_LISTED))
+    process = await start_bot(once_env, tmp_path, bots)
+    posts = [emu.fail_message(c.channel, at=c.part, hang=True) for c in fleet]
+    await set_up_digests(emu, fleet)
+    await emu.wait_for(lambda: all(f.hits for f in posts), wait=60)
+    await process.kill()  # every digest dies with its part k created, unrecorded
+    process = await start_bot(once_env, tmp_path, bots)
+    await follow(emu, fleet)
+    dms = [emu.fail_message(emu.open_dm(c.member), at=c.part, hang=True) for c in fleet]
+    late = range(DIGEST + EXTRA_LISTED + 1, DIGEST + EXTRA_LISTED + 1 + ALERTS)
+    await ingest(once_env, tmp_path, "later.json", daily_list(ALERTS, first=late.start))
+    killed = 0
+    while killed < len(dms):
+        # The next member's part is created and unanswered: kill before the send times out.
+        await emu.wait_for(lambda done=killed: sum(f.hits for f in dms) > done, wait=60)
+        await process.kill()
+        killed = sum(f.hits for f in dms)
+        for cell in fleet:  # busy: every part is 200 messages back
+            chatter(emu, cell.admin, cell.channel)
+            chatter(emu, cell.member, emu.open_dm(cell.member))
+        process = await start_bot(once_env, tmp_path, bots)
+    await emu.wait_for(lambda: all(len(counted(emu.dms(c.member))) >= ALERTS for c in fleet), wait=90)
+    await settled(once_env["PAPERBOT_DB"])
+    for cell in fleet:
+        assert_each_delivered_once(emu, cell, alerts=late)
     sent = [body for method, path, body in emu.requests if method == "POST" and path.endswith("/messages")]
     assert all(isinstance(b, dict) and b.get("nonce") and b.get("enforce_nonce") for b in sent if b)
-
-
-@pytest.mark.parametrize("part", [1, 2, 3])
-async def test_alert_dm_killed_at_each_part_is_finished_once_by_the_next_process(
-    emulator: DiscordEmulator,
-    once_env: dict[str, str],
-    tmp_path: Path,
-    bots: list[BotProcess],
-    lab: Lab,
-    part: int,
-) -> None:
-    emu, channel, alice = emulator, lab.channel, lab.alice
-    await run_cli(once_env, tmp_path, "sync")
-    first = await start_bot(once_env, tmp_path, bots)
-    await emu.slash(alice, channel, "follow add", keyword="diffusion")
-
-    emu.inject("POST", "/channels/*/messages", status=0, hang=True, skip=part - 1)
-    answer = tmp_path / "forty.json"
-    answer.write_text(json.dumps(daily_list(40)))
-    await run_cli(once_env, tmp_path, "ingest", str(answer))  # queues 40 alerts: a 3-part DM
-    await emu.wait_for(lambda: len(emu.dms(alice)) == part, wait=30)
-    await first.kill()
-    dm = emu.dm_channel(alice)
-    assert dm is not None
-    chatter(emu, alice, dm)
-
-    await start_bot(once_env, tmp_path, bots)
-    await emu.wait_for(lambda: len(counted(emu.dms(alice))) >= 40, wait=30)
-    await settled(once_env["PAPERBOT_DB"])
-    assert counted(emu.dms(alice)) == Counter(f"{n:03d}" for n in range(1, 41))
-    parts = footers(emu.dms(alice), "alerts ")
-    assert len(parts) == len(set(parts)), parts
 
 
 async def test_two_processes_started_together_send_everything_once(
     emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], lab: Lab
 ) -> None:
     emu, channel, admin, alice = emulator, lab.channel, lab.admin, lab.alice
-    await run_cli(once_env, tmp_path, "ingest", str(tmp_path / "today.json"))
+    chosen = DIGEST_PAPERS[3]
+    await ingest(once_env, tmp_path, "today.json", daily_list(chosen + EXTRA_LISTED))
     await run_cli(once_env, tmp_path, "sync")
     await asyncio.gather(start_bot(once_env, tmp_path, bots), start_bot(once_env, tmp_path, bots))
     await emu.slash(alice, channel, "follow add", keyword="diffusion")
     now = datetime.now(UTC)
     await emu.slash(
-        admin, channel, "digest setup", channel=channel, time=f"{now:%H:%M}", timezone="UTC", max_papers=35
+        admin,
+        channel,
+        "digest setup",
+        channel=channel,
+        time=f"{now:%H:%M}",
+        timezone="UTC",
+        max_papers=chosen,
     )
-    answer = tmp_path / "more.json"
-    more = daily_list(48)[45:]  # three new matching papers
-    answer.write_text(json.dumps(more))
-    await run_cli(once_env, tmp_path, "ingest", str(answer))
+    more = range(chosen + EXTRA_LISTED + 1, chosen + EXTRA_LISTED + 4)  # three new matching papers
+    await ingest(once_env, tmp_path, "more.json", daily_list(len(more), first=more.start))
     await emu.wait_for(lambda: len(footers(emu.messages(channel), "digest ")) >= 3, wait=30)
     await emu.wait_for(lambda: len(counted(emu.dms(alice))) >= 3, wait=30)
     await settled(once_env["PAPERBOT_DB"])
     assert len(footers(emu.messages(channel), "digest ")) == 3
-    assert set(counted(emu.messages(channel)).values()) == {1}
-    assert counted(emu.dms(alice)) == Counter({"046": 1, "047": 1, "048": 1})
+    assert counted(emu.messages(channel)) == numbers(1, chosen)
+    assert counted(emu.dms(alice)) == numbers(more.start, more.stop - 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -110,3 +111,46 @@ async def test_a_hanging_answer_still_creates_the_message(emu: DiscordEmulator) 
             async with session.post(url, json={"content": "second"}, timeout=aiohttp.ClientTimeout(total=1)):
                 pass
     await emu.wait_for(lambda: len(emu.messages(channel)) == 2)
+
+
+async def test_a_fault_on_the_kth_message_of_one_channel_or_dm_leaves_the_others_alone(
+    emu: DiscordEmulator,
+) -> None:
+    """fail_message: the k-th message in that channel (or DM) fails as told; others go through."""
+    guild = emu.create_guild("g")
+    target, other = emu.create_channel(guild, "target"), emu.create_channel(guild, "other")
+    alice = emu.add_member(guild, "alice")
+    dm = emu.open_dm(alice)
+    refused = emu.fail_message(target, at=2, status=403, code=50013)
+    closed = emu.fail_message(dm, at=1, status=403, code=50007, persist=True)
+
+    async def post(channel_id: int, text: str) -> tuple[int, int]:
+        url = f"{emu.api_base}/channels/{channel_id}/messages"
+        async with session.post(url, json={"content": text}) as response:
+            return response.status, (await response.json()).get("code", 0)
+
+    async with aiohttp.ClientSession() as session:
+        assert await post(other.id, "o1") == (200, 0)
+        assert await post(target.id, "t1") == (200, 0)
+        assert await post(target.id, "t2") == (403, 50013)  # the second message there
+        assert await post(target.id, "t2 again") == (200, 0)  # once only
+        assert await post(dm.id, "d1") == (403, 50007)
+        assert await post(dm.id, "d1 again") == (403, 50007)  # persists...
+        closed.clear()
+        assert await post(dm.id, "d1 at last") == (200, 0)  # ...until cleared
+    assert (refused.hits, closed.hits) == (1, 2)
+    assert [m["content"] for m in emu.messages(target)] == ["t1", "t2 again"]
+    assert [m["content"] for m in emu.dms(alice)] == ["d1 at last"]
+
+
+async def test_a_held_back_answer_comes_late_once_the_fault_is_cleared(emu: DiscordEmulator) -> None:
+    channel = emu.create_channel(emu.create_guild("g"), "c")
+    held = emu.fail_message(channel, at=1, hang=True)
+    url = f"{emu.api_base}/channels/{channel.id}/messages"
+    async with aiohttp.ClientSession() as session:
+        answer = asyncio.ensure_future(session.post(url, json={"content": "late"}))
+        await emu.wait_for(lambda: held.hits == 1)  # created, its answer held back
+        assert [m["content"] for m in emu.messages(channel)] == ["late"] and not answer.done()
+        held.clear()
+        async with await answer as response:
+            assert response.status == 200 and (await response.json())["content"] == "late"
