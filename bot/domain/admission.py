@@ -4,9 +4,11 @@ Discord refuses an interaction's first answer after 3 s (the user has already se
 application did not respond"), so work that cannot finish in time is wasted twice: it answers no
 one and delays everyone queued behind it. Here each interaction gets a ticket on arrival:
 
-* **serve**: a slot is free, or it can wait for one and still finish before the deadline
-  (its age, the predicted wait and the recent service time of its kind, plus a margin for the
-  answer's trip to Discord);
+* **serve**: a slot is free, or it can wait for one and still be answered well inside the
+  deadline: the predicted wait plus the recent service time of its kind fit the queue budget
+  (0.4 s), and its age plus those fit the deadline less a margin for the answer's trip. A queue
+  allowed to fill up to the deadline answered everyone at ~2.5 s under overload: in time, but
+  barely, and a member would rather hear "busy" at once than wait that long;
 * **busy**: it cannot, or the queue is full: answer at once with a short private "busy" (empty
   choices for autocomplete), which costs the bot one request and tells the user to retry;
 * **drop**: it is already too old for even that answer to arrive in time (a bot that was
@@ -45,6 +47,7 @@ class AdmissionPolicy:
     reply_margin: float = 0.5  # planned answers finish this long before the deadline
     busy_margin: float = 0.3  # a busy answer is still sent if at least this much time is left
     slots: int = 8  # interactions worked on at once
+    queue_budget: float = 0.4  # the most a queued interaction may expect to wait and run (seconds)
     max_queued: int = 256  # interactions waiting for a slot; beyond that: busy at once
     initial_service: float = 0.05  # seconds, until handlers have been timed
     smoothing: float = 0.2  # weight of the newest service time in the moving average
@@ -62,6 +65,7 @@ class Ticket:
     created: float
     verdict: Verdict | None = None  # None: waiting for a slot
     started: float | None = None
+    queued: float | None = None  # when it joined the queue (None: served or refused on arrival)
     _turn: asyncio.Future[Verdict] | None = field(default=None, repr=False)
 
 
@@ -97,8 +101,14 @@ class Admission:
             return self._decide(ticket, Verdict.DROP)
         if self._in_service < self.policy.slots and not self._waiting:
             return self._start(ticket, now)
-        if len(self._waiting) >= self.policy.max_queued or not self._fits(ticket, now, self.predicted_wait()):
+        wait = self.predicted_wait()
+        if (
+            len(self._waiting) >= self.policy.max_queued
+            or wait + self.service_time(kind) > self.policy.queue_budget
+            or not self._fits(ticket, now, wait)
+        ):
             return self._decide(ticket, Verdict.BUSY)
+        ticket.queued = now
         self._waiting.append(ticket)
         return ticket
 
@@ -179,10 +189,18 @@ class Admission:
             ticket._turn.set_result(verdict)
         return ticket
 
+    def _overstayed(self, ticket: Ticket, now: float) -> bool:
+        """Queued longer than the budget allows (the slots ran slower than predicted): serving it
+        now would answer it far later than the queue promised."""
+        assert ticket.queued is not None
+        return now - ticket.queued + self.service_time(ticket.kind) > 2 * self.policy.queue_budget
+
     def _shed_stale(self, now: float) -> None:
-        """Answer "busy" to queued tickets that could not finish in time even if started now, while
-        that answer can still arrive (the queue is oldest first)."""
-        while self._waiting and not self._fits(self._waiting[0], now, 0.0):
+        """Answer "busy" to queued tickets that could not finish in time even if started now, or
+        that overstayed the queue budget, while that answer can still arrive (oldest first)."""
+        while self._waiting and (
+            not self._fits(self._waiting[0], now, 0.0) or self._overstayed(self._waiting[0], now)
+        ):
             ticket = self._waiting.popleft()
             self._decide(ticket, Verdict.DROP if self._too_late_to_answer(ticket, now) else Verdict.BUSY)
 

@@ -60,7 +60,8 @@ def test_a_full_queue_answers_busy_at_once() -> None:
 
 def test_an_interaction_that_could_not_finish_in_time_is_told_busy_on_arrival() -> None:
     clock = Clock()
-    gate = admission(clock, initial_service=0.5)  # 2 slots, 0.5 s each: 0.25 s of wait per queued one
+    # 2 slots, 0.5 s each: 0.25 s of wait per queued one; a queue budget as long as the deadline.
+    gate = admission(clock, initial_service=0.5, queue_budget=3.0)
     for _ in range(2):
         gate.arrive(clock.now, "command")
     verdicts = [gate.arrive(clock.now, "command").verdict for _ in range(12)]
@@ -68,6 +69,30 @@ def test_an_interaction_that_could_not_finish_in_time_is_told_busy_on_arrival() 
     # 8th starts at 2.0 s and just fits; the 9th would end at 3.0 s: busy, at once.
     assert verdicts[:8] == [None] * 8
     assert verdicts[8:] == [Verdict.BUSY] * 4
+
+
+def test_a_queue_that_would_keep_members_waiting_past_its_budget_says_busy_at_once() -> None:
+    clock = Clock()
+    gate = admission(clock, initial_service=0.1, queue_budget=0.4)  # 2 slots: 0.05 s of wait per queued one
+    for _ in range(2):
+        assert gate.arrive(clock.now, "command").verdict is Verdict.SERVE
+    verdicts = [gate.arrive(clock.now, "command").verdict for _ in range(10)]
+    # The 6th queued one waits 0.3 s and runs 0.1 s: just within 0.4 s. The 7th would be answered
+    # at ~0.45 s, well before Discord's deadline, but a member is better told "busy" at once.
+    assert verdicts[:6] == [None] * 6
+    assert verdicts[6:] == [Verdict.BUSY] * 4
+
+
+async def test_a_queued_interaction_that_overstayed_its_budget_is_told_busy_rather_than_served_late() -> None:
+    clock = Clock()
+    gate = admission(clock, initial_service=0.1, queue_budget=0.4)
+    running = [gate.arrive(clock.now, "command") for _ in range(2)]
+    waiting = gate.arrive(clock.now, "command")
+    turn = asyncio.ensure_future(gate.turn(waiting))
+    clock.now += 0.75  # the slots ran far slower than their 0.1 s: 0.75 s queued + 0.1 s > 2 x 0.4 s
+    gate.finish(running[0])
+    assert await turn is Verdict.BUSY
+    assert gate.in_service == 1 and gate.waiting == 0
 
 
 def test_an_old_interaction_is_busy_even_with_a_free_slot_if_its_work_would_end_late() -> None:
@@ -90,7 +115,7 @@ def test_an_interaction_too_old_for_any_answer_to_arrive_is_dropped_not_answered
 
 async def test_a_stalled_queue_sheds_its_stale_tickets_as_busy_while_busy_can_still_arrive() -> None:
     clock = Clock()
-    gate = admission(clock, initial_service=0.1)
+    gate = admission(clock, initial_service=0.1, queue_budget=3.0)  # only Discord's deadline sheds
     running = [gate.arrive(clock.now, "command") for _ in range(2)]
     waiting = gate.arrive(clock.now, "command")
     turn = asyncio.ensure_future(gate.turn(waiting))
