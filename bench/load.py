@@ -107,6 +107,7 @@ class Outcome:
     peak_rss_mb: float = 0.0
     behind_warnings: int = 0
     ingest: str = ""
+    bot_cpu_seconds: float = 0.0  # the bot's CPU time while the load ran (all its threads)
 
     @staticmethod
     def percentile(values: list[float], fraction: float) -> float:
@@ -124,6 +125,13 @@ def parse_mix(text: str) -> dict[str, float]:
             raise ValueError(f"unknown interaction kind {name!r} in the mix")
         mix[name.strip()] = float(weight)
     return mix
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far: unlike latency, steady on a
+    machine that other work shares."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
@@ -302,6 +310,7 @@ async def run(
             )
         sent: list[Sent] = []
         total = int(rate * duration)
+        cpu_before = _cpu_seconds(bot.pid)
         started = loop.time()
         for i in range(total):
             delay = started + i / rate - loop.time()
@@ -312,6 +321,7 @@ async def run(
                 emu.forget_requests()
         outcome.seconds = loop.time() - started
         await asyncio.sleep(RESPONSE_DEADLINE + 2)  # whatever is still unanswered now is late or lost
+        outcome.bot_cpu_seconds = _cpu_seconds(bot.pid) - cpu_before
         stop.set()
         if ingest_file is not None:
             await side[1]
@@ -413,6 +423,12 @@ def report(outcome: Outcome) -> None:
         f"'websocket is behind' warnings: {outcome.behind_warnings}"
     )
     print(f"  bot RSS at the end {outcome.rss_mb:.0f} MB, peak {outcome.peak_rss_mb:.0f} MB (process tree)")
+    answered = len(lat) + outcome.busy
+    print(
+        f"  bot CPU {outcome.bot_cpu_seconds:.1f} s over the run: "
+        f"{outcome.bot_cpu_seconds * 1000 / max(answered, 1):.1f} ms per interaction answered "
+        f"({answered:,}, busy answers included; the refresh after another process's ingest counts too)"
+    )
     if outcome.ingest:
         print(f"  {outcome.ingest}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -53,6 +54,7 @@ class PaperService:
         self.repository = repository or PaperRepository.of(database)
         self._generations = generations or GenerationRepository.of(database)
         self._generation = -1  # of the papers the search vocabulary was built from
+        self._catching_up = asyncio.Lock()  # one vocabulary change at a time, each from the last
         self.search = SearchEngine(self.repository)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
@@ -74,14 +76,19 @@ class PaperService:
         await self.search.refresh()
 
     async def refresh_if_changed(self) -> bool:
-        """Rebuild the title vocabulary (autocomplete, typo correction) if papers changed since it
-        was built, also by another process (a CLI ingest). True if it was rebuilt."""
-        current = await self._generations.current("papers")
-        if current == self._generation:
-            return False
-        self._generation = current
-        await self.search.refresh()
-        return True
+        """Bring the title vocabulary (autocomplete, typo correction) up to date if papers changed
+        since, also by another process (a CLI ingest committing batch after batch): only the words
+        whose counts changed since the generation it holds are read and applied, never the whole
+        vocabulary again. True if anything changed."""
+        async with self._catching_up:
+            current = await self._generations.current("papers")
+            if current == self._generation:
+                return False
+            # Words stamped after ``current`` (a commit landing meanwhile) come with the next check.
+            changed = await self.repository.title_terms_since(self._generation, current)
+            await self.search.learn(changed)
+            self._generation = current
+            return True
 
     async def ingest(
         self, listed: Sequence[ListedPaper], *, progress: Progress | None = None
@@ -100,11 +107,12 @@ class PaperService:
             if counts.code_linked:
                 for hook in self._code_linked_hooks:
                     await hook(counts.code_linked)
-            generation = await self._generations.bump("papers") if counts.new or counts.updated else None
-        if generation is not None:
-            # Other processes notice the bump; this one refreshes now (and skips the next check).
-            await self.search.refresh()
-            self._generation = generation
+            changed = counts.new or counts.updated
+            if changed:
+                await self._generations.bump("papers")
+        if changed:
+            # Other processes notice the bump; this one catches up now (and skips the next check).
+            await self.refresh_if_changed()
         return counts
 
     async def show(self, reference: str) -> Paper:
