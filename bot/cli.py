@@ -165,9 +165,12 @@ async def ingest_files(
     day: date | None,
     year: int | None,
     show_progress: bool = True,
+    one_transaction: bool = False,
 ) -> UpsertCounts:
     """Parse every file first (so a bad file stops the run before anything is written), then store
-    them all in one transaction: a failure while storing any of them stores none."""
+    them in batches of whole list days, each its own transaction, so a running bot's writes get
+    in between (a failure part-way keeps the batches before it: PartlyStored says how far it got);
+    ``one_transaction``: all in one, a failure while storing any of them stores none."""
     listed: list[ListedPaper] = []
     for name, data in files:
         listed += parse_file(data, source=name, today=day, year=year, list_date=day)
@@ -180,7 +183,8 @@ async def ingest_files(
         disable=not show_progress or len(listed) < PROGRESS_THRESHOLD,
     ) as bar:
         task = bar.add_task("ingesting", total=len(listed))
-        return await service.ingest(listed, progress=lambda n: bar.advance(task, n))
+        store = service.ingest if one_transaction else service.ingest_in_batches
+        return await store(listed, progress=lambda n: bar.advance(task, n))
 
 
 class LiveSource(StrEnum):
@@ -216,6 +220,14 @@ def ingest(
         str | None,
         typer.Option("--categories", help="arXiv categories for --source arxiv, e.g. cs.LG,cs.CL."),
     ] = None,
+    one_transaction: Annotated[
+        bool,
+        typer.Option(
+            "--one-transaction",
+            help="Store all files in one transaction (a failure while storing stores none) instead of "
+            "batches of whole list days; a running bot's writes then wait until it ends.",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Load papers into the store. Prints: N new, M updated, K unchanged."""
@@ -234,7 +246,9 @@ def ingest(
 
     async def job() -> UpsertCounts:
         async with open_service(settings, create=True) as service:
-            return await ingest_files(service, files, day=list_day, year=year)
+            return await ingest_files(
+                service, files, day=list_day, year=year, one_transaction=one_transaction
+            )
 
     out.print(_counts_line(_run(job(), db=settings.db)))
 

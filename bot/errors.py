@@ -37,3 +37,16 @@ class NoListing(PaperbotError):
 
 class StorageUnavailable(PaperbotError):
     """The database refused a write (busy with another writer, or the disk is full); nothing was written."""
+
+
+class PartlyStored(PaperbotError):
+    """An ingest committed in batches failed part-way: the batches before the failure are stored."""
+
+    def __init__(self, cause: BaseException, *, stored: int, total: int) -> None:
+        self.cause = cause
+        self.stored = stored
+        super().__init__(
+            f"{cause} Stored before that: {stored:,} of {total:,} papers, whole list days only; "
+            "run the same ingest again to store the rest (stored papers come out unchanged, "
+            "and no follow alert is sent twice)."
+        )

@@ -1,4 +1,6 @@
-"""`paperbot ingest a b c` is one transaction, and text JSON cannot store (lone surrogates) is repaired."""
+"""`paperbot ingest a b c` stores whole list days a batch at a time (`--one-transaction`: all or
+nothing), a failure part-way is said and a rerun completes it, and text JSON cannot store (lone
+surrogates) is repaired."""
 
 from __future__ import annotations
 
@@ -17,9 +19,17 @@ FIXTURES = Path(__file__).parent / "fixtures"
 runner = CliRunner()
 
 
-def api_file(tmp_path: Path, name: str, arxiv_id: str, **paper: object) -> Path:
+def api_file(tmp_path: Path, name: str, arxiv_id: str, day: str = "2024-07-31", **paper: object) -> Path:
+    """A one-paper Hugging Face API answer listing the paper on ``day``."""
+    listed_on = f"{day}T00:00:00.000Z"
     item = {
-        "paper": {"id": arxiv_id, "title": f"Paper {arxiv_id}", "summary": "An abstract.", **paper},
+        "paper": {
+            "id": arxiv_id,
+            "title": f"Paper {arxiv_id}",
+            "summary": "An abstract.",
+            "submittedOnDailyAt": listed_on,
+            **paper,
+        },
         "publishedAt": "2024-07-31T00:00:00.000Z",
     }
     path = tmp_path / name
@@ -35,11 +45,8 @@ def stored_titles(db: Path) -> list[str]:
         return sorted(row[0] for row in connection.execute("SELECT title FROM papers"))
 
 
-@pytest.mark.parametrize("failing_part", [1, 2, 3])
-def test_a_store_failure_in_any_file_stores_none_of_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_part: int
-) -> None:
-    files = [api_file(tmp_path, f"f{n}.json", f"2510.0000{n}") for n in (1, 2, 3)]
+def fail_storing_part(monkeypatch: pytest.MonkeyPatch, failing_part: int) -> None:
+    """Storing part ``failing_part`` (one paper a part) raises, as a full disk or a constraint would."""
     monkeypatch.setattr(services.papers, "BATCH_SIZE", 1)  # one paper, one part
     real_upsert = PaperRepository.upsert
     calls = 0
@@ -48,14 +55,52 @@ def test_a_store_failure_in_any_file_stores_none_of_them(
         nonlocal calls
         calls += 1
         if calls == failing_part:
-            raise sqlite3.IntegrityError("simulated failure while storing")
+            raise sqlite3.IntegrityError("simulated failure while storing.")
         return await real_upsert(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(PaperRepository, "upsert", failing_upsert)
+
+
+@pytest.mark.parametrize("one_day", [True, False])
+@pytest.mark.parametrize("failing_part", [1, 2, 3])
+def test_a_store_failure_in_any_file_stores_none_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_part: int, one_day: bool
+) -> None:
+    """In one transaction (``--one-transaction``, or files that are all one list day's)."""
+    days = ["2024-07-31"] * 3 if one_day else ["2024-07-29", "2024-07-30", "2024-07-31"]
+    files = [api_file(tmp_path, f"f{n}.json", f"2510.0000{n}", days[n - 1]) for n in (1, 2, 3)]
+    fail_storing_part(monkeypatch, failing_part)
     db = tmp_path / "x.db"
-    result = runner.invoke(app, ["ingest", *map(str, files), "--db", str(db)])
+    flags = [] if one_day else ["--one-transaction"]
+    result = runner.invoke(app, ["ingest", *map(str, files), *flags, "--db", str(db)])
     assert result.exit_code != 0
     assert stored_titles(db) == []
+
+
+@pytest.mark.parametrize("failing_day", [1, 2, 3])
+def test_a_store_failure_on_day_k_keeps_the_days_before_and_a_rerun_stores_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_day: int
+) -> None:
+    """Batches of whole list days (one a batch here): what failed and how far it got are said, and
+    running the same ingest again stores exactly the rest, nothing twice."""
+    files = [api_file(tmp_path, f"f{n}.json", f"2510.0000{n}", f"2024-07-0{n}") for n in (1, 2, 3)]
+    monkeypatch.setattr(services.papers, "COMMIT_PAPERS", 1)
+    fail_storing_part(monkeypatch, failing_day)
+    db = tmp_path / "x.db"
+    args = ["ingest", *map(str, files), "--db", str(db)]
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert "simulated failure while storing" in result.output
+    before = [f"Paper 2510.0000{n}" for n in range(1, failing_day)]
+    assert stored_titles(db) == before
+    if before:
+        assert f"Stored before that: {len(before)} of 3 papers" in " ".join(result.output.split())
+
+    monkeypatch.undo()
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith(f"{3 - len(before)} new, 0 updated, {len(before)} unchanged")
+    assert stored_titles(db) == [f"Paper 2510.0000{n}" for n in (1, 2, 3)]
 
 
 @pytest.mark.parametrize(

@@ -11,20 +11,60 @@ from rapidfuzz import fuzz, process
 _MIN_SIMILARITY = 70.0
 
 
+Bucket = tuple[int, int, str]
+
+
 class Vocabulary:
-    """In-memory and immutable; rebuilt from storage after an ingest."""
+    """In-memory and immutable: built once from storage, then followed by ``with_counts`` as
+    ingests change words' counts (a new vocabulary that shares what did not change)."""
 
     def __init__(self, docs_by_term: Mapping[str, int]) -> None:
         self.docs = dict(docs_by_term)
         self._sorted = sorted(self.docs)
         # A typo changes a word's length by a character or two and rarely both of its first two
         # letters: only words of similar length sharing the first or the second letter are compared.
-        self._buckets: dict[tuple[int, int, str], list[str]] = {}
+        self._buckets: dict[Bucket, list[str]] = {}
         for term in self._sorted:
-            self._buckets.setdefault((len(term), 0, term[0]), []).append(term)
-            if len(term) > 1:
-                self._buckets.setdefault((len(term), 1, term[1]), []).append(term)
+            for key in _buckets_of(term):
+                self._buckets.setdefault(key, []).append(term)
         self._completions: dict[str, list[str]] = {}
+
+    def with_counts(self, changed: Mapping[str, int]) -> Vocabulary:
+        """This vocabulary with the title counts of ``changed`` words replaced (0: no title holds
+        the word any more). Costs about the number of changed words plus one linear merge of new
+        words into the sorted list, not a rebuild; equal to ``Vocabulary`` of the resulting counts."""
+        docs = dict(self.docs)
+        added: list[str] = []
+        removed: set[str] = set()
+        for term, count in changed.items():
+            if count > 0:
+                if term not in docs:
+                    added.append(term)
+                docs[term] = count
+            elif docs.pop(term, None) is not None:
+                removed.add(term)
+        ordered = [t for t in self._sorted if t not in removed] if removed else self._sorted
+        if added:
+            ordered = ordered + sorted(added)
+            ordered.sort()  # two sorted runs: Timsort merges them in linear time
+        buckets = dict(self._buckets)
+        copied: set[Bucket] = set()
+        for term in [*added, *removed]:
+            for key in _buckets_of(term):
+                if key not in copied:  # lists are shared with older vocabularies: copy on write
+                    buckets[key] = list(buckets.get(key, ()))
+                    copied.add(key)
+                if term in removed:
+                    buckets[key].remove(term)
+                else:
+                    bisect.insort(buckets[key], term)
+        result = Vocabulary.__new__(Vocabulary)
+        result.docs, result._sorted = docs, ordered
+        result._buckets = {key: terms for key, terms in buckets.items() if terms}
+        # Cached completions of a prefix that a changed word starts with may now rank differently.
+        stale = {term[:length] for term in changed for length in range(3)}  # what ``complete`` caches
+        result._completions = {p: found for p, found in self._completions.items() if p not in stale}
+        return result
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -61,3 +101,7 @@ class Vocabulary:
         if len(prefix) <= 2:  # short prefixes span many words and recur on every keystroke
             self._completions[prefix] = found
         return found
+
+
+def _buckets_of(term: str) -> list[Bucket]:
+    return [(len(term), position, term[position]) for position in range(min(2, len(term)))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -9,13 +10,19 @@ from datetime import UTC, date, datetime
 from bot.domain.ids import parse_arxiv_id
 from bot.domain.models import DAILY_LIST_SOURCES, ListedPaper, Paper
 from bot.domain.query import Mode, parse_search, to_fts
-from bot.errors import InvalidInput, NoListing, PaperNotFound
+from bot.errors import InvalidInput, NoListing, PaperNotFound, PartlyStored
 from bot.services.search import SearchEngine
 from bot.storage.database import Database
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
 BATCH_SIZE = 2000
+# A batched ingest (the CLI's) commits about this many papers at a time and then leaves the write
+# lock free for a moment, so the running bot's writes, which poll for it every few milliseconds
+# (bot.storage.database.WRITE_POLL_SECONDS), get in between: a member's /follow add waits for one
+# batch (a fraction of a second), not for the whole ingest. Bigger batches ingest a little faster.
+COMMIT_PAPERS = 2000
+BETWEEN_COMMITS_SECONDS = 0.02
 Progress = Callable[[int], None]
 InsertedHook = Callable[[Sequence[StoredPaper]], Awaitable[None]]
 
@@ -53,6 +60,7 @@ class PaperService:
         self.repository = repository or PaperRepository.of(database)
         self._generations = generations or GenerationRepository.of(database)
         self._generation = -1  # of the papers the search vocabulary was built from
+        self._catching_up = asyncio.Lock()  # one vocabulary change at a time, each from the last
         self.search = SearchEngine(self.repository)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
@@ -74,21 +82,65 @@ class PaperService:
         await self.search.refresh()
 
     async def refresh_if_changed(self) -> bool:
-        """Rebuild the title vocabulary (autocomplete, typo correction) if papers changed since it
-        was built, also by another process (a CLI ingest). True if it was rebuilt."""
-        current = await self._generations.current("papers")
-        if current == self._generation:
-            return False
-        self._generation = current
-        await self.search.refresh()
-        return True
+        """Bring the title vocabulary (autocomplete, typo correction) up to date if papers changed
+        since, also by another process (a CLI ingest committing batch after batch): only the words
+        whose counts changed since the generation it holds are read and applied, never the whole
+        vocabulary again. True if anything changed."""
+        async with self._catching_up:
+            current = await self._generations.current("papers")
+            if current == self._generation:
+                return False
+            # Words stamped after ``current`` (a commit landing meanwhile) come with the next check.
+            changed = await self.repository.title_terms_since(self._generation, current)
+            await self.search.learn(changed)
+            self._generation = current
+            return True
 
     async def ingest(
         self, listed: Sequence[ListedPaper], *, progress: Progress | None = None
     ) -> UpsertCounts:
         """Store papers in one transaction: a failure part-way writes nothing."""
+        counts = await self._store(listed, self._clock(), progress)
+        if counts.new or counts.updated:
+            # Other processes notice the bump; this one catches up now (and skips the next check).
+            await self.refresh_if_changed()
+        return counts
+
+    async def ingest_in_batches(
+        self,
+        listed: Sequence[ListedPaper],
+        *,
+        progress: Progress | None = None,
+        batch_papers: int | None = None,
+    ) -> UpsertCounts:
+        """Store papers a batch of whole list days at a time (about ``batch_papers``, default
+        COMMIT_PAPERS), each batch one transaction with its alerts, so other writers are not kept
+        waiting for all of it and a daily list is never seen half-stored. A failure raises
+        PartlyStored when earlier batches are stored (the same ingest again stores the rest), else
+        the error itself."""
         counts = UpsertCounts()
         now = self._clock()
+        try:
+            for number, batch in enumerate(whole_days(listed, batch_papers or COMMIT_PAPERS)):
+                if number:
+                    await asyncio.sleep(BETWEEN_COMMITS_SECONDS)  # the lock is free: let waiters in
+                try:
+                    counts += await self._store(batch, now, progress)
+                except Exception as exc:
+                    if number == 0:
+                        raise
+                    stored = counts.new + counts.updated + counts.unchanged
+                    raise PartlyStored(exc, stored=stored, total=len(listed)) from exc
+        finally:
+            if counts.new or counts.updated:
+                await self.refresh_if_changed()
+        return counts
+
+    async def _store(
+        self, listed: Sequence[ListedPaper], now: datetime, progress: Progress | None
+    ) -> UpsertCounts:
+        """One transaction: the papers, their listings, what the hooks add (alerts), the generation."""
+        counts = UpsertCounts()
         async with self.database.transaction():
             for start in range(0, len(listed), BATCH_SIZE):
                 batch = listed[start : start + BATCH_SIZE]
@@ -100,11 +152,8 @@ class PaperService:
             if counts.code_linked:
                 for hook in self._code_linked_hooks:
                     await hook(counts.code_linked)
-            generation = await self._generations.bump("papers") if counts.new or counts.updated else None
-        if generation is not None:
-            # Other processes notice the bump; this one refreshes now (and skips the next check).
-            await self.search.refresh()
-            self._generation = generation
+            if counts.new or counts.updated:
+                await self._generations.bump("papers")
         return counts
 
     async def show(self, reference: str) -> Paper:
@@ -150,3 +199,18 @@ class PaperService:
             latest_list=latest,
             schema_version=await self.database.schema_version(),
         )
+
+
+def whole_days(listed: Sequence[ListedPaper], size: int) -> list[list[ListedPaper]]:
+    """``listed`` in batches of about ``size`` papers that never split one list day (a day bigger
+    than ``size`` is a batch of its own); days keep the order they first appear in, papers too."""
+    days: dict[date | None, list[ListedPaper]] = {}
+    for item in listed:
+        days.setdefault(item.list_date, []).append(item)
+    batches: list[list[ListedPaper]] = []
+    for day in days.values():
+        if batches and len(batches[-1]) + len(day) <= size:
+            batches[-1] += day
+        else:
+            batches.append(list(day))
+    return batches

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 BUSY = "The database is busy with another writer: nothing was saved. Try again shortly."
 READER_CACHE_KIB = 8192
+# How often a write waiting for another process's lock tries again (see Database._try_begin).
+WRITE_POLL_SECONDS = 0.005
 _MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+\.sql")
 
 
@@ -318,13 +320,8 @@ class Database:
         """Hold the write lock and an open write transaction (BEGIN IMMEDIATE), or raise."""
         if policy is None:  # background work: wait up to the busy timeout
             await self._write_lock.acquire()
-            try:
-                await self.writer.execute("BEGIN IMMEDIATE")
-            except BaseException as exc:
-                self._write_lock.release()
-                if isinstance(exc, sqlite3.OperationalError) and _is_capacity_error(exc):
-                    raise _unavailable(exc) from exc
-                raise
+            if not await self._begin_holding_lock(self.busy_timeout_ms / 1000):
+                raise StorageUnavailable(BUSY)
             return
         if not self._write_lock.locked():  # free here: try without waiting at all
             await self._write_lock.acquire()
@@ -352,19 +349,30 @@ class Database:
         return began
 
     async def _try_begin(self, wait: float) -> bool:
-        """BEGIN IMMEDIATE, waiting at most ``wait`` seconds for another process's lock."""
+        """BEGIN IMMEDIATE, waiting at most ``wait`` seconds for another process's lock.
+
+        Retried every WRITE_POLL_SECONDS rather than by SQLite's busy handler, whose retries
+        thin out to one per 100 ms: a batch job (a CLI ingest) frees the lock for only a moment
+        between its commits, and a writer here must see that moment to get in."""
         writer = self.writer
-        await writer.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        await writer.execute("PRAGMA busy_timeout = 0")
         try:
-            await writer.execute("BEGIN IMMEDIATE")
-            return True
-        except sqlite3.OperationalError as exc:
-            text = str(exc).lower()
-            if "locked" in text or "busy" in text:
-                return False
-            if _is_capacity_error(exc):
-                raise _unavailable(exc) from exc
-            raise
+            while True:
+                try:
+                    await writer.execute("BEGIN IMMEDIATE")
+                    return True
+                except sqlite3.OperationalError as exc:
+                    text = str(exc).lower()
+                    if not ("locked" in text or "busy" in text):
+                        if _is_capacity_error(exc):
+                            raise _unavailable(exc) from exc
+                        raise
+                left = deadline - loop.time()
+                if left <= 0:
+                    return False
+                await asyncio.sleep(min(WRITE_POLL_SECONDS, left))
         finally:
             await writer.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 

@@ -241,18 +241,25 @@ class PaperRepository:
         await self._count_title_terms(delta)
 
     async def _count_title_terms(self, delta: Counter[str]) -> None:
-        """Apply per-term changes in the number of titles holding each word."""
+        """Apply per-term changes in the number of titles holding each word, stamped with the
+        papers generation this transaction is about to become (``PaperService.ingest`` bumps it
+        whenever papers were added or updated, the only upserts that change titles): readers
+        that loaded an older generation fetch just these rows (``title_terms_since``)."""
         grown = [(term, count) for term, count in delta.items() if count > 0]
         shrunk = [(-count, term) for term, count in delta.items() if count < 0]
+        stamp = "(SELECT value + 1 FROM generations WHERE name = 'papers')"
         if grown:
             await self._db.executemany(
-                "INSERT INTO title_terms (term, docs) VALUES (?, ?) "
-                "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
+                f"INSERT INTO title_terms (term, docs, generation) VALUES (?, ?, {stamp}) "
+                "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs, "
+                "generation = excluded.generation",
                 grown,
             )
         if shrunk:
-            await self._db.executemany("UPDATE title_terms SET docs = docs - ? WHERE term = ?", shrunk)
-            await self._db.execute("DELETE FROM title_terms WHERE docs = 0")
+            # A word left at 0 keeps its row: readers that load changes must hear that it went.
+            await self._db.executemany(
+                f"UPDATE title_terms SET docs = docs - ?, generation = {stamp} WHERE term = ?", shrunk
+            )
 
     async def _store_listings(self, listings: Sequence[tuple[ListedPaper, str]]) -> None:
         """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's id."""
@@ -394,7 +401,15 @@ class PaperRepository:
         return missing
 
     async def title_terms(self) -> dict[str, int]:
-        async with self._db.execute("SELECT term, docs FROM title_terms") as cursor:
+        """Every word of any title -> the number of titles holding it."""
+        async with self._db.execute("SELECT term, docs FROM title_terms WHERE docs > 0") as cursor:
+            return {row[0]: int(row[1]) for row in await cursor.fetchall()}
+
+    async def title_terms_since(self, loaded: int, current: int) -> dict[str, int]:
+        """The words whose count changed after papers generation ``loaded`` up to ``current``, with
+        their counts now (0: no title holds the word any more)."""
+        sql = "SELECT term, docs FROM title_terms WHERE generation > ? AND generation <= ?"
+        async with self._db.execute(sql, (loaded, current)) as cursor:
             return {row[0]: int(row[1]) for row in await cursor.fetchall()}
 
     async def latest_list_date(
