@@ -21,10 +21,28 @@ from bench import cache, workload
 from bench.cache import CACHE, database, rss_mb
 from bench.corpus import generate
 from bot.services.papers import PaperService
+from bot.storage.connection import Store
 from bot.storage.database import Database
+from bot.storage.papers import PaperRepository
+from bot.storage.postgres import PostgresDatabase, redacted
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 N = Annotated[int, typer.Option("--n", help="Corpus size (papers).")]
+Backend = Annotated[
+    str, typer.Option("--backend", help="sqlite, or postgres (--database-url, else an embedded server).")
+]
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="A PostgreSQL server to measure (implies postgres).")
+]
+
+
+def _postgres(backend: str, url: str | None) -> str | None:
+    """The PostgreSQL server URL when the run is on PostgreSQL, else None."""
+    if url is None and backend == "sqlite":
+        return None
+    from bench.postgres import server_url
+
+    return server_url(url)
 
 
 async def _latency(label: str, n: int, inputs: list[str], call: Callable[[str], Awaitable[object]]) -> None:
@@ -42,9 +60,19 @@ async def _latency(label: str, n: int, inputs: list[str], call: Callable[[str], 
     )
 
 
-async def _search(n: int, queries: int, cold: bool) -> None:
-    path = await database(n)
-    db = await Database.open(path)
+async def _search(n: int, queries: int, cold: bool, postgres: str | None) -> None:
+    if postgres is None:
+        db: Store = await Database.open(await database(n))
+    else:
+        from bench.postgres import corpus_database
+
+        url = await corpus_database(postgres, n, fresh=False)
+        db = await PostgresDatabase.open(url)
+        if await PaperRepository(db.connection).count() < n:
+            await db.close()
+            await cache.ingest(n, url)
+            db = await PostgresDatabase.open(url)
+        print(f"on PostgreSQL ({redacted(url)})")
     service = PaperService(db)
     await service.start()
     rng = random.Random(11)
@@ -62,10 +90,21 @@ async def _search(n: int, queries: int, cold: bool) -> None:
 
 
 @app.command()
-def ingest(n: N = 100_000) -> None:
+def ingest(n: N = 100_000, backend: Backend = "sqlite", database_url: DatabaseUrl = None) -> None:
     """Ingest throughput (papers/s, full-text index included) and database size."""
     CACHE.mkdir(exist_ok=True)
-    asyncio.run(cache.ingest(n, CACHE / f"papers-{n}.db"))
+    postgres = _postgres(backend, database_url)
+    if postgres is None:
+        asyncio.run(cache.ingest(n, CACHE / f"papers-{n}.db"))
+        return
+    from bench.postgres import corpus_database
+
+    async def on_postgres() -> None:
+        url = await corpus_database(postgres, n, fresh=True)
+        print(f"on PostgreSQL ({redacted(url)})")
+        await cache.ingest(n, url)
+
+    asyncio.run(on_postgres())
 
 
 @app.command()
@@ -73,9 +112,11 @@ def search(
     n: N = 100_000,
     queries: Annotated[int, typer.Option(help="Queries per measurement.")] = 400,
     warm: Annotated[bool, typer.Option(help="Let the suggestion cache answer repeats.")] = False,
+    backend: Backend = "sqlite",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Search and autocomplete latency, p50/p99, and the process's memory."""
-    asyncio.run(_search(n, queries, cold=not warm))
+    asyncio.run(_search(n, queries, cold=not warm, postgres=_postgres(backend, database_url)))
 
 
 @app.command()

@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.corpus import generate
 from bot.domain.models import Source
 from bot.services.papers import PaperService
-from bot.storage.database import Database
+from bot.storage.store import open_store
 
 CACHE = Path(__file__).parent / ".cache"
 
@@ -27,13 +27,16 @@ def size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
 
-async def ingest(n: int, path: Path, source: str = Source.SYNTHETIC, per_day: int = 50) -> None:
-    for old in path.parent.glob(path.name + "*"):
-        old.unlink()
+async def ingest(n: int, path: Path | str, source: str = Source.SYNTHETIC, per_day: int = 50) -> None:
+    """Ingest ``generate(n)`` into a new SQLite file at ``path`` or the (emptied) PostgreSQL
+    database at a postgresql:// URL, and print papers/s."""
+    if isinstance(path, Path):
+        for old in path.parent.glob(path.name + "*"):
+            old.unlink()
     started = time.perf_counter()
     papers = list(generate(n, source=source, per_day=per_day))
     generated = time.perf_counter()
-    database = await Database.open(path)
+    database = await open_store(path)
     service = PaperService(database)
     cpu_before = cpu_seconds()
     counts = await service.ingest(papers)
@@ -41,9 +44,10 @@ async def ingest(n: int, path: Path, source: str = Source.SYNTHETIC, per_day: in
     cpu = cpu_seconds() - cpu_before
     await database.close()
     rate = n / (stored - generated)
+    size = f"DB {size_mb(path):,.0f} MB" if isinstance(path, Path) else "PostgreSQL"
     print(
         f"ingest n={n:,}: {rate:,.0f} papers/s ({stored - generated:.1f} s; corpus generation "
-        f"{generated - started:.1f} s not counted), {counts.new:,} new, DB {size_mb(path):,.0f} MB; "
+        f"{generated - started:.1f} s not counted), {counts.new:,} new, {size}; "
         f"CPU {cpu:.1f} s ({n / cpu:,.0f} papers per CPU second: steadier than wall time on a busy machine)"
     )
 

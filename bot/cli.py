@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -38,8 +38,10 @@ from bot.services.search import SearchResults
 from bot.services.similar import SimilarPaper
 from bot.settings import ConfigError, Settings, load_settings
 from bot.sources.http import FetchError
-from bot.storage.database import ForeignDatabase, SchemaTooNew, StoreMissing
+from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing
 from bot.storage.papers import UpsertCounts
+from bot.storage.postgres import PostgresDatabase, is_postgres_url, redacted
+from bot.storage.transfer import TableCopy, copy_store
 
 app = typer.Typer(
     name="paperbot",
@@ -96,6 +98,12 @@ def _settings(db: Path | None) -> Settings:
     if settings.db.is_dir():
         fail(f"the database {settings.db} is a directory; give a database file path (--db or PAPERBOT_DB)", 2)
     return settings
+
+
+def _store_name(settings: Settings) -> str:
+    """The store as shown to the user: the SQLite path, or the PostgreSQL URL without its password."""
+    store = settings.store
+    return redacted(store) if isinstance(store, str) else str(store)
 
 
 def _run(job: Awaitable[T], *, db: Path | None = None) -> T:
@@ -463,7 +471,7 @@ def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
         "first_list": result.first_list.isoformat() if result.first_list else None,
         "latest_list": result.latest_list.isoformat() if result.latest_list else None,
         "schema_version": result.schema_version,
-        "database": str(settings.db),
+        "database": _store_name(settings),
     }
     if as_json:
         _print_json(data)
@@ -475,7 +483,7 @@ def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
         say(f"Daily lists: {days}, from {result.first_list.isoformat()} to {result.latest_list.isoformat()}")
     else:
         say("Daily lists: none yet")
-    say(f"Database: {settings.db} (schema version {result.schema_version})")
+    say(f"Database: {_store_name(settings)} (schema version {result.schema_version})")
 
 
 REVOKED_TOKEN = (
@@ -709,6 +717,53 @@ def follows_match(
             say(f"  member {user}: {', '.join(keywords)}")
 
 
+@app.command("migrate-store")
+def migrate_store(
+    source: Annotated[Path, typer.Option("--from", help="The SQLite store to copy (it is not changed).")],
+    target: Annotated[str, typer.Option("--to", help="postgresql://user:password@host:port/database")],
+) -> None:
+    """Copy every table of an SQLite store into PostgreSQL (again: copies only what is missing)."""
+    if not is_postgres_url(target):
+        fail("--to must be a postgresql:// URL (the PostgreSQL database to copy into)", 2)
+    if source.is_dir():
+        fail(f"{source} is a directory; give the SQLite store's file", 2)
+
+    async def job() -> list[TableCopy]:
+        origin = await Database.open(source, create=False)  # brings an older file to the newest schema
+        try:
+            destination = await PostgresDatabase.open(target)
+            try:
+                with Progress(
+                    TextColumn("[progress.description]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                ) as bar:
+                    tasks: dict[str, TaskID] = {}
+
+                    def advance(table: str, done: int, total: int) -> None:
+                        if table not in tasks:
+                            tasks[table] = bar.add_task(table, total=total)
+                        bar.update(tasks[table], completed=done)
+
+                    return await copy_store(origin, destination, advance)
+            finally:
+                await destination.close()
+        finally:
+            await origin.close()
+
+    results = _run(job(), db=source)
+    for result in results:
+        state = "ok" if result.verified else f"MISMATCH: {result.target_rows} in PostgreSQL"
+        say(f"{result.table}: {result.source_rows} rows, {result.copied} copied now ({state})")
+    wrong = [r.table for r in results if not r.verified]
+    if wrong:
+        fail(f"row counts differ in {', '.join(wrong)}: the PostgreSQL database held other rows already")
+    copied = sum(r.copied for r in results)
+    say(f"Copied {copied} rows into {redacted(target)}; every table's count matches {source}.")
+
+
 @app.command()
 def backup(
     target: Annotated[Path, typer.Argument(metavar="PATH", help="Where to write the copy (must not exist).")],
@@ -724,9 +779,12 @@ def backup(
     async def job() -> int:
         # Read-only: a backup copies the store as it is, never creating or migrating it.
         async with open_services(settings, warm=False, readonly=True) as services:
-            version = await services.database.schema_version()  # fails first if it is not a database
+            database = services.database
+            if not isinstance(database, Database):
+                fail("backup copies an SQLite store; back up PostgreSQL with pg_dump", 2)
+            version = await database.schema_version()  # fails first if it is not a database
             try:
-                await services.database.backup(target)
+                await database.backup(target)
             except BaseException:
                 target.unlink(missing_ok=True)  # no half-made copy left behind
                 raise

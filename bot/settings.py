@@ -187,6 +187,23 @@ class DeliverySettings(BaseModel):
         return self
 
 
+def _postgres_url(value: object) -> object:
+    """None for an empty URL; a URL that is not postgresql:// is refused (SQLite takes ``db``)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (an SQLite store is set with db)")
+    return value
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(None, description="postgresql://... URL of a shared store (else SQLite)")
+
+    _url_is_postgres = field_validator("url", mode="before")(_postgres_url)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PAPERBOT_",
@@ -198,6 +215,10 @@ class Settings(BaseSettings):
     )
 
     db: Path = Field(DEFAULT_DB, description="SQLite database file")
+    # PAPERBOT_DATABASE_URL (or [database] url in the TOML): a postgresql:// URL moves the store to
+    # that PostgreSQL server (shared by several bot processes); unset keeps the SQLite file ``db``.
+    database_url: str | None = Field(None, description="postgresql://... URL of a shared store")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log_level: LogLevel = "INFO"
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DISCORD_TOKEN", "PAPERBOT_DISCORD_TOKEN")
@@ -257,6 +278,13 @@ class Settings(BaseSettings):
     def _empty_db_is_the_default(cls, value: object) -> object:
         # PAPERBOT_DB= (set but empty) is the default store, not "." (the current folder).
         return DEFAULT_DB if isinstance(value, str) and not value.strip() else value
+
+    _database_url_is_postgres = field_validator("database_url", mode="before")(_postgres_url)
+
+    @property
+    def store(self) -> str | Path:
+        """Where the store is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.database.url or self.db
 
     @field_validator("discord_token", mode="before")
     @classmethod

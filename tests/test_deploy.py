@@ -93,9 +93,10 @@ def test_compose_defaults_to_sqlite_on_a_volume_with_an_optional_postgres_profil
     postgres = compose["services"]["postgres"]
     assert postgres["profiles"] == ["postgres"] and bot["depends_on"]["postgres"]["required"] is False
     assert "PAPERBOT_DATABASE_URL" in bot["environment"]
-    if "database_url" not in Settings.model_fields:
-        # Honest until PostgreSQL support lands: the file says the URL is not read yet.
-        assert "NOT SUPPORTED YET" in text
+    # The URL the file passes is the one paperbot reads (a postgresql:// URL selects PostgreSQL).
+    url = "postgresql://paperbot:secret@postgres:5432/paperbot"
+    assert Settings(database_url=url).store == url
+    assert "NOT SUPPORTED YET" not in text
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,13 @@ from bot.settings import ConfigError, ConfigMissing, load_settings
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for name in ("DISCORD_TOKEN", "PAPERBOT_DB", "PAPERBOT_CONFIG", "PAPERBOT_SEARCH__PAGE_SIZE"):
+    for name in (
+        "DISCORD_TOKEN",
+        "PAPERBOT_DB",
+        "PAPERBOT_CONFIG",
+        "PAPERBOT_SEARCH__PAGE_SIZE",
+        "PAPERBOT_DATABASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -108,3 +114,23 @@ def test_a_send_timeout_as_long_as_the_lease_is_refused(
         load_settings()
     monkeypatch.setenv("PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS", "5")
     assert load_settings().delivery.send_timeout_seconds == 5
+
+
+def test_a_postgresql_url_selects_postgres_and_a_path_or_nothing_keeps_sqlite(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().store == load_settings().db  # nothing set: the SQLite file
+    (clean_env / "pg.toml").write_text('[database]\nurl = "postgresql://bot@db:5432/paperbot"\n')
+    assert load_settings(config=clean_env / "pg.toml").store == "postgresql://bot@db:5432/paperbot"
+    monkeypatch.setenv("PAPERBOT_DATABASE_URL", "postgresql://bot:pw@other/paperbot")
+    assert load_settings(config=clean_env / "pg.toml").store == "postgresql://bot:pw@other/paperbot"
+    monkeypatch.setenv("PAPERBOT_DATABASE_URL", "")
+    assert load_settings().store == load_settings().db
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused_by_name(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERBOT_DATABASE_URL", "mysql://bot@db/paperbot")
+    with pytest.raises(ConfigError, match=r"database_url.*postgresql://"):
+        load_settings()

@@ -22,7 +22,7 @@ from bot.domain.schedule import local_date, wall_clock
 from bot.errors import PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.follows import BatchRecord, FollowRepository
 from bot.storage.papers import PaperRepository
 
@@ -69,7 +69,7 @@ def _delivered(batch: AlertBatch, sent: dict[int, int]) -> int:
 class AlertService:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         repository: FollowRepository,
         papers: PaperRepository,
         *,

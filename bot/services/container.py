@@ -27,9 +27,10 @@ from bot.services.similar import SimilarPapers
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.fetches import FetchRecord
 from bot.storage.repositories import Repositories
+from bot.storage.store import open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class Overview:
 
 @dataclass(slots=True)
 class Services:
-    database: Database
+    database: Store
     repositories: Repositories
     papers: PaperService
     digests: DigestService
@@ -66,7 +67,7 @@ class Services:
     @classmethod
     async def open(
         cls,
-        database: Database,
+        database: Store,
         settings: Settings,
         *,
         session: aiohttp.ClientSession | None = None,
@@ -208,12 +209,12 @@ async def open_services(
     (StoreMissing instead of a new store; an existing older store is still migrated).
     ``busy_timeout_ms``: how long a write waits for another process's (a batch job like a CLI
     ingest can wait longer than the bot)."""
-    database = await (
-        Database.open_readonly(settings.db)
-        if readonly
-        else Database.open(
-            settings.db, readers=settings.search.readers, busy_timeout_ms=busy_timeout_ms, create=create
-        )
+    database = await open_store(
+        settings.store,
+        readers=settings.search.readers,
+        busy_timeout_ms=busy_timeout_ms,
+        create=create,
+        readonly=readonly,
     )
     try:
         yield await Services.open(database, settings, session=session, clock=clock, warm=warm)

@@ -36,8 +36,8 @@ from bot.domain.schedule import (
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
+from bot.storage.connection import Store
 from bot.storage.coverage import CoverageRepository
-from bot.storage.database import Database
 from bot.storage.digests import DigestRepository, PostRecord
 from bot.storage.fetches import FetchLogRepository, FetchRecord
 from bot.storage.papers import PaperRepository, StoredPaper
@@ -134,7 +134,7 @@ class DigestStatus:
 class DigestService:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         repository: DigestRepository,
         papers: PaperRepository,
         fetches: FetchLogRepository,

@@ -21,7 +21,7 @@ from bot.services.papers import PaperService
 from bot.settings import SourceSettings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import FetchError
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.fetches import FetchLogRepository, FetchRecord
 from bot.storage.leases import LeaseRepository
 from bot.storage.papers import UpsertCounts
@@ -57,7 +57,7 @@ class FetchService:
     def __init__(
         self,
         papers: PaperService,
-        database: Database,
+        database: Store,
         log_repository: FetchLogRepository,
         hf: HuggingFaceSource,
         *,

@@ -22,7 +22,7 @@ from bot.domain.schedule import parse_post_time, parse_timezone
 from bot.errors import InvalidInput
 from bot.services.papers import utcnow
 from bot.services.search import SearchEngine
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.follows import FOREVER, FollowRepository, Member, StoredFollow
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper
@@ -56,7 +56,7 @@ class FollowInfo:
 class FollowService:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         repository: FollowRepository,
         papers: PaperRepository,
         search: SearchEngine,

@@ -23,7 +23,7 @@ from bot.errors import InvalidInput, PaperNotFound
 from bot.exports import ExportEntry, ExportFormat, render
 from bot.services.papers import PaperService
 from bot.services.similar import SimilarPapers
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.library import LibraryRepository
 from bot.storage.papers import PaperRepository, StoredPaper
 
@@ -67,7 +67,7 @@ class Export:
 class LibraryService:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         repository: LibraryRepository,
         papers: PaperRepository,
         paper_service: PaperService,

@@ -12,7 +12,7 @@ from bot.domain.models import DAILY_LIST_SOURCES, ListedPaper, Paper
 from bot.domain.query import Mode, parse_search, to_fts
 from bot.errors import InvalidInput, NoListing, PaperNotFound, PartlyStored
 from bot.services.search import SearchEngine
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
@@ -50,7 +50,7 @@ class Stats:
 class PaperService:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         repository: PaperRepository | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.services.follows import FollowService
-from bot.storage.database import Database
+from bot.storage.connection import Store
 from bot.storage.generations import GenerationRepository
 from bot.storage.privacy import Forgotten, PrivacyRepository
 
@@ -11,7 +11,7 @@ from bot.storage.privacy import Forgotten, PrivacyRepository
 class PrivacyService:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         repository: PrivacyRepository,
         generations: GenerationRepository,
         follows: FollowService,

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.domain.coverage import Coverage
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
 
 
 class CoverageRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     async def record(
@@ -47,7 +47,7 @@ class CoverageRepository:
         """Which of ``paper_pks`` a post already carried to ``channel_id``."""
         sql = (
             "SELECT paper_pk FROM digest_posted_papers WHERE channel_id = ? "
-            "AND paper_pk IN (SELECT value FROM json_each(?))"
+            f"AND paper_pk IN ({self._db.dialect.ints()})"
         )
         async with self._db.execute(sql, (channel_id, json.dumps(list(paper_pks)))) as cursor:
             return {int(row[0]) for row in await cursor.fetchall()}

@@ -21,6 +21,7 @@ from aiosqlite.context import Result
 from bot.domain.ids import title_id_from_key
 from bot.domain.text import search_text, title_key
 from bot.errors import StorageUnavailable
+from bot.storage.connection import SQLITE, Dialect
 from bot.storage.sandbox_marker import MARKER_TABLE
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ BUSY = "The database is busy with another writer: nothing was saved. Try again s
 READER_CACHE_KIB = 8192
 # How often a write waiting for another process's lock tries again (see Database._try_begin).
 WRITE_POLL_SECONDS = 0.005
-_MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+\.sql")
+_MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+(?P<backend>\.postgres)?\.sql")
 
 
 class SchemaTooNew(RuntimeError):
@@ -37,10 +38,10 @@ class SchemaTooNew(RuntimeError):
 
 
 class ForeignDatabase(RuntimeError):
-    """An SQLite file another program made: paperbot must not migrate it into a store."""
+    """A database another program made: paperbot must not migrate it into a store."""
 
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(f"{path} is an SQLite database of another program, not a paperbot store")
+    def __init__(self, path: str | Path, kind: str = "an SQLite") -> None:
+        super().__init__(f"{path} is {kind} database of another program, not a paperbot store")
 
 
 class StoreMissing(RuntimeError):
@@ -73,14 +74,23 @@ class Migration:
         return statements
 
 
-def bundled_migrations() -> list[Migration]:
+def bundled_migrations(backend: str = "sqlite") -> list[Migration]:
+    """The numbered migrations for ``backend`` ("sqlite" or "postgres"): one list, where a
+    ``NNNN_name.postgres.sql`` beside ``NNNN_name.sql`` is PostgreSQL's spelling of that step (a
+    step without one is portable SQL both run)."""
     folder = resources.files("bot.storage") / "migrations"
-    found = []
-    for entry in folder.iterdir():
+    chosen: dict[int, Migration] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         match = _MIGRATION_NAME.fullmatch(entry.name)
-        if match:
-            found.append(Migration(int(match["number"]), entry.name, entry.read_text("utf-8")))
-    found.sort(key=lambda m: m.number)
+        if not match:
+            continue
+        number, for_postgres = int(match["number"]), match["backend"] is not None
+        if for_postgres and backend != "postgres":
+            continue
+        if number in chosen and not for_postgres:
+            continue  # PostgreSQL's own file already chosen
+        chosen[number] = Migration(number, entry.name, entry.read_text("utf-8"))
+    found = [chosen[number] for number in sorted(chosen)]
     numbers = [m.number for m in found]
     if numbers != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
@@ -126,6 +136,10 @@ class RoutedConnection:
     def __init__(self, database: Database) -> None:
         self._database = database
 
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
+
     def _target(self) -> aiosqlite.Connection:
         database = self._database
         return database.writer if _writing.get() is database else database.reader()
@@ -164,6 +178,10 @@ class Database:
         self._write_lock = asyncio.Lock()
         self.connection = RoutedConnection(self)
         self.busy_timeout_ms = 5000
+
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
 
     @property
     def writing(self) -> bool:

@@ -6,12 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-import aiosqlite
-
 from bot.domain.delivery import PostState
 from bot.domain.digest import DigestPlan
 from bot.domain.schedule import DigestConfig, ListMode
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection, Row
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
@@ -40,7 +38,7 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _config(row: aiosqlite.Row) -> DigestConfig:
+def _config(row: Row) -> DigestConfig:
     return DigestConfig(
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
@@ -56,7 +54,7 @@ def _config(row: aiosqlite.Row) -> DigestConfig:
     )
 
 
-def _post(row: aiosqlite.Row) -> PostRecord:
+def _post(row: Row) -> PostRecord:
     return PostRecord(
         guild_id=row["guild_id"],
         post_day=date.fromisoformat(row["post_day"]),
@@ -74,7 +72,7 @@ def _post(row: aiosqlite.Row) -> PostRecord:
 
 
 class DigestRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     # ---- settings ----------------------------------------------------------------------------
@@ -192,8 +190,9 @@ class DigestRepository:
         self, guild_id: int, post_day: date, part: int, message_id: int, *, owner: str, lease_until: datetime
     ) -> bool:
         """Record a sent part (renewing the lease); False when ``owner`` lost the lease."""
+        with_part = self._db.dialect.json_put("message_ids")
         cursor = await self._db.execute(
-            "UPDATE digest_posts SET message_ids = json_set(message_ids, '$.' || ?, ?), lease_until = ? "
+            f"UPDATE digest_posts SET message_ids = {with_part}, lease_until = ? "
             "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
             (str(part), message_id, instant(lease_until), guild_id, post_day.isoformat(), owner),
         )

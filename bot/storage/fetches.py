@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.domain.sources import FetchState
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class FetchRecord:
 
 
 class FetchLogRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     async def record(self, record: FetchRecord) -> None:

@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-import aiosqlite
-
 from bot.domain.delivery import BatchState
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection, Row
 from bot.storage.digests import instant
 
 FOREVER = "forever"
@@ -56,7 +54,7 @@ class BatchRecord:
     parts_sent: dict[int, int]  # part number -> message id
 
 
-def _member(row: aiosqlite.Row) -> Member:
+def _member(row: Row) -> Member:
     return Member(
         user_id=row["user_id"],
         mode=row["mode"],
@@ -70,7 +68,7 @@ def _member(row: aiosqlite.Row) -> Member:
 class FollowRepository:
     """Writers must run inside ``Database.transaction()``."""
 
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     # ---- members -------------------------------------------------------------------------------
@@ -92,7 +90,7 @@ class FollowRepository:
         return _member(row) if row else None
 
     async def members(self, user_ids: Sequence[int]) -> dict[int, Member]:
-        sql = "SELECT * FROM members WHERE user_id IN (SELECT value FROM json_each(?))"
+        sql = f"SELECT * FROM members WHERE user_id IN ({self._db.dialect.ints()})"
         async with self._db.execute(sql, (json.dumps(list(user_ids)),)) as cursor:
             return {row["user_id"]: _member(row) for row in await cursor.fetchall()}
 
@@ -119,12 +117,13 @@ class FollowRepository:
 
     async def add_follow(self, user_id: int, keyword: str, canonical: str, now: datetime) -> int | None:
         """The new follow's id, or None when the member already follows the same query."""
-        cursor = await self._db.execute(
+        sql = (
             "INSERT INTO follows (user_id, keyword, canonical, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (user_id, canonical) DO NOTHING",
-            (user_id, keyword, canonical, now.isoformat()),
+            "ON CONFLICT (user_id, canonical) DO NOTHING RETURNING id"
         )
-        return cursor.lastrowid if cursor.rowcount else None
+        async with self._db.execute(sql, (user_id, keyword, canonical, now.isoformat())) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
 
     async def follows(self, user_id: int) -> list[StoredFollow]:
         sql = "SELECT id, user_id, keyword, canonical FROM follows WHERE user_id = ? ORDER BY id"
@@ -152,16 +151,22 @@ class FollowRepository:
 
     async def queue(self, rows: Sequence[tuple[int, int, Sequence[str]]], now: datetime) -> int:
         """Queue (user, paper, keywords); a paper already queued or sent to the member is ignored."""
-        before = self._db.total_changes
-        await self._db.executemany(
-            "INSERT INTO alerts (user_id, paper_pk, keywords, created_at) VALUES (?, ?, ?, ?) "
+        values = [
+            (user, pk, json.dumps(list(keywords), ensure_ascii=False), now.isoformat())
+            for user, pk, keywords in rows
+        ]
+        if not values:
+            return 0
+        # One statement over the whole list, whose count of inserted rows both backends report.
+        # (WHERE true: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.)
+        rows_sql = self._db.dialect.json_rows("int", "int", "text", "text")
+        cursor = await self._db.execute(
+            "INSERT INTO alerts (user_id, paper_pk, keywords, created_at) "
+            f"SELECT c0, c1, c2, c3 FROM {rows_sql} AS queued WHERE true "
             "ON CONFLICT (user_id, paper_pk) DO NOTHING",
-            [
-                (user, pk, json.dumps(list(keywords), ensure_ascii=False), now.isoformat())
-                for user, pk, keywords in rows
-            ],
+            (json.dumps(values, ensure_ascii=False),),
         )
-        return self._db.total_changes - before
+        return cursor.rowcount
 
     async def users_with_pending(self) -> list[int]:
         sql = "SELECT DISTINCT user_id FROM alerts WHERE state = 'pending' ORDER BY user_id"
@@ -178,19 +183,14 @@ class FollowRepository:
     ) -> tuple[int, list[QueuedAlert]]:
         """Move a member's pending alerts into a new batch, leased to ``owner``. Batch rows are
         never deleted, so a batch id never repeats (it is in the DM's marker and nonce)."""
-        cursor = await self._db.execute(
+        sql = (
             "INSERT INTO alert_batches (user_id, state, local_day, created_at, owner, lease_until) "
-            "VALUES (?, 'sending', ?, ?, ?, ?)",
-            (
-                user_id,
-                local_day.isoformat() if local_day else None,
-                instant(now),
-                owner,
-                instant(lease_until),
-            ),
+            "VALUES (?, 'sending', ?, ?, ?, ?) RETURNING id"
         )
-        batch_id = cursor.lastrowid
-        assert batch_id is not None
+        day = local_day.isoformat() if local_day else None
+        async with self._db.execute(sql, (user_id, day, instant(now), owner, instant(lease_until))) as cursor:
+            row = await cursor.fetchone()
+        batch_id = int(row[0])
         await self._db.execute(
             "UPDATE alerts SET state = 'sending', batch_id = ? WHERE user_id = ? AND state = 'pending'",
             (batch_id, user_id),
@@ -260,8 +260,9 @@ class FollowRepository:
     ) -> bool:
         """Record which message delivered which alerts (renewing the lease); False when ``owner``
         lost the lease."""
+        with_part = self._db.dialect.json_put("parts_sent")
         cursor = await self._db.execute(
-            "UPDATE alert_batches SET parts_sent = json_set(parts_sent, '$.' || ?, ?), lease_until = ? "
+            f"UPDATE alert_batches SET parts_sent = {with_part}, lease_until = ? "
             "WHERE id = ? AND owner = ? AND state = 'sending'",
             (str(part), message_id, instant(lease_until), batch_id, owner),
         )
@@ -269,7 +270,7 @@ class FollowRepository:
             return False
         await self._db.execute(
             "UPDATE alerts SET state = 'sent', message_id = ? "
-            "WHERE batch_id = ? AND paper_pk IN (SELECT value FROM json_each(?))",
+            f"WHERE batch_id = ? AND paper_pk IN ({self._db.dialect.ints()})",
             (message_id, batch_id, json.dumps(list(paper_pks))),
         )
         return True
@@ -286,8 +287,7 @@ class FollowRepository:
         queue (for a later batch, with a new id)."""
         cursor = await self._db.execute(
             "UPDATE alert_batches SET state = 'sent', sent_at = ?, lease_until = NULL, "
-            "message_ids = (SELECT coalesce(json_group_array(value), '[]') FROM "
-            "(SELECT value FROM json_each(parts_sent) ORDER BY CAST(key AS INTEGER))) "
+            f"message_ids = {self._db.dialect.json_values_by_key('parts_sent')} "
             "WHERE id = ? AND owner = ? AND state = 'sending'",
             (instant(now), batch_id, owner),
         )

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.storage.database import Database, RoutedConnection
+from bot.storage.connection import Connection, Store
 
 
 class GenerationRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     @classmethod
-    def of(cls, database: Database) -> GenerationRepository:
+    def of(cls, database: Store) -> GenerationRepository:
         return cls(database.connection)
 
     async def bump(self, name: str) -> int:

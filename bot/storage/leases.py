@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
 
 
 class LeaseRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     async def acquire(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:

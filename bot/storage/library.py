@@ -6,10 +6,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.library import LibraryEntry, ReadFilter
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection, Dialect, Row
 from bot.storage.papers import _FIELDS, paper_from_row
 
 _PAPER_COLUMNS = ", ".join(f"p.{name}" for name in (*_FIELDS, "created_at"))
@@ -22,14 +20,17 @@ _FILTERS = {
     ReadFilter.UNREAD: " AND l.read_at IS NULL",
     ReadFilter.READ: " AND l.read_at IS NOT NULL",
 }
-_HAS_TAG = " AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(l.tags) WHERE value = ?))"
+
+
+def _has_tag(dialect: Dialect) -> str:
+    return f" AND (CAST(? AS TEXT) IS NULL OR {dialect.json_has_text('l.tags')})"
 
 
 def _stamp(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
-def entry_from_row(row: aiosqlite.Row) -> LibraryEntry:
+def entry_from_row(row: Row) -> LibraryEntry:
     stored = paper_from_row(row)
     return LibraryEntry(
         paper_pk=stored.pk,
@@ -44,7 +45,7 @@ def entry_from_row(row: aiosqlite.Row) -> LibraryEntry:
 class LibraryRepository:
     """Writers must run inside ``Database.transaction()``."""
 
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     async def save(self, user_id: int, paper_pk: int, now: datetime) -> bool:
@@ -92,7 +93,8 @@ class LibraryRepository:
         return entry_from_row(row) if row else None
 
     async def count(self, user_id: int, status: ReadFilter = ReadFilter.ALL, tag: str | None = None) -> int:
-        sql = f"SELECT count(*) FROM library l WHERE l.user_id = ?{_FILTERS[status]}{_HAS_TAG}"
+        tagged = _has_tag(self._db.dialect)
+        sql = f"SELECT count(*) FROM library l WHERE l.user_id = ?{_FILTERS[status]}{tagged}"
         async with self._db.execute(sql, (user_id, tag, tag)) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -108,7 +110,7 @@ class LibraryRepository:
     ) -> list[LibraryEntry]:
         """Newest saved first."""
         sql = (
-            f"{_SELECT} WHERE l.user_id = ?{_FILTERS[status]}{_HAS_TAG} "
+            f"{_SELECT} WHERE l.user_id = ?{_FILTERS[status]}{_has_tag(self._db.dialect)} "
             "ORDER BY l.saved_at DESC, l.paper_pk DESC LIMIT ? OFFSET ?"
         )
         async with self._db.execute(sql, (user_id, tag, tag, limit, offset)) as cursor:

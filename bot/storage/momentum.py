@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.domain.momentum import UpvoteHistory, Window
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
 from bot.storage.papers import StoredPaper, paper_columns, paper_from_row
 from bot.storage.signals import from_unix, unix
 
@@ -26,7 +26,7 @@ class Counted:
 
 
 class MomentumRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     async def top(
@@ -36,9 +36,9 @@ class MomentumRepository:
         # Rank on the newest snapshot (a short index seek) and read only the page's paper rows;
         # a paper never snapshotted (ingested from a file) ranks by its stored count.
         sql = (
-            "WITH chosen(source) AS (SELECT value FROM json_each(?)), "
+            f"WITH chosen(source) AS ({self._db.dialect.texts()}), "
             "listed(pk) AS (SELECT DISTINCT paper_pk FROM listings "
-            "  WHERE list_date BETWEEN ? AND ? AND source IN chosen), "
+            "  WHERE list_date BETWEEN ? AND ? AND source IN (SELECT source FROM chosen)), "
             "ranked(pk, upvotes) AS MATERIALIZED (SELECT pk, coalesce("
             "  (SELECT upvotes FROM paper_signals WHERE paper_pk = listed.pk "
             "   ORDER BY taken_at DESC LIMIT 1), "
@@ -67,7 +67,7 @@ class MomentumRepository:
     async def count_listed(self, window: Window, sources: Sequence[str]) -> int:
         sql = (
             "SELECT count(DISTINCT paper_pk) FROM listings WHERE list_date BETWEEN ? AND ? "
-            "AND source IN (SELECT value FROM json_each(?))"
+            f"AND source IN ({self._db.dialect.texts()})"
         )
         params = (window.start.isoformat(), window.end.isoformat(), json.dumps(list(sources)))
         async with self._db.execute(sql, params) as cursor:
@@ -78,7 +78,7 @@ class MomentumRepository:
         """When the counts of papers listed between ``start`` and ``end`` were last taken."""
         sql = (
             "SELECT max(s.taken_at) FROM listings l JOIN paper_signals s ON s.paper_pk = l.paper_pk "
-            "WHERE l.list_date BETWEEN ? AND ? AND l.source IN (SELECT value FROM json_each(?))"
+            f"WHERE l.list_date BETWEEN ? AND ? AND l.source IN ({self._db.dialect.texts()})"
         )
         params = (start.isoformat(), end.isoformat(), json.dumps(list(sources)))
         async with self._db.execute(sql, params) as cursor:
@@ -91,9 +91,9 @@ class MomentumRepository:
         """For each paper listed from ``since`` to now's date: its upvotes now, at the cutoff, and
         just after it."""
         sql = (
-            "WITH chosen(source) AS (SELECT value FROM json_each(?1)), "
+            f"WITH chosen(source) AS ({self._db.dialect.texts('?1')}), "
             "listed(pk) AS (SELECT DISTINCT paper_pk FROM listings "
-            "  WHERE list_date BETWEEN ?2 AND ?5 AND source IN chosen) "
+            "  WHERE list_date BETWEEN ?2 AND ?5 AND source IN (SELECT source FROM chosen)) "
             "SELECT p.pk, p.first_listed, "
             "(SELECT upvotes FROM paper_signals WHERE paper_pk = p.pk AND taken_at <= ?3 "
             "   ORDER BY taken_at DESC LIMIT 1) AS latest, "
@@ -130,7 +130,7 @@ class MomentumRepository:
             "s.upvotes AS s_upvotes, s.comments AS s_comments, s.stars AS s_stars "
             "FROM papers p LEFT JOIN paper_signals s ON s.paper_pk = p.pk AND s.taken_at = "
             "  (SELECT max(taken_at) FROM paper_signals WHERE paper_pk = p.pk) "
-            "WHERE p.pk IN (SELECT value FROM json_each(?))"
+            f"WHERE p.pk IN ({self._db.dialect.ints()})"
         )
         async with self._db.execute(sql, (json.dumps(list(pks)),)) as cursor:
             rows = await cursor.fetchall()
@@ -147,7 +147,7 @@ class MomentumRepository:
     async def list_days(self, sources: Sequence[str], *, limit: int) -> list[date]:
         """The newest list dates, newest first."""
         sql = (
-            "SELECT DISTINCT list_date FROM listings WHERE source IN (SELECT value FROM json_each(?)) "
+            f"SELECT DISTINCT list_date FROM listings WHERE source IN ({self._db.dialect.texts()}) "
             "ORDER BY list_date DESC LIMIT ?"
         )
         async with self._db.execute(sql, (json.dumps(list(sources)), limit)) as cursor:

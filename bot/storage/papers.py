@@ -8,12 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-import aiosqlite
-
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
-from bot.storage.database import Database, RoutedConnection
+from bot.storage.connection import Connection, Row, Store
 from bot.storage.people import record_people
+from bot.storage.pg_search import PgTextSearch, folded_columns
 from bot.storage.signals import record_signals
 
 # bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
@@ -81,7 +80,7 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def paper_from_row(row: aiosqlite.Row) -> StoredPaper:
+def paper_from_row(row: Row) -> StoredPaper:
     paper = Paper(
         title=row["title"],
         abstract=row["abstract"],
@@ -136,11 +135,13 @@ def _title_terms(paper: Paper) -> set[str]:
 class PaperRepository:
     """Reads and writes papers. Writers must run inside ``Database.transaction()``."""
 
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
+        # PostgreSQL searches its own tsvector column; None: SQLite's FTS5 tables below.
+        self._pg = PgTextSearch(connection) if connection.dialect.postgres else None
 
     @classmethod
-    def of(cls, database: Database) -> PaperRepository:
+    def of(cls, database: Store) -> PaperRepository:
         return cls(database.connection)
 
     # ---- writing -------------------------------------------------------------------------
@@ -187,13 +188,15 @@ class PaperRepository:
         ids = sorted({paper.id for paper in papers})
         keys = sorted({paper.title_key for paper in papers})
         sql = (
-            f"{_SELECT} WHERE id IN (SELECT value FROM json_each(?)) "
-            "OR title_key IN (SELECT value FROM json_each(?)) ORDER BY pk"
+            f"{_SELECT} WHERE id IN ({self._db.dialect.texts()}) "
+            f"OR title_key IN ({self._db.dialect.texts()}) ORDER BY pk"
         )
         async with self._db.execute(sql, (json.dumps(ids), json.dumps(keys))) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
     async def _insert(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
+        if self._pg is not None:
+            return await self._insert_pg(papers, stamp)
         async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
             row = await cursor.fetchone()
         before = int(row[0]) if row else 0
@@ -210,19 +213,43 @@ class PaperRepository:
             pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
         return [StoredPaper(pk_by_id[paper.id], paper) for paper in papers]
 
+    async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
+        # The search column goes in with the row (one write per paper), built by the server from
+        # the folded text, as SQLite's index is (migration 0001's paperbot_document).
+        placeholders = ", ".join("?" * (len(_FIELDS) + 1))
+        await self._db.executemany(
+            f"INSERT INTO papers ({_COLUMNS}, created_at, search) "
+            f"VALUES ({placeholders}, paperbot_document(?, ?, ?))",
+            [(*_row_values(paper, stamp), stamp, *folded_columns(paper)) for paper in papers],
+        )
+        # Rows found by id, not "pk above the old maximum": other processes insert at the same time.
+        sql = f"SELECT pk, id FROM papers WHERE id IN ({self._db.dialect.texts()})"
+        async with self._db.execute(sql, (json.dumps([paper.id for paper in papers]),)) as cursor:
+            pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
+        await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+        return [StoredPaper(pk_by_id[paper.id], paper) for paper in papers]
+
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
+        if self._pg is not None:
+            assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
+            await self._db.executemany(
+                f"UPDATE papers SET {assignments}, search = paperbot_document(?, ?, ?) WHERE pk = ?",
+                [(*_row_values(after, stamp), *folded_columns(after), pk) for pk, _, after in updates],
+            )
+            await self._count_title_terms(_title_delta(updates))
+            return
         pks = json.dumps([pk for pk, _, _ in updates])
         # A contentless FTS5 index forgets a row by being told the (folded) text it indexed.
         await self._db.execute(
             "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) "
             "SELECT 'delete', pk, title_key, paperbot_search_text(abstract), "
-            "paperbot_authors_text(authors) FROM papers WHERE pk IN (SELECT value FROM json_each(?))",
+            f"paperbot_authors_text(authors) FROM papers WHERE pk IN ({self._db.dialect.ints()})",
             (pks,),
         )
         await self._db.execute(
             "INSERT INTO titles_fts (titles_fts, rowid, title) "
             "SELECT 'delete', pk, title_key FROM papers "
-            "WHERE pk IN (SELECT value FROM json_each(?))",
+            f"WHERE pk IN ({self._db.dialect.ints()})",
             (pks,),
         )
         assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
@@ -230,15 +257,10 @@ class PaperRepository:
             f"UPDATE papers SET {assignments} WHERE pk = ?",
             [(*_row_values(after, stamp), pk) for pk, _, after in updates],
         )
-        changed = "WHERE pk IN (SELECT value FROM json_each(?))"
+        changed = f"WHERE pk IN ({self._db.dialect.ints()})"
         await self._db.execute(f"INSERT INTO papers_fts {_FTS_ROWS} {changed}", (pks,))
         await self._db.execute(f"INSERT INTO titles_fts {_TITLE_FTS_ROWS} {changed}", (pks,))
-        delta: Counter[str] = Counter()
-        for _, before, after in updates:
-            if before.title != after.title:
-                delta.update(_title_terms(after))
-                delta.subtract(_title_terms(before))
-        await self._count_title_terms(delta)
+        await self._count_title_terms(_title_delta(updates))
 
     async def _count_title_terms(self, delta: Counter[str]) -> None:
         """Apply per-term changes in the number of titles holding each word, stamped with the
@@ -251,7 +273,7 @@ class PaperRepository:
         if grown:
             await self._db.executemany(
                 f"INSERT INTO title_terms (term, docs, generation) VALUES (?, ?, {stamp}) "
-                "ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs, "
+                "ON CONFLICT (term) DO UPDATE SET docs = title_terms.docs + excluded.docs, "
                 "generation = excluded.generation",
                 grown,
             )
@@ -293,33 +315,32 @@ class PaperRepository:
     async def by_pks(self, pks: Iterable[int]) -> dict[int, StoredPaper]:
         wanted = json.dumps(list(pks))
         async with self._db.execute(
-            f"{_SELECT} WHERE pk IN (SELECT value FROM json_each(?))", (wanted,)
+            f"{_SELECT} WHERE pk IN ({self._db.dialect.ints()})", (wanted,)
         ) as cursor:
             return {row["pk"]: paper_from_row(row) for row in await cursor.fetchall()}
 
     async def titles(self, pks: Iterable[int]) -> dict[int, tuple[str, str]]:
         """pk -> (id, title) for candidate re-ranking."""
         wanted = json.dumps(list(pks))
-        sql = "SELECT pk, id, title FROM papers WHERE pk IN (SELECT value FROM json_each(?))"
+        sql = f"SELECT pk, id, title FROM papers WHERE pk IN ({self._db.dialect.ints()})"
         async with self._db.execute(sql, (wanted,)) as cursor:
             return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
 
     async def recent(self, days: int) -> list[StoredPaper]:
         """Papers first listed within ``days`` of the latest list (what "recent" means in this store)."""
-        sql = (
-            f"{_SELECT} WHERE first_listed >= "
-            "date((SELECT max(list_date) FROM listings), ?) ORDER BY pk DESC LIMIT 2000"
-        )
-        async with self._db.execute(sql, (f"-{int(days)} days",)) as cursor:
+        since = self._db.dialect.days_before("SELECT max(list_date) FROM listings")
+        sql = f"{_SELECT} WHERE first_listed >= {since} ORDER BY pk DESC LIMIT 2000"
+        async with self._db.execute(sql, (int(days),)) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
     async def newest_titles(self, limit: int, sources: Sequence[str]) -> list[tuple[str, str]]:
         """(id, title) of the latest daily list in rank order, topped up with the newest papers."""
         sql = (
-            "WITH chosen(source) AS (SELECT value FROM json_each(?)) "
+            f"WITH chosen(source) AS ({self._db.dialect.texts()}) "
             "SELECT p.id, p.title FROM listings l JOIN papers p ON p.pk = l.paper_pk "
-            "WHERE l.source IN chosen "
-            "AND l.list_date = (SELECT max(list_date) FROM listings WHERE source IN chosen) "
+            "WHERE l.source IN (SELECT source FROM chosen) "
+            "AND l.list_date = (SELECT max(list_date) FROM listings "
+            "WHERE source IN (SELECT source FROM chosen)) "
             "GROUP BY p.pk ORDER BY min(l.rank) LIMIT ?"
         )
         async with self._db.execute(sql, (json.dumps(list(sources)), limit)) as cursor:
@@ -336,10 +357,13 @@ class PaperRepository:
         if fts_query is None:
             # Random rowid probe: O(log n), unlike ORDER BY random() over the whole table.
             sql = (
-                f"{_SELECT} WHERE pk >= (SELECT abs(random()) % (max(pk)) + 1 FROM papers) "
+                f"{_SELECT} WHERE pk >= (SELECT {self._db.dialect.random_pk_at_most('max(pk)')} FROM papers) "
                 "ORDER BY pk LIMIT 1"
             )
             params: tuple[object, ...] = ()
+        elif self._pg is not None:
+            pk = await self._pg.random_pk(fts_query)
+            return None if pk is None else (await self.by_pks([pk])).get(pk)
         else:
             sql = (
                 f"{_SELECT} WHERE pk = (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? "
@@ -352,6 +376,9 @@ class PaperRepository:
 
     async def match(self, fts_query: str, *, weights: Weights, limit: int, min_pk: int = 0) -> list[TextHit]:
         """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``."""
+        if self._pg is not None:
+            found = await self._pg.match(fts_query, weights=weights, limit=limit, min_pk=min_pk)
+            return [TextHit(pk, score) for pk, score in found]
         sql = (
             "SELECT rowid, bm25(papers_fts, ?, ?, ?) AS score "
             "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ?"
@@ -361,6 +388,8 @@ class PaperRepository:
 
     async def count_matches(self, fts_query: str, *, cap: int) -> int:
         """How many papers match, counting no further than ``cap`` (an unscored doclist walk)."""
+        if self._pg is not None:
+            return await self._pg.count(fts_query, cap=cap)
         sql = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
         async with self._db.execute(sql, (fts_query, cap)) as cursor:
             row = await cursor.fetchone()
@@ -369,6 +398,8 @@ class PaperRepository:
     async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None = None) -> list[int]:
         """pks of title-only matches (the autocomplete index): BM25-best from ``min_pk`` up when given,
         else simply the newest, which costs no scoring at all."""
+        if self._pg is not None:
+            return await self._pg.match_titles(fts_query, limit=limit, min_pk=min_pk)
         if min_pk is None:
             sql = "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
             params: tuple[object, ...] = (fts_query, limit)
@@ -384,6 +415,8 @@ class PaperRepository:
         FTS5 walks doclists in rowid order without scoring, so this costs about ``cap`` steps however
         common the words are; ranking then scores only rowids from there up.
         """
+        if self._pg is not None:
+            return await self._pg.window_floor(fts_query, cap, titles_only=titles_only)
         table = "titles_fts" if titles_only else "papers_fts"
         sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
         async with self._db.execute(sql, (fts_query, cap)) as cursor:
@@ -393,6 +426,8 @@ class PaperRepository:
     async def unknown_terms(self, terms: Sequence[str]) -> set[str]:
         """The (folded) terms that occur nowhere in the index."""
         missing = set()
+        if self._pg is not None:
+            return {term for term in set(terms) if not await self._pg.holds(term)}
         for term in set(terms):
             sql = "SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT 1"
             async with self._db.execute(sql, ('"' + term.replace('"', '""') + '"',)) as cursor:
@@ -417,8 +452,8 @@ class PaperRepository:
     ) -> date | None:
         """The newest list date of these sources (not after ``on_or_before``)."""
         sql = (
-            "SELECT max(list_date) FROM listings WHERE source IN (SELECT value FROM json_each(?)) "
-            "AND (? IS NULL OR list_date <= ?)"
+            f"SELECT max(list_date) FROM listings WHERE source IN ({self._db.dialect.texts()}) "
+            "AND (CAST(? AS TEXT) IS NULL OR list_date <= ?)"
         )
         bound = on_or_before.isoformat() if on_or_before else None
         async with self._db.execute(sql, (json.dumps(list(sources)), bound, bound)) as cursor:
@@ -428,7 +463,7 @@ class PaperRepository:
     async def list_date_before(self, day: date, sources: Sequence[str]) -> date | None:
         sql = (
             "SELECT max(list_date) FROM listings "
-            "WHERE source IN (SELECT value FROM json_each(?)) AND list_date < ?"
+            f"WHERE source IN ({self._db.dialect.texts()}) AND list_date < ?"
         )
         async with self._db.execute(sql, (json.dumps(list(sources)), day.isoformat())) as cursor:
             row = await cursor.fetchone()
@@ -439,7 +474,7 @@ class PaperRepository:
         sql = (
             f"SELECT p.pk, {', '.join('p.' + name for name in _FIELDS)}, p.created_at "
             "FROM listings l JOIN papers p ON p.pk = l.paper_pk "
-            "WHERE l.list_date = ? AND l.source IN (SELECT value FROM json_each(?)) "
+            f"WHERE l.list_date = ? AND l.source IN ({self._db.dialect.texts()}) "
             "GROUP BY p.pk ORDER BY min(l.rank), p.pk"
         )
         async with self._db.execute(sql, (day.isoformat(), json.dumps(list(sources)))) as cursor:
@@ -456,6 +491,15 @@ class PaperRepository:
         if not row:
             return 0, None, None
         return int(row[0]), _date(row[1]), _date(row[2])
+
+
+def _title_delta(updates: Sequence[tuple[int, Paper, Paper]]) -> Counter[str]:
+    delta: Counter[str] = Counter()
+    for _, before, after in updates:
+        if before.title != after.title:
+            delta.update(_title_terms(after))
+            delta.subtract(_title_terms(before))
+    return delta
 
 
 def _with_listing(item: ListedPaper) -> Paper:

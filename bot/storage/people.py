@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.domain.models import ListedPaper
 from bot.domain.people import AuthorCredit, Credits, PersonKind, family_key, fold_name
-from bot.storage.database import Database, RoutedConnection
+from bot.storage.connection import Connection, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class KnownPerson:
     papers: int
 
 
-async def record_people(db: RoutedConnection, listings: Sequence[tuple[ListedPaper, str]]) -> None:
+async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, str]]) -> None:
     """Replace the credits of every listed paper that came with them (inside the ingest's transaction)."""
     rows: list[tuple[object, ...]] = []
     credited: list[str] = []
@@ -49,7 +49,7 @@ async def record_people(db: RoutedConnection, listings: Sequence[tuple[ListedPap
         return
     await db.execute(
         "DELETE FROM paper_people WHERE paper_pk IN "
-        "(SELECT pk FROM papers WHERE id IN (SELECT value FROM json_each(?)))",
+        f"(SELECT pk FROM papers WHERE id IN ({db.dialect.texts()}))",
         (json.dumps(credited),),
     )
     await db.executemany(
@@ -65,18 +65,18 @@ async def record_people(db: RoutedConnection, listings: Sequence[tuple[ListedPap
 
 
 class PeopleRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     @classmethod
-    def of(cls, database: Database) -> PeopleRepository:
+    def of(cls, database: Store) -> PeopleRepository:
         return cls(database.connection)
 
     async def credits(self, pks: Iterable[int]) -> dict[int, Credits]:
         """The stored credits of these papers (papers without any are absent)."""
         sql = (
             "SELECT paper_pk, kind, position, name, hf_id FROM paper_people "
-            "WHERE paper_pk IN (SELECT value FROM json_each(?)) ORDER BY paper_pk, kind, position"
+            f"WHERE paper_pk IN ({self._db.dialect.ints()}) ORDER BY paper_pk, kind, position"
         )
         authors: dict[int, list[AuthorCredit]] = defaultdict(list)
         orgs: dict[int, tuple[str | None, str]] = {}

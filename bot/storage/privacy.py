@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ _IN_FLIGHT = "SELECT id FROM alert_batches WHERE user_id = ? AND state = 'sendin
 
 
 class PrivacyRepository:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
 
     async def _delete(self, sql: str, params: tuple[object, ...]) -> int:

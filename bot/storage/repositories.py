@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.storage.connection import Store
 from bot.storage.coverage import CoverageRepository
-from bot.storage.database import Database
 from bot.storage.digests import DigestRepository
 from bot.storage.fetches import FetchLogRepository
 from bot.storage.follows import FollowRepository
@@ -35,7 +35,7 @@ class Repositories:
     people: PeopleRepository
 
     @classmethod
-    def of(cls, database: Database) -> Repositories:
+    def of(cls, database: Store) -> Repositories:
         connection = database.connection
         return cls(
             papers=PaperRepository(connection),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.domain.models import ListedPaper
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
 
 
 def unix(moment: datetime) -> int:
@@ -17,9 +17,7 @@ def from_unix(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-async def record_signals(
-    db: RoutedConnection, listings: Sequence[tuple[ListedPaper, str]], now: datetime
-) -> None:
+async def record_signals(db: Connection, listings: Sequence[tuple[ListedPaper, str]], now: datetime) -> None:
     """One snapshot per listed paper that came with counts, by the stored paper's id (inside the
     ingest's transaction). The same paper twice in one fetch keeps the later counts."""
     taken_at = unix(now)

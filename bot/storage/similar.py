@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bot.storage.database import RoutedConnection
+from bot.storage.connection import Connection
+from bot.storage.pg_search import PgTextSearch
 
 # Title and abstract; authors (column 3) left out: shared names are not a shared topic.
 _SIMILAR_BM25 = "bm25(papers_fts, 2.0, 1.0, 0.0)"
 
 
 class TermIndex:
-    def __init__(self, connection: RoutedConnection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self._db = connection
+        self._pg = PgTextSearch(connection) if connection.dialect.postgres else None
 
     async def doc_counts(self, terms: Sequence[str], *, cap: int) -> dict[str, int]:
         """How many papers hold each term, counted no further than ``cap`` (a term at ``cap`` is too
@@ -21,6 +23,8 @@ class TermIndex:
         ``cap`` however common the word. One statement for all terms."""
         if not terms:
             return {}
+        if self._pg is not None:
+            return await self._pg.doc_counts(terms, cap=cap)
         probe = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
         sql = " UNION ALL ".join(f"SELECT ?, ({probe})" for _ in terms)
         params: list[object] = []
@@ -40,9 +44,11 @@ class TermIndex:
         self, fts_query: str, *, limit: int, exclude: Sequence[int], min_pk: int = 0
     ) -> list[tuple[int, float]]:
         """(pk, score) of the best BM25 matches over title and abstract from ``min_pk`` up, best first."""
+        if self._pg is not None:
+            return await self._pg.ranked_similar(fts_query, limit=limit, exclude=exclude, min_pk=min_pk)
         sql = (
             f"SELECT rowid, {_SIMILAR_BM25} AS score FROM papers_fts "
-            "WHERE papers_fts MATCH ? AND rowid >= ? AND rowid NOT IN (SELECT value FROM json_each(?)) "
+            f"WHERE papers_fts MATCH ? AND rowid >= ? AND rowid NOT IN ({self._db.dialect.ints()}) "
             "ORDER BY score LIMIT ?"
         )
         params = (fts_query, min_pk, json.dumps(list(exclude)), limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ import pytest
 from bot.errors import StorageUnavailable
 from bot.services.papers import PaperService
 from bot.storage.database import Database, WriteWait, wait_for_writes
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    """SQLite only: these faults (a file lock, a full disk, an online file backup) are SQLite's.
+    PostgreSQL's server answers them itself (row locks, its own disk, pg_dump)."""
+    db = await Database.open(tmp_path / "test.db")
+    yield db
+    await db.close()
 
 
 def _hold_write_lock(path: Path) -> tuple[sqlite3.Connection, threading.Event]:

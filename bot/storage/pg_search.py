@@ -1,0 +1,140 @@
+"""The PostgreSQL side of the paper repository's full-text search: a weighted ``tsvector`` column
+with a GIN index (migration 0001's PostgreSQL file), queried with ``tsquery`` literals translated
+from the project's safe FTS5 text (``bot.domain.tsquery``) and ranked with ``ts_rank_cd``.
+
+A query outside that grammar matches nothing rather than reaching PostgreSQL as syntax.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bot.domain.models import Paper
+from bot.domain.text import search_text
+from bot.domain.tsquery import UnsafeQuery, to_tsquery
+from bot.storage.connection import Connection
+
+# Title-only matches (autocomplete) hold only weight-A words: the default weights rank them.
+TITLE_RANK = "ts_rank_cd(search, ?::tsquery)"
+# "More like this" ranks title and abstract only (authors weigh nothing), as SQLite's bm25(2, 1, 0).
+SIMILAR_RANK = "ts_rank_cd('{0, 0, 0.5, 1.0}'::float4[], search, ?::tsquery)"
+
+
+def folded_columns(paper: Paper) -> tuple[str, str, str]:
+    """What ``paperbot_document`` builds the search column from: the folded words of each column."""
+    return search_text(paper.title), search_text(paper.abstract), search_text(" ".join(paper.authors))
+
+
+def rank_weights(weights: tuple[float, float, float]) -> list[float]:
+    """ts_rank_cd's {D, C, B, A} (unused, authors, abstract, title) from bm25()'s (title, abstract,
+    authors), scaled into 0..1 as PostgreSQL requires."""
+    title, abstract, authors = weights
+    top = max(title, abstract, authors) or 1.0
+    return [0.0, authors / top, abstract / top, title / top]
+
+
+def tsquery(fts_query: str, *, titles_only: bool = False) -> str | None:
+    """The tsquery literal, or None for text outside the safe grammar (it then matches nothing)."""
+    try:
+        return to_tsquery(fts_query, weights="A" if titles_only else "")
+    except UnsafeQuery:
+        return None
+
+
+class PgTextSearch:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    async def match(
+        self, fts_query: str, *, weights: tuple[float, float, float], limit: int, min_pk: int
+    ) -> list[tuple[int, float]]:
+        """Best ``ts_rank_cd`` matches, the columns weighted as bm25()'s (title, abstract, authors)."""
+        query = tsquery(fts_query)
+        if query is None:
+            return []
+        sql = (
+            "SELECT pk, ts_rank_cd(?::float4[], search, ?::tsquery) AS score FROM papers "
+            "WHERE search @@ ?::tsquery AND pk >= ? ORDER BY score DESC, pk DESC LIMIT ?"
+        )
+        async with self._db.execute(sql, (rank_weights(weights), query, query, min_pk, limit)) as cursor:
+            return [(int(row[0]), float(row[1])) for row in await cursor.fetchall()]
+
+    async def count(self, fts_query: str, *, cap: int) -> int:
+        query = tsquery(fts_query)
+        if query is None:
+            return 0
+        sql = "SELECT count(*) FROM (SELECT 1 FROM papers WHERE search @@ ?::tsquery LIMIT ?) AS hits"
+        async with self._db.execute(sql, (query, cap)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None) -> list[int]:
+        query = tsquery(fts_query, titles_only=True)
+        if query is None:
+            return []
+        if min_pk is None:
+            sql = "SELECT pk FROM papers WHERE search @@ ?::tsquery ORDER BY pk DESC LIMIT ?"
+            params: tuple[object, ...] = (query, limit)
+        else:
+            sql = (
+                f"SELECT pk FROM papers WHERE search @@ ?::tsquery AND pk >= ? "
+                f"ORDER BY {TITLE_RANK} DESC, pk DESC LIMIT ?"
+            )
+            params = (query, min_pk, query, limit)
+        async with self._db.execute(sql, params) as cursor:
+            return [int(row[0]) for row in await cursor.fetchall()]
+
+    async def window_floor(self, fts_query: str, cap: int, *, titles_only: bool) -> int:
+        query = tsquery(fts_query, titles_only=titles_only)
+        if query is None:
+            return 0
+        sql = "SELECT pk FROM papers WHERE search @@ ?::tsquery ORDER BY pk DESC LIMIT 1 OFFSET ?"
+        async with self._db.execute(sql, (query, cap)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def holds(self, term: str) -> bool:
+        query = tsquery('"' + term.replace('"', '""') + '"')
+        if query is None:
+            return False
+        async with self._db.execute(
+            "SELECT 1 FROM papers WHERE search @@ ?::tsquery LIMIT 1", (query,)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def random_pk(self, fts_query: str) -> int | None:
+        query = tsquery(fts_query)
+        if query is None:
+            return None
+        sql = "SELECT pk FROM papers WHERE search @@ ?::tsquery ORDER BY random() LIMIT 1"
+        async with self._db.execute(sql, (query,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def doc_counts(self, terms: Sequence[str], *, cap: int) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for term in terms:
+            query = tsquery('{title abstract} : "' + term.replace('"', '""') + '"')
+            counts[term] = 0 if query is None else await self._capped_count(query, cap)
+        return counts
+
+    async def _capped_count(self, query: str, cap: int) -> int:
+        sql = "SELECT count(*) FROM (SELECT 1 FROM papers WHERE search @@ ?::tsquery LIMIT ?) AS hits"
+        async with self._db.execute(sql, (query, cap)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def ranked_similar(
+        self, fts_query: str, *, limit: int, exclude: Sequence[int], min_pk: int
+    ) -> list[tuple[int, float]]:
+        query = tsquery(fts_query)
+        if query is None:
+            return []
+        sql = (
+            f"SELECT pk, {SIMILAR_RANK} AS score FROM papers WHERE search @@ ?::tsquery AND pk >= ? "
+            f"AND pk NOT IN ({self._db.dialect.ints()}) ORDER BY score DESC, pk DESC LIMIT ?"
+        )
+        params = (query, query, min_pk, json.dumps(list(exclude)), limit)
+        async with self._db.execute(sql, params) as cursor:
+            return [(int(row[0]), float(row[1])) for row in await cursor.fetchall()]

@@ -1,0 +1,296 @@
+"""The PostgreSQL backend: an asyncpg pool behind the same surface as the SQLite ``Database``.
+
+Repositories keep one SQL text for both backends: ``?`` placeholders are numbered here (``$1``..),
+``?NNN`` keeps its number, and string literals are left alone. Inside ``transaction()`` every
+statement runs on that transaction's pooled connection; outside, each read takes a pooled
+connection for itself. PostgreSQL has no single writer: concurrent transactions (this process's
+or other processes') are ordered by row locks, so ``WriteWait`` has nothing to wait for here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.errors import StorageUnavailable
+from bot.storage.connection import POSTGRES, Dialect
+from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\?(\d+)?")
+# Taken by the transaction that migrates, so processes starting together migrate once.
+_MIGRATION_LOCK = 7_123_560_001
+
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password (for logs and messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ""
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$n`` (quoted text untouched)."""
+    counter = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal counter
+        token = match.group(0)
+        if token.startswith("'"):
+            return token
+        if match.group(1):
+            return "$" + match.group(1)
+        counter += 1
+        return f"${counter}"
+
+    return _TOKENS.sub(replace, sql)
+
+
+def _rowcount(status: str | None) -> int:
+    """Rows a statement touched, from its command tag ("UPDATE 3", "INSERT 0 1", "SELECT 5")."""
+    if not status:
+        return 0
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PgCursor:
+    """The rows of one statement, read like an aiosqlite cursor."""
+
+    def __init__(self, rows: Sequence[asyncpg.Record], status: str | None) -> None:
+        self._rows = list(rows)
+        self._next = 0
+        self.rowcount = _rowcount(status)
+
+    async def fetchone(self) -> asyncpg.Record | None:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    async def fetchall(self) -> list[asyncpg.Record]:
+        rest = self._rows[self._next :]
+        self._next = len(self._rows)
+        return rest
+
+
+class PgResult:
+    """What ``execute`` returns: await it, or ``async with`` it, for the cursor."""
+
+    def __init__(self, database: PostgresDatabase, sql: str, parameters: Iterable[Any] | None) -> None:
+        self._database = database
+        self._sql = numbered(sql)
+        self._parameters = tuple(parameters or ())
+
+    def __await__(self) -> Generator[Any, None, PgCursor]:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> PgCursor:
+        return await self._run()
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def _run(self) -> PgCursor:
+        async with self._database.acquired() as connection:
+            statement = await connection.prepare(self._sql)
+            rows = await statement.fetch(*self._parameters)
+            return PgCursor(rows, statement.get_statusmsg())
+
+
+class PgRoutedConnection:
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._database = database
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRES
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> PgResult:
+        return PgResult(self._database, sql, parameters)
+
+    async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> None:
+        rows = [tuple(row) for row in parameters]
+        if not rows:
+            return
+        async with self._database.acquired() as connection:
+            await connection.executemany(numbered(sql), rows)
+
+
+_in_transaction: ContextVar[tuple[PostgresDatabase, asyncpg.Connection] | None] = ContextVar(
+    "paperbot_pg_transaction", default=None
+)
+
+
+class PostgresDatabase:
+    """A paperbot store on a PostgreSQL server, shared by any number of bot processes."""
+
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+        self._pool = pool
+        self.url = url
+        self.path = redacted(url)
+        self.connection = PgRoutedConnection(self)
+        self._open_transactions = 0
+
+    @property
+    def dialect(self) -> Dialect:
+        return POSTGRES
+
+    @property
+    def writing(self) -> bool:
+        return self._open_transactions > 0
+
+    @property
+    def reader_count(self) -> int:
+        return int(self._pool.get_max_size())
+
+    @classmethod
+    async def open(
+        cls, url: str, *, migrations: list[Migration] | None = None, readers: int = 1, **_: object
+    ) -> PostgresDatabase:
+        """Connect and migrate to the newest schema (ForeignDatabase for another program's database)."""
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=max(4, readers + 3))
+        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StorageUnavailable(f"{UNREACHABLE} ({redacted(url)}: {exc})") from exc
+        database = cls(pool, url)
+        try:
+            await database.migrate(bundled_migrations("postgres") if migrations is None else migrations)
+            async with database.acquired() as connection:
+                collation = await connection.fetchval(
+                    "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+                )
+        except BaseException:
+            await pool.close()
+            raise
+        if collation not in ("C", "POSIX", "C.UTF-8", "C.utf8"):
+            # Names and keys would sort by this locale's rules, not byte by byte as on SQLite.
+            log.warning(
+                "database %s has collation %s; paperbot expects C (README: Scaling out)",
+                database.path,
+                collation,
+            )
+        return database
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    def file_size(self) -> int | None:
+        return None
+
+    @asynccontextmanager
+    async def acquired(self) -> AsyncIterator[asyncpg.Connection]:
+        """The open transaction's connection, else one from the pool for this statement."""
+        current = _in_transaction.get()
+        if current is not None and current[0] is self:
+            yield current[1]
+            return
+        try:
+            async with self._pool.acquire() as connection:
+                yield connection
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
+            raise StorageUnavailable(UNREACHABLE) from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgRoutedConnection]:
+        """One use case, one transaction (READ COMMITTED; the leases' conditional updates re-check
+        their condition on the row they lock, so two processes never both win a claim)."""
+        current = _in_transaction.get()
+        if current is not None and current[0] is self:
+            raise RuntimeError("transactions do not nest: one use case, one transaction")
+        try:
+            connection_context = self._pool.acquire()
+            connection = await connection_context.__aenter__()
+        except OSError as exc:
+            raise StorageUnavailable(UNREACHABLE) from exc
+        self._open_transactions += 1
+        token = _in_transaction.set((self, connection))
+        try:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:
+                yield self.connection
+            except BaseException:
+                await transaction.rollback()
+                raise
+            else:
+                await transaction.commit()
+        except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
+            raise StorageUnavailable(BUSY) from exc
+        except asyncpg.DiskFullError as exc:
+            raise StorageUnavailable(
+                "The disk holding the database is full: nothing was saved. Free some space."
+            ) from exc
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
+            raise StorageUnavailable(UNREACHABLE) from exc
+        finally:
+            _in_transaction.reset(token)
+            self._open_transactions -= 1
+            await connection_context.__aexit__(None, None, None)
+
+    async def schema_version(self) -> int:
+        async with self.acquired() as connection:
+            exists = await connection.fetchval("SELECT to_regclass('paperbot_schema') IS NOT NULL")
+            if not exists:
+                return 0
+            version = await connection.fetchval("SELECT coalesce(max(version), 0) FROM paperbot_schema")
+            return int(version)
+
+    async def integrity(self) -> str:
+        """PostgreSQL checks its own pages; this says whether the server answers."""
+        async with self.acquired() as connection:
+            await connection.fetchval("SELECT 1")
+        return "ok"
+
+    async def migrate(self, migrations: list[Migration]) -> int:
+        """Apply pending migrations in one transaction (all or none), once across processes."""
+        latest = migrations[-1].number if migrations else 0
+        async with self.transaction():
+            current = _in_transaction.get()
+            assert current is not None
+            connection = current[1]
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            version = await self.schema_version()
+            if version == 0:
+                await self._refuse_foreign(connection)
+                await connection.execute("CREATE TABLE paperbot_schema (version integer NOT NULL)")
+            if version > latest:
+                raise SchemaTooNew(
+                    f"{self.path} has schema version {version}, newer than this paperbot knows ({latest})"
+                )
+            pending = [m for m in migrations if m.number > version]
+            for migration in pending:
+                log.info("applying migration %s", migration.name)
+                await connection.execute(migration.sql)
+            if pending:
+                await connection.execute("DELETE FROM paperbot_schema")
+                number = pending[-1].number
+                await connection.execute("INSERT INTO paperbot_schema (version) VALUES ($1)", number)
+            return pending[-1].number if pending else version
+
+    async def _refuse_foreign(self, connection: asyncpg.Connection) -> None:
+        """A database with tables but no paperbot schema is another program's: leave it alone."""
+        tables = await connection.fetchval(
+            "SELECT count(*) FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename <> 'paperbot_schema'"
+        )
+        if tables:
+            raise ForeignDatabase(self.path)

@@ -1,0 +1,50 @@
+"""The ``database`` fixture on both backends: tests/storage and tests/services run every test that
+uses it once on SQLite and once on PostgreSQL (a fresh database each time)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.connection import Store
+from bot.storage.database import Database
+from bot.storage.postgres import PostgresDatabase
+from tests.postgres_server import PostgresServer, start_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    # Not pytest's tmp_path: that folder is private to root, and the server runs as its own user.
+    folder = Path(tempfile.mkdtemp(prefix="paperbot-pg-"))
+    os.chmod(folder, 0o755)
+    try:
+        yield from start_server(folder / "data")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    url = await postgres_server.fresh_database()
+    yield url
+    await postgres_server.release(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        db = await Database.open(tmp_path / "test.db")
+        yield db
+        await db.close()
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.fresh_database()
+    store = await PostgresDatabase.open(url)
+    yield store
+    await store.close()
+    await server.release(url)
