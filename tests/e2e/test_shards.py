@@ -133,8 +133,10 @@ def shard_env(bot_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {
         **bot_env,
         # A dead process's deliveries are taken over 2 s after its last renewal (90 s by default),
-        # its source schedule 6 s after (45 s by default).
+        # its source schedule 6 s after (45 s by default). A part unanswered for 1.5 s (30 s by
+        # default) is given up before the lease could pass to another process.
         "PAPERBOT_DELIVERY__LEASE_SECONDS": "2",
+        "PAPERBOT_DELIVERY__SEND_TIMEOUT_SECONDS": "1.5",
         "PAPERBOT_SOURCES__LEASE_SECONDS": "6",
         "PAPERBOT_SEARCH__REFRESH_SECONDS": "0.5",
         "PAPERBOT_SHARD_COUNT": str(SHARDS),
