@@ -61,6 +61,13 @@ def search_text(text: str) -> str:
     return " ".join(words(text))
 
 
+def folded_words(text: str) -> str:
+    """``text``'s folded words joined by spaces, every one spelt out: what PostgreSQL's search
+    column is built from. ``search_text`` may leave ASCII text as it is, which only SQLite's
+    unicode61 tokenizer folds and splits the same way."""
+    return " ".join(words(text))
+
+
 def snippet(text: str, terms: Sequence[str], size: int = 24) -> str:
     """About ``size`` words of ``text`` around the first word that folds to one of ``terms``."""
     spans = [(m.start(), m.end()) for m in _RAW_WORD.finditer(text)]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 
 from bot.domain.models import Paper
-from bot.domain.text import search_text
+from bot.domain.text import folded_words
 from bot.domain.tsquery import UnsafeQuery, to_tsquery
 from bot.storage.connection import Connection
 
@@ -23,7 +23,7 @@ SIMILAR_RANK = "ts_rank_cd('{0, 0, 0.5, 1.0}'::float4[], search, ?::tsquery)"
 
 def folded_columns(paper: Paper) -> tuple[str, str, str]:
     """What ``paperbot_document`` builds the search column from: the folded words of each column."""
-    return search_text(paper.title), search_text(paper.abstract), search_text(" ".join(paper.authors))
+    return folded_words(paper.title), folded_words(paper.abstract), folded_words(" ".join(paper.authors))
 
 
 def rank_weights(weights: tuple[float, float, float]) -> list[float]:

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.domain.text import search_text
+from bot.domain.text import folded_words
 from bot.storage.database import Database
 from bot.storage.postgres import PostgresDatabase
 
@@ -128,9 +128,9 @@ async def _index_papers(target: PostgresDatabase, columns: list[str], chunk: lis
     folded = [
         (
             row[at["pk"]],
-            search_text(row[at["title"]]),
-            search_text(row[at["abstract"]]),
-            search_text(" ".join(json.loads(row[at["authors"]]))),
+            folded_words(row[at["title"]]),
+            folded_words(row[at["abstract"]]),
+            folded_words(" ".join(json.loads(row[at["authors"]]))),
         )
         for row in chunk
     ]

@@ -49,7 +49,7 @@ CREATE TABLE title_terms (
     docs BIGINT NOT NULL CHECK (docs >= 0)
 );
 
--- The search column of a paper from its folded text (bot.domain.text.search_text of the title,
+-- The search column of a paper from its folded text (bot.domain.text.folded_words of the title,
 -- the abstract and the authors: words joined by single spaces): each word at its position, title
 -- words weight A, abstract B, authors C, one position apart between columns (no phrase spans two),
 -- and the title's first word once more as '^word' (FTS5's "^" on SQLite). The same document
