@@ -100,6 +100,18 @@ def _settings(db: Path | None) -> Settings:
     return settings
 
 
+def _progress_bar(*, disable: bool = False) -> Progress:
+    """A progress bar on stderr (stdout stays the command's data)."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=disable,
+    )
+
+
 def _store_name(settings: Settings) -> str:
     """The store as shown to the user: the SQLite path, or the PostgreSQL URL without its password."""
     store = settings.store
@@ -182,14 +194,7 @@ async def ingest_files(
     listed: list[ListedPaper] = []
     for name, data in files:
         listed += parse_file(data, source=name, today=day, year=year, list_date=day)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not show_progress or len(listed) < PROGRESS_THRESHOLD,
-    ) as bar:
+    with _progress_bar(disable=not show_progress or len(listed) < PROGRESS_THRESHOLD) as bar:
         task = bar.add_task("ingesting", total=len(listed))
         store = service.ingest if one_transaction else service.ingest_in_batches
         return await store(listed, progress=lambda n: bar.advance(task, n))
@@ -733,13 +738,7 @@ def migrate_store(
         try:
             destination = await PostgresDatabase.open(target)
             try:
-                with Progress(
-                    TextColumn("[progress.description]{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=err,
-                ) as bar:
+                with _progress_bar() as bar:
                     tasks: dict[str, TaskID] = {}
 
                     def advance(table: str, done: int, total: int) -> None:

@@ -53,6 +53,11 @@ class Dialect:
     def postgres(self) -> bool:
         return self.backend is Backend.POSTGRES
 
+    @property
+    def skip_locked(self) -> str:
+        """Appended to a SELECT of rows to claim: rows another transaction holds are passed over."""
+        return " FOR UPDATE SKIP LOCKED" if self.postgres else ""
+
     def ints(self, placeholder: str = "?") -> str:
         """A subquery of the integers in a JSON list parameter (``IN (...)`` it)."""
         if self.postgres:

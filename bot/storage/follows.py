@@ -224,10 +224,13 @@ class FollowRepository:
     ) -> list[BatchRecord]:
         """Claim the batches being sent whose lease expired (their process died) or is ``owner``'s
         own (an earlier attempt of this process failed part-way)."""
+        # On PostgreSQL a batch another process is claiming this instant is skipped, not waited
+        # for: that process gets it, this one takes the rest (SQLite has one writer at a time).
         sql = (
-            "UPDATE alert_batches SET owner = ?, lease_until = ? WHERE state = 'sending' "
-            "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?) "
-            "RETURNING id"
+            "UPDATE alert_batches SET owner = ?, lease_until = ? WHERE id IN ("
+            "SELECT id FROM alert_batches WHERE state = 'sending' "
+            "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?)"
+            f"{self._db.dialect.skip_locked}) RETURNING id"
         )
         async with self._db.execute(sql, (owner, instant(lease_until), owner, instant(now))) as cursor:
             ids = [row[0] for row in await cursor.fetchall()]

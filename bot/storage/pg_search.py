@@ -62,12 +62,7 @@ class PgTextSearch:
 
     async def count(self, fts_query: str, *, cap: int) -> int:
         query = tsquery(fts_query)
-        if query is None:
-            return 0
-        sql = "SELECT count(*) FROM (SELECT 1 FROM papers WHERE search @@ ?::tsquery LIMIT ?) AS hits"
-        async with self._db.execute(sql, (query, cap)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return 0 if query is None else await self._capped_count(query, cap)
 
     async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None) -> list[int]:
         query = tsquery(fts_query, titles_only=True)

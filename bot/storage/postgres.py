@@ -164,16 +164,26 @@ class PostgresDatabase:
 
     @classmethod
     async def open(
-        cls, url: str, *, migrations: list[Migration] | None = None, readers: int = 1, **_: object
+        cls,
+        url: str,
+        *,
+        migrations: list[Migration] | None = None,
+        readers: int = 1,
+        migrate: bool = True,
     ) -> PostgresDatabase:
-        """Connect and migrate to the newest schema (ForeignDatabase for another program's database)."""
+        """Connect and migrate to the newest schema (ForeignDatabase for another program's database);
+        ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema."""
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=max(4, readers + 3))
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageUnavailable(f"{UNREACHABLE} ({redacted(url)}: {exc})") from exc
         database = cls(pool, url)
         try:
-            await database.migrate(bundled_migrations("postgres") if migrations is None else migrations)
+            chosen = bundled_migrations("postgres") if migrations is None else migrations
+            if migrate:
+                await database.migrate(chosen)
+            elif await database.schema_version() > (chosen[-1].number if chosen else 0):
+                raise SchemaTooNew(f"{database.path} has a schema newer than this paperbot knows")
             async with database.acquired() as connection:
                 collation = await connection.fetchval(
                     "SELECT datcollate FROM pg_database WHERE datname = current_database()"

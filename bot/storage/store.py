@@ -17,10 +17,10 @@ async def open_store(
     create: bool = True,
     readonly: bool = False,
 ) -> Store:
-    """The store at ``target``, migrated to the newest schema (``readonly``: SQLite files are
-    opened without writing anything; a PostgreSQL server is shared and always migrated)."""
+    """The store at ``target``, migrated to the newest schema (``readonly``: opened without
+    writing anything, neither created nor migrated)."""
     if is_postgres_url(target):
-        return await PostgresDatabase.open(str(target), readers=readers)
+        return await PostgresDatabase.open(str(target), readers=readers, migrate=not readonly)
     if readonly:
         return await Database.open_readonly(target)
     return await Database.open(target, readers=readers, busy_timeout_ms=busy_timeout_ms, create=create)

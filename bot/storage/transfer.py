@@ -125,7 +125,7 @@ async def _copy_table(
 async def _index_papers(target: PostgresDatabase, columns: list[str], chunk: list[sqlite3.Row]) -> None:
     """The search column of the copied papers, from the same folded words SQLite indexed."""
     at = {name: index for index, name in enumerate(columns)}
-    folded = [
+    texts = [
         (
             row[at["pk"]],
             folded_words(row[at["title"]]),
@@ -138,7 +138,7 @@ async def _index_papers(target: PostgresDatabase, columns: list[str], chunk: lis
     await target.connection.execute(
         f"UPDATE papers SET search = paperbot_document(rows.c1, rows.c2, rows.c3) FROM {rows_sql} AS rows "
         "WHERE papers.pk = rows.c0 AND papers.search = ''::tsvector",
-        (json.dumps(folded, ensure_ascii=False),),
+        (json.dumps(texts, ensure_ascii=False),),
     )
 
 

@@ -14,8 +14,11 @@ import pytest
 from bot.domain.sources import recent_days
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.storage.connection import Store
 from bot.storage.database import Database
+from bot.storage.postgres import PostgresDatabase
 from tests.hf_api import FakeHfApi, fake_hf_api, hf_item
+from tests.postgres_server import PostgresServer
 
 START = datetime(2026, 1, 7, 12, 0, tzinfo=UTC)
 
@@ -117,20 +120,28 @@ async def test_a_failing_source_is_retried_with_backoff_and_logged(
     assert last is not None and last.ok
 
 
-@pytest.fixture
-async def shared(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two processes' connections to one database file."""
-    one_db = await Database.open(tmp_path / "shared.db")
-    two_db = await Database.open(tmp_path / "shared.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def shared(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Store, Store]]:
+    """Two processes' connections to one store: one SQLite file, or one PostgreSQL database."""
+    server: PostgresServer | None = None
+    if request.param == "sqlite":
+        one_db: Store = await Database.open(tmp_path / "shared.db")
+        two_db: Store = await Database.open(tmp_path / "shared.db")
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = await server.fresh_database()
+        one_db, two_db = await PostgresDatabase.open(url), await PostgresDatabase.open(url)
     try:
         yield one_db, two_db
     finally:
         await one_db.close()
         await two_db.close()
+        if server is not None:
+            await server.release(url)
 
 
 async def test_two_processes_run_the_schedule_one_at_a_time(
-    shared: tuple[Database, Database], api: FakeHfApi, session: aiohttp.ClientSession
+    shared: tuple[Store, Store], api: FakeHfApi, session: aiohttp.ClientSession
 ) -> None:
     clock = Clock()
     one_db, two_db = shared
@@ -152,7 +163,7 @@ async def test_two_processes_run_the_schedule_one_at_a_time(
 
 
 async def test_the_holder_keeps_the_schedule_through_a_long_fetch_and_a_dead_one_loses_it_within_a_minute(
-    shared: tuple[Database, Database],
+    shared: tuple[Store, Store],
     api: FakeHfApi,
     session: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,

@@ -17,11 +17,12 @@ from bot.domain.digest import DigestPlan
 from bot.domain.models import ListedPaper
 from bot.errors import InvalidInput
 from bot.services.papers import PaperService
-from bot.storage.database import Database
+from bot.storage.database import Database, bundled_migrations
 from bot.storage.digests import DigestRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.leases import LeaseRepository
 from bot.storage.postgres import PostgresDatabase
+from bot.storage.store import open_store
 from tests.conftest import FIXED_NOW
 from tests.postgres_server import PostgresServer
 
@@ -195,3 +196,16 @@ async def test_the_search_document_keeps_columns_apart_and_marks_the_first_title
     assert "'attention':1A" in vector and "'^attention':1A" in vector  # "^attention": title's first word
     assert "'all':3A,5B" in vector  # position 4 is the gap: no phrase spans title and abstract
     assert "'lovelace':10C" in vector
+
+
+async def test_a_read_only_open_of_postgres_creates_and_migrates_nothing(
+    postgres_server: PostgresServer,
+) -> None:
+    url = await postgres_server.empty_database()
+    store = await open_store(url, readonly=True)  # what `paperbot doctor` does
+    assert await store.schema_version() == 0
+    await store.close()
+    migrated = await open_store(url)
+    assert await migrated.schema_version() == len(bundled_migrations("postgres"))
+    await migrated.close()
+    await postgres_server.drop(url)
