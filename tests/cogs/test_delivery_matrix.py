@@ -296,7 +296,7 @@ async def test_alerts_failure_at_each_part_then_recovery(
         messenger = DiscordMessenger(env.bot)
         await asyncio.gather(env.bot.get_cog("Follows").deliver_alerts(), other.alerts.deliver(messenger))
 
-    if fault == "50007":  # DMs were closed: the member opens them and uses /follow again
+    if fault in ("403", "50007"):  # Discord refused the DM: the member fixes it, uses /follow again
         await alice.slash(channel, "follow list")
     await deployment.wait_out_lease()
     await _deliver(env)
