@@ -103,8 +103,7 @@ class DiscordMessenger:
             async with asyncio.timeout(self.bot.settings.delivery.send_timeout_seconds):
                 return (await send_planned(await self._dm(user_id), message, nonce=nonce)).id
         except discord.Forbidden as exc:
-            closed = exc.code == DMS_CLOSED
-            raise RecipientUnreachable("DMs closed" if closed else exc.text, dms_closed=closed) from None
+            raise RecipientUnreachable("DMs closed" if exc.code == DMS_CLOSED else exc.text) from None
 
 
 async def send_planned(

@@ -30,11 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class RecipientUnreachable(PaperbotError):
-    """The member cannot be sent DMs (closed DMs: Discord 50007, or another refusal)."""
-
-    def __init__(self, message: str, *, dms_closed: bool) -> None:
-        super().__init__(message)
-        self.dms_closed = dms_closed
+    """Discord refused the member's DM (closed DMs: 50007, or another refusal): final until the
+    member comes back."""
 
 
 class Messenger(Protocol):
@@ -251,7 +248,9 @@ class AlertService:
                 batch.messages, sent, send=send, record=record, find_sent=find_sent if resuming else None
             )
         except RecipientUnreachable as exc:
-            await self._close(batch, dms_closed=exc.dms_closed)
+            # Any refusal (closed DMs, a block, missing access) holds until the member does
+            # something: retried every poll, it would only pile up batches and refused requests.
+            await self._close(batch, unreachable=True)
             log.info("alerts for %s not delivered (%s)", batch.user_id, exc)
             return _delivered(batch, sent)
         except LeaseLost as exc:
@@ -261,14 +260,15 @@ class AlertService:
             async with self.database.transaction():
                 await self.repository.release_batch(batch.batch_id, self._clock(), owner=owner)
             raise
-        await self._close(batch, dms_closed=False)
+        await self._close(batch, unreachable=False)
         return _delivered(batch, sent)
 
-    async def _close(self, batch: AlertBatch, *, dms_closed: bool) -> None:
-        """Close the batch; with DMs closed, stop sending until the member returns."""
+    async def _close(self, batch: AlertBatch, *, unreachable: bool) -> None:
+        """Close the batch; ``unreachable`` (Discord refused the DM): stop sending until the member
+        returns."""
         async with self.database.transaction():
             await self.repository.close_batch(batch.batch_id, self._clock(), owner=self.lease.owner)
-            if dms_closed:
+            if unreachable:
                 await self.repository.update_member(
                     batch.user_id, unreachable_since=self._clock().isoformat()
                 )

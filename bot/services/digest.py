@@ -48,6 +48,8 @@ DEFAULT_GRACE = timedelta(hours=6)
 # A post shows its list as fetched at most this long before the post time (else it fetches first).
 FRESH_BEFORE_POST = timedelta(minutes=10)
 MAX_PAPERS_LIMIT = 50
+# Unfinished claims of this many recent days are resumed whatever the grace window says.
+UNFINISHED_DAYS = timedelta(days=7)
 # A fan-out (many servers due at once): posts in flight together, and messages a second. Below
 # Discord's global 50 requests/s, so the bot's other requests fit beside it and no 429 comes.
 FANOUT_CONCURRENCY = 16
@@ -399,10 +401,17 @@ class DigestService:
     async def _run_due_once(self, poster: Poster) -> list[PostOutcome]:
         """One fan-out: every due server at once, a bounded number in flight, each post rendered once."""
         now = self.now()
-        due = [
-            (config, day)
-            for config in await self.owned_configs()
-            if (day := due_day(config, now, self.grace))
+        configs = await self.owned_configs()
+        due = [(config, day) for config in configs if (day := due_day(config, now, self.grace))]
+        # A claim is finished however late (Discord failing for longer than the grace window, a
+        # failed post released by /digest resume the next day): its papers are recorded as the
+        # channel's from the claim on, so an unfinished one would lose them for good.
+        unfinished = await self.repository.unfinished(now.date() - UNFINISHED_DAYS)
+        by_guild = {config.guild_id: config for config in configs if not config.paused}
+        due += [
+            (by_guild[guild], day)
+            for guild, day in unfinished
+            if guild in by_guild and (by_guild[guild], day) not in due
         ]
         memo = _Memo()
         gate = asyncio.Semaphore(self._concurrency)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -176,6 +177,7 @@ class Database:
         self._readers = list(readers)
         self._next_reader = 0
         self._write_lock = asyncio.Lock()
+        self._cleanups: set[asyncio.Future[None]] = set()  # abandoned BEGINs still settling
         self.connection = RoutedConnection(self)
         self.busy_timeout_ms = 5000
 
@@ -257,6 +259,8 @@ class Database:
         return cls(connection, str(path))
 
     async def close(self) -> None:
+        if self._cleanups:  # an abandoned BEGIN ends within the busy timeout; then close cleanly
+            await asyncio.gather(*self._cleanups, return_exceptions=True)
         for reader in self._readers:
             await reader.close()
         await self.writer.close()
@@ -356,9 +360,23 @@ class Database:
             raise StorageUnavailable(BUSY)
 
     async def _begin_holding_lock(self, wait: float) -> bool:
-        """With the write lock held: BEGIN IMMEDIATE within ``wait`` seconds, else release it."""
+        """With the write lock held: BEGIN IMMEDIATE within ``wait`` seconds, else release it.
+
+        A task cancelled meanwhile (shutdown, an abandoned interaction) cannot take back a BEGIN
+        already with the writer's thread: the thread runs it whatever happens to the task, and it
+        begins if the other process has just let go. So the attempt finishes that one try (no
+        more), and the lock stays held until it is over and rolled back; released at once, the
+        next transaction would find the writer inside a transaction nobody owns."""
+        abandoned = asyncio.Event()
+        attempt = asyncio.ensure_future(self._try_begin(wait, abandoned))
         try:
-            began = await self._try_begin(wait)
+            began = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            abandoned.set()
+            cleanup = asyncio.ensure_future(self._release_after(attempt))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
+            raise
         except BaseException:
             self._write_lock.release()
             raise
@@ -366,8 +384,21 @@ class Database:
             self._write_lock.release()
         return began
 
-    async def _try_begin(self, wait: float) -> bool:
-        """BEGIN IMMEDIATE, waiting at most ``wait`` seconds for another process's lock.
+    async def _release_after(self, attempt: asyncio.Future[bool]) -> None:
+        """Release the write lock once an abandoned BEGIN is over, rolling it back if it began."""
+        try:
+            with contextlib.suppress(Exception):
+                await attempt
+            if self.writer.in_transaction:
+                await self.writer.execute("ROLLBACK")
+        except Exception:
+            log.warning("could not roll back an abandoned transaction", exc_info=True)
+        finally:
+            self._write_lock.release()
+
+    async def _try_begin(self, wait: float, abandoned: asyncio.Event) -> bool:
+        """BEGIN IMMEDIATE, waiting at most ``wait`` seconds for another process's lock (no more
+        tries once ``abandoned``).
 
         Retried every WRITE_POLL_SECONDS rather than by SQLite's busy handler, whose retries
         thin out to one per 100 ms: a batch job (a CLI ingest) frees the lock for only a moment
@@ -388,9 +419,11 @@ class Database:
                             raise _unavailable(exc) from exc
                         raise
                 left = deadline - loop.time()
-                if left <= 0:
+                if left <= 0 or abandoned.is_set():
                     return False
                 await asyncio.sleep(min(WRITE_POLL_SECONDS, left))
+                if abandoned.is_set():
+                    return False
         finally:
             await writer.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 

@@ -134,6 +134,12 @@ class DigestRepository:
             row = await cursor.fetchone()
         return _post(row) if row else None
 
+    async def unfinished(self, since: date) -> list[tuple[int, date]]:
+        """(server, day) of every claim not finished yet, for days from ``since`` on."""
+        sql = "SELECT guild_id, post_day FROM digest_posts WHERE state = 'claimed' AND post_day >= ?"
+        async with self._db.execute(sql, (since.isoformat(),)) as cursor:
+            return [(int(row[0]), date.fromisoformat(row[1])) for row in await cursor.fetchall()]
+
     async def last_post(self, guild_id: int) -> PostRecord | None:
         sql = "SELECT * FROM digest_posts WHERE guild_id = ? ORDER BY post_day DESC LIMIT 1"
         async with self._db.execute(sql, (guild_id,)) as cursor:

@@ -296,7 +296,7 @@ async def test_alerts_failure_at_each_part_then_recovery(
         messenger = DiscordMessenger(env.bot)
         await asyncio.gather(env.bot.get_cog("Follows").deliver_alerts(), other.alerts.deliver(messenger))
 
-    if fault == "50007":  # DMs were closed: the member opens them and uses /follow again
+    if fault in ("403", "50007"):  # Discord refused the DM: the member fixes it, uses /follow again
         await alice.slash(channel, "follow list")
     await deployment.wait_out_lease()
     await _deliver(env)
@@ -343,3 +343,37 @@ async def test_two_processes_started_together_send_each_alert_once(
         services.alerts.deliver(DiscordMessenger(env.bot)), other.alerts.deliver(DiscordMessenger(env.bot))
     )
     assert counted(alice_dms(alice)) == numbers(1, ALERT_PAPERS[3])
+
+
+# ---- a claim outlasting the grace window ---------------------------------------------------------
+
+
+async def test_a_post_interrupted_beyond_the_grace_window_is_still_finished(
+    world: Any, deployment: Deployment
+) -> None:
+    """Discord fails part 2 for longer than ``digest.grace_minutes``: the claim is no longer "due",
+    yet its papers are recorded as the channel's. It is finished once Discord answers (each part
+    once), instead of staying half-sent forever with parts 2-3's papers never posted anywhere."""
+    env, channel, _, _ = world
+    services = deployment.first
+    chosen = DIGEST_PAPERS[3]
+    await services.papers.ingest(papers(chosen + EXTRA_LISTED))
+    await services.digests.configure(
+        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=chosen
+    )
+    planned = await services.digests.plan(await services.digests.require(channel.guild.id), DAY)
+    inject(env, env.bot.get_cog("Digest").poster, 2, "5xx")
+    await _post_due(env)
+    assert len(digest_messages(channel)) == 1
+    await env.advance_time(7 * 3600)  # Discord answers again, past the 6 h grace window
+    await _post_due(env)
+    posted = digest_messages(channel)
+    assert sorted(m.embeds[0].footer.text for m in posted) == [
+        f"digest {DAY.isoformat()} · {k} of 3" for k in (1, 2, 3)
+    ]
+    expected = Counter(
+        p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
+    )
+    assert counted(posted) == expected
+    record = await services.repositories.digests.post(channel.guild.id, DAY)
+    assert record is not None and record.state == "posted"

@@ -228,3 +228,25 @@ async def test_a_member_whose_dms_fail_does_not_hold_up_the_others(world: Any, s
     await cog(env).deliver_alerts()
     assert len(dms(alice)) == len(dms(bob)) == 1
     assert await services.repositories.follows.sending_batches() == []
+
+
+async def test_any_refused_dm_stops_the_retries_until_the_member_returns(
+    world: Any, services: Services
+) -> None:
+    """Discord refusing a DM with another 403 (not 50007) is as final: no new batch and no new
+    refused request every poll (Discord counts invalid requests against the bot), until the
+    member's next /follow; then what waited is delivered."""
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    env.inject_error(
+        "POST", "/channels/*/messages", status=403, code=50001, message="Missing Access", times=None
+    )
+    await ingest_and_deliver(env, services, BATCH)
+    await cog(env).deliver_alerts()
+    await cog(env).deliver_alerts()
+    attempts = [r for r in env.http_requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert len(attempts) == 1  # refused once, not once a poll
+    env.backend.faults.clear()  # the member fixed whatever it was
+    await alice.slash(channel, "follow list")
+    await cog(env).deliver_alerts()
+    assert len(dms(alice)) == 1 and "Video Diffusion" in dm_text(dms(alice)[0])

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,4 +155,62 @@ async def test_a_write_that_must_wait_says_so_first_then_waits_within_its_budget
         other.close()
     finally:
         wait_for_writes(None)
+        await db.close()
+
+
+@pytest.mark.parametrize("who", ["background job", "command"])
+async def test_a_write_cancelled_while_waiting_for_the_lock_leaves_the_next_write_working(
+    tmp_path: Path, sample_papers: list, monkeypatch: pytest.MonkeyPatch, who: str
+) -> None:
+    """A write cancelled while its BEGIN IMMEDIATE is with the writer's thread (the bot shutting
+    down, an interaction given up): the thread runs that BEGIN anyway, and it begins if the other
+    process has just let go. The next write must save, not fail with "cannot start a transaction
+    within a transaction"."""
+    path = tmp_path / "cancelled.db"
+    db = await Database.open(path)
+    service = PaperService(db)
+    queued, run = asyncio.Event(), asyncio.Event()
+    begins = 0
+    execute = db.writer.execute
+
+    async def in_the_thread(sql: str) -> Any:
+        await run.wait()  # the writer's thread gets to it only now
+        return await execute(sql)
+
+    def watched(sql: str, *args: Any) -> Any:
+        nonlocal begins
+        if sql != "BEGIN IMMEDIATE":
+            return execute(sql, *args)
+        begins += 1
+        if begins > 1:
+            return execute(sql, *args)
+        queued.set()
+        # Like aiosqlite: the statement runs whether or not whoever awaits it is still there.
+        return asyncio.shield(in_the_thread(sql))
+
+    other, _ = _hold_write_lock(path)
+    try:
+        if who == "command":
+
+            async def defer() -> None:
+                pass
+
+            wait_for_writes(WriteWait(defer, budget=60))
+            other.execute("COMMIT")  # free: a command's write starts at once
+        monkeypatch.setattr(db.writer, "execute", watched)
+        write = asyncio.create_task(service.ingest(sample_papers[:3]))
+        await queued.wait()  # its BEGIN IMMEDIATE is queued with the writer's thread
+        write.cancel()
+        if who == "background job":
+            other.execute("COMMIT")  # the other process lets go just then
+        run.set()
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        wait_for_writes(None)
+        assert (await service.ingest(sample_papers[3:6])).new == 3
+        assert (await service.stats()).papers == 3  # the cancelled write saved nothing
+        assert not db.writer.in_transaction
+    finally:
+        wait_for_writes(None)
+        other.close()
         await db.close()
