@@ -251,6 +251,19 @@ def load(
 
 
 @app.command()
+def refresh(
+    n: N = 100_000,
+    batches: Annotated[int, typer.Option(help="CLI batches committed while the bot runs.")] = 10,
+    batch_papers: Annotated[int, typer.Option(help="Papers a batch.")] = 2_000,
+) -> None:
+    """What the bot pays to catch up after each batch of another process's ingest: incremental
+    refresh beside a full vocabulary rebuild (CPU of the event loop and of the process, loop gap)."""
+    from bench import refresh as bench_refresh
+
+    asyncio.run(bench_refresh.run(n, batches, batch_papers))
+
+
+@app.command()
 def fanout(
     servers: Annotated[int, typer.Option(help="Servers with the same digest time.")] = 1_000,
     max_papers: Annotated[int, typer.Option(help="Papers per digest (10: one message).")] = 10,

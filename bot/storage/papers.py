@@ -27,10 +27,21 @@ _FIELDS = (
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
 # The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. A
-# title's folded words are its title_key (the same ``words``), stored already: no Python call.
+# title's folded words are its title_key (the same ``words``), stored already. ASCII text (as many
+# bytes as characters) is already what unicode61 makes of its folded words, so most rows never call
+# into Python (a call per row was most of the ingest time the folding added); an author list must
+# also hold no JSON escape (backslash). tests/storage/test_index_text.py checks both agree.
+ABSTRACT_INDEX_TEXT = (
+    "CASE WHEN length(CAST(abstract AS BLOB)) = length(abstract) THEN abstract "
+    "ELSE paperbot_search_text(abstract) END"
+)
+AUTHORS_INDEX_TEXT = (
+    "CASE WHEN length(CAST(authors AS BLOB)) = length(authors) AND instr(authors, char(92)) = 0 "
+    "THEN authors ELSE paperbot_authors_text(authors) END"
+)
 _FTS_ROWS = (
-    "(rowid, title, abstract, authors) SELECT pk, title_key, "
-    "paperbot_search_text(abstract), paperbot_authors_text(authors) FROM papers"
+    f"(rowid, title, abstract, authors) SELECT pk, title_key, {ABSTRACT_INDEX_TEXT}, {AUTHORS_INDEX_TEXT} "
+    "FROM papers"
 )
 _TITLE_FTS_ROWS = "(rowid, title) SELECT pk, title_key FROM papers"
 
@@ -242,8 +253,8 @@ class PaperRepository:
         # A contentless FTS5 index forgets a row by being told the (folded) text it indexed.
         await self._db.execute(
             "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) "
-            "SELECT 'delete', pk, title_key, paperbot_search_text(abstract), "
-            f"paperbot_authors_text(authors) FROM papers WHERE pk IN ({self._db.dialect.ints()})",
+            f"SELECT 'delete', pk, title_key, {ABSTRACT_INDEX_TEXT}, {AUTHORS_INDEX_TEXT} "
+            f"FROM papers WHERE pk IN ({self._db.dialect.ints()})",
             (pks,),
         )
         await self._db.execute(

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bot.domain.text import search_text, words
 from bot.storage.database import authors_search_text
+from bot.storage.papers import ABSTRACT_INDEX_TEXT, AUTHORS_INDEX_TEXT
 
 # The same tokenizer as papers_fts and titles_fts (migration 0007).
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -33,6 +34,8 @@ def index() -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(":memory:")
     connection.execute(f"CREATE VIRTUAL TABLE fts USING fts5 (text, content = '', tokenize = '{TOKENIZER}')")
     connection.execute("CREATE VIRTUAL TABLE tokens USING fts5vocab (fts, 'instance')")
+    connection.create_function("paperbot_search_text", 1, search_text, deterministic=True)
+    connection.create_function("paperbot_authors_text", 1, authors_search_text, deterministic=True)
     yield connection
     connection.close()
 
@@ -74,3 +77,22 @@ def test_author_names_are_found_by_their_words_only(
     index: sqlite3.Connection, names: list[str], found_by: list[str]
 ) -> None:
     assert indexed_tokens(index, authors_search_text(json.dumps(names, ensure_ascii=False))) == found_by
+
+
+def given_by_the_insert(index: sqlite3.Connection, abstract: str, authors: str) -> tuple[str, str]:
+    """What the ingest's SQL hands the index for a stored abstract and author list."""
+    sql = f"SELECT {ABSTRACT_INDEX_TEXT}, {AUTHORS_INDEX_TEXT} FROM (SELECT ? AS abstract, ? AS authors)"
+    row = index.execute(sql, (abstract, authors)).fetchone()
+    return row[0], row[1]
+
+
+@given(TEXTS, st.lists(TEXTS, max_size=5))
+def test_the_stored_columns_are_indexed_as_their_folded_words(
+    index: sqlite3.Connection, abstract: str, names: list[str]
+) -> None:
+    """The SQL that skips Python for ASCII rows agrees with the folding, row by row."""
+    authors = json.dumps(names, ensure_ascii=False)
+    indexed_abstract, indexed_authors = given_by_the_insert(index, abstract, authors)
+    assert indexed_tokens(index, indexed_abstract) == indexed_tokens(index, " ".join(words(abstract)))
+    expected = indexed_tokens(index, " ".join(words(" ".join(names))))
+    assert indexed_tokens(index, indexed_authors) == expected
