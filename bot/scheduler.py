@@ -51,15 +51,19 @@ class DigestScheduler:
             self._post_due, IntervalTrigger(seconds=self._tick.total_seconds()), id="tick"
         )
         for config in configs:
-            self.upsert(config)
+            # Nothing to move yet: removing first would scan apscheduler's pending jobs for each
+            # server (quadratic: 10,000 servers held the event loop for a minute at start).
+            self._add(config)
         self._scheduler.start()
 
     def upsert(self, config: DigestConfig) -> None:
         """Add or move a server's jobs (no restart needed); a paused server keeps none."""
         self.remove(config.guild_id)
-        if config.paused:
-            return
-        self._scheduler.add_job(self._post_due, post_trigger(config), id=f"post:{config.guild_id}")
+        self._add(config)
+
+    def _add(self, config: DigestConfig) -> None:
+        if not config.paused:
+            self._scheduler.add_job(self._post_due, post_trigger(config), id=f"post:{config.guild_id}")
 
     def remove(self, guild_id: int) -> None:
         with contextlib.suppress(JobLookupError):  # no such job: nothing to remove

@@ -46,3 +46,26 @@ async def test_jobs_follow_servers_without_a_restart() -> None:
         assert set(scheduler.next_runs()) == {"tick"}
     finally:
         scheduler.shutdown()
+
+
+async def test_a_start_with_many_servers_schedules_each_once_without_looking_for_old_jobs() -> None:
+    # Each lookup scans apscheduler's jobs pending the start: one per server made the start
+    # quadratic, and 10,000 servers held the event loop (and the gateway) for a minute.
+    scheduler = DigestScheduler(post_due=nothing)
+    lookups = 0
+    real = scheduler._scheduler.remove_job
+
+    def counting(job_id: str, jobstore: str | None = None) -> None:
+        nonlocal lookups
+        lookups += 1
+        real(job_id, jobstore)
+
+    scheduler._scheduler.remove_job = counting  # type: ignore[method-assign]
+    configs = [config(guild_id=guild, paused=guild % 10 == 0) for guild in range(1, 2001)]
+    scheduler.start(configs)
+    try:
+        runs = scheduler.next_runs()
+        assert set(runs) == {"tick"} | {f"post:{c.guild_id}" for c in configs if not c.paused}
+        assert lookups == 0
+    finally:
+        scheduler.shutdown()

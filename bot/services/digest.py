@@ -448,7 +448,7 @@ class DigestService:
                     guild, post_day, state, tuple(existing.message_ids.values()), existing.error
                 )
             if existing is None:
-                await self._freshen(config, post_day)
+                await self._freshen(config, post_day, memo)
                 planned = await self._planned(config, post_day, memo)
             elif existing.plan is not None:
                 planned = PlannedPost(existing.plan, None, ())  # frozen at the claim: never re-planned
@@ -483,14 +483,24 @@ class DigestService:
     ) -> PostOutcome:
         guild, day, owner = config.guild_id, plan.post_day, self.lease.owner
         sent = dict(record.message_ids)
+        held_until = record.lease_until
+        finished = False
 
         async def renew() -> None:
+            nonlocal held_until
+            now = self.now()
+            if held_until is not None and held_until - now >= timedelta(seconds=0.75 * self.lease.seconds):
+                # Claimed (or renewed) a moment ago: no other process can hold it before the lease
+                # ends, and the part has most of the lease to go out. One write fewer per post: in a
+                # fan-out the single writer's round trips set the pace.
+                return
             async with self.database.transaction():
                 held = await self.repository.renew(
                     guild, day, owner=owner, lease_until=self.lease.until(self.now())
                 )
             if not held:
                 raise LeaseLost(f"the digest of guild {guild} on {day} is being sent by another process")
+            held_until = self.lease.until(now)
 
         async def send(part: int, message: DigestMessage) -> int:
             await renew()
@@ -502,10 +512,17 @@ class DigestService:
             return message_id
 
         async def record_part(part: int, message_id: int) -> None:
+            nonlocal finished, held_until
+            now = self.now()
             async with self.database.transaction():
                 held = await self.repository.record_part(
-                    guild, day, part, message_id, owner=owner, lease_until=self.lease.until(self.now())
+                    guild, day, part, message_id, owner=owner, lease_until=self.lease.until(now)
                 )
+                if held and len(sent) == len(plan.messages):
+                    # The last part: recorded and the post confirmed in one transaction.
+                    await self.repository.finish(guild, day, PostState.POSTED, now, owner=owner)
+                    finished = True
+            held_until = self.lease.until(now)
             if not held:
                 raise LeaseLost(f"the digest of guild {guild} on {day} is being sent by another process")
 
@@ -528,20 +545,27 @@ class DigestService:
         except LeaseLost as exc:
             log.warning("stopped sending: %s", exc)
             return PostOutcome(guild, day, Outcome.ELSEWHERE, tuple(sent.values()))
-        async with self.database.transaction():
-            await self.repository.finish(guild, day, PostState.POSTED, self.now(), owner=owner)
+        if not finished:  # every part was already recorded (a resumed post): confirm it now
+            async with self.database.transaction():
+                await self.repository.finish(guild, day, PostState.POSTED, self.now(), owner=owner)
         return PostOutcome(guild, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
 
-    async def _freshen(self, config: DigestConfig, post_day: date) -> None:
+    async def _freshen(self, config: DigestConfig, post_day: date, memo: _Memo | None = None) -> None:
         """A new post shows its lists as fetched shortly before the post time (late additions and
         current upvotes in; a digest set up a minute ago, a missed lead, a restart): the lists of
         the days it covers are fetched first if the stored ones are older."""
-        if self._freshener is None:
+        freshener = self._freshener
+        if freshener is None:
             return
         cover, _ = await self.coverage_of(config, post_day)
         since = min(self.now(), post_instant(config, post_day)) - FRESH_BEFORE_POST
         days = sorted({*cover.days, source_day(post_instant(config, post_day))})
-        await self._freshener.ensure_fresh(since, days)
+        if memo is None:
+            await freshener.ensure_fresh(since, days)
+            return
+        # Servers sharing a posting minute share the check (it reads the fetch log under the
+        # fetcher's lock: a thousand of them one after the other held the first post back).
+        await memo.get(("fresh", since, tuple(days)), lambda: freshener.ensure_fresh(since, days))
 
     @staticmethod
     async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:

@@ -133,6 +133,10 @@ class Connection(Protocol):
 
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Result: ...
 
+    async def fetch_all(self, sql: str, parameters: Iterable[Any] | None = None) -> list[Any]:
+        """Every row of one query in one round trip (the hot read paths: search, autocomplete)."""
+        ...
+
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
 
 

@@ -317,25 +317,21 @@ class PaperRepository:
         return int(row[0]) if row else 0
 
     async def get(self, paper_id: str) -> StoredPaper | None:
-        async with self._db.execute(
-            f"{_SELECT} WHERE id = ? OR arxiv_id = ?", (paper_id, paper_id)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return paper_from_row(row) if row else None
+        rows = await self._db.fetch_all(
+            f"{_SELECT} WHERE id = ? OR arxiv_id = ? LIMIT 1", (paper_id, paper_id)
+        )
+        return paper_from_row(rows[0]) if rows else None
 
     async def by_pks(self, pks: Iterable[int]) -> dict[int, StoredPaper]:
         wanted = json.dumps(list(pks))
-        async with self._db.execute(
-            f"{_SELECT} WHERE pk IN ({self._db.dialect.ints()})", (wanted,)
-        ) as cursor:
-            return {row["pk"]: paper_from_row(row) for row in await cursor.fetchall()}
+        rows = await self._db.fetch_all(f"{_SELECT} WHERE pk IN ({self._db.dialect.ints()})", (wanted,))
+        return {row["pk"]: paper_from_row(row) for row in rows}
 
     async def titles(self, pks: Iterable[int]) -> dict[int, tuple[str, str]]:
         """pk -> (id, title) for candidate re-ranking."""
         wanted = json.dumps(list(pks))
         sql = f"SELECT pk, id, title FROM papers WHERE pk IN ({self._db.dialect.ints()})"
-        async with self._db.execute(sql, (wanted,)) as cursor:
-            return {row[0]: (row[1], row[2]) for row in await cursor.fetchall()}
+        return {row[0]: (row[1], row[2]) for row in await self._db.fetch_all(sql, (wanted,))}
 
     async def recent(self, days: int) -> list[StoredPaper]:
         """Papers first listed within ``days`` of the latest list (what "recent" means in this store)."""
@@ -394,17 +390,16 @@ class PaperRepository:
             "SELECT rowid, bm25(papers_fts, ?, ?, ?) AS score "
             "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ?"
         )
-        async with self._db.execute(sql, (*weights, fts_query, min_pk, limit)) as cursor:
-            return [TextHit(row[0], -float(row[1])) for row in await cursor.fetchall()]
+        rows = await self._db.fetch_all(sql, (*weights, fts_query, min_pk, limit))
+        return [TextHit(row[0], -float(row[1])) for row in rows]
 
     async def count_matches(self, fts_query: str, *, cap: int) -> int:
         """How many papers match, counting no further than ``cap`` (an unscored doclist walk)."""
         if self._pg is not None:
             return await self._pg.count(fts_query, cap=cap)
         sql = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
-        async with self._db.execute(sql, (fts_query, cap)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._db.fetch_all(sql, (fts_query, cap))
+        return int(rows[0][0]) if rows else 0
 
     async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None = None) -> list[int]:
         """pks of title-only matches (the autocomplete index): BM25-best from ``min_pk`` up when given,
@@ -417,8 +412,7 @@ class PaperRepository:
         else:
             sql = "SELECT rowid FROM titles_fts WHERE titles_fts MATCH ? AND rowid >= ? ORDER BY rank LIMIT ?"
             params = (fts_query, min_pk, limit)
-        async with self._db.execute(sql, params) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
+        return [row[0] for row in await self._db.fetch_all(sql, params)]
 
     async def window_floor(self, fts_query: str, cap: int, *, titles_only: bool = False) -> int:
         """The rowid of the ``cap``-th newest match, or 0 when fewer match.
@@ -430,9 +424,8 @@ class PaperRepository:
             return await self._pg.window_floor(fts_query, cap, titles_only=titles_only)
         table = "titles_fts" if titles_only else "papers_fts"
         sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
-        async with self._db.execute(sql, (fts_query, cap)) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._db.fetch_all(sql, (fts_query, cap))
+        return int(rows[0][0]) if rows else 0
 
     async def unknown_terms(self, terms: Sequence[str]) -> set[str]:
         """The (folded) terms that occur nowhere in the index."""
@@ -441,9 +434,8 @@ class PaperRepository:
             return {term for term in set(terms) if not await self._pg.holds(term)}
         for term in set(terms):
             sql = "SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT 1"
-            async with self._db.execute(sql, ('"' + term.replace('"', '""') + '"',)) as cursor:
-                if await cursor.fetchone() is None:
-                    missing.add(term)
+            if not await self._db.fetch_all(sql, ('"' + term.replace('"', '""') + '"',)):
+                missing.add(term)
         return missing
 
     async def title_terms(self) -> dict[str, int]:

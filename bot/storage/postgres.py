@@ -127,6 +127,10 @@ class PgRoutedConnection:
     def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> PgResult:
         return PgResult(self._database, sql, parameters)
 
+    async def fetch_all(self, sql: str, parameters: Iterable[Any] | None = None) -> list[Any]:
+        async with self.execute(sql, parameters) as cursor:
+            return await cursor.fetchall()
+
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> None:
         rows = [tuple(row) for row in parameters]
         if not rows:

@@ -4,6 +4,7 @@ and overlapping timer calls coalesced into one fan-out."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -134,3 +135,44 @@ async def test_sharded_processes_each_post_only_their_own_servers_and_together_a
         assert set(poster.sent) == {g + 1 for g in guilds if plan.owns(g)}
         assert len(await services.digests.owned_configs()) == 10
     assert sorted(o.guild_id for outcomes in posted for o in outcomes) == guilds
+
+
+class CountingFreshener:
+    def __init__(self) -> None:
+        self.calls: list[tuple[datetime, tuple[date, ...]]] = []
+
+    async def ensure_fresh(self, since: datetime, days: Sequence[date] | None = None) -> None:
+        self.calls.append((since, tuple(days or ())))
+
+
+async def test_servers_sharing_a_posting_minute_check_their_lists_freshness_once(services: Services) -> None:
+    # The check reads the fetch log under the fetcher's lock: one per server, one after the other,
+    # held a thousand servers' first post back by seconds.
+    freshener = CountingFreshener()
+    services.digests._freshener = freshener
+    outcomes = await services.digests.run_due(RecordingPoster())
+    assert len(outcomes) == 40 and {o.state for o in outcomes} == {"posted"}
+    assert len(freshener.calls) == 1
+
+
+async def test_a_one_part_post_costs_the_writer_two_transactions(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a fan-out the single writer's round trips set the pace: the claim, then the part recorded
+    # and the post confirmed together (no renewal of a lease taken a moment ago).
+    database = services.database
+    real = database.transaction
+    transactions = 0
+
+    def counting() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return real()
+
+    monkeypatch.setattr(database, "transaction", counting)
+    outcomes = await services.digests.run_due(RecordingPoster())
+    one_part = [o for o in outcomes if len(o.message_ids) == 1]
+    assert len(one_part) == len(outcomes) == 40
+    assert transactions == 2 * 40
+    rows = [await services.repositories.digests.post(o.guild_id, o.post_day) for o in outcomes]
+    assert {row.state for row in rows if row is not None} == {"posted"}

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
 
 from bot.client import PaperBot
+from bot.domain.models import ListedPaper
 from bot.services.container import open_services
 from bot.settings import Settings
 from bot.storage.database import Database
@@ -38,3 +43,29 @@ async def test_the_bot_gets_the_configured_readers_and_enough_slots_to_keep_them
         assert services.database.reader_count == 3
         bot = PaperBot(services=services, settings=settings)
         assert bot.tree.admission.policy.slots == 6  # type: ignore[attr-defined]
+
+
+async def test_a_search_reads_each_query_in_one_hand_off_to_a_reader_thread(
+    tmp_path: Path, sample_papers: list[ListedPaper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load every hand-off to a connection's thread is a wake-up of that thread and of the
+    event loop: a query's rows come back in one (not execute, fetch and close: three)."""
+    hand_offs = 0
+    real = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hand_offs
+        hand_offs += 1
+        return await real(self, fn, *args, **kwargs)
+
+    settings = Settings(db=tmp_path / "bot.db", digest={"scheduler": False})
+    async with open_services(settings, warm=False) as services:
+        await services.papers.ingest(sample_papers)
+        word = sample_papers[0].paper.title.split()[0]
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+        results = await services.papers.search.find(word)
+        monkeypatch.undo()
+
+    assert results.hits
+    # the window floor, the ranked matches, their rows, the count: one hand-off each
+    assert hand_offs == 4
