@@ -47,16 +47,19 @@ def _postgres(backend: str, url: str | None) -> str | None:
 
 async def _latency(label: str, n: int, inputs: list[str], call: Callable[[str], Awaitable[object]]) -> None:
     times = []
+    used = time.process_time()
     for text in inputs:
         started = time.perf_counter()
         await call(text)
         times.append((time.perf_counter() - started) * 1000)
+    # CPU of every thread of the process (SQLite's too): on a shared machine, what the work costs.
+    cpu = (time.process_time() - used) * 1000 / max(1, len(inputs))
     times.sort()
     p50 = statistics.median(times)
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
     print(
-        f"{label} n={n:,}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {times[-1]:.1f} ms "
-        f"over {len(times)} queries; RSS {rss_mb():.0f} MB"
+        f"{label} n={n:,}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {times[-1]:.1f} ms, "
+        f"CPU {cpu:.1f} ms a query over {len(times)} queries; RSS {rss_mb():.0f} MB"
     )
 
 

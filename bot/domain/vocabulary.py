@@ -22,7 +22,8 @@ class Vocabulary:
         self.docs = dict(docs_by_term)
         self._sorted = sorted(self.docs)
         # A typo changes a word's length by a character or two and rarely both of its first two
-        # letters: only words of similar length sharing the first or the second letter are compared.
+        # letters: only words of similar length sharing the first or the second letter (in either
+        # place) are compared.
         self._buckets: dict[Bucket, list[str]] = {}
         for term in self._sorted:
             for key in _buckets_of(term):
@@ -78,11 +79,13 @@ class Vocabulary:
             return [term]
         if len(term) < 3:
             return []
+        # Also crosswise: a first letter dropped or doubled ("obustness", "ggrpo") or the first two
+        # swapped ("alnguage") moves the word's first or second letter to the other position.
         pool = {
             word
             for n in range(len(term) - 2, len(term) + 3)
-            for position in (0, 1)
-            for word in self._buckets.get((n, position, term[position]), ())
+            for position, letter in ((0, term[0]), (1, term[1]), (1, term[0]), (0, term[1]))
+            for word in self._buckets.get((n, position, letter), ())
         }
         scored = process.extract(term, pool, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=_MIN_SIMILARITY)
         scored.sort(key=lambda item: (-round(item[1]), -self.docs[item[0]]))

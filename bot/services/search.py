@@ -154,11 +154,13 @@ class SearchEngine:
         first: list[TextHit] = []
         if together is not None:  # within the same window: the phrase's matches are a subset
             first = await self._match(to_fts(together), limit, floor)
-        ranked = await self._match(fts, limit + len(first), floor)
-        if not ranked:
-            return None
         phrased = {hit.pk for hit in first}
-        found = first + [hit for hit in ranked if hit.pk not in phrased][: limit - len(first)]
+        found = first
+        if len(first) < limit:  # the phrase alone fills no page: the other matches make up the rest
+            ranked = await self._match(fts, limit + len(first), floor)
+            found = first + [hit for hit in ranked if hit.pk not in phrased][: limit - len(first)]
+        if not found:
+            return None
         stored = await self._papers.by_pks(hit.pk for hit in found)
         terms = query.all_words()
         hits = [

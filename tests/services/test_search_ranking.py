@@ -64,3 +64,19 @@ async def test_words_typed_in_another_order_are_no_phrase(ranked: PaperService) 
     hits = await ranked.search.search("models diffusion")
     assert not any(h.phrase for h in hits)
     assert len(hits) == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("iffusion models", "diffusion models"),  # the first letter dropped
+        ("idffusion models", "diffusion models"),  # the first two letters swapped
+        ("sdiffusion models", "diffusion models"),  # a letter slipped in before the first
+    ],
+)
+async def test_a_slip_on_the_first_letters_is_corrected_too(
+    ranked: PaperService, typed: str, meant: str
+) -> None:
+    results = await ranked.search.find(typed)
+    assert results.correction == meant
+    assert results.hits[0].paper.title == "Sound Generation at Scale"
