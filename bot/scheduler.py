@@ -1,6 +1,6 @@
 """When things run: the only module that knows apscheduler.
 
-Digests: one cron job per server at its local posting time (apscheduler's CronTrigger is
+Digests: one cron job per digest (server and channel) at its local posting time (apscheduler's CronTrigger is
 DST-correct) and a minute tick that catches up whatever is due but not posted (a restart, a
 transient failure). Every job calls an idempotent service function, so overlapping triggers
 cannot post twice: the ledger decides, not the scheduler.
@@ -22,7 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.schedule import DigestConfig
+from bot.domain.schedule import WEEKDAYS, Cadence, DigestConfig
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,20 @@ TICK = timedelta(minutes=1)
 
 
 def post_trigger(config: DigestConfig) -> CronTrigger:
+    if config.cadence is Cadence.WEEKLY:
+        days = WEEKDAYS[config.weekday]
+    else:
+        days = "mon-fri" if config.weekdays_only else "*"
     return CronTrigger(
         hour=config.post_time.hour,
         minute=config.post_time.minute,
-        day_of_week="mon-fri" if config.weekdays_only else "*",
+        day_of_week=days,
         timezone=config.timezone,
     )
+
+
+def job_id(guild_id: int, channel_id: int) -> str:
+    return f"post:{guild_id}:{channel_id}"
 
 
 class DigestScheduler:
@@ -57,17 +65,19 @@ class DigestScheduler:
         self._scheduler.start()
 
     def upsert(self, config: DigestConfig) -> None:
-        """Add or move a server's jobs (no restart needed); a paused server keeps none."""
-        self.remove(config.guild_id)
+        """Add or move a digest's job (no restart needed); a paused digest keeps none."""
+        self.remove(config.guild_id, config.channel_id)
         self._add(config)
 
     def _add(self, config: DigestConfig) -> None:
         if not config.paused:
-            self._scheduler.add_job(self._post_due, post_trigger(config), id=f"post:{config.guild_id}")
+            self._scheduler.add_job(
+                self._post_due, post_trigger(config), id=job_id(config.guild_id, config.channel_id)
+            )
 
-    def remove(self, guild_id: int) -> None:
+    def remove(self, guild_id: int, channel_id: int) -> None:
         with contextlib.suppress(JobLookupError):  # no such job: nothing to remove
-            self._scheduler.remove_job(f"post:{guild_id}")
+            self._scheduler.remove_job(job_id(guild_id, channel_id))
 
     def next_runs(self) -> dict[str, datetime]:
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
 
 from bot.client import PaperBot
-from bot.domain.digest import DigestMessage, digest_marker, parse_part
+from bot.domain.digest import DigestMessage, parse_part
 from bot.services.alerts import RecipientUnreachable
 from bot.services.digest import DestinationGone
 from cogs._render import message_embeds
@@ -59,10 +59,10 @@ class DiscordPoster:
             ) from None
         return sent.id
 
-    async def find_parts(self, channel_id: int, post_day: date, *, since: datetime) -> dict[int, int]:
+    async def find_parts(self, channel_id: int, marker: str, *, since: datetime) -> dict[int, int]:
         channel = await self._channel(channel_id)
         try:
-            return await marked_parts(channel, self.bot.user, digest_marker(post_day), since=since)
+            return await marked_parts(channel, self.bot.user, marker, since=since)
         except discord.Forbidden:
             raise DestinationGone(
                 "The bot cannot read the digest channel's history (Read Message History)."

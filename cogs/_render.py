@@ -20,6 +20,7 @@ from bot.domain.layout import (
     truncate,
 )
 from bot.domain.models import Paper
+from bot.domain.schedule import DigestConfig
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
@@ -223,24 +224,35 @@ def digest_status(status: DigestStatus) -> discord.Embed:
     """What /digest setup and /digest show answer: settings, state, last post and fetch, next post."""
     config = status.config
     state = "⏸️ Paused" if config.paused else "✅ Active"
-    embed = discord.Embed(title="Daily digest", colour=ACCENT)
+    weekly = config.cadence == "weekly"
+    embed = discord.Embed(title="Weekly digest" if weekly else "Daily digest", colour=ACCENT)
     embed.add_field(name="Status", value=state, inline=False)
     if config.pause_reason:
         embed.add_field(name="Why paused", value=md(config.pause_reason[:1000]), inline=False)
-    days = "weekdays" if config.weekdays_only else "every day"
+    if weekly:
+        days = f"{WEEKDAY_NAMES[config.weekday]}s"
+    else:
+        days = "weekdays" if config.weekdays_only else "every day"
     embed.add_field(name="Channel", value=f"<#{config.channel_id}>")
     embed.add_field(name="When", value=f"{config.post_time:%H:%M} {config.timezone}, {days}")
     embed.add_field(
         name="Papers", value=f"up to {config.max_papers}" + (" · thread" if config.thread else "")
     )
-    covers = "yesterday's whole list" if config.list_mode == "complete" else "today's list so far"
-    embed.add_field(name="List", value=f"{config.list_mode}: {covers}")
+    if config.topic:
+        embed.add_field(name="Topic", value=md(config.topic), inline=False)
+    if weekly:
+        covers = "the week's most upvoted papers (the last seven lists)"
+        embed.add_field(name="List", value=covers)
+    else:
+        covers = "yesterday's whole list" if config.list_mode == "complete" else "today's list so far"
+        embed.add_field(name="List", value=f"{config.list_mode}: {covers}")
     if status.next_post:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:
         last = status.last_post
         what = LAST_POST.get(str(last.state), str(last.state).capitalize())
-        text = f"{what} on {last.post_day:%a %d %b %Y}"
+        when = "for the week of" if weekly else "on"
+        text = f"{what} {when} {last.post_day:%a %d %b %Y}"
         if last.error:
             text += f" ({md(last.error[:300])})"
         embed.add_field(name="Last post", value=text, inline=False)
@@ -249,6 +261,28 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"
         embed.add_field(name="Last fetch", value=f"{stamp(fetch.fetched_at, 'R')}: {result}", inline=False)
     return fit(embed)
+
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def digest_choice(config: DigestConfig, channel_name: str | None) -> str:
+    """How /digest autocomplete names a digest: its channel, schedule and topic."""
+    where = f"#{channel_name}" if channel_name else f"channel {config.channel_id}"
+    when = f"{config.cadence} {config.post_time:%H:%M} {config.timezone}"
+    topic = f" · {config.topic}" if config.topic else ""
+    return choice_name(f"{where} · {when}{topic}")
+
+
+def embed_pages(embeds: Sequence[discord.Embed]) -> list[list[discord.Embed]]:
+    """Embeds in as few messages as Discord allows (10 embeds, 6,000 characters each)."""
+    pages: list[list[discord.Embed]] = [[]]
+    for embed in embeds:
+        page = pages[-1]
+        if page and (len(page) >= 10 or sum(len(e) for e in page) + len(embed) > 6000):
+            pages.append([])
+        pages[-1].append(embed)
+    return pages
 
 
 # How the last post of /digest show reads ("Posted on Fri 27 Nov 2026"), by ledger state.

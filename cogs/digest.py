@@ -1,4 +1,5 @@
-"""/digest: each server's daily papers post. Admins only (Manage Server)."""
+"""/digest: a server's papers posts, one digest per channel (daily or weekly, optionally on a topic).
+Admins only (Manage Server)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PaperBot, respond
-from bot.domain.schedule import ListMode, timezone_choices
+from bot.domain.schedule import WEEKDAYS, DigestConfig, ListMode, timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
 from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
@@ -25,7 +26,7 @@ NEEDED_FOR_THREADS = ("create_public_threads", "send_messages_in_threads")
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class Digest(commands.GroupCog, group_name="digest", group_description="This server's daily papers post"):
+class Digest(commands.GroupCog, group_name="digest", group_description="This server's papers posts"):
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self.service = bot.services.digests
@@ -66,9 +67,15 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     async def post_due(self) -> list[PostOutcome]:
         outcomes = await self.service.run_due(self.poster)
         for outcome in outcomes:
-            log.info("digest for guild %s on %s: %s", outcome.guild_id, outcome.post_day, outcome.state)
+            log.info(
+                "digest for guild %s channel %s on %s: %s",
+                outcome.guild_id,
+                outcome.channel_id,
+                outcome.post_day,
+                outcome.state,
+            )
             if outcome.state == "failed":
-                self.scheduler.remove(outcome.guild_id)
+                self.scheduler.remove(outcome.guild_id, outcome.channel_id)
         self.bot.health.ticked()  # only a pass that finished counts: a stuck one goes stale
         return outcomes
 
@@ -76,23 +83,31 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
 
     @app_commands.command(
         name="setup",
-        description="Post the daily papers in a channel at a local time",
-        extras={"example": "/digest setup channel:#papers time:09:00 timezone:Europe/Berlin"},
+        description="Post papers in a channel at a local time: daily or weekly, all or on a topic",
+        extras={"example": "/digest setup channel:#diffusion time:09:00 timezone:UTC topic:diffusion -video"},
     )
     @app_commands.describe(
-        channel="Where the digest goes",
+        channel="Where the digest goes (each channel has its own digest)",
         time="Local time of day, 24-hour HH:MM (e.g. 09:00)",
         timezone="IANA time zone, e.g. Europe/Berlin (start typing to search)",
         max_papers=f"How many papers at most (1-{MAX_PAPERS_LIMIT}, default 10)",
-        weekdays_only="Skip Saturdays and Sundays (default: no)",
+        weekdays_only="Skip Saturdays and Sundays (daily digests; default: no)",
         thread="Open a discussion thread on each post (default: no)",
         list="complete: yesterday's whole list (default); so-far: today's list as it stands",
+        topic='Only papers matching this, as in /follow add (e.g. "diffusion -video")',
+        cadence="daily (default) or weekly: the week's most upvoted papers",
+        weekday="The day a weekly digest posts (default: Monday)",
     )
     @app_commands.choices(
         list=[
             app_commands.Choice(name="complete: the whole of yesterday's list", value="complete"),
             app_commands.Choice(name="so-far: today's list as it stands, the rest next time", value="so-far"),
-        ]
+        ],
+        cadence=[
+            app_commands.Choice(name="daily", value="daily"),
+            app_commands.Choice(name="weekly: the week's top papers by upvotes", value="weekly"),
+        ],
+        weekday=[app_commands.Choice(name=day, value=day) for day in WEEKDAYS],
     )
     async def setup(
         self,
@@ -104,6 +119,9 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         weekdays_only: bool = False,
         thread: bool = False,
         list: str = ListMode.COMPLETE.value,
+        topic: app_commands.Range[str, 1, 100] | None = None,
+        cadence: str = "daily",
+        weekday: str = "mon",
     ) -> None:
         assert interaction.guild is not None
         missing = [
@@ -123,9 +141,12 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             weekdays_only=weekdays_only,
             thread=thread,
             list_mode=list,
+            topic=topic,
+            cadence=cadence,
+            weekday=weekday,
         )
         self.scheduler.upsert(config)
-        status = await self.service.status(interaction.guild.id)
+        status = await self.service.status(config)
         await respond(interaction, embed=_render.digest_status(status), ephemeral=True)
 
     @setup.autocomplete("timezone")
@@ -134,32 +155,97 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=name, value=name) for name in timezone_choices(current)]
 
-    @app_commands.command(name="show", description="Show this server's digest settings and last post")
+    async def digest_autocomplete(
+        self, interaction: discord.Interaction[PaperBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """This server's digests, by channel (also one whose channel was deleted)."""
+        if interaction.guild is None:
+            return []
+        typed = current.strip().lower().lstrip("#")
+        choices = []
+        for config in await self.service.configs(interaction.guild.id):
+            found = interaction.guild.get_channel(config.channel_id)
+            name = _render.digest_choice(config, found.name if found else None)
+            if typed in name.lower():
+                choices.append(app_commands.Choice(name=name, value=str(config.channel_id)))
+        return choices[:25]
+
+    async def _chosen(self, interaction: discord.Interaction[PaperBot], channel: str | None) -> DigestConfig:
+        """The digest a command is about: the one in ``channel``, or the server's only one."""
+        assert interaction.guild_id is not None
+        return await self.service.require(interaction.guild_id, _channel_id(channel))
+
+    @app_commands.command(name="show", description="Show this server's digests: settings and last posts")
     async def show(self, interaction: discord.Interaction[PaperBot]) -> None:
         assert interaction.guild_id is not None
-        status = await self.service.status(interaction.guild_id)
-        await interaction.response.send_message(embed=_render.digest_status(status), ephemeral=True)
+        statuses = await self.service.statuses(interaction.guild_id)
+        if not statuses:
+            raise InvalidInput("This server has no digest yet: set one up with /digest setup.")
+        first, *rest = _render.embed_pages([_render.digest_status(status) for status in statuses])
+        await interaction.response.send_message(embeds=first, ephemeral=True)
+        for page in rest:
+            await interaction.followup.send(embeds=page, ephemeral=True)
+
+    @app_commands.command(
+        name="remove",
+        description="Stop a channel's digest",
+        extras={"example": "/digest remove channel:#diffusion"},
+    )
+    @app_commands.describe(channel="The digest to stop (start typing to pick)")
+    @app_commands.autocomplete(channel=digest_autocomplete)
+    async def remove(
+        self, interaction: discord.Interaction[PaperBot], channel: app_commands.Range[str, 1, 100]
+    ) -> None:
+        assert interaction.guild_id is not None
+        config = await self.service.remove(interaction.guild_id, _require_channel_id(channel))
+        self.scheduler.remove(config.guild_id, config.channel_id)
+        await respond(interaction, f"The digest of <#{config.channel_id}> is removed.", ephemeral=True)
 
     @app_commands.command(name="pause", description="Stop posting until resumed")
-    async def pause(self, interaction: discord.Interaction[PaperBot]) -> None:
+    @app_commands.describe(channel="Which digest (needed when the server has several)")
+    @app_commands.autocomplete(channel=digest_autocomplete)
+    async def pause(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        channel: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
         assert interaction.guild_id is not None
-        config = await self.service.pause(interaction.guild_id, f"Paused by {interaction.user}")
+        chosen = await self._chosen(interaction, channel)
+        config = await self.service.pause(
+            interaction.guild_id, chosen.channel_id, f"Paused by {interaction.user}"
+        )
         self.scheduler.upsert(config)
-        await respond(interaction, "The daily digest is paused. /digest resume restarts it.", ephemeral=True)
+        await respond(
+            interaction,
+            f"The digest of <#{config.channel_id}> is paused. /digest resume restarts it.",
+            ephemeral=True,
+        )
 
     @app_commands.command(name="resume", description="Post again at the set time")
-    async def resume(self, interaction: discord.Interaction[PaperBot]) -> None:
+    @app_commands.describe(channel="Which digest (needed when the server has several)")
+    @app_commands.autocomplete(channel=digest_autocomplete)
+    async def resume(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        channel: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
         assert interaction.guild_id is not None
-        config = await self.service.resume(interaction.guild_id)
+        chosen = await self._chosen(interaction, channel)
+        config = await self.service.resume(interaction.guild_id, chosen.channel_id)
         self.scheduler.upsert(config)
-        status = await self.service.status(interaction.guild_id)
+        status = await self.service.status(config)
         when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
-        await respond(interaction, f"The daily digest is back on.{when}", ephemeral=True)
+        await respond(interaction, f"The digest of <#{config.channel_id}> is back on.{when}", ephemeral=True)
 
     @app_commands.command(name="preview", description="See privately exactly what the next post would be")
-    async def preview(self, interaction: discord.Interaction[PaperBot]) -> None:
-        assert interaction.guild_id is not None
-        config = await self.service.require(interaction.guild_id)
+    @app_commands.describe(channel="Which digest (needed when the server has several)")
+    @app_commands.autocomplete(channel=digest_autocomplete)
+    async def preview(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        channel: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        config = await self._chosen(interaction, channel)
         day, plan = await self.service.preview(config)
         if not plan.messages:
             await interaction.response.send_message(
@@ -174,22 +260,42 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     @app_commands.command(
         name="post-now", description="Post today's digest now (once: a later scheduled run skips it)"
     )
-    async def post_now(self, interaction: discord.Interaction[PaperBot]) -> None:
-        assert interaction.guild_id is not None
-        config = await self.service.require(interaction.guild_id)
+    @app_commands.describe(channel="Which digest (needed when the server has several)")
+    @app_commands.autocomplete(channel=digest_autocomplete)
+    async def post_now(
+        self,
+        interaction: discord.Interaction[PaperBot],
+        channel: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        config = await self._chosen(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)
         today = self.service.today(config)
         outcome = await self.service.post(config, today, self.poster)
+        period = "This week's" if config.cadence == "weekly" else "Today's"
         messages = {
-            "posted": f"Posted today's digest in <#{config.channel_id}>.",
-            "already": "Today's digest is already posted.",
-            "skipped": "There is nothing to post today.",
+            "posted": f"Posted {period.lower()} digest in <#{config.channel_id}>.",
+            "already": f"{period} digest is already posted in <#{config.channel_id}>.",
+            "skipped": "There is nothing to post.",
             "failed": f"Posting failed and the digest is paused: {outcome.reason}",
-            "elsewhere": "Another paperbot process is posting today's digest right now.",
+            "elsewhere": f"Another paperbot process is posting {period.lower()} digest right now.",
         }
         if outcome.state == "failed":
-            self.scheduler.remove(config.guild_id)
+            self.scheduler.remove(config.guild_id, config.channel_id)
         await interaction.followup.send(messages.get(outcome.state, outcome.state), ephemeral=True)
+
+
+def _channel_id(text: str | None) -> int | None:
+    """A channel picked from autocomplete (its id), typed as a mention, or not given."""
+    if text is None or not text.strip():
+        return None
+    return _require_channel_id(text)
+
+
+def _require_channel_id(text: str) -> int:
+    digits = text.strip().removeprefix("<#").removesuffix(">")
+    if not digits.isdigit() or len(digits) > 20:
+        raise InvalidInput("Pick the digest's channel from the list (start typing its name).")
+    return int(digits)
 
 
 async def setup(bot: PaperBot) -> None:

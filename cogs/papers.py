@@ -280,10 +280,10 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         if not interaction.permissions.manage_guild:
             raise app_commands.MissingPermissions(["manage_guild"])
         overview = await self.bot.services.overview()
-        digest = await self.bot.services.digests.config(interaction.guild.id)
-        status = await self.bot.services.digests.status(interaction.guild.id) if digest else None
+        statuses = await self.bot.services.digests.statuses(interaction.guild.id)
+        upcoming = [status.next_post for status in statuses if status.next_post]
         embed = _render.stats_embed(
-            overview, servers=len(self.bot.guilds), next_post=status.next_post if status else None
+            overview, servers=len(self.bot.guilds), next_post=min(upcoming) if upcoming else None
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.models import ListedPaper
 from bot.parsing.hf_api import parse_hf_api
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
 
 Votes = Callable[[int], int]  # upvotes at the paper's k-th fetch since it was listed (k = 0, 1, ...)
 
@@ -57,3 +60,18 @@ def answer(papers: Sequence[Recorded], day: date, fetch_of: Callable[[Recorded],
 
 def listed(papers: Sequence[Recorded], day: date, fetch_of: Callable[[Recorded], int]) -> list[ListedPaper]:
     return parse_hf_api(answer(papers, day, fetch_of), list_date=day)
+
+
+def fetch_index(paper: Recorded, now: datetime) -> int:
+    """How many fetches of its list came before this one (first at 08:00 on its day, then every 12 h)."""
+    first = datetime(paper.listed.year, paper.listed.month, paper.listed.day, 8, tzinfo=UTC)
+    return max(0, int((now - first) / timedelta(hours=12)))
+
+
+async def refetch_week(services: Services, papers: Sequence[Recorded], moment: datetime) -> None:
+    """One fetch of the refresh at ``moment``: the last 7 days' lists, each as it stands then."""
+    for back in range(6, -1, -1):
+        list_day = moment.date() - timedelta(days=back)
+        items = listed(papers, list_day, lambda p: fetch_index(p, moment))
+        if items:
+            await services.papers.ingest(items)

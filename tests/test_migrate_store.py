@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.domain.digest import DigestPlan
+from bot.domain.schedule import LedgerKey
 from bot.services.papers import PaperService
 from bot.storage.database import Database
 from bot.storage.digests import DigestRepository
@@ -38,7 +39,11 @@ async def _add_ledger(path: Path) -> None:
         digests, follows = DigestRepository(db.connection), FollowRepository(db.connection)
         for guild in (1, 2):
             await digests.claim(
-                DigestPlan(date(2026, 8, 1), None, (), 0), guild, owner="a", lease_until=NOW, now=NOW
+                DigestPlan(date(2026, 8, 1), None, (), 0),
+                LedgerKey(guild, 100 + guild),
+                owner="a",
+                lease_until=NOW,
+                now=NOW,
             )
         for user in (10, 11, 12):
             await follows.ensure_member(user, 1, NOW)

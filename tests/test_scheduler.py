@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from bot.domain.schedule import DigestConfig
+from bot.domain.schedule import Cadence, DigestConfig
 from bot.scheduler import DigestScheduler, post_trigger
 
 
@@ -29,20 +29,28 @@ def test_triggers_fire_at_local_time_across_dst() -> None:
     weekdays = post_trigger(config(weekdays_only=True))
     saturday = datetime(2026, 1, 3, 12, tzinfo=UTC)
     assert weekdays.get_next_fire_time(None, saturday).date().isoformat() == "2026-01-05"
+    weekly = post_trigger(config(cadence=Cadence.WEEKLY, weekday=2))  # Wednesdays
+    monday = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    assert weekly.get_next_fire_time(None, monday).date().isoformat() == "2026-01-07"
 
 
-async def test_jobs_follow_servers_without_a_restart() -> None:
+async def test_jobs_follow_digests_without_a_restart() -> None:
     scheduler = DigestScheduler(post_due=nothing)
-    scheduler.start([config(guild_id=1), config(guild_id=2, timezone="America/New_York")])
+    topic = config(guild_id=1, channel_id=3, post_time=time(18, 0))  # a second channel, same server
+    scheduler.start([config(guild_id=1), topic, config(guild_id=2, timezone="America/New_York")])
     try:
         runs = scheduler.next_runs()
-        assert {"tick", "post:1", "post:2"} == set(runs)  # fetching is the bot-wide source schedule
-        assert runs["post:2"].tzinfo is not None and runs["post:2"].hour == 9
+        # one job per (server, channel); fetching is the bot-wide source schedule
+        assert {"tick", "post:1:2", "post:1:3", "post:2:2"} == set(runs)
+        assert runs["post:2:2"].tzinfo is not None and runs["post:2:2"].hour == 9
+        assert runs["post:1:3"].hour == 18
         scheduler.upsert(config(guild_id=1, post_time=time(17, 30)))
-        assert (scheduler.next_runs()["post:1"].hour, scheduler.next_runs()["post:1"].minute) == (17, 30)
+        moved = scheduler.next_runs()["post:1:2"]
+        assert (moved.hour, moved.minute) == (17, 30) and scheduler.next_runs()["post:1:3"].hour == 18
         scheduler.upsert(config(guild_id=2, paused=True))
-        assert "post:2" not in scheduler.next_runs()
-        scheduler.remove(1)
+        assert "post:2:2" not in scheduler.next_runs()
+        scheduler.remove(1, 2)
+        scheduler.remove(1, 3)
         assert set(scheduler.next_runs()) == {"tick"}
     finally:
         scheduler.shutdown()

@@ -31,6 +31,7 @@ from bot.domain.digest import (
 from bot.domain.layout import plural
 from bot.domain.models import Paper
 from bot.domain.schedule import ListMode
+from bot.domain.topics import topic_line
 
 MAX_DAYS = 7
 UTC = ZoneInfo("UTC")
@@ -116,15 +117,19 @@ def plan_post(
     source: str,
     listed_days: Sequence[date] = (),
     old_list: tuple[date, int] | None = None,
+    topic: str | None = None,
 ) -> DigestPlan:
     """The messages of a post covering ``cover`` with the ``chosen`` papers (ranked) of
     ``eligible`` not yet posted. ``listed_days``: covered days that had a list. ``old_list``: a
-    first post showing the newest stored list instead (its date and age in days)."""
+    first post showing the newest stored list instead (its date and age in days). ``topic``: a
+    topic digest's query, named in the header."""
     label = SOURCE_LABELS.get(source, source)
     shown = {c.day for c in chosen}
     lines = [f"{plural(len(chosen), 'paper')} from {label}"]
     if eligible > len(chosen):
         lines[0] += f" (top {len(chosen)} of {eligible})"
+    if topic:
+        lines.append(topic_line(topic))
     if old_list is not None:
         day, age = old_list
         title_days = f"{_day_name(day)}"

@@ -52,10 +52,14 @@ def _base36(number: int, width: int) -> str:
     return digits.rjust(width, "0")
 
 
-def digest_nonce(channel_id: int, post_day: date, part: int) -> str:
+def digest_nonce(channel_id: int, post_day: date, part: int, *, weekly: bool = False) -> str:
     """The same for the same part of the same post: Discord keeps one message however often it is
-    sent within its nonce window (``enforce_nonce``). Fixed widths, so no two posts collide."""
-    return f"d{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}{_base36(part, 2)}"
+    sent within its nonce window (``enforce_nonce``). Fixed widths, so no two posts collide: each
+    channel has its own (one digest per channel), and a weekly post (keyed by its week's Monday)
+    has its own letter, so it never shares a nonce with the daily post of that Monday. 20
+    characters, within Discord's 25."""
+    kind = "w" if weekly else "d"
+    return f"{kind}{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}{_base36(part, 2)}"
 
 
 def alert_nonce(batch_id: int, part: int) -> str:

@@ -132,6 +132,12 @@ def digest_marker(post_day: date) -> str:
     return f"digest {post_day.isoformat()}"
 
 
+def weekly_marker(week_start: date) -> str:
+    """A weekly post's marker names its ISO week (``digest 2026-W48``): never a daily one's."""
+    year, week, _ = week_start.isocalendar()
+    return f"digest {year}-W{week:02d}"
+
+
 def part_footer(marker: str, part: int, parts: int) -> str:
     """The footer that tells a restarted bot which part of which post a message is, worded for the
     reader too: ``digest 2026-07-30`` for a one-message post, ``digest 2026-07-30 · 2 of 3`` else."""

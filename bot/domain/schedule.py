@@ -1,4 +1,10 @@
-"""When a server's digest is due: pure functions of its settings and the current instant."""
+"""When a digest is due: pure functions of its settings and the current instant.
+
+A server may have several digests, one per channel; each is scheduled on its own, so whether a
+digest is due depends only on its (server, channel) settings and the instant. A daily digest's
+period is its local day; a weekly digest's is the ISO week (keyed by the week's Monday), posted on
+the chosen weekday. ``post_day`` throughout means the period's first day.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,17 @@ class ListMode(StrEnum):
     SO_FAR = "so-far"  # up to today's list as it stands
 
 
+class Cadence(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How long after its post time a missed weekly post still goes out: until just before the next
+# week's one. A bot that was down on Monday posts the week's digest when it is back that week.
+WEEKLY_GRACE = timedelta(days=6, hours=23)
+
+
 @dataclass(frozen=True, slots=True)
 class DigestConfig:
     guild_id: int
@@ -33,6 +50,43 @@ class DigestConfig:
     paused: bool = False
     pause_reason: str | None = None
     list_mode: ListMode = ListMode.COMPLETE
+    topic: str | None = None  # a follow-style query, canonical (None: every paper)
+    cadence: Cadence = Cadence.DAILY
+    weekday: int = 0  # weekly: the day it posts (0 = Monday)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """What identifies a digest: its server and channel."""
+        return (self.guild_id, self.channel_id)
+
+    @property
+    def ledger(self) -> LedgerKey:
+        return LedgerKey(self.guild_id, self.channel_id, self.cadence)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerKey:
+    """Whose posts a ledger row is about: a channel's daily and weekly posts are kept apart (a
+    digest switched from one to the other on a Monday still posts both once)."""
+
+    guild_id: int
+    channel_id: int
+    cadence: Cadence = Cadence.DAILY
+
+
+def parse_weekday(text: str) -> int:
+    """``mon`` .. ``sun`` (or the full English name, any case) as 0..6."""
+    cleaned = text.strip().lower()[:3]
+    if cleaned in WEEKDAYS:
+        return WEEKDAYS.index(cleaned)
+    raise InvalidInput(f"“{text[:20]}” is not a weekday: use one of {', '.join(WEEKDAYS)}.")
+
+
+def parse_cadence(text: str) -> Cadence:
+    try:
+        return Cadence(text.strip().lower())
+    except ValueError:
+        raise InvalidInput("cadence must be daily or weekly.") from None
 
 
 def parse_post_time(text: str) -> time:
@@ -92,32 +146,50 @@ def wall_clock(day: date, at: time, timezone: str) -> datetime:
     return datetime.combine(day, at, tzinfo=ZoneInfo(timezone))
 
 
-def post_instant(config: DigestConfig, local_day: date) -> datetime:
-    """The instant of the post for ``local_day``: a wall-clock time in the server's zone."""
-    return wall_clock(local_day, config.post_time, config.timezone)
+def period_of(config: DigestConfig, local_day: date) -> date:
+    """The period ``local_day`` falls in, by its first day: the day itself, or its ISO week's Monday."""
+    if config.cadence is Cadence.WEEKLY:
+        return local_day - timedelta(days=local_day.weekday())
+    return local_day
+
+
+def post_instant(config: DigestConfig, post_day: date) -> datetime:
+    """The instant of the post for the period starting ``post_day``: a wall-clock time in the
+    server's zone (for a weekly digest, on its weekday of that week)."""
+    day = post_day + timedelta(days=config.weekday) if config.cadence is Cadence.WEEKLY else post_day
+    return wall_clock(day, config.post_time, config.timezone)
 
 
 def posts_on(config: DigestConfig, local_day: date) -> bool:
+    if config.cadence is Cadence.WEEKLY:
+        return local_day.weekday() == 0  # one post per week, keyed by its Monday
     return not (config.weekdays_only and local_day.weekday() >= 5)
 
 
+def catch_up_window(config: DigestConfig, grace: timedelta) -> timedelta:
+    """How long after its time a missed post still goes out (a weekly one: the rest of its week)."""
+    return WEEKLY_GRACE if config.cadence is Cadence.WEEKLY else grace
+
+
 def due_day(config: DigestConfig, now: datetime, grace: timedelta) -> date | None:
-    """The local day whose post should go out at ``now``: its time has come and the grace window
-    (for catching up after downtime) has not passed. None when nothing is due."""
+    """The period whose post should go out at ``now`` (by its first day): its time has come and the
+    catch-up window (for downtime) has not passed. None when nothing is due."""
     if config.paused:
         return None
-    local_today = local_date(now, config.timezone)
-    for day in (local_today, local_today - timedelta(days=1)):
+    window = catch_up_window(config, grace)
+    current = period_of(config, local_date(now, config.timezone))
+    step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
+    for day in (current, current - step):
         at = post_instant(config, day)
-        if posts_on(config, day) and at <= now <= at + grace:
+        if posts_on(config, day) and at <= now <= at + window:
             return day
     return None
 
 
 def next_post(config: DigestConfig, now: datetime) -> datetime:
     """The next scheduled post after ``now`` (ignoring the ledger)."""
-    day = local_date(now, config.timezone)
-    for offset in range(0, 8):
+    day = period_of(config, local_date(now, config.timezone))
+    for offset in range(0, 15):
         candidate = day + timedelta(days=offset)
         at = post_instant(config, candidate)
         if posts_on(config, candidate) and at > now:

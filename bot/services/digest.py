@@ -1,9 +1,11 @@
-"""The daily digest: server settings, what a post says, and posting it exactly once.
+"""Digests: settings per (server, channel), what a post says, and posting it exactly once.
 
-What a post covers (which days' lists, which papers) is bot.domain.coverage; the plan is frozen
-with the claim, and each channel's posted papers are recorded so none is posted there twice.
+A server may have several digests, one per channel, each with its own schedule, topic filter
+(bot.domain.topics) and ledger. A daily post covers days' lists (bot.domain.coverage); a weekly
+post the week's top papers by their latest upvotes (bot.domain.weekly). The plan is frozen with
+the claim, and each channel's posted papers are recorded so none is posted there twice.
 
-Posting goes through a ledger row per (server, local day): claimed before the first message,
+Posting goes through a ledger row per (server, channel, period): claimed before the first message,
 each sent part's message id recorded as it goes, confirmed at the end. A run that finds a claim
 left by a crashed run resumes it: it asks the channel which parts are already there (each part
 carries a marker) and sends only the missing ones.
@@ -12,6 +14,7 @@ carries a marker) and sends only the missing ones.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -20,19 +23,26 @@ from typing import Any, Protocol
 
 from bot.domain.coverage import MAX_DAYS, Candidate, Coverage, choose, coverage, plan_post, source_day
 from bot.domain.delivery import Outcome, PostState, digest_nonce
-from bot.domain.digest import DigestMessage, DigestPlan, plan_digest
+from bot.domain.digest import DigestMessage, DigestPlan, digest_marker, plan_digest, weekly_marker
 from bot.domain.models import DAILY_LIST_SOURCES
+from bot.domain.momentum import Period, Window
 from bot.domain.pacing import Pacer
 from bot.domain.schedule import (
+    Cadence,
     DigestConfig,
     ListMode,
     due_day,
     local_date,
     next_post,
+    parse_cadence,
     parse_post_time,
     parse_timezone,
+    parse_weekday,
+    period_of,
     post_instant,
 )
+from bot.domain.topics import TopicFilter, parse_topic, topic_line
+from bot.domain.weekly import WeeklyEntry, plan_weekly, week_lists
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
@@ -40,6 +50,7 @@ from bot.storage.connection import Store
 from bot.storage.coverage import CoverageRepository
 from bot.storage.digests import DigestRepository, PostRecord
 from bot.storage.fetches import FetchLogRepository, FetchRecord
+from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository, StoredPaper
 
 log = logging.getLogger(__name__)
@@ -50,6 +61,9 @@ FRESH_BEFORE_POST = timedelta(minutes=10)
 MAX_PAPERS_LIMIT = 50
 # Unfinished claims of this many recent days are resumed whatever the grace window says.
 UNFINISHED_DAYS = timedelta(days=7)
+# Digests (channels) one server may have: enough for a general and several topic channels; a
+# list of them still fits one /digest show page.
+MAX_DIGESTS_PER_SERVER = 10
 # A fan-out (many servers due at once): posts in flight together, and messages a second. Below
 # Discord's global 50 requests/s, so the bot's other requests fit beside it and no 429 comes.
 FANOUT_CONCURRENCY = 16
@@ -87,9 +101,9 @@ class DestinationGone(PaperbotError):
 class Poster(Protocol):
     """Where digests go (Discord, in the running bot)."""
 
-    async def find_parts(self, channel_id: int, post_day: date, *, since: datetime) -> dict[int, int]:
-        """Parts of ``post_day``'s digest in the channel among the messages after ``since``:
-        part number -> message id."""
+    async def find_parts(self, channel_id: int, marker: str, *, since: datetime) -> dict[int, int]:
+        """Parts of the post with ``marker`` (bot.domain.digest) in the channel among the messages
+        after ``since``: part number -> message id."""
 
     async def send(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
         """Send one part; returns its message id. Raises DestinationGone when the channel is unusable.
@@ -119,6 +133,7 @@ class PlannedPost:
 @dataclass(frozen=True, slots=True)
 class PostOutcome:
     guild_id: int
+    channel_id: int
     post_day: date
     state: Outcome
     message_ids: tuple[int, ...] = ()
@@ -141,6 +156,7 @@ class DigestService:
         papers: PaperRepository,
         fetches: FetchLogRepository,
         coverage: CoverageRepository,
+        momentum: MomentumRepository,
         *,
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = DEFAULT_GRACE,
@@ -156,13 +172,14 @@ class DigestService:
         self._papers = papers
         self._fetches = fetches
         self._coverage = coverage
+        self._momentum = momentum
         self._clock = clock
         self.grace = grace
         self.empty_note = empty_note
         self._freshener = freshener
         # Which servers this process posts for: those on its Discord shards (all, unsharded).
         self.owns = owns
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[tuple[int, int], asyncio.Lock] = {}
         self.lease = lease or Lease(new_instance_id())
         self._pacer = pacer or Pacer(FANOUT_RATE, burst=FANOUT_BURST)
         self._concurrency = concurrency
@@ -173,8 +190,9 @@ class DigestService:
         return self._clock()
 
     def today(self, config: DigestConfig) -> date:
-        """The server's local day now (what /digest preview and post-now are about)."""
-        return local_date(self.now(), config.timezone)
+        """The digest's current period (its first day) in the server's time zone: today for a daily
+        digest, this ISO week's Monday for a weekly one (what /digest post-now is about)."""
+        return period_of(config, local_date(self.now(), config.timezone))
 
     # ---- settings ------------------------------------------------------------------------------
 
@@ -189,8 +207,12 @@ class DigestService:
         weekdays_only: bool = False,
         thread: bool = False,
         list_mode: str = ListMode.COMPLETE.value,
+        topic: str | None = None,
+        cadence: str = Cadence.DAILY.value,
+        weekday: str = "mon",
     ) -> DigestConfig:
-        """Create or replace a server's digest; setting it up again also lifts a pause."""
+        """Create or replace the digest of a channel; setting it up again also lifts a pause.
+        ``topic``: a follow-style query (only matching papers), stored canonical."""
         if not 1 <= max_papers <= MAX_PAPERS_LIMIT:
             raise InvalidInput(f"max_papers must be between 1 and {MAX_PAPERS_LIMIT}.")
         config = DigestConfig(
@@ -202,58 +224,90 @@ class DigestService:
             weekdays_only=weekdays_only,
             thread=thread,
             list_mode=parse_list_mode(list_mode),
+            topic=parse_topic(topic) if topic and topic.strip() else None,
+            cadence=parse_cadence(cadence),
+            weekday=parse_weekday(weekday),
         )
         async with self.database.transaction():
+            existing = await self.repository.configs(guild_id)
+            others = [c for c in existing if c.channel_id != channel_id]
+            if len(others) >= MAX_DIGESTS_PER_SERVER:
+                raise InvalidInput(
+                    f"This server has {len(others)} digests, the most allowed: "
+                    "remove one with /digest remove first."
+                )
             await self.repository.save_config(config, self.now())
-            await self._release_failed(guild_id)
+            await self._release_failed(config)
         return config
 
-    async def config(self, guild_id: int) -> DigestConfig | None:
-        return await self.repository.config(guild_id)
+    async def config(self, guild_id: int, channel_id: int) -> DigestConfig | None:
+        return await self.repository.config(guild_id, channel_id)
 
-    async def configs(self) -> list[DigestConfig]:
-        return await self.repository.configs()
+    async def configs(self, guild_id: int | None = None) -> list[DigestConfig]:
+        """Every digest (of one server)."""
+        return await self.repository.configs(guild_id)
 
     async def owned_configs(self) -> list[DigestConfig]:
         """The digests this process schedules and posts: its own shards' servers."""
         return [config for config in await self.repository.configs() if self.owns(config.guild_id)]
 
-    async def require(self, guild_id: int) -> DigestConfig:
-        config = await self.repository.config(guild_id)
-        if config is None:
-            raise InvalidInput("This server has no daily digest yet: set one up with /digest setup.")
-        return config
+    async def require(self, guild_id: int, channel_id: int | None = None) -> DigestConfig:
+        """A server's digest in ``channel_id``; without a channel, the server's only digest (with
+        several, the admin is asked which)."""
+        if channel_id is not None:
+            config = await self.repository.config(guild_id, channel_id)
+            if config is None:
+                raise InvalidInput(f"<#{channel_id}> has no digest: /digest show lists this server's.")
+            return config
+        configs = await self.repository.configs(guild_id)
+        if not configs:
+            raise InvalidInput("This server has no digest yet: set one up with /digest setup.")
+        if len(configs) > 1:
+            channels = ", ".join(f"<#{c.channel_id}>" for c in configs)
+            raise InvalidInput(
+                f"This server has {len(configs)} digests ({channels}): say which with channel."
+            )
+        return configs[0]
 
-    async def status(self, guild_id: int) -> DigestStatus:
-        config = await self.require(guild_id)
+    async def status(self, config: DigestConfig) -> DigestStatus:
         return DigestStatus(
             config=config,
-            last_post=await self.repository.last_post(guild_id),
+            last_post=await self.repository.last_post(config.ledger),
             next_post=None if config.paused else next_post(config, self.now()),
             last_fetch=await self._fetches.last("hf"),
         )
 
-    async def pause(self, guild_id: int, reason: str | None = None) -> DigestConfig:
-        await self.require(guild_id)
-        async with self.database.transaction():
-            await self.repository.set_paused(guild_id, True, reason, self.now())
-        return await self.require(guild_id)
+    async def statuses(self, guild_id: int) -> list[DigestStatus]:
+        """The status of each of a server's digests, in the order they were set up."""
+        return [await self.status(config) for config in await self.repository.configs(guild_id)]
 
-    async def resume(self, guild_id: int) -> DigestConfig:
-        await self.require(guild_id)
+    async def pause(
+        self, guild_id: int, channel_id: int | None = None, reason: str | None = None
+    ) -> DigestConfig:
+        config = await self.require(guild_id, channel_id)
         async with self.database.transaction():
-            await self.repository.set_paused(guild_id, False, None, self.now())
-            await self._release_failed(guild_id)
-        return await self.require(guild_id)
+            await self.repository.set_paused(guild_id, config.channel_id, True, reason, self.now())
+        return await self.require(guild_id, config.channel_id)
 
-    async def remove(self, guild_id: int) -> None:
+    async def resume(self, guild_id: int, channel_id: int | None = None) -> DigestConfig:
+        config = await self.require(guild_id, channel_id)
         async with self.database.transaction():
-            await self.repository.delete_config(guild_id)
+            await self.repository.set_paused(guild_id, config.channel_id, False, None, self.now())
+            await self._release_failed(config)
+        return await self.require(guild_id, config.channel_id)
 
-    async def _release_failed(self, guild_id: int) -> None:
-        today = self.now().date()
-        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
-            await self.repository.release(guild_id, day)
+    async def remove(self, guild_id: int, channel_id: int) -> DigestConfig:
+        """Stop a channel's digest. Its ledger stays: set up again, it posts nothing twice."""
+        config = await self.require(guild_id, channel_id)
+        async with self.database.transaction():
+            await self.repository.delete_config(guild_id, channel_id)
+        return config
+
+    async def _release_failed(self, config: DigestConfig) -> None:
+        today = period_of(config, self.now().date())
+        step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
+        for day in (today - step, today, today + step):
+            await self.repository.release(config.ledger, day)
 
     # ---- what a post says ----------------------------------------------------------------------
 
@@ -267,18 +321,18 @@ class DigestService:
         sent shows its frozen plan."""
         now, day = self.now(), self.today(config)
         if not (due_day(config, now, self.grace) == day or post_instant(config, day) > now):
-            day = local_date(next_post(config, now), config.timezone)
-        existing = await self.repository.post(config.guild_id, day)
+            day = period_of(config, local_date(next_post(config, now), config.timezone))
+        existing = await self.repository.post(config.ledger, day)
         if existing is not None and existing.state is PostState.CLAIMED and existing.plan is not None:
             return day, existing.plan  # being sent: exactly its frozen plan
         if existing is not None:
             after = max(now, post_instant(config, day))
-            day = local_date(next_post(config, after), config.timezone)
+            day = period_of(config, local_date(next_post(config, after), config.timezone))
         return day, await self.plan(config, day)
 
     async def coverage_of(self, config: DigestConfig, post_day: date) -> tuple[Coverage, bool]:
-        """The days the post for ``post_day`` covers, and whether it is the server's first post."""
-        last = await self._coverage.last_covered(config.guild_id)
+        """The days the post for ``post_day`` covers, and whether it is the digest's first post."""
+        last = await self._coverage.last_covered(config.guild_id, config.channel_id)
         return coverage(post_instant(config, post_day), config.list_mode, last), last is None
 
     async def _planned(self, config: DigestConfig, post_day: date, memo: _Memo | None) -> PlannedPost:
@@ -286,6 +340,8 @@ class DigestService:
         minus what the channel already has, ranked; or a note saying why there is nothing. Within
         one fan-out (``memo``) each day's list is read once for every server."""
         memo = memo or _Memo()
+        if config.cadence is Cadence.WEEKLY:
+            return await self._planned_weekly(config, post_day, memo)
         cover, first_post = await self.coverage_of(config, post_day)
         candidates: list[Candidate] = []
         listed_days = []
@@ -294,6 +350,8 @@ class DigestService:
             if listing:
                 listed_days.append(day)
             candidates += [Candidate(s.pk, s.paper, day, rank) for rank, s in enumerate(listing, 1)]
+        listed_any = bool(candidates)
+        candidates = self._on_topic(config, candidates)
         old_list: tuple[date, int] | None = None
         if not candidates and first_post:
             # A first post with nothing in its days: the newest list there is, labelled with its
@@ -309,8 +367,15 @@ class DigestService:
                 return self._note(config, post_day, note + await self._last_failure())
             listing = await self._listing(newest, memo)
             candidates = [Candidate(s.pk, s.paper, newest, rank) for rank, s in enumerate(listing, 1)]
+            listed_any = bool(candidates)
+            candidates = self._on_topic(config, candidates)
             old_list = (newest, age)
             cover = Coverage((newest,), ListMode.SO_FAR if age == 0 else ListMode.COMPLETE)
+        if not candidates and listed_any and config.topic:
+            # The empty-day rule for a topic: lists came, but nothing on the topic. They count as
+            # covered, so a quiet week is not later reported as days missed while the bot was away.
+            days = listed_days or list(cover.days)
+            return self._note(config, post_day, _off_topic(config.topic, days), covers=cover)
         if not candidates:
             return await self._nothing_new(config, post_day, cover)
         posted = await self._coverage.posted(config.channel_id, [c.key for c in candidates])
@@ -328,13 +393,66 @@ class DigestService:
         async def render() -> DigestPlan:
             source = chosen[0].paper.source
             return plan_post(
-                post_day, cover, chosen, eligible, source=source, listed_days=listed_days, old_list=shown_old
+                post_day,
+                cover,
+                chosen,
+                eligible,
+                source=source,
+                listed_days=listed_days,
+                old_list=shown_old,
+                topic=config.topic,
             )
 
         # Servers whose post says the same (same days, same papers) share one rendering.
-        key = ("post", post_day, cover, keys, eligible, tuple(listed_days), shown_old)
+        key = ("post", post_day, cover, keys, eligible, tuple(listed_days), shown_old, config.topic)
         plan: DigestPlan = await memo.get(key, render)
         return PlannedPost(plan, cover, keys)
+
+    async def _planned_weekly(self, config: DigestConfig, post_day: date, memo: _Memo) -> PlannedPost:
+        """A weekly post: the week's top papers by their latest upvotes (the momentum table), on
+        the topic, minus what the channel already has. The week is the seven complete source days
+        before the scheduled post time, whenever a caught-up post actually goes out, and the lists
+        of a week whose post was missed (bot.domain.weekly)."""
+        last = await self._coverage.last_covered(config.guild_id, config.channel_id, Cadence.WEEKLY)
+        days = week_lists(post_instant(config, post_day), last)
+        span = Window(Period.WEEK, days[0], days[-1])
+
+        async def ranked() -> list[WeeklyEntry]:
+            listed = await self._momentum.count_listed(span, DAILY_LIST_SOURCES)
+            counted = await self._momentum.top(span, DAILY_LIST_SOURCES, limit=max(listed, 1))
+            return [WeeklyEntry(c.stored.pk, c.stored.paper, c.upvotes) for c in counted]
+
+        week: list[WeeklyEntry] = await memo.get(("week", span), ranked)
+        on_topic = [e for e in week if _matches(config, e)]
+        # The week counts as covered even when its post is a note: the next post starts after it.
+        cover = Coverage(days, ListMode.COMPLETE)
+        if not on_topic:
+            if week and config.topic:
+                return self._weekly_note(config, post_day, days, _off_topic(config.topic, days), cover)
+            note = f"No daily list was stored for {span.describe()}." + await self._last_failure()
+            return self._weekly_note(config, post_day, days, note, cover)
+        posted = await self._coverage.posted(config.channel_id, [e.key for e in on_topic])
+        eligible = [e for e in on_topic if e.key not in posted]
+        if not eligible:
+            note = "Every paper of the week is already in this channel."
+            return self._weekly_note(config, post_day, days, note, cover)
+        chosen = eligible[: config.max_papers]
+        updated = await self._momentum.last_updated(span.start, span.end, DAILY_LIST_SOURCES)
+        plan = plan_weekly(post_day, days, chosen, len(eligible), topic=config.topic, counted_at=updated)
+        return PlannedPost(plan, cover, tuple(e.key for e in chosen))
+
+    def _weekly_note(
+        self, config: DigestConfig, post_day: date, days: Sequence[date], note: str, cover: Coverage
+    ) -> PlannedPost:
+        if not self.empty_note:
+            return PlannedPost(DigestPlan(post_day, None, (), 0), cover, ())
+        return PlannedPost(plan_weekly(post_day, days, [], 0, topic=config.topic, note=note), cover, ())
+
+    def _on_topic(self, config: DigestConfig, candidates: list[Candidate]) -> list[Candidate]:
+        if not config.topic:
+            return candidates
+        wanted = _topic_filter(config.topic)
+        return [c for c in candidates if wanted(c.paper)]
 
     async def _listing(self, day: date, memo: _Memo) -> list[StoredPaper]:
         listing: list[StoredPaper] = await memo.get(
@@ -369,11 +487,16 @@ class DigestService:
         fetch = await self._fetches.last("hf")
         return f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
 
-    def _note(self, config: DigestConfig, post_day: date, note: str) -> PlannedPost:
+    def _note(
+        self, config: DigestConfig, post_day: date, note: str, *, covers: Coverage | None = None
+    ) -> PlannedPost:
+        """A post saying why there are no papers; ``covers``: the days it stands for (None: none)."""
         if not self.empty_note:
-            return PlannedPost(DigestPlan(post_day, None, (), 0), None, ())
+            return PlannedPost(DigestPlan(post_day, None, (), 0), covers, ())
+        if config.topic:
+            note = f"{topic_line(config.topic)}\n{note}"
         plan = plan_digest(post_day, None, [], source="hf-api", max_papers=config.max_papers, note=note)
-        return PlannedPost(plan, None, ())
+        return PlannedPost(plan, covers, ())
 
     # ---- posting -------------------------------------------------------------------------------
 
@@ -407,11 +530,9 @@ class DigestService:
         # failed post released by /digest resume the next day): its papers are recorded as the
         # channel's from the claim on, so an unfinished one would lose them for good.
         unfinished = await self.repository.unfinished(now.date() - UNFINISHED_DAYS)
-        by_guild = {config.guild_id: config for config in configs if not config.paused}
+        by_key = {config.ledger: config for config in configs if not config.paused}
         due += [
-            (by_guild[guild], day)
-            for guild, day in unfinished
-            if guild in by_guild and (by_guild[guild], day) not in due
+            (by_key[key], day) for key, day in unfinished if key in by_key and (by_key[key], day) not in due
         ]
         memo = _Memo()
         gate = asyncio.Semaphore(self._concurrency)
@@ -421,7 +542,12 @@ class DigestService:
                 try:
                     return await self.post(config, day, poster, memo=memo)
                 except Exception:
-                    log.exception("digest for guild %s on %s failed; will retry", config.guild_id, day)
+                    log.exception(
+                        "digest for guild %s channel %s on %s failed; will retry",
+                        config.guild_id,
+                        config.channel_id,
+                        day,
+                    )
                     return None
 
         outcomes = await asyncio.gather(*(one(config, day) for config, day in due))
@@ -430,22 +556,22 @@ class DigestService:
     async def post(
         self, config: DigestConfig, post_day: date, poster: Poster, *, memo: _Memo | None = None
     ) -> PostOutcome:
-        """Post ``post_day``'s digest once, resuming a run that was interrupted.
+        """Post the digest of the period starting ``post_day`` once, resuming an interrupted run.
 
         The claim freezes the plan (which papers, in which part, in which order): a resume sends
         exactly the remaining parts of that plan, whatever the list looks like now. The claim is
         leased to this process and renewed part by part; another process resumes it only once the
         lease has expired (this one died), so two processes never send the same post.
         """
-        guild = config.guild_id
-        lock = self._locks.setdefault(guild, asyncio.Lock())
+        guild, channel, key = config.guild_id, config.channel_id, config.ledger
+        lock = self._locks.setdefault(config.key, asyncio.Lock())
         async with lock:
-            existing = await self.repository.post(guild, post_day)
+            existing = await self.repository.post(key, post_day)
             if existing is not None and existing.state is not PostState.CLAIMED:
                 done = existing.state in (PostState.POSTED, PostState.SKIPPED)
                 state = Outcome.ALREADY if done else Outcome.FAILED
                 return PostOutcome(
-                    guild, post_day, state, tuple(existing.message_ids.values()), existing.error
+                    guild, channel, post_day, state, tuple(existing.message_ids.values()), existing.error
                 )
             if existing is None:
                 await self._freshen(config, post_day, memo)
@@ -458,22 +584,20 @@ class DigestService:
             now = self.now()
             async with self.database.transaction():
                 record = await self.repository.claim(
-                    plan, guild, owner=self.lease.owner, lease_until=self.lease.until(now), now=now
+                    plan, key, owner=self.lease.owner, lease_until=self.lease.until(now), now=now
                 )
                 if record is None:
-                    return PostOutcome(guild, post_day, Outcome.ELSEWHERE)
+                    return PostOutcome(guild, channel, post_day, Outcome.ELSEWHERE)
                 plan = record.plan or plan  # the plan frozen by whoever claimed first
                 if existing is None and record.claimed_at == now and planned.cover is not None:
                     # Claimed here: the channel's record keeps these papers out of every later post,
                     # and the covered days tell the next post where to start.
-                    await self._coverage.record(
-                        guild, config.channel_id, post_day, planned.cover, planned.paper_keys
-                    )
+                    await self._coverage.record(key, post_day, planned.cover, planned.paper_keys)
                 if not plan.messages:
                     await self.repository.finish(
-                        guild, post_day, PostState.SKIPPED, self.now(), owner=self.lease.owner
+                        key, post_day, PostState.SKIPPED, self.now(), owner=self.lease.owner
                     )
-                    return PostOutcome(guild, post_day, Outcome.SKIPPED)
+                    return PostOutcome(guild, channel, post_day, Outcome.SKIPPED)
             # Resuming: a claim someone made before (this run's own insert carries its timestamp).
             resuming = existing is not None or record.claimed_at != now
             return await self._send(config, plan, record, resuming=resuming, poster=poster)
@@ -481,10 +605,13 @@ class DigestService:
     async def _send(
         self, config: DigestConfig, plan: DigestPlan, record: PostRecord, *, resuming: bool, poster: Poster
     ) -> PostOutcome:
-        guild, day, owner = config.guild_id, plan.post_day, self.lease.owner
+        guild, channel, key = config.guild_id, config.channel_id, config.ledger
+        day, owner = plan.post_day, self.lease.owner
+        weekly = config.cadence is Cadence.WEEKLY
         sent = dict(record.message_ids)
         held_until = record.lease_until
         finished = False
+        what = f"the digest of guild {guild} in channel {channel} for {day}"
 
         async def renew() -> None:
             nonlocal held_until
@@ -496,17 +623,17 @@ class DigestService:
                 return
             async with self.database.transaction():
                 held = await self.repository.renew(
-                    guild, day, owner=owner, lease_until=self.lease.until(self.now())
+                    key, day, owner=owner, lease_until=self.lease.until(self.now())
                 )
             if not held:
-                raise LeaseLost(f"the digest of guild {guild} on {day} is being sent by another process")
+                raise LeaseLost(f"{what} is being sent by another process")
             held_until = self.lease.until(now)
 
         async def send(part: int, message: DigestMessage) -> int:
             await renew()
-            nonce = digest_nonce(config.channel_id, day, part)
+            nonce = digest_nonce(channel, day, part, weekly=weekly)
             await asyncio.sleep(self._pacer.reserve())
-            message_id = await poster.send(config.channel_id, message, nonce=nonce)
+            message_id = await poster.send(channel, message, nonce=nonce)
             if part == 1 and config.thread:
                 await self._open_thread(poster, config, message_id, plan)
             return message_id
@@ -516,20 +643,21 @@ class DigestService:
             now = self.now()
             async with self.database.transaction():
                 held = await self.repository.record_part(
-                    guild, day, part, message_id, owner=owner, lease_until=self.lease.until(now)
+                    key, day, part, message_id, owner=owner, lease_until=self.lease.until(now)
                 )
                 if held and len(sent) == len(plan.messages):
                     # The last part: recorded and the post confirmed in one transaction.
-                    await self.repository.finish(guild, day, PostState.POSTED, now, owner=owner)
+                    await self.repository.finish(key, day, PostState.POSTED, now, owner=owner)
                     finished = True
             held_until = self.lease.until(now)
             if not held:
-                raise LeaseLost(f"the digest of guild {guild} on {day} is being sent by another process")
+                raise LeaseLost(f"{what} is being sent by another process")
 
         async def find_sent() -> dict[int, int]:
             # A crash may have come between a send and recording it: the channel knows. Only
             # messages after the claim can be parts of it, however busy the channel was since.
-            return await poster.find_parts(config.channel_id, day, since=record.claimed_at)
+            marker = weekly_marker(day) if weekly else digest_marker(day)
+            return await poster.find_parts(channel, marker, since=record.claimed_at)
 
         try:
             await send_remaining(
@@ -538,24 +666,25 @@ class DigestService:
         except DestinationGone as exc:
             reason = str(exc)
             async with self.database.transaction():
-                await self.repository.finish(guild, day, PostState.FAILED, self.now(), reason, owner=owner)
-                await self.repository.set_paused(guild, True, reason, self.now())
-            log.warning("digest for guild %s paused: %s", guild, reason)
-            return PostOutcome(guild, day, Outcome.FAILED, tuple(sent.values()), reason)
+                await self.repository.finish(key, day, PostState.FAILED, self.now(), reason, owner=owner)
+                await self.repository.set_paused(guild, channel, True, reason, self.now())
+            log.warning("digest for guild %s channel %s paused: %s", guild, channel, reason)
+            return PostOutcome(guild, channel, day, Outcome.FAILED, tuple(sent.values()), reason)
         except LeaseLost as exc:
             log.warning("stopped sending: %s", exc)
-            return PostOutcome(guild, day, Outcome.ELSEWHERE, tuple(sent.values()))
+            return PostOutcome(guild, channel, day, Outcome.ELSEWHERE, tuple(sent.values()))
         if not finished:  # every part was already recorded (a resumed post): confirm it now
             async with self.database.transaction():
-                await self.repository.finish(guild, day, PostState.POSTED, self.now(), owner=owner)
-        return PostOutcome(guild, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
+                await self.repository.finish(key, day, PostState.POSTED, self.now(), owner=owner)
+        return PostOutcome(guild, channel, day, Outcome.POSTED, tuple(sent[p] for p in sorted(sent)))
 
     async def _freshen(self, config: DigestConfig, post_day: date, memo: _Memo | None = None) -> None:
         """A new post shows its lists as fetched shortly before the post time (late additions and
         current upvotes in; a digest set up a minute ago, a missed lead, a restart): the lists of
-        the days it covers are fetched first if the stored ones are older."""
+        the days it covers are fetched first if the stored ones are older. A weekly post ranks by
+        the momentum table's latest counts (kept fresh by the momentum refresh): no fetch here."""
         freshener = self._freshener
-        if freshener is None:
+        if freshener is None or config.cadence is Cadence.WEEKLY:
             return
         cover, _ = await self.coverage_of(config, post_day)
         since = min(self.now(), post_instant(config, post_day)) - FRESH_BEFORE_POST
@@ -569,8 +698,31 @@ class DigestService:
 
     @staticmethod
     async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:
+        weekly = config.cadence is Cadence.WEEKLY
+        name = (
+            f"Papers of the week of {plan.post_day:%d %B %Y}"
+            if weekly
+            else f"Papers of {plan.post_day:%d %B %Y}"
+        )
         try:
-            await poster.open_thread(config.channel_id, message_id, f"Papers of {plan.post_day:%d %B %Y}")
+            await poster.open_thread(config.channel_id, message_id, name)
         except Exception:
             # A thread is a nicety: the post itself stands.
             log.warning("could not open a thread for guild %s", config.guild_id, exc_info=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _topic_filter(topic: str) -> TopicFilter:
+    """Parsed once per topic: every fan-out asks again for each candidate."""
+    return TopicFilter(topic)
+
+
+def _matches(config: DigestConfig, entry: WeeklyEntry) -> bool:
+    return config.topic is None or _topic_filter(config.topic)(entry.paper)
+
+
+def _off_topic(topic: str, days: Sequence[date]) -> str:
+    """The empty-day note of a topic digest: lists came, none of their papers is on the topic."""
+    names = [f"{day:%A %d %B}" for day in days]
+    span = names[0] if len(names) == 1 else f"{names[0]} – {names[-1]}"
+    return f"No papers on this topic in the lists of {span}."

@@ -1,4 +1,4 @@
-"""Digest settings per server and the exactly-once post ledger."""
+"""Digest settings per (server, channel) and the exactly-once post ledger."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from datetime import UTC, date, datetime, time
 
 from bot.domain.delivery import PostState
 from bot.domain.digest import DigestPlan
-from bot.domain.schedule import DigestConfig, ListMode
+from bot.domain.schedule import Cadence, DigestConfig, LedgerKey, ListMode
 from bot.storage.connection import Connection, Row
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
-    "pause_reason, list_mode"
+    "pause_reason, list_mode, topic, cadence, weekday"
 )
+# A ledger row: which digest (server, channel, cadence) and which period.
+_ROW = "guild_id = ? AND channel_id = ? AND cadence = ? AND post_day = ?"
 
 
 @dataclass(frozen=True, slots=True)
 class PostRecord:
     guild_id: int
+    channel_id: int
     post_day: date
     list_date: date | None
     state: PostState
@@ -51,12 +54,20 @@ def _config(row: Row) -> DigestConfig:
         paused=bool(row["paused"]),
         pause_reason=row["pause_reason"],
         list_mode=ListMode(row["list_mode"]),
+        topic=row["topic"],
+        cadence=Cadence(row["cadence"]),
+        weekday=row["weekday"],
     )
+
+
+def _row(key: LedgerKey, post_day: date) -> tuple[int, int, str, str]:
+    return (key.guild_id, key.channel_id, key.cadence.value, post_day.isoformat())
 
 
 def _post(row: Row) -> PostRecord:
     return PostRecord(
         guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
         post_day=date.fromisoformat(row["post_day"]),
         list_date=date.fromisoformat(row["list_date"]) if row["list_date"] else None,
         state=PostState(row["state"]),
@@ -81,11 +92,12 @@ class DigestRepository:
         stamp = now.isoformat(timespec="seconds")
         await self._db.execute(
             f"INSERT INTO digest_configs ({_CONFIG_COLUMNS}, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id, channel_id) DO UPDATE SET "
             "post_time = excluded.post_time, timezone = excluded.timezone, max_papers = excluded.max_papers, "
             "weekdays_only = excluded.weekdays_only, thread = excluded.thread, source = excluded.source, "
             "paused = excluded.paused, pause_reason = excluded.pause_reason, list_mode = excluded.list_mode, "
+            "topic = excluded.topic, cadence = excluded.cadence, weekday = excluded.weekday, "
             "updated_at = excluded.updated_at",
             (
                 config.guild_id,
@@ -99,74 +111,91 @@ class DigestRepository:
                 int(config.paused),
                 config.pause_reason,
                 config.list_mode.value,
+                config.topic,
+                config.cadence.value,
+                config.weekday,
                 stamp,
                 stamp,
             ),
         )
 
-    async def config(self, guild_id: int) -> DigestConfig | None:
-        sql = f"SELECT {_CONFIG_COLUMNS} FROM digest_configs WHERE guild_id = ?"
-        async with self._db.execute(sql, (guild_id,)) as cursor:
+    async def config(self, guild_id: int, channel_id: int) -> DigestConfig | None:
+        sql = f"SELECT {_CONFIG_COLUMNS} FROM digest_configs WHERE guild_id = ? AND channel_id = ?"
+        async with self._db.execute(sql, (guild_id, channel_id)) as cursor:
             row = await cursor.fetchone()
         return _config(row) if row else None
 
-    async def configs(self) -> list[DigestConfig]:
+    async def configs(self, guild_id: int | None = None) -> list[DigestConfig]:
+        """Every digest (of one server), in the order they were set up."""
+        where, params = ("WHERE guild_id = ? ", (guild_id,)) if guild_id is not None else ("", ())
         async with self._db.execute(
-            f"SELECT {_CONFIG_COLUMNS} FROM digest_configs ORDER BY guild_id"
+            f"SELECT {_CONFIG_COLUMNS} FROM digest_configs {where}ORDER BY guild_id, created_at, channel_id",
+            params,
         ) as cursor:
             return [_config(row) for row in await cursor.fetchall()]
 
-    async def set_paused(self, guild_id: int, paused: bool, reason: str | None, now: datetime) -> bool:
+    async def count_servers(self) -> int:
+        async with self._db.execute("SELECT count(DISTINCT guild_id) FROM digest_configs") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def set_paused(
+        self, guild_id: int, channel_id: int, paused: bool, reason: str | None, now: datetime
+    ) -> bool:
         cursor = await self._db.execute(
-            "UPDATE digest_configs SET paused = ?, pause_reason = ?, updated_at = ? WHERE guild_id = ?",
-            (int(paused), reason, now.isoformat(timespec="seconds"), guild_id),
+            "UPDATE digest_configs SET paused = ?, pause_reason = ?, updated_at = ? "
+            "WHERE guild_id = ? AND channel_id = ?",
+            (int(paused), reason, now.isoformat(timespec="seconds"), guild_id, channel_id),
         )
         return cursor.rowcount > 0
 
-    async def delete_config(self, guild_id: int) -> None:
-        await self._db.execute("DELETE FROM digest_configs WHERE guild_id = ?", (guild_id,))
+    async def delete_config(self, guild_id: int, channel_id: int) -> None:
+        await self._db.execute(
+            "DELETE FROM digest_configs WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
+        )
 
     # ---- the post ledger -----------------------------------------------------------------------
 
-    async def post(self, guild_id: int, post_day: date) -> PostRecord | None:
-        sql = "SELECT * FROM digest_posts WHERE guild_id = ? AND post_day = ?"
-        async with self._db.execute(sql, (guild_id, post_day.isoformat())) as cursor:
+    async def post(self, key: LedgerKey, post_day: date) -> PostRecord | None:
+        sql = f"SELECT * FROM digest_posts WHERE {_ROW}"
+        async with self._db.execute(sql, _row(key, post_day)) as cursor:
             row = await cursor.fetchone()
         return _post(row) if row else None
 
-    async def unfinished(self, since: date) -> list[tuple[int, date]]:
-        """(server, day) of every claim not finished yet, for days from ``since`` on."""
-        sql = "SELECT guild_id, post_day FROM digest_posts WHERE state = 'claimed' AND post_day >= ?"
-        async with self._db.execute(sql, (since.isoformat(),)) as cursor:
-            return [(int(row[0]), date.fromisoformat(row[1])) for row in await cursor.fetchall()]
-
-    async def last_post(self, guild_id: int) -> PostRecord | None:
-        sql = "SELECT * FROM digest_posts WHERE guild_id = ? ORDER BY post_day DESC LIMIT 1"
-        async with self._db.execute(sql, (guild_id,)) as cursor:
-            row = await cursor.fetchone()
-        return _post(row) if row else None
-
-    async def was_list_posted(self, guild_id: int, list_date: date, before: date) -> bool:
+    async def unfinished(self, since: date) -> list[tuple[LedgerKey, date]]:
+        """(digest, period) of every claim not finished yet, for periods from ``since`` on."""
         sql = (
-            "SELECT 1 FROM digest_posts WHERE guild_id = ? AND list_date = ? AND post_day < ? "
-            "AND state = 'posted' LIMIT 1"
+            "SELECT guild_id, channel_id, cadence, post_day FROM digest_posts "
+            "WHERE state = 'claimed' AND post_day >= ?"
         )
-        async with self._db.execute(sql, (guild_id, list_date.isoformat(), before.isoformat())) as cursor:
-            return await cursor.fetchone() is not None
+        async with self._db.execute(sql, (since.isoformat(),)) as cursor:
+            return [
+                (LedgerKey(int(row[0]), int(row[1]), Cadence(row[2])), date.fromisoformat(row[3]))
+                for row in await cursor.fetchall()
+            ]
+
+    async def last_post(self, key: LedgerKey) -> PostRecord | None:
+        sql = (
+            "SELECT * FROM digest_posts WHERE guild_id = ? AND channel_id = ? AND cadence = ? "
+            "ORDER BY post_day DESC LIMIT 1"
+        )
+        async with self._db.execute(sql, (key.guild_id, key.channel_id, key.cadence.value)) as cursor:
+            row = await cursor.fetchone()
+        return _post(row) if row else None
 
     async def claim(
-        self, plan: DigestPlan, guild_id: int, *, owner: str, lease_until: datetime, now: datetime
+        self, plan: DigestPlan, key: LedgerKey, *, owner: str, lease_until: datetime, now: datetime
     ) -> PostRecord | None:
-        """Claim the day's post for ``owner`` until ``lease_until``: a new claim stores ``plan``;
+        """Claim the period's post for ``owner`` until ``lease_until``: a new claim stores ``plan``;
         an existing one is taken over only if its lease expired (or is ours), keeping its plan.
         None: another process holds a live lease on it."""
-        day = plan.post_day.isoformat()
+        row = _row(key, plan.post_day)
         await self._db.execute(
-            "INSERT INTO digest_posts (guild_id, post_day, list_date, state, parts, claimed_at, plan) "
-            "VALUES (?, ?, ?, 'claimed', ?, ?, ?) ON CONFLICT (guild_id, post_day) DO NOTHING",
+            "INSERT INTO digest_posts (guild_id, channel_id, cadence, post_day, list_date, state, parts, "
+            "claimed_at, plan) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, ?) "
+            "ON CONFLICT (guild_id, channel_id, cadence, post_day) DO NOTHING",
             (
-                guild_id,
-                day,
+                *row,
                 plan.list_date.isoformat() if plan.list_date else None,
                 plan.parts,
                 instant(now),
@@ -175,38 +204,37 @@ class DigestRepository:
         )
         cursor = await self._db.execute(
             "UPDATE digest_posts SET owner = ?, lease_until = ?, plan = coalesce(plan, ?) "
-            "WHERE guild_id = ? AND post_day = ? AND state = 'claimed' "
+            f"WHERE {_ROW} AND state = 'claimed' "
             "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?)",
-            (owner, instant(lease_until), plan.to_json(), guild_id, day, owner, instant(now)),
+            (owner, instant(lease_until), plan.to_json(), *row, owner, instant(now)),
         )
         if cursor.rowcount != 1:
             return None
-        return await self.post(guild_id, plan.post_day)
+        return await self.post(key, plan.post_day)
 
-    async def renew(self, guild_id: int, post_day: date, *, owner: str, lease_until: datetime) -> bool:
+    async def renew(self, key: LedgerKey, post_day: date, *, owner: str, lease_until: datetime) -> bool:
         """Extend ``owner``'s lease; False when it no longer holds it (stop sending)."""
         cursor = await self._db.execute(
-            "UPDATE digest_posts SET lease_until = ? "
-            "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
-            (instant(lease_until), guild_id, post_day.isoformat(), owner),
+            f"UPDATE digest_posts SET lease_until = ? WHERE {_ROW} AND owner = ? AND state = 'claimed'",
+            (instant(lease_until), *_row(key, post_day), owner),
         )
         return cursor.rowcount == 1
 
     async def record_part(
-        self, guild_id: int, post_day: date, part: int, message_id: int, *, owner: str, lease_until: datetime
+        self, key: LedgerKey, post_day: date, part: int, message_id: int, *, owner: str, lease_until: datetime
     ) -> bool:
         """Record a sent part (renewing the lease); False when ``owner`` lost the lease."""
         with_part = self._db.dialect.json_put("message_ids")
         cursor = await self._db.execute(
             f"UPDATE digest_posts SET message_ids = {with_part}, lease_until = ? "
-            "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
-            (str(part), message_id, instant(lease_until), guild_id, post_day.isoformat(), owner),
+            f"WHERE {_ROW} AND owner = ? AND state = 'claimed'",
+            (str(part), message_id, instant(lease_until), *_row(key, post_day), owner),
         )
         return cursor.rowcount == 1
 
     async def finish(
         self,
-        guild_id: int,
+        key: LedgerKey,
         post_day: date,
         state: PostState,
         now: datetime,
@@ -217,19 +245,19 @@ class DigestRepository:
         """Close ``owner``'s claim as posted, skipped or failed (the lease ends with it)."""
         cursor = await self._db.execute(
             "UPDATE digest_posts SET state = ?, error = ?, finished_at = ?, lease_until = NULL "
-            "WHERE guild_id = ? AND post_day = ? AND owner = ? AND state = 'claimed'",
-            (state, error, instant(now), guild_id, post_day.isoformat(), owner),
+            f"WHERE {_ROW} AND owner = ? AND state = 'claimed'",
+            (state, error, instant(now), *_row(key, post_day), owner),
         )
         return cursor.rowcount == 1
 
-    async def release(self, guild_id: int, post_day: date) -> None:
+    async def release(self, key: LedgerKey, post_day: date) -> None:
         """Let a failed post (channel gone, permission lost) go out after all, once the admin fixed
         it: back to a free claim that resumes its frozen plan. The row (with the parts already
         sent) is never deleted, so nothing is posted twice."""
         await self._db.execute(
             "UPDATE digest_posts SET state = 'claimed', error = NULL, finished_at = NULL, owner = NULL, "
-            "lease_until = NULL WHERE guild_id = ? AND post_day = ? AND state = 'failed'",
-            (guild_id, post_day.isoformat()),
+            f"lease_until = NULL WHERE {_ROW} AND state = 'failed'",
+            _row(key, post_day),
         )
 
     async def count_posted(self) -> int:

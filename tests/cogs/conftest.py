@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -9,6 +10,7 @@ import pytest
 
 from bot.client import PaperBot
 from bot.domain.models import ListedPaper
+from bot.parsing.hf_api import parse_hf_api
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
@@ -89,3 +91,13 @@ async def world(simcord_env: Any, clock: VirtualClock) -> Any:
     alice = guild.add_member(simcord_env.create_user("alice"))
     bob = guild.add_member(simcord_env.create_user("bob"))
     return simcord_env, channel, alice, bob
+
+
+@pytest.fixture
+async def digest_env(world: Any, services: Services) -> Any:
+    """The world with one day's list (Thursday 2026-01-01, the day simcord's clock starts): "ThinK:
+    Thinner Key Cache…", "Federated Diffusion Models…" and "@everyone Read This…"."""
+    env = world[0]
+    fixture = Path(__file__).parent.parent / "fixtures" / "hf_daily_2024-07-31.json"
+    await services.papers.ingest(parse_hf_api(fixture.read_bytes(), list_date=date(2026, 1, 1)))
+    return env

@@ -28,6 +28,7 @@ import pytest
 
 from bot.client import PaperBot
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.schedule import LedgerKey
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
@@ -38,6 +39,7 @@ from tests.delivery_cells import (
     AUTHORS,
     DIGEST_PAPERS,
     EXTRA_LISTED,
+    FAULTS,
     TITLE,
     cells,
     numbers,
@@ -75,14 +77,14 @@ def papers(count: int, *, reverse: bool = False, first: int = 1) -> list[ListedP
     ]
 
 
-def inject(env: Any, adapter: Any, part: int, fault: str) -> None:
-    """Make the ``part``-th message this adapter sends meet ``fault``."""
+def inject(env: Any, adapter: Any, part: int, fault: str, *, only_to: int | None = None) -> None:
+    """Make the ``part``-th message this adapter sends (to ``only_to``, if given) meet ``fault``."""
     original = adapter.send
     calls = {"n": 0}
 
     async def send(target: int, message: Any, *, nonce: str) -> int:
-        calls["n"] += 1
-        if calls["n"] == part:
+        calls["n"] += only_to is None or target == only_to
+        if calls["n"] == part and (only_to is None or target == only_to):
             if fault == "5xx":
                 env.inject_error("POST", "/channels/*/messages", status=500, times=1)
             elif fault == "403":
@@ -223,9 +225,64 @@ async def test_digest_failure_at_each_part_then_recovery(
         p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
     )
     assert counted(posted) == expected  # the papers planned at claim time, each exactly once
-    record = await services.repositories.digests.post(channel.guild.id, DAY)
+    record = await services.repositories.digests.post(LedgerKey(channel.guild.id, channel.id), DAY)
     assert record is not None and record.state == "posted"
     assert sorted(record.message_ids) == list(range(1, parts + 1))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_topic_channel_failing_at_part_two_then_restart(
+    world: Any, deployment: Deployment, fault: str
+) -> None:
+    """The topic channel cell: a server with a general and a topic digest, both due at 09:00; the
+    topic channel's post fails at part 2, the process restarts. Each channel ends with its own post
+    once, the topic's filtered, whatever the other digest did meanwhile."""
+    env, channel, _, _ = world
+    services = deployment.first
+    admin_role = channel.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    admin = channel.guild.add_member(env.create_user("mod"), roles=[admin_role])
+    topic_channel = channel.guild.create_text_channel("denoisers")
+    await services.papers.ingest(papers(45))
+    for target, topic in ((channel, None), (topic_channel, 'denoisers -"study 001"')):
+        await services.digests.configure(
+            channel.guild.id, target.id, post_time="09:00", timezone="UTC", max_papers=35, topic=topic
+        )
+    plans = {
+        target.id: await services.digests.plan(
+            await services.digests.require(channel.guild.id, target.id), DAY
+        )
+        for target in (channel, topic_channel)
+    }
+    assert [plan.parts for plan in plans.values()] == [3, 3]
+    inject(env, env.bot.get_cog("Digest").poster, 2, fault, only_to=topic_channel.id)
+
+    if fault == "kill":
+        with pytest.raises(Killed):
+            await _post_due(env)
+    else:
+        await _post_due(env)
+    await deployment.restart()
+    await deployment.wait_out_lease()
+    await _post_due(env)
+    if fault in ("403", "50007"):  # the admin fixes the channel's permissions and resumes it
+        await admin.slash(channel, "digest resume", channel=str(topic_channel.id))
+    await deployment.wait_out_lease()
+    await _post_due(env)
+    await _post_due(env)
+
+    for target in (channel, topic_channel):
+        posted = digest_messages(target)
+        footers = Counter(m.embeds[0].footer.text for m in posted)
+        assert sorted(footers) == [f"digest {DAY.isoformat()} · {k} of 3" for k in (1, 2, 3)]
+        assert set(footers.values()) == {1}, footers
+        planned = plans[target.id]
+        expected = Counter(
+            p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
+        )
+        assert counted(posted) == expected
+        record = await services.repositories.digests.post(LedgerKey(channel.guild.id, target.id), DAY)
+        assert record is not None and record.state == "posted"
+    assert "001" not in counted(digest_messages(topic_channel))  # the topic's filter held
 
 
 # ---- alerts -------------------------------------------------------------------------------------
@@ -375,5 +432,5 @@ async def test_a_post_interrupted_beyond_the_grace_window_is_still_finished(
         p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
     )
     assert counted(posted) == expected
-    record = await services.repositories.digests.post(channel.guild.id, DAY)
+    record = await services.repositories.digests.post(LedgerKey(channel.guild.id, channel.id), DAY)
     assert record is not None and record.state == "posted"

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import discord
-import pytest
 
 from bot.client import PaperBot
+from bot.domain.schedule import LedgerKey
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.container import Services
 
@@ -34,15 +34,6 @@ def server(env: Any, name: str) -> Server:
     admin = guild.add_member(env.create_user(f"{name}-admin"), roles=[admins])
     member = guild.add_member(env.create_user(f"{name}-member"))
     return Server(guild, channel, admin, member)
-
-
-@pytest.fixture
-async def digest_env(world: Any, services: Services) -> Any:
-    env = world[0]
-    await services.papers.ingest(
-        parse_hf_api((FIXTURES / "hf_daily_2024-07-31.json").read_bytes(), list_date=NEW_YEAR)
-    )
-    return env
 
 
 def cog(env: Any) -> Any:
@@ -145,14 +136,14 @@ async def test_restart_between_claim_and_confirm_posts_nothing_twice(
     repository.record_part = crash  # type: ignore[method-assign]
     await until(env, 9, 0)
     assert len(digest_messages(s.channel)) == 1  # sent, but the ledger only holds the claim
-    assert (await repository.post(s.guild.id, NEW_YEAR)).state == "claimed"
+    assert (await repository.post(LedgerKey(s.guild.id, s.channel.id), NEW_YEAR)).state == "claimed"
     repository.record_part = original  # type: ignore[method-assign]
 
     await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
     await env.bot.tree.sync()
     await until(env, 9, 1)
     assert len(digest_messages(s.channel)) == 1
-    record = await repository.post(s.guild.id, NEW_YEAR)
+    record = await repository.post(LedgerKey(s.guild.id, s.channel.id), NEW_YEAR)
     assert record.state == "posted" and list(record.message_ids.values()) == [
         digest_messages(s.channel)[0].id
     ]

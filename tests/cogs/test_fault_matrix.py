@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.client import PaperBot
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.schedule import LedgerKey
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.container import Services
 from bot.services.fetching import FetchService
@@ -102,7 +103,7 @@ async def test_digest_killed_at_each_step_posts_exactly_once(
     await env.bot.get_cog("Digest").post_due()
     await env.bot.get_cog("Digest").post_due()
     assert len(digest_posts(channel)) == 1
-    record = await services.digests.repository.post(channel.guild.id, NEW_YEAR)
+    record = await services.digests.repository.post(LedgerKey(channel.guild.id, channel.id), NEW_YEAR)
     assert record is not None and record.state == "posted"
 
 
@@ -115,7 +116,9 @@ async def test_discord_500s_on_channel_posts_delay_the_digest_but_lose_nothing(
     for _ in range(2):
         await env.bot.get_cog("Digest").post_due()  # fails; the bot stays up, the claim waits
     assert digest_posts(channel) == []
-    assert (await services.digests.repository.post(channel.guild.id, NEW_YEAR)).state == "claimed"
+    assert (
+        await services.digests.repository.post(LedgerKey(channel.guild.id, channel.id), NEW_YEAR)
+    ).state == "claimed"
     await env.bot.get_cog("Digest").post_due()  # the fault cleared: posted, once
     await env.bot.get_cog("Digest").post_due()
     assert len(digest_posts(channel)) == 1

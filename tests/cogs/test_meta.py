@@ -44,7 +44,9 @@ async def test_an_admin_also_sees_the_admin_commands_and_the_owner_sees_sync(wor
     mod = channel.guild.add_member(env.create_user("mod"), roles=[admins])
     member_view, _ = listed(await alice.slash(channel, "help"))
     mod_view, _ = listed(await mod.slash(channel, "help"))
-    digest = {f"digest {name}" for name in ("setup", "show", "pause", "resume", "preview", "post-now")}
+    digest = {
+        f"digest {name}" for name in ("setup", "show", "remove", "pause", "resume", "preview", "post-now")
+    }
     assert mod_view - member_view == digest | {"papers stats"}
     assert "admin sync" not in mod_view  # an administrator's, and then the bot owner's only
 

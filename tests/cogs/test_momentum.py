@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.services.container import Services
-from tests.momentum_lists import Recorded, listed
+from tests.momentum_lists import Recorded, listed, refetch_week
 
 D1 = date(2026, 1, 1)  # simcord's clock starts at 2026-01-01 00:00 UTC
 FETCH_HOURS = (8, 20)  # the refresh re-fetches the last 7 lists twice a day
@@ -30,23 +30,13 @@ LAST_MONTH = Recorded("2512.00006", "Last Month Classic", date(2025, 12, 22), la
 WEEK = [OLD_HIT, STEADY, WARM, QUIET, ROCKET]
 
 
-def fetch_index(paper: Recorded, now: datetime) -> int:
-    """How many fetches of its list came before this one (the list is first fetched at 08:00)."""
-    first = datetime(paper.listed.year, paper.listed.month, paper.listed.day, 8, tzinfo=UTC)
-    return max(0, int((now - first) / timedelta(hours=12)))
-
-
 async def replay_week(env: Any, services: Services, until: datetime) -> None:
     """Every fetch of the week up to ``until``: each re-fetches the last 7 days' lists."""
     await services.papers.ingest(listed([LAST_MONTH], LAST_MONTH.listed, lambda p: 0))
     moment = datetime(2026, 1, 1, 8, tzinfo=UTC)
     while moment <= until:
         await env.advance_time((moment - env.now()).total_seconds())
-        for back in range(6, -1, -1):
-            list_day = moment.date() - timedelta(days=back)
-            items = listed(WEEK, list_day, lambda p, at=moment: fetch_index(p, at))  # type: ignore[misc]
-            if items:
-                await services.papers.ingest(items)
+        await refetch_week(services, WEEK, moment)
         moment += timedelta(hours=12)
 
 

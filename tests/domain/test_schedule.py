@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bot.domain.delivery import NONCE_LIMIT, digest_nonce
 from bot.domain.schedule import (
+    WEEKLY_GRACE,
+    Cadence,
     DigestConfig,
     due_day,
     next_post,
@@ -73,3 +79,69 @@ def test_weekdays_only_and_paused() -> None:
     assert due_day(config("UTC"), saturday, GRACE) == date(2026, 1, 3)
     assert due_day(config("UTC", paused=True), saturday, GRACE) is None
     assert next_post(config("UTC", weekdays_only=True), saturday) == datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+# ---- weekly digests -------------------------------------------------------------------------------
+
+WEEKLY_WEDNESDAY = {"cadence": Cadence.WEEKLY, "weekday": 2}
+
+
+def test_a_weekly_digest_is_keyed_by_its_iso_week_and_posts_on_its_weekday() -> None:
+    weekly = config("UTC", **WEEKLY_WEDNESDAY)
+    assert post_instant(weekly, date(2026, 1, 5)) == datetime(2026, 1, 7, 9, tzinfo=UTC)
+    assert due_day(weekly, datetime(2026, 1, 7, 8, 59, tzinfo=UTC), GRACE) is None
+    assert due_day(weekly, datetime(2026, 1, 7, 9, tzinfo=UTC), GRACE) == date(2026, 1, 5)  # its Monday
+    assert next_post(weekly, datetime(2026, 1, 7, 9, tzinfo=UTC)) == datetime(2026, 1, 14, 9, tzinfo=UTC)
+    # Around a new year the ISO week starts in the old one: week 1 of 2026 begins on 29 December.
+    assert due_day(weekly, datetime(2025, 12, 31, 12, tzinfo=UTC), GRACE) == date(2025, 12, 29)
+
+
+def test_a_missed_weekly_post_is_due_all_week_but_never_beside_the_next_one() -> None:
+    weekly = config("Europe/Berlin", **WEEKLY_WEDNESDAY)
+    wednesday = datetime(2026, 1, 7, 8, tzinfo=UTC)  # 09:00 in Berlin
+    assert due_day(weekly, wednesday + timedelta(days=3), GRACE) == date(2026, 1, 5)  # down till Saturday
+    assert due_day(weekly, wednesday + timedelta(days=6, hours=23), GRACE) == date(2026, 1, 5)
+    assert due_day(weekly, wednesday + timedelta(days=6, hours=23, minutes=1), GRACE) is None
+    assert due_day(weekly, wednesday + timedelta(days=7), GRACE) == date(2026, 1, 12)
+
+
+@given(
+    instant=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+    ),
+    weekday=st.integers(0, 6),
+    at=st.times(),
+    zone=st.sampled_from(
+        ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]
+    ),
+)
+def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
+    instant: datetime, weekday: int, at: time, zone: str
+) -> None:
+    weekly = config(zone, at.replace(second=0, microsecond=0), cadence=Cadence.WEEKLY, weekday=weekday)
+    due = due_day(weekly, instant, GRACE)
+    if due is not None:
+        posted_at = post_instant(weekly, due)
+        assert due.weekday() == 0 and posted_at <= instant <= posted_at + WEEKLY_GRACE
+        assert posted_at.astimezone(ZoneInfo(zone)).weekday() == weekday
+
+
+@given(
+    channels=st.lists(st.integers(1, 2**64 - 1), min_size=2, max_size=2, unique=True),
+    days=st.dates(date(2015, 1, 1), date(2100, 12, 31)),
+    part=st.integers(1, 99),
+    weekly=st.booleans(),
+)
+def test_digest_nonces_are_unique_per_channel_and_fit_discord(
+    channels: list[int], days: date, part: int, weekly: bool
+) -> None:
+    first, second = channels
+    nonce = digest_nonce(first, days, part, weekly=weekly)
+    assert len(nonce) <= NONCE_LIMIT
+    others = {
+        digest_nonce(second, days, part, weekly=weekly),  # another channel, same post
+        digest_nonce(first, days, part, weekly=not weekly),  # the daily and the weekly post of a Monday
+        digest_nonce(first, days + timedelta(days=1), part, weekly=weekly),
+        digest_nonce(first, days, part + 1, weekly=weekly),
+    }
+    assert nonce not in others

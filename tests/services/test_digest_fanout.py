@@ -14,6 +14,7 @@ import bot.services.digest as digest_module
 from bot.domain.digest import DigestMessage
 from bot.domain.models import ListedPaper
 from bot.domain.pacing import Pacer
+from bot.domain.schedule import LedgerKey
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
@@ -36,7 +37,7 @@ class RecordingPoster:
             self.started.clear()
             await self.started.wait()
 
-    async def find_parts(self, channel_id: int, post_day: date, *, since: datetime) -> dict[int, int]:
+    async def find_parts(self, channel_id: int, marker: str, *, since: datetime) -> dict[int, int]:
         return {}
 
     async def send(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
@@ -174,5 +175,8 @@ async def test_a_one_part_post_costs_the_writer_two_transactions(
     one_part = [o for o in outcomes if len(o.message_ids) == 1]
     assert len(one_part) == len(outcomes) == 40
     assert transactions == 2 * 40
-    rows = [await services.repositories.digests.post(o.guild_id, o.post_day) for o in outcomes]
+    rows = [
+        await services.repositories.digests.post(LedgerKey(o.guild_id, o.channel_id), o.post_day)
+        for o in outcomes
+    ]
     assert {row.state for row in rows if row is not None} == {"posted"}

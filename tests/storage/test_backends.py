@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.domain.digest import DigestPlan
 from bot.domain.models import ListedPaper
+from bot.domain.schedule import LedgerKey
 from bot.errors import InvalidInput
 from bot.services.papers import PaperService
 from bot.storage.database import Database, bundled_migrations
@@ -150,7 +151,11 @@ async def test_concurrent_processes_claim_each_digest_and_alert_batch_once(
         for guild in guilds:
             async with store.transaction():
                 record = await DigestRepository(store.connection).claim(
-                    plan, guild, owner=owner, lease_until=now + timedelta(minutes=5), now=now
+                    plan,
+                    LedgerKey(guild, 1000 + guild),
+                    owner=owner,
+                    lease_until=now + timedelta(minutes=5),
+                    now=now,
                 )
             if record is not None and record.owner == owner:
                 won.append(guild)
