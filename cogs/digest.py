@@ -121,7 +121,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         list: str = ListMode.COMPLETE.value,
         topic: app_commands.Range[str, 1, 100] | None = None,
         cadence: str = "daily",
-        weekday: str = "mon",
+        weekday: str | None = None,
     ) -> None:
         assert interaction.guild is not None
         missing = [

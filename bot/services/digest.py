@@ -209,12 +209,13 @@ class DigestService:
         list_mode: str = ListMode.COMPLETE.value,
         topic: str | None = None,
         cadence: str = Cadence.DAILY.value,
-        weekday: str = "mon",
+        weekday: str | None = None,
     ) -> DigestConfig:
         """Create or replace the digest of a channel; setting it up again also lifts a pause.
         ``topic``: a follow-style query (only matching papers), stored canonical."""
         if not 1 <= max_papers <= MAX_PAPERS_LIMIT:
             raise InvalidInput(f"max_papers must be between 1 and {MAX_PAPERS_LIMIT}.")
+        _check_cadence_options(parse_cadence(cadence), weekday, weekdays_only, parse_list_mode(list_mode))
         config = DigestConfig(
             guild_id=guild_id,
             channel_id=channel_id,
@@ -226,7 +227,7 @@ class DigestService:
             list_mode=parse_list_mode(list_mode),
             topic=parse_topic(topic) if topic and topic.strip() else None,
             cadence=parse_cadence(cadence),
-            weekday=parse_weekday(weekday),
+            weekday=parse_weekday(weekday or "mon"),
         )
         async with self.database.transaction():
             existing = await self.repository.configs(guild_id)
@@ -726,3 +727,15 @@ def _off_topic(topic: str, days: Sequence[date]) -> str:
     names = [f"{day:%A %d %B}" for day in days]
     span = names[0] if len(names) == 1 else f"{names[0]} – {names[-1]}"
     return f"No papers on this topic in the lists of {span}."
+
+
+def _check_cadence_options(
+    cadence: Cadence, weekday: str | None, weekdays_only: bool, mode: ListMode
+) -> None:
+    """Options that mean nothing for the chosen cadence are refused, not silently ignored."""
+    if cadence is Cadence.DAILY and weekday is not None:
+        raise InvalidInput("weekday is for weekly digests: add cadence:weekly, or leave weekday out.")
+    if cadence is Cadence.WEEKLY and (weekdays_only or mode is not ListMode.COMPLETE):
+        raise InvalidInput(
+            "A weekly digest posts once a week and covers the whole week: leave out weekdays_only and list."
+        )

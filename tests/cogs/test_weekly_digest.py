@@ -160,3 +160,20 @@ async def test_a_weekly_topic_digest_beside_a_daily_one_in_the_same_server(
     assert titles(post) == ["Fresh Rocket", "Quiet Corner"]
     assert "Topic: corner OR rocket" in post.embeds[0].description  # canonical order
     assert weekly_posts(s.channel) == []  # the daily digest keeps its own daily posts
+
+
+async def test_options_that_mean_nothing_for_the_cadence_are_refused(world: Any, services: Services) -> None:
+    env = world[0]
+    s = server(env, "options")
+    daily_on_a_weekday = await s.admin.slash(
+        s.channel, "digest setup", channel=s.channel, time="09:00", timezone="UTC", weekday="wed"
+    )
+    assert (
+        daily_on_a_weekday.ephemeral
+        and "weekday is for weekly digests" in daily_on_a_weekday.response.content
+    )
+    for option in ({"weekdays_only": True}, {"list": "so-far"}):
+        refused = await weekly(s, **option)
+        assert refused.ephemeral and "leave out weekdays_only and list" in refused.response.content
+    assert await services.digests.configs(s.guild.id) == []
+    assert len(env.errors) == 3
