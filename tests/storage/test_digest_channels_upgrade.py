@@ -5,15 +5,21 @@ exactly its frozen plan, and the next post starts right after the last covered d
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.domain.delivery import PostState
 from bot.domain.digest import DigestMessage, plan_digest
 from bot.domain.schedule import LedgerKey
 from bot.services.container import Services
 from bot.settings import Settings
+from bot.storage.connection import Store
 from bot.storage.database import Database, bundled_migrations
+from bot.storage.postgres import PostgresDatabase
+from tests.postgres_server import PostgresServer
 
 TODAY = date(2026, 8, 1)
 STAMP = "2026-08-01T09:00:00.000000+00:00"
@@ -34,10 +40,26 @@ class RecordingPoster:
         return None
 
 
-async def _version_13_store(path: Path) -> None:
+Opener = Callable[..., Awaitable[Store]]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Opener, str]]:
+    """How to open one store (on each backend), and its backend's name for its migrations."""
+    if request.param == "sqlite":
+        path = tmp_path / "paperbot.db"
+        yield (lambda **kw: Database.open(path, **kw)), "sqlite"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.empty_database()
+    yield (lambda **kw: PostgresDatabase.open(url, **kw)), "postgres"
+    await server.drop(url)
+
+
+async def _version_13_store(open_store: Opener, backend: str) -> None:
     """What paperbot at migration 13 left: two servers' digests, one posted today, one claimed
     (its process died before sending), and the first one's coverage."""
-    old = await Database.open(path, migrations=bundled_migrations()[:13])
+    old = await open_store(migrations=bundled_migrations(backend)[:13])
     interrupted = plan_digest(
         TODAY, None, [], source="hf-api", max_papers=5, note="Frozen before the upgrade"
     )
@@ -66,13 +88,13 @@ async def _version_13_store(path: Path) -> None:
     await old.close()
 
 
-async def test_upgrade_keeps_each_servers_digest_without_repost_or_gap(tmp_path: Path) -> None:
-    path = tmp_path / "paperbot.db"
-    await _version_13_store(path)
+async def test_upgrade_keeps_each_servers_digest_without_repost_or_gap(store_at: tuple[Opener, str]) -> None:
+    open_store, backend = store_at
+    await _version_13_store(open_store, backend)
     now = [datetime(2026, 8, 1, 12, 0, tzinfo=UTC)]
-    database = await Database.open(path)
+    database = await open_store()
     try:
-        assert await database.schema_version() == len(bundled_migrations())
+        assert await database.schema_version() == len(bundled_migrations(backend))
         services = await Services.open(database, Settings(), clock=lambda: now[0])
         digests = services.digests
         configs = await digests.configs()
