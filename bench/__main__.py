@@ -285,11 +285,14 @@ def alert_fanout(
     papers: Annotated[int, typer.Option(help="New papers, each matching every member.")] = 100,
     processes: Annotated[int, typer.Option(help="`paperbot run` processes sharing 6 shards.")] = 3,
     wait: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 900,
+    backend: Backend = "sqlite",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Alert DMs for members x papers pairs delivered by sharded processes on one database."""
     from bench import alert_fanout as figures
 
-    figures.report(asyncio.run(figures.run(members, papers, processes, wait)))
+    postgres = _postgres(backend, database_url)
+    figures.report(asyncio.run(figures.run(members, papers, processes, wait, postgres)))
 
 
 @app.command()

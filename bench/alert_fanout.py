@@ -25,9 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from bench import cache
 from bench.corpus import generate
 from bench.load import bot_env
+from bench.postgres import named_database
 from bot.domain.models import ListedPaper, Source
 from bot.domain.shards import format_shard_ids
 from bot.sandbox.emulator import DiscordEmulator
@@ -70,46 +73,64 @@ def split(processes: int) -> list[str]:
     return [format_shard_ids(tuple(range(s, min(s + per, SHARDS)))) for s in range(0, SHARDS, per)]
 
 
-async def _prepare(db: Path, emu: CountingEmulator, members: int) -> None:
+async def _prepare(settings: Settings, emu: CountingEmulator, members: int) -> None:
     """Six servers (one per shard) and the members following the keyword from them."""
     guilds = [
         emu.create_guild(f"server {shard}", guild_id=guild_id_on_shard(shard, SHARDS, near=snowflake()))
         for shard in range(SHARDS)
     ]
-    async with open_services(Settings(db=db), warm=False) as services:
+    async with open_services(settings, warm=False) as services:
         for i in range(members):
             guild = guilds[i % SHARDS]
             user = emu.add_member(guild, f"member {i}")
             await services.follows.add(user.id, guild.id, KEYWORD)
 
 
-async def _ingest(db: Path, papers: int) -> None:
+async def _ingest(settings: Settings, papers: int) -> None:
     today = datetime.now(UTC).date()
     listed = []
     for rank, item in enumerate(generate(papers, seed=43, first=20_000_000), 1):
         title = f"Fanoutbench paper {rank:06d}: {item.paper.title}"
         paper = dataclasses.replace(item.paper, title=title, source=Source.HF_API, first_listed=today)
         listed.append(ListedPaper(paper, today, rank))
-    async with open_services(Settings(db=db), warm=False) as services:
+    async with open_services(settings, warm=False) as services:
         await services.papers.ingest(listed)  # queues every member's alerts in the same transaction
 
 
-def _owners(db: Path) -> list[tuple[str, int]]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT owner, count(*) FROM alert_batches b WHERE EXISTS "
-            "(SELECT 1 FROM alerts a WHERE a.batch_id = b.id AND a.state = 'sent') GROUP BY owner"
-        ).fetchall()
+SHARES = (
+    "SELECT owner, count(*) FROM alert_batches b WHERE EXISTS "
+    "(SELECT 1 FROM alerts a WHERE a.batch_id = b.id AND a.state = 'sent') GROUP BY owner"
+)
+
+
+async def _owners(settings: Settings) -> list[tuple[str, int]]:
+    """DM batches that delivered something, per process."""
+    if settings.database_url is None:
+        with sqlite3.connect(settings.db) as conn:
+            rows = conn.execute(SHARES).fetchall()
+    else:
+        connection = await asyncpg.connect(settings.database_url)
+        try:
+            rows = [tuple(row) for row in await connection.fetch(SHARES)]
+        finally:
+            await connection.close()
     return [(str(owner), int(count)) for owner, count in rows]
 
 
-async def run(members: int, papers: int, processes: int, wait: float) -> dict[str, Any]:
+async def run(
+    members: int, papers: int, processes: int, wait: float, postgres: str | None = None
+) -> dict[str, Any]:
+    """``postgres``: a PostgreSQL server URL to share (a fresh database on it), else one SQLite file."""
     cache.CACHE.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="alert-fanout-", dir=cache.CACHE))
     db = workdir / "fanout.db"
+    url = await named_database(postgres, "alert_fanout", fresh=True) if postgres else None
+    settings = Settings(db=db, database_url=url)
     emu = await CountingEmulator().start()
-    await _prepare(db, emu, members)
+    await _prepare(settings, emu, members)
     env = bot_env(emu, db) | {"PAPERBOT_SHARD_COUNT": str(SHARDS), "PAPERBOT_FOLLOWS__POLL_SECONDS": "0.5"}
+    if url is not None:
+        env["PAPERBOT_DATABASE_URL"] = url
     logs, bots = [], []
     for index, shards in enumerate(split(processes)):
         own = env | {"PAPERBOT_HEALTH__FILE": str(workdir / f"heartbeat-{index}.json")}
@@ -129,18 +150,23 @@ async def run(members: int, papers: int, processes: int, wait: float) -> dict[st
             )
         )
     expected = members * papers
-    result: dict[str, Any] = {"members": members, "papers": papers, "processes": processes}
+    result: dict[str, Any] = {
+        "members": members,
+        "papers": papers,
+        "processes": processes,
+        "store": "PostgreSQL" if url else "one SQLite file",
+    }
     try:
         await emu.wait_for(lambda: emu.connected_shards() == set(range(SHARDS)), wait=120)
         ingest_started = time.perf_counter()
-        await _ingest(db, papers)
+        await _ingest(settings, papers)
         queued = time.perf_counter()
         try:
             await emu.wait_for(lambda: len(emu.pairs) >= expected, wait=wait)
         except TimeoutError:
             result["timed_out"] = True
         await asyncio.sleep(2)  # anything sent twice would show up now
-        result["owners"] = _owners(db)
+        result["owners"] = await _owners(settings)
     finally:
         for bot in bots:
             if bot.returncode is None:
@@ -167,8 +193,8 @@ def report(result: dict[str, Any]) -> None:
     members, processes = result["members"], result["processes"]
     print(
         f"\nalert fan-out, {result['expected']:,} (member, paper) pairs ({members:,} members x "
-        f"{result['papers']:,} papers) over {processes} processes of 6 shards (under shared load)"
-        + ("  [TIMED OUT]" if result.get("timed_out") else "")
+        f"{result['papers']:,} papers) over {processes} processes of 6 shards on {result['store']} "
+        "(under shared load)" + ("  [TIMED OUT]" if result.get("timed_out") else "")
     )
     print(
         f"  delivered {result['delivered']:,} pairs in {result['messages']:,} DMs, {result['took_s']:.1f} s "

@@ -31,7 +31,12 @@ def _with_database(url: str, name: str) -> str:
 
 async def corpus_database(url: str, n: int, *, fresh: bool) -> str:
     """The URL of the benchmark database for ``n`` papers (``fresh``: emptied first)."""
-    name = f"papers_{n}"
+    return await named_database(url, f"papers_{n}", fresh=fresh)
+
+
+async def named_database(url: str, name: str, *, fresh: bool) -> str:
+    """The URL of database ``name`` on the server at ``url``, made if missing (``fresh``: emptied
+    first)."""
     admin = await asyncpg.connect(_with_database(url, "postgres"))
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)

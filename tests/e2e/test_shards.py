@@ -17,18 +17,21 @@ import json
 import re
 import sqlite3
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.domain.admission import BUSY_MESSAGE
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.model import Channel, Guild, InteractionRecord, Json, User, snowflake
 from bot.sandbox.shards import guild_id_on_shard, shard_of
+from tests.backends import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.e2e.conftest import BotProcess, run_cli, start_bot
-from tests.e2e.test_exactly_once import footers, settled
+from tests.e2e.test_exactly_once import footers
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SHARDS = 6
@@ -112,19 +115,60 @@ async def in_batches(jobs: list[Any], size: int = 12) -> list[Any]:
     return results
 
 
-def ledger(db: str, sql: str, *args: object) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(sql, args).fetchone()[0])
+class Ledger:
+    """Counts read from the store the processes share (SQLite file or PostgreSQL database), as a
+    test looks at it from outside."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.url = env.get("PAPERBOT_DATABASE_URL")
+        self.path = env["PAPERBOT_DB"]
+
+    async def count(self, sql: str, *args: object) -> int:
+        if self.url is None:
+            return await asyncio.to_thread(self._sqlite_count, sql, args)
+        numbered = iter(range(1, sql.count("?") + 1))
+        connection = await asyncpg.connect(self.url)
+        try:
+            return int(await connection.fetchval(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *args))
+        finally:
+            await connection.close()
+
+    def _sqlite_count(self, sql: str, args: tuple[object, ...]) -> int:
+        with sqlite3.connect(self.path) as conn:
+            return int(conn.execute(sql, args).fetchone()[0])
+
+    async def settled(self) -> None:
+        """Until no digest is claimed, no DM batch open, no alert waiting: from then on no process
+        sends anything (the ledgers forbid it), so what arrived is final."""
+        await until(
+            lambda: self.count(
+                "SELECT (SELECT count(*) FROM digest_posts WHERE state = 'claimed') "
+                "+ (SELECT count(*) FROM alert_batches WHERE state = 'sending') "
+                "+ (SELECT count(*) FROM alerts WHERE state IN ('pending', 'sending'))"
+            ),
+            equals=0,
+            wait=60,
+        )
 
 
-async def until(check: Any, wait: float = 120) -> None:
+async def until(
+    count: Callable[[], Awaitable[int]], *, equals: int | None = None, at_least: int = 0, wait: float = 120
+) -> None:
+    """Until ``count()`` is ``equals`` (or at least ``at_least``)."""
     async with asyncio.timeout(wait):
-        while not await asyncio.to_thread(check):  # noqa: ASYNC110 (other processes write the ledger)
+        while True:
+            found = await count()
+            if found == equals if equals is not None else found >= at_least:
+                return
             await asyncio.sleep(0.05)  # polling the ledger for an event, not timing anything
 
 
-@pytest.fixture
-def shard_env(bot_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(params=["sqlite", "postgres"])
+def shard_env(bot_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The processes' environment, on one SQLite file or one PostgreSQL database."""
+    store = {}
+    if request.param == "postgres":
+        store["PAPERBOT_DATABASE_URL"] = request.getfixturevalue("postgres_url")
     (tmp_path / "listed.json").write_text(
         json.dumps(hf_answer([(f"2602.{n:05d}", f"Listed paper {n:03d}") for n in range(1, 41)], 900))
     )
@@ -140,6 +184,7 @@ def shard_env(bot_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
         "PAPERBOT_SOURCES__LEASE_SECONDS": "6",
         "PAPERBOT_SEARCH__REFRESH_SECONDS": "0.5",
         "PAPERBOT_SHARD_COUNT": str(SHARDS),
+        **store,
     }
 
 
@@ -163,7 +208,7 @@ async def test_three_processes_over_six_shards_send_everything_once_through_a_ki
 async def _scenario(
     emu: DiscordEmulator, env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
 ) -> None:
-    db = env["PAPERBOT_DB"]
+    ledger = Ledger(env)
     servers: list[tuple[Guild, Channel, User]] = []
     for n in range(SERVERS):
         guild = emu.create_guild(f"lab {n}", guild_id=guild_id_on_shard(n % SHARDS, SHARDS, near=snowflake()))
@@ -179,7 +224,7 @@ async def _scenario(
     assert victim.process is not None
     pid = victim.process.pid
     holds = "SELECT count(*) FROM leases WHERE name = 'sources' AND owner LIKE ?"
-    await until(lambda: ledger(db, holds, f"%:{pid}:%") == 1)
+    await until(lambda: ledger.count(holds, f"%:{pid}:%"), equals=1)
     survivors = [process(env, tmp_path, i) for i in (0, 2)]
     others = await asyncio.gather(
         *(start_bot(own, tmp_path, bots, *args, wait=120) for own, args in survivors)
@@ -194,7 +239,7 @@ async def _scenario(
         for i, (user, home) in enumerate(members)
     ]
     await in_batches(follows)
-    assert ledger(db, "SELECT count(*) FROM follows") == MEMBERS
+    assert await ledger.count("SELECT count(*) FROM follows") == MEMBERS
 
     # The victim hangs in its first server's digest: part 2 is created, its answer never comes.
     _, hung_channel, _ = next(s for s in servers if shard_of(s[0].id, SHARDS) == 2)
@@ -220,11 +265,10 @@ async def _scenario(
     # The ingest queues 20 alerts for each member; the victim dies while it sends one of them.
     await run_cli(env, tmp_path, "ingest", str(tmp_path / "matching.json"))
     await until(
-        lambda: ledger(
-            db,
-            "SELECT count(*) FROM alert_batches WHERE state = 'sending' AND owner LIKE ?",
-            f"%:{pid}:%",
-        )
+        lambda: ledger.count(
+            "SELECT count(*) FROM alert_batches WHERE state = 'sending' AND owner LIKE ?", f"%:{pid}:%"
+        ),
+        at_least=1,
     )
     await victim.kill()
     await emu.wait_for(lambda: emu.connected_shards() == {0, 1, 4, 5}, wait=30)
@@ -236,7 +280,7 @@ async def _scenario(
     for task in waiting:
         task.cancel()
     assert f":{pid}:" in done.pop().result()
-    assert ledger(db, holds, f"%:{pid}:%") == 0
+    assert await ledger.count(holds, f"%:{pid}:%") == 0
 
     # Started again: its shards are served, its interrupted digest finished once.
     restarted = await start_bot(victim_env, tmp_path, bots, *victim_args, wait=120)
@@ -244,7 +288,7 @@ async def _scenario(
     shown = await answered(emu, servers[2][2], servers[2][1], "digest show")
     assert "UTC" in json.dumps(shown)
 
-    await settled(db)
+    await ledger.settled()
     for guild, channel, _ in servers:
         posted = emu.messages(channel)
         parts = footers(posted, "digest ")
