@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from rapidfuzz import fuzz, process
 
 _MIN_SIMILARITY = 70.0
+# A close word found among those sharing the typed word's first letters in place: no need to look
+# crosswise (one letter changed in a 7-letter word scores 85.7).
+_CONFIDENT = 85.0
 
 
 Bucket = tuple[int, int, str]
@@ -79,17 +82,28 @@ class Vocabulary:
             return [term]
         if len(term) < 3:
             return []
-        # Also crosswise: a first letter dropped or doubled ("obustness", "ggrpo") or the first two
-        # swapped ("alnguage") moves the word's first or second letter to the other position.
+        scored = self._closest(term, ((0, term[0]), (1, term[1])), limit)
+        if not scored or scored[0][1] < _CONFIDENT:
+            # Crosswise too, only now (it doubles the words compared): a first letter dropped or
+            # doubled ("obustness", "ggrpo") or the first two swapped ("alnguage") moves the word's
+            # first or second letter to the other position.
+            scored = self._closest(term, ((0, term[0]), (1, term[1]), (1, term[0]), (0, term[1])), limit)
+        return [word for word, _, _ in scored[:limit]]
+
+    def _closest(
+        self, term: str, letters: tuple[tuple[int, str], ...], limit: int
+    ) -> list[tuple[str, float, int]]:
+        """Known words of about ``term``'s length with one of ``letters`` (position, letter), most
+        similar first (frequency breaks ties)."""
         pool = {
             word
             for n in range(len(term) - 2, len(term) + 3)
-            for position, letter in ((0, term[0]), (1, term[1]), (1, term[0]), (0, term[1]))
+            for position, letter in letters
             for word in self._buckets.get((n, position, letter), ())
         }
         scored = process.extract(term, pool, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=_MIN_SIMILARITY)
         scored.sort(key=lambda item: (-round(item[1]), -self.docs[item[0]]))
-        return [word for word, _, _ in scored[:limit]]
+        return scored
 
     def complete(self, prefix: str, limit: int = 8) -> list[str]:
         """The most frequent known words starting with ``prefix``."""
