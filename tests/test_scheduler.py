@@ -73,7 +73,7 @@ async def test_a_start_with_many_servers_schedules_each_once_without_looking_for
     scheduler.start(configs)
     try:
         runs = scheduler.next_runs()
-        assert set(runs) == {"tick"} | {f"post:{c.guild_id}" for c in configs if not c.paused}
+        assert set(runs) == {"tick"} | {f"post:{c.guild_id}:{c.channel_id}" for c in configs if not c.paused}
         assert lookups == 0
     finally:
         scheduler.shutdown()
