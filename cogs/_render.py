@@ -212,6 +212,10 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
     embed.add_field(name="Last fetch", value=fetched)
     upcoming = " · ".join(f"{name}: {stamp(at, 'R')}" for name, at in overview.next_fetch.items())
     embed.add_field(name="Next fetch", value=upcoming or "no source enabled")
+    if overview.hf_calls is not None:
+        used, allowed, per = overview.hf_calls
+        window = f"{per / 60:g} minutes" if per >= 60 else f"{per:g} seconds"
+        embed.add_field(name="Hugging Face calls", value=f"{used} of {allowed} in the last {window}")
     embed.add_field(name="Servers", value=str(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
     embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")

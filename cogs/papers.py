@@ -41,7 +41,6 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self.papers = bot.services.papers
         self.momentum = bot.services.momentum
         self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
-        self.refresh.change_interval(hours=bot.settings.sources.refresh_hours)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -49,12 +48,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self.bot.add_dynamic_items(SimilarButton)
         if self.bot.settings.digest.scheduler:
             self.watch.start()
-            if self.bot.services.fetcher and self.bot.settings.sources.refresh_days:
-                self.refresh.start()
 
     async def cog_unload(self) -> None:
         self.watch.cancel()
-        self.refresh.cancel()
         self.bot.remove_dynamic_items(SimilarButton)
 
     @tasks.loop(seconds=5)
@@ -66,27 +62,6 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
                 self.bot.dispatch("papers_ingested")
         except Exception:
             log.exception("refreshing from the store failed; will try again")
-
-    # ---- background: momentum --------------------------------------------------------------------
-
-    @tasks.loop(hours=6)
-    async def refresh(self) -> None:
-        """Re-fetch the recent lists: fresh counts for /papers top and rising, and late additions."""
-        fetcher = self.bot.services.fetcher
-        if fetcher is None:
-            return
-        try:
-            days = self.bot.settings.sources.refresh_days
-            counts = await fetcher.refresh_recent(days, self.bot.services.clock().date())
-        except Exception:
-            log.exception("refreshing the recent lists failed; will try again")
-            return
-        if counts.new:
-            self.bot.dispatch("papers_ingested")
-
-    @refresh.before_loop
-    async def _wait_ready(self) -> None:
-        await self.bot.wait_until_ready()
 
     # ---- commands ------------------------------------------------------------------------------
 

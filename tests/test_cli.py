@@ -242,6 +242,8 @@ def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_pat
     assert "✔ schema: version" in done.stdout and "✘ source hf:" in done.stdout
     # The source schedule, from the fetch log: when the running bot fetches next.
     assert re.search(r"schedule hf: .*next (fetch )?(now \(due\)|\d{4}-\d\d-\d\d \d\d:\d\d UTC)", done.stdout)
+    # The momentum refresh is a policy of the same schedule: doctor says when it runs next.
+    assert re.search(r"schedule hf-refresh: never fetched; next fetch (now|\d{4}-\d\d-\d\d)", done.stdout)
     assert secret not in done.stdout + done.stderr
 
 

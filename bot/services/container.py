@@ -41,7 +41,8 @@ class Overview:
     by_source: dict[str, int]
     latest_list: date | None
     last_fetch: FetchRecord | None
-    next_fetch: dict[str, datetime]  # per enabled source
+    next_fetch: dict[str, datetime]  # per enabled source, and the momentum refresh
+    hf_calls: tuple[int, int, float] | None  # this process: (used, allowed, per seconds); None: offline
     digest_servers: int
     digest_posts: int
     follows: int
@@ -101,6 +102,9 @@ class Services:
                 owner=lease.owner,
                 fresh_wait=sources.fresh_wait_seconds,
                 lease_ttl=timedelta(seconds=sources.lease_seconds),
+                refresh_days=sources.refresh_days,
+                refresh_spacing=sources.refresh_spacing_seconds,
+                hf_budget=budget,
             )
         digests = DigestService(
             database,
@@ -166,6 +170,7 @@ class Services:
             latest_list=stats.latest_list,
             last_fetch=await repos.fetches.last("hf"),
             next_fetch=await self.next_fetches(),
+            hf_calls=self.fetcher.hf_calls() if self.fetcher else None,
             digest_servers=await repos.digests.count_servers(),
             digest_posts=await repos.digests.count_posted(),
             follows=await repos.follows.count_follows(),
