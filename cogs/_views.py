@@ -223,7 +223,9 @@ async def _save(interaction: discord.Interaction[Any], paper_id: str) -> None:
 
     writes_may_wait(interaction, WRITE_WAIT)
     try:
-        saved = await interaction.client.services.library.save(interaction.user.id, paper_id)
+        saved = await interaction.client.services.library.save(
+            interaction.user.id, paper_id, guild_id=interaction.guild_id
+        )
     except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
         await PaperTree.handle(interaction, error)
         return

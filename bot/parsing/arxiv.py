@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from bot.domain.ids import parse_arxiv_id
+from bot.domain.ids import parse_arxiv_id, parse_arxiv_version
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line
 from bot.errors import ParseError
@@ -55,9 +55,10 @@ def parse_arxiv_rss(
         kind = _text(item.find(f"{ARXIV}announce_type")) or "new"
         if kind not in announce_types:
             continue
-        arxiv_id = parse_arxiv_id(_text(item.find("link"))) or parse_arxiv_id(
-            _text(item.find("guid")).removeprefix("oai:arXiv.org:")
-        )
+        guid = _text(item.find("guid")).removeprefix("oai:arXiv.org:")
+        arxiv_id = parse_arxiv_id(_text(item.find("link"))) or parse_arxiv_id(guid)
+        # The link is versionless; the guid names the version announced (a "replace": v2 or later).
+        version = parse_arxiv_version(guid) or parse_arxiv_version(_text(item.find("link")))
         title = _text(item.find("title"))
         if not title:
             raise ParseError(f"item {len(papers) + 1} has no title", source=source)
@@ -79,6 +80,7 @@ def parse_arxiv_rss(
                     first_listed=listed,
                     code_url=code_url,
                     project_url=project_url,
+                    arxiv_version=version,
                 ),
                 listed,
                 len(papers) + 1,
@@ -99,13 +101,15 @@ def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[Liste
             raise ParseError(f"entry {index} has no title (an API error?)", source=source)
         abstract = _text(entry.find(f"{ATOM}summary"))
         code_url, project_url = split_links(abstract)
+        entry_id = _text(entry.find(f"{ATOM}id"))
         papers.append(
             ListedPaper(
                 Paper(
                     title=title,
                     abstract=abstract,
                     source=Source.ARXIV_ATOM,
-                    arxiv_id=parse_arxiv_id(_text(entry.find(f"{ATOM}id"))),
+                    arxiv_id=parse_arxiv_id(entry_id),
+                    arxiv_version=parse_arxiv_version(entry_id),
                     authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
                     published=_iso_date(_text(entry.find(f"{ATOM}published"))),
                     code_url=code_url,

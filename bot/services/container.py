@@ -20,6 +20,7 @@ from bot.services.digest import DigestService
 from bot.services.fetching import FetchService, next_fetches, source_policies
 from bot.services.follows import FollowService
 from bot.services.library import LibraryService
+from bot.services.library_updates import LibraryUpdates
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
 from bot.services.privacy import PrivacyService
@@ -143,7 +144,12 @@ class Services:
         )
         momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
-        library = LibraryService(database, repos.library, repos.papers, papers, similar, clock=clock)
+        library = LibraryService(
+            database, repos.library, repos.papers, papers, similar, clock=clock, members=repos.follows
+        )
+        updates = LibraryUpdates(repos.library, repos.follows, clock=clock)
+        papers.on_code_linked(updates.queue_code_released)  # savers hear once, with their alerts
+        papers.on_revised(updates.queue_new_versions)
         privacy = PrivacyService(database, repos.privacy, repos.generations, follows)
         return cls(
             database,
