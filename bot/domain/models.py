@@ -46,6 +46,7 @@ class Paper:
     ai_summary: str | None = None
     ai_keywords: tuple[str, ...] = ()
     arxiv_version: int | None = None  # the newest arXiv version seen (arXiv feeds name it; HF does not)
+    primary_class: str | None = None  # primary arXiv category, "cs.LG" (arXiv's Atom API names it)
     created_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
     # Derived once: dedup, ids and the vocabulary all need it, and folding is not free.

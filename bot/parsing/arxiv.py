@@ -25,6 +25,7 @@ ARXIV = "{http://arxiv.org/schemas/atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 _ABSTRACT = re.compile(r"Abstract:\s*(?P<text>.*)", re.DOTALL)
+_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]{2,})?")
 
 
 def _root(data: bytes, source: str) -> Element:
@@ -110,6 +111,7 @@ def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[Liste
                     source=Source.ARXIV_ATOM,
                     arxiv_id=parse_arxiv_id(entry_id),
                     arxiv_version=parse_arxiv_version(entry_id),
+                    primary_class=_category(entry.find(f"{ARXIV}primary_category")),
                     authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
                     published=_iso_date(_text(entry.find(f"{ATOM}published"))),
                     code_url=code_url,
@@ -120,6 +122,12 @@ def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[Liste
             )
         )
     return papers
+
+
+def _category(element: Element | None) -> str | None:
+    """An arXiv category term (``cs.LG``, ``hep-th``, ``math.GT``); anything else is not one."""
+    term = (element.get("term") or "").strip() if element is not None else ""
+    return term if _CATEGORY.fullmatch(term) else None
 
 
 def _rfc822_date(text: str) -> date | None:

@@ -22,7 +22,7 @@ PLAIN_BM25: Weights = (1.0, 1.0, 0.0)
 _FIELDS = (
     "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
     "code_url", "project_url", "thumbnail_url", "organization", "upvotes", "ai_summary", "ai_keywords",
-    "source", "content_hash", "updated_at", "arxiv_version",
+    "source", "content_hash", "updated_at", "arxiv_version", "primary_class",
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
@@ -112,6 +112,7 @@ def paper_from_row(row: Row) -> StoredPaper:
         ai_summary=row["ai_summary"],
         ai_keywords=tuple(json.loads(row["ai_keywords"])),
         arxiv_version=row["arxiv_version"],
+        primary_class=row["primary_class"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
     )
@@ -141,6 +142,7 @@ def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
         paper.content_hash(),
         now,
         paper.arxiv_version,
+        paper.primary_class,
     )
 
 

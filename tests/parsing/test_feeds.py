@@ -74,6 +74,8 @@ def test_arxiv_atom_entries() -> None:
     assert first.paper.arxiv_id == "2405.18443" and first.paper.published == date(2024, 5, 28)
     assert first.list_date is None
     assert second.paper.arxiv_id == "hep-th/9901001"
+    # The primary category where the entry names it (arxiv:primary_category), else unknown.
+    assert first.paper.primary_class == "cs.LG" and second.paper.primary_class is None
 
 
 def test_arxiv_feeds_say_which_version_they_announce() -> None:
