@@ -155,6 +155,8 @@ def daily_page(
 
 def ranking_freshness(ranking: Ranking) -> str:
     """How fresh the counts are, in words every member sees in their own time zone."""
+    if ranking.counted == "votes":
+        return f"Last vote {stamp(ranking.updated_at, 'R')}." if ranking.updated_at else "No votes yet."
     if ranking.updated_at is None:
         return "Counts have not been recorded yet."
     return f"Counts updated {stamp(ranking.updated_at, 'R')}."
@@ -167,6 +169,8 @@ def ranking_page(
     lines = [f"{md(ranking.covers)} · {ranking_freshness(ranking)}", ""]
     for rank, entry in enumerate(entries, first_rank):
         counts = []
+        if entry.votes is not None:
+            counts.append(f"👍 {plural(entry.votes, 'vote')}")
         if entry.gain is not None:
             counts.append(f"+{entry.gain} in 24 h")
         if entry.upvotes is not None:

@@ -24,6 +24,7 @@ MEMBER_DATA = (
     "whether your DMs were closed to the bot",
     "the papers you saved to your library, with your read marks, tags and notes",
     "whether you want weekly picks by DM, and the week they last came",
+    "your 👍 votes on digest papers, per server",
 )
 MEMBER_TABLES = (
     "members",
@@ -34,6 +35,7 @@ MEMBER_TABLES = (
     "library_updates",
     "library",
     "library_settings",
+    "votes",
 )
 NOT_KEPT = "No message content, names or avatars: commands are answered and forgotten."
 FORGET_POINTER = "`/privacy forget` deletes everything paperbot keeps about you."

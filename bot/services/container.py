@@ -25,6 +25,7 @@ from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
 from bot.services.privacy import PrivacyService
 from bot.services.similar import SimilarPapers
+from bot.services.votes import VoteService
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
@@ -63,6 +64,7 @@ class Services:
     library: LibraryService
     similar: SimilarPapers
     privacy: PrivacyService
+    votes: VoteService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -142,7 +144,8 @@ class Services:
             lease=lease,
             start_at=settings.shard_plan.share_start(),
         )
-        momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
+        momentum = MomentumService(repos.momentum, repos.papers, clock=clock, votes=repos.votes)
+        votes = VoteService(database, repos.votes, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
         library = LibraryService(
             database, repos.library, repos.papers, papers, similar, clock=clock, members=repos.follows
@@ -163,6 +166,7 @@ class Services:
             library,
             similar,
             privacy,
+            votes,
             fetcher,
             clock,
         )

@@ -34,6 +34,7 @@ class PrivacyRepository:
         saved = await self._delete("DELETE FROM library WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM library_settings WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM member_guilds WHERE user_id = ?", (user_id,))
+        await self._delete("DELETE FROM votes WHERE user_id = ?", (user_id,))
         alerts = await self._delete(
             f"DELETE FROM alerts WHERE user_id = ? AND (batch_id IS NULL OR batch_id NOT IN ({_IN_FLIGHT}))",
             (user_id, user_id),
