@@ -162,30 +162,25 @@ class FollowRepository:
             (user, pk, json.dumps(list(keywords), ensure_ascii=False), now.isoformat())
             for user, pk, keywords in rows
         ]
+        return await self._insert_new("alerts (user_id, paper_pk, keywords, created_at)", values)
+
+    async def queue_changes(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> int:
+        """Queue (user, paper, change) for saved papers; a change already queued or sent is ignored."""
+        values = [(user, pk, change, now.isoformat()) for user, pk, change in rows]
+        return await self._insert_new("library_updates (user_id, paper_pk, change, created_at)", values)
+
+    async def _insert_new(self, target: str, values: Sequence[tuple[int, int, str, str]]) -> int:
+        """Insert (int, int, text, text) rows into ``target``, skipping those whose key is there
+        already; how many went in."""
         if not values:
             return 0
         # One statement over the whole list, whose count of inserted rows both backends report.
         # (WHERE true: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.)
         rows_sql = self._db.dialect.json_rows("int", "int", "text", "text")
         cursor = await self._db.execute(
-            "INSERT INTO alerts (user_id, paper_pk, keywords, created_at) "
-            f"SELECT c0, c1, c2, c3 FROM {rows_sql} AS queued WHERE true "
-            "ON CONFLICT (user_id, paper_pk) DO NOTHING",
-            (json.dumps(values, ensure_ascii=False),),
-        )
-        return cursor.rowcount
-
-    async def queue_changes(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> int:
-        """Queue (user, paper, change) for saved papers; a change already queued or sent is ignored."""
-        values = [(user, pk, change, now.isoformat()) for user, pk, change in rows]
-        if not values:
-            return 0
-        rows_sql = self._db.dialect.json_rows("int", "int", "text", "text")
-        cursor = await self._db.execute(
-            "INSERT INTO library_updates (user_id, paper_pk, change, created_at) "
-            f"SELECT c0, c1, c2, c3 FROM {rows_sql} AS queued WHERE true "
-            "ON CONFLICT (user_id, paper_pk, change) DO NOTHING",
-            (json.dumps(values, ensure_ascii=False),),
+            f"INSERT INTO {target} SELECT c0, c1, c2, c3 FROM {rows_sql} AS queued WHERE true "
+            "ON CONFLICT DO NOTHING",
+            (json.dumps(list(values), ensure_ascii=False),),
         )
         return cursor.rowcount
 

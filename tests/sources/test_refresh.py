@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -89,18 +88,6 @@ class Process:
 async def session() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-@pytest.fixture
-async def shared(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """One database file as two processes open it."""
-    one = await Database.open(tmp_path / "shared.db")
-    two = await Database.open(tmp_path / "shared.db")
-    try:
-        yield one, two
-    finally:
-        await one.close()
-        await two.close()
 
 
 async def process(
