@@ -84,7 +84,9 @@ async def ranking_latency(n: int, queries: int, latency: Measure) -> None:
                 ]
                 await record_signals(database.connection, rows, moment)
     now = datetime(latest.year, latest.month, latest.day, 21, tzinfo=UTC)
-    service = MomentumService(repositories.momentum, repositories.papers, clock=lambda: now)
+    service = MomentumService(
+        repositories.momentum, repositories.papers, clock=lambda: now, votes=repositories.votes
+    )
     await latency("top month", n, ["month"] * queries, lambda _: service.top(Period.MONTH, latest))
     await latency("top week", n, ["week"] * queries, lambda _: service.top(Period.WEEK, latest))
     await latency("rising", n, ["rising"] * queries, lambda _: service.rising())

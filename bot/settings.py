@@ -94,6 +94,9 @@ class SourceSettings(BaseModel):
         7, ge=0, le=30, description="Re-fetch this many recent daily lists on a schedule (momentum; 0: off)"
     )
     refresh_hours: float = Field(6.0, gt=0, description="How often the recent lists are re-fetched")
+    refresh_spacing_seconds: float = Field(
+        1.0, ge=0, le=60, description="Pause between two requests of that re-fetch (politeness)"
+    )
     refresh_minutes: float = Field(
         120.0, gt=0, le=1440, description="Hugging Face lists are re-fetched this long after the last success"
     )

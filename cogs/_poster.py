@@ -45,9 +45,10 @@ class DiscordPoster:
 
     async def send(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
         channel = await self._channel(channel_id)
+        votes = await self.bot.services.votes.enabled(channel.guild.id)
         try:
             async with asyncio.timeout(self.bot.settings.delivery.send_timeout_seconds):
-                sent = await send_planned(channel, message, nonce=nonce)
+                sent = await send_planned(channel, message, nonce=nonce, votes=votes)
         except discord.Forbidden:
             raise DestinationGone(
                 f"The bot may not post in #{channel.name}: "
@@ -107,14 +108,14 @@ class DiscordMessenger:
 
 
 async def send_planned(
-    channel: discord.abc.Messageable, message: DigestMessage, *, nonce: str | None = None
+    channel: discord.abc.Messageable, message: DigestMessage, *, nonce: str | None = None, votes: bool = False
 ) -> discord.Message:
     """Send one planned message (digest part or alert DM part), with a menu to save any of its
-    papers; it never pings anyone. With a ``nonce``, discord.py asks Discord to enforce it: the same
-    part sent twice within Discord's nonce window returns the first message instead of creating a
-    second."""
+    papers (and, ``votes``: a server's digest, one to vote for them); it never pings anyone. With
+    a ``nonce``, discord.py asks Discord to enforce it: the same part sent twice within Discord's
+    nonce window returns the first message instead of creating a second."""
     extra: dict[str, Any] = {}
-    menu = save_menu(message.saves)
+    menu = save_menu(message.saves, votes=votes)
     if menu is not None:
         extra["view"] = menu
     if nonce is not None:

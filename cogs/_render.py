@@ -155,6 +155,8 @@ def daily_page(
 
 def ranking_freshness(ranking: Ranking) -> str:
     """How fresh the counts are, in words every member sees in their own time zone."""
+    if ranking.counted == "votes":
+        return f"Last vote {stamp(ranking.updated_at, 'R')}." if ranking.updated_at else "No votes yet."
     if ranking.updated_at is None:
         return "Counts have not been recorded yet."
     return f"Counts updated {stamp(ranking.updated_at, 'R')}."
@@ -167,6 +169,8 @@ def ranking_page(
     lines = [f"{md(ranking.covers)} · {ranking_freshness(ranking)}", ""]
     for rank, entry in enumerate(entries, first_rank):
         counts = []
+        if entry.votes is not None:
+            counts.append(f"👍 {plural(entry.votes, 'vote')}")
         if entry.gain is not None:
             counts.append(f"+{entry.gain} in 24 h")
         if entry.upvotes is not None:
@@ -212,6 +216,10 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
     embed.add_field(name="Last fetch", value=fetched)
     upcoming = " · ".join(f"{name}: {stamp(at, 'R')}" for name, at in overview.next_fetch.items())
     embed.add_field(name="Next fetch", value=upcoming or "no source enabled")
+    if overview.hf_calls is not None:
+        used, allowed, per = overview.hf_calls
+        window = f"{per / 60:g} minutes" if per >= 60 else f"{per:g} seconds"
+        embed.add_field(name="Hugging Face calls", value=f"{used} of {allowed} in the last {window}")
     embed.add_field(name="Servers", value=str(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
     embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")

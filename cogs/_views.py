@@ -223,7 +223,9 @@ async def _save(interaction: discord.Interaction[Any], paper_id: str) -> None:
 
     writes_may_wait(interaction, WRITE_WAIT)
     try:
-        saved = await interaction.client.services.library.save(interaction.user.id, paper_id)
+        saved = await interaction.client.services.library.save(
+            interaction.user.id, paper_id, guild_id=interaction.guild_id
+        )
     except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
         await PaperTree.handle(interaction, error)
         return
@@ -270,15 +272,10 @@ class SaveFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SAVE
     """A "Save a paper…" menu under a list of papers (digest, alert DM, search page)."""
 
     def __init__(self, papers: Sequence[PaperRef] = ()) -> None:
-        options = [
-            discord.SelectOption(label=truncate(clean_line(title), 100) or paper_id, value=paper_id)
-            for paper_id, title in list(dict.fromkeys(papers))[:25]
-            if len(paper_id) <= 100
-        ]
         select: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=SAVE_MENU_ID,
             placeholder="🔖 Save a paper to your library…",
-            options=options or [discord.SelectOption(label="-", value="-")],
+            options=_paper_options(papers),
         )
         super().__init__(select)
 
@@ -294,18 +291,103 @@ class SaveFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SAVE
         await _save(interaction, str(values[0]) if values else "")
 
 
+VOTE_MENU_ID = "vote-menu"
+
+
+class VoteFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=VOTE_MENU_ID):
+    """A "👍 Vote for a paper…" menu under a digest post: the server's own votes, one per member and
+    paper; choosing a paper you voted for takes the vote back."""
+
+    def __init__(self, papers: Sequence[PaperRef] = ()) -> None:
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=VOTE_MENU_ID,
+            placeholder="👍 Vote for a paper (again: take the vote back)…",
+            options=_paper_options(papers),
+        )
+        super().__init__(select)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> VoteFromList:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        data: Any = interaction.data or {}
+        values = data.get("values") or []
+        await _vote(interaction, str(values[0]) if values else "")
+
+
+class VoteToggle(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"vote:(?P<id>\S+)"):
+    """Under the private answer to a vote: take it back, or vote again (a select menu keeps showing
+    the choice just made, so choosing it again may not reach the bot)."""
+
+    def __init__(self, paper_id: str, *, voted: bool = True) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Take my vote back" if voted else "Vote again",
+                emoji="👍",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"vote:{paper_id}",
+            )
+        )
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> VoteToggle:
+        return cls(match["id"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _vote(interaction, self.paper_id)
+
+
+async def _vote(interaction: discord.Interaction[Any], paper_id: str) -> None:
+    from bot.client import PaperTree, respond, writes_may_wait
+
+    writes_may_wait(interaction, WRITE_WAIT)
+    try:
+        vote = await interaction.client.services.votes.toggle(
+            interaction.guild_id, interaction.user.id, paper_id
+        )
+    except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+        await PaperTree.handle(interaction, error)
+        return
+    title = escape(truncate(clean_line(vote.title), 200))
+    count = f"{vote.count} vote{'s' * (vote.count != 1)} in this server"
+    text = f"👍 Voted for “{title}” ({count})." if vote.voted else f"Vote for “{title}” taken back ({count})."
+    view = discord.ui.View(timeout=None)
+    if len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID:
+        view.add_item(VoteToggle(vote.paper_id, voted=vote.voted))
+    await respond(interaction, text, ephemeral=True, view=view)
+
+
+def _paper_options(papers: Sequence[PaperRef]) -> list[discord.SelectOption]:
+    """A menu's options: each paper once, at most 25 (Discord's limit), never an empty menu."""
+    options = [
+        discord.SelectOption(label=truncate(clean_line(title), 100) or paper_id, value=paper_id)
+        for paper_id, title in list(dict.fromkeys(papers))[:25]
+        if len(paper_id) <= 100
+    ]
+    return options or [discord.SelectOption(label="-", value="-")]
+
+
 def with_view(view: discord.ui.View | None) -> dict[str, Any]:
     """``view=`` for send calls when there is a view (discord.py refuses ``view=None``)."""
     return {} if view is None else {"view": view}
 
 
-def save_menu(papers: Sequence[PaperRef]) -> discord.ui.View | None:
-    """A persistent view with the Save menu for ``papers`` (None when there is nothing to save)."""
+def save_menu(papers: Sequence[PaperRef], *, votes: bool = False) -> discord.ui.View | None:
+    """A persistent view with the Save menu for ``papers`` and, with ``votes`` (a server's digest),
+    the Vote menu below it: two rows of Discord's five (None when there is nothing to save)."""
     refs = [ref for ref in papers if len(ref[0]) <= 100]
     if not refs:
         return None
     view = discord.ui.View(timeout=None)
     view.add_item(SaveFromList(refs))
+    if votes:
+        view.add_item(VoteFromList(refs))
     return view
 
 

@@ -97,6 +97,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         topic='Only papers matching this, as in /follow add (e.g. "diffusion -video")',
         cadence="daily (default) or weekly: the week's most upvoted papers",
         weekday="The day a weekly digest posts (default: Monday)",
+        votes="A 👍 menu under each post counting this server's votes (default: on)",
     )
     @app_commands.choices(
         list=[
@@ -122,6 +123,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         topic: app_commands.Range[str, 1, 100] | None = None,
         cadence: str = "daily",
         weekday: str | None = None,
+        votes: bool | None = None,
     ) -> None:
         assert interaction.guild is not None
         missing = [
@@ -146,8 +148,17 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             weekday=weekday,
         )
         self.scheduler.upsert(config)
+        if votes is not None:
+            await self.bot.services.votes.set_enabled(interaction.guild.id, votes)
         status = await self.service.status(config)
-        await respond(interaction, embed=_render.digest_status(status), ephemeral=True)
+        embed = _render.digest_status(status)
+        embed.add_field(name="Votes", value=await self._votes_text(interaction.guild.id))
+        await respond(interaction, embed=embed, ephemeral=True)
+
+    async def _votes_text(self, guild_id: int) -> str:
+        if await self.bot.services.votes.enabled(guild_id):
+            return "👍 menu under each post (`/papers top scope:server` ranks them)"
+        return "off"
 
     @setup.autocomplete("timezone")
     async def timezone_autocomplete(
@@ -181,7 +192,9 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         statuses = await self.service.statuses(interaction.guild_id)
         if not statuses:
             raise InvalidInput("This server has no digest yet: set one up with /digest setup.")
-        first, *rest = _render.embed_pages([_render.digest_status(status) for status in statuses])
+        votes = await self._votes_text(interaction.guild_id)  # the server's, under every digest
+        embeds = [_render.digest_status(status).add_field(name="Votes", value=votes) for status in statuses]
+        first, *rest = _render.embed_pages(embeds)
         await interaction.response.send_message(embeds=first, ephemeral=True)
         for page in rest:
             await interaction.followup.send(embeds=page, ephemeral=True)

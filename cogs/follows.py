@@ -241,7 +241,9 @@ class Follows(
         until = await self.service.pause(interaction.user.id, days)
         when = f"until {discord.utils.format_dt(until, 'f')}" if until else "until you /follow resume"
         await self._reply(
-            interaction, f"Alerts paused {when}. Papers published meanwhile are not sent later."
+            interaction,
+            f"Alerts paused {when}. Papers published meanwhile are not sent later; "
+            "news of papers you saved (a new version, code released) waits until you resume.",
         )
 
     @app_commands.command(name="resume", description="Get alerts again")

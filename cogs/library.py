@@ -174,7 +174,7 @@ class Library(
     @app_commands.command(name="save", description="Save a paper to your library")
     @app_commands.describe(paper="Start typing a title (or paste an arXiv id or link)")
     async def save(self, interaction: discord.Interaction[PaperBot], paper: PaperOption) -> None:
-        saved = await self.service.save(interaction.user.id, paper)
+        saved = await self.service.save(interaction.user.id, paper, guild_id=interaction.guild_id)
         await self._reply(interaction, saved_text(saved.title, saved.created))
 
     @save.autocomplete("paper")

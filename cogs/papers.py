@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Literal
 
 import discord
 from discord import app_commands
@@ -15,12 +16,15 @@ from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
 from bot.services.momentum import Ranking
+from bot.services.votes import IN_A_SERVER
 from cogs import _render
 from cogs._views import (
     AnotherOne,
     FollowKeywords,
     Paginator,
     SimilarButton,
+    VoteFromList,
+    VoteToggle,
     paper_view,
     save_menu,
     sent_message,
@@ -41,21 +45,17 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self.papers = bot.services.papers
         self.momentum = bot.services.momentum
         self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
-        self.refresh.change_interval(hours=bot.settings.sources.refresh_hours)
         super().__init__()
 
     async def cog_load(self) -> None:
         # Similar buttons live on paper messages of any age.
-        self.bot.add_dynamic_items(SimilarButton)
+        self.bot.add_dynamic_items(SimilarButton, VoteFromList, VoteToggle)
         if self.bot.settings.digest.scheduler:
             self.watch.start()
-            if self.bot.services.fetcher and self.bot.settings.sources.refresh_days:
-                self.refresh.start()
 
     async def cog_unload(self) -> None:
         self.watch.cancel()
-        self.refresh.cancel()
-        self.bot.remove_dynamic_items(SimilarButton)
+        self.bot.remove_dynamic_items(SimilarButton, VoteFromList, VoteToggle)
 
     @tasks.loop(seconds=5)
     async def watch(self) -> None:
@@ -66,27 +66,6 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
                 self.bot.dispatch("papers_ingested")
         except Exception:
             log.exception("refreshing from the store failed; will try again")
-
-    # ---- background: momentum --------------------------------------------------------------------
-
-    @tasks.loop(hours=6)
-    async def refresh(self) -> None:
-        """Re-fetch the recent lists: fresh counts for /papers top and rising, and late additions."""
-        fetcher = self.bot.services.fetcher
-        if fetcher is None:
-            return
-        try:
-            days = self.bot.settings.sources.refresh_days
-            counts = await fetcher.refresh_recent(days, self.bot.services.clock().date())
-        except Exception:
-            log.exception("refreshing the recent lists failed; will try again")
-            return
-        if counts.new:
-            self.bot.dispatch("papers_ingested")
-
-    @refresh.before_loop
-    async def _wait_ready(self) -> None:
-        await self.bot.wait_until_ready()
 
     # ---- commands ------------------------------------------------------------------------------
 
@@ -221,19 +200,34 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
 
     @app_commands.command(
         name="top",
-        description="The most upvoted papers of a day, week or month",
-        extras={"example": "/papers top period:month"},
+        description="The most upvoted papers of a day, week or month (or this server's 👍 votes)",
+        extras={"example": "/papers top period:month scope:server"},
     )
     @app_commands.describe(
-        period="week (default), month, day; or ending at a date: day:YYYY-MM-DD, week:YYYY-MM-DD"
+        period="week (default), month, day; or ending at a date: day:YYYY-MM-DD, week:YYYY-MM-DD",
+        scope="huggingface: Hugging Face upvotes (default); server: this server's 👍 votes on digests",
     )
     async def top(
         self,
         interaction: discord.Interaction[PaperBot],
         period: app_commands.Range[str, 1, 20] = Period.WEEK.value,
+        scope: Literal["huggingface", "server"] = "huggingface",
     ) -> None:
         chosen, day = parse_period(period)
-        await self._send_ranking(interaction, await self.momentum.top(chosen, day))
+        if scope == "huggingface":
+            await self._send_ranking(interaction, await self.momentum.top(chosen, day))
+            return
+        if interaction.guild_id is None:
+            raise InvalidInput(IN_A_SERVER)
+        ranking = await self.momentum.server_top(interaction.guild_id, chosen, day)
+        if not ranking.entries:
+            await interaction.response.send_message(
+                f"No paper listed {ranking.covers} has a vote in this server yet: "
+                "vote with the 👍 menu under a digest post.",
+                ephemeral=True,
+            )
+            return
+        await self._send_ranking(interaction, ranking)
 
     @top.autocomplete("period")
     async def top_autocomplete(

@@ -79,3 +79,15 @@ async def service(database: Database) -> PaperService:
 async def loaded_service(service: PaperService, sample_papers: list[ListedPaper]) -> PaperService:
     await service.ingest(sample_papers)
     return service
+
+
+@pytest.fixture
+async def shared(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """One database file as two processes open it (each its own connections)."""
+    one = await Database.open(tmp_path / "shared.db")
+    two = await Database.open(tmp_path / "shared.db")
+    try:
+        yield one, two
+    finally:
+        await one.close()
+        await two.close()

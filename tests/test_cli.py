@@ -242,6 +242,8 @@ def test_doctor_reports_each_check_without_revealing_the_token(db: Path, tmp_pat
     assert "✔ schema: version" in done.stdout and "✘ source hf:" in done.stdout
     # The source schedule, from the fetch log: when the running bot fetches next.
     assert re.search(r"schedule hf: .*next (fetch )?(now \(due\)|\d{4}-\d\d-\d\d \d\d:\d\d UTC)", done.stdout)
+    # The momentum refresh is a policy of the same schedule: doctor says when it runs next.
+    assert re.search(r"schedule hf-refresh: never fetched; next fetch (now|\d{4}-\d\d-\d\d)", done.stdout)
     assert secret not in done.stdout + done.stderr
 
 
@@ -283,3 +285,24 @@ def test_similar_prints_what_the_command_answers(db: Path) -> None:
     code, table = run("similar", source, "--limit", "3", "--db", str(db))
     assert code == 0 and similar[0]["id"] in table
     assert run("similar", "no such paper", "--db", str(db))[0] == 1
+
+
+def test_a_cli_ingest_of_a_new_version_queues_the_savers_update(db: Path, tmp_path: Path) -> None:
+    # A member saved 2405.18443 (v1, from the Atom API) in a server; `paperbot ingest` of a feed
+    # announcing v2 queues their "new version v2" for the running bot's next alert DM, once.
+    atom = Path(__file__).parent / "fixtures" / "arxiv_atom_query.xml"
+    assert run("ingest", str(atom), "--db", str(db))[0] == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO members (user_id, created_at) VALUES (7, 'x')")
+        conn.execute("INSERT INTO member_guilds (user_id, guild_id) VALUES (7, 70)")
+        conn.execute(
+            "INSERT INTO library (user_id, paper_pk, saved_at) "
+            "SELECT 7, pk, 'x' FROM papers WHERE id = '2405.18443'"
+        )
+    revised = tmp_path / "revised.xml"
+    revised.write_text(atom.read_text().replace("2405.18443v1", "2405.18443v2"))
+    for _ in range(2):  # the same version twice: queued once
+        assert run("ingest", str(revised), "--db", str(db))[0] == 0
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT user_id, change, state FROM library_updates").fetchall()
+    assert rows == [(7, "v2", "pending")]

@@ -17,12 +17,14 @@ from bot.domain.layout import truncate
 # What the store holds about a member (the tables in bot/storage/migrations that have a user id).
 # Keep in step with new tables: tests/cogs/test_meta.py checks each member table is named here.
 MEMBER_DATA = (
-    "your Discord user id, and the servers where you used /follow",
+    "your Discord user id, and the servers where you used /follow or saved a paper",
     "the keywords you follow, your alert mode (instant or daily, time, time zone) and pauses",
-    "which papers were sent to you by DM, so none comes twice",
+    "which papers were sent to you by DM, so none comes twice, and which new versions and code"
+    " links of your saved papers you were told about",
     "whether your DMs were closed to the bot",
     "the papers you saved to your library, with your read marks, tags and notes",
     "whether you want weekly picks by DM, and the week they last came",
+    "your 👍 votes on digest papers, per server",
 )
 MEMBER_TABLES = (
     "members",
@@ -30,8 +32,10 @@ MEMBER_TABLES = (
     "follows",
     "alerts",
     "alert_batches",
+    "library_updates",
     "library",
     "library_settings",
+    "votes",
 )
 NOT_KEPT = "No message content, names or avatars: commands are answered and forgotten."
 FORGET_POINTER = "`/privacy forget` deletes everything paperbot keeps about you."

@@ -14,6 +14,7 @@ ARXIV_ID = re.compile(rf"(?P<id>{_NEW_STYLE}|{_OLD_STYLE})(?:v(?P<version>\d+))?
 _ARXIV_URL = re.compile(
     rf"arxiv\.org/(?:abs|pdf|html)/(?P<id>{_NEW_STYLE}|{_OLD_STYLE})(?:v\d+)?", re.IGNORECASE
 )
+_VERSIONED = re.compile(rf"(?:^|/)(?:{_NEW_STYLE}|{_OLD_STYLE})v(?P<version>\d{{1,4}})$")
 _HF_PAPER_URL = re.compile(rf"huggingface\.co/papers/(?P<id>{_NEW_STYLE})", re.IGNORECASE)
 
 TITLE_ID_PREFIX = "t-"
@@ -30,6 +31,13 @@ def parse_arxiv_id(text: str) -> str | None:
         text = text[len("arxiv:") :]
     match = ARXIV_ID.fullmatch(text)
     return match.group("id") if match else None
+
+
+def parse_arxiv_version(text: str) -> int | None:
+    """The version of an arXiv id or link that names one (``2405.18443v3`` -> 3), else None."""
+    text = text.strip().removeprefix("oai:arXiv.org:").removeprefix("arXiv:")
+    found = _VERSIONED.search(text)
+    return int(found.group("version")) if found else None
 
 
 def title_id(title: str) -> str:

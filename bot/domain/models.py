@@ -45,6 +45,8 @@ class Paper:
     upvotes: int | None = None
     ai_summary: str | None = None
     ai_keywords: tuple[str, ...] = ()
+    arxiv_version: int | None = None  # the newest arXiv version seen (arXiv feeds name it; HF does not)
+    primary_class: str | None = None  # primary arXiv category, "cs.LG" (arXiv's Atom API names it)
     created_at: datetime | None = field(default=None, compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
     # Derived once: dedup, ids and the vocabulary all need it, and folding is not free.
@@ -125,4 +127,7 @@ def merge(existing: Paper, incoming: Paper) -> Paper:
             chosen[name] = new_value
     listed = [d for d in (existing.first_listed, incoming.first_listed) if d is not None]
     chosen["first_listed"] = min(listed) if listed else None
+    # A feed replaying an older version (an old query result) never takes a paper back.
+    versions = [v for v in (existing.arxiv_version, incoming.arxiv_version) if v is not None]
+    chosen["arxiv_version"] = max(versions) if versions else None
     return replace(existing, **chosen)  # type: ignore[arg-type]

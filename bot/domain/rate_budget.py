@@ -25,10 +25,15 @@ class RateBudget:
         if self.calls < 1 or self.per <= 0:
             raise ValueError("a budget allows at least one call in a positive window")
 
-    def wait(self, now: float) -> float:
-        """Seconds to wait from ``now`` before the next call keeps within the budget (0: go)."""
+    def used(self, now: float) -> int:
+        """Calls made in the window ending at ``now`` (what /papers stats shows)."""
         while self._spent and self._spent[0] <= now - self.per:
             self._spent.popleft()
+        return len(self._spent)
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait from ``now`` before the next call keeps within the budget (0: go)."""
+        self.used(now)
         wait = max(0.0, self._paused_until - now)
         if len(self._spent) >= self.calls:
             # The oldest call in the window must leave it first.

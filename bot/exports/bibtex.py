@@ -3,10 +3,11 @@
 Every entry is ``@misc`` with a Google-Scholar-style key (``vaswani2017attention``: first author's
 family name, year, first significant title word, ASCII only) made unique with ``a``, ``b``... in
 paper-id order, so the same export always yields the same keys. arXiv papers carry ``eprint``,
-``archivePrefix = {arXiv}`` and ``url``; others ``howpublished = {\\url{...}}``. URLs are
-percent-encoded (url fields are read verbatim); every other value is braced with every LaTeX
-special character escaped, so no title can break the file or inject commands. Names holding
-" and ", commas or special characters are braced so they stay one author.
+``archivePrefix = {arXiv}``, ``primaryClass`` when the category is known, and ``url``; others
+``howpublished = {\\url{...}}``. URLs are percent-encoded (url fields are read verbatim); every
+other value is braced with every LaTeX special character escaped, so no title can break the file
+or inject commands. Names holding " and ", commas or special characters are braced so they stay
+one author.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def entry_text(entry: ExportEntry, key: str) -> str:
         fields.append(("year", str(when.year)))
     if paper.arxiv_id:
         fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
+        if paper.primary_class:
+            fields.append(("primaryClass", escape(paper.primary_class)))
     if paper.url:
         url = url_value(paper.url)
         fields.append(("url", url) if paper.arxiv_id else ("howpublished", "\\url{" + url + "}"))

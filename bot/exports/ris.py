@@ -1,9 +1,10 @@
 """RIS (Research Information Systems) for EndNote, Zotero, Mendeley.
 
 Each record is ``TY  - ELEC`` (an online paper: it has a URL) or ``TY  - GEN``, then two-letter tags
-(``TI``, one ``AU`` per author, ``PY``, ``DA``, ``AB``, ``UR``, ``AN`` for the arXiv id, one ``KW`` per
-tag, ``N1`` for the member's note) and ``ER  -``, lines ending in CR LF as the spec asks. Every
-value is one line: a title holding a line break cannot start a tag of its own.
+(``TI``, one ``AU`` per author, ``PY``, ``DA``, ``AB``, ``UR``, ``AN`` for the arXiv id, one ``KW``
+for the primary arXiv category and one per tag, ``N1`` for the member's note) and ``ER  -``, lines
+ending in CR LF as the spec asks. Every value is one line: a title holding a line break cannot
+start a tag of its own.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def record(entry: ExportEntry) -> list[str]:
         lines.append(("UR", value(paper.url)))
     if paper.arxiv_id:
         lines.append(("AN", f"arXiv:{paper.arxiv_id}"))
-    lines += [("KW", value(tag)) for tag in entry.tags]
+    # The arXiv category is a keyword (RIS has no field of its own for it), before the member's tags.
+    keywords = [paper.primary_class] if paper.primary_class else []
+    lines += [("KW", value(keyword)) for keyword in [*keywords, *entry.tags]]
     if entry.note:
         lines.append(("N1", value(entry.note)))
     lines.append(("ER", ""))

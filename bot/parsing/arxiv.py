@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
-from bot.domain.ids import parse_arxiv_id
+from bot.domain.ids import parse_arxiv_id, parse_arxiv_version
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line
 from bot.errors import ParseError
@@ -25,6 +25,7 @@ ARXIV = "{http://arxiv.org/schemas/atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 _ABSTRACT = re.compile(r"Abstract:\s*(?P<text>.*)", re.DOTALL)
+_CATEGORY = re.compile(r"[a-z][a-z\-]*(?:\.[A-Za-z\-]{2,})?")
 
 
 def _root(data: bytes, source: str) -> Element:
@@ -55,9 +56,10 @@ def parse_arxiv_rss(
         kind = _text(item.find(f"{ARXIV}announce_type")) or "new"
         if kind not in announce_types:
             continue
-        arxiv_id = parse_arxiv_id(_text(item.find("link"))) or parse_arxiv_id(
-            _text(item.find("guid")).removeprefix("oai:arXiv.org:")
-        )
+        guid = _text(item.find("guid")).removeprefix("oai:arXiv.org:")
+        arxiv_id = parse_arxiv_id(_text(item.find("link"))) or parse_arxiv_id(guid)
+        # The link is versionless; the guid names the version announced (a "replace": v2 or later).
+        version = parse_arxiv_version(guid) or parse_arxiv_version(_text(item.find("link")))
         title = _text(item.find("title"))
         if not title:
             raise ParseError(f"item {len(papers) + 1} has no title", source=source)
@@ -79,6 +81,7 @@ def parse_arxiv_rss(
                     first_listed=listed,
                     code_url=code_url,
                     project_url=project_url,
+                    arxiv_version=version,
                 ),
                 listed,
                 len(papers) + 1,
@@ -99,13 +102,16 @@ def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[Liste
             raise ParseError(f"entry {index} has no title (an API error?)", source=source)
         abstract = _text(entry.find(f"{ATOM}summary"))
         code_url, project_url = split_links(abstract)
+        entry_id = _text(entry.find(f"{ATOM}id"))
         papers.append(
             ListedPaper(
                 Paper(
                     title=title,
                     abstract=abstract,
                     source=Source.ARXIV_ATOM,
-                    arxiv_id=parse_arxiv_id(_text(entry.find(f"{ATOM}id"))),
+                    arxiv_id=parse_arxiv_id(entry_id),
+                    arxiv_version=parse_arxiv_version(entry_id),
+                    primary_class=_category(entry.find(f"{ARXIV}primary_category")),
                     authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
                     published=_iso_date(_text(entry.find(f"{ATOM}published"))),
                     code_url=code_url,
@@ -116,6 +122,12 @@ def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[Liste
             )
         )
     return papers
+
+
+def _category(element: Element | None) -> str | None:
+    """An arXiv category term (``cs.LG``, ``hep-th``, ``math.GT``); anything else is not one."""
+    term = (element.get("term") or "").strip() if element is not None else ""
+    return term if _CATEGORY.fullmatch(term) else None
 
 
 def _rfc822_date(text: str) -> date | None:

@@ -1,4 +1,4 @@
-"""Delivering follow alerts: one grouped DM per member, each paper once.
+"""Delivering follow alerts and saved-paper updates: one grouped DM per member, each paper once.
 
 The pending (member, paper) rows are claimed into a batch; the batch's messages are sent through a
 ``Messenger`` (Discord DMs in the bot) with the same resume algorithm as digests, so a restart
@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.domain.alerts import alert_marker, plan_alert
+from bot.domain.alerts import AlertItem, alert_marker, plan_alert
 from bot.domain.delivery import alert_nonce
 from bot.domain.digest import DigestMessage, messages_from_data, messages_to_data
 from bot.domain.schedule import local_date, wall_clock
@@ -23,7 +23,7 @@ from bot.errors import PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
 from bot.storage.connection import Store
-from bot.storage.follows import BatchRecord, FollowRepository
+from bot.storage.follows import BatchRecord, FollowRepository, QueuedAlert
 from bot.storage.papers import PaperRepository
 
 log = logging.getLogger(__name__)
@@ -150,18 +150,22 @@ class AlertService:
             if not alerts:
                 await self.repository.close_batch(batch_id, now, owner=owner)
                 return None
-            stored = await self._papers.by_pks([a.paper_pk for a in alerts])
-            items = [
-                (str(a.paper_pk), stored[a.paper_pk].paper, a.keywords)
-                for a in alerts
-                if a.paper_pk in stored
-            ]
+            items = await self._items(alerts)
             messages = plan_alert(batch_id, items)
             await self.repository.freeze_plan(batch_id, json.dumps(messages_to_data(messages)))
             if not items:  # its papers were deleted meanwhile: nothing to say
                 await self.repository.close_batch(batch_id, now, owner=owner)
                 return None
         return AlertBatch(batch_id, user_id, messages, len(items), created_at=now)
+
+    async def _items(self, alerts: Sequence[QueuedAlert]) -> list[AlertItem]:
+        """What the DM says about each queued paper (papers deleted meanwhile: nothing)."""
+        stored = await self._papers.by_pks([a.paper_pk for a in alerts])
+        return [
+            AlertItem(str(a.paper_pk), stored[a.paper_pk].paper, a.keywords, a.changes)
+            for a in alerts
+            if a.paper_pk in stored
+        ]
 
     async def interrupted(self) -> list[AlertBatch]:
         """Batches being sent whose process died (lease expired) or whose earlier attempt here
@@ -187,13 +191,7 @@ class AlertService:
         if record.plan is not None:
             messages = messages_from_data(json.loads(record.plan))
         else:  # opened before plans were frozen: plan it now from its alerts
-            alerts = await self.repository.batch_alerts(record.batch_id)
-            stored = await self._papers.by_pks([a.paper_pk for a in alerts])
-            items = [
-                (str(a.paper_pk), stored[a.paper_pk].paper, a.keywords)
-                for a in alerts
-                if a.paper_pk in stored
-            ]
+            items = await self._items(await self.repository.batch_alerts(record.batch_id))
             messages = plan_alert(record.batch_id, items) if items else ()
         if not messages:
             return None

@@ -20,10 +20,12 @@ from bot.services.digest import DigestService
 from bot.services.fetching import FetchService, next_fetches, source_policies
 from bot.services.follows import FollowService
 from bot.services.library import LibraryService
+from bot.services.library_updates import LibraryUpdates
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
 from bot.services.privacy import PrivacyService
 from bot.services.similar import SimilarPapers
+from bot.services.votes import VoteService
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
@@ -41,7 +43,8 @@ class Overview:
     by_source: dict[str, int]
     latest_list: date | None
     last_fetch: FetchRecord | None
-    next_fetch: dict[str, datetime]  # per enabled source
+    next_fetch: dict[str, datetime]  # per enabled source, and the momentum refresh
+    hf_calls: tuple[int, int, float] | None  # this process: (used, allowed, per seconds); None: offline
     digest_servers: int
     digest_posts: int
     follows: int
@@ -61,6 +64,7 @@ class Services:
     library: LibraryService
     similar: SimilarPapers
     privacy: PrivacyService
+    votes: VoteService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
 
@@ -101,6 +105,9 @@ class Services:
                 owner=lease.owner,
                 fresh_wait=sources.fresh_wait_seconds,
                 lease_ttl=timedelta(seconds=sources.lease_seconds),
+                refresh_days=sources.refresh_days,
+                refresh_spacing=sources.refresh_spacing_seconds,
+                hf_budget=budget,
             )
         digests = DigestService(
             database,
@@ -137,9 +144,15 @@ class Services:
             lease=lease,
             start_at=settings.shard_plan.share_start(),
         )
-        momentum = MomentumService(repos.momentum, repos.papers, clock=clock)
+        momentum = MomentumService(repos.momentum, repos.papers, clock=clock, votes=repos.votes)
+        votes = VoteService(database, repos.votes, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
-        library = LibraryService(database, repos.library, repos.papers, papers, similar, clock=clock)
+        library = LibraryService(
+            database, repos.library, repos.papers, papers, similar, clock=clock, members=repos.follows
+        )
+        updates = LibraryUpdates(repos.library, repos.follows, clock=clock)
+        papers.on_code_linked(updates.queue_code_released)  # savers hear once, with their alerts
+        papers.on_revised(updates.queue_new_versions)
         privacy = PrivacyService(database, repos.privacy, repos.generations, follows)
         return cls(
             database,
@@ -153,6 +166,7 @@ class Services:
             library,
             similar,
             privacy,
+            votes,
             fetcher,
             clock,
         )
@@ -166,6 +180,7 @@ class Services:
             latest_list=stats.latest_list,
             last_fetch=await repos.fetches.last("hf"),
             next_fetch=await self.next_fetches(),
+            hf_calls=self.fetcher.hf_calls() if self.fetcher else None,
             digest_servers=await repos.digests.count_servers(),
             digest_posts=await repos.digests.count_posted(),
             follows=await repos.follows.count_follows(),

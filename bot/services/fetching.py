@@ -4,23 +4,31 @@ Which sources are fetched is configuration (``sources.enabled``; the default is 
 daily list). The digest shows the Hugging Face list; arXiv announcements, when enabled, add papers
 to search and to follow alerts. When each source is due comes from its fetch log
 (:mod:`bot.domain.sources`), so the schedule survives restarts and any process can show it.
+
+The momentum refresh (the last ``refresh_days`` Hugging Face lists, for fresh upvotes and late
+additions) is one more policy of the same schedule, ``hf-refresh``: it runs under the schedule's
+lease (one process), through the same rate budget as every other Hugging Face call, a pause
+between its requests, and it stops at the first request the source still refuses after retries
+(429, 5xx, unreachable); the schedule then retries it with the usual growing pause.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from bot.domain.models import ListedPaper
+from bot.domain.rate_budget import RateBudget
 from bot.domain.sources import SourcePolicy, next_fetch, recent_days
 from bot.domain.text import without_lone_surrogates
 from bot.services.delivery import new_instance_id
 from bot.services.papers import PaperService
 from bot.settings import SourceSettings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
-from bot.sources.http import FetchError
+from bot.sources.http import FetchError, Sleep, SourceUnavailable
 from bot.storage.connection import Store
 from bot.storage.fetches import FetchLogRepository, FetchRecord
 from bot.storage.leases import LeaseRepository
@@ -33,13 +41,20 @@ SCHEDULE_LEASE = "sources"
 # The process running the schedule renews its lease a few times per period (sources.lease_seconds);
 # another takes over this long after the last renewal (a crashed or frozen owner), never sooner.
 LEASE_TTL = timedelta(seconds=45)
+REFRESH = "hf-refresh"  # the momentum refresh's name in the schedule and the fetch log
+REFRESH_SPACING = 1.0  # seconds between two requests of a refresh: background work leaves room
+# Asked during a long run: True while this process still holds the schedule's lease (renewing it).
+KeepLease = Callable[[], Awaitable[bool]]
 
 
 def source_policies(settings: SourceSettings) -> dict[str, SourcePolicy]:
-    """The enabled sources' schedules, from configuration."""
+    """The enabled sources' schedules, from configuration; the momentum refresh with Hugging Face."""
     every = timedelta(minutes=settings.refresh_minutes)
     known = {"hf": SourcePolicy("hf", every), "arxiv": SourcePolicy("arxiv", every, announced=True)}
-    return {name: known[name] for name in settings.enabled}
+    policies: dict[str, SourcePolicy] = {name: known[name] for name in settings.enabled}
+    if "hf" in policies and settings.refresh_days:
+        policies[REFRESH] = SourcePolicy(REFRESH, timedelta(hours=settings.refresh_hours))
+    return policies
 
 
 async def next_fetches(
@@ -68,6 +83,11 @@ class FetchService:
         fresh_wait: float = FRESH_WAIT,
         owner: str | None = None,
         lease_ttl: timedelta = LEASE_TTL,
+        refresh_days: int = 7,
+        refresh_spacing: float = REFRESH_SPACING,
+        sleep: Sleep = asyncio.sleep,
+        hf_budget: RateBudget | None = None,  # the one the Hugging Face client keeps to, for stats
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._papers = papers
         self._database = database
@@ -81,6 +101,11 @@ class FetchService:
         self._fresh_wait = fresh_wait
         self.owner = owner or new_instance_id()  # the process's id, as for its digest claims
         self._lease_ttl = lease_ttl
+        self._refresh_days = refresh_days
+        self._refresh_spacing = refresh_spacing
+        self._sleep = sleep
+        self._hf_budget = hf_budget
+        self._monotonic = monotonic
         # One fetch of a source at a time: a post waiting for its list shares the running fetch.
         self._locks = {"hf": asyncio.Lock(), "arxiv": asyncio.Lock()}
         self._background: set[asyncio.Future[None]] = set()
@@ -91,6 +116,13 @@ class FetchService:
     @property
     def enabled(self) -> tuple[str, ...]:
         return tuple(self.policies)
+
+    def hf_calls(self) -> tuple[int, int, float] | None:
+        """This process's Hugging Face calls in the budget's window: (used, allowed, window seconds)."""
+        budget = self._hf_budget
+        if budget is None:
+            return None
+        return budget.used(self._monotonic()), budget.calls, budget.per
 
     async def _record(
         self, list_date: date | None, *, ok: bool, papers: int, error: str | None, source: str = "hf"
@@ -112,17 +144,38 @@ class FetchService:
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
         return counts
 
-    async def refresh_recent(self, days: int, today: date) -> UpsertCounts:
-        """Re-fetch the last ``days`` Hugging Face lists (oldest first): late additions and fresh
-        counts (a momentum snapshot each). The HTTP budget paces the calls; one day failing does not
-        stop the others."""
+    async def refresh_recent(self, keep_lease: KeepLease | None = None) -> UpsertCounts:
+        """Re-fetch the last ``refresh_days`` Hugging Face lists (oldest first): late additions and
+        fresh counts (a momentum snapshot each), then log the run as the ``hf-refresh`` source.
+
+        A day the source answers wrongly is skipped; a request it still refuses after retries ends
+        the run (failed: the schedule backs off). ``keep_lease``, asked before each request, ends
+        the run unlogged once another process holds the schedule (it refreshes instead)."""
+        days = recent_days(self.now(), self._refresh_days)
         total = UpsertCounts()
-        for back in range(days - 1, -1, -1):
-            day = today - timedelta(days=back)
-            try:
-                total += await self.fetch_day(day)
-            except FetchError as exc:
-                log.warning("refreshing the list of %s failed: %s", day, exc)
+        refreshed = 0
+        failed: list[str] = []
+        async with self._locks["hf"]:
+            for index, day in enumerate(days):
+                if index:
+                    await self._sleep(self._refresh_spacing)
+                if keep_lease is not None and not await keep_lease():
+                    log.warning("the source schedule passed to another process mid-refresh; stopping")
+                    return total
+                try:
+                    total += await self.fetch_day(day)
+                    refreshed += 1
+                except SourceUnavailable as exc:
+                    failed.append(f"{day}: {exc}")
+                    break
+                except FetchError as exc:
+                    failed.append(f"{day}: {exc}")
+        error = None
+        if failed:
+            error = f"{len(days) - refreshed} of {len(days)} lists not refreshed; {failed[-1]}"
+            log.warning("refreshing the recent lists: %s", error)
+        listed = total.new + total.updated + total.unchanged
+        await self._record(None, ok=not failed, papers=listed, error=error, source=REFRESH)
         return total
 
     async def fetch_days(self, days: Sequence[date]) -> UpsertCounts:
@@ -165,11 +218,13 @@ class FetchService:
             await self._record(day, ok=False, papers=0, error=error, source=source)
             raise FetchError(error) from exc
 
-    async def fetch_source(self, name: str) -> UpsertCounts:
+    async def fetch_source(self, name: str, keep_lease: KeepLease | None = None) -> UpsertCounts:
         """One scheduled run of a source: Hugging Face's last two days (it keeps adding to both),
-        arXiv's latest announcements."""
+        the momentum refresh, arXiv's latest announcements."""
         if name == "hf":
             return await self.fetch_days(recent_days(self.now()))
+        if name == REFRESH:
+            return await self.refresh_recent(keep_lease)
         return await self.fetch_arxiv()
 
     # ---- the schedule --------------------------------------------------------------------------
@@ -182,7 +237,9 @@ class FetchService:
         expired), fetch what is due. None when another process runs the schedule."""
         if not await self.hold_schedule():
             return None
-        return await self.run_due()
+        # A refresh waiting on the rate budget may outlast the lease: it renews it before each
+        # request and stops once another process holds it.
+        return await self.run_due(self.hold_schedule if self._leases is not None else None)
 
     async def hold_schedule(self) -> bool:
         """Take or renew the schedule's lease; False while another live process holds it. Renewed
@@ -212,15 +269,20 @@ class FetchService:
         async with self._database.transaction():
             await self._leases.release(SCHEDULE_LEASE, self.owner)
 
-    async def run_due(self) -> UpsertCounts:
-        """Fetch every enabled source whose time has come, once; one failing spares the others."""
+    async def run_due(self, keep_lease: KeepLease | None = None) -> UpsertCounts:
+        """Fetch every enabled source whose time has come, once; one failing spares the others.
+
+        A due refresh goes first: it covers Hugging Face's last two days, which are then fresh
+        (asked again whether due), so one check never fetches a list twice."""
         total = UpsertCounts()
-        now = self.now()
-        for name, at in (await next_fetches(self.fetch_log, self.policies, now)).items():
-            if at > now:
+        for name in sorted(self.policies, key=lambda name: name != REFRESH):
+            now = self.now()
+            if next_fetch(self.policies[name], await self.fetch_log.state(name), now) > now:
                 continue
+            if keep_lease is not None and not await keep_lease():
+                break
             try:
-                total += await self.fetch_source(name)
+                total += await self.fetch_source(name, keep_lease)
             except FetchError as exc:
                 log.warning("scheduled fetch from %s failed: %s", name, exc)
         return total
@@ -230,6 +292,8 @@ class FetchService:
         Hugging Face for ``day`` if given, else its last two days."""
         total = UpsertCounts()
         for name in self.policies:
+            if name == REFRESH:  # momentum is the schedule's business, not a one-off fetch's
+                continue
             try:
                 if name == "hf" and day is not None:
                     total += await self.fetch_day(day)

@@ -24,6 +24,7 @@ from bot.exports import ExportEntry, ExportFormat, render
 from bot.services.papers import PaperService
 from bot.services.similar import SimilarPapers
 from bot.storage.connection import Store
+from bot.storage.follows import FollowRepository
 from bot.storage.library import LibraryRepository
 from bot.storage.papers import PaperRepository, StoredPaper
 
@@ -74,8 +75,10 @@ class LibraryService:
         similar: SimilarPapers,
         *,
         clock: Callable[[], datetime],
+        members: FollowRepository,
     ) -> None:
         self.database = database
+        self._members = members  # saving from a server records it for DMs
         self.repository = repository
         self._papers = papers
         self._paper_service = paper_service  # title look-ups
@@ -93,9 +96,13 @@ class LibraryService:
             raise PaperNotFound(reference)
         return stored
 
-    async def save(self, user_id: int, reference: str) -> Saved:
+    async def save(self, user_id: int, reference: str, *, guild_id: int | None = None) -> Saved:
+        """Save a paper; from a server, that server is remembered as one where the member can be
+        sent DMs (as /follow does): changes to saved papers come with their alerts."""
         stored = await self._paper(reference)
         async with self.database.transaction():
+            if guild_id is not None:
+                await self._members.ensure_member(user_id, guild_id, self._clock())
             saved_before = await self.repository.get(user_id, stored.pk) is not None
             if not saved_before and await self.repository.count(user_id) >= MAX_SAVED:
                 raise InvalidInput(

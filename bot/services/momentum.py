@@ -18,6 +18,7 @@ from bot.domain.momentum import (
 from bot.errors import NoListing
 from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
+from bot.storage.votes import VoteRepository
 
 RANKING_LIMIT = 50  # five pages of ten
 
@@ -29,6 +30,7 @@ class Ranked:
     comments: int | None = None
     stars: int | None = None
     gain: int | None = None  # rising: upvotes gained in the last 24 h
+    votes: int | None = None  # scope:server: the server's own 👍 votes
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Ranking:
     entries: list[Ranked]
     listed: int  # papers on the lists the ranking chose from
     updated_at: datetime | None  # when these counts were last taken (None: never)
+    counted: str = "upvotes"  # or "votes": the server's own
 
 
 class MomentumService:
@@ -49,19 +52,25 @@ class MomentumService:
         papers: PaperRepository,
         *,
         clock: Callable[[], datetime],
+        votes: VoteRepository,
     ) -> None:
         self._momentum = momentum
         self._papers = papers
         self._clock = clock
+        self._votes = votes
 
-    async def top(self, period: Period, day: date | None = None, *, limit: int = RANKING_LIMIT) -> Ranking:
-        """The most upvoted papers of the period's lists (ending at ``day`` or the newest list)."""
+    async def _window(self, period: Period, day: date | None) -> Window:
+        """The period's lists, ending at ``day`` or the newest list."""
         anchor = day or await self._papers.latest_list_date(
             DAILY_LIST_SOURCES, on_or_before=self._clock().date()
         )
         if anchor is None:
             raise NoListing("No daily list is stored yet: there is nothing to rank.")
-        span = window(period, anchor)
+        return window(period, anchor)
+
+    async def top(self, period: Period, day: date | None = None, *, limit: int = RANKING_LIMIT) -> Ranking:
+        """The most upvoted papers of the period's lists (ending at ``day`` or the newest list)."""
+        span = await self._window(period, day)
         counted = await self._momentum.top(span, DAILY_LIST_SOURCES, limit=limit)
         if not counted:
             raise NoListing(f"No daily list is stored for {span.describe()}.")
@@ -72,6 +81,21 @@ class MomentumService:
             entries=entries,
             listed=await self._momentum.count_listed(span, DAILY_LIST_SOURCES),
             updated_at=await self._momentum.last_updated(span.start, span.end, DAILY_LIST_SOURCES),
+        )
+
+    async def server_top(
+        self, guild_id: int, period: Period, day: date | None = None, *, limit: int = RANKING_LIMIT
+    ) -> Ranking:
+        """The period's papers this server voted for (👍 on its digests), most votes first."""
+        span = await self._window(period, day)
+        voted = await self._votes.top(guild_id, span, DAILY_LIST_SOURCES, limit=limit)
+        return Ranking(
+            title=f"{_top_title(span)} in this server",
+            covers=span.describe(),
+            entries=[Ranked(v.stored.paper, None, votes=v.votes) for v in voted],
+            listed=await self._momentum.count_listed(span, DAILY_LIST_SOURCES),
+            updated_at=await self._votes.last_vote(guild_id),
+            counted="votes",
         )
 
     async def rising(self, *, limit: int = RANKING_LIMIT) -> Ranking:

@@ -65,6 +65,7 @@ class PaperService:
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
         self._code_linked_hooks: list[InsertedHook] = []
+        self._revised_hooks: list[InsertedHook] = []
 
     def now(self) -> datetime:
         return self._clock()
@@ -76,6 +77,10 @@ class PaperService:
     def on_code_linked(self, hook: InsertedHook) -> None:
         """Run ``hook`` with stored papers that just gained a code link, inside the ingest's transaction."""
         self._code_linked_hooks.append(hook)
+
+    def on_revised(self, hook: InsertedHook) -> None:
+        """Run ``hook`` with stored papers whose arXiv version went up, inside the ingest's transaction."""
+        self._revised_hooks.append(hook)
 
     async def start(self) -> None:
         self._generation = await self._generations.current("papers")
@@ -152,6 +157,9 @@ class PaperService:
             if counts.code_linked:
                 for hook in self._code_linked_hooks:
                     await hook(counts.code_linked)
+            if counts.revised:
+                for hook in self._revised_hooks:
+                    await hook(counts.revised)
             if counts.new or counts.updated:
                 await self._generations.bump("papers")
         return counts

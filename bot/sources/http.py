@@ -29,6 +29,11 @@ class FetchError(Exception):
     """A source could not be fetched; the message says why, in words fit for an admin."""
 
 
+class SourceUnavailable(FetchError):
+    """Still throttled (429), failing (5xx) or unreachable after every retry: asking the same source
+    for something else now would only add load, so a run of several requests stops here."""
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     attempts: int = 4
@@ -114,7 +119,7 @@ class HttpClient:
                 self._budget.pause(self._monotonic(), delay)
             log.warning("fetch %s failed (%s); retry %d in %.1f s", url, last_problem, attempt, delay)
             await self._sleep(delay)
-        raise FetchError(f"{url} failed after {self._retry.attempts} attempts ({last_problem})")
+        raise SourceUnavailable(f"{url} failed after {self._retry.attempts} attempts ({last_problem})")
 
     async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:
         declared = response.content_length

@@ -12,6 +12,9 @@ from bot.storage.connection import Connection, Row
 from bot.storage.digests import instant
 
 FOREVER = "forever"
+# The two ledgers a DM batch delivers: follow alerts (member, paper) and saved-paper updates
+# (member, paper, change). Both move pending -> sending -> sent together with their batch.
+_LEDGERS = ("alerts", "library_updates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,12 @@ class StoredFollow:
 
 @dataclass(frozen=True, slots=True)
 class QueuedAlert:
+    """One paper of a DM batch: the member's follows it matched and/or, for a paper they saved,
+    what changed (``v3``, ``code``; see bot.domain.alerts)."""
+
     paper_pk: int
     keywords: tuple[str, ...]
+    changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,27 +162,42 @@ class FollowRepository:
             (user, pk, json.dumps(list(keywords), ensure_ascii=False), now.isoformat())
             for user, pk, keywords in rows
         ]
+        return await self._insert_new("alerts (user_id, paper_pk, keywords, created_at)", values)
+
+    async def queue_changes(self, rows: Sequence[tuple[int, int, str]], now: datetime) -> int:
+        """Queue (user, paper, change) for saved papers; a change already queued or sent is ignored."""
+        values = [(user, pk, change, now.isoformat()) for user, pk, change in rows]
+        return await self._insert_new("library_updates (user_id, paper_pk, change, created_at)", values)
+
+    async def _insert_new(self, target: str, values: Sequence[tuple[int, int, str, str]]) -> int:
+        """Insert (int, int, text, text) rows into ``target``, skipping those whose key is there
+        already; how many went in."""
         if not values:
             return 0
         # One statement over the whole list, whose count of inserted rows both backends report.
         # (WHERE true: SQLite's grammar needs it between INSERT ... SELECT and ON CONFLICT.)
         rows_sql = self._db.dialect.json_rows("int", "int", "text", "text")
         cursor = await self._db.execute(
-            "INSERT INTO alerts (user_id, paper_pk, keywords, created_at) "
-            f"SELECT c0, c1, c2, c3 FROM {rows_sql} AS queued WHERE true "
-            "ON CONFLICT (user_id, paper_pk) DO NOTHING",
-            (json.dumps(values, ensure_ascii=False),),
+            f"INSERT INTO {target} SELECT c0, c1, c2, c3 FROM {rows_sql} AS queued WHERE true "
+            "ON CONFLICT DO NOTHING",
+            (json.dumps(list(values), ensure_ascii=False),),
         )
         return cursor.rowcount
 
     async def users_with_pending(self) -> list[int]:
-        sql = "SELECT DISTINCT user_id FROM alerts WHERE state = 'pending' ORDER BY user_id"
+        sql = (
+            "SELECT user_id FROM alerts WHERE state = 'pending' "
+            "UNION SELECT user_id FROM library_updates WHERE state = 'pending' ORDER BY user_id"
+        )
         async with self._db.execute(sql) as cursor:
             return [row[0] for row in await cursor.fetchall()]
 
     async def has_pending(self, user_id: int) -> bool:
-        sql = "SELECT 1 FROM alerts WHERE user_id = ? AND state = 'pending' LIMIT 1"
-        async with self._db.execute(sql, (user_id,)) as cursor:
+        sql = (
+            "SELECT 1 FROM alerts WHERE user_id = ? AND state = 'pending' "
+            "UNION ALL SELECT 1 FROM library_updates WHERE user_id = ? AND state = 'pending' LIMIT 1"
+        )
+        async with self._db.execute(sql, (user_id, user_id)) as cursor:
             return await cursor.fetchone() is not None
 
     async def open_batch(
@@ -191,10 +213,11 @@ class FollowRepository:
         async with self._db.execute(sql, (user_id, day, instant(now), owner, instant(lease_until))) as cursor:
             row = await cursor.fetchone()
         batch_id = int(row[0])
-        await self._db.execute(
-            "UPDATE alerts SET state = 'sending', batch_id = ? WHERE user_id = ? AND state = 'pending'",
-            (batch_id, user_id),
-        )
+        for table in _LEDGERS:
+            await self._db.execute(
+                f"UPDATE {table} SET state = 'sending', batch_id = ? WHERE user_id = ? AND state = 'pending'",
+                (batch_id, user_id),
+            )
         return batch_id, await self.batch_alerts(batch_id)
 
     async def sending_batches(self) -> list[int]:
@@ -207,9 +230,23 @@ class FollowRepository:
         await self._db.execute("UPDATE alert_batches SET plan = ? WHERE id = ?", (plan, batch_id))
 
     async def batch_alerts(self, batch_id: int) -> list[QueuedAlert]:
-        sql = "SELECT paper_pk, keywords FROM alerts WHERE batch_id = ? ORDER BY created_at, paper_pk"
-        async with self._db.execute(sql, (batch_id,)) as cursor:
-            return [QueuedAlert(row[0], tuple(json.loads(row[1]))) for row in await cursor.fetchall()]
+        """The batch's papers in queue order, each once: a saved paper that also matched a follow
+        is one entry saying both."""
+        sql = (
+            "SELECT paper_pk, keywords, NULL AS change, created_at FROM alerts WHERE batch_id = ? "
+            "UNION ALL SELECT paper_pk, '[]', change, created_at FROM library_updates WHERE batch_id = ? "
+            "ORDER BY created_at, paper_pk, change"
+        )
+        by_paper: dict[int, QueuedAlert] = {}
+        async with self._db.execute(sql, (batch_id, batch_id)) as cursor:
+            for pk, keywords, change, _ in await cursor.fetchall():
+                found = by_paper.get(pk, QueuedAlert(pk, ()))
+                by_paper[pk] = QueuedAlert(
+                    pk,
+                    found.keywords + tuple(json.loads(keywords)),
+                    found.changes + ((change,) if change else ()),
+                )
+        return list(by_paper.values())
 
     async def has_takeable_batches(self, *, owner: str, now: datetime) -> bool:
         sql = (
@@ -271,11 +308,12 @@ class FollowRepository:
         )
         if cursor.rowcount != 1:
             return False
-        await self._db.execute(
-            "UPDATE alerts SET state = 'sent', message_id = ? "
-            f"WHERE batch_id = ? AND paper_pk IN ({self._db.dialect.ints()})",
-            (message_id, batch_id, json.dumps(list(paper_pks))),
-        )
+        for table in _LEDGERS:
+            await self._db.execute(
+                f"UPDATE {table} SET state = 'sent', message_id = ? "
+                f"WHERE batch_id = ? AND paper_pk IN ({self._db.dialect.ints()})",
+                (message_id, batch_id, json.dumps(list(paper_pks))),
+            )
         return True
 
     async def renew_batch(self, batch_id: int, *, owner: str, lease_until: datetime) -> bool:
@@ -296,10 +334,12 @@ class FollowRepository:
         )
         if cursor.rowcount != 1:
             return False
-        await self._db.execute(
-            "UPDATE alerts SET state = 'pending', batch_id = NULL WHERE batch_id = ? AND state = 'sending'",
-            (batch_id,),
-        )
+        for table in _LEDGERS:
+            await self._db.execute(
+                f"UPDATE {table} SET state = 'pending', batch_id = NULL "
+                "WHERE batch_id = ? AND state = 'sending'",
+                (batch_id,),
+            )
         return True
 
     async def release_batch(self, batch_id: int, now: datetime, *, owner: str) -> None:
@@ -310,9 +350,10 @@ class FollowRepository:
         )
 
     async def drop_pending(self, user_id: int) -> None:
-        await self._db.execute(
-            "UPDATE alerts SET state = 'dropped' WHERE user_id = ? AND state = 'pending'", (user_id,)
-        )
+        for table in _LEDGERS:
+            await self._db.execute(
+                f"UPDATE {table} SET state = 'dropped' WHERE user_id = ? AND state = 'pending'", (user_id,)
+            )
 
     async def daily_batch_sent(self, user_id: int, local_day: date) -> bool:
         sql = (

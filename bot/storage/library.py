@@ -56,6 +56,18 @@ class LibraryRepository:
         )
         return cursor.rowcount > 0
 
+    async def savers(self, paper_pks: Sequence[int]) -> list[tuple[int, int]]:
+        """(member, paper) for each of ``paper_pks`` in a library, of members the bot can DM: those
+        who saved or followed from a server (a DM goes to someone who shares one with the bot)."""
+        sql = (
+            "SELECT l.user_id, l.paper_pk FROM library l "
+            f"WHERE l.paper_pk IN ({self._db.dialect.ints()}) "
+            "AND EXISTS (SELECT 1 FROM member_guilds g WHERE g.user_id = l.user_id) "
+            "ORDER BY l.paper_pk, l.user_id"
+        )
+        async with self._db.execute(sql, (json.dumps(list(paper_pks)),)) as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
     async def remove(self, user_id: int, paper_pk: int) -> bool:
         cursor = await self._db.execute(
             "DELETE FROM library WHERE user_id = ? AND paper_pk = ?", (user_id, paper_pk)

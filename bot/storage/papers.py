@@ -22,7 +22,7 @@ PLAIN_BM25: Weights = (1.0, 1.0, 0.0)
 _FIELDS = (
     "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
     "code_url", "project_url", "thumbnail_url", "organization", "upvotes", "ai_summary", "ai_keywords",
-    "source", "content_hash", "updated_at",
+    "source", "content_hash", "updated_at", "arxiv_version", "primary_class",
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
@@ -60,6 +60,8 @@ class UpsertCounts:
     inserted: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
     # Stored papers that had no code link and now have one: "code released" follows hear now.
     code_linked: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
+    # Stored papers whose arXiv version went up (from v1 when none was seen): their savers hear.
+    revised: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(
@@ -68,6 +70,7 @@ class UpsertCounts:
             self.unchanged + other.unchanged,
             self.inserted + other.inserted,
             self.code_linked + other.code_linked,
+            self.revised + other.revised,
         )
 
 
@@ -108,6 +111,8 @@ def paper_from_row(row: Row) -> StoredPaper:
         upvotes=row["upvotes"],
         ai_summary=row["ai_summary"],
         ai_keywords=tuple(json.loads(row["ai_keywords"])),
+        arxiv_version=row["arxiv_version"],
+        primary_class=row["primary_class"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
     )
@@ -136,6 +141,8 @@ def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
         paper.source,
         paper.content_hash(),
         now,
+        paper.arxiv_version,
+        paper.primary_class,
     )
 
 
@@ -192,7 +199,12 @@ class PaperRepository:
         code_linked = tuple(
             StoredPaper(pk, after) for pk, before, after in updates if after.code_url and not before.code_url
         )
-        return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted), code_linked)
+        revised = tuple(
+            StoredPaper(pk, after)
+            for pk, before, after in updates
+            if (after.arxiv_version or 1) > (before.arxiv_version or 1)
+        )
+        return UpsertCounts(len(inserts), len(updates), unchanged, tuple(inserted), code_linked, revised)
 
     async def _existing_for(self, papers: Sequence[Paper]) -> list[StoredPaper]:
         """Stored rows that could be the same paper as one in ``papers``: same id or same title key."""

@@ -34,12 +34,22 @@ class PrivacyRepository:
         saved = await self._delete("DELETE FROM library WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM library_settings WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM member_guilds WHERE user_id = ?", (user_id,))
+        await self._delete("DELETE FROM votes WHERE user_id = ?", (user_id,))
         alerts = await self._delete(
             f"DELETE FROM alerts WHERE user_id = ? AND (batch_id IS NULL OR batch_id NOT IN ({_IN_FLIGHT}))",
             (user_id, user_id),
         )
+        alerts += await self._delete(
+            "DELETE FROM library_updates WHERE user_id = ? "
+            f"AND (batch_id IS NULL OR batch_id NOT IN ({_IN_FLIGHT}))",
+            (user_id, user_id),
+        )
         await self._delete("DELETE FROM alert_batches WHERE user_id = ? AND state <> 'sending'", (user_id,))
-        async with self._db.execute("SELECT count(*) FROM alerts WHERE user_id = ?", (user_id,)) as cursor:
+        sql = (
+            "SELECT (SELECT count(*) FROM alerts WHERE user_id = ?) "
+            "+ (SELECT count(*) FROM library_updates WHERE user_id = ?)"
+        )
+        async with self._db.execute(sql, (user_id, user_id)) as cursor:
             row = await cursor.fetchone()
         kept = int(row[0]) if row else 0
         if kept == 0:

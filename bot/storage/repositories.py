@@ -17,6 +17,7 @@ from bot.storage.papers import PaperRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.privacy import PrivacyRepository
 from bot.storage.similar import TermIndex
+from bot.storage.votes import VoteRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Repositories:
     privacy: PrivacyRepository
     terms: TermIndex
     people: PeopleRepository
+    votes: VoteRepository
 
     @classmethod
     def of(cls, database: Store) -> Repositories:
@@ -50,4 +52,5 @@ class Repositories:
             privacy=PrivacyRepository(connection),
             terms=TermIndex(connection),
             people=PeopleRepository(connection),
+            votes=VoteRepository(connection),
         )

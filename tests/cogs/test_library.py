@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import bibtexparser
 import pytest
+import rispy
 import simcord
 
 from bot.domain.library import MAX_NOTE_CHARS
+from bot.parsing.arxiv import parse_arxiv_atom
 from bot.services.container import Services
 from tests.cogs.test_papers import _buttons
 
@@ -133,3 +136,23 @@ async def test_export_is_an_attachment_that_parses(world: Any, services: Service
         [attachment] = (await alice.slash(channel, "library export", format=fmt)).response.attachments
         assert attachment.filename == name
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+
+async def test_export_carries_the_primary_arxiv_category_from_the_atom_api(
+    world: Any, services: Services
+) -> None:
+    _, channel, alice, _ = world
+    atom = Path(__file__).parent.parent / "fixtures" / "arxiv_atom_query.xml"
+    await services.papers.ingest(parse_arxiv_atom(atom.read_bytes()))
+    await alice.slash(channel, "library save", paper="2405.18443")
+    await alice.slash(channel, "library save", paper="hep-th/9901001")  # no category given
+
+    bib = (await alice.slash(channel, "library export", format="bibtex")).response.attachments[0]
+    parsed = bibtexparser.parse_string((await bib.read()).decode("utf-8"))
+    entries = {e.fields_dict["eprint"].value: e.fields_dict for e in parsed.entries}
+    assert entries["2405.18443"]["primaryClass"].value == "cs.LG"
+    assert "primaryClass" not in entries["hep-th/9901001"]
+    ris = (await alice.slash(channel, "library export", format="ris")).response.attachments[0]
+    records = {r["accession_number"]: r for r in rispy.loads((await ris.read()).decode("utf-8"))}
+    assert records["arXiv:2405.18443"]["keywords"] == ["cs.LG"]
+    assert "keywords" not in records["arXiv:hep-th/9901001"]

@@ -49,6 +49,9 @@ async def test_a_digest_set_up_two_minutes_ahead_posts_the_fetched_list(
     shown = await admin.slash(channel, "papers stats")
     fields = {f.name: f.value for f in shown.response.embeds[0].fields}
     assert "1 paper" in fields["Last fetch"] and fields["Next fetch"].startswith("hf: <t:")
+    assert " · hf-refresh: <t:" in fields["Next fetch"]  # the momentum refresh, same schedule
+    # The post's two-day fetch went through the process's one Hugging Face budget.
+    assert fields["Hugging Face calls"] == "2 of 500 in the last 5 minutes"
 
 
 async def test_fifty_servers_posting_at_one_time_fetch_the_list_once(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.sandbox.emulator import DiscordEmulator
@@ -63,5 +63,8 @@ async def test_follow_alerts_come_from_the_source_schedule_and_restarts_fetch_on
         old = await BotProcess(env, tmp_path).start()
         bots.append(old)
         await old.wait_for_log("source schedule at start: fetched hf")
-        assert len(api.requests) == asked + 2  # yesterday's and today's list, once each
+        # The momentum refresh is due as well: its week covers yesterday's and today's lists, so
+        # each of the week's lists is asked once, none twice.
+        week = [today - timedelta(days=back) for back in range(6, -1, -1)]
+        assert sorted(api.requests[asked:]) == week
         assert len(emu.dms(alice)) == 1  # nothing twice

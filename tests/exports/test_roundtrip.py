@@ -69,6 +69,10 @@ def check_bibtex(entries: list[ExportEntry]) -> None:
         if paper.arxiv_id:
             assert fields["eprint"].value == paper.arxiv_id
             assert fields["archivePrefix"].value == "arXiv"
+            if paper.primary_class:
+                assert fields["primaryClass"].value == paper.primary_class
+            else:
+                assert "primaryClass" not in fields
             assert fields["url"].value == paper.abs_url
         elif paper.url:
             assert fields["howpublished"].value.startswith("\\url{")
@@ -86,7 +90,8 @@ def check_ris(entries: list[ExportEntry]) -> None:
         assert record["type_of_reference"] == ("ELEC" if paper.url else "GEN")
         assert record.get("title", "") == plain(paper.title)
         assert record.get("authors", []) == [plain(a) for a in paper.authors if plain(a)]
-        assert record.get("keywords", []) == list(entry.tags)
+        category = [paper.primary_class] if paper.primary_class else []
+        assert record.get("keywords", []) == [*category, *entry.tags]
 
 
 def check_csv(entries: list[ExportEntry]) -> None:
@@ -127,12 +132,16 @@ def test_vaswani_style_keys_deduplicated_with_suffixes() -> None:
 
 
 def test_bibtex_entry_shape_for_arxiv_and_other_papers() -> None:
-    arxiv = Paper("A & B", "x", Source.HF_API, arxiv_id="2507.01234", published=date(2025, 7, 2))
+    arxiv = Paper(
+        "A & B", "x", Source.HF_API, arxiv_id="2507.01234", published=date(2025, 7, 2), primary_class="cs.LG"
+    )
     other = Paper("C_D", "y", Source.HF_PAGE, hf_url="https://example.org/p?a=1&b=2")
     _, data = render(ExportFormat.BIBTEX, entries_for([arxiv, other]))
     text = data.decode()
     assert "title = {A \\& B}" in text and "month = jul" in text and "year = {2025}" in text
     assert "eprint = {2507.01234}" in text and "archivePrefix = {arXiv}" in text
+    assert "primaryClass = {cs.LG}" in text
+    assert text.count("primaryClass") == 1  # not for the paper whose category is unknown
     assert "howpublished = {\\url{https://example.org/p?a=1&b=2}}" in text
     assert url_value("https://x.org/{a} b\\") == "https://x.org/%7Ba%7D%20b%5C"  # always balanced
     assert "title = {C\\_D}" in text
@@ -178,7 +187,12 @@ def test_hostile_titles_round_trip() -> None:
 def test_any_text_round_trips(items: list[tuple[str, list[str], bool]]) -> None:
     papers = [
         Paper(
-            title, title[::-1], Source.HF_API, arxiv_id=f"2601.{i:05d}" if arxiv else None, authors=tuple(au)
+            title,
+            title[::-1],
+            Source.HF_API,
+            arxiv_id=f"2601.{i:05d}" if arxiv else None,
+            authors=tuple(au),
+            primary_class=("cs.LG", "hep-th", "math.GT", None)[i % 4] if arxiv else None,
         )
         for i, (title, au, arxiv) in enumerate(items)
     ]

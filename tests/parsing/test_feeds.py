@@ -74,6 +74,21 @@ def test_arxiv_atom_entries() -> None:
     assert first.paper.arxiv_id == "2405.18443" and first.paper.published == date(2024, 5, 28)
     assert first.list_date is None
     assert second.paper.arxiv_id == "hep-th/9901001"
+    # The primary category where the entry names it (arxiv:primary_category), else unknown.
+    assert first.paper.primary_class == "cs.LG" and second.paper.primary_class is None
+
+
+def test_arxiv_feeds_say_which_version_they_announce() -> None:
+    # RSS: the versionless link gives the id, the guid the version ("replace" items: v2 or later).
+    announced = {
+        p.paper.arxiv_id: p.paper.arxiv_version for p in parse_arxiv_rss(fixture("arxiv_rss_cs.LG.xml"))
+    }
+    assert announced == {"2405.18443": 1, "2405.18001": 2, "2301.00001": 3}
+    # Atom: the entry id names it.
+    assert [p.paper.arxiv_version for p in parse_arxiv_atom(fixture("arxiv_atom_query.xml"))] == [1, 1]
+    # Hugging Face never says: unknown, not v1.
+    hf = parse_hf_api(fixture("hf_daily_2024-07-31.json"))
+    assert {p.paper.arxiv_version for p in hf} == {None}
 
 
 def test_unsafe_and_broken_xml_is_refused() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.domain.momentum import Period
 from bot.domain.sources import recent_days
 from bot.services.container import Services
 from bot.settings import Settings
@@ -49,9 +50,16 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 async def bot_process(
     database: Database, api: FakeHfApi, session: aiohttp.ClientSession, clock: Clock, **sources: object
 ) -> Services:
-    """The services one ``paperbot run`` builds (each call: a new process instance)."""
+    """The services one ``paperbot run`` builds (each call: a new process instance). The momentum
+    refresh, another policy of this schedule, is off unless asked: tests/sources/test_refresh.py."""
     settings = Settings(
-        sources={"hf_api_url": api.url, "retry_attempts": 1, "refresh_minutes": 120, **sources}
+        sources={
+            "hf_api_url": api.url,
+            "retry_attempts": 1,
+            "refresh_minutes": 120,
+            "refresh_days": 0,
+            **sources,
+        }
     )
     return await Services.open(database, settings, session=session, clock=clock)
 
@@ -193,3 +201,25 @@ async def test_the_holder_keeps_the_schedule_through_a_long_fetch_and_a_dead_one
     assert await one.fetcher.schedule_holder() == two.fetcher.owner
     said = [r.getMessage() for r in caplog.records if "taken over" in r.getMessage()]
     assert said == [f"source schedule taken over from {one.fetcher.owner} (it stopped renewing its lease)"]
+
+
+async def test_the_momentum_refresh_runs_in_the_schedule_through_the_process_one_budget(
+    database: Database, api: FakeHfApi, session: aiohttp.ClientSession
+) -> None:
+    clock = Clock()
+    api.add(START.date() - timedelta(days=3), hf_item("2601.00003", "Listed three days ago", upvotes=2))
+    services = await bot_process(database, api, session, clock, refresh_days=7, refresh_spacing_seconds=0)
+    assert services.fetcher is not None
+    assert await services.fetcher.run_scheduled() is not None
+    week = recent_days(START, 7)
+    assert api.requests == week  # the refresh covered the two-day fetch's lists: none asked twice
+    assert (await services.next_fetches())["hf-refresh"] == START + timedelta(hours=6)
+
+    # A due post's fetch and a CLI fetch in this process count against the same budget.
+    clock.advance(minutes=1)
+    await services.fetcher.ensure_fresh(clock.now)
+    await services.fetcher.fetch_day(START.date())
+    assert len(api.requests) == 10
+    overview = await services.overview()
+    assert overview.hf_calls == (10, 500, 300.0)
+    assert (await services.momentum.top(Period.WEEK)).entries[0].paper.title == "Listed three days ago"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.domain.models import ListedPaper
 from bot.services.papers import PaperService
 from bot.storage.database import Database
 from bot.storage.privacy import PrivacyRepository
+from bot.storage.votes import VoteRepository
 
 
 async def count(database: Database, sql: str) -> int:
@@ -47,3 +50,15 @@ async def test_an_in_flight_batch_keeps_its_alerts_and_nothing_else_stays(
         again = await PrivacyRepository(database.connection).forget(7)
     assert again.kept_in_flight == 0
     assert await count(database, "SELECT count(*) FROM members WHERE user_id = 7") == 0
+
+
+async def test_forgetting_a_member_takes_back_their_votes_in_every_server(
+    database: Database, service: PaperService, sample_papers: list[ListedPaper]
+) -> None:
+    await service.ingest(sample_papers[:2])
+    votes = VoteRepository(database.connection)
+    async with database.transaction():
+        for guild, paper, user in ((10, 1, 7), (20, 1, 7), (10, 1, 8), (10, 2, 7)):
+            await votes.toggle(guild, paper, user, datetime(2026, 1, 1, tzinfo=UTC))
+        await PrivacyRepository(database.connection).forget(7)
+    assert await votes.count(10, 1) == 1 and await votes.count(20, 1) == 0 and await votes.count(10, 2) == 0
