@@ -214,3 +214,32 @@ async def test_a_read_only_open_of_postgres_creates_and_migrates_nothing(
     assert await migrated.schema_version() == len(bundled_migrations("postgres"))
     await migrated.close()
     await postgres_server.drop(url)
+
+
+async def test_papers_stored_before_the_inline_search_vectors_are_found_the_same_after_the_upgrade(
+    postgres_server: PostgresServer, sample_papers: list[ListedPaper]
+) -> None:
+    url = await postgres_server.empty_database()
+    before = [m for m in bundled_migrations("postgres") if m.number < 19]
+    old = await PostgresDatabase.open(url, migrations=before)
+    service = PaperService(old, clock=lambda: FIXED_NOW)
+    await service.start()
+    await service.ingest(sample_papers)
+    found_before = [
+        [hit.paper.id for hit in (await service.search.find(text, limit=200)).hits] for text in SEARCHES
+    ]
+    await old.close()
+    upgraded = await PostgresDatabase.open(url)  # 0019 rewrites every stored vector in place
+    service = PaperService(upgraded, clock=lambda: FIXED_NOW)
+    await service.start()
+    found_after = [
+        [hit.paper.id for hit in (await service.search.find(text, limit=200)).hits] for text in SEARCHES
+    ]
+    async with upgraded.connection.execute(
+        "SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'papers'::regclass AND attname = 'search'"
+    ) as cursor:
+        row = await cursor.fetchone()
+    await upgraded.close()
+    await postgres_server.drop(url)
+    assert any(found_before) and found_after == found_before
+    assert row is not None and row[0] == "m"  # kept in the row: ranking reads no TOAST
