@@ -14,6 +14,7 @@ from bot.services.fetching import SCHEDULE_LEASE
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
 from bot.storage.database import ForeignDatabase, SchemaTooNew, bundled_migrations
+from bot.storage.postgres import is_postgres_url, redacted
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +56,15 @@ def _shards(settings: Settings) -> Check:
     return Check("shards", "ok", f"`paperbot run` here runs {plan.describe()}{others}")
 
 
+def _store_name(settings: Settings) -> str:
+    """The store the checks are about: the PostgreSQL URL without its password, else the file."""
+    store = settings.store
+    return redacted(store) if isinstance(store, str) and is_postgres_url(store) else str(store)
+
+
 async def _database(settings: Settings) -> list[Check]:
     latest = bundled_migrations()[-1].number
+    where = _store_name(settings)
     try:
         # Read-only: the doctor looks, it never creates, migrates or repairs.
         async with open_services(settings, warm=False, readonly=True) as services:
@@ -66,18 +74,16 @@ async def _database(settings: Settings) -> list[Check]:
             papers = (await services.papers.stats()).papers if version == latest else None
             schedule = await _schedule(services) if version == latest else []
     except FileNotFoundError:
-        return [
-            Check("database", "fail", f"{settings.db} does not exist (`paperbot ingest` or `run` creates it)")
-        ]
+        return [Check("database", "fail", f"{where} does not exist (`paperbot ingest` or `run` creates it)")]
     except (SchemaTooNew, ForeignDatabase) as exc:
         return [Check("database", "fail", str(exc))]
     except Exception as exc:  # any failure to open is the finding
-        return [Check("database", "fail", f"{settings.db}: {exc}")]
+        return [Check("database", "fail", f"{where}: {exc}")]
     return [
         Check(
             "database",
             "ok" if integrity == "ok" else "fail",
-            f"{settings.db}: integrity {integrity}" + (f", {papers} papers" if papers is not None else ""),
+            f"{where}: integrity {integrity}" + (f", {papers} papers" if papers is not None else ""),
         ),
         Check("schema", "ok" if version == latest else "fail", _schema_detail(version, latest)),
         *schedule,
