@@ -36,7 +36,7 @@ from bot.services.momentum import Ranking
 from bot.services.papers import PaperService
 from bot.services.search import SearchResults
 from bot.services.similar import SimilarPaper
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import ConfigError, Settings, checked_postgres_url, load_settings
 from bot.sources.http import FetchError
 from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing
 from bot.storage.papers import UpsertCounts
@@ -730,6 +730,10 @@ def migrate_store(
     """Copy every table of an SQLite store into PostgreSQL (again: copies only what is missing)."""
     if not is_postgres_url(target):
         fail("--to must be a postgresql:// URL (the PostgreSQL database to copy into)", 2)
+    try:
+        checked_postgres_url(target)
+    except ValueError as error:
+        fail(f"--to {error}", 2)
     if source.is_dir():
         fail(f"{source} is a directory; give the SQLite store's file", 2)
 

@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -190,21 +191,31 @@ class DeliverySettings(BaseModel):
         return self
 
 
-def _postgres_url(value: object) -> object:
+def checked_postgres_url(value: object) -> object:
     """None for an empty URL; a URL that is not postgresql:// is refused (SQLite takes ``db``)."""
     if isinstance(value, str):
         value = value.strip()
         if not value:
             return None
         if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must be a postgresql:// URL (an SQLite store is set with db)")
+            raise ValueError(
+                "must be a postgresql:// URL (an SQLite store is the db setting: PAPERBOT_DB or --db)"
+            )
+        try:
+            # A port out of range or not a number reaches asyncpg as an OverflowError (a traceback)
+            # or reads as "server unreachable": say at start what is wrong with the URL instead.
+            port = urlsplit(value).port
+        except ValueError as error:
+            raise ValueError(f"has a bad port ({error})") from None
+        if port == 0:
+            raise ValueError("has a bad port (0)")
     return value
 
 
 class DatabaseSettings(BaseModel):
     url: str | None = Field(None, description="postgresql://... URL of a shared store (else SQLite)")
 
-    _url_is_postgres = field_validator("url", mode="before")(_postgres_url)
+    _url_is_postgres = field_validator("url", mode="before")(checked_postgres_url)
 
 
 class Settings(BaseSettings):
@@ -282,7 +293,7 @@ class Settings(BaseSettings):
         # PAPERBOT_DB= (set but empty) is the default store, not "." (the current folder).
         return DEFAULT_DB if isinstance(value, str) and not value.strip() else value
 
-    _database_url_is_postgres = field_validator("database_url", mode="before")(_postgres_url)
+    _database_url_is_postgres = field_validator("database_url", mode="before")(checked_postgres_url)
 
     @property
     def store(self) -> str | Path:
@@ -399,4 +410,6 @@ def _first_problem(exc: ValidationError, path: Path) -> str:
     shown = "" if key == "discord_token" or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
     count = exc.error_count()
     more = f"; {count - 1} more problem{'s' * (count > 2)} after this one" if count > 1 else ""
-    return f"config key {key} (set in {where}): {error['msg']}{shown}{more}"
+    # pydantic prefixes what our validators raise with "Value error, ": say only what is wrong.
+    message = error["msg"].removeprefix("Value error, ")
+    return f"config key {key} (set in {where}): {message}{shown}{more}"

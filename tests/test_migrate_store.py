@@ -106,6 +106,8 @@ def test_every_table_is_copied_verified_and_a_second_run_copies_nothing(
     [
         ("mysql://x@localhost/paperbot", "must be a postgresql:// URL"),
         ("postgresql://paperbot@127.0.0.1:1/paperbot", "cannot be reached"),
+        ("postgresql://paperbot@127.0.0.1:99999/paperbot", "--to has a bad port"),
+        ("postgresql://paperbot@127.0.0.1:abc/paperbot", "--to has a bad port"),
     ],
 )
 def test_a_bad_or_unreachable_target_is_a_one_line_error(

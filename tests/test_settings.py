@@ -134,3 +134,13 @@ def test_a_database_url_that_is_not_postgresql_is_refused_by_name(
     monkeypatch.setenv("PAPERBOT_DATABASE_URL", "mysql://bot@db/paperbot")
     with pytest.raises(ConfigError, match=r"database_url.*postgresql://"):
         load_settings()
+
+
+@pytest.mark.parametrize("port", ["99999", "abc", "-1"])
+def test_a_database_url_with_a_bad_port_is_a_config_error_not_a_traceback(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, port: str
+) -> None:
+    monkeypatch.setenv("PAPERBOT_DATABASE_URL", f"postgresql://bot@127.0.0.1:{port}/paperbot")
+    with pytest.raises(ConfigError, match=r"database_url.*bad port") as refused:
+        load_settings()
+    assert "Value error" not in str(refused.value)  # pydantic's prefix is not for members
