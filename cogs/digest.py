@@ -184,7 +184,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     async def _chosen(self, interaction: discord.Interaction[PaperBot], channel: str | None) -> DigestConfig:
         """The digest a command is about: the one in ``channel``, or the server's only one."""
         assert interaction.guild_id is not None
-        return await self.service.require(interaction.guild_id, _channel_id(channel))
+        return await self.service.require(interaction.guild_id, _channel_id(channel, interaction.guild))
 
     @app_commands.command(name="show", description="Show this server's digests: settings and last posts")
     async def show(self, interaction: discord.Interaction[PaperBot]) -> None:
@@ -210,7 +210,9 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         self, interaction: discord.Interaction[PaperBot], channel: app_commands.Range[str, 1, 100]
     ) -> None:
         assert interaction.guild_id is not None
-        config = await self.service.remove(interaction.guild_id, _require_channel_id(channel))
+        config = await self.service.remove(
+            interaction.guild_id, _require_channel_id(channel, interaction.guild)
+        )
         self.scheduler.remove(config.guild_id, config.channel_id)
         await respond(interaction, f"The digest of <#{config.channel_id}> is removed.", ephemeral=True)
 
@@ -297,18 +299,23 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         await interaction.followup.send(messages.get(outcome.state, outcome.state), ephemeral=True)
 
 
-def _channel_id(text: str | None) -> int | None:
-    """A channel picked from autocomplete (its id), typed as a mention, or not given."""
+def _channel_id(text: str | None, guild: discord.Guild | None) -> int | None:
+    """A channel picked from autocomplete (its id), typed as a mention or as ``#name``, or not given."""
     if text is None or not text.strip():
         return None
-    return _require_channel_id(text)
+    return _require_channel_id(text, guild)
 
 
-def _require_channel_id(text: str) -> int:
+def _require_channel_id(text: str, guild: discord.Guild | None) -> int:
     digits = text.strip().removeprefix("<#").removesuffix(">")
-    if not digits.isdigit() or len(digits) > 20:
+    if digits.isdigit() and len(digits) <= 20:
+        return int(digits)
+    # Typed without waiting for the suggestions (or in the sandbox): "#papers" or "papers".
+    name = text.strip().removeprefix("#").casefold()
+    named = [c for c in guild.text_channels if c.name.casefold() == name] if guild else []
+    if len(named) != 1:
         raise InvalidInput("Pick the digest's channel from the list (start typing its name).")
-    return int(digits)
+    return named[0].id
 
 
 async def setup(bot: PaperBot) -> None:

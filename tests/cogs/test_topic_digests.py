@@ -89,6 +89,9 @@ async def test_commands_pick_the_digest_by_channel(digest_env: Any) -> None:
 
     preview = await s.admin.slash(s.channel, "digest preview", channel=str(topic_channel.id))
     assert preview.ephemeral and "ThinK" in preview.response.embeds[1].description
+    # Typed as "#name" without picking a suggestion (as the /help example shows): the same digest.
+    by_name = await s.admin.slash(s.channel, "digest preview", channel="#efficiency")
+    assert by_name.ephemeral and "ThinK" in by_name.response.embeds[1].description
 
     removed = await s.admin.slash(s.channel, "digest remove", channel=str(topic_channel.id))
     assert "removed" in removed.response.content
