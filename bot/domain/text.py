@@ -58,7 +58,7 @@ def search_text(text: str) -> str:
         # unicode61 lower-cases ASCII and splits it where ``words`` does (letters and digits are the
         # only ASCII word characters for both), so the text indexes as its folded words already.
         return text
-    return " ".join(words(text))
+    return folded_words(text)
 
 
 def folded_words(text: str) -> str:
@@ -82,8 +82,8 @@ def snippet(text: str, terms: Sequence[str], size: int = 24) -> str:
 
 
 def title_key(title: str) -> str:
-    """The key two titles share when they name the same paper."""
-    return " ".join(words(title))
+    """The key two titles share when they name the same paper (the titles index holds it too)."""
+    return folded_words(title)
 
 
 def without_lone_surrogates(text: str) -> str:

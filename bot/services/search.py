@@ -29,7 +29,7 @@ from rapidfuzz import fuzz, process
 
 from bot.domain.models import DAILY_LIST_SOURCES, Paper
 from bot.domain.query import Mode, SearchQuery, alternatives_to_fts, as_one_phrase, parse_search, to_fts
-from bot.domain.text import clean_line, snippet, words
+from bot.domain.text import clean_line, folded_words, snippet, words
 from bot.domain.vocabulary import Vocabulary
 from bot.storage.papers import PaperRepository, TextHit, Weights
 
@@ -285,4 +285,4 @@ def _title_match_tier(typed: list[str], title: str, still_typing: bool) -> int:
 
 
 def _fold_for_fuzz(text: str) -> str:
-    return " ".join(words(text))
+    return folded_words(text)
