@@ -274,9 +274,17 @@ class DigestService:
         return DigestStatus(
             config=config,
             last_post=await self.repository.last_post(config.ledger),
-            next_post=None if config.paused else next_post(config, self.now()),
+            next_post=None if config.paused else await self._next_unposted(config),
             last_fetch=await self._fetches.last("hf"),
         )
+
+    async def _next_unposted(self, config: DigestConfig) -> datetime:
+        """The next scheduled post whose period has no post yet: after /digest post-now, the
+        period just posted is done, so the next one is a day (or a week) later."""
+        at = next_post(config, self.now())
+        while await self.repository.post(config.ledger, period_of(config, local_date(at, config.timezone))):
+            at = next_post(config, at)
+        return at
 
     async def statuses(self, guild_id: int) -> list[DigestStatus]:
         """The status of each of a server's digests, in the order they were set up."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,11 @@ async def test_preview_is_private_and_post_now_is_not_repeated(digest_env: Any) 
     assert "Posted" in now.response.content
     [post] = digest_messages(s.channel)
     assert [t.name for t in s.channel.threads] == ["Papers of 01 January 2026"]
+    shown = await s.admin.slash(s.channel, "digest show")
+    tomorrow = datetime(2026, 1, 2, 18, 0, tzinfo=UTC)  # today's post is out: the next is tomorrow's
+    assert {f.name: f.value for f in shown.response.embeds[0].fields}["Next post"] == (
+        f"<t:{int(tomorrow.timestamp())}:F>"
+    )
     again = await s.admin.slash(s.channel, "digest post-now")
     assert "already" in again.response.content
     await until(env, 18, 0)

@@ -104,6 +104,20 @@ async def test_a_weekly_digest_posts_the_weeks_top_once_per_week_across_restarts
     assert titles(second) == ["Fresh Rocket", "Warm Start", "Quiet Corner"]
 
 
+async def test_after_post_now_digest_show_says_next_weeks_post(world: Any, services: Services) -> None:
+    env = world[0]
+    s = server(env, "early")
+    await weekly(s, weekday="fri")
+    await fetch_until(env, services, at(MONDAY_2, 12))  # Monday of week 2, before Friday's post
+    now = await s.admin.slash(s.channel, "digest post-now")
+    assert "Posted this week's digest" in now.response.content
+    shown = await s.admin.slash(s.channel, "digest show")
+    fields = {f.name: f.value for f in shown.response.embeds[0].fields}
+    # Week 2's post went out: the next one is week 3's Friday (the 16th), not this Friday the 9th.
+    next_friday = at(MONDAY_2 + timedelta(days=11), 9)
+    assert fields["Next post"] == f"<t:{int(next_friday.timestamp())}:F>"
+
+
 async def test_a_weekly_post_missed_on_monday_goes_out_once_later_that_week(
     world: Any, services: Services
 ) -> None:
