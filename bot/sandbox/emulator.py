@@ -21,6 +21,7 @@ from bot.sandbox.gateway import Gateway
 from bot.sandbox.interactions import Interactions
 from bot.sandbox.model import InteractionRecord
 from bot.sandbox.rest import Rest
+from bot.sandbox.rules import ATTACHMENT_BYTES, ATTACHMENTS
 from bot.sandbox.world import API
 
 __all__ = ["DiscordEmulator", "Fault", "InteractionRecord"]
@@ -35,8 +36,12 @@ class DiscordEmulator(Interactions, Rest, Faults, Gateway):
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> DiscordEmulator:
-        app = web.Application(middlewares=[self._middleware], client_max_size=8 * 1024 * 1024)
+        # Room for a message's uploads at Discord's limits, so that the routes (not aiohttp) judge them.
+        app = web.Application(
+            middlewares=[self._middleware], client_max_size=(ATTACHMENTS + 1) * ATTACHMENT_BYTES
+        )
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{name}", self._attachment)
         app.router.add_route("*", API + "/{tail:.*}", self._route)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, handler_cancellation=True)
         await self._runner.setup()

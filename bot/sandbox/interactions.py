@@ -1,12 +1,22 @@
-"""Members acting: slash commands, autocomplete and button clicks sent to the bot as interactions,
-built from the synced command definitions."""
+"""Members acting: slash commands, autocomplete, button clicks and select-menu picks sent to the
+bot as interactions, built from the synced command definitions."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.sandbox.model import MEMBER_DEFAULT, Channel, Guild, InteractionRecord, Json, Member, User, snowflake
-from bot.sandbox.rules import buttons, check_click, check_options
+from bot.sandbox.rules import (
+    ATTACHMENT_BYTES,
+    BUTTON,
+    STRING_SELECT,
+    buttons,
+    check_click,
+    check_options,
+    chosen_values,
+    menu_name,
+    menus,
+)
 from bot.sandbox.world import World
 
 
@@ -76,7 +86,7 @@ class Interactions(World):
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(guild.id) if guild else "0"},
             "context": 0 if guild else 1,
-            "attachment_size_limit": 10_000_000,
+            "attachment_size_limit": ATTACHMENT_BYTES,
         }
         if guild is not None:
             payload["guild_id"] = str(guild.id)
@@ -140,16 +150,38 @@ class Interactions(World):
         await self.wait_for(record.done, wait)
         return record.choices
 
-    async def click(self, user: User, message: Json, label: str, wait: float = 10.0) -> InteractionRecord:
-        """Click the button labelled ``label`` on ``message`` as it is now (edits since included)."""
+    def _as_now(self, message: Json) -> tuple[Channel, Json]:
+        """``message``'s channel and the message as it is now (edits since included)."""
         channel = self.channels[int(message["channel_id"])]
-        message = next((m for m in channel.messages if m["id"] == message["id"]), message)
-        labels = [b.get("label") for b in buttons(message)]
+        return channel, next((m for m in channel.messages if m["id"] == message["id"]), message)
+
+    async def click(self, user: User, message: Json, label: str, wait: float = 10.0) -> InteractionRecord:
+        """Click the button labelled ``label`` on ``message`` as it is now."""
+        channel, message = self._as_now(message)
         button = next((b for b in buttons(message) if b.get("label") == label), None)
         if button is None:
-            raise LookupError(f"no button {label!r} on that message (it has: {', '.join(map(str, labels))})")
+            labels = ", ".join(str(b.get("label")) for b in buttons(message)) or "no buttons"
+            names = ", ".join(map(menu_name, menus(message)))
+            in_menus = f"; select menus: {names}" if names else ""
+            raise LookupError(f"no button {label!r} on that message (it has: {labels}{in_menus})")
         check_click(button)
-        data = {"custom_id": button["custom_id"], "component_type": 2}
+        data = {"custom_id": button["custom_id"], "component_type": BUTTON}
+        record = self._interaction(3, user, channel, data, message=message)
+        await self.wait_for(record.done, wait)
+        return record
+
+    async def choose(
+        self, user: User, message: Json, menu: str, picks: list[str], wait: float = 10.0
+    ) -> InteractionRecord:
+        """Pick ``picks`` (option values or labels) in the select menu ``menu`` (its custom id or
+        placeholder) on ``message`` as it is now, as Discord's client sends it."""
+        channel, message = self._as_now(message)
+        found = next((m for m in menus(message) if menu in (m.get("custom_id"), m.get("placeholder"))), None)
+        if found is None:
+            names = ", ".join(map(menu_name, menus(message))) or "none"
+            raise LookupError(f"no select menu {menu!r} on that message (it has: {names})")
+        values = chosen_values(found, picks)
+        data = {"custom_id": found["custom_id"], "component_type": STRING_SELECT, "values": values}
         record = self._interaction(3, user, channel, data, message=message)
         await self.wait_for(record.done, wait)
         return record

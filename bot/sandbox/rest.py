@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.sandbox.model import (
     EMBED_LINKS,
@@ -24,6 +25,8 @@ from bot.sandbox.model import (
 )
 from bot.sandbox.ratelimit import route_shape
 from bot.sandbox.rules import (
+    ATTACHMENT_BYTES,
+    ATTACHMENTS,
     Problems,
     autocomplete_problems,
     commands_problems,
@@ -35,6 +38,15 @@ from bot.sandbox.world import API, World
 
 log = logging.getLogger(__name__)
 RESPONSE_DEADLINE = 3.0  # seconds Discord gives a bot to answer (or defer) an interaction
+FILES = "\0files"  # a request body's uploads, until they are stored (no JSON key looks like it)
+ATTACHED = "\0attached"  # ... and once stored: the message's new attachments
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    filename: str
+    data: bytes
+    content_type: str
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -58,17 +70,56 @@ class Rest(World):
         self.nonces: dict[tuple[int, str], tuple[float, Json]] = {}  # (author, nonce) -> (when, message)
         # Every request Discord would have answered 400 Invalid Form Body: (route, problems).
         self.rejections: list[tuple[str, Problems]] = []
+        self.attachment_data: dict[str, bytes] = {}  # attachment id -> the uploaded bytes
 
     async def _body(self, request: web.Request) -> Any:
+        """The JSON body; an upload's files (multipart ``files[n]`` parts) under ``FILES``."""
         if request.content_type.startswith("multipart/"):
-            reader = await request.multipart()
-            async for part in reader:
-                if getattr(part, "name", None) == "payload_json":
-                    return json.loads(await part.text())  # type: ignore[union-attr]
-            return {}
+            body: Json = {}
+            files: list[Upload] = []
+            async for part in await request.multipart():
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "payload_json":
+                    body = json.loads(await part.text()) | body
+                elif part.filename is not None:
+                    content_type = part.headers.get("Content-Type", "application/octet-stream")
+                    files.append(Upload(part.filename, bytes(await part.read()), content_type))
+            if files:
+                body[FILES] = files
+            return body
         if request.can_read_body:
             return await request.json()
         return None
+
+    def _store_files(self, files: list[Upload]) -> list[Json]:
+        """The attachments of a message made from ``files``, as Discord lists them; the bytes stay
+        here (``attachment_bytes``) and are served at the attachment's url."""
+        stored = []
+        for upload in files:
+            attachment_id = str(snowflake())
+            self.attachment_data[attachment_id] = upload.data
+            stored.append(
+                {
+                    "id": attachment_id,
+                    "filename": upload.filename,
+                    "size": len(upload.data),
+                    "url": f"http://{self.host}:{self.port}/attachments/{attachment_id}/{upload.filename}",
+                    "proxy_url": f"http://{self.host}:{self.port}/attachments/{attachment_id}/{upload.filename}",
+                    "content_type": upload.content_type,
+                }
+            )
+        return stored
+
+    def attachment_bytes(self, attachment: Json) -> bytes:
+        """What was uploaded as ``attachment`` (one of a message's ``attachments``)."""
+        return self.attachment_data[attachment["id"]]
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.attachment_data.get(request.match_info["id"])
+        if data is None:
+            return error_response(404, "404: Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path.removeprefix(API)
@@ -80,11 +131,19 @@ class Rest(World):
             self.unknown_routes.append(f"{request.method} {path}")
             log.warning("emulator: unknown route %s %s", request.method, path)
             return error_response(404, "404: Not Found")
+        files: list[Upload] = body.pop(FILES, []) if isinstance(body, dict) else []
+        if any(len(upload.data) > ATTACHMENT_BYTES for upload in files):
+            self.rejections.append((f"{request.method} {path}", [("files", "Request entity too large")]))
+            return error_response(413, "Request entity too large", 40005)
         problems = self._problems(request.method, route_shape(parts), parts, body)
+        if len(files) > ATTACHMENTS:
+            problems.append(("attachments", f"Must be {ATTACHMENTS} or fewer in length."))
         if problems:
             self.rejections.append((f"{request.method} {path}", problems))
             log.warning("emulator: Discord would refuse %s %s: %s", request.method, path, problems)
             return json_response(form_errors(problems), 400)
+        if files and isinstance(body, dict):
+            body[ATTACHED] = self._store_files(files)
         response: web.StreamResponse = await handler(self, request, parts, body)
         return response
 
@@ -181,7 +240,7 @@ class Rest(World):
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": body.get(ATTACHED) or [],
             "embeds": body.get("embeds") or [],
             "components": body.get("components") or [],
             "pinned": False,
@@ -283,6 +342,8 @@ class Rest(World):
             record.late = True
             return error_response(404, "Unknown interaction", 10062)
         kind, data = body["type"], body.get("data") or {}
+        if ATTACHED in body:  # files go beside the payload's "data"
+            data = data | {ATTACHED: body[ATTACHED]}
         record.callback_type = kind
         resource: Json = {"type": kind}
         if kind in (4, 5):
@@ -363,8 +424,13 @@ def _history_page(messages: list[Json], query: Any) -> list[Json]:
 
 
 def _apply_edit(message: Json, body: Json) -> None:
-    """An edit changes only what it names (content, embeds, components)."""
+    """An edit changes only what it names (content, embeds, components, attachments): its
+    ``attachments`` list the ones to keep (by id), and its files are added."""
     message.update({key: value for key, value in body.items() if key in ("content", "embeds", "components")})
+    if "attachments" in body:
+        keep = {str(a.get("id")) for a in body["attachments"]}
+        message["attachments"] = [a for a in message.get("attachments", []) if a["id"] in keep]
+    message["attachments"] = message.get("attachments", []) + body.get(ATTACHED, [])
 
 
 ROUTES: dict[tuple[str, tuple[str, ...]], Any] = {

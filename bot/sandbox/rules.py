@@ -2,8 +2,9 @@
 
 From a member: Discord's client never sends a slash command with a missing required option, a
 value of the wrong type, out of its declared range or length, or not one of its choices; nor a
-click on a disabled button or a link button (that one opens its URL). ``check_options`` and
-``check_click`` raise ``Refused`` for those.
+click on a disabled button or a link button (that one opens its URL); nor a pick in a disabled
+select menu, of an option it does not have, or of more options than it takes. ``check_options``,
+``check_click`` and ``chosen_values`` raise ``Refused`` for those.
 
 From the bot: Discord answers 400 "Invalid Form Body" (code 50035) to a message, autocomplete
 answer or command list over its limits. The ``*_errors`` functions list what is wrong, as
@@ -33,6 +34,9 @@ EMBED_LIMITS = {"title": 256, "description": 4096}
 FIELDS, FIELD_NAME, FIELD_VALUE = 25, 256, 1024
 FOOTER, AUTHOR = 2048, 256
 ROWS, ROW_BUTTONS, LABEL, CUSTOM_ID = 5, 5, 80, 100
+BUTTON, STRING_SELECT = 2, 3  # component types
+MENU_OPTIONS, OPTION_CHARS, PLACEHOLDER = 25, 100, 150
+ATTACHMENTS, ATTACHMENT_BYTES = 10, 10_000_000  # files per message; the upload limit interactions announce
 LINK_STYLE = 5
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 
@@ -99,8 +103,19 @@ def _check_value(option: Json, value: Any, command: str) -> None:
 
 
 def buttons(message: Json) -> Iterator[Json]:
+    """The buttons of ``message`` (select menus are not buttons: see ``menus``)."""
     for row in message.get("components", []):
-        yield from row.get("components", [])
+        yield from (item for item in row.get("components", []) if item.get("type") == BUTTON)
+
+
+def menus(message: Json) -> Iterator[Json]:
+    """The string select menus of ``message``."""
+    for row in message.get("components", []):
+        yield from (item for item in row.get("components", []) if item.get("type") == STRING_SELECT)
+
+
+def menu_name(menu: Json) -> str:
+    return str(menu.get("placeholder") or menu.get("custom_id") or "that menu")
 
 
 def check_click(button: Json) -> None:
@@ -110,6 +125,32 @@ def check_click(button: Json) -> None:
         raise Refused(f"{label} is a link: in Discord it opens {button.get('url', 'a web page')}")
     if button.get("disabled"):
         raise Refused(f"{label} is disabled")
+
+
+def chosen_values(menu: Json, picks: list[str]) -> list[str]:
+    """The values Discord's client sends when a member picks ``picks`` (each an option's value or
+    label) in ``menu``; Refused for what the client cannot do: a disabled menu, an option the menu
+    does not have, the same option twice, fewer than min_values or more than max_values."""
+    name = menu_name(menu)
+    if menu.get("disabled"):
+        raise Refused(f"the menu {name} is disabled")
+    options = menu.get("options") or []
+    values: list[str] = []
+    for pick in picks:
+        option = next((o for o in options if o["value"] == pick), None) or next(
+            (o for o in options if o["label"] == pick), None
+        )
+        if option is None:
+            labels = ", ".join(str(o["label"]) for o in options)
+            raise Refused(f"the menu {name} has no option {pick!r} (it has: {labels})")
+        if option["value"] in values:
+            raise Refused(f"{option['label']!r} is picked twice")
+        values.append(option["value"])
+    least, most = menu.get("min_values", 1), menu.get("max_values", 1)
+    if not least <= len(values) <= most:
+        many = f"{least}" if least == most else f"{least} to {most}"
+        raise Refused(f"the menu {name} takes {many} option{'s' if most > 1 else ''}, not {len(values)}")
+    return values
 
 
 # ---- from the bot --------------------------------------------------------------------------------
@@ -165,9 +206,13 @@ def component_problems(rows: list[Json]) -> Problems:
         items = row.get("components") or []
         if len(items) > ROW_BUTTONS:
             problems.append((f"components.{i}.components", f"Must be {ROW_BUTTONS} or fewer in length."))
+        if any(item.get("type") == STRING_SELECT for item in items) and len(items) > 1:
+            problems.append((f"components.{i}.components", "A select menu must be alone in its row."))
         for j, button in enumerate(items):
             where = f"components.{i}.components.{j}"
-            if button.get("type") != 2:
+            if button.get("type") == STRING_SELECT:
+                problems += menu_problems(button, where)
+            if button.get("type") != BUTTON:
                 continue
             if len(button.get("label") or "") > LABEL:
                 problems.append((f"{where}.label", f"Must be {LABEL} or fewer in length."))
@@ -178,6 +223,34 @@ def component_problems(rows: list[Json]) -> Problems:
                     problems.append((f"{where}.url", "Scheme must be one of ('http', 'https', 'discord')."))
             elif not 1 <= len(button.get("custom_id") or "") <= CUSTOM_ID:
                 problems.append((f"{where}.custom_id", f"Must be 1 to {CUSTOM_ID} in length."))
+    return problems
+
+
+def menu_problems(menu: Json, where: str) -> Problems:
+    """Discord's limits on a string select: a custom id, 1 to 25 options with labels and values of
+    1 to 100 characters (values unique), a placeholder of at most 150, and
+    0 <= min_values <= max_values <= the number of options (max_values at least 1)."""
+    problems: Problems = []
+    if not 1 <= len(menu.get("custom_id") or "") <= CUSTOM_ID:
+        problems.append((f"{where}.custom_id", f"Must be 1 to {CUSTOM_ID} in length."))
+    if len(menu.get("placeholder") or "") > PLACEHOLDER:
+        problems.append((f"{where}.placeholder", f"Must be {PLACEHOLDER} or fewer in length."))
+    options = menu.get("options") or []
+    if not 1 <= len(options) <= MENU_OPTIONS:
+        problems.append((f"{where}.options", f"Must be between 1 and {MENU_OPTIONS} in length."))
+    for k, option in enumerate(options):
+        for key in ("label", "value"):
+            if not 1 <= len(str(option.get(key) or "")) <= OPTION_CHARS:
+                problems.append((f"{where}.options.{k}.{key}", f"Must be 1 to {OPTION_CHARS} in length."))
+        if len(option.get("description") or "") > OPTION_CHARS:
+            problems.append(
+                (f"{where}.options.{k}.description", f"Must be {OPTION_CHARS} or fewer in length.")
+            )
+    if len({option.get("value") for option in options}) < len(options):
+        problems.append((f"{where}.options", "Select menu option values must be unique."))
+    least, most = menu.get("min_values", 1), menu.get("max_values", 1)
+    if not (0 <= least <= most and 1 <= most <= max(1, min(len(options), MENU_OPTIONS))):
+        problems.append((f"{where}.max_values", "min_values and max_values must fit the options."))
     return problems
 
 

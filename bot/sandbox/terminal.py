@@ -4,7 +4,8 @@ Type slash commands as a pretend member (``/papers search diffusion``, ``/follow
 ``/digest preview``); replies, channel posts and DMs are printed as they arrive. Options go as
 ``name:value`` as in Discord: a value runs up to the next ``name:`` and is sent as typed (quotes
 included); free text before the first option fills the command's first text option. The emulator
-refuses what Discord's client refuses (missing or out-of-range options, disabled buttons). With no
+refuses what Discord's client refuses (missing or out-of-range options, disabled buttons, options a
+select menu does not have). Attached files show their name, size and first lines. With no
 terminal attached, a short scripted tour runs and the sandbox exits (so it can be smoke-tested).
 """
 
@@ -17,7 +18,7 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from bot.parsing.formats import parse_file
 from bot.parsing.hf_page import render_hf_page
 from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
 from bot.sandbox.model import Channel, Json, User
-from bot.sandbox.rules import BOOLEAN, CHANNEL, INTEGER, NUMBER, STRING, Refused, buttons
+from bot.sandbox.rules import BOOLEAN, CHANNEL, INTEGER, NUMBER, STRING, Refused, buttons, menu_name, menus
 from bot.services.container import Services, open_services
 from bot.settings import Settings
 
@@ -65,7 +66,9 @@ OPTION_SYNTAX = (
     "Options go as name:value, as in Discord: a value runs up to the next name: and is sent as typed, "
     'quotes included (paper:Value Kaleid, query:"reward model" -video). Text before the first option '
     "fills the command's first text option. [optional] options may be left out; channel options are "
-    "#papers. Also: click LABEL (a button on the last message with buttons), ingest FILE... "
+    "#papers. Also: click LABEL (a button on the last message with buttons), pick MENU OPTION (a "
+    "select menu there: MENU its first word, OPTION a label or its start; OPTION | OPTION for "
+    "several), ingest FILE... "
     '(paths split as a shell does: "my papers.json", ~/papers.json), help, quit (or Ctrl-C, Ctrl-D).'
 )
 TYPE_HINTS = {
@@ -166,12 +169,16 @@ class Sandbox:
                 self.console.print(self.help())
             elif line == "click" or line.startswith("click "):
                 await self._click(line[len("click") :].strip())
+            elif line == "pick" or line.startswith("pick "):
+                await self._pick(line[len("pick") :].strip())
             elif line == "ingest" or line.startswith("ingest "):
                 await self._ingest(_file_names(line[len("ingest") :]))
             elif line.startswith("/"):
                 await self._slash(line[1:])
             else:
-                self.console.print("Commands start with /, or: click LABEL, ingest FILE..., help, quit.")
+                self.console.print(
+                    "Commands start with /, or: click LABEL, pick MENU OPTION, ingest FILE..., help, quit."
+                )
         except (LookupError, ValueError, TimeoutError, PaperbotError) as exc:
             # Refused (what Discord's client would not send) is a ValueError; text is never markup.
             self.console.print(Text(str(exc) or type(exc).__name__, style="red"))
@@ -252,7 +259,37 @@ class Sandbox:
             raise LookupError("click which button? e.g. click Next")
         if self.last_message is None:
             raise LookupError("no message with buttons yet")
-        record = await self.emulator.click(self.you, self.last_message, label)
+        try:
+            record = await self.emulator.click(self.you, self.last_message, label)
+        except LookupError as exc:
+            if any(menus(self.last_message)):
+                raise LookupError(
+                    f"{exc}; to choose in a menu: pick MENU OPTION, e.g. {_pick_example(self.last_message)}"
+                ) from None
+            raise
+        self._show_interaction(record)
+
+    async def _pick(self, text: str) -> None:
+        """``pick MENU OPTION[ | OPTION...]``: choose in a select menu of the last message with
+        components; MENU is the first word of its placeholder (may be left out when it has one menu),
+        an OPTION its label (or a unique start of it) or its value."""
+        message = self.last_message
+        shown = list(menus(message)) if message else []
+        if message is None or not shown:
+            raise LookupError("no message with a select menu yet")
+        if not text:
+            raise LookupError(f"pick what? e.g. {_pick_example(message)}")
+        word, _, rest = text.partition(" ")
+        named = [m for m in shown if word.casefold() in (_menu_word(m), str(m.get("custom_id")).casefold())]
+        if len(named) == 1 and rest.strip():
+            menu, text = named[0], rest
+        elif len(shown) == 1:
+            menu = shown[0]
+        else:
+            words = ", ".join(f"{_menu_word(m)} ({printable(menu_name(m))})" for m in shown)
+            raise LookupError(f"which menu? This message has {words}: e.g. {_pick_example(message)}")
+        picks = [_option_value(menu, pick.strip()) for pick in text.split(" | ")]
+        record = await self.emulator.choose(self.you, message, menu["custom_id"], picks)
         self._show_interaction(record)
 
     async def _ingest(self, names: list[str]) -> None:
@@ -286,9 +323,13 @@ class Sandbox:
         messages = [m for m in [record.response, *record.followups] if m and m.get("id")]
         for message in dict((m["id"], m) for m in messages).values():
             note = "only you can see this" if message.get("flags", 0) & 64 else "in #papers"
-            self.console.print(_render(message, f"paperbot · {note}"))
-            if message.get("components"):
-                self.last_message = message
+            self._print(message, f"paperbot · {note}")
+
+    def _print(self, message: Json, title: str) -> None:
+        """Show ``message``; the last one with buttons or menus is the one click and pick act on."""
+        self.console.print(_render(message, title, self.emulator.attachment_bytes))
+        if message.get("components"):
+            self.last_message = message
 
     def _show_rejections(self) -> None:
         for route, problems in self.emulator.rejections[self._seen_rejections :]:
@@ -312,11 +353,11 @@ class Sandbox:
         }
         for message in posts[self._seen_channel :]:
             if message["id"] not in interaction_ids:
-                self.console.print(_render(message, "paperbot posted in #papers"))
+                self._print(message, "paperbot posted in #papers")
         self._seen_channel = len(posts)
         dms = self.emulator.dms(self.you)
         for message in dms[self._seen_dms :]:
-            self.console.print(_render(message, "paperbot · direct message to you"))
+            self._print(message, "paperbot · direct message to you")
         self._seen_dms = len(dms)
 
 
@@ -417,7 +458,66 @@ def _token_read(match: re.Match[str]) -> str:
     return ""  # bold marks
 
 
-def _render(message: Json, title: str) -> Panel:
+def _menu_word(menu: Json) -> str:
+    """How a menu is named at the prompt: the first word of its placeholder ("save" for
+    "🔖 Save a paper to your library…")."""
+    words = re.findall(r"[^\W\d_]+", str(menu.get("placeholder") or ""))
+    return words[0].casefold() if words else str(menu.get("custom_id")).casefold()
+
+
+def _pick_example(message: Json) -> str:
+    menu = next(menus(message))
+    options = menu.get("options") or [{"label": "OPTION"}]
+    return f"pick {_menu_word(menu)} {printable(options[0]['label'], keep_newlines=False)}"
+
+
+def _option_value(menu: Json, typed: str) -> str:
+    """The option ``typed`` means: its value, its label (any case) or the one label it starts; else
+    ``typed`` as it is (the emulator refuses it, as Discord's client offers no such option)."""
+    options = menu.get("options") or []
+    folded = typed.casefold()
+    for matches in (
+        [o for o in options if typed in (o["value"], o["label"])],
+        [o for o in options if o["label"].casefold() == folded],
+        [o for o in options if folded and o["label"].casefold().startswith(folded)],
+    ):
+        if len(matches) == 1:
+            return str(matches[0]["value"])
+    return typed
+
+
+def _menu(menu: Json) -> Text:
+    labels = " · ".join(printable(o["label"], keep_newlines=False) for o in menu.get("options") or [])
+    line = f"▾ {printable(menu_name(menu), keep_newlines=False)} (pick {_menu_word(menu)} …): {labels}"
+    return Text(line, style="dim strike" if menu.get("disabled") else "cyan")
+
+
+FILE_LINES, FILE_LINE_CHARS = 5, 160  # what of an attached file is shown: its first lines, clipped
+
+
+def _clipped(line: str) -> str:
+    line = printable(line, keep_newlines=False)
+    return line if len(line) <= FILE_LINE_CHARS else line[: FILE_LINE_CHARS - 1] + "…"
+
+
+def _attachment(attachment: Json, data: bytes) -> Group:
+    size = attachment["size"]
+    shown = f"{size} bytes" if size < 1024 else f"{size / 1024:.1f} KB"
+    name = printable(attachment["filename"], keep_newlines=False)
+    parts: list[Any] = [Text(f"📎 {name} ({shown})", style="bold")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Group(*parts, Text("(not text)", style="dim"))
+    lines = text.splitlines()
+    parts += [Text(_clipped(line), style="dim") for line in lines[:FILE_LINES]]
+    if len(lines) > FILE_LINES:
+        more = len(lines) - FILE_LINES
+        parts.append(Text(f"… {more} more line{'s' if more > 1 else ''}", style="dim"))
+    return Group(*parts)
+
+
+def _render(message: Json, title: str, attachment_bytes: Callable[[Json], bytes] | None = None) -> Panel:
     parts: list[Any] = []
     if message.get("content"):
         parts.append(Text(_plain(message["content"])))
@@ -433,6 +533,9 @@ def _render(message: Json, title: str) -> Panel:
     shown = [_button(b) for b in buttons(message) if b.get("label")]
     if shown:
         parts.append(Text("  ").join(shown))
+    parts += [_menu(menu) for menu in menus(message)]
+    if attachment_bytes is not None:
+        parts += [_attachment(a, attachment_bytes(a)) for a in message.get("attachments", [])]
     return Panel(Group(*parts) if parts else Text("(empty)"), title=title, title_align="left", expand=False)
 
 

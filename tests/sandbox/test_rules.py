@@ -79,6 +79,18 @@ class World:
         return await self.call("POST", f"/channels/{self.channel.id}/messages", body)
 
 
+def _option(n: int) -> Json:
+    return {"label": f"Paper {n}", "value": f"2601.{n:05d}"}
+
+
+def _menu(**fields: Any) -> Json:
+    return {"type": 3, "custom_id": "save-menu", "options": [_option(1), _option(2)]} | fields
+
+
+def _menu_row(**fields: Any) -> Json:
+    return {"components": [{"type": 1, "components": [_menu(**fields)]}]}
+
+
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
     emu = await DiscordEmulator().start()
@@ -186,6 +198,26 @@ async def test_autocomplete_answers_over_discords_limits_are_refused(world: Worl
             "custom_id",
         ),
         ({"components": [{"type": 1, "components": []}] * 6}, "components"),
+        (_menu_row(options=[_option(n) for n in range(26)]), "options"),
+        (_menu_row(options=[]), "options"),
+        (_menu_row(options=[_option(1) | {"label": "L" * 101}]), "label"),
+        (_menu_row(options=[_option(1), _option(1)]), "options"),
+        (_menu_row(max_values=3), "max_values"),
+        (_menu_row(placeholder="P" * 151), "placeholder"),
+        (
+            {
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            _menu(),
+                            {"type": 2, "style": 1, "label": "Next", "custom_id": "next"},
+                        ],
+                    }
+                ]
+            },
+            "alone in its row",
+        ),
     ],
 )
 async def test_messages_over_discords_limits_get_invalid_form_body(
@@ -271,3 +303,48 @@ async def test_disabled_and_link_buttons_cannot_be_clicked(world: World) -> None
     with pytest.raises(Refused, match="disabled"):
         await emu.click(world.member, message, "Next")
     assert emu.interactions == {}
+
+
+async def test_menu_picks_discords_client_would_not_send_are_refused(world: World) -> None:
+    emu = world.emu
+    _, message = await world.post(_menu_row(placeholder="Save a paper…"))
+    with pytest.raises(Refused, match=r"has no option 'Paper 3' \(it has: Paper 1, Paper 2\)"):
+        await emu.choose(world.member, message, "save-menu", ["Paper 3"])
+    with pytest.raises(Refused, match="takes 1 option, not 2"):
+        await emu.choose(world.member, message, "Save a paper…", ["Paper 1", "Paper 2"])
+    with pytest.raises(LookupError, match=r"no select menu 'vote' on that message \(it has: Save a paper…\)"):
+        await emu.choose(world.member, message, "vote", ["Paper 1"])
+    with pytest.raises(LookupError, match=r"it has: no buttons; select menus: Save a paper…"):
+        await emu.click(world.member, message, "Save")
+    # The message as it is now counts: once edited to disable the menu, nothing can be picked.
+    path = f"/channels/{world.channel.id}/messages/{message['id']}"
+    status, _ = await world.call("PATCH", path, _menu_row(disabled=True))
+    assert status == 200
+    with pytest.raises(Refused, match="disabled"):
+        await emu.choose(world.member, message, "save-menu", ["2601.00001"])
+    assert emu.interactions == {}
+
+
+async def _upload(world: World, files: list[tuple[str, bytes]]) -> tuple[int, Json]:
+    form = aiohttp.FormData()
+    form.add_field("payload_json", '{"content": "files"}', content_type="application/json")
+    for n, (name, data) in enumerate(files):
+        form.add_field(f"files[{n}]", data, filename=name, content_type="text/plain")
+    url = f"{world.emu.api_base}/channels/{world.channel.id}/messages"
+    async with aiohttp.ClientSession() as session, session.post(url, data=form) as response:
+        return response.status, await response.json()
+
+
+async def test_uploaded_files_become_attachments_within_discords_limits(world: World) -> None:
+    status, message = await _upload(world, [("library.bib", b"@misc{a,\n}\n")])
+    assert status == 200
+    [attachment] = message["attachments"]
+    assert attachment["filename"] == "library.bib" and attachment["size"] == 11
+    assert world.emu.attachment_bytes(attachment) == b"@misc{a,\n}\n"
+    async with aiohttp.ClientSession() as session, session.get(attachment["url"]) as response:
+        assert await response.read() == b"@misc{a,\n}\n"  # served where the message says
+    status, answer = await _upload(world, [(f"f{n}.txt", b"x") for n in range(11)])
+    assert status == 400 and "attachments" in str(answer["errors"])
+    status, answer = await _upload(world, [("big.txt", b"x" * 10_000_001)])
+    assert status == 413 and answer["code"] == 40005
+    assert len(world.emu.messages(world.channel)) == 1

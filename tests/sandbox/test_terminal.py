@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -16,8 +17,9 @@ import pytest
 from rich.console import Console
 
 from bot.domain.layout import escape, md_link
+from bot.sandbox.rules import Refused, chosen_values, menus
 from bot.sandbox.store import reset_sandbox_store
-from bot.sandbox.terminal import Sandbox, _plain, _watch_news, banner, run_sandbox
+from bot.sandbox.terminal import TOUR_PAPERS, Sandbox, _plain, _watch_news, banner, run_sandbox
 from bot.settings import Settings
 
 
@@ -272,3 +274,65 @@ async def test_ingest_of_several_files_stores_none_when_one_fails(
     shown = await session.say("ingest " + args.format(good=good, bad=bad))
     assert says in shown and "Traceback" not in shown and "ingested:" not in shown
     assert await _paper_count(session) == before  # one transaction: the good file is not stored either
+
+
+async def test_select_menus_take_a_pick_by_label_or_value_and_refuse_what_discord_would(
+    session: Session,
+) -> None:
+    shown = await session.say("/papers search learning")
+    assert "▾ 🔖 Save a paper to your library… (pick save …)" in shown
+    menu = next(menus(session.sandbox.last_message or {}))
+    first, second = menu["options"][:2]
+    shown = await session.say("click Save")
+    assert "select menus: 🔖 Save a paper to your library…" in shown and "pick save " in shown
+    assert "(it has: None" not in shown
+    shown = await session.say(f"pick save {first['label'][:12].lower()}")  # a unique start, any case
+    assert "Saved" in shown and first["label"][:20] in shown
+    assert "Saved" in await session.say(f"pick save {second['value']}")
+    assert "`2.`" in await session.say("/library list")  # both picks were saved
+    shown = await session.say("pick save No Such Paper")
+    assert "has no option 'No Such Paper' (it has: " in shown
+    shown = await session.say(f"pick save {first['value']} | {second['value']}")
+    assert "takes 1 option, not 2" in shown
+
+
+def test_a_menu_pick_is_refused_as_discords_client_refuses_it() -> None:
+    menu = {
+        "type": 3,
+        "custom_id": "tags",
+        "placeholder": "Tags…",
+        "options": [{"label": "Vision", "value": "v"}, {"label": "Audio", "value": "a"}],
+        "max_values": 2,
+    }
+    assert chosen_values(menu, ["Vision", "a"]) == ["v", "a"]
+    for picks, says in (
+        (["Video"], "has no option 'Video'"),
+        (["v", "Vision"], "picked twice"),
+        ([], "takes 1 to 2 options, not 0"),
+    ):
+        with pytest.raises(Refused, match=says):
+            chosen_values(menu, picks)
+    with pytest.raises(Refused, match="disabled"):
+        chosen_values(menu | {"disabled": True}, ["v"])
+
+
+async def test_an_exported_file_shows_its_name_size_and_first_lines(session: Session) -> None:
+    await session.say("/papers search learning")
+    menu = next(menus(session.sandbox.last_message or {}))
+    await session.say(f"pick save {menu['options'][0]['value']}")
+    shown = await session.say("/library export format:bibtex")
+    assert "Your library: 1 paper as bibtex." in shown
+    assert re.search(r"📎 library\.bib \(\d+\.\d KB\)", shown)
+    assert "@misc{" in shown.split("📎", 1)[1]  # the entry's first line, as a reference manager reads it
+
+
+async def test_a_digest_posts_vote_and_save_menus_are_picked_by_name(session: Session) -> None:
+    await session.say(f"ingest {TOUR_PAPERS}")  # a paper listed today
+    await session.say("/digest setup time:23:59 timezone:UTC")
+    shown = await session.say("/digest post-now")
+    assert "(pick save …)" in shown and "(pick vote …)" in shown
+    menu = next(m for m in menus(session.sandbox.last_message or {}) if m["custom_id"] == "vote-menu")
+    title = menu["options"][0]["label"]
+    assert "which menu? This message has save (" in await session.say(f"pick {title}")
+    shown = await session.say(f"pick vote {title}")
+    assert "👍" in shown and "Traceback" not in shown
