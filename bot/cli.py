@@ -334,7 +334,7 @@ def search(
 @app.command()
 def show(
     paper_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Paper id, arXiv id or link, or exact title.")
+        str, typer.Argument(metavar="ID", help="Paper id, arXiv id or link, or its title (or part of it).")
     ],
     as_json: JsonOption = False,
     db: DbOption = None,
@@ -358,7 +358,7 @@ def show(
 @app.command()
 def similar(
     paper_id: Annotated[
-        str, typer.Argument(metavar="ID", help="Paper id, arXiv id or link, or exact title.")
+        str, typer.Argument(metavar="ID", help="Paper id, arXiv id or link, or its title (or part of it).")
     ],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=50, help="Most papers to print.")] = 8,
     as_json: JsonOption = False,

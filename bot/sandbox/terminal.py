@@ -203,12 +203,9 @@ class Sandbox:
                 raise LookupError(f"/{' '.join(path)} needs a subcommand: {hint}")
             else:
                 break
+        # Sent as typed, as Discord does unless a suggestion is picked: the bot resolves part of a
+        # title the same way for every command that takes a paper.
         options = self._options(definition, rest)
-        if "paper" in options and path[:2] == ["papers", "show"]:
-            typed = options["paper"]
-            choices = await self.emulator.autocomplete(self.you, self.channel, "papers show", "paper", typed)
-            if choices:
-                options["paper"] = choices[0]["value"]
         record = await self.emulator.slash(self.you, self.channel, " ".join(path), **options)
         self._show_interaction(record)
 

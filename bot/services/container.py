@@ -147,9 +147,7 @@ class Services:
         momentum = MomentumService(repos.momentum, repos.papers, clock=clock, votes=repos.votes)
         votes = VoteService(database, repos.votes, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
-        library = LibraryService(
-            database, repos.library, repos.papers, papers, similar, clock=clock, members=repos.follows
-        )
+        library = LibraryService(database, repos.library, papers, similar, clock=clock, members=repos.follows)
         updates = LibraryUpdates(repos.library, repos.follows, clock=clock)
         papers.on_code_linked(updates.queue_code_released)  # savers hear once, with their alerts
         papers.on_revised(updates.queue_new_versions)

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz, process
 
-from bot.domain.ids import parse_arxiv_id
 from bot.domain.library import (
     MAX_SAVED,
     LibraryEntry,
@@ -26,7 +25,6 @@ from bot.services.similar import SimilarPapers
 from bot.storage.connection import Store
 from bot.storage.follows import FollowRepository
 from bot.storage.library import LibraryRepository
-from bot.storage.papers import PaperRepository, StoredPaper
 
 PICKS = 8
 PICK_DAYS = 7
@@ -70,7 +68,6 @@ class LibraryService:
         self,
         database: Store,
         repository: LibraryRepository,
-        papers: PaperRepository,
         paper_service: PaperService,
         similar: SimilarPapers,
         *,
@@ -80,26 +77,14 @@ class LibraryService:
         self.database = database
         self._members = members  # saving from a server records it for DMs
         self.repository = repository
-        self._papers = papers
-        self._paper_service = paper_service  # title look-ups
+        self._paper_service = paper_service  # the one paper resolver
         self._similar = similar
         self._clock = clock
-
-    async def _paper(self, reference: str) -> StoredPaper:
-        """A stored paper by id, arXiv id or link, or exact title."""
-        key = parse_arxiv_id(reference.strip()) or reference.strip()
-        stored = await self._papers.get(key)
-        if stored is None:
-            paper = await self._paper_service.show(reference)  # titles; raises PaperNotFound
-            stored = await self._papers.get(paper.id)
-        if stored is None:
-            raise PaperNotFound(reference)
-        return stored
 
     async def save(self, user_id: int, reference: str, *, guild_id: int | None = None) -> Saved:
         """Save a paper; from a server, that server is remembered as one where the member can be
         sent DMs (as /follow does): changes to saved papers come with their alerts."""
-        stored = await self._paper(reference)
+        stored = await self._paper_service.resolve(reference)
         async with self.database.transaction():
             if guild_id is not None:
                 await self._members.ensure_member(user_id, guild_id, self._clock())
@@ -112,8 +97,9 @@ class LibraryService:
         return Saved(stored.paper.id, stored.paper.title, created)
 
     async def _saved_pk(self, user_id: int, reference: str) -> tuple[int, str]:
+        """A paper of the member's library: a title (or part of one) is looked for among theirs."""
         try:
-            stored = await self._paper(reference)
+            stored = await self._paper_service.resolve(reference, among=await self.repository.titles(user_id))
         except PaperNotFound:
             raise InvalidInput(NOT_SAVED) from None
         return stored.pk, stored.paper.title

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from bot.domain.ids import parse_arxiv_id
 from bot.domain.models import DAILY_LIST_SOURCES, ListedPaper, Paper
 from bot.domain.query import Mode, parse_search, to_fts
+from bot.domain.references import named_title
 from bot.errors import InvalidInput, NoListing, PaperNotFound, PartlyStored
 from bot.services.search import SearchEngine
 from bot.storage.connection import Store
@@ -17,6 +18,7 @@ from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
 BATCH_SIZE = 2000
+SUGGESTIONS = 25  # the titles a typed partial title is matched against (as many as autocomplete shows)
 # A batched ingest (the CLI's) commits about this many papers at a time and then leaves the write
 # lock free for a moment, so the running bot's writes, which poll for it every few milliseconds
 # (bot.storage.database.WRITE_POLL_SECONDS), get in between: a member's /follow add waits for one
@@ -165,19 +167,26 @@ class PaperService:
         return counts
 
     async def show(self, reference: str) -> Paper:
-        """A paper by canonical id, arXiv id (any version), arXiv/HF URL, or exact title."""
+        return (await self.resolve(reference)).paper
+
+    async def resolve(self, reference: str, *, among: Sequence[tuple[str, str]] | None = None) -> StoredPaper:
+        """The paper every command that takes one means: by canonical id, arXiv id (any version),
+        arXiv/HF link, or its title whole or in part (bot.domain.references), the titles ranked as
+        the suggestions are; ``among``: (id, title) pairs to take titles from instead (a member's
+        own library, for the commands that act on it)."""
         reference = reference.strip()
         if not reference:
             raise InvalidInput("Give a paper id, arXiv link or title.")
-        key = parse_arxiv_id(reference) or reference
-        stored = await self.repository.get(key)
+        stored = await self.repository.get(parse_arxiv_id(reference) or reference)
         if stored is None:
-            hits = await self.search.suggest(reference, limit=1)
-            exact = hits and hits[0].title.casefold() == reference.casefold()
-            stored = await self.repository.get(hits[0].paper_id) if exact else None
+            if among is None:
+                hits = await self.search.suggest(reference, limit=SUGGESTIONS)
+                among = [(hit.paper_id, hit.title) for hit in hits]
+            paper_id = named_title(reference, among)
+            stored = await self.repository.get(paper_id) if paper_id else None
         if stored is None:
             raise PaperNotFound(reference)
-        return stored.paper
+        return stored
 
     async def random(self, topic: str | None = None) -> Paper | None:
         query = parse_search(topic or "")

@@ -11,6 +11,7 @@ import rispy
 import simcord
 
 from bot.domain.library import MAX_NOTE_CHARS
+from bot.domain.text import words
 from bot.parsing.arxiv import parse_arxiv_atom
 from bot.services.container import Services
 from tests.cogs.test_papers import _buttons
@@ -156,3 +157,37 @@ async def test_export_carries_the_primary_arxiv_category_from_the_atom_api(
     records = {r["accession_number"]: r for r in rispy.loads((await ris.read()).decode("utf-8"))}
     assert records["arXiv:2405.18443"]["keywords"] == ["cs.LG"]
     assert "keywords" not in records["arXiv:hep-th/9901001"]
+
+
+async def test_part_of_a_title_names_the_same_paper_for_show_similar_and_save(world: Any) -> None:
+    env, channel, alice, _ = world
+    typed = "is complexity req"  # typed without picking a suggestion, as Discord then sends it
+    shown = await alice.slash(channel, "papers show", paper=typed)
+    assert shown.response.embeds[0].title.startswith("Is Complexity Required")
+    similar = await alice.slash(channel, "papers similar", paper=typed)
+    assert similar.response.embeds[0].title.startswith("More like “Is Complexity Required")
+    saved = await alice.slash(channel, "library save", paper=typed)
+    assert saved.response.content.startswith("🔖 Saved “Is Complexity Required")
+    missing = await alice.slash(channel, "library save", paper="no such paper title")
+    assert "No paper matches" in missing.response.content
+    assert [type(e.original).__name__ for e in env.errors] == ["PaperNotFound"]
+
+
+async def test_library_commands_look_for_part_of_a_title_among_your_own_papers(
+    world: Any, services: Services
+) -> None:
+    _, channel, alice, _ = world
+    # Many stored titles hold "federated learning": alice saved one that is not the best ranked.
+    suggested = await services.papers.search.suggest("federated learning")
+    ranked = [s for s in suggested if {"federated", "learning"} <= set(words(s.title))]
+    assert len(ranked) > 3
+    mine = ranked[-1]
+    await services.library.save(alice.id, mine.paper_id)
+    read = await alice.slash(channel, "library read", paper="federated learning")
+    assert mine.title[:40] in read.response.content
+    tagged = await alice.slash(channel, "library tag", paper="Federated Learn", tags="fl")
+    assert mine.title[:40] in tagged.response.content
+    listing = await alice.slash(channel, "library list", status="read", tag="fl")
+    assert "1 paper" in listing.response.embeds[0].footer.text
+    removed = await alice.slash(channel, "library remove", paper="federated learning")
+    assert mine.title[:40] in removed.response.content
