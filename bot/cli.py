@@ -29,18 +29,18 @@ from bot.domain.momentum import Period
 from bot.domain.printable import printable
 from bot.domain.shards import shard_plan
 from bot.domain.text import without_lone_surrogates
-from bot.errors import InvalidInput, PaperbotError, PaperNotFound
+from bot.errors import InvalidInput, PaperbotError, PaperNotFound, StoreMisconfigured
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
 from bot.services.momentum import Ranking
 from bot.services.papers import PaperService
 from bot.services.search import SearchResults
 from bot.services.similar import SimilarPaper
-from bot.settings import ConfigError, Settings, checked_postgres_url, load_settings
+from bot.settings import ConfigError, Settings, load_settings, postgres_url_problem
 from bot.sources.http import FetchError
 from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing
 from bot.storage.papers import UpsertCounts
-from bot.storage.postgres import PostgresDatabase, is_postgres_url, redacted
+from bot.storage.postgres import PostgresDatabase, redacted
 from bot.storage.transfer import TableCopy, copy_store
 
 app = typer.Typer(
@@ -123,6 +123,8 @@ def _run(job: Awaitable[T], *, db: Path | None = None) -> T:
         return asyncio.run(job)  # type: ignore[arg-type]
     except typer.Exit:
         raise
+    except StoreMisconfigured as exc:  # a setting to fix, as a ConfigError is
+        fail(str(exc), 2)
     except (PaperbotError, FetchError, SchemaTooNew, ForeignDatabase, StoreMissing) as exc:
         fail(str(exc))
     except sqlite3.DatabaseError as exc:
@@ -728,12 +730,9 @@ def migrate_store(
     target: Annotated[str, typer.Option("--to", help="postgresql://user:password@host:port/database")],
 ) -> None:
     """Copy every table of an SQLite store into PostgreSQL (again: copies only what is missing)."""
-    if not is_postgres_url(target):
-        fail("--to must be a postgresql:// URL (the PostgreSQL database to copy into)", 2)
-    try:
-        checked_postgres_url(target)
-    except ValueError as error:
-        fail(f"--to {error}", 2)
+    problem = postgres_url_problem(target.strip(), scheme_hint="the PostgreSQL database to copy into")
+    if problem is not None:
+        fail(f"--to {problem}", 2)
     if source.is_dir():
         fail(f"{source} is a directory; give the SQLite store's file", 2)
 

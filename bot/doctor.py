@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.errors import StoreMisconfigured
 from bot.services.container import Services, open_services
 from bot.services.fetching import SCHEDULE_LEASE
 from bot.settings import DEFAULT_CONFIG, Settings
@@ -75,7 +76,7 @@ async def _database(settings: Settings) -> list[Check]:
             schedule = await _schedule(services) if version == latest else []
     except FileNotFoundError:
         return [Check("database", "fail", f"{where} does not exist (`paperbot ingest` or `run` creates it)")]
-    except (SchemaTooNew, ForeignDatabase) as exc:
+    except (SchemaTooNew, ForeignDatabase, StoreMisconfigured) as exc:
         return [Check("database", "fail", str(exc))]
     except Exception as exc:  # any failure to open is the finding
         return [Check("database", "fail", f"{where}: {exc}")]

@@ -39,6 +39,11 @@ class StorageUnavailable(PaperbotError):
     """The database refused a write (busy with another writer, or the disk is full); nothing was written."""
 
 
+class StoreMisconfigured(PaperbotError):
+    """The store's PostgreSQL URL is wrong (the driver or the server refuses a part of it): nothing
+    was tried; unlike StorageUnavailable, trying again will not help until the URL is fixed."""
+
+
 class PartlyStored(PaperbotError):
     """An ingest committed in batches failed part-way: the batches before the failure are stored."""
 

@@ -11,7 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -191,24 +191,44 @@ class DeliverySettings(BaseModel):
         return self
 
 
+SQLITE_HINT = "an SQLite store is the db setting: PAPERBOT_DB or --db"
+# The URL options whose values the driver checks before connecting (libpq's names and values).
+URL_OPTION_VALUES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "target_session_attrs": ("any", "primary", "standby", "prefer-standby", "read-write", "read-only"),
+}
+
+
+def postgres_url_problem(url: str, *, scheme_hint: str = SQLITE_HINT) -> str | None:
+    """What is wrong with ``url`` as a PostgreSQL URL, naming the part ("has a bad sslmode
+    (bogus): ..."), as far as can be told without connecting; None when nothing is. Such a
+    mistake otherwise reaches asyncpg as a traceback or reads as "server cannot be reached"."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return f"must be a postgresql:// URL ({scheme_hint})"
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError as error:
+        return f"has a bad port ({error})"
+    if port == 0:
+        return "has a bad port (0)"
+    for option, value in parse_qsl(parts.query, keep_blank_values=True):
+        allowed = URL_OPTION_VALUES.get(option)
+        if allowed is not None and value not in allowed:
+            return f"has a bad {option} ({value[:40]}): use one of {', '.join(allowed)}"
+    return None
+
+
 def checked_postgres_url(value: object) -> object:
-    """None for an empty URL; a URL that is not postgresql:// is refused (SQLite takes ``db``)."""
+    """None for an empty URL; a URL that is not postgresql:// (SQLite takes ``db``) or has a
+    mistake that can be seen without connecting is refused, naming the part."""
     if isinstance(value, str):
         value = value.strip()
         if not value:
             return None
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError(
-                "must be a postgresql:// URL (an SQLite store is the db setting: PAPERBOT_DB or --db)"
-            )
-        try:
-            # A port out of range or not a number reaches asyncpg as an OverflowError (a traceback)
-            # or reads as "server unreachable": say at start what is wrong with the URL instead.
-            port = urlsplit(value).port
-        except ValueError as error:
-            raise ValueError(f"has a bad port ({error})") from None
-        if port == 0:
-            raise ValueError("has a bad port (0)")
+        problem = postgres_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
     return value
 
 
@@ -407,7 +427,9 @@ def _first_problem(exc: ValidationError, path: Path) -> str:
         env = "DISCORD_TOKEN"
     where = f"{path} or {env}" if path.is_file() else env
     got = error.get("input")
-    shown = "" if key == "discord_token" or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
+    # A token, or a database URL that may hold a password, is never echoed (the problem names the part).
+    secret = key in ("discord_token", "database_url", "database.url")
+    shown = "" if secret or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
     count = exc.error_count()
     more = f"; {count - 1} more problem{'s' * (count > 2)} after this one" if count > 1 else ""
     # pydantic prefixes what our validators raise with "Value error, ": say only what is wrong.

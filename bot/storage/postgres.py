@@ -19,13 +19,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.errors import StorageUnavailable
+from bot.errors import StorageUnavailable, StoreMisconfigured
 from bot.storage.connection import POSTGRES, Dialect
 from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
+MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
+# What a server that was reached answers to a URL it will not take: an unknown option (sent as a
+# server setting), a bad value for one, a role or database that does not exist, a wrong password.
+REFUSED_SETTINGS = (
+    asyncpg.UndefinedObjectError,
+    asyncpg.InvalidParameterValueError,
+    asyncpg.CantChangeRuntimeParamError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidPasswordError,
+    asyncpg.InvalidCatalogNameError,
+)
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?(\d+)?")
 # Taken by the transaction that migrates, so processes starting together migrate once.
 _MIGRATION_LOCK = 7_123_560_001
@@ -179,6 +190,10 @@ class PostgresDatabase:
         ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema."""
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=max(4, readers + 3))
+        except (asyncpg.ClientConfigurationError, *REFUSED_SETTINGS) as exc:
+            raise StoreMisconfigured(
+                f"the database URL {redacted(url)} is refused: {exc}. {MISCONFIGURED}"
+            ) from exc
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageUnavailable(f"{UNREACHABLE} ({redacted(url)}: {exc})") from exc
         database = cls(pool, url)
