@@ -604,8 +604,14 @@ def run(
     settings = _settings(db)
     if shard_count is not None or shards is not None:
         count = shard_count if shard_count is not None else settings.shard_count
+        # Each value is named as the user gave it: a setting when it came from one, else the option.
+        from_settings = (shard_count is None and count is not None, shards is None and settings.shards)
+        names = (
+            "shard_count" if from_settings[0] else "--shard-count",
+            "shards" if from_settings[1] else "--shards",
+        )
         try:
-            shard_plan(count, shards if shards is not None else settings.shards)
+            shard_plan(count, shards if shards is not None else settings.shards, names=names)
         except InvalidInput as exc:
             fail(str(exc), 2)
         settings = settings.model_copy(update={"shard_count": count, "shards": shards or settings.shards})

@@ -93,6 +93,7 @@ BAD_CONFIG = [
     ({"PAPERBOT_LOG_LEVEL": "LOUD"}, None, "log_level"),
     ({"PAPERBOT_SHARD_COUNT": "6", "PAPERBOT_SHARDS": "0-6"}, None, "there is no shard 6 with shard_count 6"),
     ({"PAPERBOT_SHARDS": "0-1"}, None, "shards needs shard_count"),
+    ({"PAPERBOT_SHARD_COUNT": "2", "PAPERBOT_SHARDS": "0,0"}, None, "shards: shard 0 is given twice"),
     ({"PAPERBOT_SHARD_COUNT": "0"}, None, "shard_count"),
     ({"PAPERBOT_OWNER_IDS": "[not json"}, None, "owner_ids"),
     ({"PAPERBOT_HEALTH__INTERVAL_SECONDS": "nan"}, None, "health.interval_seconds"),
@@ -139,12 +140,23 @@ def test_bad_configuration_is_one_line_naming_the_key_and_exit_2(
         ),
         (("--shard-count", "0"), "--shard-count must be between 1 and 10000, got 0."),
         (("--shard-count", "3", "--shards", "zero"), "--shards: 'zero' is not a shard id or range"),
+        (
+            ("--shard-count", "2", "--shards", "0,0"),
+            "--shards: shard 0 is given twice; name each shard once.",
+        ),
+        (("--shard-count", "6", "--shards", "0-2,1"), "--shards: shard 1 is given in '0-2' and in '1'"),
+        # The shards setting is kept when only the count is given: it is named as the setting.
+        (("--shard-count", "2", "SHARDS=0-3"), "shards: there is no shard 3 with --shard-count 2"),
     ],
 )
 def test_impossible_shards_for_run_are_one_friendly_line_and_exit_2(
     tmp_path: Path, options: tuple[str, ...], said: str
 ) -> None:
-    code, _, told = invoke("run", "--db", str(tmp_path / "x.db"), *options, env={"DISCORD_TOKEN": "t"})
+    env = {"DISCORD_TOKEN": "t"}
+    if options[-1].startswith("SHARDS="):
+        env |= {"PAPERBOT_SHARD_COUNT": "4", "PAPERBOT_SHARDS": options[-1].removeprefix("SHARDS=")}
+        options = options[:-1]
+    code, _, told = invoke("run", "--db", str(tmp_path / "x.db"), *options, env=env)
     assert code == 2 and told.startswith("error: ") and said in told and told.count("\n") == 1
     assert not (tmp_path / "x.db").exists()
 

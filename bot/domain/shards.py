@@ -67,13 +67,15 @@ CLI_NAMES = ("--shard-count", "--shards")
 
 
 def parse_shard_ids(text: str, count: int, *, names: tuple[str, str] = CLI_NAMES) -> tuple[int, ...]:
-    """``0,1``, ``0-2`` or a mix (``0-1,4``) -> sorted distinct shard ids, each below ``count``.
-    A clear InvalidInput for anything else (it names what was wrong and what would do); ``names``:
-    what the user called the count and the shards (CLI options or config keys)."""
+    """``0,1``, ``0-2`` or a mix (``0-1,4``) -> sorted shard ids, each below ``count`` and named
+    once. A clear InvalidInput for anything else (it names what was wrong and what would do): a
+    shard named twice (``0,0``, ``0-2,1``) is a typo for another shard more often than not, and
+    would leave that one unserved by anyone. ``names``: what the user called the count and the
+    shards (CLI options or config keys)."""
     shards_name = names[1]
     if not text.strip():
         raise InvalidInput(f"{shards_name} is empty: give shard ids like 0,1 or a range like 0-{count - 1}.")
-    ids: set[int] = set()
+    ids: dict[int, str] = {}  # shard -> the piece that named it
     for piece in (p.strip() for p in text.split(",")):
         match = _RANGE.match(piece)
         if match:
@@ -84,16 +86,20 @@ def parse_shard_ids(text: str, count: int, *, names: tuple[str, str] = CLI_NAMES
                 )
             if last >= count:
                 raise InvalidInput(_beyond(last, count, names))
-            ids.update(range(first, last + 1))
+            named = range(first, last + 1)
         elif piece.isdigit() and piece.isascii():
-            shard = int(piece)
-            if shard >= count:
-                raise InvalidInput(_beyond(shard, count, names))
-            ids.add(shard)
+            if int(piece) >= count:
+                raise InvalidInput(_beyond(int(piece), count, names))
+            named = range(int(piece), int(piece) + 1)
         else:
             raise InvalidInput(
                 f"{shards_name}: {piece!r} is not a shard id or range; write e.g. 0,1 or 0-{count - 1}."
             )
+        for shard in named:
+            if shard in ids:
+                where = "twice" if ids[shard] == piece else f"in {ids[shard]!r} and in {piece!r}"
+                raise InvalidInput(f"{shards_name}: shard {shard} is given {where}; name each shard once.")
+            ids[shard] = piece
     return tuple(sorted(ids))
 
 
