@@ -123,6 +123,7 @@ class Outcome:
     longest_stall: str = ""  # the bot's own report of its longest stall (where the loop was)
     bench_stalls: list[Stall] = field(default_factory=list)  # this process's (emulator, load generator)
     ingest: str = ""
+    wal_mb: list[float] = field(default_factory=list)  # the store's write-ahead log, once a probe
 
     @staticmethod
     def percentile(values: list[float], fraction: float) -> float:
@@ -167,6 +168,13 @@ def tree_cpu_seconds(pid: int) -> float:
             continue
         ticks += int(stat[11]) + int(stat[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _file_mb(path: Path) -> float:
+    try:
+        return path.stat().st_size / 1e6
+    except FileNotFoundError:
+        return 0.0
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
@@ -340,8 +348,10 @@ async def run(
                 outcome.heartbeat_ms.append(await emu.heartbeat_round_trip() * 1000)
                 rss, hwm = _tree_rss_kb(bot.pid)
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], hwm)
+                outcome.wal_mb.append(_file_mb(wal))
                 await asyncio.sleep(PROBE_EVERY)
 
+        wal = db.with_name(db.name + "-wal")
         ingest_report: list[str] = []
         side = [asyncio.create_task(probe())]
         if ingest_file is not None:
@@ -513,6 +523,13 @@ def report(outcome: Outcome) -> None:
     )
     if outcome.ingest:
         print(f"  {outcome.ingest}")
+    if outcome.wal_mb:
+        # A write-ahead log that keeps growing means checkpoints cannot reset it (readers always in
+        # it): every page a reader looks up then searches a longer WAL index.
+        print(
+            f"  write-ahead log: peak {max(outcome.wal_mb):.0f} MB, at the end {outcome.wal_mb[-1]:.0f} MB "
+            f"(sampled once a probe)"
+        )
 
 
 def table(outcomes: list[Outcome]) -> None:

@@ -69,7 +69,10 @@ class StallTracker:
     _last_beat: float | None = None
     _samples: Counter[str] = field(default_factory=Counter)
     _collections: list[Collection] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Re-entrant: a garbage collection can start at any allocation, also inside ``on_beat``'s
+    # locked section, and its callback (``on_collection``) then runs on the same thread. With a
+    # plain lock that thread waited for itself forever: the loop (bot or bench) froze for good.
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def on_beat(self, now: float) -> Stall | None:
         """The loop turned at ``now``: a Stall if it had been overdue by more than the threshold."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import Counter
+from typing import Any
 
+from bot import loop_watch
 from bot.loop_watch import Collection, LoopWatch, Stall, StallTracker
 
 
@@ -90,3 +93,26 @@ async def test_the_watch_reports_a_blocking_call_on_the_loop_and_names_it() -> N
     caused = [stall for stall in reported if "blocking_call_on_the_loop" in str(stall.stacks)]
     assert "blocking_call_on_the_loop" in caused[0].stacks[0][0]
     assert watch.tracker.longest > 0.02
+
+
+def test_a_collection_starting_inside_a_beat_does_not_freeze_the_loop(monkeypatch: Any) -> None:
+    """A garbage collection can start at any allocation, so also while ``on_beat`` swaps its
+    records, and its callback reports to the tracker on the same thread (the bench's emulator
+    froze this way for good under load: nothing answered, the bot's gateway timed out)."""
+    tracker = StallTracker(threshold=0.5, beat=0.1)
+    tracker.on_beat(10.0)
+
+    def counter_during_a_collection(*args: Any) -> Counter[str]:
+        tracker.on_collection(Collection(generation=2, seconds=1.5, collected=3))
+        return Counter(*args)
+
+    monkeypatch.setattr(loop_watch, "Counter", counter_during_a_collection)
+    stalls: list[Stall | None] = []
+    beat = threading.Thread(target=lambda: stalls.append(tracker.on_beat(12.0)), daemon=True)
+    beat.start()
+    beat.join(timeout=30)  # a guard for the failure (the thread waiting for itself), not a timing
+
+    assert not beat.is_alive()
+    stall = stalls[0]
+    assert stall is not None and abs(stall.seconds - 1.9) < 1e-9
+    assert stall.collections == [Collection(generation=2, seconds=1.5, collected=3)]

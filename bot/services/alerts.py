@@ -151,8 +151,11 @@ class AlertService:
                 await self.repository.close_batch(batch_id, now, owner=owner)
                 return None
             items = await self._items(alerts)
-            messages = plan_alert(batch_id, items)
-            await self.repository.freeze_plan(batch_id, json.dumps(messages_to_data(messages)))
+            # A member with a popular keyword can have thousands of papers queued after a big
+            # ingest: laying them out (escaping, packing, the frozen plan's JSON) took the event
+            # loop for seconds, so it runs in a worker thread.
+            messages, plan = await asyncio.to_thread(_frozen_plan, batch_id, items)
+            await self.repository.freeze_plan(batch_id, plan)
             if not items:  # its papers were deleted meanwhile: nothing to say
                 await self.repository.close_batch(batch_id, now, owner=owner)
                 return None
@@ -289,3 +292,9 @@ class AlertService:
                 return False
             await self.repository.drop_pending(user_id)
         return True
+
+
+def _frozen_plan(batch_id: int, items: Sequence[AlertItem]) -> tuple[tuple[DigestMessage, ...], str]:
+    """The batch's DM parts and the JSON they are frozen as."""
+    messages = plan_alert(batch_id, items)
+    return messages, json.dumps(messages_to_data(messages))

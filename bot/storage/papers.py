@@ -26,6 +26,7 @@ _FIELDS = (
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
+RECENT_LIMIT = 2000  # the most recent papers a new follow is counted against
 # The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. A
 # title's folded words are its title_key (the same ``words``), stored already. ASCII text (as many
 # bytes as characters) is already what unicode61 makes of its folded words, so most rows never call
@@ -345,12 +346,35 @@ class PaperRepository:
         sql = f"SELECT pk, id, title FROM papers WHERE pk IN ({self._db.dialect.ints()})"
         return {row[0]: (row[1], row[2]) for row in await self._db.fetch_all(sql, (wanted,))}
 
-    async def recent(self, days: int) -> list[StoredPaper]:
-        """Papers first listed within ``days`` of the latest list (what "recent" means in this store)."""
+    def _recent_where(self) -> str:
+        """Papers first listed within ``days`` (the one parameter) of the latest list, newest first,
+        at most RECENT_LIMIT: what "recent" means in this store."""
         since = self._db.dialect.days_before("SELECT max(list_date) FROM listings")
-        sql = f"{_SELECT} WHERE first_listed >= {since} ORDER BY pk DESC LIMIT 2000"
-        async with self._db.execute(sql, (int(days),)) as cursor:
+        return f"WHERE first_listed >= {since} ORDER BY pk DESC LIMIT {RECENT_LIMIT}"
+
+    async def recent(self, days: int) -> list[StoredPaper]:
+        """The recent papers (see ``_recent_where``)."""
+        async with self._db.execute(f"{_SELECT} {self._recent_where()}", (int(days),)) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
+
+    async def recent_versions(self, days: int) -> list[tuple[int, str]]:
+        """(pk, content hash) of the recent papers: which of them a cache of their text still holds."""
+        sql = f"SELECT pk, content_hash FROM papers {self._recent_where()}"
+        return [(int(row[0]), str(row[1])) for row in await self._db.fetch_all(sql, (int(days),))]
+
+    async def matched_texts(self, pks: Sequence[int]) -> dict[int, tuple[str, str, tuple[str, ...]]]:
+        """pk -> (title, abstract, AI keywords) of these papers: the text follows are matched against."""
+        if not pks:
+            return {}
+        sql = f"SELECT pk, title, abstract, ai_keywords FROM papers WHERE pk IN ({self._db.dialect.ints()})"
+        rows = await self._db.fetch_all(sql, (json.dumps(list(pks)),))
+        return {int(row[0]): (row[1], row[2], tuple(json.loads(row[3]))) for row in rows}
+
+    async def newest_list_date(self) -> date | None:
+        """The latest list date of any source: the recent window moves with it."""
+        async with self._db.execute("SELECT max(list_date) FROM listings") as cursor:
+            row = await cursor.fetchone()
+        return _date(row[0]) if row else None
 
     async def newest_titles(self, limit: int, sources: Sequence[str]) -> list[tuple[str, str]]:
         """(id, title) of the latest daily list in rank order, topped up with the newest papers."""
