@@ -115,6 +115,7 @@ class Outcome:
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
     bot_cpu_s: float = 0.0  # CPU seconds the bot used from the first interaction to the end of the run
+    bot_loop_cpu_s: float = 0.0  # ... of which its event loop's thread (one core at most)
     bench_cpu_s: float = 0.0  # ... and this process: the emulator and the load generator
     load_average: float = 0.0  # the machine's, at the end: how much else competed for the cores
     behind_warnings: int = 0
@@ -175,6 +176,17 @@ def _file_mb(path: Path) -> float:
         return path.stat().st_size / 1e6
     except FileNotFoundError:
         return 0.0
+
+
+def thread_cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """CPU seconds of one thread (default: the main thread, where the bot's event loop runs). The
+    loop is the part that cannot spread over cores, so its share says how close the bot is to its
+    ceiling whatever else the machine runs."""
+    try:
+        stat = Path(f"/proc/{pid}/task/{tid or pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
@@ -361,6 +373,7 @@ async def run(
         sent: list[Sent] = []
         total = int(rate * duration)
         bot_cpu, own_cpu = tree_cpu_seconds(bot.pid), time.process_time()
+        loop_cpu = thread_cpu_seconds(bot.pid)
         started = loop.time()
         for i in range(total):
             delay = started + i / rate - loop.time()
@@ -372,6 +385,7 @@ async def run(
         outcome.seconds = loop.time() - started
         await asyncio.sleep(RESPONSE_DEADLINE + 2)  # whatever is still unanswered now is late or lost
         outcome.bot_cpu_s = tree_cpu_seconds(bot.pid) - bot_cpu
+        outcome.bot_loop_cpu_s = thread_cpu_seconds(bot.pid) - loop_cpu
         outcome.bench_cpu_s = time.process_time() - own_cpu
         outcome.load_average = os.getloadavg()[0]
         stop.set()
@@ -517,7 +531,9 @@ def report(outcome: Outcome) -> None:
     print(
         f"  CPU seconds over the run: bot {outcome.bot_cpu_s:.1f} s "
         f"({outcome.bot_cpu_s * 1000 / max(outcome.sent, 1):.2f} ms per interaction received, "
-        f"{outcome.bot_cpu_s * 1000 / max(served, 1):.2f} ms per interaction served), "
+        f"{outcome.bot_cpu_s * 1000 / max(served, 1):.2f} ms per interaction served; its event loop "
+        f"{outcome.bot_loop_cpu_s:.1f} s, {outcome.bot_loop_cpu_s * 1000 / max(outcome.sent, 1):.2f} ms per "
+        "interaction received), "
         f"emulator + load generator {outcome.bench_cpu_s:.1f} s; "
         f"{os.cpu_count()} cores, load average {outcome.load_average:.1f} at the end"
     )

@@ -119,6 +119,27 @@ def _set_log_context(interaction: discord.Interaction[Any]) -> str | None:
     return command
 
 
+def _set_raw_log_context(data: Any) -> None:
+    """``_set_log_context`` from an INTERACTION_CREATE payload (no Interaction is built for it)."""
+    user = (data.get("member") or {}).get("user") or data.get("user") or {}
+    guild = data.get("guild_id")
+    set_context(
+        guild=int(guild) if guild else None,
+        user=int(user["id"]) if "id" in user else None,
+        command=_command_path(data.get("data") or {}),
+    )
+
+
+def _command_path(data: Any) -> str | None:
+    """``papers search`` from an application command's data: its name and subcommand (group) names."""
+    names = [data.get("name")]
+    options = data.get("options") or []
+    while options and options[0].get("type") in (1, 2):  # a subcommand (group) holds the next level
+        names.append(options[0].get("name"))
+        options = options[0].get("options") or []
+    return " ".join(str(name) for name in names if name) or None
+
+
 class PaperTree(app_commands.CommandTree["PaperBot"]):
     """One error handler for every app command, whether or not the interaction was answered; and
     admission control (bot/domain/admission.py): answered in time, or "busy" at once, never late."""
@@ -127,10 +148,52 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         super().__init__(client, **options)
         self.admission = Admission()
         self._session: aiohttp.ClientSession | None = None
+        self._tickets: dict[int, Ticket] = {}  # judged from the raw payload, to be served or queued
+        self._refusals: set[asyncio.Task[None]] = set()
+
+    def judging_raw_payloads(self, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        """discord.py's INTERACTION_CREATE parser, behind admission: a command or autocomplete that
+        will only be told busy (or dropped) is judged from the gateway payload itself (its id gives
+        its age, its type the kind), so none of the Interaction, Member and User objects discord.py
+        would build for it are built. Under overload most interactions are refused, and building
+        them was a third of the work of refusing one."""
+
+        def parse_interaction_create(data: Any) -> None:
+            if data.get("type") not in (2, 4):  # buttons, menus, modals: discord.py's views
+                parse(data)
+                return
+            kind = "autocomplete" if data["type"] == 4 else "command"
+            snowflake = int(data["id"])
+            ticket = self.admission.arrive(snowflake_seconds(snowflake), kind)
+            if ticket.verdict in (Verdict.BUSY, Verdict.DROP):
+                context = contextvars.copy_context()
+                context.run(_set_raw_log_context, data)
+                task = asyncio.get_running_loop().create_task(
+                    self._refuse(snowflake, data["token"], kind, ticket), context=context
+                )
+                self._refusals.add(task)
+                task.add_done_callback(self._refusals.discard)
+                return
+            self._tickets[snowflake] = ticket
+            try:
+                parse(data)  # hands the ticket on to _from_interaction
+            finally:
+                if self._tickets.pop(snowflake, None) is not None:  # never reached the tree
+                    self.admission.withdraw(ticket)
+
+        return parse_interaction_create
+
+    async def _refuse(self, snowflake: int, token: str, kind: str, ticket: Ticket) -> None:
+        if ticket.verdict is Verdict.BUSY and self.admission.time_left(ticket) > 0:
+            await self._post_busy(snowflake, token, autocomplete=kind == "autocomplete")
+        else:
+            log.warning("interaction %s could not be answered in time; not answered", snowflake)
 
     def _from_interaction(self, interaction: discord.Interaction[PaperBot]) -> None:
-        kind = "autocomplete" if interaction.type is discord.InteractionType.autocomplete else "command"
-        ticket = self.admission.arrive(snowflake_seconds(interaction.id), kind)
+        ticket = self._tickets.pop(interaction.id, None)
+        if ticket is None:  # not judged from its payload (a test calling the tree directly)
+            kind = "autocomplete" if interaction.type is discord.InteractionType.autocomplete else "command"
+            ticket = self.admission.arrive(snowflake_seconds(interaction.id), kind)
         # The interaction's task starts with its log context (server, member, command), so even the
         # lines logged before the command runs (too late, busy) say what they are about; the
         # gateway's own task keeps its context.
@@ -195,7 +258,10 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
         machinery (route objects, JSON encoding, per-webhook rate-limit locks: interaction
         callbacks are not rate limited) and reuse one keep-alive session."""
         autocomplete = interaction.type is discord.InteractionType.autocomplete
-        url = f"{discord.http.Route.BASE}/interactions/{interaction.id}/{interaction.token}/callback"
+        await self._post_busy(interaction.id, interaction.token, autocomplete=autocomplete)
+
+    async def _post_busy(self, interaction_id: int, token: str, *, autocomplete: bool) -> None:
+        url = f"{discord.http.Route.BASE}/interactions/{interaction_id}/{token}/callback"
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -204,10 +270,10 @@ class PaperTree(app_commands.CommandTree["PaperBot"]):
             ) as response:
                 if response.status >= 300:
                     log.info(
-                        "the busy answer to interaction %s was refused (%s)", interaction.id, response.status
+                        "the busy answer to interaction %s was refused (%s)", interaction_id, response.status
                     )
         except (aiohttp.ClientError, TimeoutError):
-            log.info("the busy answer to interaction %s did not arrive", interaction.id)
+            log.info("the busy answer to interaction %s did not arrive", interaction_id)
         self.admission.observe_answer(loop.time() - started)
 
     def _busy_session(self) -> aiohttp.ClientSession:
@@ -318,6 +384,8 @@ class PaperBot(commands.AutoShardedBot):
         # Enough interactions in flight to keep every read connection busy, few enough to stay on time.
         assert isinstance(self.tree, PaperTree)
         self.tree.admission = Admission(AdmissionPolicy(slots=2 * settings.search.readers))
+        parsers = self._connection.parsers  # the gateway looks parsers up in this very dict
+        parsers["INTERACTION_CREATE"] = self.tree.judging_raw_payloads(parsers["INTERACTION_CREATE"])
         self._extensions = extensions
         self._identify_pacer: IdentifyPacer | None = None
         digest = settings.digest

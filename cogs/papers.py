@@ -15,7 +15,9 @@ from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
+from bot.services.answer_cache import AnswerCache
 from bot.services.momentum import Ranking
+from bot.services.search import SearchResults
 from bot.services.votes import IN_A_SERVER
 from cogs import _render
 from cogs._views import (
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 TODAY_PAGE_SIZE = 10
 RANKING_PAGE_SIZE = 10
 QUERY_MAX = 200
+SEARCH_ANSWERS_KEPT = 1024  # rendered search answers, as many as the search service keeps
+RenderedSearch = tuple[SearchResults, list[discord.Embed], list[list[PaperRef]]]
 
 
 class Papers(commands.GroupCog, group_name="papers", group_description="Find and read research papers"):
@@ -44,6 +48,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self.bot = bot
         self.papers = bot.services.papers
         self.momentum = bot.services.momentum
+        self._rendered: AnswerCache[tuple[str, int], RenderedSearch] = AnswerCache(SEARCH_ANSWERS_KEPT)
         self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
         super().__init__()
 
@@ -85,20 +90,31 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         limit: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
         results = await self.papers.search.find(query, limit=limit)
-        hits = results.hits
-        if not hits:
+        if not results.hits:
             close = await self.papers.search.suggest(query, limit=3)
             hint = "".join(f"\n• {_render.md(s.title)}" for s in close)
             message = f"No papers match “{_render.md(query)}”." + (f" Close titles:{hint}" if hint else "")
             await interaction.response.send_message(truncate(message, _render.CONTENT_LIMIT), ephemeral=True)
             return
-        chunks = pages(hits, self.bot.settings.search.page_size)
+        embeds, refs = self._search_pages(query, limit, results)
+        await self._send_pages(interaction, embeds, refs)
+
+    def _search_pages(
+        self, query: str, limit: int, results: SearchResults
+    ) -> tuple[list[discord.Embed], list[list[PaperRef]]]:
+        """The pages of a search's answer, rendered once per answer: a search the service answers
+        from memory (the very same results) is shown from memory too."""
+        kept = self._rendered.get((query, limit))
+        if kept is not None and kept[0] is results:
+            return kept[1], kept[2]
+        chunks = pages(results.hits, self.bot.settings.search.page_size)
         embeds = [
             _render.search_page(query, chunk, page=i, page_count=len(chunks), results=results)
             for i, chunk in enumerate(chunks, 1)
         ]
         refs = [[paper_ref(hit.paper) for hit in chunk] for chunk in chunks]
-        await self._send_pages(interaction, embeds, refs)
+        self._rendered.put((query, limit), (results, embeds, refs), since=self._rendered.epoch)
+        return embeds, refs
 
     @app_commands.command(
         name="show",

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -306,3 +307,22 @@ def test_a_cli_ingest_of_a_new_version_queues_the_savers_update(db: Path, tmp_pa
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT user_id, change, state FROM library_updates").fetchall()
     assert rows == [(7, "v2", "pending")]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not installed on Windows")
+def test_the_bot_runs_on_uvloop_and_other_commands_on_asyncios_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`paperbot run` (and `make run`) puts the bot's event loop on libuv; the one-shot commands
+    keep asyncio's own, and a job's result and errors come back the same either way."""
+    import bot.cli as cli
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert cli._run(loop_module(), fast_loop=True).startswith("uvloop")
+    assert cli._run(loop_module()).startswith("asyncio")
+
+    async def fails() -> None:
+        raise cli.PaperbotError("the store is busy")
+
+    with pytest.raises(typer.Exit):  # `error: the store is busy`, exit 1
+        cli._run(fails(), fast_loop=True)

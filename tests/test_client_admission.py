@@ -4,16 +4,17 @@ served commands free their slot, an overrunning unanswered command is cut short.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
-from unittest.mock import AsyncMock
+from unittest.mock import AsyncMock, Mock
 
 import discord
 import pytest
 
 from bot.client import PaperTree
-from bot.domain.admission import BUSY_MESSAGE, Admission, AdmissionPolicy
+from bot.domain.admission import BUSY_MESSAGE, DISCORD_EPOCH_MS, Admission, AdmissionPolicy
 from bot.sandbox.emulator import DiscordEmulator
 
 NOW = 1_800_000_000.0
@@ -126,3 +127,103 @@ async def test_a_busy_answer_that_could_only_arrive_late_is_not_sent() -> None:
     ticket.created = NOW - 2.8  # ...but its task only runs now, past the last useful moment
     await tree._admitted(interaction(discord.InteractionType.application_command), ticket)
     tree._say_busy.assert_not_awaited()
+
+
+# ---- judged from the gateway payload, before discord.py builds anything --------------------------
+
+
+def raw_payloads(emu: DiscordEmulator) -> list[dict[str, Any]]:
+    """INTERACTION_CREATE payloads the emulator sends, as the bot's gateway would receive them."""
+    sent: list[dict[str, Any]] = []
+    emu.dispatch = lambda event, payload, **_: sent.append(payload)  # type: ignore[method-assign]
+    return sent
+
+
+def with_age(payload: dict[str, Any], seconds: float) -> dict[str, Any]:
+    created_ms = int((time.time() - seconds) * 1000) - DISCORD_EPOCH_MS
+    return {**payload, "id": str((created_ms << 22) | 1)}
+
+
+async def refusals_sent(tree: Any) -> None:
+    await asyncio.gather(*tree._refusals)
+
+
+def raw_tree(**policy: Any) -> Any:
+    tree = tree_with(Admission(AdmissionPolicy(**{"initial_service": 0.1, **policy})))
+    tree._tickets, tree._refusals = {}, set()
+    return tree
+
+
+async def test_an_interaction_too_old_to_answer_gets_no_call_and_nothing_is_built(
+    emu: DiscordEmulator,
+) -> None:
+    guild = emu.create_guild("g")
+    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
+    sent = raw_payloads(emu)
+    record = emu._interaction(2, member, channel, {"name": "papers"})
+    tree = raw_tree()
+    parse = Mock()
+    tree.judging_raw_payloads(parse)(with_age(sent[0], 2.9))  # past the last useful moment
+    await refusals_sent(tree)
+    await tree.close()
+    parse.assert_not_called()  # no Interaction, Member or User objects for it
+    assert record.callback_type is None and not emu.requests
+    assert tree.admission.counts.dropped == 1
+
+
+async def test_an_interaction_the_bot_has_no_room_for_is_told_busy_from_its_payload_alone(
+    emu: DiscordEmulator,
+) -> None:
+    guild = emu.create_guild("g")
+    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
+    sent = raw_payloads(emu)
+    command = emu._interaction(2, member, channel, {"name": "papers"})
+    typing = emu._interaction(4, member, channel, {"name": "papers"})
+    tree = raw_tree(slots=1, max_queued=0)
+    tree.admission.arrive(time.time(), "command")  # the one slot is taken
+    parse = Mock()
+    judge = tree.judging_raw_payloads(parse)
+    for payload in sent:
+        judge(payload)
+    await refusals_sent(tree)
+    await tree.close()
+    parse.assert_not_called()
+    assert command.response is not None and command.response["content"] == BUSY_MESSAGE
+    assert command.ephemeral and not emu.messages(channel)
+    assert typing.callback_type == 8 and typing.choices == []
+
+
+async def test_a_fresh_interaction_reaches_its_command_with_the_ticket_judged_from_its_payload(
+    emu: DiscordEmulator,
+) -> None:
+    guild = emu.create_guild("g")
+    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
+    sent = raw_payloads(emu)
+    emu._interaction(2, member, channel, {"name": "papers"})
+    tree = raw_tree(slots=1)
+    built: list[Any] = []
+
+    def discord_parses(data: dict[str, Any]) -> None:  # what discord.py's parser then does
+        command = interaction(discord.InteractionType.application_command, snowflake=int(data["id"]))
+        command.command, command.guild_id, command.user = None, int(data["guild_id"]), SimpleNamespace(id=1)
+        built.append(command)
+        tree._from_interaction(command)
+
+    tree.client = SimpleNamespace(loop=asyncio.get_running_loop())
+    tree.judging_raw_payloads(discord_parses)(sent[0])
+    await asyncio.sleep(0)  # the command's task runs
+    await asyncio.sleep(0)
+    await tree.close()
+    tree._call.assert_awaited_once_with(built[0])
+    assert tree.admission.counts.served == 1 and tree.admission.in_service == 0  # one ticket, freed
+
+
+async def test_a_payload_discord_py_cannot_read_gives_its_slot_back(emu: DiscordEmulator) -> None:
+    guild = emu.create_guild("g")
+    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
+    sent = raw_payloads(emu)
+    emu._interaction(2, member, channel, {"name": "papers"})
+    tree = raw_tree(slots=1)
+    with pytest.raises(KeyError):
+        tree.judging_raw_payloads(Mock(side_effect=KeyError("member")))(sent[0])
+    assert tree.admission.in_service == 0 and not tree._tickets

@@ -53,6 +53,17 @@ def test_the_runtime_lock_holds_no_test_tool() -> None:
     assert TEST_TOOLS.isdisjoint(locked("runtime.txt"))
 
 
+def test_the_bot_reads_and_writes_discord_json_with_orjson_and_keeps_unicode_intact() -> None:
+    """The runtime lock brings orjson, so discord.py parses gateway events and encodes requests with
+    it (its own switch); a title in any script still reaches Discord character for character."""
+    import discord.utils
+
+    assert "orjson" in locked("runtime.txt")
+    assert discord.utils.HAS_ORJSON
+    title = 'Ünïcode 論文 🚀 @everyone "quoted"'
+    assert discord.utils._from_json(discord.utils._to_json({"content": title})) == {"content": title}
+
+
 def test_lint_and_type_check_tools_are_pinned_exactly() -> None:
     pins = {canonicalize_name(r.name): str(r.specifier) for r in declared("test")}
     assert pins["ruff"].startswith("==") and pins["mypy"].startswith("==")

@@ -130,6 +130,15 @@ class Admission:
         self._in_service -= 1
         self._hand_on(now)
 
+    def withdraw(self, ticket: Ticket) -> None:
+        """A ticket whose interaction will not be worked on after all (discord.py could not read
+        its payload): its slot or its place in the queue goes to the next, and nothing is learnt."""
+        if ticket.verdict is Verdict.SERVE:
+            self._in_service -= 1
+            self._hand_on(self._clock())
+        elif ticket.verdict is None:
+            self._waiting = deque(waiting for waiting in self._waiting if waiting is not ticket)
+
     def time_left(self, ticket: Ticket) -> float:
         """Seconds until the last moment an answer (if only "busy") still reaches Discord in time."""
         return ticket.created + self.policy.deadline - self.answer_margin() - self._clock()

@@ -87,6 +87,23 @@ class TextHit:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class MatchWindow:
+    """The newest ``cap`` matches of a query, found by one unscored walk down its doclist: where
+    they start (``floor``, 0 when no more than ``cap`` match) and how many papers match, counted
+    up to ``cap + 1``."""
+
+    floor: int
+    cap: int
+    counted: int
+
+    def total(self, count_cap: int) -> int | None:
+        """How many papers match, up to ``count_cap``, when the walk already tells (None: count)."""
+        if self.counted <= self.cap or self.counted >= count_cap:
+            return min(self.counted, count_cap)
+        return None
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -462,6 +479,20 @@ class PaperRepository:
         sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
         rows = await self._db.fetch_all(sql, (fts_query, cap))
         return int(rows[0][0]) if rows else 0
+
+    async def window(self, fts_query: str, cap: int) -> MatchWindow:
+        """``window_floor`` and a capped count in the same walk: a search's window and the total it
+        reports (which took a second walk of the same doclist) come from one statement."""
+        if self._pg is not None:
+            counted, floor = await self._pg.newest(fts_query, cap + 1)
+        else:
+            sql = (
+                "SELECT count(*), min(rowid) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT ?)"
+            )
+            rows = await self._db.fetch_all(sql, (fts_query, cap + 1))
+            counted, floor = int(rows[0][0]), int(rows[0][1] or 0)
+        return MatchWindow(floor if counted > cap else 0, cap, counted)
 
     async def unknown_terms(self, terms: Sequence[str]) -> set[str]:
         """The (folded) terms that occur nowhere in the index."""

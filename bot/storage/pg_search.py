@@ -89,6 +89,19 @@ class PgTextSearch:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def newest(self, fts_query: str, limit: int) -> tuple[int, int]:
+        """(how many of the newest ``limit`` matches there are, the oldest pk among them or 0)."""
+        query = tsquery(fts_query)
+        if query is None:
+            return 0, 0
+        sql = (
+            "SELECT count(*), min(pk) FROM (SELECT pk FROM papers WHERE search @@ ?::tsquery "
+            "ORDER BY pk DESC LIMIT ?) AS newest"
+        )
+        async with self._db.execute(sql, (query, limit)) as cursor:
+            row = await cursor.fetchone()
+        return (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+
     async def holds(self, term: str) -> bool:
         query = tsquery('"' + term.replace('"', '""') + '"')
         if query is None:

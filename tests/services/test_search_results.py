@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.query import parse_search, to_fts
 from bot.domain.text import words
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.papers import PaperService
+from bot.services.search import SearchEngine
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 QUERIES = [
@@ -81,3 +83,30 @@ async def test_a_title_starting_with_the_typed_word_comes_first(service: PaperSe
     for typed in ("ThinK", "think", "ThinK thinner", "think: thinner key", "think thinner k"):
         suggestions = await service.search.suggest(typed)
         assert suggestions[0].title.startswith("ThinK: Thinner Key Cache"), typed
+
+
+@pytest.mark.parametrize("query", ["learning", "federated learning", "model", "zzzz"])
+async def test_one_walk_gives_the_window_and_the_count_that_two_walks_gave(
+    loaded_service: PaperService, query: str
+) -> None:
+    """The window's start and the reported total come from one statement; for every window size
+    around the number of matches they are what the separate floor and count statements say."""
+    papers = loaded_service.repository
+    fts = to_fts(parse_search(query))
+    matches = await papers.count_matches(fts, cap=1_000)
+    for cap in sorted({1, max(1, matches - 1), max(1, matches), matches + 1, 500}):
+        window = await papers.window(fts, cap)
+        assert window.floor == await papers.window_floor(fts, cap)
+        for count_cap in (1, cap, cap + 1, 1_000):
+            told = window.total(count_cap)
+            assert told is None or told == await papers.count_matches(fts, cap=count_cap)
+            assert told is not None or cap < matches  # counted on only beyond the window
+
+
+async def test_a_window_smaller_than_the_matches_still_reports_the_true_total(
+    loaded_service: PaperService, sample_papers: list[ListedPaper]
+) -> None:
+    narrow = SearchEngine(loaded_service.repository, search_candidates=3)
+    results = await narrow.find("learning", limit=2)
+    assert results.total == matching([p.paper for p in sample_papers], ["learning"], every=True) > 3
+    assert results.count_text() == f"2 of {results.total}"

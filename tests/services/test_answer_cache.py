@@ -1,0 +1,79 @@
+"""Searches and suggestions asked again are answered from memory, and never outlive the papers
+they were computed from: another process's ingest, once the bot notices it, brings new papers into
+the very same search; an answer computed while an ingest landed is not kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.domain.models import ListedPaper, Paper, Source
+from bot.services.answer_cache import AnswerCache
+from bot.services.papers import PaperService
+from bot.storage.database import Database
+
+
+def listed(number: int, title: str) -> ListedPaper:
+    abstract = f"An abstract long enough to be one, about {title.lower()} and nothing else. " * 2
+    paper = Paper(title=title, abstract=abstract, source=Source.HF_API, arxiv_id=f"2501.{number:05d}")
+    return ListedPaper(paper)
+
+
+async def test_a_repeated_search_is_answered_without_asking_the_store(
+    loaded_service: PaperService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await loaded_service.search.find("federated learning")
+    suggested = await loaded_service.search.suggest("federated lea")
+    assert first.hits and suggested
+
+    async def unreachable(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the store was asked again")
+
+    for name in ("window", "match", "by_pks", "match_titles", "titles", "count_matches"):
+        monkeypatch.setattr(loaded_service.repository, name, unreachable)
+    assert await loaded_service.search.find("  Federated   LEARNING ") == first  # the same words
+    assert await loaded_service.search.suggest("federated lea") == suggested
+
+
+async def test_another_processs_ingest_reaches_a_search_asked_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    cli_db, bot_db = await Database.open(path), await Database.open(path)
+    try:
+        cli, bot = PaperService(cli_db), PaperService(bot_db)
+        await cli.ingest([listed(1, "Quantum Zebra Crossings")])
+        await bot.start()
+        before = await bot.search.find("zebra")
+        assert [hit.paper.title for hit in before.hits] == ["Quantum Zebra Crossings"]
+        assert [s.title for s in await bot.search.suggest("zebra")] == ["Quantum Zebra Crossings"]
+        await cli.ingest([listed(2, "Zebra Stripes in Vision Transformers")])
+        assert await bot.search.find("zebra") == before  # not noticed yet: the answer it gave
+        assert await bot.refresh_if_changed()
+        after = await bot.search.find("zebra")
+        assert {hit.paper.title for hit in after.hits} == {
+            "Quantum Zebra Crossings",
+            "Zebra Stripes in Vision Transformers",
+        }
+        assert len(await bot.search.suggest("zebra")) == 2
+    finally:
+        await cli_db.close()
+        await bot_db.close()
+
+
+def test_an_answer_computed_while_the_papers_changed_is_not_kept() -> None:
+    cache: AnswerCache[str, int] = AnswerCache(2)
+    since = cache.epoch
+    cache.clear()  # an ingest was noticed while the answer was being computed
+    cache.put("zebra", 1, since=since)
+    assert cache.get("zebra") is None
+    cache.put("zebra", 2, since=cache.epoch)
+    assert cache.get("zebra") == 2
+
+
+def test_the_least_recently_asked_answer_goes_first() -> None:
+    cache: AnswerCache[str, int] = AnswerCache(2)
+    for key, value in (("a", 1), ("b", 2)):
+        cache.put(key, value, since=cache.epoch)
+    assert cache.get("a") == 1  # "b" is now the least recently asked
+    cache.put("c", 3, since=cache.epoch)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)
