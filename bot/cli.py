@@ -29,7 +29,7 @@ from bot.domain.momentum import Period
 from bot.domain.printable import printable
 from bot.domain.shards import shard_plan
 from bot.domain.text import without_lone_surrogates
-from bot.errors import InvalidInput, PaperbotError, PaperNotFound, StoreMisconfigured
+from bot.errors import InvalidInput, PaperbotError, PaperNotFound, ParseError, StoreMisconfigured
 from bot.parsing.formats import parse_file
 from bot.services.container import open_services
 from bot.services.momentum import Ranking
@@ -191,22 +191,28 @@ def _counts_line(counts: UpsertCounts) -> str:
     return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
 
 
-async def ingest_files(
-    service: PaperService,
-    files: list[tuple[str, bytes]],
-    *,
-    day: date | None,
-    year: int | None,
-    show_progress: bool = True,
-    one_transaction: bool = False,
-) -> UpsertCounts:
-    """Parse every file first (so a bad file stops the run before anything is written), then store
-    them in batches of whole list days, each its own transaction, so a running bot's writes get
-    in between (a failure part-way keeps the batches before it: PartlyStored says how far it got);
-    ``one_transaction``: all in one, a failure while storing any of them stores none."""
+def parsed_files(files: list[tuple[str, bytes]], *, day: date | None, year: int | None) -> list[ListedPaper]:
+    """Every file parsed, before any store is opened: a file with a mistake (ParseError names its
+    line) or with no paper at all stops the run having created and written nothing."""
     listed: list[ListedPaper] = []
     for name, data in files:
         listed += parse_file(data, source=name, today=day, year=year, list_date=day)
+    if not listed:
+        names = ", ".join(name for name, _ in files)
+        raise ParseError("no papers in it: nothing stored", source=names)
+    return listed
+
+
+async def ingest_files(
+    service: PaperService,
+    listed: list[ListedPaper],
+    *,
+    show_progress: bool = True,
+    one_transaction: bool = False,
+) -> UpsertCounts:
+    """Store parsed papers in batches of whole list days, each its own transaction, so a running
+    bot's writes get in between (a failure part-way keeps the batches before it: PartlyStored says
+    how far it got); ``one_transaction``: all in one, a failure while storing any of them stores none."""
     with _progress_bar(disable=not show_progress or len(listed) < PROGRESS_THRESHOLD) as bar:
         task = bar.add_task("ingesting", total=len(listed))
         store = service.ingest if one_transaction else service.ingest_in_batches
@@ -267,14 +273,14 @@ def ingest(
     files: list[tuple[str, bytes]] = []
     for path in paths or []:
         files.append((str(path), _read_file(path)))
-    if not files:
-        files.append(bundled_sample())
+    try:
+        listed = parsed_files(files or [bundled_sample()], day=list_day, year=year)
+    except ParseError as exc:
+        fail(str(exc))
 
     async def job() -> UpsertCounts:
         async with open_service(settings, create=True) as service:
-            return await ingest_files(
-                service, files, day=list_day, year=year, one_transaction=one_transaction
-            )
+            return await ingest_files(service, listed, one_transaction=one_transaction)
 
     out.print(_counts_line(_run(job(), db=settings.db)))
 
@@ -524,9 +530,11 @@ def start(db: DbOption = None) -> None:
     settings = _settings(db)
     _configure_logging(settings)
 
+    listed = parsed_files([bundled_sample()], day=None, year=None)
+
     async def job() -> tuple[UpsertCounts, int]:
         async with open_service(settings, create=True) as service:
-            counts = await ingest_files(service, [bundled_sample()], day=None, year=None)
+            counts = await ingest_files(service, listed)
             return counts, (await service.stats()).papers
 
     counts, total = _run(job(), db=settings.db)

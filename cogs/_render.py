@@ -199,7 +199,9 @@ def message_embeds(message: DigestMessage) -> list[discord.Embed]:
     return [spec_embed(spec) for spec in message.embeds]
 
 
-def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None) -> discord.Embed:
+def stats_embed(
+    overview: Overview, *, servers: int, servers_label: str, next_post: datetime | None
+) -> discord.Embed:
     embed = discord.Embed(title="paperbot at a glance", colour=ACCENT)
     sources = ", ".join(f"{name}: {count}" for name, count in sorted(overview.by_source.items())) or "none"
     embed.add_field(name="Papers", value=f"{overview.papers} ({sources})", inline=False)
@@ -220,7 +222,7 @@ def stats_embed(overview: Overview, *, servers: int, next_post: datetime | None)
         used, allowed, per = overview.hf_calls
         window = f"{per / 60:g} minutes" if per >= 60 else f"{per:g} seconds"
         embed.add_field(name="Hugging Face calls", value=f"{used} of {allowed} in the last {window}")
-    embed.add_field(name="Servers", value=str(servers))
+    embed.add_field(name=servers_label, value=str(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
     embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")
     when = stamp(next_post) if next_post else "no digest set up here"

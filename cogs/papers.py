@@ -293,7 +293,10 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         statuses = await self.bot.services.digests.statuses(interaction.guild.id)
         upcoming = [status.next_post for status in statuses if status.next_post]
         embed = _render.stats_embed(
-            overview, servers=len(self.bot.guilds), next_post=min(upcoming) if upcoming else None
+            overview,
+            servers=len(self.bot.guilds),
+            servers_label=self.bot.settings.shard_plan.servers_label(),
+            next_post=min(upcoming) if upcoming else None,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

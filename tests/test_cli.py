@@ -94,6 +94,24 @@ def test_bad_file_names_the_line_and_writes_nothing(
     assert _content_digest(db) == before
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"Nothing here looks like a paper\n", "bad.txt, line 1: title 'Nothing here looks like a paper'"),
+        (b"\x00\x01", "bad.txt, line 1: control characters"),
+        (b"[]", "bad.txt: no papers in it: nothing stored"),
+    ],
+)
+def test_an_ingest_with_nothing_parseable_names_the_line_and_creates_no_store(
+    db: Path, tmp_path: Path, content: bytes, says: str
+) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    code, output = run("ingest", str(bad), "--db", str(db))
+    assert code == 1 and says in output
+    assert not db.exists() and list(tmp_path.iterdir()) == [bad]  # no store, no -wal or -shm beside it
+
+
 def test_installed_script_runs(db: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "ingest", "--db", str(db)], capture_output=True, text=True, check=False

@@ -1,16 +1,17 @@
 """A member's library as files for reference managers and spreadsheets: pure functions, no I/O.
 
-``render(format, entries)`` returns the file name and bytes; each format lives in its own module.
+``render(format, entries)`` returns the file name and bytes of the library's entries
+(bot.domain.library.LibraryEntry); each format lives in its own module.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
+from bot.domain.library import LibraryEntry
 from bot.domain.models import Paper
 from bot.domain.text import clean_line
 
@@ -23,17 +24,6 @@ class ExportFormat(StrEnum):
     RIS = "ris"
     CSV = "csv"
     MARKDOWN = "markdown"
-
-
-@dataclass(frozen=True, slots=True)
-class ExportEntry:
-    """One saved paper with what the member added to it."""
-
-    paper: Paper
-    saved_at: datetime
-    read: bool = False
-    tags: tuple[str, ...] = ()
-    note: str | None = None
 
 
 def plain(text: str) -> str:
@@ -53,11 +43,11 @@ def paper_date(paper: Paper) -> date | None:
     return None
 
 
-def render(fmt: ExportFormat, entries: Sequence[ExportEntry]) -> tuple[str, bytes]:
+def render(fmt: ExportFormat, entries: Sequence[LibraryEntry]) -> tuple[str, bytes]:
     """(file name, UTF-8 bytes) of ``entries`` in ``fmt``."""
     from bot.exports import bibtex, markdown, ris, table
 
-    writers: dict[ExportFormat, tuple[str, Callable[[Sequence[ExportEntry]], str]]] = {
+    writers: dict[ExportFormat, tuple[str, Callable[[Sequence[LibraryEntry]], str]]] = {
         ExportFormat.BIBTEX: ("library.bib", bibtex.dumps),
         ExportFormat.RIS: ("library.ris", ris.dumps),
         ExportFormat.CSV: ("library.csv", table.dumps),

@@ -18,7 +18,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from bot.exports import ExportEntry, paper_date, plain
+from bot.domain.library import LibraryEntry
+from bot.exports import paper_date, plain
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _STOPWORDS = frozenset((
@@ -64,7 +65,7 @@ def family_name(author: str) -> str:
     return parts[-1] if parts else ""
 
 
-def base_key(entry: ExportEntry) -> str:
+def base_key(entry: LibraryEntry) -> str:
     paper = entry.paper
     author = "".join(_ascii_words(family_name(paper.authors[0]))) if paper.authors else ""
     when = paper_date(paper)
@@ -82,7 +83,7 @@ def _suffix(index: int) -> str:
     return out
 
 
-def citation_keys(entries: Sequence[ExportEntry]) -> list[str]:
+def citation_keys(entries: Sequence[LibraryEntry]) -> list[str]:
     """Unique keys in ``entries`` order; duplicates of one base get suffixes by paper id."""
     groups: dict[str, list[int]] = defaultdict(list)
     for index, entry in enumerate(entries):
@@ -118,7 +119,7 @@ def _author(name: str) -> str:
     return escaped
 
 
-def entry_text(entry: ExportEntry, key: str) -> str:
+def entry_text(entry: LibraryEntry, key: str) -> str:
     paper = entry.paper
     fields: list[tuple[str, str]] = [("title", escape(paper.title))]
     authors = [name for name in paper.authors if plain(name)]
@@ -148,6 +149,6 @@ def entry_text(entry: ExportEntry, key: str) -> str:
     return f"@misc{{{key},\n" + ",\n".join(lines) + "\n}\n"
 
 
-def dumps(entries: Sequence[ExportEntry]) -> str:
+def dumps(entries: Sequence[LibraryEntry]) -> str:
     keys = citation_keys(entries)
     return "\n".join(entry_text(entry, key) for entry, key in zip(entries, keys, strict=True))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.layout import byline, escape, md_link, short_authors
-from bot.exports import ExportEntry, paper_date, plain
+from bot.domain.library import LibraryEntry
+from bot.exports import paper_date, plain
 
 
-def line(entry: ExportEntry) -> str:
+def line(entry: LibraryEntry) -> str:
     paper = entry.paper
     when = paper_date(paper)
     mark = "[x]" if entry.read else "[ ]"
@@ -24,5 +25,5 @@ def line(entry: ExportEntry) -> str:
     return text
 
 
-def dumps(entries: Sequence[ExportEntry]) -> str:
+def dumps(entries: Sequence[LibraryEntry]) -> str:
     return "# My paperbot library\n\n" + "\n".join(line(entry) for entry in entries) + "\n"

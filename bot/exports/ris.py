@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.exports import ExportEntry, paper_date
+from bot.domain.library import LibraryEntry
+from bot.exports import paper_date
 from bot.exports import plain as value
 
 EOL = "\r\n"
 
 
-def record(entry: ExportEntry) -> list[str]:
+def record(entry: LibraryEntry) -> list[str]:
     paper = entry.paper
     lines = [("TY", "ELEC" if paper.url else "GEN"), ("TI", value(paper.title))]
     lines += [("AU", value(name)) for name in paper.authors if value(name)]
@@ -39,5 +40,5 @@ def record(entry: ExportEntry) -> list[str]:
     return [f"{tag}  - {text}".rstrip() if tag == "ER" else f"{tag}  - {text}" for tag, text in lines]
 
 
-def dumps(entries: Sequence[ExportEntry]) -> str:
+def dumps(entries: Sequence[LibraryEntry]) -> str:
     return "".join(EOL.join(record(entry)) + EOL + EOL for entry in entries)

@@ -10,7 +10,8 @@ import csv
 import io
 from collections.abc import Sequence
 
-from bot.exports import ExportEntry, paper_date, plain
+from bot.domain.library import LibraryEntry
+from bot.exports import paper_date, plain
 
 COLUMNS = ("id", "title", "authors", "date", "url", "saved_at", "read", "tags", "note")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -21,7 +22,7 @@ def cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def dumps(entries: Sequence[ExportEntry]) -> str:
+def dumps(entries: Sequence[LibraryEntry]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)

@@ -19,7 +19,7 @@ from bot.domain.library import (
 from bot.domain.models import Paper
 from bot.domain.text import fold
 from bot.errors import InvalidInput, PaperNotFound
-from bot.exports import ExportEntry, ExportFormat, render
+from bot.exports import ExportFormat, render
 from bot.services.papers import PaperService
 from bot.services.similar import SimilarPapers
 from bot.storage.connection import Store
@@ -171,9 +171,8 @@ class LibraryService:
         if not entries:
             what = f" tagged “{folded}”" if folded else ""
             raise InvalidInput(f"Your library has no papers{what} to export yet.")
-        items = [ExportEntry(e.paper, e.saved_at, e.read, e.tags, e.note) for e in entries]
-        filename, data = render(fmt, items)
-        return Export(filename, data, len(items))
+        filename, data = render(fmt, entries)
+        return Export(filename, data, len(entries))
 
     # ---- picks for you ------------------------------------------------------------------------
 

@@ -6,9 +6,11 @@ from datetime import date
 from typing import Any
 
 import discord
+import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.services.container import Services
+from bot.settings import Settings
 
 
 def admin(env: Any, channel: Any) -> Any:
@@ -80,3 +82,24 @@ async def test_over_long_and_pathological_input_is_bounded(world: Any, services:
     keyword = await alice.slash(channel, "follow add", keyword="(" * 50 + "x")
     assert keyword.ephemeral and "not closed" in keyword.response.content
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+
+ONE_OF_TWO_SHARDS = Settings(
+    owner_ids=[], digest={"scheduler": False}, follows={"dm_interval_seconds": 0}, shard_count=2, shards="0"
+)
+
+
+@pytest.mark.parametrize("settings", [ONE_OF_TWO_SHARDS])
+async def test_stats_of_a_process_running_some_shards_say_whose_servers_they_count(world: Any) -> None:
+    env, channel, _, _ = world
+    shown = await admin(env, channel).slash(channel, "papers stats")
+    fields = {f.name: f.value for f in shown.response.embeds[0].fields}
+    assert "Servers" not in fields  # not all of the bot's servers: the other shard's are not known here
+    assert fields["Servers on shards 0 of 2 (this process; the others serve the rest)"] == "1"
+
+
+async def test_stats_of_the_only_process_count_every_server(world: Any) -> None:
+    env, channel, _, _ = world
+    env.create_guild(name="Elsewhere")
+    shown = await admin(env, channel).slash(channel, "papers stats")
+    assert {f.name: f.value for f in shown.response.embeds[0].fields}["Servers"] == "2"

@@ -9,13 +9,19 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.domain.admission import BUSY_MESSAGE
 from bot.sandbox.emulator import DiscordEmulator
-from bot.sandbox.model import Channel, Guild, User
+from bot.sandbox.model import Channel, Guild, InteractionRecord, User
 
 TOKEN = "e2e-throwaway-token-0f7c2d9b"  # checked to never appear in any log
+# Waits on the bot process end on events: the awaited log line, or the process ending (which fails
+# at once, with its log). This bound only stops a hung process; it is no measure of speed: on a
+# loaded 2-core machine importing the bot alone can take 10 s, and starting it more than 15.
+HANG_GUARD = 180.0
 
 
 class BotProcess:
@@ -26,6 +32,7 @@ class BotProcess:
         self.lines: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._new_line = asyncio.Event()
+        self._ended = False  # its output closed: it exited
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> BotProcess:
@@ -48,27 +55,41 @@ class BotProcess:
         async for raw in self.process.stdout:
             self.lines.append(raw.decode(errors="replace").rstrip())
             self._new_line.set()
+        self._ended = True
+        self._new_line.set()
 
-    async def wait_for_log(self, text: str, *, after: int = 0, wait: float = 15.0) -> str:
-        """The first log line (from index ``after``) containing ``text``."""
-        async with asyncio.timeout(wait):
-            while True:
-                for line in self.lines[after:]:
-                    if text in line:
-                        return line
-                self._new_line.clear()
-                await self._new_line.wait()
+    async def wait_for_log(self, text: str, *, after: int = 0, wait: float = HANG_GUARD) -> str:
+        """The first log line (from index ``after``) containing ``text``; AssertionError with the
+        log at once if the process ends without it (``wait`` only guards a process that hangs)."""
+        try:
+            async with asyncio.timeout(wait):
+                while True:
+                    for line in self.lines[after:]:
+                        if text in line:
+                            return line
+                    if self._ended:
+                        raise AssertionError(f"the bot ended without logging {text!r}:\n{self.log()}")
+                    self._new_line.clear()
+                    await self._new_line.wait()
+        except TimeoutError:
+            raise AssertionError(f"no {text!r} logged within {wait} s:\n{self.log()}") from None
+
+    def log(self) -> str:
+        return "\n".join(self.lines)
 
     def send(self, signum: int) -> None:
         assert self.process is not None
         self.process.send_signal(signum)
 
-    async def wait(self, wait: float = 15.0) -> int:
+    async def wait(self, wait: float = HANG_GUARD) -> int:
         assert self.process is not None
-        async with asyncio.timeout(wait):
-            code = await self.process.wait()
-            if self._reader is not None:
-                await self._reader
+        try:
+            async with asyncio.timeout(wait):
+                code = await self.process.wait()
+                if self._reader is not None:
+                    await self._reader
+        except TimeoutError:
+            raise AssertionError(f"the bot did not exit within {wait} s:\n{self.log()}") from None
         return code
 
     async def kill(self) -> None:
@@ -153,10 +174,27 @@ def lab(emulator: DiscordEmulator) -> Lab:
 
 
 async def start_bot(
-    env: dict[str, str], cwd: Path, bots: list[BotProcess], *args: str, wait: float = 30
+    env: dict[str, str], cwd: Path, bots: list[BotProcess], *args: str, wait: float = HANG_GUARD
 ) -> BotProcess:
     """A `paperbot run` process (``args``: its options), once it has connected and caught up."""
     bot = await BotProcess(env, cwd, args).start()
     bots.append(bot)
     await bot.wait_for_log("digest catch-up at start", wait=wait)
     return bot
+
+
+def answer_text(record: InteractionRecord) -> str:
+    """What the member reads last: the final follow-up, else the first answer."""
+    return str((record.followups[-1] if record.followups else record.response or {}).get("content") or "")
+
+
+async def served(
+    emu: DiscordEmulator, user: User, channel: Channel, command: str, **options: Any
+) -> InteractionRecord:
+    """``/command`` as a member sends it, and again while the bot answers "busy" (it says to try
+    again): whether a loaded machine can start a command in time is the bot's admission control's
+    call (tests/test_client_admission), not what these tests are about."""
+    while True:
+        record = await emu.slash(user, channel, command, wait=HANG_GUARD, **options)
+        if BUSY_MESSAGE not in answer_text(record):
+            return record

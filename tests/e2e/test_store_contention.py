@@ -11,9 +11,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from bot.domain.admission import BUSY_MESSAGE
 from bot.sandbox.emulator import DiscordEmulator
-from bot.sandbox.model import InteractionRecord
-from tests.e2e.conftest import BotProcess, Lab, run_cli, start_bot
+from bot.sandbox.model import User
+from tests.e2e.conftest import BotProcess, Lab, answer_text, run_cli, served, start_bot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -41,13 +42,28 @@ async def test_twenty_interactions_with_writes_are_answered_in_time_while_anothe
     # longer than the default 10 s a deferred write waits before it says "busy": this test is
     # about answering in time and saving once the lock frees, so the writes may wait it out.
     await loaded_bot({**bot_env, "PAPERBOT_DELIVERY__WRITE_WAIT_SECONDS": "60"}, tmp_path, bots)
-    await emu.slash(members[0], channel, "follow add", keyword="pruning")
+    await served(emu, members[0], channel, "follow add", keyword="pruning")
 
     # A CLI ingest's transaction: it holds SQLite's write lock until it commits.
     ingest = sqlite3.connect(bot_env["PAPERBOT_DB"], isolation_level=None, check_same_thread=False)
     ingest.execute("BEGIN IMMEDIATE")
     try:
-        records: list[InteractionRecord] = []
+        # The writes come first: they take the bot's free slots (bot.domain.admission) and defer to
+        # wait for the lock. The reads behind them are served or told "busy" at once, depending on
+        # how loaded this machine is right now: either is a timely answer, and what this test
+        # asserts holds for both (it used to expect every one served, which a loaded machine's
+        # admission control does not promise).
+        asked: list[tuple[User, str, dict[str, Any]]] = [
+            *(
+                (members[n], "follow add", {"keyword": keyword})
+                for n, keyword in enumerate(("diffusion", "reward model", "KV cache", "lottery"))
+            ),
+            (members[0], "follow remove", {"keyword": "pruning"}),
+            (members[2], "follow pause", {}),
+            (admin, "digest setup", {"channel": channel, "time": "23:59", "timezone": "UTC"}),
+        ]
+        writes = [emu.send_slash(user, channel, command, **options) for user, command, options in asked]
+        records = list(writes)
         for n in range(5):
             records.append(
                 emu.send_slash(members[n % 4], channel, "papers search", query="federated learning")
@@ -56,14 +72,7 @@ async def test_twenty_interactions_with_writes_are_answered_in_time_while_anothe
             records.append(emu.send_autocomplete(members[1], channel, "papers show", "paper", typed))
         records.append(emu.send_slash(members[2], channel, "papers random"))
         records.append(emu.send_slash(members[3], channel, "papers today"))
-        for n, keyword in enumerate(("diffusion", "reward model", "KV cache", "lottery")):
-            records.append(emu.send_slash(members[n], channel, "follow add", keyword=keyword))  # writes
-        records.append(emu.send_slash(members[0], channel, "follow remove", keyword="pruning"))  # a write
         records.append(emu.send_slash(members[1], channel, "follow list"))
-        records.append(emu.send_slash(members[2], channel, "follow pause"))  # a write
-        records.append(
-            emu.send_slash(admin, channel, "digest setup", channel=channel, time="23:59", timezone="UTC")
-        )
         records.append(emu.send_slash(admin, channel, "digest show"))
         assert len(records) == 20
         # Every one gets its first answer (or "thinking…") while the lock is still held.
@@ -75,9 +84,15 @@ async def test_twenty_interactions_with_writes_are_answered_in_time_while_anothe
         ingest.close()
     # The writes that waited go through now, and say so.
     await emu.wait_for(lambda: all(r.done() for r in records), wait=70)
-    texts = [(r.followups[-1] if r.followups else r.response or {}).get("content") or "" for r in records]
-    assert sum("Following" in t for t in texts) == 4, texts
-    assert any("no longer follow" in t for t in texts), texts
+    # A write told "busy" (a machine too loaded to start it in time) is sent again, as the answer
+    # asks: the lock is free by now.
+    texts = []
+    for record, (user, command, options) in zip(writes, asked, strict=True):
+        if BUSY_MESSAGE in answer_text(record):
+            record = await served(emu, user, channel, command, **options)
+        texts.append(answer_text(record))
+    assert sum("Following" in t for t in texts[:4]) == 4, texts
+    assert "no longer follow" in texts[4], texts
     assert not any("went wrong" in t for t in texts), texts
     assert emu.unknown_routes == []
 

@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.corpus import generate
+from bot.domain.library import LibraryEntry
 from bot.domain.models import ListedPaper, Paper, Source
-from bot.exports import ExportEntry, ExportFormat, plain, render
+from bot.exports import ExportFormat, plain, render
 from bot.exports.bibtex import citation_keys, url_value
 
 SAVED = datetime(2026, 8, 1, tzinfo=UTC)
@@ -47,14 +48,21 @@ def unescape(value: str) -> str:
     return _ESCAPED.sub(lambda m: _UNESCAPE[m.group(0)], value)
 
 
-def entries_for(papers: list[Paper]) -> list[ExportEntry]:
+def entries_for(papers: list[Paper]) -> list[LibraryEntry]:
     return [
-        ExportEntry(p, SAVED, read=i % 2 == 0, tags=("to-read", "a&b") if i % 3 else (), note="50% {done}")
+        LibraryEntry(
+            i,
+            p,
+            SAVED,
+            read_at=SAVED if i % 2 == 0 else None,
+            tags=("to-read", "a&b") if i % 3 else (),
+            note="50% {done}",
+        )
         for i, p in enumerate(papers)
     ]
 
 
-def check_bibtex(entries: list[ExportEntry]) -> None:
+def check_bibtex(entries: list[LibraryEntry]) -> None:
     _, data = render(ExportFormat.BIBTEX, entries)
     library = bibtexparser.parse_string(data.decode("utf-8"))
     assert library.failed_blocks == []
@@ -81,7 +89,7 @@ def check_bibtex(entries: list[ExportEntry]) -> None:
             assert len(split_multiple_persons_names(fields["author"].value)) == len(names)
 
 
-def check_ris(entries: list[ExportEntry]) -> None:
+def check_ris(entries: list[LibraryEntry]) -> None:
     _, data = render(ExportFormat.RIS, entries)
     records = rispy.loads(data.decode("utf-8"))
     assert len(records) == len(entries)
@@ -94,7 +102,7 @@ def check_ris(entries: list[ExportEntry]) -> None:
         assert record.get("keywords", []) == [*category, *entry.tags]
 
 
-def check_csv(entries: list[ExportEntry]) -> None:
+def check_csv(entries: list[LibraryEntry]) -> None:
     _, data = render(ExportFormat.CSV, entries)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
     assert len(rows) == len(entries)
