@@ -125,6 +125,8 @@ class Outcome:
     bench_stalls: list[Stall] = field(default_factory=list)  # this process's (emulator, load generator)
     ingest: str = ""
     wal_mb: list[float] = field(default_factory=list)  # the store's write-ahead log, once a probe
+    # (phase, bot CPU seconds, interactions sent, served in time) while the CLI ingest ran and after
+    phases: list[tuple[str, float, int, int]] = field(default_factory=list)
 
     @staticmethod
     def percentile(values: list[float], fraction: float) -> float:
@@ -280,9 +282,12 @@ def bot_env(emu: DiscordEmulator, db: Path, readers: int | None = None) -> dict[
     return env
 
 
-async def _cli_ingest(env: dict[str, str], path: Path, delay: float, report: list[str]) -> None:
+async def _cli_ingest(
+    env: dict[str, str], path: Path, delay: float, report: list[str], window: list[float]
+) -> None:
     await asyncio.sleep(delay)
     started = time.perf_counter()
+    window.append(asyncio.get_running_loop().time())
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -294,6 +299,7 @@ async def _cli_ingest(env: dict[str, str], path: Path, delay: float, report: lis
         stderr=asyncio.subprocess.DEVNULL,
     )
     output, _ = await process.communicate()
+    window.append(asyncio.get_running_loop().time())
     took = time.perf_counter() - started
     last = output.decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
     report.append(
@@ -361,14 +367,19 @@ async def run(
                 rss, hwm = _tree_rss_kb(bot.pid)
                 peak[0], peak[1] = max(peak[0], rss), max(peak[1], hwm)
                 outcome.wal_mb.append(_file_mb(wal))
+                cpu_samples.append((loop.time(), tree_cpu_seconds(bot.pid)))
                 await asyncio.sleep(PROBE_EVERY)
 
         wal = db.with_name(db.name + "-wal")
+        cpu_samples: list[tuple[float, float]] = []  # (loop time, bot CPU seconds), once a probe
+        ingest_window: list[float] = []  # loop times the CLI ingest started and ended
         ingest_report: list[str] = []
         side = [asyncio.create_task(probe())]
         if ingest_file is not None:
             side.append(
-                asyncio.create_task(_cli_ingest(env, ingest_file, min(5.0, duration / 4), ingest_report))
+                asyncio.create_task(
+                    _cli_ingest(env, ingest_file, min(5.0, duration / 4), ingest_report, ingest_window)
+                )
             )
         sent: list[Sent] = []
         total = int(rate * duration)
@@ -397,6 +408,9 @@ async def run(
         rss, hwm = _tree_rss_kb(bot.pid)
         outcome.rss_mb, outcome.peak_rss_mb = rss / 1000, max(hwm, peak[1]) / 1000
         _tally(emu, sent, outcome)
+        if len(ingest_window) == 2:
+            end = started + outcome.seconds
+            outcome.phases = _phases(emu, sent, cpu_samples, ingest_window, started, end)
     finally:
         if spy is not None and spy.returncode is None:
             spy.send_signal(signal.SIGINT)
@@ -458,6 +472,42 @@ def _tally(emu: LoadEmulator, sent: list[Sent], outcome: Outcome) -> None:
         latency = (answered - record.created) * 1000
         outcome.latencies_ms.append(latency)
         outcome.by_kind.setdefault(item.kind, []).append(latency)
+
+
+def _phases(
+    emu: LoadEmulator,
+    sent: list[Sent],
+    cpu_samples: list[tuple[float, float]],
+    ingest: list[float],
+    started: float,
+    ended: float,
+) -> list[tuple[str, float, int, int]]:
+    """The bot's CPU and the interactions sent while the CLI ingest ran and while it did not
+    (within the sending period, at probe resolution): what the ingest adds per interaction."""
+
+    def cpu_at(moment: float) -> float:
+        return next((cpu for at, cpu in cpu_samples if at >= moment), cpu_samples[-1][1])
+
+    def tally(first: float, last: float) -> tuple[float, int, int]:
+        inside = [s for s in sent if first <= s.record.created < last]
+        served = sum(1 for s in inside if _served_in_time(emu, s.record))
+        return max(0.0, cpu_at(last) - cpu_at(first)), len(inside), served
+
+    if not cpu_samples:
+        return []
+    begin, end = max(ingest[0], started), min(ingest[1], ended)
+    phases = [("during the CLI ingest", *tally(begin, end))]
+    before, after = tally(started, begin), tally(end, ended)
+    phases.append(("without it", before[0] + after[0], before[1] + after[1], before[2] + after[2]))
+    return phases
+
+
+def _served_in_time(emu: LoadEmulator, record: InteractionRecord) -> bool:
+    if emu.answered.get(record.token) is None:
+        return False
+    content = str((record.response or {}).get("content") or "")
+    busy_choices = record.type == 4 and not record.choices
+    return not (busy_choices or (record.ephemeral and content == BUSY_MESSAGE))
 
 
 def _py_spy() -> str | None:
@@ -539,6 +589,12 @@ def report(outcome: Outcome) -> None:
     )
     if outcome.ingest:
         print(f"  {outcome.ingest}")
+    for phase, cpu, received, served in outcome.phases:
+        print(
+            f"  bot CPU {phase}: {cpu:.1f} s for {received:,} interactions "
+            f"({cpu * 1000 / max(received, 1):.2f} ms per received, {cpu * 1000 / max(served, 1):.2f} ms "
+            f"per served; {served:,} served in time)"
+        )
     if outcome.wal_mb:
         # A write-ahead log that keeps growing means checkpoints cannot reset it (readers always in
         # it): every page a reader looks up then searches a longer WAL index.

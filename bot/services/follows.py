@@ -216,7 +216,7 @@ class FollowService:
         list moved (the papers generation and the newest list date say so, also for another
         process's ingest); then only papers new or changed since are folded, and that work and the
         indexing run in a worker thread: folding ~2,000 papers took the event loop for 0.2-0.8 s
-        per /follow add while a CLI ingest made new days recent."""
+        on every /follow add and /follow list, and an ingest of new days replaces most of them."""
         async with self._recent_lock:
             key = (await self._generations.current("papers"), await self._papers.newest_list_date())
             if self._recent is not None and key == self._recent_key:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from bot.domain.follows import (
     All,
     Any,
+    Follow,
     FollowMatcher,
     Not,
     Term,
@@ -107,20 +108,25 @@ def test_render_then_parse_is_stable(node: All | Any | Not | Term) -> None:
     assert parse_keyword(once.key).key == once.key
 
 
+def parsed_follows(nodes: list[All | Any | Not | Term]) -> dict[int, Follow]:
+    """The nodes a member could follow (by position), as parsed keywords; the rest are refused."""
+    follows = {}
+    for index, node in enumerate(nodes):
+        with contextlib.suppress(InvalidInput):
+            follows[index] = parse_keyword(node.render())
+    return follows
+
+
+FOLLOW_NODES = st.lists(_nodes(), min_size=1, max_size=12)  # what members might type, as queries
+PAPER_TEXTS = st.lists(st.lists(_word, min_size=3, max_size=25), min_size=1, max_size=5)
+
+
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(_nodes(), min_size=1, max_size=12),
-    st.lists(st.lists(_word, min_size=3, max_size=25), min_size=1, max_size=5),
-)
+@given(FOLLOW_NODES, PAPER_TEXTS)
 def test_matcher_agrees_with_the_naive_reference(
     nodes: list[All | Any | Not | Term], texts: list[list[str]]
 ) -> None:
-    follows = {}
-    for index, node in enumerate(nodes):
-        try:
-            follows[index] = parse_keyword(node.render())
-        except InvalidInput:
-            continue
+    follows = parsed_follows(nodes)
     assume(follows)
     matcher = FollowMatcher(follows.items())
     for words in texts:

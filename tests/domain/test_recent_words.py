@@ -4,12 +4,10 @@ the same count as matching the follow against every paper one by one."""
 from __future__ import annotations
 
 from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 from bot.domain.follows import All, Any, FollowMatcher, Not, Term, paper_words, parse_keyword
 from bot.domain.recent_words import RecentWords
-from bot.errors import InvalidInput
-from tests.domain.test_follows import _nodes, _word
+from tests.domain.test_follows import FOLLOW_NODES, PAPER_TEXTS, parsed_follows
 
 
 def test_counts_phrases_within_a_field_and_exclusions() -> None:
@@ -31,19 +29,11 @@ def test_counts_phrases_within_a_field_and_exclusions() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(_nodes(), min_size=1, max_size=8),
-    st.lists(st.lists(_word, min_size=3, max_size=25), min_size=0, max_size=8),
-)
+@given(FOLLOW_NODES, PAPER_TEXTS)
 def test_count_agrees_with_matching_paper_by_paper(
     nodes: list[All | Any | Not | Term], texts: list[list[str]]
 ) -> None:
-    follows = []
-    for node in nodes:
-        try:
-            follows.append(parse_keyword(node.render()))
-        except InvalidInput:
-            continue
+    follows = list(parsed_follows(nodes).values())
     assume(follows)
     papers = [paper_words(" ".join(words[:5]), " ".join(words[5:]), words[-2:]) for words in texts]
     recent = RecentWords(papers)
