@@ -16,6 +16,7 @@ import pytest
 from bot.client import PaperTree
 from bot.domain.admission import BUSY_MESSAGE, DISCORD_EPOCH_MS, Admission, AdmissionPolicy
 from bot.sandbox.emulator import DiscordEmulator
+from bot.sandbox.model import Channel, User
 
 NOW = 1_800_000_000.0
 
@@ -144,8 +145,19 @@ def with_age(payload: dict[str, Any], seconds: float) -> dict[str, Any]:
     return {**payload, "id": str((created_ms << 22) | 1)}
 
 
-async def refusals_sent(tree: Any) -> None:
+def server_with_a_member(emu: DiscordEmulator) -> tuple[Channel, User, list[dict[str, Any]]]:
+    """A channel, a member in its server, and the payloads the emulator will send the bot."""
+    guild = emu.create_guild("g")
+    return emu.create_channel(guild, "c"), emu.add_member(guild, "m"), raw_payloads(emu)
+
+
+async def judge_all(tree: Any, parse: Any, payloads: list[dict[str, Any]]) -> None:
+    """Feed the payloads to the tree's raw judge and wait for the answers it sends itself."""
+    judge = tree.judging_raw_payloads(parse)
+    for payload in payloads:
+        judge(payload)
     await asyncio.gather(*tree._refusals)
+    await tree.close()
 
 
 def raw_tree(**policy: Any) -> Any:
@@ -157,15 +169,11 @@ def raw_tree(**policy: Any) -> Any:
 async def test_an_interaction_too_old_to_answer_gets_no_call_and_nothing_is_built(
     emu: DiscordEmulator,
 ) -> None:
-    guild = emu.create_guild("g")
-    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
-    sent = raw_payloads(emu)
+    channel, member, sent = server_with_a_member(emu)
     record = emu._interaction(2, member, channel, {"name": "papers"})
     tree = raw_tree()
     parse = Mock()
-    tree.judging_raw_payloads(parse)(with_age(sent[0], 2.9))  # past the last useful moment
-    await refusals_sent(tree)
-    await tree.close()
+    await judge_all(tree, parse, [with_age(sent[0], 2.9)])  # past the last useful moment
     parse.assert_not_called()  # no Interaction, Member or User objects for it
     assert record.callback_type is None and not emu.requests
     assert tree.admission.counts.dropped == 1
@@ -174,19 +182,13 @@ async def test_an_interaction_too_old_to_answer_gets_no_call_and_nothing_is_buil
 async def test_an_interaction_the_bot_has_no_room_for_is_told_busy_from_its_payload_alone(
     emu: DiscordEmulator,
 ) -> None:
-    guild = emu.create_guild("g")
-    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
-    sent = raw_payloads(emu)
+    channel, member, sent = server_with_a_member(emu)
     command = emu._interaction(2, member, channel, {"name": "papers"})
     typing = emu._interaction(4, member, channel, {"name": "papers"})
     tree = raw_tree(slots=1, max_queued=0)
     tree.admission.arrive(time.time(), "command")  # the one slot is taken
     parse = Mock()
-    judge = tree.judging_raw_payloads(parse)
-    for payload in sent:
-        judge(payload)
-    await refusals_sent(tree)
-    await tree.close()
+    await judge_all(tree, parse, sent)
     parse.assert_not_called()
     assert command.response is not None and command.response["content"] == BUSY_MESSAGE
     assert command.ephemeral and not emu.messages(channel)
@@ -196,9 +198,7 @@ async def test_an_interaction_the_bot_has_no_room_for_is_told_busy_from_its_payl
 async def test_a_fresh_interaction_reaches_its_command_with_the_ticket_judged_from_its_payload(
     emu: DiscordEmulator,
 ) -> None:
-    guild = emu.create_guild("g")
-    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
-    sent = raw_payloads(emu)
+    channel, member, sent = server_with_a_member(emu)
     emu._interaction(2, member, channel, {"name": "papers"})
     tree = raw_tree(slots=1)
     built: list[Any] = []
@@ -219,9 +219,7 @@ async def test_a_fresh_interaction_reaches_its_command_with_the_ticket_judged_fr
 
 
 async def test_a_payload_discord_py_cannot_read_gives_its_slot_back(emu: DiscordEmulator) -> None:
-    guild = emu.create_guild("g")
-    channel, member = emu.create_channel(guild, "c"), emu.add_member(guild, "m")
-    sent = raw_payloads(emu)
+    channel, member, sent = server_with_a_member(emu)
     emu._interaction(2, member, channel, {"name": "papers"})
     tree = raw_tree(slots=1)
     with pytest.raises(KeyError):
