@@ -37,6 +37,7 @@ from bot.services.papers import PaperService
 from bot.services.search import SearchResults
 from bot.services.similar import SimilarPaper
 from bot.settings import ConfigError, Settings, load_settings, postgres_url_problem
+from bot.sources.files import FileTooLarge, read_papers_file
 from bot.sources.http import FetchError
 from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing
 from bot.storage.papers import UpsertCounts
@@ -680,7 +681,9 @@ def _print_paper(paper: Paper, as_json: bool) -> None:
 
 def _read_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_papers_file(path)
+    except FileTooLarge as exc:
+        fail(str(exc), 2)
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror or exc}")
 

@@ -94,6 +94,28 @@ def test_bad_file_names_the_line_and_writes_nothing(
     assert _content_digest(db) == before
 
 
+@pytest.mark.parametrize(
+    ("start", "size_mib", "says"),
+    [
+        (b"", 300, "over 64 MiB, the size limit for Daily Papers page text files"),
+        (b"[", 300, "over 256 MiB, the size limit for HF API JSON files"),
+    ],
+)
+def test_a_file_over_its_format_limit_is_refused_after_a_bounded_read(
+    db: Path, tmp_path: Path, start: bytes, size_mib: int, says: str
+) -> None:
+    run("ingest", "--db", str(db))
+    before = _content_digest(db)
+    huge = tmp_path / "huge"
+    with huge.open("wb") as sparse:  # zeros that take no disk; read whole, a bigger one exhausts memory
+        sparse.write(start)
+        sparse.truncate(size_mib * 1024 * 1024)
+    code, output = run("ingest", str(huge), "--db", str(db))
+    assert code == 2
+    assert output.startswith("error: ") and says in " ".join(output.split())
+    assert _content_digest(db) == before
+
+
 def test_installed_script_runs(db: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "ingest", "--db", str(db)], capture_output=True, text=True, check=False
