@@ -249,7 +249,8 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         config = await self.service.resume(interaction.guild_id, chosen.channel_id)
         self.scheduler.upsert(config)
         status = await self.service.status(config)
-        when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
+        now = f" Posting the one for {status.posting_now:%a %d %b} now." if status.posting_now else ""
+        when = now + (f" Next post: {_render.stamp(status.next_post)}." if status.next_post else "")
         await respond(interaction, f"The digest of <#{config.channel_id}> is back on.{when}", ephemeral=True)
 
     @app_commands.command(name="preview", description="See privately exactly what the next post would be")

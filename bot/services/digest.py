@@ -144,8 +144,9 @@ class PostOutcome:
 class DigestStatus:
     config: DigestConfig
     last_post: PostRecord | None
-    next_post: datetime | None
+    next_post: datetime | None  # the next post that will go out at its time (the ledger consulted)
     last_fetch: FetchRecord | None
+    posting_now: date | None = None  # a period whose post goes out now (catching up after downtime)
 
 
 class DigestService:
@@ -228,6 +229,8 @@ class DigestService:
             topic=parse_topic(topic) if topic and topic.strip() else None,
             cadence=parse_cadence(cadence),
             weekday=parse_weekday(weekday or "mon"),
+            # From the start of this minute: set up for the current minute (to try it), it posts now.
+            schedule_from=self.now().replace(second=0, microsecond=0),
         )
         async with self.database.transaction():
             existing = await self.repository.configs(guild_id)
@@ -271,16 +274,29 @@ class DigestService:
         return configs[0]
 
     async def status(self, config: DigestConfig) -> DigestStatus:
+        posting_now, upcoming = (None, None) if config.paused else await self._upcoming(config)
         return DigestStatus(
             config=config,
             last_post=await self.repository.last_post(config.ledger),
-            next_post=None if config.paused else await self._next_unposted(config),
+            next_post=upcoming,
             last_fetch=await self._fetches.last("hf"),
+            posting_now=posting_now,
         )
+
+    async def _upcoming(self, config: DigestConfig) -> tuple[date | None, datetime]:
+        """The period posted now (due and not yet done: catch-up, or a claim being finished), and
+        when the next post goes out (``_next_unposted``), so what an admin is told is what happens."""
+        due = due_day(config, self.now(), self.grace)
+        if due is not None:
+            existing = await self.repository.post(config.ledger, due)
+            if existing is not None and existing.state is not PostState.CLAIMED:
+                due = None
+        return due, await self._next_unposted(config)
 
     async def _next_unposted(self, config: DigestConfig) -> datetime:
         """The next scheduled post whose period has no post yet: after /digest post-now, the
-        period just posted is done, so the next one is a day (or a week) later."""
+        period just posted is done, so the next one is a day (or a week) later; after a change of
+        time zone, a period posted under the old settings is not posted again."""
         at = next_post(config, self.now())
         while await self.repository.post(config.ledger, period_of(config, local_date(at, config.timezone))):
             at = next_post(config, at)
