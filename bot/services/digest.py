@@ -141,6 +141,16 @@ class PostOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """/digest preview: the period post-now would post and its plan (None: it is in the ledger
+    already, ``done`` says how)."""
+
+    post_day: date
+    plan: DigestPlan | None
+    done: PostRecord | None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestStatus:
     config: DigestConfig
     last_post: PostRecord | None
@@ -340,20 +350,17 @@ class DigestService:
         """The post for ``post_day`` as it would go out now (what /digest preview shows)."""
         return (await self._planned(config, post_day, None)).plan
 
-    async def preview(self, config: DigestConfig) -> tuple[date, DigestPlan]:
-        """The next post not yet made (today's while it is to come or due, else the next one) and
-        exactly what it would say if it went out now: the same planning as the post; one being
-        sent shows its frozen plan."""
-        now, day = self.now(), self.today(config)
-        if not (due_day(config, now, self.grace) == day or post_instant(config, day) > now):
-            day = period_of(config, local_date(next_post(config, now), config.timezone))
+    async def preview(self, config: DigestConfig) -> Preview:
+        """What /digest post-now would post now, planned exactly as the post plans it: the current
+        period (today's, this week's: ``today``), whatever the schedule says; a post being sent shows
+        its frozen plan. A period already posted (or failed) has no plan: post-now would not post it."""
+        day = self.today(config)
         existing = await self.repository.post(config.ledger, day)
-        if existing is not None and existing.state is PostState.CLAIMED and existing.plan is not None:
-            return day, existing.plan  # being sent: exactly its frozen plan
-        if existing is not None:
-            after = max(now, post_instant(config, day))
-            day = period_of(config, local_date(next_post(config, after), config.timezone))
-        return day, await self.plan(config, day)
+        if existing is not None and existing.state is not PostState.CLAIMED:
+            return Preview(day, None, existing)
+        if existing is not None and existing.plan is not None:
+            return Preview(day, existing.plan, existing)  # being sent: exactly its frozen plan
+        return Preview(day, await self.plan(config, day), existing)
 
     async def coverage_of(self, config: DigestConfig, post_day: date) -> tuple[Coverage, bool]:
         """The days the post for ``post_day`` covers, and whether it is the digest's first post."""
