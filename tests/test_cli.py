@@ -348,3 +348,25 @@ def test_the_bot_runs_on_uvloop_and_other_commands_on_asyncios_loop(monkeypatch:
 
     with pytest.raises(typer.Exit):  # `error: the store is busy`, exit 1
         cli._run(fails(), fast_loop=True)
+
+
+def test_ingest_into_a_missing_folder_is_refused_as_backup_refuses(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "x.db"
+    code, output = run("ingest", "--db", str(target))
+    assert (code, " ".join(output.split())) == (
+        1,
+        f"error: cannot write {target}: the folder {target.parent} does not exist",
+    )
+    assert not target.parent.exists()
+    ingested = run("ingest", "--db", str(tmp_path / "x.db"))
+    assert ingested[0] == 0
+    assert run("backup", str(target), "--db", str(tmp_path / "x.db"))[1] == output
+
+
+def test_show_with_an_empty_id_is_bad_usage(db: Path) -> None:
+    run("ingest", "--db", str(db))
+    code, output = run("show", "", "--db", str(db))
+    assert (code, output.strip()) == (
+        2,
+        "error: show which paper? give its id, arXiv id or link, or exact title",
+    )
