@@ -36,7 +36,8 @@ from bot.services.momentum import Ranking
 from bot.services.papers import PaperService
 from bot.services.search import SearchResults
 from bot.services.similar import SimilarPaper
-from bot.settings import ConfigError, Settings, load_settings, postgres_url_problem
+from bot.settings import DEFAULT_DB, ConfigError, Settings, load_settings, postgres_url_problem
+from bot.sources.files import FileTooLarge, read_papers_file
 from bot.sources.http import FetchError
 from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing
 from bot.storage.papers import UpsertCounts
@@ -270,6 +271,7 @@ def ingest(
             fail("give files or --source, not both", 2)
         out.print(_counts_line(_run(_fetch_live(settings, source, list_day, categories))))
         return
+    _require_folder(settings)
     files: list[tuple[str, bytes]] = []
     for path in paths or []:
         files.append((str(path), _read_file(path)))
@@ -359,6 +361,8 @@ def show(
     db: DbOption = None,
 ) -> None:
     """Print one paper."""
+    if not paper_id.strip():
+        fail("show which paper? give its id, arXiv id or link, or exact title", 2)
     settings = _settings(db)
 
     async def job() -> Paper | None:
@@ -559,7 +563,8 @@ def sandbox(
     interactive: Annotated[
         bool | None,
         typer.Option(
-            "--interactive/--tour", help="Prompt, or the scripted tour [default: prompt on a terminal]."
+            "--interactive/--tour",
+            help="Prompt, or the scripted tour [default: prompt on a terminal]; given both, the last wins.",
         ),
     ] = None,
 ) -> None:
@@ -686,9 +691,19 @@ def _print_paper(paper: Paper, as_json: bool) -> None:
     say(paper.abstract)
 
 
+def _require_folder(settings: Settings) -> None:
+    """A store given by --db or PAPERBOT_DB goes in a folder that exists (as backup's target must):
+    a typo in the path is refused, not made into new folders. Only the default data/ is created."""
+    target = settings.db
+    if settings.store == target and target != DEFAULT_DB and not target.parent.is_dir():
+        fail(f"cannot write {target}: the folder {target.parent} does not exist")
+
+
 def _read_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_papers_file(path)
+    except FileTooLarge as exc:
+        fail(str(exc), 2)
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror or exc}")
 

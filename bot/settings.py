@@ -6,6 +6,7 @@ build their own.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tomllib
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from dotenv.parser import parse_stream
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -370,6 +372,11 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
         raise ConfigMissing(f"config file {explicit} does not exist")
     if path.is_file():
         check_config_file(path)
+    dotenv = Path(".env")  # where Settings reads it: the current folder
+    names = check_dotenv(dotenv) if dotenv.is_file() else []
+    check_environment_names(
+        [(name, "the environment") for name in os.environ] + [(n, str(dotenv)) for n in names]
+    )
 
     class ConfiguredSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
@@ -385,6 +392,57 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
             f"config key {key} (set in PAPERBOT_{key.upper()}): not valid JSON; a list is written "
             f'like [1, 2] or ["a", "b"]'
         ) from None
+
+
+def check_dotenv(path: Path) -> list[str]:
+    """The names a .env file sets; ConfigError naming the first line python-dotenv cannot read (it
+    would only warn and go on without it, and a missing DISCORD_TOKEN is then all one hears)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    names = []
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            statement = binding.original.string.strip().split("\n")[0]
+            name = statement.partition("=")[0].strip()
+            quote = statement.partition("=")[2].lstrip()[:1]
+            why = (
+                f"the value of {name} opens a {quote} quote that never closes"
+                if quote in ("'", '"')
+                else ("not NAME=value")
+            )
+            raise ConfigError(f"{path}, line {binding.original.line}: {why}")
+        if binding.key:
+            names.append(binding.key)
+    return names
+
+
+# PAPERBOT_* names read other than as settings: the config file's path, and the PostgreSQL server
+# the test suite and benchmarks may use.
+OTHER_NAMES = frozenset({"PAPERBOT_CONFIG", "PAPERBOT_TEST_DATABASE_URL"})
+
+
+def check_environment_names(names: list[tuple[str, str]]) -> None:
+    """Refuse a PAPERBOT_* variable that is no setting (``PAPERBOT_GRACE_MINUTES``): it would be
+    ignored silently. Nested ones (``PAPERBOT_DIGEST__GRACE_MINUTES``) are checked by their models."""
+    known = {f"PAPERBOT_{name.upper()}" for name in Settings.model_fields} | OTHER_NAMES
+    for name, where in names:
+        upper = name.upper()
+        if not upper.startswith("PAPERBOT_") or upper.partition("__")[0] in known:
+            continue
+        hint = _nested_hint(upper.removeprefix("PAPERBOT_"))
+        raise ConfigError(
+            f"unknown setting {name} (set in {where}){hint}; the known keys are in config/paperbot.toml"
+        )
+
+
+def _nested_hint(key: str) -> str:
+    for section, field in Settings.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel) and key.lower() in nested.model_fields:
+            return f": did you mean PAPERBOT_{section.upper()}__{key}?"
+    return ""
 
 
 def check_config_file(path: Path) -> None:

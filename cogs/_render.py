@@ -256,6 +256,13 @@ def digest_status(status: DigestStatus) -> discord.Embed:
     else:
         covers = "yesterday's whole list" if config.list_mode == "complete" else "today's list so far"
         embed.add_field(name="List", value=f"{config.list_mode}: {covers}")
+    if status.posting_now:
+        period = f"the week of {status.posting_now:%a %d %b}" if weekly else f"{status.posting_now:%a %d %b}"
+        embed.add_field(
+            name="Posting now",
+            value=f"the post for {period} (its time passed while I was offline)",
+            inline=False,
+        )
     if status.next_post:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:

@@ -249,7 +249,8 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         config = await self.service.resume(interaction.guild_id, chosen.channel_id)
         self.scheduler.upsert(config)
         status = await self.service.status(config)
-        when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
+        now = f" Posting the one for {status.posting_now:%a %d %b} now." if status.posting_now else ""
+        when = now + (f" Next post: {_render.stamp(status.next_post)}." if status.next_post else "")
         await respond(interaction, f"The digest of <#{config.channel_id}> is back on.{when}", ephemeral=True)
 
     @app_commands.command(name="preview", description="See privately exactly what the next post would be")
@@ -261,10 +262,22 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         channel: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         config = await self._chosen(interaction, channel)
-        day, plan = await self.service.preview(config)
+        preview = await self.service.preview(config)
+        plan = preview.plan
+        period = "This week's" if config.cadence == "weekly" else "Today's"
+        if plan is None:
+            status = await self.service.status(config)
+            done = "already posted" if preview.done and preview.done.state != "failed" else "failed"
+            when = f" Next post: {_render.stamp(status.next_post)}." if status.next_post else ""
+            await interaction.response.send_message(
+                f"{period} digest in <#{config.channel_id}> is {done}: post-now would not post it "
+                f"again.{when}",
+                ephemeral=True,
+            )
+            return
         if not plan.messages:
             await interaction.response.send_message(
-                f"Nothing would be posted on {day:%A %d %B}.", ephemeral=True
+                f"Nothing would be posted for {preview.post_day:%A %d %B}.", ephemeral=True
             )
             return
         first, *rest = plan.messages

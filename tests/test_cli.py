@@ -112,6 +112,28 @@ def test_an_ingest_with_nothing_parseable_names_the_line_and_creates_no_store(
     assert not db.exists() and list(tmp_path.iterdir()) == [bad]  # no store, no -wal or -shm beside it
 
 
+@pytest.mark.parametrize(
+    ("start", "size_mib", "says"),
+    [
+        (b"", 300, "over 64 MiB, the size limit for Daily Papers page text files"),
+        (b"[", 300, "over 256 MiB, the size limit for HF API JSON files"),
+    ],
+)
+def test_a_file_over_its_format_limit_is_refused_after_a_bounded_read(
+    db: Path, tmp_path: Path, start: bytes, size_mib: int, says: str
+) -> None:
+    run("ingest", "--db", str(db))
+    before = _content_digest(db)
+    huge = tmp_path / "huge"
+    with huge.open("wb") as sparse:  # zeros that take no disk; read whole, a bigger one exhausts memory
+        sparse.write(start)
+        sparse.truncate(size_mib * 1024 * 1024)
+    code, output = run("ingest", str(huge), "--db", str(db))
+    assert code == 2
+    assert output.startswith("error: ") and says in " ".join(output.split())
+    assert _content_digest(db) == before
+
+
 def test_installed_script_runs(db: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bot", "ingest", "--db", str(db)], capture_output=True, text=True, check=False
@@ -344,3 +366,25 @@ def test_the_bot_runs_on_uvloop_and_other_commands_on_asyncios_loop(monkeypatch:
 
     with pytest.raises(typer.Exit):  # `error: the store is busy`, exit 1
         cli._run(fails(), fast_loop=True)
+
+
+def test_ingest_into_a_missing_folder_is_refused_as_backup_refuses(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "x.db"
+    code, output = run("ingest", "--db", str(target))
+    assert (code, " ".join(output.split())) == (
+        1,
+        f"error: cannot write {target}: the folder {target.parent} does not exist",
+    )
+    assert not target.parent.exists()
+    ingested = run("ingest", "--db", str(tmp_path / "x.db"))
+    assert ingested[0] == 0
+    assert run("backup", str(target), "--db", str(tmp_path / "x.db"))[1] == output
+
+
+def test_show_with_an_empty_id_is_bad_usage(db: Path) -> None:
+    run("ingest", "--db", str(db))
+    code, output = run("show", "", "--db", str(db))
+    assert (code, output.strip()) == (
+        2,
+        "error: show which paper? give its id, arXiv id or link, or exact title",
+    )

@@ -144,3 +144,38 @@ def test_a_database_url_with_a_bad_port_is_a_config_error_not_a_traceback(
     with pytest.raises(ConfigError, match=r"database_url.*bad port") as refused:
         load_settings()
     assert "Value error" not in str(refused.value)  # pydantic's prefix is not for members
+
+
+def test_an_unreadable_dotenv_line_is_one_error_naming_file_and_line(clean_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    (clean_env / ".env").write_text('PAPERBOT_LOG_LEVEL=INFO\nDISCORD_TOKEN="abc\n')
+    result = CliRunner().invoke(app, ["stats", "--db", str(clean_env / "x.db")])
+    assert result.exit_code == 2
+    assert (
+        result.output == 'error: .env, line 2: the value of DISCORD_TOKEN opens a " quote that never closes\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("PAPERBOT_GRACE_MINUTES", "did you mean PAPERBOT_DIGEST__GRACE_MINUTES?"),
+        ("PAPERBOT_DATABSE_URL", "the known keys are in config/paperbot.toml"),
+    ],
+)
+def test_an_unknown_top_level_environment_setting_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, says: str
+) -> None:
+    monkeypatch.setenv(name, "3")
+    with pytest.raises(ConfigError, match=f"unknown setting {name} \\(set in the environment\\)") as refused:
+        load_settings()
+    assert says in str(refused.value)
+    monkeypatch.delenv(name)
+    (clean_env / ".env").write_text(f"{name}=3\n")
+    with pytest.raises(ConfigError, match=f"unknown setting {name} \\(set in .env\\)"):
+        load_settings()
+    (clean_env / ".env").write_text("PAPERBOT_DIGEST__GRACE_MINUTES=3\nPAPERBOT_TEST_DATABASE_URL=x\n")
+    assert load_settings().digest.grace_minutes == 3

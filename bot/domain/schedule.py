@@ -53,6 +53,10 @@ class DigestConfig:
     topic: str | None = None  # a follow-style query, canonical (None: every paper)
     cadence: Cadence = Cadence.DAILY
     weekday: int = 0  # weekly: the day it posts (0 = Monday)
+    # When these settings were made (/digest setup): catch-up is for downtime, so a post whose time
+    # came before it is never sent late; a new or edited digest's first post is its next occurrence.
+    # None: set up before this was kept (no limit).
+    schedule_from: datetime | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -172,8 +176,9 @@ def catch_up_window(config: DigestConfig, grace: timedelta) -> timedelta:
 
 
 def due_day(config: DigestConfig, now: datetime, grace: timedelta) -> date | None:
-    """The period whose post should go out at ``now`` (by its first day): its time has come and the
-    catch-up window (for downtime) has not passed. None when nothing is due."""
+    """The period whose post should go out at ``now`` (by its first day): its time has come, after
+    the settings were made, and the catch-up window (for downtime) has not passed. None when
+    nothing is due."""
     if config.paused:
         return None
     window = catch_up_window(config, grace)
@@ -181,13 +186,18 @@ def due_day(config: DigestConfig, now: datetime, grace: timedelta) -> date | Non
     step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
     for day in (current, current - step):
         at = post_instant(config, day)
-        if posts_on(config, day) and at <= now <= at + window:
+        if posts_on(config, day) and at <= now <= at + window and scheduled(config, at):
             return day
     return None
 
 
+def scheduled(config: DigestConfig, at: datetime) -> bool:
+    """Whether a post time belongs to these settings: it comes when or after they were made."""
+    return config.schedule_from is None or at >= config.schedule_from
+
+
 def next_post(config: DigestConfig, now: datetime) -> datetime:
-    """The next scheduled post after ``now`` (ignoring the ledger)."""
+    """The next scheduled post after ``now`` (ignoring the ledger; see DigestService.status)."""
     day = period_of(config, local_date(now, config.timezone))
     for offset in range(0, 15):
         candidate = day + timedelta(days=offset)

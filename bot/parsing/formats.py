@@ -12,11 +12,12 @@ from bot.parsing.hf_api import parse_hf_api
 from bot.parsing.hf_page import parse_hf_page
 
 _ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")
+SNIFF_BYTES = 2048  # a file's format is told from this many leading bytes
 
 
 def sniff(data: bytes) -> str:
     """'hf-api', 'arxiv-rss', 'arxiv-atom' or 'hf-page' (the fallback: plain text)."""
-    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"[", b"{")):
         return "hf-api"
     if head.startswith(b"<"):

@@ -136,7 +136,7 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback:
 
 
 def _credits(paper: dict[str, Any], organization: dict[str, Any] | None) -> Credits | None:
-    """Author slots with the HF user who claimed each (``authors[].user.user``), and the organisation."""
+    """Author slots with the HF user who claimed each (``authors[].user.user``, if any), and the org."""
     slots = []
     for author in _array(paper.get("authors")):
         name = clean_line(_text(author.get("name"))) if isinstance(author, dict) else ""
@@ -149,8 +149,8 @@ def _credits(paper: dict[str, Any], organization: dict[str, Any] | None) -> Cred
     org_name = (
         clean_line(_text(organization.get("fullname") or organization.get("name"))) if organization else ""
     )
-    if not any(slot.hf_user for slot in slots) and not org_id:
-        return None
+    if not slots and not org_id:
+        return None  # every author is stored, claimed or not: /follow author offers them all
     return Credits(tuple(slots), org_id or None, org_name or None)
 
 

@@ -39,6 +39,7 @@ from bot.sandbox.model import Channel, Json, User
 from bot.sandbox.rules import BOOLEAN, CHANNEL, INTEGER, NUMBER, STRING, Refused, buttons, menu_name, menus
 from bot.services.container import Services, open_services
 from bot.settings import Settings
+from bot.sources.files import read_papers_file
 
 TOKEN = "sandbox-token-not-a-secret"
 NO_TOKEN_NOTE = "DISCORD_TOKEN is not set, so the real bot runs against a pretend Discord on this machine"
@@ -429,7 +430,7 @@ def _file_names(rest: str) -> list[str]:
 
 
 def _read(name: str) -> bytes:
-    return Path(name).expanduser().read_bytes()
+    return read_papers_file(Path(name).expanduser())
 
 
 def _plain(text: str) -> str:

@@ -141,11 +141,22 @@ class PostOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Preview:
+    """/digest preview: the period post-now would post and its plan (None: it is in the ledger
+    already, ``done`` says how)."""
+
+    post_day: date
+    plan: DigestPlan | None
+    done: PostRecord | None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestStatus:
     config: DigestConfig
     last_post: PostRecord | None
-    next_post: datetime | None
+    next_post: datetime | None  # the next post that will go out at its time (the ledger consulted)
     last_fetch: FetchRecord | None
+    posting_now: date | None = None  # a period whose post goes out now (catching up after downtime)
 
 
 class DigestService:
@@ -228,6 +239,8 @@ class DigestService:
             topic=parse_topic(topic) if topic and topic.strip() else None,
             cadence=parse_cadence(cadence),
             weekday=parse_weekday(weekday or "mon"),
+            # From the start of this minute: set up for the current minute (to try it), it posts now.
+            schedule_from=self.now().replace(second=0, microsecond=0),
         )
         async with self.database.transaction():
             existing = await self.repository.configs(guild_id)
@@ -271,16 +284,29 @@ class DigestService:
         return configs[0]
 
     async def status(self, config: DigestConfig) -> DigestStatus:
+        posting_now, upcoming = (None, None) if config.paused else await self._upcoming(config)
         return DigestStatus(
             config=config,
             last_post=await self.repository.last_post(config.ledger),
-            next_post=None if config.paused else await self._next_unposted(config),
+            next_post=upcoming,
             last_fetch=await self._fetches.last("hf"),
+            posting_now=posting_now,
         )
+
+    async def _upcoming(self, config: DigestConfig) -> tuple[date | None, datetime]:
+        """The period posted now (due and not yet done: catch-up, or a claim being finished), and
+        when the next post goes out (``_next_unposted``), so what an admin is told is what happens."""
+        due = due_day(config, self.now(), self.grace)
+        if due is not None:
+            existing = await self.repository.post(config.ledger, due)
+            if existing is not None and existing.state is not PostState.CLAIMED:
+                due = None
+        return due, await self._next_unposted(config)
 
     async def _next_unposted(self, config: DigestConfig) -> datetime:
         """The next scheduled post whose period has no post yet: after /digest post-now, the
-        period just posted is done, so the next one is a day (or a week) later."""
+        period just posted is done, so the next one is a day (or a week) later; after a change of
+        time zone, a period posted under the old settings is not posted again."""
         at = next_post(config, self.now())
         while await self.repository.post(config.ledger, period_of(config, local_date(at, config.timezone))):
             at = next_post(config, at)
@@ -324,20 +350,17 @@ class DigestService:
         """The post for ``post_day`` as it would go out now (what /digest preview shows)."""
         return (await self._planned(config, post_day, None)).plan
 
-    async def preview(self, config: DigestConfig) -> tuple[date, DigestPlan]:
-        """The next post not yet made (today's while it is to come or due, else the next one) and
-        exactly what it would say if it went out now: the same planning as the post; one being
-        sent shows its frozen plan."""
-        now, day = self.now(), self.today(config)
-        if not (due_day(config, now, self.grace) == day or post_instant(config, day) > now):
-            day = period_of(config, local_date(next_post(config, now), config.timezone))
+    async def preview(self, config: DigestConfig) -> Preview:
+        """What /digest post-now would post now, planned exactly as the post plans it: the current
+        period (today's, this week's: ``today``), whatever the schedule says; a post being sent shows
+        its frozen plan. A period already posted (or failed) has no plan: post-now would not post it."""
+        day = self.today(config)
         existing = await self.repository.post(config.ledger, day)
-        if existing is not None and existing.state is PostState.CLAIMED and existing.plan is not None:
-            return day, existing.plan  # being sent: exactly its frozen plan
-        if existing is not None:
-            after = max(now, post_instant(config, day))
-            day = period_of(config, local_date(next_post(config, after), config.timezone))
-        return day, await self.plan(config, day)
+        if existing is not None and existing.state is not PostState.CLAIMED:
+            return Preview(day, None, existing)
+        if existing is not None and existing.plan is not None:
+            return Preview(day, existing.plan, existing)  # being sent: exactly its frozen plan
+        return Preview(day, await self.plan(config, day), existing)
 
     async def coverage_of(self, config: DigestConfig, post_day: date) -> tuple[Coverage, bool]:
         """The days the post for ``post_day`` covers, and whether it is the digest's first post."""

@@ -13,7 +13,7 @@ from bot.storage.connection import Connection, Row
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
-    "pause_reason, list_mode, topic, cadence, weekday"
+    "pause_reason, list_mode, topic, cadence, weekday, schedule_from"
 )
 # A ledger row: which digest (server, channel, cadence) and which period.
 _ROW = "guild_id = ? AND channel_id = ? AND cadence = ? AND post_day = ?"
@@ -57,6 +57,7 @@ def _config(row: Row) -> DigestConfig:
         topic=row["topic"],
         cadence=Cadence(row["cadence"]),
         weekday=row["weekday"],
+        schedule_from=datetime.fromisoformat(row["schedule_from"]) if row["schedule_from"] else None,
     )
 
 
@@ -92,13 +93,13 @@ class DigestRepository:
         stamp = now.isoformat(timespec="seconds")
         await self._db.execute(
             f"INSERT INTO digest_configs ({_CONFIG_COLUMNS}, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id, channel_id) DO UPDATE SET "
             "post_time = excluded.post_time, timezone = excluded.timezone, max_papers = excluded.max_papers, "
             "weekdays_only = excluded.weekdays_only, thread = excluded.thread, source = excluded.source, "
             "paused = excluded.paused, pause_reason = excluded.pause_reason, list_mode = excluded.list_mode, "
             "topic = excluded.topic, cadence = excluded.cadence, weekday = excluded.weekday, "
-            "updated_at = excluded.updated_at",
+            "schedule_from = excluded.schedule_from, updated_at = excluded.updated_at",
             (
                 config.guild_id,
                 config.channel_id,
@@ -114,6 +115,7 @@ class DigestRepository:
                 config.topic,
                 config.cadence.value,
                 config.weekday,
+                instant(config.schedule_from) if config.schedule_from else None,
                 stamp,
                 stamp,
             ),

@@ -80,3 +80,23 @@ async def test_author_and_org_follows_join_keyword_follows_in_one_dm(world: Any,
 def _titles(entry: str) -> list[str]:
     known = [r.title for r in KNOWN + NEW]
     return [title for title in known if f"[{title}]" in entry]
+
+
+UNCLAIMED_ONLY = [
+    recorded(
+        8, "Analytical Engines Revisited", DAY1, [unclaimed("Ada Lovelace"), unclaimed("Charles Babbage")]
+    )
+]
+LATER = [recorded(9, "Notes on the Engine", DAY2, [unclaimed("A. Lovelace")])]
+
+
+async def test_authors_nobody_claimed_are_offered_and_followed(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    await services.papers.ingest(listed(UNCLAIMED_ONLY, DAY1, lambda p: 0))
+    offered = await alice.autocomplete(channel, "follow author", "name", "lovel")
+    assert [(c["name"], c["value"]) for c in offered] == [("Ada Lovelace · 1 paper", "Ada Lovelace")]
+    followed = await alice.slash(channel, "follow author", name=offered[0]["value"])
+    assert "Following author Ada Lovelace" in followed.response.content
+    await ingest_and_deliver(env, services, listed(LATER, DAY2, lambda p: 0))
+    [dm] = dms(alice)
+    assert "Notes on the Engine" in dm_text(dm) and "`author Ada Lovelace`" in dm_text(dm)

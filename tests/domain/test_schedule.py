@@ -127,6 +127,33 @@ def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
 
 
 @given(
+    made=st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+    ),
+    later=st.timedeltas(timedelta(0), timedelta(days=8)),
+    at=st.times(),
+    weekly=st.booleans(),
+    zone=st.sampled_from(
+        ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", "Asia/Kathmandu"]
+    ),
+)
+def test_a_post_time_before_the_settings_were_made_is_never_due(
+    made: datetime, later: timedelta, at: time, weekly: bool, zone: str
+) -> None:
+    """Catch-up is for downtime: a digest set up (or edited) at ``made`` never sends a post whose
+    time came before that, however much later it is asked; its first post is the next occurrence."""
+    cadence = Cadence.WEEKLY if weekly else Cadence.DAILY
+    digest = config(zone, at.replace(second=0, microsecond=0), cadence=cadence, schedule_from=made)
+    now = made + later
+    due = due_day(digest, now, GRACE)
+    if due is not None:
+        assert made <= post_instant(digest, due) <= now
+    first = next_post(digest, made)
+    if first <= now:  # its first post's time has come: it is due until the window passes
+        assert due is not None or now > first + (WEEKLY_GRACE if weekly else GRACE)
+
+
+@given(
     channels=st.lists(st.integers(1, 2**64 - 1), min_size=2, max_size=2, unique=True),
     days=st.dates(date(2015, 1, 1), date(2100, 12, 31)),
     part=st.integers(1, 99),

@@ -262,6 +262,7 @@ async def test_ingest_takes_quoted_paths_home_and_several_files(
         ("   ", "ingest which file"),
         ("{good} /nonexistent/more.json", "cannot read /nonexistent/more.json"),
         ("{good} {bad}", "bad.json"),
+        ("{good} {huge}", "huge.txt is over 64 MiB"),
     ],
 )
 async def test_ingest_of_several_files_stores_none_when_one_fails(
@@ -270,8 +271,11 @@ async def test_ingest_of_several_files_stores_none_when_one_fails(
     good = FIXTURES / "hf_daily_2024-07-31.json"
     bad = tmp_path / "bad.json"
     bad.write_text('{"not": "papers"')
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as sparse:  # 300 MiB of zeros that take no disk: read whole, it fills memory
+        sparse.truncate(300 * 1024 * 1024)
     before = await _paper_count(session)
-    shown = await session.say("ingest " + args.format(good=good, bad=bad))
+    shown = await session.say("ingest " + args.format(good=good, bad=bad, huge=huge))
     assert says in shown and "Traceback" not in shown and "ingested:" not in shown
     assert await _paper_count(session) == before  # one transaction: the good file is not stored either
 

@@ -61,7 +61,7 @@ async def services(database: Database, sample_papers: list[ListedPaper]) -> Serv
     digests._pacer = Pacer(1e9, burst=1000)  # pacing has its own tests; here it would only wait
     for guild in range(1, 41):
         max_papers = 10 if guild % 2 else 5  # two layouts
-        await digests.configure(guild, 1000 + guild, post_time="11:00", timezone="UTC", max_papers=max_papers)
+        await digests.configure(guild, 1000 + guild, post_time="12:00", timezone="UTC", max_papers=max_papers)
     return services
 
 
@@ -106,7 +106,9 @@ async def test_timer_calls_during_a_fan_out_join_it_instead_of_starting_another(
     await poster.until_in_flight(1)
     # Every server's timer fires in the same minute: these return at once, the running pass goes on.
     assert await asyncio.gather(*(services.digests.run_due(poster) for _ in range(10))) == [[]] * 10
-    await services.digests.configure(99, 1099, post_time="11:00", timezone="UTC")  # due, added meanwhile
+    await services.digests.configure(
+        99, 1099, post_time="12:00", timezone="UTC"
+    )  # due at once (its minute), added meanwhile
     poster.gate.set()
     outcomes = await first
     assert {o.guild_id for o in outcomes} == {*range(1, 41), 99}  # one more pass picked it up
@@ -125,7 +127,7 @@ async def test_sharded_processes_each_post_only_their_own_servers_and_together_a
     await processes[0].papers.ingest(sample_papers)
     guilds = [(stamp << 22) | 1 for stamp in range(5000, 5030)]  # five servers on each shard
     for guild in guilds:
-        await processes[0].digests.configure(guild, guild + 1, post_time="11:00", timezone="UTC")
+        await processes[0].digests.configure(guild, guild + 1, post_time="12:00", timezone="UTC")
     posters = [RecordingPoster() for _ in processes]
     for services in processes:
         services.digests._pacer = Pacer(1e9, burst=1000)
