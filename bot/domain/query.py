@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.domain.text import strip_invisible, words
+from bot.domain.text import strip_invisible, typed_words, words
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
@@ -54,9 +54,11 @@ def parse_search(text: str) -> SearchQuery:
             phrases.append(phrase)
     rest = _PHRASE.sub(lambda m: " " + m.group(1) + " " if len(words(m.group(1))) == 1 else " ", text)
     terms: list[str] = []
-    for word in words(rest):
-        if word not in terms:
-            terms.append(word)
+    for group in typed_words(rest):
+        if len(group) > 1:  # Chinese or Japanese: the characters of a typed run side by side
+            phrases.append(group)
+        elif group[0] not in terms:
+            terms.append(group[0])
     budget = MAX_TERMS - min(len(phrases), MAX_TERMS)
     return SearchQuery(tuple(terms[:budget]), tuple(phrases[:MAX_TERMS]))
 

@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.query import MAX_TERMS, Mode, alternatives_to_fts, as_one_phrase, parse_search, to_fts
+from bot.domain.text import search_text, words
+from bot.domain.tsquery import to_tsquery
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +96,33 @@ def test_operator_soup_never_reaches_sqlite(fts: sqlite3.Connection, parts: list
     query = parse_search(" ".join(parts))
     if query:
         fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query),)).fetchone()
+
+
+HAN_KANA = st.text(st.sampled_from("扩散模型的研究日本語の論文大規言拡デルカタナ々"), min_size=1, max_size=12)
+LATIN = st.text(st.sampled_from("diffusonmelab"), min_size=1, max_size=8)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(HAN_KANA, LATIN), min_size=1, max_size=6), st.data())
+def test_any_part_of_a_han_or_kana_run_finds_the_text_and_its_reverse_does_not(
+    parts: list[str], data: st.DataObject
+) -> None:
+    """Chinese and Japanese have no spaces: typing any stretch of a run must find the text (as a
+    reader's Ctrl-F would), and only as a stretch of characters side by side."""
+    runs = [part for part in parts if not part.isascii()]
+    if not runs:
+        return
+    text = data.draw(st.sampled_from([" ", "", "・", ", "])).join(parts)
+    run = data.draw(st.sampled_from(runs))
+    start = data.draw(st.integers(0, len(run) - 1))
+    typed = run[start : data.draw(st.integers(start + 1, len(run)))]
+    index = sqlite3.connect(":memory:")
+    index.execute("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='unicode61 remove_diacritics 2')")
+    index.execute("INSERT INTO t VALUES (?)", (search_text(text),))
+    query = parse_search(typed)
+    assert query.terms == () if len(typed) > 1 else query.phrases == ()
+    assert index.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query),)).fetchone() == (1,)
+    if "".join(words(typed[::-1])) not in "".join(words(text)):  # (positions ignore spaces)
+        reverse = to_fts(parse_search(typed[::-1]))
+        assert index.execute("SELECT count(*) FROM t WHERE t MATCH ?", (reverse,)).fetchone() == (0,)
+    to_tsquery(to_fts(query))  # PostgreSQL reads the same query (a phrase of lexemes)
