@@ -334,11 +334,13 @@ def search(
         return
     if not hits:
         nothing_found("No papers found.")
-    table = Table("score", "id", "title", "published", show_lines=False)
-    for hit in hits:
+    # The rank, not the score: BM25 (SQLite) and ts_rank_cd (PostgreSQL) scores have no unit and
+    # round to 0.00 where most papers hold the word; the order is what they mean.
+    table = Table("#", "id", "title", "published", show_lines=False)
+    for rank, hit in enumerate(hits, 1):
         published = hit.paper.published or hit.paper.first_listed
         table.add_row(
-            f"{hit.score:.2f}",
+            str(rank),
             hit.paper.id,
             Text(printable(hit.paper.title, keep_newlines=False)),
             published.isoformat() if published else "",

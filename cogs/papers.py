@@ -80,7 +80,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         extras={"example": "/papers search query:diffusion models"},
     )
     @app_commands.describe(
-        query='Words to look for; put an "exact phrase" in double quotes',
+        query='Words to look for: "exact phrase", -word to leave out, title:/abstract:/author: a field',
         limit="How many results to fetch (1-25, default 10)",
     )
     async def search(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +48,20 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     yield store
     await store.close()
     await server.release(url)
+
+
+Opener = Callable[..., Awaitable[Store]]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Opener, str]]:
+    """How to open one empty store (on each backend) with chosen migrations, to build an older
+    schema and upgrade it, and its backend's name for ``bundled_migrations``."""
+    if request.param == "sqlite":
+        path = tmp_path / "paperbot.db"
+        yield (lambda **kw: Database.open(path, **kw)), "sqlite"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.empty_database()
+    yield (lambda **kw: PostgresDatabase.open(url, **kw)), "postgres"
+    await server.drop(url)

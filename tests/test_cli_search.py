@@ -43,3 +43,30 @@ def test_the_table_says_the_count_and_the_correction(db: Path) -> None:
             runner.invoke(app, ["search", "federatd lerning", "--json", "--db", str(db)]).stdout
         )
     )
+
+
+def test_the_table_numbers_results_by_rank_instead_of_unitless_scores(db: Path) -> None:
+    result = runner.invoke(app, ["search", "learning", "--db", str(db)])
+    assert result.exit_code == 0
+    header = next(line for line in result.stdout.splitlines() if "title" in line)
+    assert "score" not in header and "#" in header
+    ranks = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [rank for rank in ranks if rank] == [str(n) for n in range(1, 11)]
+    assert "0.00" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "told"), [("-learning", "only leaves words out"), ("(((", "no words to look for")]
+)
+def test_a_search_with_nothing_to_look_for_says_so(db: Path, query: str, told: str) -> None:
+    result = runner.invoke(app, ["search", "--db", str(db), "--", query])
+    assert result.exit_code == 1 and told in result.stderr and result.stdout == ""
+
+
+def test_a_left_out_word_is_left_out(db: Path) -> None:
+    def ids(query: str) -> set[str]:
+        found = runner.invoke(app, ["search", "--json", "--limit", "100", "--db", str(db), "--", query])
+        return {hit["id"] for hit in json.loads(found.stdout)}
+
+    learning, federated = ids("learning"), ids("federated")
+    assert federated & learning and ids("learning -federated") == learning - federated

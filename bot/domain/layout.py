@@ -30,6 +30,17 @@ def escape(text: str) -> str:
     """
     text = strip_invisible(text)
     text = _MENTION.sub(lambda m: m.group(0).replace("@", "@\u200b").replace("<#", "<#\u200b"), text)
+    return _markdown_escaped(text)
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown as typed in a Markdown file: markdown characters escaped, invisible characters
+    dropped, and mentions left alone (a file mentions nobody; a zero-width space in it would only
+    break a search for "@everyone")."""
+    return _markdown_escaped(strip_invisible(text))
+
+
+def _markdown_escaped(text: str) -> str:
     text = _INLINE_MARKDOWN.sub(r"\\\1", text)
     text = _ORDERED_LIST_MARKER.sub(r"\1\\.", text)
     return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)

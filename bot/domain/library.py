@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.models import Paper
-from bot.domain.text import clean_line, fold
+from bot.domain.text import clean_line, strip_invisible
 from bot.errors import InvalidInput
 
 MAX_SAVED = 5000
@@ -16,7 +17,6 @@ MAX_TAGS = 10
 MAX_TAG_CHARS = 32
 MAX_NOTE_CHARS = 500
 _TAG_SPLIT = re.compile(r"[,\s]+")
-_TAG_CHARS = re.compile(r"[^\w.+-]+")
 
 
 class ReadFilter(StrEnum):
@@ -39,13 +39,23 @@ class LibraryEntry:
         return self.read_at is not None
 
 
+def tag_form(text: str) -> str:
+    """The one form of a tag: lower case with the letters as typed (``ÄÖÜ`` -> ``äöü``, not
+    ``aou``: people read their tags back), composed (NFKC, so a decomposed Ä is still ä), and
+    only letters, digits, marks, ``_``, ``.``, ``+`` and ``-`` (a tag is a word: ``#`` or ``@`` in
+    front of it, as in ``@everyone``, is no part of it)."""
+    typed = unicodedata.normalize("NFKC", strip_invisible(text)).lower()
+    # Marks too: Devanagari's vowel signs, for one, are letters' parts but not word characters.
+    return "".join(ch for ch in typed if ch.isalnum() or ch in "_.+-" or unicodedata.category(ch)[0] == "M")
+
+
 def parse_tags(text: str) -> tuple[str, ...]:
-    """Tags from ``"ml, to-read #survey"``: folded, ``#`` dropped, deduplicated, order kept.
+    """Tags from ``"ml, to-read #survey"``: in ``tag_form``, deduplicated, order kept.
 
     An empty text clears the tags; too many or too long tags are refused rather than cut."""
     tags: list[str] = []
     for raw in _TAG_SPLIT.split(text):
-        tag = _TAG_CHARS.sub("", fold(raw).lstrip("#"))
+        tag = tag_form(raw)
         if not tag:
             continue
         if len(tag) > MAX_TAG_CHARS:
@@ -58,7 +68,7 @@ def parse_tags(text: str) -> tuple[str, ...]:
 
 
 def parse_tag(text: str) -> str:
-    """One tag to filter by, folded the same way as stored tags."""
+    """One tag to filter by, in the form tags are stored in."""
     tags = parse_tags(text)
     if len(tags) != 1:
         raise InvalidInput("Filter by one tag, like `survey`.")

@@ -22,8 +22,13 @@ _ONE_LINE = {k: v for k, v in (_PICTURES | _C1_AND_BIDI | _SURROGATES).items() i
 _KEEP_NEWLINES = {k: v for k, v in _ONE_LINE.items() if k != 0x0A}
 
 
+def without_escapes(text: str) -> str:
+    """``text`` without terminal escape sequences, each dropped whole (``ESC[31m``, not just ESC):
+    what the terminal and exported files both need."""
+    return _ESCAPES.sub("", text)
+
+
 def printable(text: str, *, keep_newlines: bool = True) -> str:
     """``text`` with escape sequences removed and control characters shown as symbols (␍, ␇, ...).
     Tabs, and newlines when ``keep_newlines``, stay as they are."""
-    text = _ESCAPES.sub("", text)
-    return text.translate(_KEEP_NEWLINES if keep_newlines else _ONE_LINE)
+    return without_escapes(text).translate(_KEEP_NEWLINES if keep_newlines else _ONE_LINE)

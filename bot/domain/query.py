@@ -1,23 +1,35 @@
 """User search text -> a safe FTS5 query.
 
 Every word is re-emitted as a quoted FTS5 string built from folded word characters only, so
-nothing a user types (quotes, ``AND``, ``*``, ``-``, ``:``, parentheses, NEAR, column names)
-can reach FTS5 as syntax. Balanced double quotes keep an exact phrase; an unbalanced quote is
-just punctuation.
+nothing a user types (quotes, ``AND``, ``*``, ``:``, parentheses, NEAR, column names) can reach
+FTS5 as syntax. The grammar a reader may use, the same on both backends:
+
+* ``"exact phrase"``: balanced double quotes keep a phrase; an unbalanced quote is punctuation.
+* ``-word`` or ``-"a phrase"`` at the start of a word: papers holding it are left out.
+* ``title:word``, ``abstract:word``, ``author:name`` (``authors:`` too; a quoted phrase may follow):
+  that column must hold it. Any other ``name:`` is no syntax: its words are searched as typed.
+
+Everything else is words; ``AND``, ``OR`` and ``NOT`` are words too.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from bot.domain.text import strip_invisible, words
+from bot.domain.text import strip_invisible, typed_words, words
+from bot.errors import InvalidInput
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
-_PHRASE = re.compile(r'"([^"]*)"')
+# One part of the text: an optional "-" or "name:" at the start of a word, then a quoted phrase or
+# a run without spaces or quotes; any other character (a lone quote) is punctuation.
+_PART = re.compile(r'(?P<prefix>(?<!\S)(?:-?[^\W\d_]+:|-))?(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))|"')
+# The columns a reader may name, by the names people type.
+COLUMNS = {"title": "title", "abstract": "abstract", "author": "authors", "authors": "authors"}
+EXAMPLE = "`diffusion -video title:survey`"
 
 
 class Mode(Enum):
@@ -25,40 +37,94 @@ class Mode(Enum):
     ANY = " OR "
 
 
+Scoped = tuple[str | None, tuple[str, ...]]  # a column (None: any) and the words it holds side by side
+
+
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
     terms: tuple[str, ...] = ()
     phrases: tuple[tuple[str, ...], ...] = ()
+    # ``title:word``: a column that must hold these words, in every pass (never respelt).
+    required: tuple[Scoped, ...] = ()
+    # ``-word``: papers holding these are left out, in every pass.
+    excluded: tuple[Scoped, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.terms or self.phrases)
+        return bool(self.terms or self.phrases or self.required)
 
     @property
     def size(self) -> int:
+        """The words and phrases a match is scored on."""
+        return len(self.terms) + len(self.phrases) + len(self.required)
+
+    @property
+    def loose(self) -> int:
+        """The words and phrases a pass may relax (any of them rather than all)."""
         return len(self.terms) + len(self.phrases)
 
     def all_words(self) -> tuple[str, ...]:
-        return self.terms + tuple(word for phrase in self.phrases for word in phrase)
+        """Every word a match holds (excluded words are not held)."""
+        phrases = (*self.phrases, *(found for _, found in self.required))
+        return self.terms + tuple(word for phrase in phrases for word in phrase)
 
     def text(self) -> str:
-        return " ".join([*self.terms, *(" ".join(p) for p in self.phrases)])
+        """The query as a reader would type it (terms first)."""
+        parts = [*self.terms, *(" ".join(p) for p in self.phrases)]
+        parts += [_typed(column, found, "") for column, found in self.required]
+        parts += [_typed(column, found, "-") for column, found in self.excluded]
+        return " ".join(parts)
+
+
+def _typed(column: str | None, found: tuple[str, ...], sign: str) -> str:
+    text = found[0] if len(found) == 1 else '"' + " ".join(found) + '"'
+    return sign + (f"{column}:" if column else "") + text
 
 
 def parse_search(text: str) -> SearchQuery:
-    """Words and exact phrases of a user's search text (bounded in length and term count)."""
-    text = strip_invisible(text)[:MAX_QUERY_CHARS]
-    phrases: list[tuple[str, ...]] = []
-    for found in _PHRASE.findall(text):
-        phrase = tuple(words(found))
-        if len(phrase) > 1:
-            phrases.append(phrase)
-    rest = _PHRASE.sub(lambda m: " " + m.group(1) + " " if len(words(m.group(1))) == 1 else " ", text)
-    terms: list[str] = []
-    for word in words(rest):
-        if word not in terms:
-            terms.append(word)
-    budget = MAX_TERMS - min(len(phrases), MAX_TERMS)
-    return SearchQuery(tuple(terms[:budget]), tuple(phrases[:MAX_TERMS]))
+    """Words, exact phrases, column filters and exclusions of a user's search text (bounded in
+    length, and to ``MAX_TERMS`` parts in the order typed)."""
+    parts: list[tuple[str, Scoped]] = []  # (kind, (column, words)), in the order typed
+    for part in _PART.finditer(strip_invisible(text)[:MAX_QUERY_CHARS]):
+        prefix, quoted, bare = part["prefix"] or "", part["quoted"], part["bare"]
+        sign, name = prefix[:1] == "-", prefix.lstrip("-")
+        column = COLUMNS.get(name[:-1].casefold()) if name else None
+        if name and column is None:  # no column of that name: its words are words
+            bare = part[0][1:] if sign else part[0]
+        if quoted is None and bare is None:
+            continue  # a lone quote is punctuation
+        found = tuple(words(quoted if quoted is not None else bare or ""))
+        if not found:
+            continue
+        if sign:
+            parts.append(("excluded", (column, found)))
+        elif column is not None:
+            parts.append(("required", (column, found)))
+        elif quoted is not None:
+            parts.append(("phrase" if len(found) > 1 else "term", (None, found)))
+        else:  # Chinese or Japanese: the characters of a typed run side by side, as a phrase
+            groups = typed_words(bare or "")
+            parts += [("phrase" if len(group) > 1 else "term", (None, group)) for group in groups]
+    kept = list(dict.fromkeys(parts))[:MAX_TERMS]
+    return SearchQuery(
+        tuple(found[0] for kind, (_, found) in kept if kind == "term"),
+        tuple(found for kind, (_, found) in kept if kind == "phrase"),
+        tuple(scoped for kind, scoped in kept if kind == "required"),
+        tuple(scoped for kind, scoped in kept if kind == "excluded"),
+    )
+
+
+def searchable(text: str) -> SearchQuery:
+    """``parse_search(text)``, or ``InvalidInput`` saying why it holds nothing to look for (rather
+    than an answer that ignores what was typed)."""
+    query = parse_search(text)
+    if query:
+        return query
+    if query.excluded:
+        raise InvalidInput(f"That search only leaves words out: add a word to look for, e.g. {EXAMPLE}.")
+    raise InvalidInput(
+        "That search has no words to look for (punctuation alone matches nothing): "
+        "type words of a title, an abstract or an author's name."
+    )
 
 
 def as_one_phrase(query: SearchQuery) -> SearchQuery | None:
@@ -66,7 +132,7 @@ def as_one_phrase(query: SearchQuery) -> SearchQuery | None:
     phrases kept), or None when there are fewer than two bare words to join."""
     if len(query.terms) < 2:
         return None
-    return SearchQuery((), (query.terms, *query.phrases))
+    return replace(query, terms=(), phrases=(query.terms, *query.phrases))
 
 
 def quote(term: str) -> str:
@@ -75,8 +141,21 @@ def quote(term: str) -> str:
 
 
 def to_fts(query: SearchQuery, mode: Mode = Mode.ALL, *, column: str | None = None) -> str:
+    """``mode`` joins the words and phrases; column filters are required and exclusions left out
+    whatever the mode: ``("a" OR "b") AND {title} : "c" NOT "d"``."""
     parts = [quote(term) for term in query.terms] + [quote(" ".join(phrase)) for phrase in query.phrases]
-    return _scoped(mode.value.join(parts), column)
+    loose = mode.value.join(parts)
+    if len(parts) > 1 and query.required:
+        loose = f"({loose})"
+    expression = " AND ".join(([loose] if loose else []) + [_part(scoped) for scoped in query.required])
+    if query.excluded:
+        expression = f"({expression})" + "".join(" NOT " + _part(scoped) for scoped in query.excluded)
+    return _scoped(expression, column)
+
+
+def _part(scoped: Scoped) -> str:
+    column, found = scoped
+    return _scoped(quote(" ".join(found)), column)
 
 
 def alternatives_to_fts(

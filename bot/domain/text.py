@@ -10,7 +10,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Chinese and Japanese write a sentence without spaces, so unicode61 would keep "扩散模型的研究" as
+# one word and only the whole run would be found. Each Han or kana character is a word of its own
+# instead (in the index and in queries alike), and a query asks for a typed run's characters side by
+# side, as a phrase: any word inside a longer run is found ("扩散", "日本語"), as a substring is.
+# Korean separates its words with spaces and stays as it is.
+_CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+# A word: one Han or kana word character, or a run of other word characters (``_`` separates words).
+_WORD = re.compile(rf"(?=\w)[{_CJK}]|[^\W_{_CJK}]+")
+# A run of word characters as typed, before Han and kana are split into characters.
+_RUN = re.compile(r"[^\W_]+")
 _RAW_WORD = re.compile(r"\S+")
 _SPACES = re.compile(r"\s+")
 # Half of a UTF-16 pair on its own: JSON's "\ud800" decodes to one, and no UTF-8 store can hold it.
@@ -45,8 +54,16 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The folded words of ``text``, split like SQLite's unicode61 tokenizer."""
+    """The folded words of ``text``, split like SQLite's unicode61 tokenizer, with each Han or kana
+    character a word of its own."""
     return _WORD.findall(fold(text))
+
+
+def typed_words(text: str) -> list[tuple[str, ...]]:
+    """``words(text)`` grouped by the run of letters they were typed in: ``"GPT 的能力"`` gives
+    ``[("gpt",), ("的", "能", "力")]``. A group of several words is a Chinese or Japanese word that a
+    search must find with its characters side by side."""
+    return [tuple(_WORD.findall(run)) for run in _RUN.findall(fold(text))]
 
 
 def search_text(text: str) -> str:
@@ -82,8 +99,11 @@ def snippet(text: str, terms: Sequence[str], size: int = 24) -> str:
 
 
 def title_key(title: str) -> str:
-    """The key two titles share when they name the same paper (the titles index holds it too)."""
-    return folded_words(title)
+    """The key two titles share when they name the same paper: its folded words, except that a
+    Han or kana run stays one word (the key names a paper: title-derived ids hash it, and it was
+    settled before those characters became words of their own). Equal to ``folded_words`` for every
+    title without such characters."""
+    return " ".join(_RUN.findall(fold(title)))
 
 
 def without_lone_surrogates(text: str) -> str:

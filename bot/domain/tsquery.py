@@ -1,7 +1,8 @@
 """PostgreSQL's full-text language for the project's safe FTS5 queries, and the documents they match.
 
 Repositories receive FTS5 query text built by ``bot.domain.query`` (quoted words and phrases, AND,
-OR, parentheses, ``^`` for "first word of the title", ``{columns} : (...)``). On PostgreSQL the
+OR, NOT (``a NOT b``: a and not b, so ``a & !b``), parentheses, ``^`` for "first word of the
+title", ``{columns} : (...)``). On PostgreSQL the
 same text becomes a ``tsquery`` literal: every word a quoted lexeme (``'word'``, never parsed by a
 text-search configuration, so nothing is stemmed or dropped), a phrase ``'a' <-> 'b'``, a column
 scope a weight set (title A, abstract B, authors C). Anything outside that grammar raises
@@ -18,7 +19,7 @@ import re
 WEIGHTS = {"title": "A", "abstract": "B", "authors": "C"}
 FIRST_WORD = "^"  # prefix of the title's first word's extra lexeme (no word holds it)
 _TOKEN = re.compile(
-    r'\s*(?:(?P<word>"(?:[^"]|"")*")|(?P<op>AND|OR)\b|(?P<paren>[()])|(?P<caret>\^)'
+    r'\s*(?:(?P<word>"(?:[^"]|"")*")|(?P<op>AND|OR|NOT)\b|(?P<paren>[()])|(?P<caret>\^)'
     r"|(?P<scope>\{[a-z ]+\}\s*:))"
 )
 
@@ -58,7 +59,7 @@ def to_tsquery(fts: str, *, weights: str = "") -> str:
                 scope_stack.pop()
                 out.append(")")
         elif kind == "op":
-            out.append(" & " if value == "AND" else " | ")
+            out.append({"AND": " & ", "OR": " | ", "NOT": " & !"}[value])
         elif kind == "caret":
             caret = True
         else:

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from bot.domain.library import LibraryEntry
 from bot.domain.models import Paper
+from bot.domain.printable import without_escapes
 from bot.domain.text import clean_line
 
 # C0/C1 controls and Unicode line/paragraph separators: no format keeps them, several break on them.
@@ -27,8 +28,9 @@ class ExportFormat(StrEnum):
 
 
 def plain(text: str) -> str:
-    """``text`` on one line without control characters: what every format writes."""
-    return clean_line(_CONTROL.sub(" ", text))
+    """``text`` on one line without escape sequences (dropped whole, as the CLI drops them) or other
+    control characters: what every format writes."""
+    return clean_line(_CONTROL.sub(" ", without_escapes(text)))
 
 
 def paper_date(paper: Paper) -> date | None:

@@ -21,6 +21,9 @@ from urllib.parse import quote
 from bot.domain.library import LibraryEntry
 from bot.exports import paper_date, plain
 
+# The longest family name or title word a citation key takes (the longest English words in titles,
+# "interpretability", "generalization", are well within it).
+KEY_PART_CHARS = 20
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _STOPWORDS = frozenset((
     "a", "an", "the", "of", "on", "in", "for", "to", "and", "or", "with", "without", "via", "from", "by",
@@ -66,12 +69,16 @@ def family_name(author: str) -> str:
 
 
 def base_key(entry: LibraryEntry) -> str:
+    """``vaswani2017attention``; the name and the word are cut to ``KEY_PART_CHARS`` each, so a
+    400-letter "word" in a title or name still makes a key people can type (``citation_keys``
+    keeps the cut keys unique)."""
     paper = entry.paper
     author = "".join(_ascii_words(family_name(paper.authors[0]))) if paper.authors else ""
     when = paper_date(paper)
     title_words = _ascii_words(paper.title)
     word = next((w for w in title_words if w not in _STOPWORDS), title_words[0] if title_words else "")
-    return (author or "anon") + (str(when.year) if when else "") + (word or "paper")
+    year = str(when.year) if when else ""
+    return (author[:KEY_PART_CHARS] or "anon") + year + (word[:KEY_PART_CHARS] or "paper")
 
 
 def _suffix(index: int) -> str:

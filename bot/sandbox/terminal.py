@@ -225,6 +225,7 @@ class Sandbox:
             values[text_option] = free
         options: dict[str, Any] = {}
         for name, value in values.items():
+            _refuse_unknown_options(known, name, value)
             options[name] = _typed(known[name], value)
         for name, option in known.items():
             if option["type"] == CHANNEL:  # a channel: the sandbox has one
@@ -359,6 +360,10 @@ class Sandbox:
         self._seen_dms = len(dms)
 
 
+# ``name:`` at the start of a word, as an option is written (Discord's names: letters, digits, - and _).
+_OPTION_MARK = re.compile(r"(?:^|(?<=\s))([\w-]+):")
+
+
 def split_options(text: str, known: dict[str, Json]) -> dict[str, str]:
     """``name:value`` pairs as Discord takes them: each value runs up to the next known ``name:``,
     exactly as typed (inner quotes and spaces kept). Text before the first option is under ``""``."""
@@ -377,6 +382,18 @@ def split_options(text: str, known: dict[str, Json]) -> dict[str, str]:
             raise Refused(f"{name} is given twice")
         values[name] = text[mark.end() : end].strip()
     return values
+
+
+def _refuse_unknown_options(known: dict[str, Json], name: str, value: str) -> None:
+    """Refuse ``bogus:1`` that would run into the value of a number, a choice or a flag: only free
+    text holds words with colons (Discord's client keeps them in the text it is filling, as
+    ``query:a:b time: 09:00`` or a link does); anything else is an option the command does not have."""
+    option = known[name]
+    if option["type"] == STRING and not option.get("choices"):
+        return
+    unknown = _OPTION_MARK.search(value)
+    if unknown:
+        raise Refused(f"there is no option {unknown[1]!r} here (the options: {', '.join(known)})")
 
 
 def _typed(option: Json, value: str) -> Any:

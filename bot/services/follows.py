@@ -133,6 +133,8 @@ class FollowService:
 
     async def remove(self, user_id: int, reference: str) -> str:
         """Remove by follow id (what autocomplete sends) or by the keyword itself."""
+        if not reference.strip():
+            raise InvalidInput("Give the keyword to stop following (start typing to see yours).")
         follows = await self.repository.follows(user_id)
         chosen = _find(follows, reference)
         if chosen is None:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
 
 from bot.domain.models import DAILY_LIST_SOURCES, Paper
-from bot.domain.query import Mode, SearchQuery, alternatives_to_fts, as_one_phrase, parse_search, to_fts
+from bot.domain.query import Mode, SearchQuery, alternatives_to_fts, as_one_phrase, searchable, to_fts
 from bot.domain.text import clean_line, folded_words, snippet, words
 from bot.domain.vocabulary import Vocabulary
 from bot.services.answer_cache import AnswerCache
@@ -136,9 +136,7 @@ class SearchEngine:
         phrase group, then within the rest). A search asked again is answered from memory until
         the papers change.
         """
-        query = parse_search(text)
-        if not query:
-            return SearchResults([], 0)
+        query = searchable(text)  # text without a word to look for is told so (InvalidInput)
         cached = self._results.get((query, limit))
         if cached is not None:
             return cached
@@ -154,7 +152,7 @@ class SearchEngine:
             corrected = await self._corrected(query)
             if corrected is not None:
                 found = await self._pass(corrected, Mode.ALL, corrected.text(), limit)
-        if found is None and query.size > 1:
+        if found is None and query.loose > 1:
             loosest = corrected or query
             found = await self._pass(loosest, Mode.ANY, corrected.text() if corrected else None, limit)
         return found or SearchResults([], 0)
@@ -215,7 +213,7 @@ class SearchEngine:
                 if options:
                     term, changed = options[0], True
             terms.append(term)
-        return SearchQuery(tuple(dict.fromkeys(terms)), query.phrases) if changed else None
+        return replace(query, terms=tuple(dict.fromkeys(terms))) if changed else None
 
     # ---- title suggestions (autocomplete) ----------------------------------------------------
 

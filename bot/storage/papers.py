@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
+from bot.domain.text import words
 from bot.storage.connection import Connection, Row, Store
 from bot.storage.people import record_people
 from bot.storage.pg_search import PgTextSearch, folded_columns
@@ -27,11 +28,17 @@ _FIELDS = (
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
 RECENT_LIMIT = 2000  # the most recent papers a new follow is counted against
-# The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. A
-# title's folded words are its title_key (the same ``words``), stored already. ASCII text (as many
-# bytes as characters) is already what unicode61 makes of its folded words, so most rows never call
-# into Python (a call per row was most of the ingest time the folding added); an author list must
-# also hold no JSON escape (backslash). tests/storage/test_index_text.py checks both agree.
+# The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. An
+# ASCII title's folded words are its title_key, stored already (a title with Han or kana is folded
+# anew: its key keeps those runs whole, the index holds their characters, migration 0020). ASCII
+# text (as many bytes as characters) is already what unicode61 makes of its folded words, so most
+# rows never call into Python (a call per row was most of the ingest time the folding added); an
+# author list must also hold no JSON escape (backslash). tests/storage/test_index_text.py checks
+# these agree.
+TITLE_INDEX_TEXT = (
+    "CASE WHEN length(CAST(title AS BLOB)) = length(title) THEN title_key "
+    "ELSE paperbot_search_text(title) END"
+)
 ABSTRACT_INDEX_TEXT = (
     "CASE WHEN length(CAST(abstract AS BLOB)) = length(abstract) THEN abstract "
     "ELSE paperbot_search_text(abstract) END"
@@ -41,10 +48,10 @@ AUTHORS_INDEX_TEXT = (
     "THEN authors ELSE paperbot_authors_text(authors) END"
 )
 _FTS_ROWS = (
-    f"(rowid, title, abstract, authors) SELECT pk, title_key, {ABSTRACT_INDEX_TEXT}, {AUTHORS_INDEX_TEXT} "
-    "FROM papers"
+    f"(rowid, title, abstract, authors) SELECT pk, {TITLE_INDEX_TEXT}, {ABSTRACT_INDEX_TEXT}, "
+    f"{AUTHORS_INDEX_TEXT} FROM papers"
 )
-_TITLE_FTS_ROWS = "(rowid, title) SELECT pk, title_key FROM papers"
+_TITLE_FTS_ROWS = f"(rowid, title) SELECT pk, {TITLE_INDEX_TEXT} FROM papers"
 
 
 def paper_columns(alias: str) -> str:
@@ -165,7 +172,8 @@ def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
 
 
 def _title_terms(paper: Paper) -> set[str]:
-    return set(paper.title_key.split())
+    """The title's words as the index holds them (the vocabulary corrects and completes against them)."""
+    return set(paper.title_key.split()) if paper.title_key.isascii() else set(words(paper.title))
 
 
 class PaperRepository:
@@ -283,13 +291,13 @@ class PaperRepository:
         # A contentless FTS5 index forgets a row by being told the (folded) text it indexed.
         await self._db.execute(
             "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors) "
-            f"SELECT 'delete', pk, title_key, {ABSTRACT_INDEX_TEXT}, {AUTHORS_INDEX_TEXT} "
+            f"SELECT 'delete', pk, {TITLE_INDEX_TEXT}, {ABSTRACT_INDEX_TEXT}, {AUTHORS_INDEX_TEXT} "
             f"FROM papers WHERE pk IN ({self._db.dialect.ints()})",
             (pks,),
         )
         await self._db.execute(
             "INSERT INTO titles_fts (titles_fts, rowid, title) "
-            "SELECT 'delete', pk, title_key FROM papers "
+            f"SELECT 'delete', pk, {TITLE_INDEX_TEXT} FROM papers "
             f"WHERE pk IN ({self._db.dialect.ints()})",
             (pks,),
         )

@@ -9,6 +9,7 @@ import discord
 import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.errors import InvalidInput
 from bot.services.container import Services
 from bot.settings import Settings
 
@@ -77,8 +78,10 @@ async def test_over_long_and_pathological_input_is_bounded(world: Any, services:
     result = await alice.slash(channel, "papers search", query=long_query[:200])
     assert result.response.embeds  # answered, not an error
     # Beyond any option limit (e.g. from the CLI), the service still bounds the work.
-    hits = await services.papers.search.search('"' * 5000 + " OR ".join(["a"] * 5000), limit=5)
-    assert isinstance(hits, list)
+    hits = await services.papers.search.search(" OR ".join(["a"] * 5000) + '"' * 5000, limit=5)
+    assert len(hits) <= 5
+    with pytest.raises(InvalidInput, match="no words to look for"):  # only quotes within the bound
+        await services.papers.search.search('"' * 5000 + " OR ".join(["a"] * 5000), limit=5)
     keyword = await alice.slash(channel, "follow add", keyword="(" * 50 + "x")
     assert keyword.ephemeral and "not closed" in keyword.response.content
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]

@@ -91,6 +91,16 @@ async def test_remove_autocomplete_offers_only_the_members_own_25(world: Any, se
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"] * 2
 
 
+async def test_tags_are_shown_back_with_the_letters_typed(world: Any, services: Services) -> None:
+    env, channel, alice, _ = world
+    ids = await save_some(services, alice.id, 1)
+    tagged = await alice.slash(channel, "library tag", paper=ids[0], tags="ÄÖÜ,@everyone")
+    assert "#äöü #everyone" in tagged.response.content
+    listing = await alice.slash(channel, "library list", tag="äöü")
+    assert "1 paper" in listing.response.embeds[0].footer.text
+    assert env.errors == []
+
+
 async def test_tags_and_notes_are_validated_and_filter_the_list(world: Any, services: Services) -> None:
     env, channel, alice, _ = world
     ids = await save_some(services, alice.id, 3)

@@ -70,7 +70,17 @@ async def test_odd_search_syntax_never_shows_an_sqlite_error(world: Any) -> None
         result = await alice.slash(channel, "papers search", query=odd)
         text = result.response.content + "".join(e.description or "" for e in result.response.embeds)
         assert "sqlite" not in text.lower() and "fts5" not in text.lower()
-    assert env.errors == []
+    # "*" and "-" hold no word to look for: told so, as a mistake the user can fix.
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"] * 2
+
+
+async def test_a_search_with_nothing_to_look_for_is_told_so_without_unrelated_titles(world: Any) -> None:
+    env, channel, alice, _ = world
+    for odd, told in (("(((", "no words to look for"), ("-learning", "only leaves words out")):
+        result = await alice.slash(channel, "papers search", query=odd)
+        assert told in result.response.content and "Close titles" not in result.response.content
+        assert result.response.embeds == []
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"] * 2
 
 
 async def test_autocomplete_is_typo_tolerant_and_within_limits(world: Any) -> None:

@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.query import MAX_TERMS, Mode, alternatives_to_fts, as_one_phrase, parse_search, to_fts
+from bot.domain.query import (
+    MAX_TERMS,
+    Mode,
+    alternatives_to_fts,
+    as_one_phrase,
+    parse_search,
+    searchable,
+    to_fts,
+)
+from bot.domain.text import search_text, words
+from bot.domain.tsquery import to_tsquery
+from bot.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +40,59 @@ def test_words_and_phrases() -> None:
 
 
 def test_operators_are_plain_words() -> None:
-    query = parse_search("pruning AND -lottery OR title:foo NEAR(x) *")
-    assert query.terms == ("pruning", "and", "lottery", "or", "title", "foo", "near", "x")
+    query = parse_search("pruning AND lottery OR venue:foo NEAR(x) * state-of-the-art")
+    assert query.terms == (
+        "pruning",
+        "and",
+        "lottery",
+        "or",
+        "venue",
+        "foo",
+        "near",
+        "x",
+        "state",
+        "of",
+        "the",
+        "art",
+    )
+
+
+def test_a_leading_minus_leaves_out_and_a_column_name_picks_a_field(fts: sqlite3.Connection) -> None:
+    query = parse_search('pruning -"grow sometimes" title:global -abstract:lottery TITLE:"magnitude pruning"')
+    assert query.terms == ("pruning",)
+    assert query.required == (("title", ("global",)), ("title", ("magnitude", "pruning")))
+    assert query.excluded == ((None, ("grow", "sometimes")), ("abstract", ("lottery",)))
+    assert (
+        query.text() == 'pruning title:global title:"magnitude pruning" -"grow sometimes" -abstract:lottery'
+    )
+
+    def count(text: str, mode: Mode = Mode.ALL) -> int:
+        row = fts.execute(
+            "SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(parse_search(text), mode),)
+        ).fetchone()
+        return int(row[0])
+
+    assert (
+        count("pruning -lottery") == 1 and count("pruning -grow") == 0 and count("pruning -title:grow") == 1
+    )
+    assert count("title:pruning") == 1 and count("title:prune") == 0 and count("abstract:prune") == 1
+    assert count("global -weights absent", Mode.ANY) == 0 and count("global absent", Mode.ANY) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("-diffusion", "only leaves words out"),
+        ('-"video generation" -audio', "only leaves words out"),
+        ("(((", "no words to look for"),
+        ("- * :", "no words to look for"),
+        ('""', "no words to look for"),
+    ],
+)
+def test_text_with_nothing_to_look_for_is_told_so(text: str, told: str) -> None:
+    assert not parse_search(text)
+    with pytest.raises(InvalidInput, match=told):
+        searchable(text)
 
 
 def test_unbalanced_quote_is_punctuation() -> None:
@@ -87,10 +149,63 @@ def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str)
 
 @given(
     st.lists(
-        st.sampled_from(['"', "(", ")", "*", "-", ":", "AND", "OR", "NOT", "^", "+", "pruning"]), max_size=12
+        st.sampled_from(
+            [
+                '"',
+                "(",
+                ")",
+                "*",
+                "-",
+                ":",
+                "AND",
+                "OR",
+                "NOT",
+                "^",
+                "+",
+                "pruning",
+                "-x",
+                "title:",
+                "-author:",
+                "{",
+            ]
+        ),
+        max_size=12,
     )
 )
 def test_operator_soup_never_reaches_sqlite(fts: sqlite3.Connection, parts: list[str]) -> None:
-    query = parse_search(" ".join(parts))
-    if query:
-        fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query),)).fetchone()
+    for joined in (" ".join(parts), "".join(parts)):
+        query = parse_search(joined)
+        if query:
+            for mode in Mode:
+                fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query, mode),)).fetchone()
+                to_tsquery(to_fts(query, mode))
+
+
+HAN_KANA = st.text(st.sampled_from("扩散模型的研究日本語の論文大規言拡デルカタナ々"), min_size=1, max_size=12)
+LATIN = st.text(st.sampled_from("diffusonmelab"), min_size=1, max_size=8)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.one_of(HAN_KANA, LATIN), min_size=1, max_size=6), st.data())
+def test_any_part_of_a_han_or_kana_run_finds_the_text_and_its_reverse_does_not(
+    parts: list[str], data: st.DataObject
+) -> None:
+    """Chinese and Japanese have no spaces: typing any stretch of a run must find the text (as a
+    reader's Ctrl-F would), and only as a stretch of characters side by side."""
+    runs = [part for part in parts if not part.isascii()]
+    if not runs:
+        return
+    text = data.draw(st.sampled_from([" ", "", "・", ", "])).join(parts)
+    run = data.draw(st.sampled_from(runs))
+    start = data.draw(st.integers(0, len(run) - 1))
+    typed = run[start : data.draw(st.integers(start + 1, len(run)))]
+    index = sqlite3.connect(":memory:")
+    index.execute("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='unicode61 remove_diacritics 2')")
+    index.execute("INSERT INTO t VALUES (?)", (search_text(text),))
+    query = parse_search(typed)
+    assert query.terms == () if len(typed) > 1 else query.phrases == ()
+    assert index.execute("SELECT count(*) FROM t WHERE t MATCH ?", (to_fts(query),)).fetchone() == (1,)
+    if "".join(words(typed[::-1])) not in "".join(words(text)):  # (positions ignore spaces)
+        reverse = to_fts(parse_search(typed[::-1]))
+        assert index.execute("SELECT count(*) FROM t WHERE t MATCH ?", (reverse,)).fetchone() == (0,)
+    to_tsquery(to_fts(query))  # PostgreSQL reads the same query (a phrase of lexemes)

@@ -67,6 +67,12 @@ async def test_a_value_runs_to_the_next_option_and_keeps_its_quotes(session: Ses
         "limit": 5,
     }
     assert session.options("papers search", "query:a:b time: 09:00") == {"query": "a:b time: 09:00"}
+    # Free text holds words with colons, as Discord's client keeps them in the text being typed:
+    # search's own syntax and links among them.
+    assert session.options("papers search", "query:diffusion title:survey") == {
+        "query": "diffusion title:survey"
+    }
+    assert session.options("papers search", "query:x bogus:1 limit:2") == {"query": "x bogus:1", "limit": 2}
     shown = await session.say("/papers show paper:Value Kaleid")
     assert "Value Kaleidoscope: Engaging AI with Pluralistic Human Values" in shown
 
@@ -81,6 +87,13 @@ async def test_a_value_runs_to_the_next_option_and_keeps_its_quotes(session: Ses
         ("/papers search", "needs query"),
         ("/papers search limit:3", "needs query"),
         ("/papers search learning limit:3 limit:4", "limit is given twice"),
+        (
+            "/papers search learning limit:5 bogus:1",
+            "there is no option 'bogus' here (the options: query, limit)",
+        ),
+        ("/follow mode mode:daily bogus:1", "there is no option 'bogus' here"),
+        ("/papers show paper:", "cannot be empty"),
+        ("/papers show paper:   ", "cannot be empty"),
         ("/follow mode mode:weekly", "one of: instant, daily"),
         ("/papers", "needs a subcommand"),
         ("/papers find x", "needs a subcommand"),

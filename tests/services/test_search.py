@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.errors import InvalidInput
 from bot.services.papers import PaperService
 
 
@@ -24,11 +25,17 @@ async def test_exact_phrase(loaded_service: PaperService) -> None:
     assert hits[0].paper.title.endswith("A Case Study on Global Magnitude Pruning")
 
 
-@pytest.mark.parametrize(
-    "odd", ['"global magnitude pruning', "AND", "pruning -lottery", "title:(x", "*", '""', "NEAR("]
-)
+@pytest.mark.parametrize("odd", ['"global magnitude pruning', "AND", "pruning -lottery", "title:(x", "NEAR("])
 async def test_odd_syntax_never_raises(loaded_service: PaperService, odd: str) -> None:
     await loaded_service.search.search(odd)
+
+
+@pytest.mark.parametrize("nothing", ["*", '""', "-pruning", "( ) :"])
+async def test_syntax_without_a_word_to_look_for_is_told_so(
+    loaded_service: PaperService, nothing: str
+) -> None:
+    with pytest.raises(InvalidInput, match=r"only leaves words out|no words to look for"):
+        await loaded_service.search.search(nothing)
 
 
 async def test_snippets_come_from_the_abstract(loaded_service: PaperService) -> None:

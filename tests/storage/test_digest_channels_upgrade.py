@@ -5,21 +5,15 @@ exactly its frozen plan, and the next post starts right after the last covered d
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from bot.domain.delivery import PostState
 from bot.domain.digest import DigestMessage, plan_digest
 from bot.domain.schedule import LedgerKey
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.storage.connection import Store
-from bot.storage.database import Database, bundled_migrations
-from bot.storage.postgres import PostgresDatabase
-from tests.postgres_server import PostgresServer
+from bot.storage.database import bundled_migrations
+from tests.backends import Opener
 
 TODAY = date(2026, 8, 1)
 STAMP = "2026-08-01T09:00:00.000000+00:00"
@@ -38,22 +32,6 @@ class RecordingPoster:
 
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
         return None
-
-
-Opener = Callable[..., Awaitable[Store]]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Opener, str]]:
-    """How to open one store (on each backend), and its backend's name for its migrations."""
-    if request.param == "sqlite":
-        path = tmp_path / "paperbot.db"
-        yield (lambda **kw: Database.open(path, **kw)), "sqlite"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = await server.empty_database()
-    yield (lambda **kw: PostgresDatabase.open(url, **kw)), "postgres"
-    await server.drop(url)
 
 
 async def _version_13_store(open_store: Opener, backend: str) -> None:
