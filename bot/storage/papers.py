@@ -14,7 +14,7 @@ from bot.domain.text import search_text
 from bot.storage.connection import Connection, Row, Store
 from bot.storage.database import authors_search_text
 from bot.storage.people import record_people
-from bot.storage.pg_search import PgTextSearch, folded_columns
+from bot.storage.pg_search import PgTextSearch, folded_columns, search_document
 from bot.storage.signals import record_signals
 
 # bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
@@ -283,13 +283,15 @@ class PaperRepository:
         return [StoredPaper(before + number, paper) for number, paper in enumerate(papers, 1)]
 
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
-        # The search column goes in with the row (one write per paper), built by the server from
-        # the folded text, as SQLite's index is (migration 0001's paperbot_document).
+        # The search column goes in with the row (one write per paper): the document of the folded
+        # text, as SQLite's index holds it (migration 0001's paperbot_document, built here).
         placeholders = ", ".join("?" * (len(_FIELDS) + 1))
         await self._db.executemany(
-            f"INSERT INTO papers ({_COLUMNS}, created_at, search) "
-            f"VALUES ({placeholders}, paperbot_document(?, ?, ?))",
-            [(*_row_values(paper, stamp), stamp, *folded_columns(paper)) for paper in papers],
+            f"INSERT INTO papers ({_COLUMNS}, created_at, search) VALUES ({placeholders}, ?::text::tsvector)",
+            [
+                (*_row_values(paper, stamp), stamp, search_document(*folded_columns(paper)))
+                for paper in papers
+            ],
         )
         # Rows found by id, not "pk above the old maximum": other processes insert at the same time.
         sql = f"SELECT pk, id FROM papers WHERE id IN ({self._db.dialect.texts()})"
@@ -302,8 +304,11 @@ class PaperRepository:
         if self._pg is not None:
             assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
             await self._db.executemany(
-                f"UPDATE papers SET {assignments}, search = paperbot_document(?, ?, ?) WHERE pk = ?",
-                [(*_row_values(after, stamp), *folded_columns(after), pk) for pk, _, after in updates],
+                f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
+                [
+                    (*_row_values(after, stamp), search_document(*folded_columns(after)), pk)
+                    for pk, _, after in updates
+                ],
             )
             await self._count_title_terms(_title_delta(updates))
             return

@@ -11,6 +11,7 @@ PostgreSQL, each row's search column must be the document of its stored columns'
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from datetime import date
 
@@ -21,7 +22,8 @@ from bot.services.papers import PaperService
 from bot.storage.connection import Store
 from bot.storage.database import Database
 from bot.storage.papers import PaperRepository
-from bot.storage.pg_search import folded_columns
+from bot.storage.pg_search import folded_columns, search_document
+from bot.storage.postgres import PostgresDatabase
 from tests.hf_api import recorded_day
 
 DAY = date(2026, 2, 3)
@@ -150,3 +152,45 @@ async def test_an_ingested_store_holds_what_its_rows_define(database: Store, ser
     # And the search finds papers by the folded words of each column.
     for typed, wanted in [("strasse", "2602.90001"), ("kirmizi", "2602.90002"), ("orsted", "2602.90001")]:
         assert wanted in {hit.paper.id for hit in (await service.search.find(typed, limit=50)).hits}
+
+
+def document_cases() -> list[tuple[str, str, str]]:
+    """Folded columns at the edges of the document: empty columns, repeated words (one lexeme, many
+    positions), words over tsvector's 2,046-byte limit, positions past 16,383, non-Latin words,
+    and text a tsvector literal would read as syntax if it were not quoted."""
+    rng = random.Random(13)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789äßøıλжあ한"
+    vocabulary = ["".join(rng.choices(alphabet, k=rng.randint(1, 9))) for _ in range(300)]
+
+    def text(count: int) -> str:
+        return " ".join(rng.choices(vocabulary, k=count))
+
+    cases = [
+        ("", "", ""),
+        ("", "only an abstract", ""),
+        ("a title", "", "ada lovelace"),
+        ("attention is all", "all you need", "ada lovelace"),
+        ("x" * 2046, "y" * 2047, "é" * 1023 + " " + "é" * 1024),
+        ("x" * 2045, "", ""),  # "^" and the word: 2,046 bytes, still kept
+        ("repeat " * 300, text(17000), "late author"),
+        ("it's a back\\slash", "colon:word a:1A 'quoted'", "weight:B"),
+    ]
+    cases += [
+        (text(rng.randint(0, 20)), text(rng.randint(0, 300)), text(rng.randint(0, 12))) for _ in range(40)
+    ]
+    return cases
+
+
+async def test_the_search_document_built_by_the_ingest_is_paperbot_documents(
+    postgres_url: str,
+) -> None:
+    store = await PostgresDatabase.open(postgres_url)
+    try:
+        for title, abstract, authors in document_cases():
+            rows = await store.connection.fetch_all(
+                "SELECT paperbot_document(?, ?, ?)::text AS server, ?::text::tsvector::text AS built",
+                (title, abstract, authors, search_document(title, abstract, authors)),
+            )
+            assert rows[0]["built"] == rows[0]["server"], (title[:40], abstract[:40], authors[:40])
+    finally:
+        await store.close()
