@@ -44,17 +44,27 @@ def search_document(title: str, abstract: str, authors: str) -> str:
     abstract_words = abstract.split(" ") if abstract else []
     author_words = authors.split(" ") if authors else []
     parts = [
-        _lexemes(title_words, 1, "A"),
-        _lexemes(abstract_words, len(title_words) + 2, "B"),
-        _lexemes(author_words, len(title_words) + len(abstract_words) + 3, "C"),
+        _lexemes(title, title_words, 1, "A"),
+        _lexemes(abstract, abstract_words, len(title_words) + 2, "B"),
+        _lexemes(authors, author_words, len(title_words) + len(abstract_words) + 3, "C"),
     ]
     if title_words:
-        parts.append(_lexemes(["^" + title_words[0]], 1, "A"))
+        parts.append(_lexemes("^" + title_words[0], ["^" + title_words[0]], 1, "A"))
     return " ".join(part for part in parts if part)
 
 
-def _lexemes(words: list[str], first: int, weight: str) -> str:
-    """``'word':position weight`` for each word, numbered from ``first``."""
+def _lexemes(text: str, words: list[str], first: int, weight: str) -> str:
+    """``'word':position weight`` for each of ``text``'s words, numbered from ``first``."""
+    if (
+        first + len(words) - 1 <= _MAX_POSITION
+        and "'" not in text
+        and "\\" not in text
+        and "" not in words
+        and max(map(len, words), default=0) * 4 <= _MAX_LEXEME_BYTES
+    ):
+        # Every column of a real paper: short words, nothing to cap, leave out or escape (the
+        # general case below costs twice as much a word).
+        return " ".join([f"'{word}':{position}{weight}" for position, word in enumerate(words, first)])
     return " ".join(
         [
             f"'{_quoted(word)}':{min(position, _MAX_POSITION)}{weight}"
