@@ -67,5 +67,5 @@ async def test_a_search_reads_each_query_in_one_hand_off_to_a_reader_thread(
         monkeypatch.undo()
 
     assert results.hits
-    # the window floor, the ranked matches, their rows, the count: one hand-off each
-    assert hand_offs == 4
+    # the window (its floor and the count, one walk), the ranked matches, their rows: one hand-off each
+    assert hand_offs == 3
