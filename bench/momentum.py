@@ -32,7 +32,8 @@ async def snapshot_size(per_day: int, years: int, snapshots: int) -> None:
     before = size_mb(path)
     started = time.perf_counter()
     rng = random.Random(5)
-    papers = [(item.paper.id, item.list_date) for item in generate(n, per_day=per_day)]
+    # The store was made by ingesting exactly these papers, in this order: the i-th is row pk i + 1.
+    papers = [(pk, item.list_date) for pk, item in enumerate(generate(n, per_day=per_day), 1)]
     moment = datetime(2024, 1, 1, 8, tzinfo=UTC)
     for day in range(days + snapshots - 1):
         live = papers[max(0, (day - snapshots + 1) * per_day) : (day + 1) * per_day]
@@ -44,9 +45,9 @@ async def snapshot_size(per_day: int, years: int, snapshots: int) -> None:
                     None,
                     Signals(rng.randint(0, 500), rng.randint(0, 40), rng.randint(0, 5000)),
                 ),
-                paper_id,
+                pk,
             )
-            for paper_id, _ in live
+            for pk, _ in live
         ]
         async with database.transaction():
             await record_signals(database.connection, rows, moment + timedelta(days=day))
@@ -78,10 +79,7 @@ async def ranking_latency(n: int, queries: int, latency: Measure) -> None:
             for fetch in range(2):
                 moment = datetime(latest.year, latest.month, latest.day, 8 + 12 * fetch, tzinfo=UTC)
                 moment -= timedelta(days=(latest - day).days % 30)
-                rows = [
-                    (ListedPaper(s.paper, day, None, Signals(rng.randint(0, 500))), s.paper.id)
-                    for s in stored
-                ]
+                rows = [(ListedPaper(s.paper, day, None, Signals(rng.randint(0, 500))), s.pk) for s in stored]
                 await record_signals(database.connection, rows, moment)
     now = datetime(latest.year, latest.month, latest.day, 21, tzinfo=UTC)
     service = MomentumService(

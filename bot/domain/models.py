@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
+from operator import attrgetter
 
 from bot.domain import ids
 from bot.domain.people import Credits
@@ -79,7 +80,7 @@ class Paper:
 
     def content_hash(self) -> str:
         """Digest of everything a re-ingest could change; equal digests mean "unchanged"."""
-        content = tuple(getattr(self, name) for name in _CONTENT_FIELDS)
+        content = _content_of(self)
         return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -87,6 +88,7 @@ _LINK_FIELDS = ("hf_url", "code_url", "project_url", "thumbnail_url")
 _CONTENT_FIELDS = tuple(
     f.name for f in fields(Paper) if f.name not in ("created_at", "updated_at", "title_key")
 )
+_content_of = attrgetter(*_CONTENT_FIELDS)  # the tuple of those values, in one call
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,11 @@ from datetime import date, datetime
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
-from bot.domain.text import words
+from bot.domain.text import search_text, words
 from bot.storage.connection import Connection, Row, Store
+from bot.storage.database import authors_search_text
 from bot.storage.people import record_people
-from bot.storage.pg_search import PgTextSearch, folded_columns
+from bot.storage.pg_search import PgTextSearch, folded_columns, search_document
 from bot.storage.signals import record_signals
 
 # bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
@@ -30,7 +31,7 @@ _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
 RECENT_LIMIT = 2000  # the most recent papers a new follow is counted against
 # The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. An
 # ASCII title's folded words are its title_key, stored already (a title with Han or kana is folded
-# anew: its key keeps those runs whole, the index holds their characters, migration 0020). ASCII
+# anew: its key keeps those runs whole, the index holds their characters, migration 0021). ASCII
 # text (as many bytes as characters) is already what unicode61 makes of its folded words, so most
 # rows never call into Python (a call per row was most of the ingest time the folding added); an
 # author list must also hold no JSON escape (backslash). tests/storage/test_index_text.py checks
@@ -52,6 +53,9 @@ _FTS_ROWS = (
     f"{AUTHORS_INDEX_TEXT} FROM papers"
 )
 _TITLE_FTS_ROWS = f"(rowid, title) SELECT pk, {TITLE_INDEX_TEXT} FROM papers"
+# JSON lists of names and keywords as the columns hold them (json.dumps with ensure_ascii=False
+# builds a new encoder on every call: a shared one writes the same text for a third of the cost).
+_JSON_LIST = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def paper_columns(alias: str) -> str:
@@ -152,7 +156,7 @@ def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
         paper.title_key,
         paper.title,
         paper.abstract,
-        json.dumps(list(paper.authors), ensure_ascii=False),
+        _JSON_LIST(list(paper.authors)),
         _iso(paper.published),
         _iso(paper.first_listed),
         paper.hf_url,
@@ -162,13 +166,19 @@ def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
         paper.organization,
         paper.upvotes,
         paper.ai_summary,
-        json.dumps(list(paper.ai_keywords), ensure_ascii=False),
+        _JSON_LIST(list(paper.ai_keywords)),
         paper.source,
         paper.content_hash(),
         now,
         paper.arxiv_version,
         paper.primary_class,
     )
+
+
+def _title_index_text(paper: Paper) -> str:
+    """What TITLE_INDEX_TEXT makes of the row, from the paper in hand (ingest writes the index
+    rows from its values instead of reading the new rows back)."""
+    return paper.title_key if paper.title.isascii() else search_text(paper.title)
 
 
 def _title_terms(paper: Paper) -> set[str]:
@@ -200,25 +210,34 @@ class PaperRepository:
         inserts: list[Paper] = []
         updates: list[tuple[int, Paper, Paper]] = []  # pk, before, after
         unchanged = 0
-        listings: list[tuple[ListedPaper, str]] = []
-        for placement in placements:
+        pk_of: dict[int, int] = {}  # placement -> the stored row's pk
+        for number, placement in enumerate(placements):
             if placement.stored is None:
-                final = placement.paper
-                inserts.append(final)
+                inserts.append(placement.paper)
+                continue
+            found = existing[placement.stored]
+            pk_of[number] = found.pk
+            final = merge(found.paper, placement.paper)
+            if final.content_hash() == found.paper.content_hash():
+                unchanged += 1
             else:
-                found = existing[placement.stored]
-                final = merge(found.paper, placement.paper)
-                if final.content_hash() == found.paper.content_hash():
-                    unchanged += 1
-                else:
-                    updates.append((found.pk, found.paper, final))
-            listings += [(listed[member], final.id) for member in placement.members]
+                updates.append((found.pk, found.paper, final))
 
         if updates:
             await self._update(updates, stamp)
         inserted: list[StoredPaper] = []
         if inserts:
             inserted = await self._insert(inserts, stamp)
+        new_pks = iter(stored.pk for stored in inserted)  # in the order of the placements inserted
+        for number, placement in enumerate(placements):
+            if placement.stored is None:
+                pk_of[number] = next(new_pks)
+        # Every listing by its row's pk, known here: no look-up of the row by id per listing.
+        listings = [
+            (listed[member], pk_of[number])
+            for number, placement in enumerate(placements)
+            for member in placement.members
+        ]
         await self._store_listings(listings)
         await record_signals(self._db, listings, now)
         await record_people(self._db, listings)
@@ -249,27 +268,48 @@ class PaperRepository:
         async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
             row = await cursor.fetchone()
         before = int(row[0]) if row else 0
-        placeholders = ", ".join("?" * (len(_FIELDS) + 1))
+        # The pks SQLite would give (one above the largest, row after row), named here so the
+        # index rows below and the listings need no look-up of the rows just written.
+        rows = [
+            (before + number, *_row_values(paper, stamp), stamp) for number, paper in enumerate(papers, 1)
+        ]
+        placeholders = ", ".join("?" * (len(_FIELDS) + 2))
         await self._db.executemany(
-            f"INSERT INTO papers ({_COLUMNS}, created_at) VALUES ({placeholders})",
-            [(*_row_values(paper, stamp), stamp) for paper in papers],
+            f"INSERT INTO papers (pk, {_COLUMNS}, created_at) VALUES ({placeholders})", rows
         )
-        # Index the new rows in one statement per index rather than a trigger per row.
-        await self._db.execute(f"INSERT INTO papers_fts {_FTS_ROWS} WHERE pk > ?", (before,))
-        await self._db.execute(f"INSERT INTO titles_fts {_TITLE_FTS_ROWS} WHERE pk > ?", (before,))
+        # The indexes are given the text from the values in hand (the *_INDEX_TEXT
+        # AUTHORS_INDEX_TEXT's folding, done in Python where ``isascii`` costs nothing), rather than
+        # reading every new row back out of the table.
+        authors = _FIELDS.index("authors") + 1
+        await self._db.executemany(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
+            [
+                (
+                    row[0],
+                    _title_index_text(paper),
+                    search_text(paper.abstract),
+                    authors_search_text(str(row[authors])),
+                )
+                for row, paper in zip(rows, papers, strict=True)
+            ],
+        )
+        await self._db.executemany(
+            "INSERT INTO titles_fts (rowid, title) VALUES (?, ?)",
+            [(row[0], _title_index_text(paper)) for row, paper in zip(rows, papers, strict=True)],
+        )
         await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
-        async with self._db.execute("SELECT pk, id FROM papers WHERE pk > ?", (before,)) as cursor:
-            pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
-        return [StoredPaper(pk_by_id[paper.id], paper) for paper in papers]
+        return [StoredPaper(before + number, paper) for number, paper in enumerate(papers, 1)]
 
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
-        # The search column goes in with the row (one write per paper), built by the server from
-        # the folded text, as SQLite's index is (migration 0001's paperbot_document).
+        # The search column goes in with the row (one write per paper): the document of the folded
+        # text, as SQLite's index holds it (migration 0001's paperbot_document, built here).
         placeholders = ", ".join("?" * (len(_FIELDS) + 1))
         await self._db.executemany(
-            f"INSERT INTO papers ({_COLUMNS}, created_at, search) "
-            f"VALUES ({placeholders}, paperbot_document(?, ?, ?))",
-            [(*_row_values(paper, stamp), stamp, *folded_columns(paper)) for paper in papers],
+            f"INSERT INTO papers ({_COLUMNS}, created_at, search) VALUES ({placeholders}, ?::text::tsvector)",
+            [
+                (*_row_values(paper, stamp), stamp, search_document(*folded_columns(paper)))
+                for paper in papers
+            ],
         )
         # Rows found by id, not "pk above the old maximum": other processes insert at the same time.
         sql = f"SELECT pk, id FROM papers WHERE id IN ({self._db.dialect.texts()})"
@@ -282,8 +322,11 @@ class PaperRepository:
         if self._pg is not None:
             assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
             await self._db.executemany(
-                f"UPDATE papers SET {assignments}, search = paperbot_document(?, ?, ?) WHERE pk = ?",
-                [(*_row_values(after, stamp), *folded_columns(after), pk) for pk, _, after in updates],
+                f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
+                [
+                    (*_row_values(after, stamp), search_document(*folded_columns(after)), pk)
+                    for pk, _, after in updates
+                ],
             )
             await self._count_title_terms(_title_delta(updates))
             return
@@ -332,17 +375,16 @@ class PaperRepository:
                 f"UPDATE title_terms SET docs = docs - ?, generation = {stamp} WHERE term = ?", shrunk
             )
 
-    async def _store_listings(self, listings: Sequence[tuple[ListedPaper, str]]) -> None:
-        """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's id."""
+    async def _store_listings(self, listings: Sequence[tuple[ListedPaper, int]]) -> None:
+        """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's pk."""
         rows = [
-            (item.paper.source, item.list_date.isoformat(), item.rank or 0, paper_id)
-            for item, paper_id in listings
+            (item.paper.source, item.list_date.isoformat(), pk, item.rank or 0)
+            for item, pk in listings
             if item.list_date is not None
         ]
         if rows:
             await self._db.executemany(
-                "INSERT INTO listings (source, list_date, paper_pk, rank) "
-                "SELECT ?, ?, pk, ? FROM papers WHERE id = ? "
+                "INSERT INTO listings (source, list_date, paper_pk, rank) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (source, list_date, paper_pk) DO UPDATE SET rank = excluded.rank",
                 rows,
             )

@@ -21,46 +21,34 @@ class KnownPerson:
     papers: int
 
 
-async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, str]]) -> None:
-    """Replace the credits of every listed paper that came with them (inside the ingest's transaction)."""
+async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, int]]) -> None:
+    """Replace the credits of every listed paper that came with them, by the stored paper's pk
+    (inside the ingest's transaction)."""
     rows: list[tuple[object, ...]] = []
-    credited: list[str] = []
-    for item, paper_id in listings:
+    credited: list[int] = []
+    for item, pk in listings:
         credits = item.credits
         if credits is None:
             continue
-        credited.append(paper_id)
+        credited.append(pk)
         for position, slot in enumerate(credits.authors):
             rows.append(
-                (
-                    paper_id,
-                    "author",
-                    position,
-                    slot.name,
-                    fold_name(slot.name),
-                    family_key(slot.name),
-                    slot.hf_user,
-                )
+                (pk, "author", position, slot.name, fold_name(slot.name), family_key(slot.name), slot.hf_user)
             )
         if credits.org_id or credits.org_name:
             name = credits.org_name or credits.org_id or ""
-            rows.append((paper_id, "org", 0, name, fold_name(name), family_key(name), credits.org_id))
+            rows.append((pk, "org", 0, name, fold_name(name), family_key(name), credits.org_id))
     if not credited:
         return
     await db.execute(
-        "DELETE FROM paper_people WHERE paper_pk IN "
-        f"(SELECT pk FROM papers WHERE id IN ({db.dialect.texts()}))",
-        (json.dumps(credited),),
+        f"DELETE FROM paper_people WHERE paper_pk IN ({db.dialect.ints()})", (json.dumps(credited),)
     )
     await db.executemany(
         "INSERT INTO paper_people (paper_pk, kind, position, name, folded, family, hf_id) "
-        "SELECT pk, ?, ?, ?, ?, ?, ? FROM papers WHERE id = ? "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (paper_pk, kind, position) DO UPDATE SET name = excluded.name, "
         "folded = excluded.folded, family = excluded.family, hf_id = excluded.hf_id",
-        [
-            (kind, position, name, folded, family, hf_id, paper_id)
-            for paper_id, kind, position, name, folded, family, hf_id in rows
-        ],
+        rows,
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.domain.text import folded_words
 from bot.storage.database import Database
+from bot.storage.pg_search import search_document
 from bot.storage.postgres import PostgresDatabase
 
 CHUNK = 2000
@@ -123,22 +124,25 @@ async def _copy_table(
 
 
 async def _index_papers(target: PostgresDatabase, columns: list[str], chunk: list[sqlite3.Row]) -> None:
-    """The search column of the copied papers, from the same folded words SQLite indexed."""
+    """The search column of the copied papers, from the same folded words SQLite indexed (the
+    document built here, as the ingest builds it: the server only reads it)."""
     at = {name: index for index, name in enumerate(columns)}
-    texts = [
+    documents = [
         (
             row[at["pk"]],
-            folded_words(row[at["title"]]),
-            folded_words(row[at["abstract"]]),
-            folded_words(" ".join(json.loads(row[at["authors"]]))),
+            search_document(
+                folded_words(row[at["title"]]),
+                folded_words(row[at["abstract"]]),
+                folded_words(" ".join(json.loads(row[at["authors"]]))),
+            ),
         )
         for row in chunk
     ]
-    rows_sql = target.dialect.json_rows("int", "text", "text", "text")
+    rows_sql = target.dialect.json_rows("int", "text")
     await target.connection.execute(
-        f"UPDATE papers SET search = paperbot_document(rows.c1, rows.c2, rows.c3) FROM {rows_sql} AS rows "
+        f"UPDATE papers SET search = rows.c1::tsvector FROM {rows_sql} AS rows "
         "WHERE papers.pk = rows.c0 AND papers.search = ''::tsvector",
-        (json.dumps(texts, ensure_ascii=False),),
+        (json.dumps(documents, ensure_ascii=False),),
     )
 
 

@@ -1,6 +1,6 @@
 """Chinese and Japanese write without spaces: a word inside a longer run of Han or kana is found
 by search and by title suggestions, on both backends, and a store indexed before each character
-became a word of its own (migration 0020) finds it after the upgrade."""
+became a word of its own (migration 0021) finds it after the upgrade."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ async def test_a_han_or_kana_word_suggests_its_title(service: PaperService, type
 
 
 def _runs_kept_whole(text: str) -> str:
-    """What the index was given before migration 0020: the folded words, Han and kana runs whole
+    """What the index was given before migration 0021: the folded words, Han and kana runs whole
     (title keys still fold that way)."""
     return title_key(text)
 
