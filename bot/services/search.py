@@ -166,8 +166,8 @@ class SearchEngine:
         who types ``diffusion models`` means the phrase more often than the two words apart."""
         fts = to_fts(query, mode)
         # Scoring a row costs about one position-list read per term: keep the work per query level.
-        window = await self._papers.window(fts, self._search_cap // max(1, query.size))
-        if not window.counted:
+        window = await self._papers.window(fts, self._search_cap // max(1, query.size), count_cap=COUNT_CAP)
+        if not window.total:
             return None
         floor = window.floor
         together = as_one_phrase(query) if mode is Mode.ALL and self._phrase_first else None
@@ -194,10 +194,7 @@ class SearchEngine:
             for h in found
             if h.pk in stored
         ]
-        total = window.total(COUNT_CAP)
-        if total is None:  # more than the window, fewer than the count cap: count on
-            total = await self._papers.count_matches(fts, cap=COUNT_CAP)
-        return SearchResults(hits, total, correction, some_words=mode is Mode.ANY)
+        return SearchResults(hits, window.total, correction, some_words=mode is Mode.ANY)
 
     async def _match(self, fts: str, limit: int, floor: int) -> list[TextHit]:
         return await self._papers.match(fts, limit=limit, min_pk=floor, weights=self._weights)
