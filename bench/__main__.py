@@ -92,13 +92,14 @@ async def _search(
     if postgres is None:
         db: Store = await Database.open(await database(n))
     else:
-        from bench.postgres import corpus_database
+        from bench.postgres import analyze, corpus_database
 
         url = await corpus_database(postgres, n, fresh=False)
         db = await PostgresDatabase.open(url)
         if await PaperRepository(db.connection).count() < n:
             await db.close()
             await cache.ingest(n, url)
+            await analyze(url)
             db = await PostgresDatabase.open(url)
         print(f"on PostgreSQL ({redacted(url)})")
     service = PaperService(db)
@@ -130,12 +131,13 @@ def ingest(n: N = 100_000, backend: Backend = "sqlite", database_url: DatabaseUr
     if postgres is None:
         asyncio.run(cache.ingest(n, CACHE / f"papers-{n}.db"))
         return
-    from bench.postgres import corpus_database
+    from bench.postgres import analyze, corpus_database
 
     async def on_postgres() -> None:
         url = await corpus_database(postgres, n, fresh=True)
         print(f"on PostgreSQL ({redacted(url)})")
         await cache.ingest(n, url)
+        await analyze(url)
 
     asyncio.run(on_postgres())
 

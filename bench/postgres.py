@@ -108,3 +108,13 @@ async def named_database(url: str, name: str, *, fresh: bool) -> str:
     finally:
         await admin.close()
     return _with_database(url, name)
+
+
+async def analyze(url: str) -> None:
+    """Statistics for the planner right after a bulk ingest, as README "Scaling out" advises after
+    migrate-store: searches measured before autovacuum got to the new rows would be planned blind."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
