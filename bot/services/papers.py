@@ -12,7 +12,11 @@ from bot.domain.models import DAILY_LIST_SOURCES, ListedPaper, Paper
 from bot.domain.query import Mode, parse_search, to_fts
 from bot.domain.references import named_title
 from bot.errors import InvalidInput, NoListing, PaperNotFound, PartlyStored
-from bot.services.search import SearchEngine
+from bot.services.search import (
+    POSTGRES_SEARCH_CANDIDATES,
+    POSTGRES_SUGGESTION_CANDIDATES,
+    SearchEngine,
+)
 from bot.storage.connection import Store
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
@@ -63,7 +67,14 @@ class PaperService:
         self._generations = generations or GenerationRepository.of(database)
         self._generation = -1  # of the papers the search vocabulary was built from
         self._catching_up = asyncio.Lock()  # one vocabulary change at a time, each from the last
-        self.search = SearchEngine(self.repository)
+        if database.dialect.postgres:
+            self.search = SearchEngine(
+                self.repository,
+                search_candidates=POSTGRES_SEARCH_CANDIDATES,
+                suggestion_candidates=POSTGRES_SUGGESTION_CANDIDATES,
+            )
+        else:
+            self.search = SearchEngine(self.repository)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
         self._code_linked_hooks: list[InsertedHook] = []

@@ -36,6 +36,12 @@ from bot.storage.papers import PaperRepository, TextHit, Weights
 # BM25 costs about a microsecond per matching row: these bound the rows ranked per query.
 SEARCH_CANDIDATES = 20_000
 SUGGESTION_CANDIDATES = 5_000
+# PostgreSQL pays about three microseconds of server CPU a candidate (finding the window reads each
+# newer row and tests its search vector, ranking reads it again and runs ts_rank_cd): 126 ms for a
+# common word's 20,000 at 100k papers. Its windows hold a quarter as many for the same work a query
+# (python -m bench search --backend postgres; docs/performance.md).
+POSTGRES_SEARCH_CANDIDATES = SEARCH_CANDIDATES // 4
+POSTGRES_SUGGESTION_CANDIDATES = SUGGESTION_CANDIDATES // 4
 SUGGESTION_POOL = 100
 COMPLETIONS_PER_PREFIX = 5
 _CACHE_SIZE = 1024  # answers kept per kind (search results, title suggestions) until the next ingest
@@ -120,6 +126,11 @@ class SearchEngine:
     @property
     def vocabulary(self) -> Vocabulary:
         return self._vocabulary
+
+    @property
+    def windows(self) -> tuple[int, int]:
+        """How many of the newest matches a search, and a suggestion's any-word pass, rank."""
+        return self._search_cap, self._suggestion_cap
 
     # ---- full-text search ------------------------------------------------------------------
 

@@ -185,7 +185,8 @@ class PgTextSearch:
         return counts
 
     async def _capped_count(self, query: str, cap: int) -> int:
-        sql = "SELECT count(*) FROM (SELECT 1 FROM papers WHERE search @@ ?::tsquery LIMIT ?) AS hits"
+        # Through the GIN bitmap, not a scan testing every row it passes (migration 0020).
+        sql = "SELECT paperbot_capped_count(?::tsquery, ?)"
         async with self._db.execute(sql, (query, cap)) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0

@@ -220,6 +220,22 @@ async def test_the_search_document_keeps_columns_apart_and_marks_the_first_title
     assert "'lovelace':10C" in vector
 
 
+async def test_paperbot_sessions_never_jit_compile_a_search(postgres_server: PostgresServer) -> None:
+    # The server's default is on (jit_above_cost then compiles a search over a million papers on
+    # each run, on servers built with LLVM); paperbot's own sessions turn it off.
+    url = await postgres_server.fresh_database()
+    store = await PostgresDatabase.open(url)
+    try:
+        async with store.connection.execute(
+            "SELECT boot_val, setting FROM pg_settings WHERE name = 'jit'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None and (row[0], row[1]) == ("on", "off")
+    finally:
+        await store.close()
+        await postgres_server.release(url)
+
+
 async def test_a_read_only_open_of_postgres_creates_and_migrates_nothing(
     postgres_server: PostgresServer,
 ) -> None:
@@ -242,10 +258,18 @@ async def test_papers_stored_before_the_inline_search_vectors_are_found_the_same
     service = PaperService(old, clock=lambda: FIXED_NOW)
     await service.start()
     await service.ingest(sample_papers)
+    await old.close()
+    # What a store made at the newest schema finds (today's search needs the newest schema).
+    reference_url = await postgres_server.fresh_database()
+    reference = await PostgresDatabase.open(reference_url)
+    service = PaperService(reference, clock=lambda: FIXED_NOW)
+    await service.start()
+    await service.ingest(sample_papers)
     found_before = [
         [hit.paper.id for hit in (await service.search.find(text, limit=200)).hits] for text in SEARCHES
     ]
-    await old.close()
+    await reference.close()
+    await postgres_server.release(reference_url)
     upgraded = await PostgresDatabase.open(url)  # 0019 rewrites every stored vector in place
     service = PaperService(upgraded, clock=lambda: FIXED_NOW)
     await service.start()
