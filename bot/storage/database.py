@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ BUSY = "The database is busy with another writer: nothing was saved. Try again s
 READER_CACHE_KIB = 8192
 # How often a write waiting for another process's lock tries again (see Database._try_begin).
 WRITE_POLL_SECONDS = 0.005
-_MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_[a-z0-9_]+(?P<backend>\.postgres)?\.sql")
+_MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_(?P<name>[a-z0-9_]+)(?P<backend>\.postgres)?\.sql")
 
 
 class SchemaTooNew(RuntimeError):
@@ -75,17 +76,24 @@ class Migration:
         return statements
 
 
-def bundled_migrations(backend: str = "sqlite") -> list[Migration]:
+def bundled_migrations(backend: str = "sqlite", folder: Traversable | None = None) -> list[Migration]:
     """The numbered migrations for ``backend`` ("sqlite" or "postgres"): one list, where a
     ``NNNN_name.postgres.sql`` beside ``NNNN_name.sql`` is PostgreSQL's spelling of that step (a
     step without one is portable SQL both run)."""
-    folder = resources.files("bot.storage") / "migrations"
+    folder = folder or resources.files("bot.storage") / "migrations"
     chosen: dict[int, Migration] = {}
+    names: dict[int, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         match = _MIGRATION_NAME.fullmatch(entry.name)
         if not match:
             continue
         number, for_postgres = int(match["number"]), match["backend"] is not None
+        # Two branches that each took the next free number would otherwise apply only one of the
+        # two steps (the store's version says both ran): refuse to start instead.
+        if names.setdefault(number, match["name"]) != match["name"]:
+            raise RuntimeError(
+                f"two migrations are numbered {number:04d}: {names[number]} and {match['name']}"
+            )
         if for_postgres and backend != "postgres":
             continue
         if number in chosen and not for_postgres:

@@ -185,7 +185,7 @@ class PgTextSearch:
         return counts
 
     async def _capped_count(self, query: str, cap: int) -> int:
-        # Through the GIN bitmap, not a scan testing every row it passes (migration 0020).
+        # Through the GIN bitmap, not a scan testing every row it passes (migration 0023).
         sql = "SELECT paperbot_capped_count(?::tsquery, ?)"
         async with self._db.execute(sql, (query, cap)) as cursor:
             row = await cursor.fetchone()

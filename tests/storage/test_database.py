@@ -127,3 +127,19 @@ async def test_a_failed_open_leaves_no_connection_thread_behind() -> None:
         await Database.open("/proc/paperbot-test.db")
     # A thread left running would report to the event loop after asyncio.run closed it.
     assert _aiosqlite_threads() == before
+
+
+def test_two_migrations_with_one_number_stop_the_start_instead_of_skipping_one(tmp_path: Path) -> None:
+    """Two branches that each took the next free number: only one step would run while the
+    store's version said both had (a column missing at the first query)."""
+    (tmp_path / "0001_papers.sql").write_text("CREATE TABLE a (x);")
+    (tmp_path / "0002_votes.sql").write_text("CREATE TABLE b (x);")
+    (tmp_path / "0002_schedule_from.sql").write_text("CREATE TABLE c (x);")
+    with pytest.raises(RuntimeError, match="two migrations are numbered 0002: schedule_from and votes"):
+        bundled_migrations(folder=tmp_path)
+    (tmp_path / "0002_schedule_from.sql").unlink()
+    (tmp_path / "0002_votes.postgres.sql").write_text("CREATE TABLE b (x text);")
+    assert [m.name for m in bundled_migrations("postgres", folder=tmp_path)] == [
+        "0001_papers.sql",
+        "0002_votes.postgres.sql",
+    ]
