@@ -192,7 +192,8 @@ async def test_preview_shows_exactly_the_next_post(world: Any, services: Service
     channel = await set_up(env, services, max_papers=7)
     admins = channel.guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
     admin = channel.guild.add_member(env.create_user("admin"), roles=[admins])
-    await at(env, THURSDAY, 23, 0)
+    # Before Friday's post time, Friday's is the post /digest post-now would send: the preview.
+    await at(env, THURSDAY + timedelta(days=1), 8, 0)
     preview = await admin.slash(channel, "digest preview")
     assert preview.ephemeral
     await at(env, THURSDAY + timedelta(days=1), 9, 0)

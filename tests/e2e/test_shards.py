@@ -18,7 +18,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,9 @@ async def _scenario(
     # The victim hangs in its first server's digest: part 2 is created, its answer never comes.
     _, hung_channel, _ = next(s for s in servers if shard_of(s[0].id, SHARDS) == 2)
     emu.inject("POST", f"/channels/{hung_channel.id}/messages", status=0, hang=True, skip=1)
-    minute = f"{datetime.now(UTC):%H:%M}"  # every digest falls in this minute
+    # Every digest falls in one minute, set up before it comes: a time that passed before its
+    # setup (the batches of setups can cross a minute boundary here) is tomorrow's, not caught up.
+    minute = f"{datetime.now(UTC) + timedelta(minutes=2):%H:%M}"
     setups = [
         answered(
             emu,
@@ -260,7 +262,7 @@ async def _scenario(
     ]
     for reply in await in_batches(setups):
         assert "digest" in json.dumps(reply).lower()
-    await emu.wait_for(lambda: len(footers(emu.messages(hung_channel), "digest ")) == 2, wait=120)
+    await emu.wait_for(lambda: len(footers(emu.messages(hung_channel), "digest ")) == 2, wait=300)
 
     # The ingest queues 20 alerts for each member; the victim dies while it sends one of them.
     await run_cli(env, tmp_path, "ingest", str(tmp_path / "matching.json"))
