@@ -24,10 +24,12 @@ from bot.errors import InvalidInput
 def fts() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
     conn.execute(
-        "CREATE VIRTUAL TABLE t USING fts5(title, abstract, tokenize='unicode61 remove_diacritics 2')"
+        # The columns of papers_fts: a search may name any of them (title:, abstract:, author:).
+        "CREATE VIRTUAL TABLE t USING fts5("
+        "title, abstract, authors, tokenize='unicode61 remove_diacritics 2')"
     )
     conn.execute(
-        "INSERT INTO t VALUES ('Global magnitude pruning', 'We prune AND grow (sometimes) *all* weights')"
+        "INSERT INTO t VALUES ('Global magnitude pruning', 'We prune AND grow (sometimes) *all* weights', '')"
     )
     return conn
 
