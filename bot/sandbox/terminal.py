@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,8 @@ TRY = (
 def banner(token_set: bool) -> str:
     note = TOKEN_NOTE if token_set else NO_TOKEN_NOTE
     return (
-        f"[bold]paperbot sandbox[/bold]: {note} (server 'Sandbox Lab', channel #papers; you are an admin).\n"
-        + TRY
+        f"[bold]paperbot sandbox[/bold]: {note} (server 'Sandbox Lab', channel #papers; you are an admin; "
+        "the bundled sample's list days are moved so that its newest is today).\n" + TRY
     )
 
 
@@ -555,8 +556,26 @@ def _render(message: Json, title: str, attachment_bytes: Callable[[Json], bytes]
 
 
 async def _load_bundled(services: Services) -> None:
+    """The bundled sample, its list days moved so that its newest is today. The capture is months
+    old, so a fresh sandbox's first digest said only "No new papers: the newest list is N days old";
+    the sandbox's store is its own (never the bot's), so dating its demo list today misleads no one
+    (the banner says so). The real bot stores every list under the day it was listed."""
     name, data = bundled_sample()
-    await services.papers.ingest(parse_file(data, source=name, today=date.today()))
+    await services.papers.ingest(
+        listed_as_of(parse_file(data, source=name, today=date.today()), date.today())
+    )
+
+
+def listed_as_of(listed: list[ListedPaper], newest: date) -> list[ListedPaper]:
+    """``listed`` with every list day shifted by one offset so that the newest is ``newest``."""
+    days = [item.list_date for item in listed if item.list_date is not None]
+    if not days:
+        return listed
+    shift = newest - max(days)
+    return [
+        replace(item, list_date=item.list_date + shift) if item.list_date is not None else item
+        for item in listed
+    ]
 
 
 def _tour_page() -> bytes:

@@ -353,3 +353,13 @@ async def test_a_digest_posts_vote_and_save_menus_are_picked_by_name(session: Se
     assert "which menu? This message has save (" in await session.say(f"pick {title}")
     shown = await session.say(f"pick vote {title}")
     assert "👍" in shown and "Traceback" not in shown
+
+
+async def test_a_fresh_sandboxs_first_digest_posts_the_bundled_list(session: Session) -> None:
+    """The bundled capture is months old; without its days moved the first post of a fresh sandbox
+    only said "No new papers: the newest list is N days old"."""
+    await session.say("/digest setup time:23:59 timezone:UTC")
+    shown = await session.say("/digest post-now")
+    assert "No new papers" not in shown and "days old" not in shown
+    assert "(pick save …)" in shown  # a post with papers to save
+    assert "list days are moved so that its newest is today" in banner(token_set=False)
