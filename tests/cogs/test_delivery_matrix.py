@@ -85,12 +85,15 @@ def inject(env: Any, adapter: Any, part: int, fault: str, *, only_to: int | None
     async def send(target: int, message: Any, *, nonce: str) -> int:
         calls["n"] += only_to is None or target == only_to
         if calls["n"] == part and (only_to is None or target == only_to):
+            # Aimed at one channel, on that channel's route: another digest posting meanwhile must
+            # not meet it (an alert's target is a member, whose DM channel the glob covers).
+            route = "/channels/*/messages" if only_to is None else f"/channels/{only_to}/messages"
             if fault == "5xx":
-                env.inject_error("POST", "/channels/*/messages", status=500, times=1)
+                env.inject_error("POST", route, status=500, times=1)
             elif fault == "403":
-                env.inject_error("POST", "/channels/*/messages", status=403, code=50013, times=1)
+                env.inject_error("POST", route, status=403, code=50013, times=1)
             elif fault == "50007":
-                env.inject_error("POST", "/channels/*/messages", status=403, code=50007, times=1)
+                env.inject_error("POST", route, status=403, code=50007, times=1)
             else:
                 await original(target, message, nonce=nonce)  # Discord has it...
                 raise TimeoutError() if fault == "timeout" else Killed()  # ...the bot never records it
