@@ -271,6 +271,13 @@ def load(
     readers: Annotated[
         int | None, typer.Option(help="The bot's read connections (default: its config).")
     ] = None,
+    answer_cache: Annotated[
+        int | None,
+        typer.Option(
+            help="The bot's search.answer_cache (0: every answer computed afresh; the workload's "
+            "2,000 queries repeat, so the default cache serves most searches of a long run)."
+        ),
+    ] = None,
 ) -> None:
     """The real bot process over the emulator under a steady interaction rate: latency, late answers,
     heartbeat round trip, RSS; printed next to today's figures."""
@@ -286,6 +293,7 @@ def load(
             ingest=ingest,
             profile=profile,
             readers=readers,
+            answer_cache=answer_cache,
         )
     )
     bench_load.report(outcome)

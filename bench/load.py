@@ -265,7 +265,9 @@ class Workload:
         return Sent(kind, record)
 
 
-def bot_env(emu: DiscordEmulator, db: Path, readers: int | None = None) -> dict[str, str]:
+def bot_env(
+    emu: DiscordEmulator, db: Path, readers: int | None = None, answer_cache: int | None = None
+) -> dict[str, str]:
     """The environment every benchmark starts the real bot with: the emulator, the store, no live source."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
     env |= {
@@ -279,6 +281,8 @@ def bot_env(emu: DiscordEmulator, db: Path, readers: int | None = None) -> dict[
     }
     if readers is not None:
         env["PAPERBOT_SEARCH__READERS"] = str(readers)
+    if answer_cache is not None:
+        env["PAPERBOT_SEARCH__ANSWER_CACHE"] = str(answer_cache)
     return env
 
 
@@ -318,6 +322,7 @@ async def run(
     profile: Path | None,
     readers: int | None = None,
     members: int = 200,
+    answer_cache: int | None = None,
 ) -> Outcome:
     source = await cache.database(n)
     ingest_file = cache.hf_api_file(ingest, after=n) if ingest else None
@@ -328,6 +333,8 @@ async def run(
     )
     if readers is not None:
         label += f" ({readers} reader{'s' if readers > 1 else ''})"
+    if answer_cache == 0:
+        label += " (no answer cache)"
     outcome = Outcome(label)
     workdir = Path(tempfile.mkdtemp(prefix="load-", dir=cache.CACHE))
     db = workdir / "bot.db"
@@ -341,7 +348,7 @@ async def run(
     guild = emu.create_guild("Load")
     channel = emu.create_channel(guild, "papers")
     people = [emu.add_member(guild, f"member{i}") for i in range(members)]
-    env = bot_env(emu, db, readers)
+    env = bot_env(emu, db, readers, answer_cache)
     log_file = (workdir / "bot.log").open("wb")
     sync = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sync", env=env, stdout=log_file, stderr=log_file

@@ -54,6 +54,12 @@ class SearchSettings(BaseModel):
     readers: int = Field(
         4, ge=1, le=32, description="Read connections (a thread each) serving reads in parallel"
     )
+    answer_cache: int = Field(
+        1024,
+        ge=0,
+        le=100_000,
+        description="Search answers and title suggestions kept in memory until the papers change (0: none)",
+    )
 
 
 class DigestSettings(BaseModel):

@@ -82,7 +82,13 @@ class Services:
         repos = Repositories.of(database)
         # One instance id per process: what its digest claims and alert batches are leased to.
         lease = Lease(new_instance_id(), seconds=settings.delivery.lease_seconds)
-        papers = PaperService(database, repos.papers, clock=clock, generations=repos.generations)
+        papers = PaperService(
+            database,
+            repos.papers,
+            clock=clock,
+            generations=repos.generations,
+            answer_cache=settings.search.answer_cache,
+        )
         if warm:
             await papers.start()
         fetcher = None

@@ -13,6 +13,7 @@ from bot.domain.query import Mode, parse_search, to_fts
 from bot.domain.references import named_title
 from bot.errors import InvalidInput, NoListing, PaperNotFound, PartlyStored
 from bot.services.search import (
+    ANSWER_CACHE_SIZE,
     POSTGRES_SEARCH_CANDIDATES,
     POSTGRES_SUGGESTION_CANDIDATES,
     SearchEngine,
@@ -61,6 +62,7 @@ class PaperService:
         *,
         clock: Callable[[], datetime] = utcnow,
         generations: GenerationRepository | None = None,
+        answer_cache: int = ANSWER_CACHE_SIZE,
     ) -> None:
         self.database = database
         self.repository = repository or PaperRepository.of(database)
@@ -72,9 +74,10 @@ class PaperService:
                 self.repository,
                 search_candidates=POSTGRES_SEARCH_CANDIDATES,
                 suggestion_candidates=POSTGRES_SUGGESTION_CANDIDATES,
+                answer_cache=answer_cache,
             )
         else:
-            self.search = SearchEngine(self.repository)
+            self.search = SearchEngine(self.repository, answer_cache=answer_cache)
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
         self._code_linked_hooks: list[InsertedHook] = []

@@ -44,7 +44,7 @@ POSTGRES_SEARCH_CANDIDATES = SEARCH_CANDIDATES // 4
 POSTGRES_SUGGESTION_CANDIDATES = SUGGESTION_CANDIDATES // 4
 SUGGESTION_POOL = 100
 COMPLETIONS_PER_PREFIX = 5
-_CACHE_SIZE = 1024  # answers kept per kind (search results, title suggestions) until the next ingest
+ANSWER_CACHE_SIZE = 1024  # answers kept per kind (search results, title suggestions) until the next ingest
 COUNT_CAP = 10_000
 # bm25() weights of title, abstract and authors. Title and abstract alike measured best on real papers
 # (P@10 0.294 against 0.244 with the title 10 times the abstract, 0.278 at twice: bench search-quality);
@@ -90,6 +90,7 @@ class SearchEngine:
         suggestion_candidates: int = SUGGESTION_CANDIDATES,
         weights: Weights = SEARCH_WEIGHTS,
         phrase_first: bool = True,
+        answer_cache: int = ANSWER_CACHE_SIZE,
     ) -> None:
         self._papers = papers
         self._weights = weights
@@ -97,10 +98,10 @@ class SearchEngine:
         self._search_cap = search_candidates
         self._suggestion_cap = suggestion_candidates
         self._vocabulary = Vocabulary({})
-        self._suggestions: AnswerCache[str, list[Suggestion]] = AnswerCache(_CACHE_SIZE)
+        self._suggestions: AnswerCache[str, list[Suggestion]] = AnswerCache(answer_cache)
         # A member's search answered again: under load most searches are ones asked a moment ago
         # (a popular topic, a page asked again), and ranking one costs ~10 CPU ms at 100k papers.
-        self._results: AnswerCache[tuple[SearchQuery, int], SearchResults] = AnswerCache(_CACHE_SIZE)
+        self._results: AnswerCache[tuple[SearchQuery, int], SearchResults] = AnswerCache(answer_cache)
 
     async def refresh(self) -> None:
         """Load the whole title vocabulary and forget cached suggestions (at start).

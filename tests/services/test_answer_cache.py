@@ -10,7 +10,9 @@ import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.services.answer_cache import AnswerCache
+from bot.services.container import open_services
 from bot.services.papers import PaperService
+from bot.settings import Settings
 from bot.storage.database import Database
 
 
@@ -77,3 +79,23 @@ def test_the_least_recently_asked_answer_goes_first() -> None:
     assert cache.get("a") == 1  # "b" is now the least recently asked
     cache.put("c", 3, since=cache.epoch)
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)
+
+
+async def test_search_answer_cache_zero_asks_the_store_every_time(tmp_path: Path) -> None:
+    """`[search] answer_cache = 0`: an operator (or `bench load --answer-cache 0`) has every answer
+    computed afresh, so a figure shows the work, not the memory."""
+    settings = Settings(db=tmp_path / "bot.db", search={"answer_cache": 0}, digest={"scheduler": False})
+    async with open_services(settings, warm=False) as services:
+        await services.papers.ingest([listed(1, "Quantum Zebra Crossings")])
+        asked = 0
+        real = services.papers.repository.match
+
+        async def counting(*args: object, **kwargs: object) -> object:
+            nonlocal asked
+            asked += 1
+            return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+        services.papers.repository.match = counting  # type: ignore[method-assign]
+        first = await services.papers.search.find("zebra")
+        assert await services.papers.search.find("zebra") == first and first.hits
+        assert asked == 2
