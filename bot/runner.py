@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -43,6 +44,7 @@ async def _serve(services: Services, settings: Settings) -> None:
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
+        freeze_startup_heap()
         try:
             await bot.start(settings.discord_token.get_secret_value())
         finally:
@@ -50,6 +52,16 @@ async def _serve(services: Services, settings: Settings) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
             await _beat(bot, services, settings, stopped=True)
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up built (the title vocabulary, the command tree, every module) out of the
+    cyclic collector's reach: it lives as long as the process, yet each full collection scanned all
+    of it, pausing the loop 0.6-0.8 s at 300 interactions/s (every queued interaction's wait). Only
+    what serving allocates is scanned from here on; reference counting still frees frozen objects
+    that are dropped."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stopped: bool = False) -> None:
