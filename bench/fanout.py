@@ -71,6 +71,13 @@ async def _prepare(db: Path, emu: DiscordEmulator, servers: int, max_papers: int
                 await services.repositories.fetches.record(
                     FetchRecord("hf", day, datetime.now(UTC), ok=True, papers=len(listed), error=None)
                 )
+
+    # Set up yesterday, as the servers of a shared posting minute were: a digest set up after its
+    # time first posts the next day (it never posts at once), so today's minute is due at start.
+    def yesterday() -> datetime:
+        return datetime.now(UTC) - timedelta(days=1)
+
+    async with open_services(Settings(db=db), warm=False, clock=yesterday) as services:
         for i in range(servers):
             guild = emu.create_guild(f"server {i}")
             channel = emu.create_channel(guild, "papers")
