@@ -12,7 +12,14 @@ from pathlib import Path
 
 from tests.postgres_server import FOLDER_PREFIX, OWNER_FILE, reap_stale_servers
 
-WAIT = "import signal; signal.pause()"
+# Default dispositions first: a child of a shell's background job inherits SIGINT and SIGQUIT
+# ignored (CI scripts, nohup), and then never stops when the reaper sends SIGQUIT as it would to a
+# postmaster (which installs its own handlers).
+WAIT = (
+    "import signal; "
+    "[signal.signal(s, signal.SIG_DFL) for s in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT)]; "
+    "signal.pause()"
+)
 
 
 def _dead_pid() -> int:
@@ -39,7 +46,7 @@ def test_a_killed_sessions_server_is_stopped_and_its_folder_removed(tmp_path: Pa
     server = _server_like(data)
     folder = _session_folder(tmp_path, "killed", _dead_pid(), server.pid)
     assert reap_stale_servers(tmp_path) == [folder]
-    assert server.wait() == -signal.SIGQUIT
+    assert server.wait(timeout=60) == -signal.SIGQUIT
     assert not folder.exists()
 
 
