@@ -38,7 +38,13 @@ def _session_folder(parent: Path, name: str, owner: int, postmaster: int | None)
 
 def _server_like(data: Path) -> subprocess.Popen[bytes]:
     """A process whose command line names ``data`` as its data directory, as a postmaster's does."""
-    return subprocess.Popen([sys.executable, "-c", WAIT, "-D", str(data)])
+    return subprocess.Popen([sys.executable, "-c", WAIT, "-D", str(data)], preexec_fn=_default_signals)
+
+
+def _default_signals() -> None:
+    # Before exec, so the reaper's SIGQUIT cannot arrive while the child still ignores it.
+    for number in (signal.SIGQUIT, signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)
 
 
 def test_a_killed_sessions_server_is_stopped_and_its_folder_removed(tmp_path: Path) -> None:
