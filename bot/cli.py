@@ -697,7 +697,13 @@ def _require_folder(settings: Settings) -> None:
     """A store given by --db or PAPERBOT_DB goes in a folder that exists (as backup's target must):
     a typo in the path is refused, not made into new folders. Only the default data/ is created."""
     target = settings.db
-    if settings.store == target and target != DEFAULT_DB and not target.parent.is_dir():
+    if settings.store == target and target != DEFAULT_DB:
+        _require_parent_folder(target)
+
+
+def _require_parent_folder(target: Path) -> None:
+    """A file is written only into a folder that exists (ingest's store, backup's copy)."""
+    if not target.parent.is_dir():
         fail(f"cannot write {target}: the folder {target.parent} does not exist")
 
 
@@ -817,8 +823,7 @@ def backup(
     settings = _settings(db)
     if target.exists():
         fail(f"{target} exists; choose a new path")
-    if not target.parent.is_dir():
-        fail(f"cannot write {target}: the folder {target.parent} does not exist")
+    _require_parent_folder(target)
 
     async def job() -> int:
         # Read-only: a backup copies the store as it is, never creating or migrating it.
