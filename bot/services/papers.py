@@ -16,6 +16,8 @@ from bot.services.search import (
     ANSWER_CACHE_SIZE,
     POSTGRES_SEARCH_CANDIDATES,
     POSTGRES_SUGGESTION_CANDIDATES,
+    SEARCH_CANDIDATES,
+    SUGGESTION_CANDIDATES,
     SearchEngine,
 )
 from bot.storage.connection import Store
@@ -69,15 +71,13 @@ class PaperService:
         self._generations = generations or GenerationRepository.of(database)
         self._generation = -1  # of the papers the search vocabulary was built from
         self._catching_up = asyncio.Lock()  # one vocabulary change at a time, each from the last
-        if database.dialect.postgres:
-            self.search = SearchEngine(
-                self.repository,
-                search_candidates=POSTGRES_SEARCH_CANDIDATES,
-                suggestion_candidates=POSTGRES_SUGGESTION_CANDIDATES,
-                answer_cache=answer_cache,
-            )
-        else:
-            self.search = SearchEngine(self.repository, answer_cache=answer_cache)
+        postgres = database.dialect.postgres
+        self.search = SearchEngine(
+            self.repository,
+            search_candidates=POSTGRES_SEARCH_CANDIDATES if postgres else SEARCH_CANDIDATES,
+            suggestion_candidates=POSTGRES_SUGGESTION_CANDIDATES if postgres else SUGGESTION_CANDIDATES,
+            answer_cache=answer_cache,
+        )
         self._clock = clock
         self._inserted_hooks: list[InsertedHook] = []
         self._code_linked_hooks: list[InsertedHook] = []

@@ -269,9 +269,9 @@ class PaperRepository:
         await self._db.executemany(
             f"INSERT INTO papers (pk, {_COLUMNS}, created_at) VALUES ({placeholders})", rows
         )
-        # The indexes are given the text from the values in hand (the *_INDEX_TEXT
-        # AUTHORS_INDEX_TEXT's folding, done in Python where ``isascii`` costs nothing), rather than
-        # reading every new row back out of the table.
+        # The indexes are given the text from the values in hand (the *_INDEX_TEXT folding, done
+        # in Python where ``isascii`` costs nothing), rather than reading every new row back out of
+        # the table.
         authors = _FIELDS.index("authors") + 1
         await self._db.executemany(
             "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
