@@ -68,15 +68,16 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     asyncio.run(postgres_server.drop(url))
 
 
-async def _search_and_continue(url: str) -> tuple[list[str], int]:
+async def _search_and_continue(url: str) -> tuple[list[str], list[str], int]:
     store = await PostgresDatabase.open(url)
     try:
         service = PaperService(store, clock=lambda: NOW)
         await service.start()
         hits = await service.search.search("federated learning", limit=5)
+        suggested = await service.search.suggest("federated lea")
         async with store.transaction():  # new rows take ids after the copied ones
             follow = await FollowRepository(store.connection).add_follow(10, "pruning", "pruning", NOW)
-        return [hit.paper.title for hit in hits], follow or 0
+        return [hit.paper.title for hit in hits], [s.title for s in suggested], follow or 0
     finally:
         await store.close()
 
@@ -93,8 +94,9 @@ def test_every_table_is_copied_verified_and_a_second_run_copies_nothing(
     code, again = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
     assert code == 0 and "papers: 69 rows, 0 copied now (ok)" in again and "Copied 0 rows" in again
 
-    titles, follow_id = asyncio.run(_search_and_continue(postgres_url))
+    titles, suggested, follow_id = asyncio.run(_search_and_continue(postgres_url))
     assert titles and all("federated" in title.lower() for title in titles)  # searchable there
+    assert suggested and "federated" in suggested[0].lower()  # and its titles suggested
     assert follow_id == 4  # new rows take ids after the 3 copied follows
     # A PostgreSQL store that has moved on is not silently "verified".
     code, later = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)

@@ -15,8 +15,9 @@ from bot.domain.text import folded_words
 from bot.domain.tsquery import UnsafeQuery, to_tsquery
 from bot.storage.connection import Connection
 
-# Title-only matches (autocomplete) hold only weight-A words: the default weights rank them.
-TITLE_RANK = "ts_rank_cd(search, ?::tsquery)"
+# Autocomplete's title-only matches come from title_search (migration 0024): each row holds only a
+# title's words (weight A, as in the search column), so the default weights rank them as before.
+TITLE_RANK = "ts_rank_cd(words, ?::tsquery)"
 # "More like this" ranks title and abstract only (authors weigh nothing), as SQLite's bm25(2, 1, 0).
 SIMILAR_RANK = "ts_rank_cd('{0, 0, 0.5, 1.0}'::float4[], search, ?::tsquery)"
 
@@ -91,10 +92,10 @@ def rank_weights(weights: tuple[float, float, float]) -> list[float]:
     return [0.0, authors / top, abstract / top, title / top]
 
 
-def tsquery(fts_query: str, *, titles_only: bool = False) -> str | None:
+def tsquery(fts_query: str) -> str | None:
     """The tsquery literal, or None for text outside the safe grammar (it then matches nothing)."""
     try:
-        return to_tsquery(fts_query, weights="A" if titles_only else "")
+        return to_tsquery(fts_query)
     except UnsafeQuery:
         return None
 
@@ -122,15 +123,17 @@ class PgTextSearch:
         return 0 if query is None else await self._capped_count(query, cap)
 
     async def match_titles(self, fts_query: str, *, limit: int, min_pk: int | None) -> list[int]:
-        query = tsquery(fts_query, titles_only=True)
+        # The title table holds title words only: the query needs no weight, and the GIN index
+        # answers it exactly (no row's vector read to test a weight).
+        query = tsquery(fts_query)
         if query is None:
             return []
         if min_pk is None:
-            sql = "SELECT pk FROM papers WHERE search @@ ?::tsquery ORDER BY pk DESC LIMIT ?"
+            sql = "SELECT pk FROM title_search WHERE words @@ ?::tsquery ORDER BY pk DESC LIMIT ?"
             params: tuple[object, ...] = (query, limit)
         else:
             sql = (
-                f"SELECT pk FROM papers WHERE search @@ ?::tsquery AND pk >= ? "
+                f"SELECT pk FROM title_search WHERE words @@ ?::tsquery AND pk >= ? "
                 f"ORDER BY {TITLE_RANK} DESC, pk DESC LIMIT ?"
             )
             params = (query, min_pk, query, limit)
@@ -138,10 +141,11 @@ class PgTextSearch:
             return [int(row[0]) for row in await cursor.fetchall()]
 
     async def window_floor(self, fts_query: str, cap: int, *, titles_only: bool) -> int:
-        query = tsquery(fts_query, titles_only=titles_only)
+        query = tsquery(fts_query)
         if query is None:
             return 0
-        sql = "SELECT pk FROM papers WHERE search @@ ?::tsquery ORDER BY pk DESC LIMIT 1 OFFSET ?"
+        table, column = ("title_search", "words") if titles_only else ("papers", "search")
+        sql = f"SELECT pk FROM {table} WHERE {column} @@ ?::tsquery ORDER BY pk DESC LIMIT 1 OFFSET ?"
         async with self._db.execute(sql, (query, cap)) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
