@@ -530,17 +530,18 @@ class PaperRepository:
         matches hold the whole count, one walk down from the newest gives both. Otherwise the count
         comes first, from the oldest, and the floor from the nearer end: none at all when every match
         fits the window (the slowest queries at a million papers, a few thousand matches spread over
-        the whole store, then walk their matches once instead of from both ends)."""
-        if self._pg is not None or cap + 1 >= count_cap:
-            if self._pg is not None:
-                counted, floor = await self._pg.newest(fts_query, cap + 1)
-            else:
-                sql = (
-                    "SELECT count(*), min(rowid) FROM (SELECT rowid FROM papers_fts "
-                    "WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT ?)"
-                )
-                rows = await self._db.fetch_all(sql, (fts_query, cap + 1))
-                counted, floor = int(rows[0][0]), int(rows[0][1] or 0)
+        the whole store, then walk their matches once instead of from both ends). PostgreSQL's
+        walks are priced differently: ``PgTextSearch.window``."""
+        if self._pg is not None:
+            floor, total = await self._pg.window(fts_query, cap, count_cap=count_cap)
+            return MatchWindow(floor, total)
+        if cap + 1 >= count_cap:
+            sql = (
+                "SELECT count(*), min(rowid) FROM (SELECT rowid FROM papers_fts "
+                "WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT ?)"
+            )
+            rows = await self._db.fetch_all(sql, (fts_query, cap + 1))
+            counted, floor = int(rows[0][0]), int(rows[0][1] or 0)
             if counted <= cap or counted >= count_cap:
                 return MatchWindow(floor if counted > cap else 0, min(counted, count_cap))
             return MatchWindow(floor, await self.count_matches(fts_query, cap=count_cap))

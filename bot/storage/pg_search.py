@@ -22,6 +22,11 @@ TITLE_RANK = "ts_rank_cd(words, ?::tsquery)"
 SIMILAR_RANK = "ts_rank_cd('{0, 0, 0.5, 1.0}'::float4[], search, ?::tsquery)"
 
 
+# Counting on down the newest-first walk costs about 0.6 µs of server CPU a row passed, the GIN
+# bitmap about as much a match in all: past this many rows the bitmap is the cheaper way to the cap.
+COUNT_BY_WALK_ROWS = 30_000
+
+
 def folded_columns(paper: Paper) -> tuple[str, str, str]:
     """What ``paperbot_document`` builds the search column from: the folded words of each column
     (an ASCII title's are its title key, folded once when the paper was made; a key keeps Han and
@@ -150,18 +155,37 @@ class PgTextSearch:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def newest(self, fts_query: str, limit: int) -> tuple[int, int]:
-        """(how many of the newest ``limit`` matches there are, the oldest pk among them or 0)."""
+    async def window(self, fts_query: str, cap: int, *, count_cap: int) -> tuple[int, int]:
+        """(the pk of the ``cap + 1``-th newest match or 0 when no more match, how many match up
+        to ``count_cap``): the newest matches walked once, then the count continued from there.
+
+        A word in a quarter of the papers reaches its count cap a few thousand rows further down
+        the same walk, where counting through the GIN bitmap first builds the bitmap of every
+        match (629,000 for ``data`` at a million papers: 110 ms of server CPU against 5 ms). A
+        rarer word, whose walk to the cap would test many rows for each match, is counted through
+        the bitmap (migration 0023)."""
         query = tsquery(fts_query)
         if query is None:
             return 0, 0
         sql = (
-            "SELECT count(*), min(pk) FROM (SELECT pk FROM papers WHERE search @@ ?::tsquery "
+            "SELECT count(*), min(pk), max(pk) FROM (SELECT pk FROM papers WHERE search @@ ?::tsquery "
             "ORDER BY pk DESC LIMIT ?) AS newest"
         )
-        async with self._db.execute(sql, (query, limit)) as cursor:
+        async with self._db.execute(sql, (query, cap + 1)) as cursor:
             row = await cursor.fetchone()
-        return (int(row[0]), int(row[1] or 0)) if row else (0, 0)
+        counted, floor, newest = (int(row[0]), int(row[1] or 0), int(row[2] or 0)) if row else (0, 0, 0)
+        if counted <= cap:
+            return 0, min(counted, count_cap)
+        if counted >= count_cap:
+            return floor, count_cap
+        # The rows the walk passed per match so far (pks are dense: the table is appended to).
+        rows_per_match = (newest - floor + 1) / counted
+        if (count_cap - counted) * rows_per_match <= COUNT_BY_WALK_ROWS:
+            sql = "SELECT paperbot_count_below(?::tsquery, ?, ?)"
+            async with self._db.execute(sql, (query, floor, count_cap - counted)) as cursor:
+                below = await cursor.fetchone()
+            return floor, counted + (int(below[0]) if below else 0)
+        return floor, await self._capped_count(query, count_cap)
 
     async def holds(self, term: str) -> bool:
         query = tsquery('"' + term.replace('"', '""') + '"')

@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.services import search
 from bot.services.papers import PaperService
 from bot.services.search import SearchEngine
+from bot.storage import pg_search
 
 PAPERS = 30
 LENGTH = 40  # every abstract as long, so BM25 orders them by how often they say "ledger"
@@ -59,3 +61,31 @@ async def test_the_window_and_count_agree_with_walking_from_the_newest_and_count
     window = await papers.window('"ledger"', cap, count_cap=count_cap)
     assert window.total == min(PAPERS, count_cap)
     assert window.floor == await papers.window_floor('"ledger"', cap)
+
+
+@pytest.mark.parametrize("walk_rows", [0, 10**9])  # counted through the GIN bitmap / down the walk
+@pytest.mark.parametrize(("count_cap", "expected"), [(10_000, "3 of 10"), (7, "3 of 7+")])
+async def test_a_word_in_a_quarter_of_the_papers_is_counted_the_same_either_way(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, walk_rows: int, count_cap: int, expected: str
+) -> None:
+    # PostgreSQL counts on down the newest-first walk or through the bitmap, whichever passes
+    # fewer rows (bot.storage.pg_search.COUNT_BY_WALK_ROWS); SQLite has one way.
+    monkeypatch.setattr(pg_search, "COUNT_BY_WALK_ROWS", walk_rows)
+    monkeypatch.setattr(search, "COUNT_CAP", count_cap)
+    await service.ingest(
+        [
+            ListedPaper(
+                Paper(
+                    title=f"Bookkeeping note {n}",
+                    abstract="ledger entries" if n % 4 == 0 else "filler text",
+                    source=Source.HF_API,
+                    arxiv_id=f"2501.{n:05d}",
+                )
+            )
+            for n in range(40)
+        ]
+    )
+    results = await SearchEngine(service.repository, search_candidates=3).find("ledger", limit=3)
+    newest = {"2501.00036", "2501.00032", "2501.00028", "2501.00024"}  # the window: 3 + its floor
+    assert len(results.hits) == 3 and {hit.paper.arxiv_id for hit in results.hits} <= newest
+    assert results.count_text() == expected
