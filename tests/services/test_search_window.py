@@ -89,3 +89,32 @@ async def test_a_word_in_a_quarter_of_the_papers_is_counted_the_same_either_way(
     newest = {"2501.00036", "2501.00032", "2501.00028", "2501.00024"}  # the window: 3 + its floor
     assert len(results.hits) == 3 and {hit.paper.arxiv_id for hit in results.hits} <= newest
     assert results.count_text() == expected
+
+
+@pytest.mark.parametrize("probe", [1, 2, 9, 10**6])  # how many newest papers PostgreSQL walks first
+# In a third of the papers; in two old ones; a phrase in the same two (PostgreSQL: the planner's walk).
+@pytest.mark.parametrize("word", ['"ledger"', '"quarry"', '"filler quarry"'])
+@pytest.mark.parametrize("cap", [1, 2, 6, 19, 20, 30])
+async def test_the_window_is_the_same_however_far_the_first_walk_reaches(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, probe: int, word: str, cap: int
+) -> None:
+    # PostgreSQL walks the newest papers first, then looks through the GIN bitmap as far back as
+    # the walk's finds say the window reaches, else through every match; SQLite has one way.
+    monkeypatch.setattr(pg_search, "WINDOW_PROBE_ROWS", probe)
+    await service.ingest(
+        [
+            ListedPaper(
+                Paper(
+                    title=f"Bookkeeping note {n}",
+                    abstract=("ledger" if n % 3 == 0 else "filler") + (" quarry" if n in (4, 7) else ""),
+                    source=Source.HF_API,
+                    arxiv_id=f"2501.{n:05d}",
+                )
+            )
+            for n in range(60)
+        ]
+    )
+    papers = service.repository
+    window = await papers.window(word, cap, count_cap=100)
+    assert window.total == (20 if word == '"ledger"' else 2)
+    assert window.floor == await papers.window_floor(word, cap)
