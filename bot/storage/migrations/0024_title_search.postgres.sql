@@ -18,16 +18,11 @@ ALTER TABLE title_search ALTER COLUMN words SET STATISTICS 10000;
 -- Filled from the search column by the database itself, so every writer of papers keeps it whole:
 -- the ingest (row by row or in bulk), updates, migrate-store's copy and later migrations. Statement
 -- triggers with transition tables: one insert per statement, not one call per row.
-CREATE FUNCTION paperbot_titles_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO title_search (pk, words) SELECT pk, ts_filter(search, '{a}') FROM inserted_papers;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION paperbot_titles_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One upsert serves inserts and updates; an update that keeps the title rewrites nothing.
+CREATE FUNCTION paperbot_titles_written() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO title_search (pk, words)
-    SELECT pk, ts_filter(search, '{a}') FROM updated_papers
+    SELECT pk, ts_filter(search, '{a}') FROM written_papers
     ON CONFLICT (pk) DO UPDATE SET words = excluded.words
     WHERE title_search.words IS DISTINCT FROM excluded.words;
     RETURN NULL;
@@ -40,9 +35,9 @@ BEGIN
 END $$;
 
 CREATE TRIGGER papers_titles_inserted AFTER INSERT ON papers
-REFERENCING NEW TABLE AS inserted_papers FOR EACH STATEMENT EXECUTE FUNCTION paperbot_titles_inserted();
+REFERENCING NEW TABLE AS written_papers FOR EACH STATEMENT EXECUTE FUNCTION paperbot_titles_written();
 CREATE TRIGGER papers_titles_updated AFTER UPDATE ON papers
-REFERENCING NEW TABLE AS updated_papers FOR EACH STATEMENT EXECUTE FUNCTION paperbot_titles_updated();
+REFERENCING NEW TABLE AS written_papers FOR EACH STATEMENT EXECUTE FUNCTION paperbot_titles_written();
 CREATE TRIGGER papers_titles_deleted AFTER DELETE ON papers
 REFERENCING OLD TABLE AS deleted_papers FOR EACH STATEMENT EXECUTE FUNCTION paperbot_titles_deleted();
 
