@@ -11,10 +11,10 @@ from datetime import date, datetime
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import search_text, words
-from bot.storage.connection import Connection, Row, Store
+from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.database import authors_search_text
 from bot.storage.people import record_people
-from bot.storage.pg_search import PgTextSearch, folded_columns, search_document
+from bot.storage.pg_search import PgTextSearch, paper_document
 from bot.storage.signals import record_signals
 
 # bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
@@ -293,32 +293,31 @@ class PaperRepository:
         return [StoredPaper(before + number, paper) for number, paper in enumerate(papers, 1)]
 
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
-        # The search column goes in with the row (one write per paper): the document of the folded
-        # text, as SQLite's index holds it (migration 0001's paperbot_document, built here).
-        placeholders = ", ".join("?" * (len(_FIELDS) + 1))
-        await self._db.executemany(
-            f"INSERT INTO papers ({_COLUMNS}, created_at, search) VALUES ({placeholders}, ?::text::tsvector)",
-            [
-                (*_row_values(paper, stamp), stamp, search_document(*folded_columns(paper)))
-                for paper in papers
-            ],
+        assert isinstance(self._db, BulkCopy)
+        # The new rows' pks, taken from the table's own sequence (unique across processes
+        # inserting at the same time), so the rows need no reading back by id.
+        sql = "SELECT nextval(pg_get_serial_sequence('papers', 'pk')) FROM generate_series(1, ?)"
+        pks = sorted(int(row[0]) for row in await self._db.fetch_all(sql, (len(papers),)))
+        # One COPY stream; each row is made (its search document built) as the server reads the
+        # ones before. The search column goes in with the row (one write per paper): the document
+        # of the folded text, as SQLite's index holds it (migration 0001's paperbot_document).
+        await self._db.copy_rows(
+            "papers",
+            ("pk", *_FIELDS, "created_at", "search"),
+            (
+                (pk, *_row_values(paper, stamp), stamp, paper_document(paper))
+                for pk, paper in zip(pks, papers, strict=True)
+            ),
         )
-        # Rows found by id, not "pk above the old maximum": other processes insert at the same time.
-        sql = f"SELECT pk, id FROM papers WHERE id IN ({self._db.dialect.texts()})"
-        async with self._db.execute(sql, (json.dumps([paper.id for paper in papers]),)) as cursor:
-            pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
         await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
-        return [StoredPaper(pk_by_id[paper.id], paper) for paper in papers]
+        return [StoredPaper(pk, paper) for pk, paper in zip(pks, papers, strict=True)]
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         if self._pg is not None:
             assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
             await self._db.executemany(
                 f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
-                [
-                    (*_row_values(after, stamp), search_document(*folded_columns(after)), pk)
-                    for pk, _, after in updates
-                ],
+                [(*_row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
             )
             await self._count_title_terms(_title_delta(updates))
             return
