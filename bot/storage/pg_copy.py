@@ -11,7 +11,7 @@ goes in as its text, read by the server exactly as ``?::text::tsvector`` reads i
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 
 # Characters COPY's text format gives a meaning (column and row ends, the escape itself).
 _SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -36,11 +36,23 @@ def field(value: object) -> str:
     return text
 
 
-def line(row: Iterable[object]) -> str:
-    return "\t".join(map(field, row)) + "\n"
+def line(row: Sequence[object]) -> str:
+    """One row as a line of COPY text."""
+    fields = [_NULL if value is None else value if type(value) is str else str(value) for value in row]
+    text = "\t".join(fields)
+    # Most rows hold nothing to escape: one look at the whole line tells (its only tabs the ones
+    # joining it, its only backslashes the NULL markers'); else each field is escaped.
+    if (
+        text.count("\\") != row.count(None)
+        or text.count("\t") != len(fields) - 1
+        or "\n" in text
+        or "\r" in text
+    ):
+        text = "\t".join(map(field, row))
+    return text + "\n"
 
 
-def chunks(rows: Iterable[Iterable[object]], size: int = CHUNK_ROWS) -> Iterator[bytes]:
+def chunks(rows: Iterable[Sequence[object]], size: int = CHUNK_ROWS) -> Iterator[bytes]:
     """The rows' COPY text, ``size`` rows a chunk, made as each chunk is asked for."""
     pending: list[str] = []
     for row in rows:
@@ -52,7 +64,7 @@ def chunks(rows: Iterable[Iterable[object]], size: int = CHUNK_ROWS) -> Iterator
         yield "".join(pending).encode()
 
 
-async def streamed(rows: Iterable[Iterable[object]]) -> AsyncIterator[bytes]:
+async def streamed(rows: Iterable[Sequence[object]]) -> AsyncIterator[bytes]:
     """``chunks`` for asyncpg's ``copy_to_table(source=...)``, which takes an async iterable."""
     for chunk in chunks(rows):
         yield chunk

@@ -74,13 +74,15 @@ def _document(columns: list[list[str]], *, plain: bool) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _suffixes(weight: str) -> list[str]:
-    return [f"':{position}{weight}" for position in range(_MAX_POSITION + 1)]
+def _suffixes(weight: str, then: str) -> list[str]:
+    return [f"':{position}{weight}{then}" for position in range(_MAX_POSITION + 1)]
 
 
-# "':<position><weight>" for every position up to the cap: a lexeme is its word and one of these,
-# joined in C (an f-string per word was the largest part of building a document).
-_SUFFIXES = {weight: _suffixes(weight) for weight in "ABC"}
+# "':<position><weight>" for every position up to the cap, followed by the next lexeme's space and
+# quote (or not, for a column's last word): a column's lexemes are its words and these, interleaved
+# and joined once in C (an f-string per word was the largest part of building a document).
+_BETWEEN = {weight: _suffixes(weight, " '") for weight in "ABC"}
+_LAST = {weight: _suffixes(weight, "") for weight in "ABC"}
 
 
 def _lexemes(words: list[str], first: int, weight: str, plain: bool) -> str:
@@ -95,7 +97,12 @@ def _lexemes(words: list[str], first: int, weight: str, plain: bool) -> str:
     ):
         # Every column of a real paper: short words, nothing to cap, leave out or escape (the
         # general case below costs more than twice as much a word).
-        return "'" + " '".join(map(str.__add__, words, _SUFFIXES[weight][first : first + len(words)]))
+        last = first + len(words) - 1
+        parts = ["'"] * (2 * len(words) + 1)
+        parts[1::2] = words
+        parts[2::2] = _BETWEEN[weight][first : last + 1]
+        parts[-1] = _LAST[weight][last]
+        return "".join(parts)
     return " ".join(
         [
             f"'{_quoted(word)}':{min(position, _MAX_POSITION)}{weight}"

@@ -154,7 +154,7 @@ class PgRoutedConnection:
         async with self._database.acquired() as connection:
             await connection.executemany(numbered(sql), rows)
 
-    async def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> int:
+    async def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Write ``rows`` into ``table`` with COPY (bot.storage.pg_copy), made as the server reads
         them; an error in any row (or in making one) writes none of them. Returns the rows written."""
         async with self._database.acquired() as connection:

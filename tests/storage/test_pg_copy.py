@@ -44,6 +44,9 @@ async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> No
             "CREATE TABLE copied (position BIGINT GENERATED ALWAYS AS IDENTITY, number BIGINT, "
             "text TEXT NOT NULL, maybe TEXT)"
         )
+        # The text that spells NULL, and each character COPY gives a meaning, as plain text.
+        edges = [(1, "\\N", None), (2, "a\tb", "\\N"), (3, "line\nbreak\r", "back\\slash\\"), (4, "", "")]
+        assert await round_trip(edges) == edges
         # Hypothesis drives the examples from a thread; each round trip runs on this test's loop.
         await asyncio.to_thread(check)
     finally:

@@ -24,6 +24,7 @@ from bot.domain.models import ListedPaper, Paper, Signals
 from bot.domain.people import AuthorCredit, Credits
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.papers import BATCH_SIZE, PaperService
+from bot.storage import pg_bulk
 from bot.storage.connection import Store
 from bot.storage.database import Database
 from bot.storage.papers import paper_columns, paper_from_row
@@ -41,7 +42,7 @@ Snapshot = dict[str, Any]
 def crafted() -> list[ListedPaper]:
     """Duplicates inside one batch: an arXiv paper listed on two days and re-ranked, a title-only
     page capture of it (the title-dedup merge), a title-only paper twice with more votes the second
-    time, and the same arXiv paper in two versions."""
+    time, the same arXiv paper in two versions, and one paper twice on one day's list."""
     base = Paper(
         "Scaling Laws for Sparse Mixtures", "We study sparse experts.", "hf-api", arxiv_id="2602.70001",
         authors=("Ada Lovelace", "Zoë Müller"), upvotes=3,
@@ -55,6 +56,7 @@ def crafted() -> list[ListedPaper]:
         ListedPaper(page, DAY, 2),
         ListedPaper(lone, DAY, 3, Signals(1)),
         ListedPaper(revised, DAY, 4),
+        ListedPaper(revised, DAY, 8),  # the same list twice: the later rank is kept
         ListedPaper(replace(base, upvotes=5), NEXT, 1, Signals(5, 2, None), credits),
         ListedPaper(replace(lone, upvotes=4, abstract="Second capture, longer."), NEXT, 2, Signals(4)),
         ListedPaper(replace(revised, arxiv_version=2, abstract="v2 text."), NEXT, 3),
@@ -205,3 +207,49 @@ async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
         await assert_search_columns_rebuild(store)
     finally:
         await store.close()
+
+
+async def search_indexes(store: PostgresDatabase) -> list[tuple[str, str, bool]]:
+    """(name, definition, usable) of every GIN index, with its identity left out."""
+    rows = await store.connection.fetch_all(
+        "SELECT i.indexname, i.indexdef, x.indisvalid AND x.indisready FROM pg_indexes i "
+        "JOIN pg_class c ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.schemaname = current_schema() AND i.indexdef LIKE '% USING gin %' ORDER BY 1"
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_same(
+    stores: tuple[PaperService, PaperService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
+    reference, postgres = stores
+    assert isinstance(postgres.database, PostgresDatabase)
+    indexes = await search_indexes(postgres.database)
+    assert indexes and all(usable for _, _, usable in indexes)
+    batch = many(BATCH_SIZE + 500)
+
+    # A cold load that fails part of the way leaves the empty store and its indexes as they were.
+    poisoned = list(batch)
+    poisoned[-5] = replace(batch[-5], paper=replace(batch[-5].paper, abstract="bad \x00 byte"))
+    with pytest.raises(Exception, match=r"0x00|null"):
+        await postgres.ingest(poisoned)
+    assert await search_indexes(postgres.database) == indexes
+    assert await postgres.repository.count() == 0
+
+    for service in stores:
+        await service.ingest(batch)
+    assert await search_indexes(postgres.database) == indexes
+    assert await snapshot(postgres.database) == await snapshot(reference.database)
+    await assert_search_columns_rebuild(postgres.database)
+    # The rebuilt index answers searches as SQLite's does (the bulk's papers by their words).
+    paper = batch[1234].paper
+    for service in stores:
+        found = await service.search.find(paper.title, limit=5)
+        assert paper.id in {hit.paper.id for hit in found.hits}
+
+    # Into a store that holds papers, a load keeps the index it has (the same index, not a new one).
+    oid = "SELECT c.oid::bigint FROM pg_class c WHERE c.relname = 'papers_search'"
+    before = await postgres.database.connection.fetch_all(oid)
+    await postgres.ingest(many(1500, first=50_000))
+    assert await postgres.database.connection.fetch_all(oid) == before
