@@ -131,12 +131,12 @@ def ingest(n: N = 100_000, backend: Backend = "sqlite", database_url: DatabaseUr
     if postgres is None:
         asyncio.run(cache.ingest(n, CACHE / f"papers-{n}.db"))
         return
-    from bench.postgres import analyze, corpus_database
+    from bench.postgres import analyze, corpus_database, server_cpu_seconds
 
     async def on_postgres() -> None:
         url = await corpus_database(postgres, n, fresh=True)
         print(f"on PostgreSQL ({redacted(url)})")
-        await cache.ingest(n, url)
+        await cache.ingest(n, url, server_cpu=server_cpu_seconds)
         await analyze(url)
 
     asyncio.run(on_postgres())

@@ -20,6 +20,9 @@ _CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020
 _WORD = re.compile(rf"(?=\w)[{_CJK}]|[^\W_{_CJK}]+")
 # A run of word characters as typed, before Han and kana are split into characters.
 _RUN = re.compile(r"[^\W_]+")
+# ``_WORD`` on lower-cased ASCII text: ASCII's word characters are letters, digits and ``_``, and no
+# Han or kana is ASCII. The smaller pattern splits an ASCII abstract in half the time.
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 _RAW_WORD = re.compile(r"\S+")
 _SPACES = re.compile(r"\s+")
 # Half of a UTF-16 pair on its own: JSON's "\ud800" decodes to one, and no UTF-8 store can hold it.
@@ -56,6 +59,8 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The folded words of ``text``, split like SQLite's unicode61 tokenizer, with each Han or kana
     character a word of its own."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text.lower())
     return _WORD.findall(fold(text))
 
 

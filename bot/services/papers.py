@@ -163,11 +163,12 @@ class PaperService:
         """One transaction: the papers, their listings, what the hooks add (alerts), the generation."""
         counts = UpsertCounts()
         async with self.database.transaction():
-            for start in range(0, len(listed), BATCH_SIZE):
-                batch = listed[start : start + BATCH_SIZE]
-                counts += await self.repository.upsert(batch, now)
-                if progress:
-                    progress(len(batch))
+            async with self.repository.cold_load(len(listed)):
+                for start in range(0, len(listed), BATCH_SIZE):
+                    batch = listed[start : start + BATCH_SIZE]
+                    counts += await self.repository.upsert(batch, now)
+                    if progress:
+                        progress(len(batch))
             for hook in self._inserted_hooks:
                 await hook(counts.inserted)
             if counts.code_linked:

@@ -7,10 +7,10 @@ PostgreSQL differ (a JSON list as a set of values, JSON object updates, dates, r
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class Row(Protocol):
@@ -138,6 +138,13 @@ class Connection(Protocol):
         ...
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any: ...
+
+
+@runtime_checkable
+class BulkCopy(Protocol):
+    """A connection that can write many rows as one stream (PostgreSQL's COPY)."""
+
+    async def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int: ...
 
 
 class Store(Protocol):

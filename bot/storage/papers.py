@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import search_text, words
-from bot.storage.connection import Connection, Row, Store
+from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.database import authors_search_text
 from bot.storage.people import record_people
-from bot.storage.pg_search import PgTextSearch, folded_columns, search_document
+from bot.storage.pg_bulk import search_indexes_built_after
+from bot.storage.pg_search import PgTextSearch, paper_document
 from bot.storage.signals import record_signals
 
 # bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
@@ -192,6 +194,11 @@ class PaperRepository:
 
     # ---- writing -------------------------------------------------------------------------
 
+    def cold_load(self, papers: int) -> AbstractAsyncContextManager[bool]:
+        """Around the upserts of ``papers`` papers in one transaction: into an empty PostgreSQL
+        store, a large load builds the full-text indexes once at the end (bot.storage.pg_bulk)."""
+        return search_indexes_built_after(self._db, papers)
+
     async def upsert(self, listed: Sequence[ListedPaper], now: datetime) -> UpsertCounts:
         """Store papers and their listings; which row each paper updates follows ``bot.domain.dedup``."""
         stamp = now.isoformat(timespec="seconds")
@@ -230,7 +237,7 @@ class PaperRepository:
             for number, placement in enumerate(placements)
             for member in placement.members
         ]
-        await self._store_listings(listings)
+        await self._store_listings(listings, {stored.pk for stored in inserted})
         await record_signals(self._db, listings, now)
         await record_people(self._db, listings)
         code_linked = tuple(
@@ -293,32 +300,31 @@ class PaperRepository:
         return [StoredPaper(before + number, paper) for number, paper in enumerate(papers, 1)]
 
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
-        # The search column goes in with the row (one write per paper): the document of the folded
-        # text, as SQLite's index holds it (migration 0001's paperbot_document, built here).
-        placeholders = ", ".join("?" * (len(_FIELDS) + 1))
-        await self._db.executemany(
-            f"INSERT INTO papers ({_COLUMNS}, created_at, search) VALUES ({placeholders}, ?::text::tsvector)",
-            [
-                (*_row_values(paper, stamp), stamp, search_document(*folded_columns(paper)))
-                for paper in papers
-            ],
+        assert isinstance(self._db, BulkCopy)
+        # The new rows' pks, taken from the table's own sequence (unique across processes
+        # inserting at the same time), so the rows need no reading back by id.
+        sql = "SELECT nextval(pg_get_serial_sequence('papers', 'pk')) FROM generate_series(1, ?)"
+        pks = sorted(int(row[0]) for row in await self._db.fetch_all(sql, (len(papers),)))
+        # One COPY stream; each row is made (its search document built) as the server reads the
+        # ones before. The search column goes in with the row (one write per paper): the document
+        # of the folded text, as SQLite's index holds it (migration 0001's paperbot_document).
+        await self._db.copy_rows(
+            "papers",
+            ("pk", *_FIELDS, "created_at", "search"),
+            (
+                (pk, *_row_values(paper, stamp), stamp, paper_document(paper))
+                for pk, paper in zip(pks, papers, strict=True)
+            ),
         )
-        # Rows found by id, not "pk above the old maximum": other processes insert at the same time.
-        sql = f"SELECT pk, id FROM papers WHERE id IN ({self._db.dialect.texts()})"
-        async with self._db.execute(sql, (json.dumps([paper.id for paper in papers]),)) as cursor:
-            pk_by_id = {row[1]: row[0] for row in await cursor.fetchall()}
         await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
-        return [StoredPaper(pk_by_id[paper.id], paper) for paper in papers]
+        return [StoredPaper(pk, paper) for pk, paper in zip(pks, papers, strict=True)]
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         if self._pg is not None:
             assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
             await self._db.executemany(
                 f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
-                [
-                    (*_row_values(after, stamp), search_document(*folded_columns(after)), pk)
-                    for pk, _, after in updates
-                ],
+                [(*_row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
             )
             await self._count_title_terms(_title_delta(updates))
             return
@@ -367,13 +373,23 @@ class PaperRepository:
                 f"UPDATE title_terms SET docs = docs - ?, generation = {stamp} WHERE term = ?", shrunk
             )
 
-    async def _store_listings(self, listings: Sequence[tuple[ListedPaper, int]]) -> None:
-        """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's pk."""
+    async def _store_listings(self, listings: Sequence[tuple[ListedPaper, int]], fresh: set[int]) -> None:
+        """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's
+        pk; ``fresh``: the pks this batch inserted."""
         rows = [
             (item.paper.source, item.list_date.isoformat(), pk, item.rank or 0)
             for item, pk in listings
             if item.list_date is not None
         ]
+        if fresh and isinstance(self._db, BulkCopy):
+            # A paper stored just now has no listing to update: its listings go in as one COPY
+            # stream (a Bind and an Execute per row were a seventh of the server's time per
+            # ingested paper), a list that named it twice keeping its later rank as the upsert does.
+            new = {(source, day, pk): rank for source, day, pk, rank in rows if pk in fresh}
+            if new:
+                columns = ("source", "list_date", "paper_pk", "rank")
+                await self._db.copy_rows("listings", columns, [(*key, rank) for key, rank in new.items()])
+            rows = [row for row in rows if row[2] not in fresh]
         if rows:
             await self._db.executemany(
                 "INSERT INTO listings (source, list_date, paper_pk, rank) VALUES (?, ?, ?, ?) "

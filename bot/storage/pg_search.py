@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 
 from bot.domain.models import Paper
-from bot.domain.text import folded_words
+from bot.domain.text import folded_words, words
 from bot.domain.tsquery import UnsafeQuery, to_tsquery
 from bot.storage.connection import Connection
 
@@ -53,31 +53,67 @@ def search_document(title: str, abstract: str, authors: str) -> str:
     Each word at its position, title A, abstract B, authors C, one position apart between columns,
     and the title's first word once more as '^word'. tests/storage/test_ingest_equivalence.py
     checks the two agree."""
-    title_words = title.split(" ") if title else []
-    abstract_words = abstract.split(" ") if abstract else []
-    author_words = authors.split(" ") if authors else []
+    return _document(
+        [
+            title.split(" ") if title else [],
+            abstract.split(" ") if abstract else [],
+            authors.split(" ") if authors else [],
+        ],
+        plain=not any("'" in text or "\\" in text for text in (title, abstract, authors)),
+    )
+
+
+def paper_document(paper: Paper) -> str:
+    """``search_document(*folded_columns(paper))``, from the folded words without joining them into
+    text and splitting that again (the ingest builds one per paper)."""
+    title = paper.title_key.split() if paper.title.isascii() else words(paper.title)
+    # Folded words are runs of word characters: never empty, never a quote or a backslash.
+    return _document([title, words(paper.abstract), words(" ".join(paper.authors))], plain=True)
+
+
+def _document(columns: list[list[str]], *, plain: bool) -> str:
+    """The document of the title's, abstract's and authors' words (``plain``: none is empty or
+    holds a quote or a backslash, so none needs leaving out or escaping)."""
+    title_words, abstract_words, author_words = columns
     parts = [
-        _lexemes(title, title_words, 1, "A"),
-        _lexemes(abstract, abstract_words, len(title_words) + 2, "B"),
-        _lexemes(authors, author_words, len(title_words) + len(abstract_words) + 3, "C"),
+        _lexemes(title_words, 1, "A", plain),
+        _lexemes(abstract_words, len(title_words) + 2, "B", plain),
+        _lexemes(author_words, len(title_words) + len(abstract_words) + 3, "C", plain),
     ]
     if title_words:
-        parts.append(_lexemes("^" + title_words[0], ["^" + title_words[0]], 1, "A"))
+        parts.append(_lexemes(["^" + title_words[0]], 1, "A", plain))
     return " ".join(part for part in parts if part)
 
 
-def _lexemes(text: str, words: list[str], first: int, weight: str) -> str:
-    """``'word':position weight`` for each of ``text``'s words, numbered from ``first``."""
+def _suffixes(weight: str, then: str) -> list[str]:
+    return [f"':{position}{weight}{then}" for position in range(_MAX_POSITION + 1)]
+
+
+# "':<position><weight>" for every position up to the cap, followed by the next lexeme's space and
+# quote (or not, for a column's last word): a column's lexemes are its words and these, interleaved
+# and joined once in C (an f-string per word was the largest part of building a document).
+_BETWEEN = {weight: _suffixes(weight, " '") for weight in "ABC"}
+_LAST = {weight: _suffixes(weight, "") for weight in "ABC"}
+
+
+def _lexemes(words: list[str], first: int, weight: str, plain: bool) -> str:
+    """``'word':position weight`` for each of the words, numbered from ``first``."""
+    if not words:
+        return ""
     if (
-        first + len(words) - 1 <= _MAX_POSITION
-        and "'" not in text
-        and "\\" not in text
+        plain
+        and first + len(words) - 1 <= _MAX_POSITION
+        and max(map(len, words)) * 4 <= _MAX_LEXEME_BYTES
         and "" not in words
-        and max(map(len, words), default=0) * 4 <= _MAX_LEXEME_BYTES
     ):
         # Every column of a real paper: short words, nothing to cap, leave out or escape (the
-        # general case below costs twice as much a word).
-        return " ".join([f"'{word}':{position}{weight}" for position, word in enumerate(words, first)])
+        # general case below costs more than twice as much a word).
+        last = first + len(words) - 1
+        parts = ["'"] * (2 * len(words) + 1)
+        parts[1::2] = words
+        parts[2::2] = _BETWEEN[weight][first : last + 1]
+        parts[-1] = _LAST[weight][last]
+        return "".join(parts)
     return " ".join(
         [
             f"'{_quoted(word)}':{min(position, _MAX_POSITION)}{weight}"

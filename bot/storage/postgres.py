@@ -22,6 +22,7 @@ import asyncpg
 from bot.errors import StorageUnavailable, StoreMisconfigured
 from bot.storage.connection import POSTGRES, Dialect
 from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
+from bot.storage.pg_copy import streamed
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,15 @@ class PgRoutedConnection:
             return
         async with self._database.acquired() as connection:
             await connection.executemany(numbered(sql), rows)
+
+    async def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Write ``rows`` into ``table`` with COPY (bot.storage.pg_copy), made as the server reads
+        them; an error in any row (or in making one) writes none of them. Returns the rows written."""
+        async with self._database.acquired() as connection:
+            status = await connection.copy_to_table(
+                table, source=streamed(rows), columns=list(columns), format="text"
+            )
+        return _rowcount(status)
 
 
 _in_transaction: ContextVar[tuple[PostgresDatabase, asyncpg.Connection] | None] = ContextVar(

@@ -42,3 +42,11 @@ def test_title_key_ignores_case_accents_punctuation_and_invisible_characters() -
 @given(st.text())
 def test_title_key_is_idempotent(text: str) -> None:
     assert title_key(title_key(text)) == title_key(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_splits_into_the_words_the_general_rule_gives(text: str) -> None:
+    # words() splits ASCII text with a smaller pattern (the ingest's hot path): the same words.
+    from bot.domain.text import _WORD
+
+    assert words(text) == _WORD.findall(fold(text))

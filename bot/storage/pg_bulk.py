@@ -1,0 +1,63 @@
+"""A cold bulk load on PostgreSQL: papers ingested into an empty store in one transaction get their
+full-text (GIN) indexes built once, at the end, instead of one paper at a time.
+
+Adding a paper to a GIN index costs the server about 45 us (each of its words is a posting-tree
+insert); building the index over all the rows at once sorts the words first and costs about 15 us a
+paper (docs/performance.md, "Fifth session: PostgreSQL ingest"). Only when nothing is stored yet:
+the indexes are dropped and made again inside the ingest's own transaction, so a failure anywhere
+rolls them back with the rows, and a store that already holds papers is never left without its
+index, not even inside a transaction. While the load runs, the papers table is locked against
+other processes' reads (they wait for the commit; there was nothing to find before it anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.storage.connection import Connection
+
+# Below this many papers a cold load's rebuild saves too little to lock the table for.
+COLD_LOAD_PAPERS = 10_000
+# The build sorts the words in this much memory (the default, 64 MB, spills a large load to disk
+# in runs and makes it about a third dearer).
+BUILD_MEMORY = "256MB"
+
+
+@asynccontextmanager
+async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterator[bool]:
+    """Inside the ingest's transaction: when ``papers`` is a cold load (the store holds no paper
+    yet, at least COLD_LOAD_PAPERS coming), drop the GIN indexes of the empty tables and build them
+    again when the block ends (yields whether it did)."""
+    if not db.dialect.postgres or papers < COLD_LOAD_PAPERS or await _any_paper(db):
+        yield False
+        return
+    # Every GIN index of a table that is empty now: the papers' search column and any table the
+    # database fills from papers (a later migration's trigger-fed title table, say).
+    indexes = [
+        (str(row[0]), str(row[1]), str(row[2]))
+        for row in await db.fetch_all(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes "
+            "WHERE schemaname = current_schema() AND indexdef LIKE '% USING gin %' ORDER BY indexname"
+        )
+    ]
+    empty = [index for index in indexes if not await _holds_rows(db, index[0])]
+    for _, name, _ in empty:
+        await db.execute(f"DROP INDEX {_quoted(name)}")
+    yield True
+    await db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+    for _, _, definition in empty:
+        await db.execute(definition)
+
+
+async def _any_paper(db: Connection) -> bool:
+    return bool(await db.fetch_all("SELECT 1 FROM papers LIMIT 1"))
+
+
+async def _holds_rows(db: Connection, table: str) -> bool:
+    # A name from the catalog, not from anyone's input, quoted as an identifier.
+    return bool(await db.fetch_all(f"SELECT 1 FROM {_quoted(table)} LIMIT 1"))
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

@@ -1,0 +1,255 @@
+"""PostgreSQL's ingest (one COPY stream a batch, the new rows' pks taken from the table's sequence,
+the search document built in Python while the server stores the rows before) stores exactly what
+SQLite's ingest stores from the same papers: the same papers with the same columns, listings,
+momentum snapshots, author credits and title vocabulary, with duplicates inside one batch, across
+batches and across transactions, and the same file ingested twice. Every search column is what
+the server's own ``paperbot_document`` builds from the stored columns (a rebuild). A failure part
+of the way through a batch, in the server or in making a row, writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.storage.papers as papers_module
+from bench.corpus import generate
+from bot.domain.models import ListedPaper, Paper, Signals
+from bot.domain.people import AuthorCredit, Credits
+from bot.parsing.hf_api import parse_hf_api
+from bot.services.papers import BATCH_SIZE, PaperService
+from bot.storage import pg_bulk
+from bot.storage.connection import Store
+from bot.storage.database import Database
+from bot.storage.papers import paper_columns, paper_from_row
+from bot.storage.pg_search import folded_columns
+from bot.storage.postgres import PostgresDatabase
+from tests.conftest import FIXED_NOW
+from tests.hf_api import recorded_day
+from tests.storage.test_ingest_equivalence import unicode_papers
+
+DAY = date(2026, 2, 3)
+NEXT = date(2026, 2, 4)
+Snapshot = dict[str, Any]
+
+
+def crafted() -> list[ListedPaper]:
+    """Duplicates inside one batch: an arXiv paper listed on two days and re-ranked, a title-only
+    page capture of it (the title-dedup merge), a title-only paper twice with more votes the second
+    time, the same arXiv paper in two versions, and one paper twice on one day's list."""
+    base = Paper(
+        "Scaling Laws for Sparse Mixtures", "We study sparse experts.", "hf-api", arxiv_id="2602.70001",
+        authors=("Ada Lovelace", "Zoë Müller"), upvotes=3,
+    )  # fmt: skip
+    page = Paper("Scaling laws for sparse mixtures!", "A page capture, no arXiv id.", "hf-page", upvotes=9)
+    lone = Paper("A paper only pages know", "First capture.", "hf-page", upvotes=1)
+    revised = Paper("Revised Attention", "v1 text.", "hf-api", arxiv_id="2602.70002", arxiv_version=1)
+    credits = Credits((AuthorCredit("Ada Lovelace", "ada"), AuthorCredit("Zoë Müller")), "org", "Org")
+    return [
+        ListedPaper(base, DAY, 1, Signals(3, 1, None), credits),
+        ListedPaper(page, DAY, 2),
+        ListedPaper(lone, DAY, 3, Signals(1)),
+        ListedPaper(revised, DAY, 4),
+        ListedPaper(revised, DAY, 8),  # the same list twice: the later rank is kept
+        ListedPaper(replace(base, upvotes=5), NEXT, 1, Signals(5, 2, None), credits),
+        ListedPaper(replace(lone, upvotes=4, abstract="Second capture, longer."), NEXT, 2, Signals(4)),
+        ListedPaper(replace(revised, arxiv_version=2, abstract="v2 text."), NEXT, 3),
+    ]
+
+
+def many(count: int, *, first: int = 0, day: date = DAY) -> list[ListedPaper]:
+    """More papers than one upsert batch, listed from ``day`` on, the last hundred listed again a
+    day later (duplicates across the upsert batches of one transaction)."""
+    listed = list(generate(count, first=first, start=day, per_day=500))
+    again = [replace(item, list_date=item.list_date + timedelta(days=1), rank=1) for item in listed[-100:]]
+    return listed + again
+
+
+async def snapshot(store: Store) -> Snapshot:
+    """Everything an ingest writes, keyed by paper id (pks differ after a failed batch on
+    PostgreSQL: a sequence does not give back the values a rolled-back transaction took)."""
+    db = store.connection
+    id_of = {row[0]: row[1] for row in await db.fetch_all("SELECT pk, id FROM papers")}
+    papers = {
+        row[0]: tuple(row)
+        for row in await db.fetch_all(f"SELECT {paper_columns('p')}, p.created_at FROM papers p")
+    }
+    listings = sorted(
+        (r[0], r[1], id_of[r[2]], r[3])
+        for r in await db.fetch_all("SELECT source, list_date, paper_pk, rank FROM listings")
+    )
+    signals = sorted(
+        (id_of[r[0]], *r[1:])
+        for r in await db.fetch_all("SELECT paper_pk, taken_at, upvotes, comments, stars FROM paper_signals")
+    )
+    people = sorted(
+        (id_of[r[0]], *r[1:])
+        for r in await db.fetch_all(
+            "SELECT paper_pk, kind, position, name, folded, family, hf_id FROM paper_people"
+        )
+    )
+    terms = sorted(tuple(r) for r in await db.fetch_all("SELECT term, docs, generation FROM title_terms"))
+    return {"papers": papers, "listings": listings, "signals": signals, "people": people, "terms": terms}
+
+
+async def assert_search_columns_rebuild(store: PostgresDatabase) -> None:
+    """Every row's search column equals the server's ``paperbot_document`` of its stored columns."""
+    rows = await store.connection.fetch_all(f"SELECT p.pk, {paper_columns('p')}, p.created_at FROM papers p")
+    stored = [paper_from_row(row) for row in rows]
+    columns = [folded_columns(entry.paper) for entry in stored]
+    differing = await store.connection.fetch_all(
+        "SELECT p.id FROM papers p JOIN unnest(?::bigint[], ?::text[], ?::text[], ?::text[]) "
+        "AS f(pk, title, abstract, authors) ON f.pk = p.pk "
+        "WHERE p.search IS DISTINCT FROM paperbot_document(f.title, f.abstract, f.authors)",
+        (
+            [entry.pk for entry in stored],
+            [c[0] for c in columns],
+            [c[1] for c in columns],
+            [c[2] for c in columns],
+        ),
+    )
+    assert [row[0] for row in differing] == []
+    assert len(stored) == len(rows) > 0
+
+
+@pytest.fixture
+async def stores(tmp_path: Path, postgres_url: str) -> AsyncIterator[tuple[PaperService, PaperService]]:
+    """The same papers go to a SQLite store (the reference) and a PostgreSQL one."""
+    sqlite = await Database.open(tmp_path / "reference.db")
+    postgres = await PostgresDatabase.open(postgres_url)
+    services = PaperService(sqlite, clock=lambda: FIXED_NOW), PaperService(postgres, clock=lambda: FIXED_NOW)
+    for service in services:
+        await service.start()
+    yield services
+    await sqlite.close()
+    await postgres.close()
+
+
+async def test_postgres_ingest_stores_what_sqlite_ingest_stores(
+    stores: tuple[PaperService, PaperService],
+) -> None:
+    recorded = parse_hf_api(json.dumps(recorded_day()).encode(), list_date=DAY)
+    first = recorded + unicode_papers() + crafted()
+    bulk = many(BATCH_SIZE + 500)  # two upsert batches in one transaction
+    # Across batches: the crafted papers again a day on, one of them retitled; the bulk's first
+    # hundred listed again; new ones.
+    later = [replace(item, list_date=NEXT + timedelta(days=1)) for item in crafted()]
+    later[0] = replace(later[0], paper=replace(later[0].paper, title="Scaling Laws for Sparse Mixtures (v2)"))
+    second = later + [replace(item, rank=7) for item in bulk[:100]] + many(300, first=10_000, day=NEXT)
+
+    for service in stores:
+        await service.ingest(first)
+        await service.ingest(bulk)
+    reference, postgres = stores
+    assert isinstance(postgres.database, PostgresDatabase)
+    assert await snapshot(postgres.database) == await snapshot(reference.database)
+
+    # The same file again changes nothing on either backend.
+    before = await snapshot(postgres.database)
+    for service in stores:
+        counts = await service.ingest(bulk)
+        assert (counts.new, counts.updated, counts.unchanged) == (0, 0, BATCH_SIZE + 500)
+    assert await snapshot(postgres.database) == before == await snapshot(reference.database)
+
+    for service in stores:
+        await service.ingest_in_batches(second, batch_papers=150)  # several transactions
+    assert await snapshot(postgres.database) == await snapshot(reference.database)
+    await assert_search_columns_rebuild(postgres.database)
+
+
+async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await PostgresDatabase.open(postgres_url)
+    service = PaperService(store, clock=lambda: FIXED_NOW)
+    await service.start()
+    try:
+        await service.ingest(crafted())
+        before = await snapshot(store)
+        batch = many(BATCH_SIZE + 500, first=20_000)
+
+        # The server refuses a row late in the second upsert batch (a NUL is no text it can store):
+        # the first batch's rows and the stream's earlier rows are not kept.
+        poisoned = list(batch)
+        late = BATCH_SIZE + 300
+        poisoned[late] = replace(batch[late], paper=replace(batch[late].paper, abstract="bad \x00 byte"))
+        with pytest.raises(Exception, match=r"0x00|null"):
+            await service.ingest(poisoned)
+        assert await snapshot(store) == before
+
+        # Making a row fails part of the way through the stream (after several chunks were sent).
+        made = 0
+        real_document = papers_module.paper_document
+
+        def failing_document(paper: Paper) -> str:
+            nonlocal made
+            made += 1
+            if made == 1000:
+                raise RuntimeError("the process failed while making row 1,000")
+            return real_document(paper)
+
+        monkeypatch.setattr(papers_module, "paper_document", failing_document)
+        with pytest.raises(RuntimeError, match="row 1,000"):
+            await service.ingest(batch)
+        monkeypatch.undo()
+        assert await snapshot(store) == before
+
+        # The store is still usable, and the same batch then stores whole.
+        counts = await service.ingest(batch)
+        assert counts.new == BATCH_SIZE + 500
+        assert len((await snapshot(store))["papers"]) == len(before["papers"]) + BATCH_SIZE + 500
+        await assert_search_columns_rebuild(store)
+    finally:
+        await store.close()
+
+
+async def search_indexes(store: PostgresDatabase) -> list[tuple[str, str, bool]]:
+    """(name, definition, usable) of every GIN index, with its identity left out."""
+    rows = await store.connection.fetch_all(
+        "SELECT i.indexname, i.indexdef, x.indisvalid AND x.indisready FROM pg_indexes i "
+        "JOIN pg_class c ON c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.schemaname = current_schema() AND i.indexdef LIKE '% USING gin %' ORDER BY 1"
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_same(
+    stores: tuple[PaperService, PaperService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
+    reference, postgres = stores
+    assert isinstance(postgres.database, PostgresDatabase)
+    indexes = await search_indexes(postgres.database)
+    assert indexes and all(usable for _, _, usable in indexes)
+    batch = many(BATCH_SIZE + 500)
+
+    # A cold load that fails part of the way leaves the empty store and its indexes as they were.
+    poisoned = list(batch)
+    poisoned[-5] = replace(batch[-5], paper=replace(batch[-5].paper, abstract="bad \x00 byte"))
+    with pytest.raises(Exception, match=r"0x00|null"):
+        await postgres.ingest(poisoned)
+    assert await search_indexes(postgres.database) == indexes
+    assert await postgres.repository.count() == 0
+
+    for service in stores:
+        await service.ingest(batch)
+    assert await search_indexes(postgres.database) == indexes
+    assert await snapshot(postgres.database) == await snapshot(reference.database)
+    await assert_search_columns_rebuild(postgres.database)
+    # The rebuilt index answers searches as SQLite's does (the bulk's papers by their words).
+    paper = batch[1234].paper
+    for service in stores:
+        found = await service.search.find(paper.title, limit=5)
+        assert paper.id in {hit.paper.id for hit in found.hits}
+
+    # Into a store that holds papers, a load keeps the index it has (the same index, not a new one).
+    oid = "SELECT c.oid::bigint FROM pg_class c WHERE c.relname = 'papers_search'"
+    before = await postgres.database.connection.fetch_all(oid)
+    await postgres.ingest(many(1500, first=50_000))
+    assert await postgres.database.connection.fetch_all(oid) == before
