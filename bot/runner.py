@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Iterator
 
 import aiohttp
 
@@ -22,6 +23,19 @@ log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+@contextlib.contextmanager
+def stop_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` while the bot runs; the serving code decides how to stop."""
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        yield
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
 async def run_bot(settings: Settings) -> None:
     """Connect and serve until SIGINT/SIGTERM; then close the bot and the database cleanly."""
     assert settings.discord_token is not None
@@ -29,29 +43,58 @@ async def run_bot(settings: Settings) -> None:
     # A stalled loop misses heartbeats and every interaction's 3 s at once: log each stall and where.
     watch = LoopWatch()
     watch.start()
+    # Heard from the start: a stop while the store opens is a stop as soon as it is open.
+    stop = asyncio.Event()
     try:
-        async with aiohttp.ClientSession() as session, open_services(settings, session=session) as services:
-            await _serve(services, settings)
+        with stop_signals(stop):
+            async with (
+                aiohttp.ClientSession() as session,
+                open_services(settings, session=session) as services,
+            ):
+                await _serve(services, settings, stop)
     finally:
         watch.stop()
         log.info("stopped: database closed")
 
 
-async def _serve(services: Services, settings: Settings) -> None:
+async def _serve(services: Services, settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the bot until it ends by itself (its error, if any, raised) or ``stop`` is set."""
     assert settings.discord_token is not None
+    stop = stop or asyncio.Event()
     async with PaperBot(services=services, settings=settings) as bot:
-        loop = asyncio.get_running_loop()
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
         freeze_startup_heap()
+        serving = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await bot.start(settings.discord_token.get_secret_value())
+            await asyncio.wait((serving, stopping), return_when=asyncio.FIRST_COMPLETED)
+            if serving.done():
+                await serving  # ended by itself: its error, if any, is the process's
+            else:
+                await _stop(bot, serving)
         finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
+            for task in (stopping, beating):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await _beat(bot, services, settings, stopped=True)
+
+
+async def _stop(bot: PaperBot, serving: asyncio.Task[None]) -> None:
+    """Stop the bot at whatever step of logging in, connecting or serving it is in.
+
+    Both halves are needed. ``close()`` alone, while a shard still connects, closes the HTTP
+    session under it, and discord.py retries a shard's failed connection every 5 s for ever
+    ("Session is closed"): the process never ended. A cancel alone is swallowed where a shard
+    re-identifies or resumes (discord.py's ``Shard.reidentify`` returns on CancelledError) and the
+    bot serves on. Cancelled, a connecting start ends at once; closed, a connect loop whose cancel
+    was swallowed ends at its next check."""
+    serving.cancel()
+    await bot.close()
+    await asyncio.wait((serving,))
+    if not serving.cancelled() and (error := serving.exception()) is not None:
+        # What a stop cut short (a request whose session closed) is no failure of the process.
+        log.info("stopping: the bot's connection ended with %r", error)
 
 
 def freeze_startup_heap() -> None:

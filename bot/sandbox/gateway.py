@@ -53,6 +53,11 @@ class Gateway(World):
         )
         self.session_starts_remaining = SESSION_STARTS_PER_DAY
         self._sockets: list[web.WebSocketResponse] = []
+        # Cleared: new connections wait for HELLO (a slow or lost answer), so a test can act while
+        # a bot is between connecting and identifying or resuming; ``held_hellos`` counts them.
+        self.hello = asyncio.Event()
+        self.hello.set()
+        self.held_hellos = 0
         self._sessions: dict[str, Session] = {}
         self._pending: set[asyncio.Future[None]] = set()
 
@@ -105,6 +110,10 @@ class Gateway(World):
         await socket.prepare(request)
         self._sockets.append(socket)
         try:
+            if not self.hello.is_set():
+                self.held_hellos += 1
+                await self._notify()
+                await self.hello.wait()
             await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}))
             async for message in socket:
                 if message.type != WSMsgType.TEXT:
