@@ -11,7 +11,9 @@ Grammar (case-insensitive operators; the README's "Follow keywords" section show
     run     := bare words, with "-word" / "NOT word" allowed inside: the bare words form one phrase
                and each negated word is excluded (diffusion -video models = "diffusion models" -video)
 
-Terms are normalised the same way as paper text: case and accents folded, hyphens as spaces
+Terms are split into words exactly as search splits text (bot.domain.text: each Han or kana
+character is a word, so ``扩散`` is the phrase of its two characters and is found inside
+``扩散模型的研究``), and normalised the same way as paper text: case and accents folded, hyphens as spaces
 (``low-rank`` = ``low rank``), simple plurals reduced (``models`` = ``model``, ``studies`` =
 ``study``; words that only look plural, such as ``news``, ``series`` or ``bias``, are kept), and
 ``C++``, ``C#``, ``F#`` kept as words of their own. Terms match at whole-word boundaries only.
@@ -28,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from bot.domain.text import fold, strip_invisible
+from bot.domain.text import WORD_PATTERN, fold, strip_invisible, typed_words
 from bot.errors import InvalidInput
 
 MAX_KEYWORD_CHARS = 100
@@ -47,8 +49,9 @@ NOT_PLURALS = frozenset(
         "physics", "mathematics", "economics", "ethics", "politics",
     }
 )  # fmt: skip
-# Programming-language names whose symbol is the name: "C++" is not the letter "c".
-_TOKEN_WORD = re.compile(r"[^\W_]+(?:\+\+|#)?")
+# Search's words (one tokenizer: each Han or kana character a word, as the index has them), except
+# that programming-language names keep the symbol that is their name: "C++" is not the letter "c".
+_TOKEN_WORD = re.compile(WORD_PATTERN + r"(?:\+\+|#)?")
 
 
 def stem(word: str) -> str:
@@ -312,7 +315,8 @@ class _Parser:
         found = normalise_words(text)
         if not found:
             raise InvalidInput(f"“{text}” has no letters or digits to look for.")
-        if len(found) > MAX_PHRASE_WORDS:
+        # Words as typed: a Chinese or Japanese word is one, though each of its characters is a term word.
+        if len(typed_words(text)) > MAX_PHRASE_WORDS:
             raise InvalidInput(f"Phrases can have at most {MAX_PHRASE_WORDS} words.")
         return Term(found)
 

@@ -17,7 +17,10 @@ from collections.abc import Sequence
 # Korean separates its words with spaces and stays as it is.
 _CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
 # A word: one Han or kana word character, or a run of other word characters (``_`` separates words).
-_WORD = re.compile(rf"(?=\w)[{_CJK}]|[^\W_{_CJK}]+")
+# The one definition of a word: search, the index and keyword follows (which only add a symbol
+# suffix, bot/domain/follows.py) all split text with it.
+WORD_PATTERN = rf"(?=\w)[{_CJK}]|[^\W_{_CJK}]+"
+_WORD = re.compile(WORD_PATTERN)
 # A run of word characters as typed, before Han and kana are split into characters.
 _RUN = re.compile(r"[^\W_]+")
 # ``_WORD`` on lower-cased ASCII text: ASCII's word characters are letters, digits and ``_``, and no

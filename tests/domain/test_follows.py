@@ -66,6 +66,18 @@ def test_invalid_keywords_say_what_is_wrong(text: str, words: str) -> None:
         parse_keyword(text)
 
 
+def test_a_chinese_or_japanese_word_inside_a_longer_run_is_matched_as_search_finds_it() -> None:
+    # Written without spaces: each character is a word (as in the search index), the keyword the
+    # phrase of its characters, found inside the run and nowhere its characters stand apart.
+    follows = {1: parse_keyword("扩散"), 2: parse_keyword("日本語"), 3: parse_keyword("型模")}
+    matcher = FollowMatcher(follows.items())
+    assert matcher.match(paper_words("扩散模型的研究", "", ())) == [1]
+    assert matcher.match(paper_words("Title", "日本語の論文", ())) == [2]
+    assert matcher.match(paper_words("扩 and 散", "", ())) == []
+    # A long Chinese word is one word as typed, not seven: within the phrase limit.
+    assert parse_keyword("扩散模型的研究").key == '"扩 散 模 型 的 研 究"'
+
+
 def test_matching_is_at_whole_word_boundaries_across_title_abstract_keywords() -> None:
     follows = {
         1: parse_keyword("low-rank adaptation"),
