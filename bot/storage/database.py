@@ -21,6 +21,7 @@ import aiosqlite
 from aiosqlite.context import Result
 
 from bot.domain.ids import title_id_from_key
+from bot.domain.people import family_key, fold_name
 from bot.domain.text import search_text, title_key
 from bot.errors import StorageUnavailable
 from bot.storage.connection import SQLITE, Dialect
@@ -506,6 +507,8 @@ async def register_functions(connection: aiosqlite.Connection) -> None:
         "paperbot_title_key": title_key,
         "paperbot_title_id": title_id_from_key,
         "paperbot_title_terms": lambda key: json.dumps(sorted(set(key.split())), ensure_ascii=False),
+        "paperbot_fold_name": fold_name,
+        "paperbot_family_key": family_key,
     }
     for name, function in functions.items():
         await connection.create_function(name, 1, function, deterministic=True)

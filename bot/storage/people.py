@@ -21,35 +21,69 @@ class KnownPerson:
     papers: int
 
 
+PersonRow = tuple[int, str, int, str, str, str, str | None]
+INSERT_PEOPLE = (
+    "INSERT INTO paper_people (paper_pk, kind, position, name, folded, family, hf_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) "
+)
+
+
+def person_row(pk: int, kind: str, position: int, name: str, hf_id: str | None) -> PersonRow:
+    return (pk, kind, position, name, fold_name(name), family_key(name), hf_id)
+
+
+def name_rows(pk: int, authors: Sequence[str]) -> list[PersonRow]:
+    """Author rows from names alone (no claims): each name at its place in the list; a name without
+    a letter or digit (nothing to look it up by) is skipped, as migration 0027 skips it."""
+    return [person_row(pk, "author", at, name, None) for at, name in enumerate(authors) if fold_name(name)]
+
+
 async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, int]]) -> None:
-    """Replace the credits of every listed paper that came with them, by the stored paper's pk
-    (inside the ingest's transaction)."""
-    rows: list[tuple[object, ...]] = []
+    """Replace the credits of every listed paper that came with them, by the stored paper's pk; a
+    paper a source lists by name only (the arXiv feed, page text) gets author rows from its names
+    when it has none, so author follows and autocomplete know it too (inside the ingest's transaction)."""
+    rows: list[PersonRow] = []
     credited: list[int] = []
+    named: dict[int, Sequence[str]] = {}
     for item, pk in listings:
         credits = item.credits
         if credits is None:
+            if item.paper.authors:
+                named.setdefault(pk, item.paper.authors)
             continue
         credited.append(pk)
-        for position, slot in enumerate(credits.authors):
-            rows.append(
-                (pk, "author", position, slot.name, fold_name(slot.name), family_key(slot.name), slot.hf_user)
-            )
+        rows += [
+            person_row(pk, "author", at, slot.name, slot.hf_user) for at, slot in enumerate(credits.authors)
+        ]
         if credits.org_id or credits.org_name:
-            name = credits.org_name or credits.org_id or ""
-            rows.append((pk, "org", 0, name, fold_name(name), family_key(name), credits.org_id))
-    if not credited:
-        return
-    await db.execute(
-        f"DELETE FROM paper_people WHERE paper_pk IN ({db.dialect.ints()})", (json.dumps(credited),)
+            rows.append(person_row(pk, "org", 0, credits.org_name or credits.org_id or "", credits.org_id))
+    if credited:
+        await db.execute(
+            f"DELETE FROM paper_people WHERE paper_pk IN ({db.dialect.ints()})", (json.dumps(credited),)
+        )
+        await db.executemany(
+            INSERT_PEOPLE + "ON CONFLICT (paper_pk, kind, position) DO UPDATE SET name = excluded.name, "
+            "folded = excluded.folded, family = excluded.family, hf_id = excluded.hf_id",
+            rows,
+        )
+    for pk in credited:
+        named.pop(pk, None)
+    if named:
+        await _record_names(db, named)
+
+
+async def _record_names(db: Connection, named: dict[int, Sequence[str]]) -> None:
+    """Author rows from names, only for papers without any: Hugging Face's credits (claims, their
+    order) are never replaced by a feed's names, and a later HF listing replaces these."""
+    sql = (
+        "SELECT DISTINCT paper_pk FROM paper_people "
+        f"WHERE kind = 'author' AND paper_pk IN ({db.dialect.ints()})"
     )
-    await db.executemany(
-        "INSERT INTO paper_people (paper_pk, kind, position, name, folded, family, hf_id) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (paper_pk, kind, position) DO UPDATE SET name = excluded.name, "
-        "folded = excluded.folded, family = excluded.family, hf_id = excluded.hf_id",
-        rows,
-    )
+    async with db.execute(sql, (json.dumps(sorted(named)),)) as cursor:
+        credited = {int(row["paper_pk"]) for row in await cursor.fetchall()}
+    rows = [row for pk, authors in named.items() if pk not in credited for row in name_rows(pk, authors)]
+    if rows:
+        await db.executemany(INSERT_PEOPLE + "ON CONFLICT (paper_pk, kind, position) DO NOTHING", rows)
 
 
 class PeopleRepository:
@@ -85,7 +119,9 @@ class PeopleRepository:
         folded = fold_name(typed)
         upper = folded + "\U0010ffff"
         sql = (
-            "SELECT name, hf_id, count(*) AS papers FROM paper_people "
+            # One name per person (the first in order), standard SQL: PostgreSQL refuses a column
+            # neither grouped nor aggregated (autocomplete failed there outright).
+            "SELECT min(name) AS name, max(hf_id) AS hf_id, count(*) AS papers FROM paper_people "
             "WHERE kind = ? AND ((folded >= ? AND folded < ?) OR (family >= ? AND family < ?)) "
             "GROUP BY folded, coalesce(hf_id, '') ORDER BY papers DESC, folded LIMIT ?"
         )
@@ -94,3 +130,33 @@ class PeopleRepository:
             return [
                 KnownPerson(row["name"], row["hf_id"], int(row["papers"])) for row in await cursor.fetchall()
             ]
+
+
+# Papers read per round by the backfill: a store of a million papers is not held in memory at once.
+BACKFILL_BATCH = 5_000
+
+
+async def backfill_author_names(db: Connection) -> int:
+    """Migration 0027 on PostgreSQL (SQLite's runs as SQL, with these very folding functions):
+    author rows from the names every paper without any already keeps, as the ingest now writes
+    them. PostgreSQL cannot fold a name as ``fold_name`` does (its C-locale lower() and character
+    classes leave non-ASCII letters alone), so the rows are made here, in the migration's
+    transaction. Returns how many rows it wrote."""
+    written, after = 0, 0
+    sql = (
+        "SELECT pk, authors FROM papers WHERE pk > ? AND authors <> '[]' AND NOT EXISTS "
+        "(SELECT 1 FROM paper_people WHERE paper_pk = papers.pk AND kind = 'author') "
+        "ORDER BY pk LIMIT ?"
+    )
+    while True:
+        async with db.execute(sql, (after, BACKFILL_BATCH)) as cursor:
+            papers = [(int(row["pk"]), json.loads(row["authors"])) for row in await cursor.fetchall()]
+        if not papers:
+            return written
+        rows = [
+            row for pk, authors in papers for row in name_rows(pk, [a for a in authors if isinstance(a, str)])
+        ]
+        if rows:
+            await db.executemany(INSERT_PEOPLE + "ON CONFLICT (paper_pk, kind, position) DO NOTHING", rows)
+        written += len(rows)
+        after = papers[-1][0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -20,11 +20,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.errors import StorageUnavailable, StoreMisconfigured
-from bot.storage.connection import POSTGRES, Dialect
+from bot.storage.connection import POSTGRES, Connection, Dialect
 from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
+from bot.storage.people import backfill_author_names
 from bot.storage.pg_copy import streamed
 
 log = logging.getLogger(__name__)
+
+# Migrations PostgreSQL finishes in Python, right after their SQL: rows whose values only Python
+# computes (SQLite's SQL calls the same Python functions, registered on its connection).
+PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {27: backfill_author_names}
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
 MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
@@ -325,6 +330,9 @@ class PostgresDatabase:
             for migration in pending:
                 log.info("applying migration %s", migration.name)
                 await connection.execute(migration.sql)
+                step = PYTHON_STEPS.get(migration.number)
+                if step is not None:  # inside this transaction: self.connection routes to it
+                    await step(self.connection)
             if pending:
                 await connection.execute("DELETE FROM paperbot_schema")
                 number = pending[-1].number
