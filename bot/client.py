@@ -407,6 +407,9 @@ class PaperBot(commands.AutoShardedBot):
         if delay > 0:
             log.info("shard %s waits %.1f s to identify (Discord's max_concurrency)", shard_id, delay)
             await asyncio.sleep(delay)
+        turns = self.services.identify_turns
+        if turns is not None:  # other processes of this bot identify too: the store keeps the turns
+            await turns.take((shard_id or 0) % self._identify_pacer.max_concurrency)
 
     def running_shards(self) -> str:
         """Which shards this process runs, for the log and the heartbeat: ``0-1 of 6``."""

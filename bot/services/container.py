@@ -19,6 +19,7 @@ from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
 from bot.services.fetching import FetchService, next_fetches, source_policies
 from bot.services.follows import FollowService
+from bot.services.identify import IdentifyTurns
 from bot.services.library import LibraryService
 from bot.services.library_updates import LibraryUpdates
 from bot.services.momentum import MomentumService
@@ -67,6 +68,7 @@ class Services:
     votes: VoteService
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
+    identify_turns: IdentifyTurns | None = None  # the deployment's IDENTIFY pacing (bot processes)
 
     @classmethod
     async def open(
@@ -173,6 +175,7 @@ class Services:
             votes,
             fetcher,
             clock,
+            IdentifyTurns(database, repos.leases, owner=lease.owner),
         )
 
     async def overview(self) -> Overview:

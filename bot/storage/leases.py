@@ -32,5 +32,11 @@ class LeaseRepository:
             row = await cursor.fetchone()
         return str(row[0]) if row else None
 
+    async def expires(self, name: str) -> datetime | None:
+        """When ``name``'s current hold ends (None: no one holds it)."""
+        async with self._db.execute("SELECT expires_at FROM leases WHERE name = ?", (name,)) as cursor:
+            row = await cursor.fetchone()
+        return datetime.fromisoformat(str(row[0])) if row else None
+
     async def release(self, name: str, owner: str) -> None:
         await self._db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
