@@ -28,6 +28,7 @@ from bot.services.papers import DailyList, Stats
 from bot.services.search import SearchHit, SearchResults, Suggestion
 from bot.services.similar import SimilarPaper
 from bot.storage.fetches import FetchRecord
+from bot.storage.shard_servers import ServerCount
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -199,9 +200,18 @@ def message_embeds(message: DigestMessage) -> list[discord.Embed]:
     return [spec_embed(spec) for spec in message.embeds]
 
 
-def stats_embed(
-    overview: Overview, *, servers: int, servers_label: str, next_post: datetime | None
-) -> discord.Embed:
+def servers_text(count: ServerCount) -> str:
+    """The bot's servers, summed over every process's shards, and how fresh the sum is."""
+    fresh = f"counted {stamp(count.counted_at, 'R')}" if count.counted_at else "not counted yet"
+    if count.shards >= count.shard_count:
+        return f"{count.servers} · {fresh}"
+    return (
+        f"{count.servers} on {count.shards} of {count.shard_count} shards · {fresh} "
+        "(the other shards' processes have not counted lately)"
+    )
+
+
+def stats_embed(overview: Overview, *, servers: ServerCount, next_post: datetime | None) -> discord.Embed:
     embed = discord.Embed(title="paperbot at a glance", colour=ACCENT)
     sources = ", ".join(f"{name}: {count}" for name, count in sorted(overview.by_source.items())) or "none"
     embed.add_field(name="Papers", value=f"{overview.papers} ({sources})", inline=False)
@@ -222,7 +232,7 @@ def stats_embed(
         used, allowed, per = overview.hf_calls
         window = f"{per / 60:g} minutes" if per >= 60 else f"{per:g} seconds"
         embed.add_field(name="Hugging Face calls", value=f"{used} of {allowed} in the last {window}")
-    embed.add_field(name=servers_label, value=str(servers))
+    embed.add_field(name="Servers", value=servers_text(servers))
     embed.add_field(name="Digests", value=f"{overview.digest_servers} set up, {overview.digest_posts} posted")
     embed.add_field(name="Follows", value=f"{overview.follows}, {plural(overview.alerts_sent, 'alert')} sent")
     when = stamp(next_post) if next_post else "no digest set up here"

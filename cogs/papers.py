@@ -16,6 +16,7 @@ from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
 from bot.services.answer_cache import AnswerCache
+from bot.services.container import SERVER_COUNT_SECONDS
 from bot.services.momentum import Ranking
 from bot.services.search import SearchResults
 from bot.services.votes import IN_A_SERVER
@@ -57,9 +58,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self.bot.add_dynamic_items(SimilarButton, VoteFromList, VoteToggle)
         if self.bot.settings.digest.scheduler:
             self.watch.start()
+            self.count_servers.start()
 
     async def cog_unload(self) -> None:
         self.watch.cancel()
+        self.count_servers.cancel()
         self.bot.remove_dynamic_items(SimilarButton, VoteFromList, VoteToggle)
 
     @tasks.loop(seconds=5)
@@ -71,6 +74,28 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
                 self.bot.dispatch("papers_ingested")
         except Exception:
             log.exception("refreshing from the store failed; will try again")
+
+    @tasks.loop(seconds=SERVER_COUNT_SECONDS)
+    async def count_servers(self) -> None:
+        # This process's heartbeat of its shards' server counts: /papers stats in any process sums them.
+        try:
+            await self._record_servers()
+        except Exception:
+            log.exception("recording the server count failed; will try again")
+
+    @count_servers.before_loop
+    async def _wait_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    async def _record_servers(self) -> int:
+        """Record this process's shards' server counts; returns the shard count they belong to."""
+        bot = self.bot
+        shard_count = bot.shard_count or 1
+        counts = dict.fromkeys(bot.shards or bot.shard_ids or (0,), 0)  # a shard without servers counts 0
+        for guild in bot.guilds:
+            counts[guild.shard_id] = counts.get(guild.shard_id, 0) + 1
+        await bot.services.count_servers(counts, shard_count)
+        return shard_count
 
     # ---- commands ------------------------------------------------------------------------------
 
@@ -290,12 +315,12 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         if not interaction.permissions.manage_guild:
             raise app_commands.MissingPermissions(["manage_guild"])
         overview = await self.bot.services.overview()
+        servers = await self.bot.services.servers(await self._record_servers())  # this process's: now
         statuses = await self.bot.services.digests.statuses(interaction.guild.id)
         upcoming = [status.next_post for status in statuses if status.next_post]
         embed = _render.stats_embed(
             overview,
-            servers=len(self.bot.guilds),
-            servers_label=self.bot.settings.shard_plan.servers_label(),
+            servers=servers,
             next_post=min(upcoming) if upcoming else None,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -46,13 +46,6 @@ class ShardPlan:
             return 0.0
         return self.ids[0] / self.count
 
-    def servers_label(self) -> str:
-        """What a count of this process's servers is: all of them, or only its own shards' (the
-        other processes' servers are not known here)."""
-        if self.everything:
-            return "Servers"
-        return f"Servers on {self.describe()} (this process; the others serve the rest)"
-
     def describe(self) -> str:
         if self.count is None:
             return "all shards (as many as Discord recommends)"

@@ -16,6 +16,7 @@ from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.privacy import PrivacyRepository
+from bot.storage.shard_servers import ShardServerRepository
 from bot.storage.similar import TermIndex
 from bot.storage.votes import VoteRepository
 
@@ -35,6 +36,7 @@ class Repositories:
     terms: TermIndex
     people: PeopleRepository
     votes: VoteRepository
+    shard_servers: ShardServerRepository
 
     @classmethod
     def of(cls, database: Store) -> Repositories:
@@ -53,4 +55,5 @@ class Repositories:
             terms=TermIndex(connection),
             people=PeopleRepository(connection),
             votes=VoteRepository(connection),
+            shard_servers=ShardServerRepository(connection),
         )

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.errors import InvalidInput
-from bot.services.container import Services
+from bot.services.container import SERVER_COUNT_STALE, Services
 from bot.settings import Settings
 
 
@@ -96,13 +96,32 @@ ONE_OF_TWO_SHARDS = Settings(
 async def test_stats_of_a_process_running_some_shards_say_whose_servers_they_count(world: Any) -> None:
     env, channel, _, _ = world
     shown = await admin(env, channel).slash(channel, "papers stats")
-    fields = {f.name: f.value for f in shown.response.embeds[0].fields}
-    assert "Servers" not in fields  # not all of the bot's servers: the other shard's are not known here
-    assert fields["Servers on shards 0 of 2 (this process; the others serve the rest)"] == "1"
+    servers = {f.name: f.value for f in shown.response.embeds[0].fields}["Servers"]
+    # The other shard's process has not counted its servers (none runs here): the sum says so.
+    assert servers.startswith("1 on 1 of 2 shards · counted <t:")
+    assert "the other shards' processes have not counted lately" in servers
+
+
+@pytest.mark.parametrize("settings", [ONE_OF_TWO_SHARDS])
+async def test_stats_sum_the_servers_every_process_counted_and_drop_a_silent_process(
+    world: Any, services: Services
+) -> None:
+    env, channel, _, _ = world
+    # The process running shard 1 counted its 5 servers (its heartbeat, in the shared store).
+    await services.count_servers({1: 5}, 2)
+
+    def servers(shown: Any) -> str:
+        return str({f.name: f.value for f in shown.response.embeds[0].fields}["Servers"])
+
+    assert servers(await admin(env, channel).slash(channel, "papers stats")).startswith("6 · counted <t:")
+    # It stops counting (killed): three beats later its servers no longer add up, and it is said.
+    await env.advance_time(SERVER_COUNT_STALE.total_seconds() + 1)
+    assert servers(await admin(env, channel).slash(channel, "papers stats")).startswith("1 on 1 of 2 shards")
 
 
 async def test_stats_of_the_only_process_count_every_server(world: Any) -> None:
     env, channel, _, _ = world
     env.create_guild(name="Elsewhere")
     shown = await admin(env, channel).slash(channel, "papers stats")
-    assert {f.name: f.value for f in shown.response.embeds[0].fields}["Servers"] == "2"
+    servers = {f.name: f.value for f in shown.response.embeds[0].fields}["Servers"]
+    assert servers.startswith("2 · counted <t:") and servers.endswith(":R>")
