@@ -354,6 +354,13 @@ def search(
     err.print("; ".join(notes), markup=False, highlight=False)
 
 
+def _require_paper(command: str, reference: str) -> None:
+    """Bad usage for a blank paper reference, said as the argument's help says it: a title need
+    not be exact, part of it is enough."""
+    if not reference.strip():
+        fail(f"{command} which paper? give its id, arXiv id or link, or its title (or part of it)", 2)
+
+
 @app.command()
 def show(
     paper_id: Annotated[
@@ -363,8 +370,7 @@ def show(
     db: DbOption = None,
 ) -> None:
     """Print one paper."""
-    if not paper_id.strip():
-        fail("show which paper? give its id, arXiv id or link, or exact title", 2)
+    _require_paper("show", paper_id)
     settings = _settings(db)
 
     async def job() -> Paper | None:
@@ -390,6 +396,7 @@ def similar(
     db: DbOption = None,
 ) -> None:
     """Papers like one paper (what /papers similar answers), best first, with the words they share."""
+    _require_paper("similar", paper_id)
     settings = _settings(db)
 
     async def job() -> list[SimilarPaper]:

@@ -381,10 +381,16 @@ def test_ingest_into_a_missing_folder_is_refused_as_backup_refuses(tmp_path: Pat
     assert run("backup", str(target), "--db", str(tmp_path / "x.db"))[1] == output
 
 
-def test_show_with_an_empty_id_is_bad_usage(db: Path) -> None:
+@pytest.mark.parametrize("command", ["show", "similar"])
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_paper_reference_is_bad_usage_that_says_part_of_a_title_will_do(
+    db: Path, command: str, blank: str
+) -> None:
     run("ingest", "--db", str(db))
-    code, output = run("show", "", "--db", str(db))
+    code, output = run(command, blank, "--db", str(db))
+    # Not "exact title": part of a title finds the paper (`paperbot show "pruning"`).
     assert (code, output.strip()) == (
         2,
-        "error: show which paper? give its id, arXiv id or link, or exact title",
+        f"error: {command} which paper? give its id, arXiv id or link, or its title (or part of it)",
     )
+    assert run("show", "global magnitude", "--db", str(db))[0] == 0
