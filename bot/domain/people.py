@@ -19,6 +19,7 @@ The rule (README "Author and organisation follows"):
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -36,17 +37,28 @@ class PersonKind(StrEnum):
     ORG = "org"
 
 
+_NOT_NAME = re.compile(r"[^\w]+|_")
+
+
+@functools.lru_cache(maxsize=1 << 16)  # authors recur across papers: an ingest folds each name once
 def fold_name(text: str) -> str:
     """Case and accents folded, other than letters and digits a space: ``Yánn Le-Cun`` -> ``yann le cun``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(re.sub(r"[^\w]+|_", " ", plain).split())
+    if text.isascii():  # most names, and every author row the ingest writes folds one: lower() is the same
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(_NOT_NAME.sub(" ", plain).split())
 
 
 def family_key(name: str) -> str:
     """What a name is looked up by: its folded family name (the last word)."""
-    words = fold_name(name).split()
-    return words[-1] if words else ""
+    return family_of_folded(fold_name(name))
+
+
+def family_of_folded(folded: str) -> str:
+    """``family_key`` of a name already folded (its words joined by single spaces)."""
+    return folded.rpartition(" ")[2]
 
 
 def same_author(followed: str, written: str) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.models import ListedPaper
-from bot.domain.people import AuthorCredit, Credits, PersonKind, family_key, fold_name
+from bot.domain.people import AuthorCredit, Credits, PersonKind, family_of_folded, fold_name
 from bot.storage.connection import Connection, Store
 
 
@@ -29,13 +29,15 @@ INSERT_PEOPLE = (
 
 
 def person_row(pk: int, kind: str, position: int, name: str, hf_id: str | None) -> PersonRow:
-    return (pk, kind, position, name, fold_name(name), family_key(name), hf_id)
+    folded = fold_name(name)
+    return (pk, kind, position, name, folded, family_of_folded(folded), hf_id)
 
 
 def name_rows(pk: int, authors: Sequence[str]) -> list[PersonRow]:
     """Author rows from names alone (no claims): each name at its place in the list; a name without
     a letter or digit (nothing to look it up by) is skipped, as migration 0027 skips it."""
-    return [person_row(pk, "author", at, name, None) for at, name in enumerate(authors) if fold_name(name)]
+    rows = (person_row(pk, "author", at, name, None) for at, name in enumerate(authors))
+    return [row for row in rows if row[4]]  # folded to nothing
 
 
 async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, int]]) -> None:
