@@ -305,10 +305,17 @@ class Database:
             raise SchemaTooNew(
                 f"{self.path} has schema version {current}, newer than this paperbot knows ({latest})"
             )
-        pending = [m for m in migrations if m.number > current]
-        if not pending:
+        if not any(m.number > current for m in migrations):
             return current
         async with self.transaction() as conn:
+            # Read again under the write lock: another process starting on the same new store may
+            # have migrated it meanwhile ("table papers already exists" for the second one).
+            async with conn.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+            current = int(row[0]) if row else 0
+            pending = [m for m in migrations if m.number > current]
+            if not pending:
+                return current
             for migration in pending:
                 log.info("applying migration %s", migration.name)
                 for statement in migration.statements():

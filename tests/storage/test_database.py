@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -143,3 +144,19 @@ def test_two_migrations_with_one_number_stop_the_start_instead_of_skipping_one(t
         "0001_papers.sql",
         "0002_votes.postgres.sql",
     ]
+
+
+async def test_two_processes_starting_together_on_a_new_store_migrate_it_once(tmp_path: Path) -> None:
+    # Two `paperbot run` processes started at once on a store that does not exist yet: both read
+    # version 0, one migrates; the other must find that out under the write lock, not run every
+    # migration again ("table papers already exists", and that process exits).
+    path = tmp_path / "new.db"
+    first, second = [await Database.open(path, migrations=[]) for _ in range(2)]
+    try:
+        everything = bundled_migrations()
+        versions = await asyncio.gather(first.migrate(everything), second.migrate(everything))
+        assert versions == [everything[-1].number] * 2
+        assert await second.schema_version() == everything[-1].number
+    finally:
+        await first.close()
+        await second.close()
