@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.sandbox.emulator import DiscordEmulator
 from bot.sandbox.model import EMBED_LINKS
-from tests.e2e.conftest import TOKEN, BotProcess, Lab, run_cli
+from tests.e2e.conftest import HANG_GUARD, TOKEN, BotProcess, Lab, run_cli
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -47,7 +47,7 @@ async def test_the_bot_process_end_to_end(
 
     bot = await BotProcess(bot_env, tmp_path).start()
     bots.append(bot)
-    await emu.wait_for(emu.identified.is_set)
+    await emu.wait_for(emu.identified.is_set, wait=HANG_GUARD)  # a loaded machine starts it slowly
     await bot.wait_for_log("digest catch-up at start")
 
     search = await emu.slash(alice, channel, "papers search", query="federated learning")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.health import Heartbeat, read_heartbeat
 from bot.sandbox.emulator import DiscordEmulator
-from tests.e2e.conftest import BotProcess, run_cli
+from tests.e2e.conftest import HANG_GUARD, BotProcess, run_cli
 
 
 async def heartbeat_where(path: Path, wanted: str, *, wait: float = 15.0) -> Heartbeat:
@@ -56,7 +56,7 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
 
     bot = await BotProcess(env, tmp_path).start()
     bots.append(bot)
-    await emulator.wait_for(emulator.identified.is_set)
+    await emulator.wait_for(emulator.identified.is_set, wait=HANG_GUARD)  # a loaded machine starts it slowly
     await bot.wait_for_log("source schedule at start: fetched hf")  # the source is down (port 9)
     running = await heartbeat_where(heartbeat_file, "connected and ticking")
     assert bot.process is not None and running.pid == bot.process.pid
