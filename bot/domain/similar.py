@@ -2,9 +2,10 @@
 
 A paper's distinctive terms are the words of its title and abstract weighted by TF-IDF: how often
 the paper uses them (a title word counts ``TITLE_WEIGHT`` times) times how rare they are in the
-store (inverse document frequency from the full-text index). Stop words, numbers, very short words,
-words no other paper holds and words most papers hold are left out. The chosen terms' document counts
-must also fit a budget, which bounds how many rows the ranked query can touch.
+store (inverse document frequency, from the per-word counts the ingest keeps). Stop words,
+numbers, very short words, words no other paper holds and words most papers hold are left out.
+The chosen terms' document counts must also fit a budget, which bounds how many rows the ranked
+query can touch.
 """
 
 from __future__ import annotations

@@ -67,6 +67,22 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+# ASCII folded and split as ``words`` does, one byte to one byte: upper case to lower, every byte
+# that is not a letter or digit to a space (a separator, as for the regex).
+_ASCII_WORD_BYTES = bytes(
+    ord(chr(b).lower()) if chr(b).isascii() and chr(b).isalnum() else ord(" ") for b in range(256)
+)
+
+
+def word_set(text: str) -> set[str]:
+    """The distinct words of ``text``, ``set(words(text))``: the ingest counts every paper's, so an
+    ASCII text (nearly every abstract) is folded and split by byte translation, a third of the
+    regex's cost."""
+    if text.isascii():
+        return set(text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii").split())
+    return set(words(text))
+
+
 def typed_words(text: str) -> list[tuple[str, ...]]:
     """``words(text)`` grouped by the run of letters they were typed in: ``"GPT 的能力"`` gives
     ``[("gpt",), ("的", "能", "力")]``. A group of several words is a Chinese or Japanese word that a

@@ -1,19 +1,29 @@
 """More like this: the papers closest to one paper, from the store itself (no model, no download).
 
-How: the paper's most distinctive terms (title and abstract words weighted by TF-IDF, document
-frequencies probed in the full-text index; see ``bot.domain.similar``) are run
-as one ranked query, ``{title abstract} : ("t1" OR "t2" ...)``, scored by FTS5's BM25. BM25 gives
-a paper more credit the more of the rare terms it shares, which is what "about the same thing"
-looks like in text.
+How: the paper's most distinctive terms (title and abstract words weighted by TF-IDF; see
+``bot.domain.similar``) are run as one ranked query, ``{title abstract} : ("t1" OR "t2" ...)``,
+scored by FTS5's BM25 (``ts_rank_cd`` on PostgreSQL). BM25 gives a paper more credit the more of the
+rare terms it shares, which is what "about the same thing" looks like in text.
 
-Why not vectors: TF-IDF or embedding vectors would need a second index kept in step with every
-ingest (and, for embeddings, a model download); the FTS index already holds the postings, and a
-query of a couple of dozen rare terms touches few rows. Both costs are bounded whatever the paper:
-a document count is probed no further than the point where a term stops being distinctive (an
-unscored doclist walk, ``LIMIT`` rows), and the chosen terms' counts must fit a row budget, so the
-ranked query scores at most that many rows. Counts, and each asked paper's chosen terms (a bounded
-LRU), are cached until the store grows by 5%. All SQL runs on aiosqlite's threads, so the event loop
-never waits for it.
+Document frequencies: how many papers hold each word in title or abstract is a table the ingest
+keeps (``term_docs``, the migration of that name; one row a word, written in the ingest's own
+transaction as papers arrive and change). A paper's 60-125 candidate words cost one statement of
+B-tree seeks. They used to be probed in the full-text index, a capped walk down each word's doclist
+through every index segment: 2.5 ms of CPU a call on average and, on a store not yet in the OS's
+page cache (after a start, or once other files pushed it out), megabytes read from disk for one
+question: a wall p99 of 321 ms at 106k papers, where the lookups now take 0.2 ms
+(docs/performance.md, "Fifth session: similar"). The counts are exact, so the terms chosen, and the
+answers, are the same as the probes gave. The price is at ingest: each batch's words are counted
+in C by a scratch full-text index on a thread of its own (``bot.storage.word_counts``), and one
+upsert a distinct word of the batch is written.
+
+Why not per-paper vectors: TF-IDF or embedding vectors would need a second index whose weights go
+stale as the store grows (and, for embeddings, a model download); the FTS index already holds the
+postings, and a query of a couple of dozen rare terms touches few rows. Both costs are bounded
+whatever the paper: terms in more than ``doc_ceiling`` papers are left out, and the chosen terms'
+counts must fit a row budget, so the ranked query scores at most that many rows. Counts, and each
+asked paper's chosen terms (a bounded LRU), are cached until the store grows by 5%. All SQL runs
+on the store's threads (aiosqlite) or the server (PostgreSQL), so the event loop never waits for it.
 
 Recency window: only the newest ``WINDOW`` papers (about three years of Daily Papers) are ranked, as
 search ranks the newest matches of broad queries. BM25 costs about a microsecond per matching row,

@@ -22,7 +22,7 @@ from aiosqlite.context import Result
 
 from bot.domain.ids import title_id_from_key
 from bot.domain.people import family_key, fold_name
-from bot.domain.text import search_text, title_key
+from bot.domain.text import search_text, title_key, word_set
 from bot.errors import StorageUnavailable
 from bot.storage.connection import SQLITE, Dialect
 from bot.storage.sandbox_marker import MARKER_TABLE
@@ -519,6 +519,12 @@ async def register_functions(connection: aiosqlite.Connection) -> None:
     }
     for name, function in functions.items():
         await connection.create_function(name, 1, function, deterministic=True)
+    await connection.create_function("paperbot_paper_terms", 2, paper_terms_json, deterministic=True)
+
+
+def paper_terms_json(title: str, abstract: str) -> str:
+    """A paper's distinct title and abstract words, a JSON array (the term_docs migration counts them)."""
+    return json.dumps(sorted(word_set(title) | word_set(abstract)), ensure_ascii=False)
 
 
 def authors_search_text(authors: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -11,13 +12,14 @@ from datetime import date, datetime
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
-from bot.domain.text import search_text, words
+from bot.domain.text import search_text, word_set, words
 from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.database import authors_search_text
 from bot.storage.people import record_people
 from bot.storage.pg_bulk import search_indexes_built_after
 from bot.storage.pg_search import PgTextSearch, paper_document
 from bot.storage.signals import record_signals
+from bot.storage.word_counts import batch_word_counts
 
 # bm25() column weights (title, abstract, authors): how to rank is the caller's (the service's) choice.
 Weights = tuple[float, float, float]
@@ -280,23 +282,27 @@ class PaperRepository:
         # in Python where ``isascii`` costs nothing), rather than reading every new row back out of
         # the table.
         authors = _FIELDS.index("authors") + 1
-        await self._db.executemany(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
-            [
-                (
-                    row[0],
-                    _title_index_text(paper),
-                    search_text(paper.abstract),
-                    authors_search_text(str(row[authors])),
-                )
-                for row, paper in zip(rows, papers, strict=True)
-            ],
-        )
-        await self._db.executemany(
-            "INSERT INTO titles_fts (rowid, title) VALUES (?, ?)",
-            [(row[0], _title_index_text(paper)) for row, paper in zip(rows, papers, strict=True)],
-        )
-        await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+        texts = [
+            (
+                row[0],
+                _title_index_text(paper),
+                search_text(paper.abstract),
+                authors_search_text(str(row[authors])),
+            )
+            for row, paper in zip(rows, papers, strict=True)
+        ]
+        counting = _count_words_aside([t[1:3] for t in texts])
+        try:
+            await self._db.executemany(
+                "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)", texts
+            )
+            await self._db.executemany(
+                "INSERT INTO titles_fts (rowid, title) VALUES (?, ?)", [t[:2] for t in texts]
+            )
+            await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+        finally:
+            counted = await counting  # a failed write is raised after the thread is done with its batch
+        await self._count_paper_terms(Counter(dict(counted)))
         return [StoredPaper(before + number, paper) for number, paper in enumerate(papers, 1)]
 
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
@@ -305,18 +311,23 @@ class PaperRepository:
         # inserting at the same time), so the rows need no reading back by id.
         sql = "SELECT nextval(pg_get_serial_sequence('papers', 'pk')) FROM generate_series(1, ?)"
         pks = sorted(int(row[0]) for row in await self._db.fetch_all(sql, (len(papers),)))
-        # One COPY stream; each row is made (its search document built) as the server reads the
-        # ones before. The search column goes in with the row (one write per paper): the document
-        # of the folded text, as SQLite's index holds it (migration 0001's paperbot_document).
-        await self._db.copy_rows(
-            "papers",
-            ("pk", *_FIELDS, "created_at", "search"),
-            (
-                (pk, *_row_values(paper, stamp), stamp, paper_document(paper))
-                for pk, paper in zip(pks, papers, strict=True)
-            ),
-        )
-        await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+        counting = _count_words_aside([(_title_index_text(p), search_text(p.abstract)) for p in papers])
+        try:
+            # One COPY stream; each row is made (its search document built) as the server reads the
+            # ones before. The search column goes in with the row (one write per paper): the document
+            # of the folded text, as SQLite's index holds it (migration 0001's paperbot_document).
+            await self._db.copy_rows(
+                "papers",
+                ("pk", *_FIELDS, "created_at", "search"),
+                (
+                    (pk, *_row_values(paper, stamp), stamp, paper_document(paper))
+                    for pk, paper in zip(pks, papers, strict=True)
+                ),
+            )
+            await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+        finally:
+            counted = await counting  # a failed write is raised once the thread is done with its batch
+        await self._count_paper_terms(Counter(dict(counted)))
         return [StoredPaper(pk, paper) for pk, paper in zip(pks, papers, strict=True)]
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
@@ -327,6 +338,7 @@ class PaperRepository:
                 [(*_row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
             )
             await self._count_title_terms(_title_delta(updates))
+            await self._count_paper_terms(_paper_terms_delta(updates))
             return
         pks = json.dumps([pk for pk, _, _ in updates])
         # A contentless FTS5 index forgets a row by being told the (folded) text it indexed.
@@ -351,6 +363,25 @@ class PaperRepository:
         await self._db.execute(f"INSERT INTO papers_fts {_FTS_ROWS} {changed}", (pks,))
         await self._db.execute(f"INSERT INTO titles_fts {_TITLE_FTS_ROWS} {changed}", (pks,))
         await self._count_title_terms(_title_delta(updates))
+        await self._count_paper_terms(_paper_terms_delta(updates))
+
+    async def _count_paper_terms(self, delta: Counter[str]) -> None:
+        """Apply per-word changes in the number of papers holding each word in title or abstract
+        (``term_docs``). Sorted, so two processes ingesting at once on PostgreSQL take the rows'
+        locks in one order and cannot deadlock."""
+        grown = sorted((term, count) for term, count in delta.items() if count > 0)
+        shrunk = sorted((term, -count) for term, count in delta.items() if count < 0)
+        if grown:
+            await self._db.executemany(
+                "INSERT INTO term_docs (term, docs) VALUES (?, ?) "
+                "ON CONFLICT (term) DO UPDATE SET docs = term_docs.docs + excluded.docs",
+                grown,
+            )
+        if shrunk:
+            await self._db.executemany(
+                "UPDATE term_docs SET docs = docs - ? WHERE term = ?",
+                [(count, term) for term, count in shrunk],
+            )
 
     async def _count_title_terms(self, delta: Counter[str]) -> None:
         """Apply per-term changes in the number of titles holding each word, stamped with the
@@ -647,6 +678,29 @@ def _title_delta(updates: Sequence[tuple[int, Paper, Paper]]) -> Counter[str]:
         if before.title != after.title:
             delta.update(_title_terms(after))
             delta.subtract(_title_terms(before))
+    return delta
+
+
+def _count_words_aside(texts: list[tuple[str, str]]) -> asyncio.Future[list[tuple[str, int]]]:
+    """Start counting the words of the papers' ``(title, abstract)`` index texts on a thread of
+    its own (``batch_word_counts``), to be awaited once the writer has stored them."""
+    return asyncio.ensure_future(asyncio.to_thread(batch_word_counts, texts))
+
+
+def _paper_terms(paper: Paper, title_terms: set[str]) -> set[str]:
+    """The distinct words of the paper's title (``title_terms``, split already) and abstract."""
+    terms = word_set(paper.abstract)
+    terms |= title_terms  # in place: a title has a few words, an abstract a hundred
+    return terms
+
+
+def _paper_terms_delta(updates: Sequence[tuple[int, Paper, Paper]]) -> Counter[str]:
+    """What edits of title or abstract change in the word counts (the words lost and gained)."""
+    delta: Counter[str] = Counter()
+    for _, before, after in updates:
+        if before.title != after.title or before.abstract != after.abstract:
+            delta.update(_paper_terms(after, _title_terms(after)))
+            delta.subtract(_paper_terms(before, _title_terms(before)))
     return delta
 
 

@@ -255,13 +255,6 @@ class PgTextSearch:
             row = await cursor.fetchone()
         return int(row[0]) if row else None
 
-    async def doc_counts(self, terms: Sequence[str], *, cap: int) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for term in terms:
-            query = tsquery('{title abstract} : "' + term.replace('"', '""') + '"')
-            counts[term] = 0 if query is None else await self._capped_count(query, cap)
-        return counts
-
     async def _capped_count(self, query: str, cap: int) -> int:
         # Through the GIN bitmap, not a scan testing every row it passes (migration 0023).
         sql = "SELECT paperbot_capped_count(?::tsquery, ?)"

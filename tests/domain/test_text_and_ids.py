@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.ids import canonical_id, parse_arxiv_id, title_id
-from bot.domain.text import fold, title_key, words
+from bot.domain.text import fold, title_key, word_set, words
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,26 @@ def test_ascii_text_splits_into_the_words_the_general_rule_gives(text: str) -> N
     from bot.domain.text import _WORD
 
     assert words(text) == _WORD.findall(fold(text))
+
+
+# ASCII letters, digits and every kind of separator, most often; any character, sometimes.
+_MOSTLY_ASCII = st.text(st.characters(max_codepoint=127)) | st.text()
+
+
+@given(_MOSTLY_ASCII)
+def test_the_ingest_counts_the_words_search_splits(text: str) -> None:
+    # The ingest's document counts ("more like this") come from word_set; they must be of the
+    # words the index and queries hold.
+    assert word_set(text) == set(words(text))
+
+
+def test_word_set_splits_ascii_at_every_non_alphanumeric_character() -> None:
+    assert word_set("Vision-Language_Models (v2.1): ZERO-shot, zero-SHOT!") == {
+        "vision",
+        "language",
+        "models",
+        "v2",
+        "1",
+        "zero",
+        "shot",
+    }
