@@ -25,6 +25,7 @@ from bot.storage.follows import FollowRepository
 from bot.storage.leases import LeaseRepository
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.store import open_store
+from tests.backends import word_counts_meanwhile
 from tests.conftest import FIXED_NOW
 from tests.postgres_server import PostgresServer
 
@@ -257,7 +258,8 @@ async def test_papers_stored_before_the_inline_search_vectors_are_found_the_same
     old = await PostgresDatabase.open(url, migrations=before)
     service = PaperService(old, clock=lambda: FIXED_NOW)
     await service.start()
-    await service.ingest(sample_papers)
+    async with word_counts_meanwhile(old):
+        await service.ingest(sample_papers)
     await old.close()
     # What a store made at the newest schema finds (today's search needs the newest schema).
     reference_url = await postgres_server.fresh_database()
