@@ -21,7 +21,7 @@ Two ideas keep the cost bounded:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
@@ -46,6 +46,7 @@ SUGGESTION_POOL = 100
 COMPLETIONS_PER_PREFIX = 5
 ANSWER_CACHE_SIZE = 1024  # answers kept per kind (search results, title suggestions) until the next ingest
 COUNT_CAP = 10_000
+HALF_HELD_CACHE = 100_000  # words remembered as common or not (a few MB at most) until the papers change
 # bm25() weights of title, abstract and authors. Title and abstract alike measured best on real papers
 # (P@10 0.294 against 0.244 with the title 10 times the abstract, 0.278 at twice: bench search-quality);
 # a title is short, so BM25's length normalisation already favours a word found there. Authors weigh
@@ -98,6 +99,10 @@ class SearchEngine:
         self._search_cap = search_candidates
         self._suggestion_cap = suggestion_candidates
         self._vocabulary = Vocabulary({})
+        # Whether half the papers hold a word (see ``_scored``): counted once per word until the
+        # papers change (the count of "to" at a million papers costs 25 ms; a ranked query then
+        # saves 35).
+        self._half_held: dict[str, bool] = {}
         self._suggestions: AnswerCache[str, list[Suggestion]] = AnswerCache(answer_cache)
         # A member's search answered again: under load most searches are ones asked a moment ago
         # (a popular topic, a page asked again), and ranking one costs ~10 CPU ms at 100k papers.
@@ -109,6 +114,7 @@ class SearchEngine:
         Built off the event loop (about 65 ms at a million papers), so gateway heartbeats never wait."""
         terms = await self._papers.title_terms()
         self._vocabulary = await asyncio.to_thread(Vocabulary, terms)
+        self._half_held.clear()
         self.forget_answers()
 
     async def learn(self, changed: Mapping[str, int]) -> None:
@@ -117,6 +123,7 @@ class SearchEngine:
         event loop."""
         if changed:
             self._vocabulary = await asyncio.to_thread(self._vocabulary.with_counts, changed)
+        self._half_held.clear()
         self.forget_answers()
 
     def forget_answers(self) -> None:
@@ -189,7 +196,8 @@ class SearchEngine:
         phrased = {hit.pk for hit in first}
         found = first
         if len(first) < limit:  # the phrase alone fills no page: the other matches make up the rest
-            ranked = await self._match(fts, limit + len(first), floor)
+            scored = await self._scored(query) if mode is Mode.ALL else None
+            ranked = await self._match(fts, limit + len(first), floor, scored, window.pks)
             found = first + [hit for hit in ranked if hit.pk not in phrased][: limit - len(first)]
         if not found:
             return None
@@ -208,8 +216,38 @@ class SearchEngine:
         ]
         return SearchResults(hits, window.total, correction, some_words=mode is Mode.ANY)
 
-    async def _match(self, fts: str, limit: int, floor: int) -> list[TextHit]:
-        return await self._papers.match(fts, limit=limit, min_pk=floor, weights=self._weights)
+    async def _match(
+        self,
+        fts: str,
+        limit: int,
+        floor: int,
+        scored: str | None = None,
+        matches: Sequence[int] | None = None,
+    ) -> list[TextHit]:
+        return await self._papers.match(
+            fts, limit=limit, min_pk=floor, weights=self._weights, scored=scored, matches=matches
+        )
+
+    async def _scored(self, query: SearchQuery) -> str | None:
+        """What to score the matches of all of ``query``'s words by: the query without the words
+        half the papers or more hold, or None to score it whole (no such word, or nothing else).
+
+        bm25() gives those words an IDF of 1e-6, so each adds less than 2.2e-6 to a score while its
+        IDF costs a walk of its whole doclist ("models" and "to" at a million papers: 64 of the 108
+        CPU ms of a seven-word query). Left out, every score moves by less than 2.2e-6 a word: the
+        same papers in the same order but for ties closer than that
+        (tests/services/test_search_common_words.py). Only an all-words pass: with any word
+        enough, a common word's own matches belong to the answer."""
+        unknown = [term for term in query.terms if term not in self._half_held]
+        if unknown:
+            if len(self._half_held) > HALF_HELD_CACHE:
+                self._half_held.clear()
+            common = await self._papers.half_held(unknown)
+            self._half_held.update((term, term in common) for term in unknown)
+        kept = tuple(term for term in query.terms if not self._half_held.get(term, False))
+        if len(kept) == len(query.terms) or not (kept or query.phrases or query.required):
+            return None
+        return to_fts(replace(query, terms=kept))
 
     async def _corrected(self, query: SearchQuery) -> SearchQuery | None:
         """The query with unknown words replaced by their closest title words, if any changed."""

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
+from bot.domain.query import quote
 from bot.domain.text import search_text, word_set, words
 from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.database import authors_search_text
@@ -109,6 +110,9 @@ class MatchWindow:
 
     floor: int
     total: int
+    # The matches from the floor up, ascending, when finding the window walked them all anyway (a
+    # ranked query can then take them as its filter instead of walking them again); else None.
+    pks: tuple[int, ...] | None = field(default=None, repr=False)
 
 
 def _iso(value: date | None) -> str | None:
@@ -523,17 +527,64 @@ class PaperRepository:
             row = await cursor.fetchone()
         return paper_from_row(row) if row else None
 
-    async def match(self, fts_query: str, *, weights: Weights, limit: int, min_pk: int = 0) -> list[TextHit]:
-        """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``."""
+    async def match(
+        self,
+        fts_query: str,
+        *,
+        weights: Weights,
+        limit: int,
+        min_pk: int = 0,
+        scored: str | None = None,
+        matches: Sequence[int] | None = None,
+    ) -> list[TextHit]:
+        """Best BM25 matches of an already-safe FTS5 query, restricted to ``pk >= min_pk``.
+
+        ``scored``: rank the matches by the BM25 of this query instead, one every match also
+        satisfies (the same query without words ``half_held`` found; see there). FTS5 scores the
+        phrases of the MATCH it runs, so the full query only filters: a walk of its matches within
+        the window, not of the common words' whole doclists, or none when ``matches`` (the query's
+        matches from ``min_pk`` up, as ``window`` may give them) are known (SQLite only)."""
         if self._pg is not None:
             found = await self._pg.match(fts_query, weights=weights, limit=limit, min_pk=min_pk)
             return [TextHit(pk, score) for pk, score in found]
         sql = (
             "SELECT rowid, bm25(papers_fts, ?, ?, ?) AS score "
-            "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY score LIMIT ?"
+            "FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ?"
         )
-        rows = await self._db.fetch_all(sql, (*weights, fts_query, min_pk, limit))
+        params: list[object] = [*weights, fts_query if scored is None else scored, min_pk]
+        # ``+rowid``: a filter on the scored query's rows. A bare ``rowid IN (...)`` makes SQLite look
+        # every listed rowid up in the index one by one instead (30 s for 2,858 rows at a million).
+        if scored is not None and matches is not None:
+            sql += f" AND +rowid IN ({self._db.dialect.ints()})"
+            params.append(json.dumps(list(matches)))
+        elif scored is not None:
+            sql += " AND +rowid IN (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ?)"
+            params += [fts_query, min_pk]
+        rows = await self._db.fetch_all(sql + " ORDER BY score LIMIT ?", (*params, limit))
         return [TextHit(row[0], -float(row[1])) for row in rows]
+
+    async def half_held(self, terms: Sequence[str]) -> set[str]:
+        """The terms at least half the papers hold, each counted no further than that.
+
+        FTS5's bm25() gives a phrase that half the rows or more hold an IDF of 1e-6 (it tells
+        nothing), so such a word adds less than 2.2e-6 (1e-6 times k1 + 1) to any score; yet bm25()
+        walks the word's whole doclist to learn its count on every ranked query (35 of a query's
+        108 CPU ms for "to" at a million papers). The index holds one row per paper, so its row
+        count is at most the largest pk: a term counted to half of that is held by at least half
+        the index's rows. On PostgreSQL, whose ranking has no IDF, none."""
+        if self._pg is not None or not terms:
+            return set()
+        async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
+            row = await cursor.fetchone()
+        half = (int(row[0]) + 1) // 2 if row else 0
+        if not half:
+            return set()
+        probe = "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        sql = " UNION ALL ".join(f"SELECT ?, ({probe})" for _ in terms)
+        params: list[object] = []
+        for term in terms:
+            params += [term, quote(term), half]
+        return {row[0] for row in await self._db.fetch_all(sql, params) if int(row[1]) >= half}
 
     async def count_matches(self, fts_query: str, *, cap: int) -> int:
         """How many papers match, counting no further than ``cap`` (an unscored doclist walk)."""
@@ -592,16 +643,17 @@ class PaperRepository:
             if counted <= cap or counted >= count_cap:
                 return MatchWindow(floor if counted > cap else 0, min(counted, count_cap))
             return MatchWindow(floor, await self.count_matches(fts_query, cap=count_cap))
-        total = await self.count_matches(fts_query, cap=count_cap)
+        # The count's walk keeps the rowids it passes (a few thousand integers cost less to hand over
+        # than a second walk to the floor costs: an AND of words most papers hold pays microseconds
+        # a match seeking through their long doclists).
+        sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rowid LIMIT ?"
+        oldest = [int(row[0]) for row in await self._db.fetch_all(sql, (fts_query, count_cap))]
+        total = len(oldest)
         if total >= count_cap:  # more match than were counted: the floor is walked to from the newest
             return MatchWindow(await self.window_floor(fts_query, cap), total)
         if total <= cap:
-            return MatchWindow(0, total)
-        if total - cap <= cap:  # the floor is the (total - cap)-th oldest match
-            sql = "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rowid LIMIT 1 OFFSET ?"
-            rows = await self._db.fetch_all(sql, (fts_query, total - cap - 1))
-            return MatchWindow(int(rows[0][0]) if rows else 0, total)
-        return MatchWindow(await self.window_floor(fts_query, cap), total)
+            return MatchWindow(0, total, tuple(oldest))
+        return MatchWindow(oldest[total - cap - 1], total, tuple(oldest[total - cap - 1 :]))
 
     async def unknown_terms(self, terms: Sequence[str]) -> set[str]:
         """The (folded) terms that occur nowhere in the index."""

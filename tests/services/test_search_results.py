@@ -13,6 +13,7 @@ from bot.domain.text import words
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.papers import PaperService
 from bot.services.search import SearchEngine
+from bot.storage.papers import PLAIN_BM25
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 QUERIES = [
@@ -101,6 +102,11 @@ async def test_one_walk_gives_the_window_and_the_count_that_two_walks_gave(
             window = await papers.window(fts, cap, count_cap=count_cap)
             assert window.floor == floor
             assert window.total == await papers.count_matches(fts, cap=count_cap)
+            if window.pks is not None:  # the matches it walked past are the window's, from the floor up
+                newest = [
+                    hit.pk for hit in await papers.match(fts, weights=PLAIN_BM25, limit=2_000, min_pk=floor)
+                ]
+                assert list(window.pks) == sorted(newest)
 
 
 async def test_a_window_smaller_than_the_matches_still_reports_the_true_total(
