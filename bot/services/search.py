@@ -238,6 +238,8 @@ class SearchEngine:
         same papers in the same order but for ties closer than that
         (tests/services/test_search_common_words.py). Only an all-words pass: with any word
         enough, a common word's own matches belong to the answer."""
+        if query.size < 2:  # nothing else to score by, whether the word is common or not
+            return None
         unknown = [term for term in query.terms if term not in self._half_held]
         if unknown:
             if len(self._half_held) > HALF_HELD_CACHE:
