@@ -11,7 +11,7 @@ import random
 import resource
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -56,14 +56,18 @@ async def _latency(
     inputs: list[str],
     call: Callable[[str], Awaitable[object]],
     server_cpu: Callable[[], float | None] | None = None,
+    classes: Sequence[str] = (),
 ) -> None:
-    times, server_times = [], []
+    """``classes``: a name per input's kind, repeating (the workload's mix); the CPU of each is
+    printed too, and the slowest inputs (on a loaded machine, CPU says which queries cost)."""
+    times, server_times, cpus = [], [], []
     used = time.process_time()
     for text in inputs:
         server_before = server_cpu() if server_cpu else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await call(text)
         times.append((time.perf_counter() - started) * 1000)
+        cpus.append((time.process_time() - cpu_started) * 1000)
         server_after = server_cpu() if server_cpu else None
         if server_before is not None and server_after is not None:
             server_times.append((server_after - server_before) * 1000)
@@ -74,6 +78,16 @@ async def _latency(
         f"{label} n={n:,}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(times):.1f} ms, "
         f"CPU {cpu:.1f} ms a query over {len(times)} queries; RSS {rss_mb():.0f} MB"
     )
+    for index, name in enumerate(classes):
+        spent = sorted(cpus[index :: len(classes)])
+        if spent:
+            print(
+                f"  {name}: CPU mean {statistics.fmean(spent):.1f}, p90 {spent[int(len(spent) * 0.9)]:.1f}, "
+                f"max {spent[-1]:.1f} ms"
+            )
+    if classes:
+        slowest = sorted(zip(cpus, inputs, strict=True), reverse=True)[:5]
+        print("  slowest (CPU ms): " + "; ".join(f"{text!r} {spent:.0f}" for spent, text in slowest))
     if server_times:  # PostgreSQL does the searching: its CPU a query, steadier than wall time
         server_p50, server_p99 = _percentiles(server_times)
         print(
@@ -110,7 +124,7 @@ async def _search(
         service.search.forget_answers()  # measure the work: the bot answers a repeated search from memory
         return await service.search.search(text, limit=10)
 
-    await _latency("search", n, workload.queries(rng, queries), search, server_cpu)
+    await _latency("search", n, workload.queries(rng, queries), search, server_cpu, workload.QUERY_CLASSES)
 
     async def suggest(text: str) -> object:
         if cold:

@@ -6,6 +6,9 @@ import random
 
 from bench.corpus import ADJECTIVES, METHODS, TASKS, TECHNIQUES, _name
 
+# What ``queries`` makes, in turn (query i is of kind i % 4).
+QUERY_CLASSES = ("one common word", "method + task", '"phrase" + word', "typo + word")
+
 
 def queries(rng: random.Random, count: int) -> list[str]:
     words = [w for phrase in METHODS + TASKS + TECHNIQUES + ADJECTIVES for w in phrase.split()]
