@@ -22,6 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.admission import BUSY_MESSAGE, Admission, AdmissionPolicy, Ticket, Verdict, snowflake_seconds
+from bot.domain.page_lists import PageLists
 from bot.domain.shards import IdentifyPacer, format_shard_ids
 from bot.errors import PaperbotError
 from bot.health import HealthState
@@ -381,6 +382,7 @@ class PaperBot(commands.AutoShardedBot):
         )
         self.services = services
         self.settings = settings
+        self.page_lists = PageLists(services.clock)  # what Previous/Next buttons show
         # Enough interactions in flight to keep every read connection busy, few enough to stay on time.
         assert isinstance(self.tree, PaperTree)
         self.tree.admission = Admission(AdmissionPolicy(slots=2 * settings.search.readers))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -14,8 +15,9 @@ from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import escape, truncate
 from bot.domain.models import Paper
 from bot.domain.text import clean_line
+from bot.errors import InvalidInput
 from bot.logging_context import current_context, set_context
-from cogs._render import paper_links, similar_page
+from cogs._render import md, paper_embed, paper_links, similar_page
 
 log = logging.getLogger(__name__)
 
@@ -85,125 +87,204 @@ class OwnedView(LoggedView):
                 await self.message.edit(view=self)
 
 
-class Paginator(OwnedView):
-    """Previous/Next over pages that are embeds or plain message texts; with ``papers`` per page, a
-    Save menu for the shown page's papers."""
-
-    def __init__(
-        self,
-        owner_id: int,
-        embeds: Sequence[discord.Embed | str],
-        *,
-        papers: Sequence[Sequence[PaperRef]] | None = None,
-        timeout: float = 180,
-    ) -> None:
-        super().__init__(owner_id, timeout=timeout)
-        self.embeds = list(embeds)
-        self.papers = list(papers) if papers else None
-        self.index = 0
-        self._sync_buttons()
-
-    def _sync_buttons(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.embeds) - 1
-        if self.papers is not None:
-            for item in list(self.children):
-                if isinstance(item, SaveFromList):
-                    self.remove_item(item)
-            if self.papers[self.index]:
-                self.add_item(SaveFromList(self.papers[self.index]))
-
-    def page(self) -> dict[str, Any]:
-        """The current page as message fields (an embed, or content)."""
-        shown = self.embeds[self.index]
-        return {"content": shown, "embed": None} if isinstance(shown, str) else {"embed": shown}
-
-    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
-        self.index = max(0, self.index - 1)
-        self._sync_buttons()
-        await interaction.response.edit_message(**self.page(), view=self)
-
-    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Paginator]) -> None:
-        self.index = min(len(self.embeds) - 1, self.index + 1)
-        self._sync_buttons()
-        await interaction.response.edit_message(**self.page(), view=self)
+EXPIRED = "This list has expired: run the command again to see its pages."
+EXPIRED_RANDOM = "This button has expired: run /papers random again for another paper."
 
 
-Reroll = Callable[[], Awaitable[tuple[discord.Embed, discord.ui.View]]]
+def page_blob(
+    pages: Sequence[discord.Embed | str], papers: Sequence[Sequence[PaperRef]] | None = None
+) -> bytes:
+    """A paged answer as the compact blob ``PageLists`` keeps: each page's message fields as
+    Discord receives them, and with ``papers`` (per page) what the page's Save menu offers."""
+    shown = [{"content": page} if isinstance(page, str) else {"embed": page.to_dict()} for page in pages]
+    return json.dumps({"pages": shown, "papers": papers}, ensure_ascii=False).encode()
 
 
-class AnotherOne(OwnedView):
-    """A "Another one" button that replaces the message with a fresh random paper."""
-
-    def __init__(
-        self, owner_id: int, reroll: Reroll, links: discord.ui.View, *, timeout: float = 180
-    ) -> None:
-        super().__init__(owner_id, timeout=timeout)
-        self._reroll = reroll
-        self._add_links(links)
-
-    def _add_links(self, links: discord.ui.View) -> None:
-        """Swap in the new paper's link buttons and paper actions (Save, ...)."""
-        for item in list(self.children):
-            if (isinstance(item, discord.ui.Button) and item.url is not None) or isinstance(
-                item, discord.ui.DynamicItem
-            ):
-                self.remove_item(item)
-        for link in links.children:
-            if isinstance(link, discord.ui.Button) and link.url is not None:
-                self.add_item(discord.ui.Button(label=link.label, url=link.url))
-            elif isinstance(link, discord.ui.DynamicItem):
-                self.add_item(link)
-
-    @discord.ui.button(label="Another one", emoji="🎲", style=discord.ButtonStyle.primary)
-    async def another(self, interaction: discord.Interaction, _: discord.ui.Button[AnotherOne]) -> None:
-        embed, links = await self._reroll()
-        self._add_links(links)
-        await interaction.response.edit_message(embed=embed, view=self)
+def paged(
+    client: Any,
+    owner_id: int,
+    pages: Sequence[discord.Embed | str],
+    papers: Sequence[Sequence[PaperRef]] | None = None,
+    *,
+    blob: bytes | None = None,
+) -> dict[str, Any]:
+    """The first page of a paged answer with its Previous/Next (and Save) components, as send
+    keywords; the pages are kept in ``client.page_lists`` (``blob``: already encoded)."""
+    made_by = current_context()
+    command = made_by.command if made_by and made_by.command else "pages"
+    key = client.page_lists.keep(owner_id, command, blob or page_blob(pages, papers))
+    first = pages[0]
+    fields: dict[str, Any] = {"content": first} if isinstance(first, str) else {"embed": first}
+    refs = papers[0] if papers else None
+    return fields | {"view": _page_buttons(key, owner_id, 0, len(pages), refs)}
 
 
-class _KeywordMenu(discord.ui.Select["FollowKeywords"]):
-    def __init__(self, keywords: Sequence[str], follow: FollowKeyword) -> None:
-        unique = list(dict.fromkeys(k[:100] for k in keywords))[:25]
-        options = [discord.SelectOption(label=k, value=k) for k in unique]
-        super().__init__(placeholder="Follow a keyword of this paper…", options=options)
-        self._follow = follow
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        from bot.client import respond, writes_may_wait
-
-        writes_may_wait(interaction, WRITE_WAIT)
-        text = await self._follow(interaction.user.id, interaction.guild_id, self.values[0])
-        await respond(interaction, text, ephemeral=True)
+def _page_buttons(
+    key: str, owner_id: int, index: int, count: int, refs: Sequence[PaperRef] | None
+) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(PageTurn(key, max(0, index - 1), "p", owner_id, disabled=index == 0))
+    view.add_item(PageTurn(key, min(count - 1, index + 1), "n", owner_id, disabled=index >= count - 1))
+    if refs:
+        view.add_item(SaveFromList([(paper_id, title) for paper_id, title in refs]))
+    return view
 
 
-class FollowKeywords(LoggedView):
-    """A menu under a paper: follow one of its keywords (for whoever picks it)."""
+class PageTurn(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"pages:(?P<key>[0-9a-f]+):(?P<page>[0-9]+):(?P<way>[pn]):(?P<owner>[0-9]+)",
+):
+    """Previous or Next under a paged answer: only the member who asked turns its pages. Its custom
+    id names the kept list and the page it shows, so no view waits in memory for the click."""
 
-    def __init__(self, keywords: Sequence[str], follow: FollowKeyword, *, timeout: float = 600) -> None:
-        super().__init__(timeout=timeout)
-        self.menu = _KeywordMenu(keywords, follow)
-        self.add_item(self.menu)
-        self.message: discord.InteractionMessage | discord.Message | None = None
+    def __init__(self, key: str, page: int, way: str, owner_id: int, *, disabled: bool = False) -> None:
+        previous = way == "p"
+        super().__init__(
+            discord.ui.Button(
+                label="Previous" if previous else "Next",
+                emoji="◀" if previous else "▶",
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+                custom_id=f"pages:{key}:{page}:{way}:{owner_id}",
+            )
+        )
+        self.key, self.page, self.owner_id = key, page, owner_id
+        self.label = "Previous" if previous else "Next"
 
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> PageTurn:
+        return cls(match["key"], int(match["page"]), match["way"], int(match["owner"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        kept = interaction.client.page_lists.get(self.key)
+        command = kept.command if kept is not None else "pages"
+        set_context(guild=interaction.guild_id, user=interaction.user.id, command=f"{command} [{self.label}]")
+        log.info("component %s of /%s", self.label, command)
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return
+        if kept is None:
+            await interaction.response.send_message(EXPIRED, ephemeral=True)
+            return
+        answer = json.loads(kept.blob)
+        shown, papers = answer["pages"], answer["papers"]
+        index = min(self.page, len(shown) - 1)
+        page = shown[index]
+        fields = (
+            {"content": page["content"], "embed": None}
+            if "content" in page
+            else {"embed": discord.Embed.from_dict(page["embed"])}
+        )
+        view = _page_buttons(self.key, self.owner_id, index, len(shown), papers[index] if papers else None)
+        await interaction.response.edit_message(**fields, view=view)
+
+
+def another_one(client: Any, owner_id: int, topic: str | None, paper: Paper) -> discord.ui.View:
+    """Under a random paper: "Another one" (for the member who asked, on the same topic, kept
+    like a paged answer's pages), then the paper's links, Save and Similar."""
+    made_by = current_context()
+    command = made_by.command if made_by and made_by.command else "papers random"
+    key = client.page_lists.keep(owner_id, command, json.dumps({"topic": topic}).encode())
+    return _another_one_buttons(key, owner_id, paper)
+
+
+def _another_one_buttons(key: str, owner_id: int, paper: Paper) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnotherOne(key, owner_id))
+    for item in paper_view(paper).children:
+        view.add_item(item)
+    return view
+
+
+class AnotherOne(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"another:(?P<key>[0-9a-f]+):(?P<owner>[0-9]+)"
+):
+    """ "Another one": replaces the message with a fresh random paper on the same topic."""
+
+    def __init__(self, key: str, owner_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Another one",
+                emoji="🎲",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"another:{key}:{owner_id}",
+            )
+        )
+        self.key, self.owner_id = key, owner_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> AnotherOne:
+        return cls(match["key"], int(match["owner"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         from bot.client import PaperTree
 
-        # The same friendly replies as for commands: a view is not covered by the tree's handler.
-        await PaperTree.handle(interaction, error)
+        kept = interaction.client.page_lists.get(self.key)
+        command = kept.command if kept is not None else "papers random"
+        set_context(guild=interaction.guild_id, user=interaction.user.id, command=f"{command} [Another one]")
+        log.info("component Another one of /%s", command)
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return
+        if kept is None:
+            await interaction.response.send_message(EXPIRED_RANDOM, ephemeral=True)
+            return
+        try:
+            paper = await interaction.client.services.papers.random(json.loads(kept.blob)["topic"])
+        except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+            await PaperTree.handle(interaction, error)
+            return
+        if paper is None:  # the papers on its topic are gone since
+            await interaction.response.send_message(EXPIRED_RANDOM, ephemeral=True)
+            return
+        view = _another_one_buttons(self.key, self.owner_id, paper)
+        await interaction.response.edit_message(embed=paper_embed(paper), view=view)
 
-    async def on_timeout(self) -> None:
-        self.menu.disabled = True
-        if self.message is not None:
-            with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=self)
+
+FOLLOW_MENU_ID = "follow-keyword"
 
 
-FollowKeyword = Callable[[int, int | None, str], Awaitable[str]]
+class FollowKeywords(discord.ui.DynamicItem[discord.ui.Select[Any]], template=FOLLOW_MENU_ID):
+    """A menu under a paper: follow one of its keywords (for whoever picks it). The keyword is the
+    option's value, so the menu keeps working on old messages and after a restart."""
+
+    def __init__(self, keywords: Sequence[str] = ()) -> None:
+        unique = list(dict.fromkeys(k[:100] for k in keywords))[:25]
+        options = [discord.SelectOption(label=k, value=k) for k in unique]
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=FOLLOW_MENU_ID,
+            placeholder="Follow a keyword of this paper…",
+            options=options or [discord.SelectOption(label="-", value="-")],
+        )
+        super().__init__(select)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> FollowKeywords:
+        return cls()
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.client import PaperTree, respond, writes_may_wait
+
+        data: Any = interaction.data or {}
+        values = data.get("values") or []
+        writes_may_wait(interaction, WRITE_WAIT)
+        try:
+            if interaction.guild_id is None:
+                raise InvalidInput("Follow keywords from inside a server.")
+            added = await interaction.client.services.follows.add(
+                interaction.user.id, interaction.guild_id, str(values[0]) if values else ""
+            )
+        except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+            await PaperTree.handle(interaction, error)
+            return
+        text = f"Following “{md(added.keyword)}”. New matching papers will come to you by DM."
+        await respond(interaction, text, ephemeral=True)
 
 
 # ---- saving to a member's library: works for whoever clicks, on any message, across restarts -----------

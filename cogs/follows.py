@@ -16,7 +16,7 @@ from bot.domain.people import MAX_NAME_CHARS, PersonKind
 from bot.domain.schedule import timezone_choices
 from cogs import _render
 from cogs._poster import DiscordMessenger
-from cogs._views import Paginator
+from cogs._views import paged
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +225,7 @@ class Follows(
         if len(texts) == 1:
             await respond(interaction, texts[0], ephemeral=True)
             return
-        view = Paginator(interaction.user.id, texts)
-        await respond(interaction, texts[0], view=view, ephemeral=True)
-        view.message = await interaction.original_response()
+        await respond(interaction, **paged(self.bot, interaction.user.id, texts), ephemeral=True)
 
     @app_commands.command(
         name="pause",

@@ -24,13 +24,15 @@ from cogs import _render
 from cogs._views import (
     AnotherOne,
     FollowKeywords,
-    Paginator,
+    PageTurn,
     SimilarButton,
     VoteFromList,
     VoteToggle,
+    another_one,
+    page_blob,
+    paged,
     paper_view,
     save_menu,
-    sent_message,
     similar_reply,
     with_view,
 )
@@ -41,7 +43,9 @@ TODAY_PAGE_SIZE = 10
 RANKING_PAGE_SIZE = 10
 QUERY_MAX = 200
 SEARCH_ANSWERS_KEPT = 1024  # rendered search answers, as many as the search service keeps
-RenderedSearch = tuple[SearchResults, list[discord.Embed], list[list[PaperRef]]]
+# The results rendered from, the pages, each page's papers, and the pages as kept for their buttons.
+DYNAMIC_ITEMS = (SimilarButton, VoteFromList, VoteToggle, PageTurn, AnotherOne, FollowKeywords)
+RenderedSearch = tuple[SearchResults, list[discord.Embed], list[list[PaperRef]], bytes]
 
 
 class Papers(commands.GroupCog, group_name="papers", group_description="Find and read research papers"):
@@ -55,7 +59,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
 
     async def cog_load(self) -> None:
         # Similar buttons live on paper messages of any age.
-        self.bot.add_dynamic_items(SimilarButton, VoteFromList, VoteToggle)
+        self.bot.add_dynamic_items(
+            SimilarButton, VoteFromList, VoteToggle, PageTurn, AnotherOne, FollowKeywords
+        )
         if self.bot.settings.digest.scheduler:
             self.watch.start()
             self.count_servers.start()
@@ -63,7 +69,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
     async def cog_unload(self) -> None:
         self.watch.cancel()
         self.count_servers.cancel()
-        self.bot.remove_dynamic_items(SimilarButton, VoteFromList, VoteToggle)
+        self.bot.remove_dynamic_items(
+            SimilarButton, VoteFromList, VoteToggle, PageTurn, AnotherOne, FollowKeywords
+        )
 
     @tasks.loop(seconds=5)
     async def watch(self) -> None:
@@ -121,25 +129,26 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             message = f"No papers match “{_render.md(query)}”." + (f" Close titles:{hint}" if hint else "")
             await interaction.response.send_message(truncate(message, _render.CONTENT_LIMIT), ephemeral=True)
             return
-        embeds, refs = self._search_pages(query, limit, results)
-        await self._send_pages(interaction, embeds, refs)
+        embeds, refs, blob = self._search_pages(query, limit, results)
+        await self._send_pages(interaction, embeds, refs, blob=blob)
 
     def _search_pages(
         self, query: str, limit: int, results: SearchResults
-    ) -> tuple[list[discord.Embed], list[list[PaperRef]]]:
+    ) -> tuple[list[discord.Embed], list[list[PaperRef]], bytes]:
         """The pages of a search's answer, rendered once per answer: a search the service answers
         from memory (the very same results) is shown from memory too."""
         kept = self._rendered.get((query, limit))
         if kept is not None and kept[0] is results:
-            return kept[1], kept[2]
+            return kept[1], kept[2], kept[3]
         chunks = pages(results.hits, self.bot.settings.search.page_size)
         embeds = [
             _render.search_page(query, chunk, page=i, page_count=len(chunks), results=results)
             for i, chunk in enumerate(chunks, 1)
         ]
         refs = [[paper_ref(hit.paper) for hit in chunk] for chunk in chunks]
-        self._rendered.put((query, limit), (results, embeds, refs), since=self._rendered.epoch)
-        return embeds, refs
+        blob = page_blob(embeds, refs) if len(embeds) > 1 else b""
+        self._rendered.put((query, limit), (results, embeds, refs, blob), since=self._rendered.epoch)
+        return embeds, refs, blob
 
     @app_commands.command(
         name="show",
@@ -151,21 +160,14 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        links = paper_view(found)
-        if not found.ai_keywords:
-            await interaction.response.send_message(embed=_render.paper_embed(found), view=links)
-            return
-        view = FollowKeywords(found.ai_keywords, self._follow_keyword)
-        for button in links.children:
-            view.add_item(button)
-        sent = await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
-        view.message = await sent_message(interaction, sent)
-
-    async def _follow_keyword(self, user_id: int, guild_id: int | None, keyword: str) -> str:
-        if guild_id is None:
-            raise InvalidInput("Follow keywords from inside a server.")
-        added = await self.bot.services.follows.add(user_id, guild_id, keyword)
-        return f"Following “{_render.md(added.keyword)}”. New matching papers will come to you by DM."
+        view = paper_view(found)
+        if found.ai_keywords:
+            follow = discord.ui.View(timeout=None)
+            follow.add_item(FollowKeywords(found.ai_keywords))
+            for item in view.children:
+                follow.add_item(item)
+            view = follow
+        await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
 
     @show.autocomplete("paper")
     async def show_autocomplete(
@@ -212,13 +214,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             await interaction.response.send_message(f"There are no papers {what}.", ephemeral=True)
             return
 
-        async def reroll() -> tuple[discord.Embed, discord.ui.View]:
-            paper = await self.papers.random(topic) or first
-            return _render.paper_embed(paper), paper_view(paper)
-
-        view = AnotherOne(interaction.user.id, reroll, paper_view(first))
-        sent = await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
-        view.message = await sent_message(interaction, sent)
+        view = another_one(self.bot, interaction.user.id, topic, first)
+        await interaction.response.send_message(embed=_render.paper_embed(first), view=view)
 
     @app_commands.command(
         name="today",
@@ -330,15 +327,16 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         interaction: discord.Interaction[PaperBot],
         embeds: list[discord.Embed],
         papers: list[list[PaperRef]] | None = None,
+        *,
+        blob: bytes | None = None,
     ) -> None:
         """One page, or Previous/Next; with ``papers`` (per page) a menu saves any paper shown."""
         if len(embeds) == 1:
             menu = save_menu(papers[0]) if papers else None
             await interaction.response.send_message(embed=embeds[0], **with_view(menu))
             return
-        view = Paginator(interaction.user.id, embeds, papers=papers)
-        sent = await interaction.response.send_message(embed=embeds[0], view=view)
-        view.message = await sent_message(interaction, sent)
+        first = paged(self.bot, interaction.user.id, embeds, papers, blob=blob)
+        await interaction.response.send_message(**first)
 
 
 def _parse_day(text: str) -> date:

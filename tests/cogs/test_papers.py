@@ -9,7 +9,7 @@ import discord
 
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.errors import PaperNotFound
-from cogs._views import NOT_YOURS
+from cogs._views import EXPIRED, EXPIRED_RANDOM, NOT_YOURS
 
 LONG_ABSTRACT = ("This sentence is part of a very long abstract about sparse attention. " * 200).strip()
 
@@ -53,8 +53,12 @@ async def test_only_the_invoker_can_turn_pages_and_buttons_expire(world: Any) ->
     assert channel.last_message.embeds[0].footer.text.startswith("Page 2/2")
     assert _buttons(channel.last_message)["Next"].get("disabled") is True
 
+    # Three minutes on, the pages are no longer kept (nothing waits in memory per message): a
+    # turn says so plainly instead of failing silently.
     await env.advance_time(181)
-    assert all(b.get("disabled") for b in _buttons(channel.last_message).values())
+    expired = await alice.click(channel.last_message, label="Previous")
+    assert expired.ephemeral and expired.response.content == EXPIRED
+    assert channel.last_message.embeds[0].footer.text.startswith("Page 2/2")
 
 
 async def test_no_results_is_private_and_suggests_titles(world: Any) -> None:
@@ -212,3 +216,26 @@ async def test_sync_is_owner_only(world: Any) -> None:
     allowed = await alice.slash(channel, "admin sync", here=True)
     assert "Synced" in allowed.response.content
     assert len(env.errors) == 1
+
+
+async def test_answers_with_buttons_leave_no_view_waiting_in_memory(world: Any) -> None:
+    """At 300 interactions/s the views of three minutes of answers (each with its embeds, sent
+    message and timer) were most of the bot's heap; the buttons now carry their state."""
+    env, channel, alice, _ = world
+    searched = await alice.slash(channel, "papers search", query="federated learning")
+    await alice.slash(channel, "papers random", topic="federated")
+    await alice.slash(channel, "papers show", paper="Federated")
+    store = env.bot._connection._view_store
+    assert not store._synced_message_views and not store._views
+    turned = await alice.click(searched.response.message, label="Next")
+    assert turned.response.embeds[0].footer.text.startswith("Page 2/2")
+
+
+async def test_another_one_after_three_minutes_says_the_button_expired(world: Any) -> None:
+    env, channel, alice, bob = world
+    result = await alice.slash(channel, "papers random", topic="federated")
+    intruder = await bob.click(result.response.message, label="Another one")
+    assert intruder.ephemeral and intruder.response.content == NOT_YOURS
+    await env.advance_time(181)
+    expired = await alice.click(result.response.message, label="Another one")
+    assert expired.ephemeral and expired.response.content == EXPIRED_RANDOM
