@@ -12,6 +12,7 @@ callbacks after 3 s (counted as late). A second probe asks the bot for a gateway
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import os
@@ -122,6 +123,7 @@ class Outcome:
     gateway_waits: int = 0  # times discord.py held the bot's gateway sends back (its rate limiter)
     stalls: list[float] = field(default_factory=list)  # event-loop stalls the bot logged, seconds
     longest_stall: str = ""  # the bot's own report of its longest stall (where the loop was)
+    gc_pauses: str = ""  # the bot's garbage-collection pause summary, logged as it stopped
     bench_stalls: list[Stall] = field(default_factory=list)  # this process's (emulator, load generator)
     ingest: str = ""
     wal_mb: list[float] = field(default_factory=list)  # the store's write-ahead log, once a probe
@@ -390,6 +392,13 @@ async def run(
             )
         sent: list[Sent] = []
         total = int(rate * duration)
+        # The harness keeps a record of every interaction it sent; its full garbage collections
+        # walked them all (0.7-1 s at 300/s), stalling the emulator's loop, so interactions reached
+        # the bot late and answers were timed late for a pause of ours, not the bot's (Discord does
+        # not pause). The harness does no cyclic collection while it sends (reference counting
+        # still frees what it drops); the bot's own collections are untouched.
+        gc.collect()
+        gc.disable()
         bot_cpu, own_cpu = tree_cpu_seconds(bot.pid), time.process_time()
         loop_cpu = thread_cpu_seconds(bot.pid)
         started = loop.time()
@@ -419,6 +428,7 @@ async def run(
             end = started + outcome.seconds
             outcome.phases = _phases(emu, sent, cpu_samples, ingest_window, started, end)
     finally:
+        gc.enable()
         if spy is not None and spy.returncode is None:
             spy.send_signal(signal.SIGINT)
             await spy.wait()
@@ -433,6 +443,7 @@ async def run(
     outcome.behind_warnings = text.count("websocket is")
     outcome.gateway_waits = text.count(GATEWAY_RATE_LIMITED)
     outcome.stalls, outcome.longest_stall = stalls_logged(text)
+    outcome.gc_pauses = gc_pauses_logged(text)
     shutil.rmtree(workdir)
     return outcome
 
@@ -457,6 +468,16 @@ def stalls_logged(log_text: str) -> tuple[list[float], str]:
             longest = "\n".join([line, *following])
         stalls.append(seconds)
     return stalls, longest
+
+
+def gc_pauses_logged(log_text: str) -> str:
+    """The garbage-collection pause summary the bot logged as it stopped (bot/loop_watch.py)."""
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        if line.endswith("garbage collection pauses:"):
+            following = itertools.takewhile(lambda text: text.startswith("  generation"), lines[index + 1 :])
+            return "\n".join(["garbage collection pauses:", *following])
+    return ""
 
 
 def _tally(emu: LoadEmulator, sent: list[Sent], outcome: Outcome) -> None:
@@ -583,6 +604,8 @@ def report(outcome: Outcome) -> None:
         f"  event-loop stalls of the emulator and load generator (this process): {len(own)}"
         + (f", longest:\n{longest_own.describe()}" if longest_own else "")
     )
+    if outcome.gc_pauses:
+        print("  the bot's " + outcome.gc_pauses.replace("\n", "\n  "))
     print(f"  bot RSS at the end {outcome.rss_mb:.0f} MB, peak {outcome.peak_rss_mb:.0f} MB (process tree)")
     served = len(lat)
     print(

@@ -58,6 +58,40 @@ class Stall:
         return "; ".join(parts[:1]) + ("\n" + "\n".join(parts[1:]) if len(parts) > 1 else "")
 
 
+# Upper bounds (ms) of the pause buckets the summary counts collections in.
+PAUSE_BUCKETS_MS = (1, 10, 50, 100, 250, 500)
+
+
+@dataclass
+class CollectionPauses:
+    """How long the garbage collector held the process, per generation: the pause distribution a
+    ``gc.set_threshold`` choice is judged by (``paperbot run`` logs it when it stops)."""
+
+    counts: dict[int, list[int]] = field(default_factory=dict)  # generation -> per-bucket counts
+    longest: dict[int, float] = field(default_factory=dict)  # generation -> seconds
+    total: dict[int, float] = field(default_factory=dict)
+
+    def add(self, collection: Collection) -> None:
+        generation, ms = collection.generation, collection.seconds * 1000
+        buckets = self.counts.setdefault(generation, [0] * (len(PAUSE_BUCKETS_MS) + 1))
+        buckets[next((i for i, bound in enumerate(PAUSE_BUCKETS_MS) if ms <= bound), -1)] += 1
+        self.longest[generation] = max(self.longest.get(generation, 0.0), collection.seconds)
+        self.total[generation] = self.total.get(generation, 0.0) + collection.seconds
+
+    def describe(self) -> str:
+        bounds = [f"<={bound} ms" for bound in PAUSE_BUCKETS_MS] + [f">{PAUSE_BUCKETS_MS[-1]} ms"]
+        lines = ["garbage collection pauses:"]
+        for generation in sorted(self.counts):
+            buckets = self.counts[generation]
+            spread = ", ".join(f"{bound} {n}" for bound, n in zip(bounds, buckets, strict=True) if n)
+            longest_ms = self.longest[generation] * 1000
+            lines.append(
+                f"  generation {generation}: {sum(buckets):,} collections, "
+                f"{self.total[generation]:.2f} s in all, longest {longest_ms:.0f} ms ({spread})"
+            )
+        return "\n".join(lines)
+
+
 @dataclass
 class StallTracker:
     """Turns beats, stack samples and garbage-collection timings into stall reports."""
@@ -73,6 +107,7 @@ class StallTracker:
     # locked section, and its callback (``on_collection``) then runs on the same thread. With a
     # plain lock that thread waited for itself forever: the loop (bot or bench) froze for good.
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    pauses: CollectionPauses = field(default_factory=CollectionPauses)
 
     def on_beat(self, now: float) -> Stall | None:
         """The loop turned at ``now``: a Stall if it had been overdue by more than the threshold."""
@@ -99,6 +134,8 @@ class StallTracker:
             self._samples[stack] += 1
 
     def on_collection(self, collection: Collection) -> None:
+        with self._lock:
+            self.pauses.add(collection)
         if collection.seconds > self.threshold / 2:
             with self._lock:
                 self._collections.append(collection)
@@ -130,8 +167,11 @@ class LoopWatch:
         self._beat(loop)
         threading.Thread(target=self._watch, name="loop-watch", daemon=True).start()
 
-    def stop(self) -> None:
+    def stop(self, *, summary: bool = False) -> None:
+        """Stop watching; with ``summary``, log the garbage collector's pauses so far."""
         self._stopped.set()
+        if summary:
+            log.info("%s", self.tracker.pauses.describe())
         if self._handle is not None:
             self._handle.cancel()
         if self._on_gc in gc.callbacks:

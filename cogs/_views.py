@@ -105,18 +105,37 @@ def paged(
     owner_id: int,
     pages: Sequence[discord.Embed | str],
     papers: Sequence[Sequence[PaperRef]] | None = None,
-    *,
-    blob: bytes | None = None,
 ) -> dict[str, Any]:
     """The first page of a paged answer with its Previous/Next (and Save) components, as send
-    keywords; the pages are kept in ``client.page_lists`` (``blob``: already encoded)."""
+    keywords; the pages are kept in ``client.page_lists``."""
     made_by = current_context()
     command = made_by.command if made_by and made_by.command else "pages"
-    key = client.page_lists.keep(owner_id, command, blob or page_blob(pages, papers))
+    key = client.page_lists.keep(owner_id, command, page_blob(pages, papers))
     first = pages[0]
     fields: dict[str, Any] = {"content": first} if isinstance(first, str) else {"embed": first}
     refs = papers[0] if papers else None
     return fields | {"view": _page_buttons(key, owner_id, 0, len(pages), refs)}
+
+
+def paged_blob(client: Any, owner_id: int, blob: bytes) -> dict[str, Any]:
+    """``paged`` for an answer already encoded by ``page_blob``: one page with its Save menu, or
+    the first page with Previous/Next."""
+    answer = json.loads(blob)
+    shown, papers = answer["pages"], answer["papers"]
+    fields = _page_fields(shown[0])
+    refs = [(paper_id, title) for paper_id, title in papers[0]] if papers else None
+    if len(shown) == 1:
+        return fields | with_view(save_menu(refs) if refs else None)
+    made_by = current_context()
+    command = made_by.command if made_by and made_by.command else "pages"
+    key = client.page_lists.keep(owner_id, command, blob)
+    return fields | {"view": _page_buttons(key, owner_id, 0, len(shown), refs)}
+
+
+def _page_fields(page: dict[str, Any]) -> dict[str, Any]:
+    if "content" in page:
+        return {"content": page["content"], "embed": None}
+    return {"embed": discord.Embed.from_dict(page["embed"])}
 
 
 def _page_buttons(
@@ -171,12 +190,7 @@ class PageTurn(
         answer = json.loads(kept.blob)
         shown, papers = answer["pages"], answer["papers"]
         index = min(self.page, len(shown) - 1)
-        page = shown[index]
-        fields = (
-            {"content": page["content"], "embed": None}
-            if "content" in page
-            else {"embed": discord.Embed.from_dict(page["embed"])}
-        )
+        fields = _page_fields(shown[index])
         view = _page_buttons(self.key, self.owner_id, index, len(shown), papers[index] if papers else None)
         await interaction.response.edit_message(**fields, view=view)
 

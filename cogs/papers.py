@@ -31,6 +31,7 @@ from cogs._views import (
     another_one,
     page_blob,
     paged,
+    paged_blob,
     paper_view,
     save_menu,
     similar_reply,
@@ -42,10 +43,14 @@ log = logging.getLogger(__name__)
 TODAY_PAGE_SIZE = 10
 RANKING_PAGE_SIZE = 10
 QUERY_MAX = 200
-SEARCH_ANSWERS_KEPT = 1024  # rendered search answers, as many as the search service keeps
-# The results rendered from, the pages, each page's papers, and the pages as kept for their buttons.
+RENDERED_BUDGET_BYTES = 8 * 1024 * 1024
 DYNAMIC_ITEMS = (SimilarButton, VoteFromList, VoteToggle, PageTurn, AnotherOne, FollowKeywords)
-RenderedSearch = tuple[SearchResults, list[discord.Embed], list[list[PaperRef]], bytes]
+# The search service's answers epoch it was rendered in, and the pages as ``page_blob`` encodes them.
+RenderedSearch = tuple[int, bytes]
+
+
+def _rendered_weight(rendered: RenderedSearch) -> int:
+    return len(rendered[1]) + 200  # the blob, and the entry, key and tuple around it
 
 
 class Papers(commands.GroupCog, group_name="papers", group_description="Find and read research papers"):
@@ -53,7 +58,11 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self.bot = bot
         self.papers = bot.services.papers
         self.momentum = bot.services.momentum
-        self._rendered: AnswerCache[tuple[str, int], RenderedSearch] = AnswerCache(SEARCH_ANSWERS_KEPT)
+        # Rendered search answers (by the text as typed), as many as the search service keeps
+        # answers, within a byte budget: what a repeated search is shown from.
+        self._rendered: AnswerCache[tuple[str, int], RenderedSearch] = AnswerCache(
+            bot.settings.search.answer_cache, budget_bytes=RENDERED_BUDGET_BYTES, weigh=_rendered_weight
+        )
         self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
         super().__init__()
 
@@ -122,33 +131,35 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         query: app_commands.Range[str, 1, QUERY_MAX],
         limit: app_commands.Range[int, 1, 25] = 10,
     ) -> None:
-        results = await self.papers.search.find(query, limit=limit)
+        search = self.papers.search
+        epoch = search.answers_epoch
+        kept = self._rendered.get((query, limit))
+        if kept is not None and kept[0] == epoch:
+            await interaction.response.send_message(**paged_blob(self.bot, interaction.user.id, kept[1]))
+            return
+        results = await search.find(query, limit=limit)
         if not results.hits:
-            close = await self.papers.search.suggest(query, limit=3)
+            close = await search.suggest(query, limit=3)
             hint = "".join(f"\n• {_render.md(s.title)}" for s in close)
             message = f"No papers match “{_render.md(query)}”." + (f" Close titles:{hint}" if hint else "")
             await interaction.response.send_message(truncate(message, _render.CONTENT_LIMIT), ephemeral=True)
             return
-        embeds, refs, blob = self._search_pages(query, limit, results)
-        await self._send_pages(interaction, embeds, refs, blob=blob)
+        blob = self._search_pages(query, results)
+        if kept is not None:  # rendered before the papers last changed: none of those is right now
+            self._rendered.clear()
+        if search.answers_epoch == epoch:
+            self._rendered.put((query, limit), (epoch, blob), since=self._rendered.epoch)
+        await interaction.response.send_message(**paged_blob(self.bot, interaction.user.id, blob))
 
-    def _search_pages(
-        self, query: str, limit: int, results: SearchResults
-    ) -> tuple[list[discord.Embed], list[list[PaperRef]], bytes]:
-        """The pages of a search's answer, rendered once per answer: a search the service answers
-        from memory (the very same results) is shown from memory too."""
-        kept = self._rendered.get((query, limit))
-        if kept is not None and kept[0] is results:
-            return kept[1], kept[2], kept[3]
+    def _search_pages(self, query: str, results: SearchResults) -> bytes:
+        """A search's answer rendered as the compact blob it is shown and kept as (the same query
+        asked again is shown from it, no papers or embeds kept)."""
         chunks = pages(results.hits, self.bot.settings.search.page_size)
         embeds = [
             _render.search_page(query, chunk, page=i, page_count=len(chunks), results=results)
             for i, chunk in enumerate(chunks, 1)
         ]
-        refs = [[paper_ref(hit.paper) for hit in chunk] for chunk in chunks]
-        blob = page_blob(embeds, refs) if len(embeds) > 1 else b""
-        self._rendered.put((query, limit), (results, embeds, refs, blob), since=self._rendered.epoch)
-        return embeds, refs, blob
+        return page_blob(embeds, [[paper_ref(hit.paper) for hit in chunk] for chunk in chunks])
 
     @app_commands.command(
         name="show",
@@ -327,15 +338,13 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         interaction: discord.Interaction[PaperBot],
         embeds: list[discord.Embed],
         papers: list[list[PaperRef]] | None = None,
-        *,
-        blob: bytes | None = None,
     ) -> None:
         """One page, or Previous/Next; with ``papers`` (per page) a menu saves any paper shown."""
         if len(embeds) == 1:
             menu = save_menu(papers[0]) if papers else None
             await interaction.response.send_message(embed=embeds[0], **with_view(menu))
             return
-        first = paged(self.bot, interaction.user.id, embeds, papers, blob=blob)
+        first = paged(self.bot, interaction.user.id, embeds, papers)
         await interaction.response.send_message(**first)
 
 

@@ -80,6 +80,19 @@ class SearchResults:
         return str(len(self.hits)) if self.total <= len(self.hits) else f"{len(self.hits)} of {total}"
 
 
+# Kept search results hold whole papers (abstracts, authors, links): 1,024 of them were ~30 MB of
+# objects the garbage collector walked. The rendered answers the cog keeps serve repeats first.
+RESULTS_BUDGET_BYTES = 8 * 1024 * 1024
+HIT_BYTES = 1200  # a hit's objects besides its texts (paper fields, tuples, headers), measured roughly
+
+
+def results_weight(results: SearchResults) -> int:
+    """About what ``results`` hold in memory: their texts and a fixed cost per hit."""
+    return sum(
+        HIT_BYTES + len(hit.paper.title) + len(hit.paper.abstract) + len(hit.snippet) for hit in results.hits
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     paper_id: str
@@ -110,7 +123,9 @@ class SearchEngine:
         self._suggestions: AnswerCache[str, list[Suggestion]] = AnswerCache(answer_cache)
         # A member's search answered again: under load most searches are ones asked a moment ago
         # (a popular topic, a page asked again), and ranking one costs ~10 CPU ms at 100k papers.
-        self._results: AnswerCache[tuple[SearchQuery, int], SearchResults] = AnswerCache(answer_cache)
+        self._results: AnswerCache[tuple[SearchQuery, int], SearchResults] = AnswerCache(
+            answer_cache, budget_bytes=RESULTS_BUDGET_BYTES, weigh=results_weight
+        )
 
     async def refresh(self) -> None:
         """Load the whole title vocabulary and forget cached suggestions (at start).
@@ -134,6 +149,11 @@ class SearchEngine:
         """Answer every search and suggestion afresh (the papers changed; a benchmark measures the work)."""
         self._suggestions.clear()
         self._results.clear()
+
+    @property
+    def answers_epoch(self) -> int:
+        """Changes whenever cached answers are forgotten: what a rendering of one is checked by."""
+        return self._results.epoch
 
     @property
     def vocabulary(self) -> Vocabulary:

@@ -99,3 +99,26 @@ async def test_search_answer_cache_zero_asks_the_store_every_time(tmp_path: Path
         first = await services.papers.search.find("zebra")
         assert await services.papers.search.find("zebra") == first and first.hits
         assert asked == 2
+
+
+def test_answers_stay_within_the_byte_budget_least_recently_asked_out_first() -> None:
+    cache: AnswerCache[str, bytes] = AnswerCache(100, budget_bytes=3000, weigh=len)
+    for name in "abc":
+        cache.put(name, b"x" * 1000, since=cache.epoch)
+    assert cache.get("a") is not None  # asked again: now the most recent
+    cache.put("d", b"x" * 1500, since=cache.epoch)
+    assert cache.bytes <= 3000
+    assert [name for name in "abcd" if cache.get(name) is not None] == ["a", "d"]
+    cache.put("huge", b"x" * 3001, since=cache.epoch)  # larger than the budget: not kept, nothing lost
+    assert cache.get("huge") is None and cache.get("a") is not None
+    cache.put("a", b"x" * 10, since=cache.epoch)  # replaced, not counted twice
+    assert cache.bytes == 1510
+
+
+async def test_kept_search_results_are_weighed_within_their_budget(loaded_service: PaperService) -> None:
+    from bot.services.search import RESULTS_BUDGET_BYTES, results_weight
+
+    search = loaded_service.search
+    results = await search.find("federated learning")
+    assert results.hits and results_weight(results) > sum(len(hit.paper.abstract) for hit in results.hits)
+    assert search._results.bytes == results_weight(results) <= RESULTS_BUDGET_BYTES
