@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from discord.gateway import GatewayRatelimiter
 
-from bench.load import PROBE_EVERY, stalls_logged
-from bot.loop_watch import Stall
+from bench.load import PROBE_EVERY, gc_pauses_logged, stalls_logged
+from bot.loop_watch import Collection, Stall, StallTracker
 from bot.sandbox.gateway import HEARTBEAT_MS
 
 
@@ -36,3 +36,17 @@ def test_the_longest_logged_stall_is_reported_with_where_the_loop_was() -> None:
     assert stalls == [0.6, 2.5]
     assert "stalled for 2.50 s" in longest and "search.py:90 refresh" in longest
     assert "papers show" not in longest
+
+
+def test_the_bots_pause_summary_is_read_from_its_log() -> None:
+    tracker = StallTracker()
+    tracker.on_collection(Collection(2, 0.12, 0))
+    log = "\n".join(
+        [
+            "2026-01-01 00:00:00,000 INFO bot.client [-] command /papers search",
+            f"2026-01-01 00:00:01,000 INFO bot.loop_watch [-] {tracker.pauses.describe()}",
+            "2026-01-01 00:00:01,000 INFO bot.runner [-] stopped: database closed",
+        ]
+    )
+    assert gc_pauses_logged(log) == tracker.pauses.describe()
+    assert gc_pauses_logged("nothing logged") == ""

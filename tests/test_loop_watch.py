@@ -116,3 +116,24 @@ def test_a_collection_starting_inside_a_beat_does_not_freeze_the_loop(monkeypatc
     stall = stalls[0]
     assert stall is not None and abs(stall.seconds - 1.9) < 1e-9
     assert stall.collections == [Collection(generation=2, seconds=1.5, collected=3)]
+
+
+def test_collection_pauses_are_summed_per_generation_in_buckets() -> None:
+    tracker = StallTracker(threshold=0.5)
+    for generation, seconds in ((0, 0.0004), (0, 0.003), (0, 0.0005), (2, 0.3), (2, 0.8)):
+        tracker.on_collection(Collection(generation, seconds, 0))
+    summary = tracker.pauses.describe()
+    assert "generation 0: 3 collections, 0.00 s in all, longest 3 ms (<=1 ms 2, <=10 ms 1)" in summary
+    assert "generation 2: 2 collections, 1.10 s in all, longest 800 ms (<=500 ms 1, >500 ms 1)" in summary
+    assert "generation 1" not in summary
+
+
+async def test_the_pause_summary_is_logged_when_the_watch_stops(caplog: Any) -> None:
+    import logging
+
+    watch = LoopWatch()
+    watch.start()
+    watch.tracker.on_collection(Collection(1, 0.02, 5))
+    with caplog.at_level(logging.INFO, logger="bot.loop_watch"):
+        watch.stop(summary=True)
+    assert "garbage collection pauses:\n  generation 1: 1 collections" in caplog.text

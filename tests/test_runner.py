@@ -30,3 +30,28 @@ async def test_the_startup_heap_is_frozen_before_the_bot_connects(
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
     assert frozen_at_connect and frozen_at_connect[0] > 0
+
+
+def test_malloc_arenas_are_limited_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, parameter: int, value: int) -> int:
+            calls.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(runner.ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(runner.sys, "platform", "linux")
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert runner.limit_malloc_arenas() and calls == [(runner.M_ARENA_MAX, runner.MALLOC_ARENAS)]
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # the operator's own choice wins
+    assert not runner.limit_malloc_arenas() and len(calls) == 1
+
+
+def test_without_glibc_the_arena_limit_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_glibc(name: str) -> None:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(runner.ctypes, "CDLL", no_glibc)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert not runner.limit_malloc_arenas()
