@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 MALLOC_ARENAS = 2  # the event loop's and one the reader threads share
+# Python's default collects the young generation every 700 allocations: ~17 collections a second
+# at 300 interactions/s, each promoting the objects of interactions still in flight, so older
+# generations filled and were walked too (in A/B runs of `bench load --rate 300 --duration 30`,
+# 2.2 s of collection in 30 s). Every 10,000: ~0.7 a second, 0.6 s in all, and the bot served
+# twice as many interactions in time on the same machine (docs/performance.md, fifth session).
+COLLECTION_THRESHOLDS = (10_000, 10, 10)
 
 # What `docker stop`, systemd and Ctrl-C send; both stop the bot cleanly (deploy/ relies on it).
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -125,9 +131,11 @@ def freeze_startup_heap() -> None:
     cyclic collector's reach: it lives as long as the process, yet each full collection scanned all
     of it, pausing the loop 0.6-0.8 s at 300 interactions/s (every queued interaction's wait). Only
     what serving allocates is scanned from here on; reference counting still frees frozen objects
-    that are dropped."""
+    that are dropped. Then collect the young generation every ``COLLECTION_THRESHOLDS[0]``
+    allocations."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*COLLECTION_THRESHOLDS)
 
 
 async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stopped: bool = False) -> None:

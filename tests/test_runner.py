@@ -19,9 +19,12 @@ async def test_the_startup_heap_is_frozen_before_the_bot_connects(
 ) -> None:
     settings = Settings(db=tmp_path / "bot.db", discord_token="not-a-token", digest={"scheduler": False})
     frozen_at_connect: list[int] = []
+    thresholds_at_connect: list[tuple[int, int, int]] = []
+    before = gc.get_threshold()
 
     async def start(self: PaperBot, token: str, *, reconnect: bool = True) -> None:
         frozen_at_connect.append(gc.get_freeze_count())
+        thresholds_at_connect.append(gc.get_threshold())
 
     monkeypatch.setattr(PaperBot, "start", start)
     try:
@@ -29,7 +32,10 @@ async def test_the_startup_heap_is_frozen_before_the_bot_connects(
             await runner._serve(services, settings)
     finally:
         gc.unfreeze()  # the test process goes on collecting as before
+        gc.set_threshold(*before)
     assert frozen_at_connect and frozen_at_connect[0] > 0
+    # Young collections far less often than Python's every 700 allocations (fewer promotions).
+    assert thresholds_at_connect == [runner.COLLECTION_THRESHOLDS]
 
 
 def test_malloc_arenas_are_limited_unless_the_operator_chose(monkeypatch: pytest.MonkeyPatch) -> None:
