@@ -42,8 +42,7 @@ class LoggedView(discord.ui.View):
 
     def __init__(self, *, timeout: float | None) -> None:
         super().__init__(timeout=timeout)
-        made_by = current_context()
-        self.command = made_by.command if made_by and made_by.command else type(self).__name__
+        self.command = _running_command(type(self).__name__)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         data: dict[str, Any] = dict(interaction.data or {})
@@ -108,9 +107,7 @@ def paged(
 ) -> dict[str, Any]:
     """The first page of a paged answer with its Previous/Next (and Save) components, as send
     keywords; the pages are kept in ``client.page_lists``."""
-    made_by = current_context()
-    command = made_by.command if made_by and made_by.command else "pages"
-    key = client.page_lists.keep(owner_id, command, page_blob(pages, papers))
+    key = client.page_lists.keep(owner_id, _running_command("pages"), page_blob(pages, papers))
     first = pages[0]
     fields: dict[str, Any] = {"content": first} if isinstance(first, str) else {"embed": first}
     refs = papers[0] if papers else None
@@ -126,9 +123,7 @@ def paged_blob(client: Any, owner_id: int, blob: bytes) -> dict[str, Any]:
     refs = [(paper_id, title) for paper_id, title in papers[0]] if papers else None
     if len(shown) == 1:
         return fields | with_view(save_menu(refs) if refs else None)
-    made_by = current_context()
-    command = made_by.command if made_by and made_by.command else "pages"
-    key = client.page_lists.keep(owner_id, command, blob)
+    key = client.page_lists.keep(owner_id, _running_command("pages"), blob)
     return fields | {"view": _page_buttons(key, owner_id, 0, len(shown), refs)}
 
 
@@ -136,6 +131,12 @@ def _page_fields(page: dict[str, Any]) -> dict[str, Any]:
     if "content" in page:
         return {"content": page["content"], "embed": None}
     return {"embed": discord.Embed.from_dict(page["embed"])}
+
+
+def _running_command(default: str) -> str:
+    """The command being answered (its buttons' log lines name it), as the log context has it."""
+    made_by = current_context()
+    return made_by.command if made_by and made_by.command else default
 
 
 def _page_buttons(
@@ -198,9 +199,9 @@ class PageTurn(
 def another_one(client: Any, owner_id: int, topic: str | None, paper: Paper) -> discord.ui.View:
     """Under a random paper: "Another one" (for the member who asked, on the same topic, kept
     like a paged answer's pages), then the paper's links, Save and Similar."""
-    made_by = current_context()
-    command = made_by.command if made_by and made_by.command else "papers random"
-    key = client.page_lists.keep(owner_id, command, json.dumps({"topic": topic}).encode())
+    key = client.page_lists.keep(
+        owner_id, _running_command("papers random"), json.dumps({"topic": topic}).encode()
+    )
     return _another_one_buttons(key, owner_id, paper)
 
 
@@ -285,14 +286,12 @@ class FollowKeywords(discord.ui.DynamicItem[discord.ui.Select[Any]], template=FO
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         from bot.client import PaperTree, respond, writes_may_wait
 
-        data: Any = interaction.data or {}
-        values = data.get("values") or []
         writes_may_wait(interaction, WRITE_WAIT)
         try:
             if interaction.guild_id is None:
                 raise InvalidInput("Follow keywords from inside a server.")
             added = await interaction.client.services.follows.add(
-                interaction.user.id, interaction.guild_id, str(values[0]) if values else ""
+                interaction.user.id, interaction.guild_id, _chosen(interaction)
             )
         except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
             await PaperTree.handle(interaction, error)
@@ -381,9 +380,7 @@ class SaveFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=SAVE
         return cls()
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        data: Any = interaction.data or {}
-        values = data.get("values") or []
-        await _save(interaction, str(values[0]) if values else "")
+        await _save(interaction, _chosen(interaction))
 
 
 VOTE_MENU_ID = "vote-menu"
@@ -408,9 +405,7 @@ class VoteFromList(discord.ui.DynamicItem[discord.ui.Select[Any]], template=VOTE
         return cls()
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        data: Any = interaction.data or {}
-        values = data.get("values") or []
-        await _vote(interaction, str(values[0]) if values else "")
+        await _vote(interaction, _chosen(interaction))
 
 
 class VoteToggle(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"vote:(?P<id>\S+)"):
@@ -456,6 +451,13 @@ async def _vote(interaction: discord.Interaction[Any], paper_id: str) -> None:
     if len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID:
         view.add_item(VoteToggle(vote.paper_id, voted=vote.voted))
     await respond(interaction, text, ephemeral=True, view=view)
+
+
+def _chosen(interaction: discord.Interaction[Any]) -> str:
+    """The option a member picked in a menu ("" if none came)."""
+    data: Any = interaction.data or {}
+    values = data.get("values") or []
+    return str(values[0]) if values else ""
 
 
 def _paper_options(papers: Sequence[PaperRef]) -> list[discord.SelectOption]:
