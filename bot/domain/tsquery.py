@@ -32,8 +32,8 @@ def _lexeme(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def to_tsquery(fts: str, *, weights: str = "") -> str:
-    """The ``tsquery`` literal of a safe FTS5 query (``weights``: restrict every word, e.g. "A")."""
+def to_tsquery(fts: str) -> str:
+    """The ``tsquery`` literal of a safe FTS5 query."""
     tokens = _tokens(fts)
     out: list[str] = []
     scope_stack: list[str] = []
@@ -63,7 +63,7 @@ def to_tsquery(fts: str, *, weights: str = "") -> str:
         elif kind == "caret":
             caret = True
         else:
-            scope = weights or pending_scope or (scope_stack[-1] if scope_stack else "")
+            scope = pending_scope or (scope_stack[-1] if scope_stack else "")
             phrase = [w for w in value[1:-1].replace('""', '"').split(" ") if w]
             if not phrase:
                 raise UnsafeQuery(fts)

@@ -23,9 +23,9 @@ SIMILAR_RANK = "ts_rank_cd('{0, 0, 0.5, 1.0}'::float4[], search, ?::tsquery)"
 
 
 # How many of the newest papers the newest-first walk tests first (about 1.5 ms of server CPU): what
-# it finds there says whether to walk on (a word in 6% of the papers or more) or how far back the
-# GIN bitmap should look. A 20,000-row probe cost a rare word, which the planner finds through the
-# bitmap in 0.3 ms anyway, 15 ms.
+# it finds there says whether walking on passes fewer rows than the GIN bitmap has matches (0030),
+# or how far back the bitmap should look. A 20,000-row probe cost a rare word, which the planner
+# finds through the bitmap in 0.3 ms anyway, 15 ms.
 WINDOW_PROBE_ROWS = 2_000
 # Counting on down the newest-first walk costs about 0.6 µs of server CPU a row passed, the GIN
 # bitmap about as much a match in all: past this many rows the bitmap is the cheaper way to the cap.
