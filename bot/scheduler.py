@@ -1,9 +1,10 @@
 """When things run: the only module that knows apscheduler.
 
-Digests: one cron job per digest (server and channel) at its local posting time (apscheduler's CronTrigger is
-DST-correct) and a minute tick that catches up whatever is due but not posted (a restart, a
-transient failure). Every job calls an idempotent service function, so overlapping triggers
-cannot post twice: the ledger decides, not the scheduler.
+Digests: one job per digest (server and channel) at its local posting time, fired at the instants
+bot.domain.schedule gives (where due_day's catch-up window starts, DST change days included), and
+a minute tick that catches up whatever is due but not posted (a restart, a transient failure).
+Every job calls an idempotent service function, so overlapping triggers cannot post twice: the
+ledger decides, not the scheduler.
 
 Sources: one bot-wide job, independent of digests, that fetches whatever source is due. When a
 source is due comes from its fetch log, not from this job's timer, so a restart fetches at once
@@ -19,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.schedule import WEEKDAYS, Cadence, DigestConfig
+from bot.domain.schedule import DigestConfig, next_post
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,28 @@ Job = Callable[[], Awaitable[object]]
 TICK = timedelta(minutes=1)
 
 
-def post_trigger(config: DigestConfig) -> CronTrigger:
-    if config.cadence is Cadence.WEEKLY:
-        days = WEEKDAYS[config.weekday]
-    else:
-        days = "mon-fri" if config.weekdays_only else "*"
-    return CronTrigger(
-        hour=config.post_time.hour,
-        minute=config.post_time.minute,
-        day_of_week=days,
-        timezone=config.timezone,
-    )
+class PostTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler 3 is untyped
+    """A digest's post instants, from the schedule's own ``next_post``.
+
+    apscheduler's CronTrigger agrees with it on ordinary days but skips a post time that a
+    spring-forward gap swallows at midnight (00:30 America/Santiago on 6 September 2026 fires
+    the next day), leaving only the tick: with a catch-up window shorter than the tick, that
+    day's post would never go out. One function for both keeps them on the same instant."""
+
+    def __init__(self, config: DigestConfig) -> None:
+        self.config = config
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        # The first fire may be ``now`` itself; after a fire, strictly the next post.
+        after = previous_fire_time if previous_fire_time is not None else now - timedelta(microseconds=1)
+        return next_post(self.config, after)
+
+    def __str__(self) -> str:
+        return f"post[{self.config.post_time:%H:%M} {self.config.timezone} {self.config.cadence}]"
+
+
+def post_trigger(config: DigestConfig) -> PostTrigger:
+    return PostTrigger(config)
 
 
 def job_id(guild_id: int, channel_id: int) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -185,7 +185,10 @@ def due_day(config: DigestConfig, now: datetime, grace: timedelta) -> date | Non
     current = period_of(config, local_date(now, config.timezone))
     step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
     for day in (current, current - step):
-        at = post_instant(config, day)
+        # The window is elapsed time, so it is added in UTC: added to a local wall-clock time it
+        # would be an hour short on a spring-forward day whose post time falls in the gap (02:30
+        # Europe/Berlin is 01:30 UTC, but 02:30 + 1 h on the wall is 03:30 CEST, also 01:30 UTC).
+        at = post_instant(config, day).astimezone(UTC)
         if posts_on(config, day) and at <= now <= at + window and scheduled(config, at):
             return day
     return None
