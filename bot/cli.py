@@ -851,6 +851,37 @@ def backup(
 
 
 @app.command()
+def restore(
+    backup_file: Annotated[
+        Path, typer.Argument(metavar="BACKUP", help="A copy `paperbot backup` wrote.", show_default=False)
+    ],
+    db: DbOption = None,
+) -> None:
+    """Put a backup back in place of the SQLite store (the bot stopped; the old store is kept)."""
+    from bot.storage.restore import RestoreRefused, restore_store
+
+    settings = _settings(db)
+    if settings.store != settings.db:
+        fail(
+            "restore replaces an SQLite store; for PostgreSQL use pg_restore (or psql) with a pg_dump file", 2
+        )
+    try:
+        restored = restore_store(backup_file, settings.db)
+    except RestoreRefused as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(
+            f"restore stopped: {exc.strerror or exc}. The store is whole (the old one or the backup); "
+            "run the same restore again to finish"
+        )
+    kept = f"; the previous store is kept as {restored.previous}" if restored.previous else ""
+    say(
+        f"Restored {backup_file} into {settings.db}: schema version {restored.schema_version}, "
+        f"{restored.papers} papers{kept}. Start the bot; `paperbot doctor` checks it."
+    )
+
+
+@app.command()
 def health(
     file: Annotated[
         Path | None,

@@ -1,0 +1,188 @@
+"""Put a backup back in place of an SQLite store, without the ways a plain copy goes wrong.
+
+Copying a backup over the store leaves the old store's ``-wal`` beside it: SQLite replays that
+log onto the copied file at the next open, so the restored store silently carries the crashed
+run's writes on pages that no longer match (an index missing rows). A copy made while the bot
+runs is overwritten or mixed with its writes. So a restore here:
+
+1. refuses while any process has the store open (SQLite's own lock in the ``-shm`` file says so);
+2. copies the backup next to the store and checks the copy (integrity check, a paperbot schema
+   this version can run) before touching the store;
+3. folds the old store's ``-wal`` into it if it can, then keeps it as ``<store>.before-restore``
+   (with its ``-wal`` if that could not be folded in), and removes the stale ``-shm``;
+4. moves the checked copy into place in one atomic rename.
+
+Interrupted at any step, the store is either the old one (whole, its log folded in or moved
+aside with it) or the restored one; running the restore again finishes it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import PaperbotError
+from bot.storage.database import bundled_migrations
+
+# SQLite's unix VFS keeps a shared lock on this byte of the -shm file for as long as a connection
+# has a WAL database open (the "DMS" slot: sqlite3/src/os_unix.c, UNIX_SHM_DMS = 120 + 8). An
+# exclusive lock on it succeeds only when no process has the store open.
+SHM_DMS_BYTE = 128
+
+
+class RestoreRefused(PaperbotError):
+    """The restore did not start (nothing was changed): the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    schema_version: int
+    papers: int
+    previous: Path | None  # where the old store is kept (None: there was none)
+
+
+def latest_schema() -> int:
+    return bundled_migrations()[-1].number
+
+
+def sidecar(store: Path, suffix: str) -> Path:
+    """SQLite's files beside a store: ``-wal``, ``-shm``, ``-journal``."""
+    return store.with_name(store.name + suffix)
+
+
+def kept_copy(store: Path) -> Path:
+    return store.with_name(store.name + ".before-restore")
+
+
+def store_in_use(store: Path) -> bool:
+    """Whether a process (a running bot, a CLI command) has the SQLite store open right now."""
+    shm = sidecar(store, "-shm")
+    try:
+        descriptor = os.open(shm, os.O_RDWR)
+    except FileNotFoundError:
+        return False  # no process has it open in WAL mode: the first one makes this file
+    except PermissionError:
+        raise RestoreRefused(
+            f"cannot check whether a bot uses {store}: {shm} is not writable by you"
+        ) from None
+    try:
+        fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SHM_DMS_BYTE)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(descriptor, fcntl.LOCK_UN, 1, SHM_DMS_BYTE)
+        return False
+    finally:
+        os.close(descriptor)
+
+
+def restore_store(backup: Path, store: Path) -> Restored:
+    """Replace ``store`` by ``backup`` (see the module's steps); RestoreRefused changes nothing."""
+    if not backup.is_file():
+        raise RestoreRefused(f"{backup} is not a file: give the path `paperbot backup` wrote")
+    if backup.resolve() == store.resolve():
+        raise RestoreRefused(f"{backup} is the store itself: give a backup's path")
+    folder = store.parent
+    if not folder.is_dir():
+        raise RestoreRefused(f"the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RestoreRefused(f"the folder {folder} is read-only: the restored store cannot be written there")
+    previous = kept_copy(store)
+    if store.exists() and previous.exists() and previous.samefile(store):
+        previous.unlink()  # a restore interrupted before its rename: the store is still the old one
+    if store.exists() and (previous.exists() or sidecar(previous, "-wal").exists()):
+        raise RestoreRefused(
+            f"{previous} exists (an earlier restore's old store): move or delete it, then restore again"
+        )
+    if store_in_use(store):
+        raise RestoreRefused(
+            f"{store} is open in another process (a running bot or paperbot command): stop it, then restore"
+        )
+    incoming = store.with_name(store.name + ".restoring")
+    for stale in (
+        incoming,
+        sidecar(incoming, "-wal"),
+        sidecar(incoming, "-shm"),
+        sidecar(incoming, "-journal"),
+    ):
+        stale.unlink(missing_ok=True)  # a restore interrupted before its rename
+    try:
+        version, papers = _checked_copy(backup, incoming)
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        raise
+    kept = _set_aside(store, previous) if store.exists() else None
+    os.replace(incoming, store)
+    _sync_folder(folder)
+    return Restored(schema_version=version, papers=papers, previous=kept)
+
+
+def _checked_copy(backup: Path, incoming: Path) -> tuple[int, int]:
+    """The backup copied to ``incoming`` as one self-contained file (no -wal), checked."""
+    source_uri = f"{backup.resolve().as_uri()}?mode=ro"
+    try:
+        with (
+            closing(sqlite3.connect(source_uri, uri=True)) as source,
+            closing(sqlite3.connect(incoming)) as copy,
+        ):
+            source.backup(copy)
+    except sqlite3.DatabaseError as exc:
+        raise RestoreRefused(
+            f"{backup} cannot be read as an SQLite database ({exc}): nothing was changed"
+        ) from None
+    with closing(sqlite3.connect(incoming, isolation_level=None)) as copy:
+        found = str(copy.execute("PRAGMA integrity_check").fetchone()[0])
+        if found != "ok":
+            raise RestoreRefused(f"{backup} fails SQLite's integrity check ({found}): nothing was changed")
+        version = int(copy.execute("PRAGMA user_version").fetchone()[0])
+        latest = latest_schema()
+        has_papers = copy.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'papers'"
+        ).fetchone()
+        if version == 0 or not has_papers:
+            raise RestoreRefused(f"{backup} is not a paperbot database: nothing was changed")
+        if version > latest:
+            raise RestoreRefused(
+                f"{backup} has schema version {version}, newer than this paperbot knows ({latest}): "
+                "nothing was changed (restore it with the paperbot that made it)"
+            )
+        papers = int(copy.execute("SELECT count(*) FROM papers").fetchone()[0])
+        # One self-contained file: the log folded in, so nothing but the file itself is moved.
+        copy.execute("PRAGMA journal_mode = DELETE")
+    with open(incoming, "rb") as handle:
+        os.fsync(handle.fileno())
+    return version, papers
+
+
+def _set_aside(store: Path, previous: Path) -> Path:
+    """Keep the old store at ``previous``: its log folded in when SQLite can open it, else moved
+    with it (a damaged store keeps every byte it had). The stale -shm goes."""
+    try:
+        with closing(sqlite3.connect(store, isolation_level=None)) as old:
+            old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.DatabaseError:
+        pass  # damaged: its -wal is moved beside the kept copy below, not lost
+    try:
+        os.link(store, previous)  # the old store stays whole at its own path until the rename below
+    except OSError:
+        shutil.copy2(store, previous)  # a file system without hard links
+    for log in ("-wal", "-journal"):  # what SQLite could not fold in (a damaged store) stays with it
+        if sidecar(store, log).exists() and sidecar(store, log).stat().st_size > 0:
+            os.replace(sidecar(store, log), sidecar(previous, log))
+        sidecar(store, log).unlink(missing_ok=True)
+    sidecar(store, "-shm").unlink(missing_ok=True)
+    return previous
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename survives a power cut once the folder's entry is on disk."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,230 @@
+"""`paperbot restore BACKUP`: a backup put back in place of the store, never mixed with what the
+crashed run left beside it, never while a process has the store open, never from a bad copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.storage import restore as restore_module
+
+runner = CliRunner()
+
+# A `paperbot run` killed mid-flight (the OOM killer): it committed an edit that is only in the
+# -wal file, never checkpointed into the store.
+CRASHED_RUN = """
+import os, signal, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("PRAGMA wal_autocheckpoint = 0")
+connection.execute("UPDATE papers SET title = title || ' (edited)'")
+connection.commit()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+# A process that keeps the store open (as a running bot does) until its stdin closes.
+HOLDER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("SELECT count(*) FROM papers").fetchone()
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, " ".join(result.output.split())
+
+
+def titles(path: Path) -> list[str]:
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as connection:
+        return [row[0] for row in connection.execute("SELECT title FROM papers ORDER BY id")]
+
+
+def integrity(path: Path) -> str:
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as connection:
+        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+@pytest.fixture
+def crashed(tmp_path: Path) -> tuple[Path, Path]:
+    """A store with a crashed run's -wal beside it, and a backup made before the crash."""
+    store, backup = tmp_path / "p.db", tmp_path / "backup.db"
+    assert run("ingest", "--db", str(store))[0] == 0
+    assert run("backup", str(backup), "--db", str(store))[0] == 0
+    killed = subprocess.run([sys.executable, "-c", CRASHED_RUN, str(store)], check=False)
+    assert killed.returncode < 0 and Path(f"{store}-wal").stat().st_size > 0
+    return store, backup
+
+
+def test_the_plain_copy_the_readme_used_to_leave_people_with_is_not_the_backup(
+    crashed: tuple[Path, Path],
+) -> None:
+    """Why a command: copying the backup over the store replays the crashed run's log onto it."""
+    store, backup = crashed
+    shutil.copyfile(backup, store)
+    assert titles(store) != titles(backup)
+    assert all(title.endswith("(edited)") for title in titles(store))
+
+
+def test_restore_puts_the_backup_back_and_keeps_the_crashed_store(crashed: tuple[Path, Path]) -> None:
+    store, backup = crashed
+    before = titles(backup)
+    code, output = run("restore", str(backup), "--db", str(store))
+    assert code == 0, output
+    kept = store.with_name("p.db.before-restore")
+    assert output == (
+        f"Restored {backup} into {store}: schema version {restore_module.latest_schema()}, 69 papers; "
+        f"the previous store is kept as {kept}. Start the bot; `paperbot doctor` checks it."
+    )
+    assert titles(store) == before and integrity(store) == "ok"
+    assert not Path(f"{store}-wal").exists() and not Path(f"{store}-shm").exists()
+    # The old store, its crashed run's edit folded in, nothing of it lost.
+    assert all(title.endswith("(edited)") for title in titles(kept)) and integrity(kept) == "ok"
+    code, output = run("search", "pruning", "--db", str(store))
+    assert code == 0 and "(edited)" not in output
+    # A second restore would overwrite that kept copy: it says so and changes nothing.
+    code, output = run("restore", str(backup), "--db", str(store))
+    assert (code, output) == (
+        1,
+        f"error: {kept} exists (an earlier restore's old store): move or delete it, then restore again",
+    )
+
+
+def test_restore_onto_a_machine_without_a_store(tmp_path: Path, crashed: tuple[Path, Path]) -> None:
+    _, backup = crashed
+    fresh = tmp_path / "new" / "paperbot.db"
+    fresh.parent.mkdir()
+    code, output = run("restore", str(backup), "--db", str(fresh))
+    assert code == 0 and "previous store" not in output
+    assert titles(fresh) == titles(backup)
+
+
+def test_restore_refuses_while_a_process_has_the_store_open(crashed: tuple[Path, Path]) -> None:
+    store, backup = crashed
+    held = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(store)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert held.stdout is not None and held.stdout.readline() == "open\n"
+        snapshot = store.read_bytes()
+        code, output = run("restore", str(backup), "--db", str(store))
+        assert (code, output) == (
+            1,
+            f"error: {store} is open in another process (a running bot or paperbot command): "
+            "stop it, then restore",
+        )
+        assert store.read_bytes() == snapshot and not store.with_name("p.db.before-restore").exists()
+    finally:
+        held.communicate("")
+    assert run("restore", str(backup), "--db", str(store))[0] == 0
+
+
+def _not_sqlite(path: Path, backup: Path) -> None:
+    path.write_bytes(b"not a database, just some bytes" * 200)
+
+
+def _truncated(path: Path, backup: Path) -> None:
+    path.write_bytes(backup.read_bytes()[: backup.stat().st_size // 2])
+
+
+def _foreign(path: Path, backup: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+
+
+def _newer(path: Path, backup: Path) -> None:
+    shutil.copyfile(backup, path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA user_version = 9999")
+
+
+def _index_corrupt(path: Path, backup: Path) -> None:
+    """An index whose rows do not match its table (what the trial's plain copy produced)."""
+    shutil.copyfile(backup, path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA writable_schema = ON")
+        connection.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE INDEX papers_by_created ON papers (title)' "
+            "WHERE name = 'papers_by_created'"
+        )
+
+
+BAD_BACKUPS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "not-sqlite": (_not_sqlite, "cannot be read as an SQLite database"),
+    "truncated": (_truncated, ""),
+    "foreign": (_foreign, "is not a paperbot database"),
+    "newer-schema": (_newer, "has schema version 9999, newer than this paperbot knows"),
+    "index-corrupt": (_index_corrupt, "fails SQLite's integrity check"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_BACKUPS))
+def test_a_bad_backup_is_refused_before_the_store_is_touched(
+    kind: str, tmp_path: Path, crashed: tuple[Path, Path]
+) -> None:
+    store, backup = crashed
+    make, message = BAD_BACKUPS[kind]
+    bad = tmp_path / f"{kind}.db"
+    make(bad, backup)
+    snapshot = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("p.db")}
+    code, output = run("restore", str(bad), "--db", str(store))
+    assert code == 1 and output.startswith(f"error: {bad} ") and "nothing was changed" in output, output
+    assert message in output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("p.db")} == snapshot
+
+
+def test_a_postgresql_store_is_told_to_use_pg_restore(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERBOT_DATABASE_URL", "postgresql://paperbot@127.0.0.1:9/paperbot")
+    code, output = run("restore", str(tmp_path / "backup.db"))
+    assert code == 2 and "pg_restore" in output
+
+
+STEPS = ("link", "replace", "unlink", "fsync")
+
+
+def _failing_at(step: int) -> Iterator[tuple[str, Callable[..., Any]]]:
+    calls = {"count": 0}
+    for name in STEPS:
+        real = getattr(os, name)
+
+        def failing(*args: Any, _real: Callable[..., Any] = real, **kwargs: Any) -> Any:
+            calls["count"] += 1
+            if calls["count"] == step:
+                raise OSError(5, "Input/output error")
+            return _real(*args, **kwargs)
+
+        yield name, failing
+
+
+@pytest.mark.parametrize("step", range(1, 12))
+def test_a_restore_failing_at_any_step_leaves_a_whole_store_and_a_rerun_finishes_it(
+    step: int, crashed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, backup = crashed
+    old = [f"{title} (edited)" for title in titles(backup)]
+    with monkeypatch.context() as patched:
+        for name, failing in _failing_at(step):
+            patched.setattr(restore_module.os, name, failing)
+        code, output = run("restore", str(backup), "--db", str(store))
+    assert code in (0, 1), output
+    if code == 1:
+        assert output.startswith("error: restore stopped"), output
+    assert integrity(store) == "ok"
+    assert titles(store) in (old, titles(backup))
+    code, output = run("restore", str(backup), "--db", str(store))
+    assert code == 0 or "exists (an earlier restore's old store)" in output, output
+    assert titles(store) == titles(backup) and integrity(store) == "ok"
+    assert titles(store.with_name("p.db.before-restore")) == old
