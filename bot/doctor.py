@@ -12,9 +12,11 @@ import aiohttp
 from bot.errors import StoreMisconfigured
 from bot.services.container import Services, open_services
 from bot.services.fetching import SCHEDULE_LEASE
+from bot.services.shard_claims import claim_names, layout_of, named_shards
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
 from bot.storage.database import ForeignDatabase, SchemaTooNew, bundled_migrations
+from bot.storage.leases import HeldLease
 from bot.storage.postgres import is_postgres_url, redacted
 
 
@@ -73,7 +75,7 @@ async def _database(settings: Settings) -> list[Check]:
             integrity = await services.database.integrity()
             # An older schema may lack what stats reads: its version is the finding.
             papers = (await services.papers.stats()).papers if version == latest else None
-            schedule = await _schedule(services) if version == latest else []
+            schedule = [*await _schedule(services), await _running(services)] if version == latest else []
     except FileNotFoundError:
         return [Check("database", "fail", f"{where} does not exist (`paperbot ingest` or `run` creates it)")]
     except (SchemaTooNew, ForeignDatabase, StoreMisconfigured) as exc:
@@ -110,6 +112,35 @@ async def _schedule(services: Services) -> list[Check]:
     who = f"run by process {holder}" if holder else "not running (no process holds it)"
     checks.append(Check("source schedule", "ok", who))
     return checks
+
+
+async def _running(services: Services) -> Check:
+    """Which live process holds which shards of this store (their claims), and whether a
+    `paperbot run` with these settings would be refused beside them."""
+    shards = services.shards
+    holders = await shards.holders()
+    if not holders:
+        return Check("running shards", "ok", "no process runs any shard of this store now")
+    owners: dict[str, list[HeldLease]] = {}
+    for held in holders:
+        owners.setdefault(held.owner, []).append(held)
+    layout = await shards.layout()
+    running = "; ".join(
+        f"{named_shards(claims)} by {owner} (claimed until {max(c.expires_at for c in claims):%H:%M:%S} UTC)"
+        for owner, claims in sorted(owners.items())
+    )
+    detail = f"{layout or 'a shard layout'}: {running}"
+    mine = layout_of(shards.plan)
+    if layout is not None and layout != mine:
+        return Check("running shards", "warn", f"{detail}; `paperbot run` here ({mine}) would be refused")
+    taken = [held for held in holders if held.name in claim_names(shards.plan)]
+    if taken:
+        return Check(
+            "running shards",
+            "warn",
+            f"{detail}; `paperbot run` here would be refused: {named_shards(taken)} taken",
+        )
+    return Check("running shards", "ok", detail)
 
 
 async def _source(settings: Settings, wait: float) -> Check:

@@ -18,6 +18,7 @@ from bot.client import PaperBot, use_endpoints
 from bot.health import FetchOutcome, write_heartbeat
 from bot.loop_watch import LoopWatch
 from bot.services.container import Services, open_services
+from bot.services.shard_claims import RENEW_EVERY, ShardClaims
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,12 @@ async def run_bot(settings: Settings) -> None:
                 aiohttp.ClientSession() as session,
                 open_services(settings, session=session) as services,
             ):
-                await _serve(services, settings, stop)
+                # Before connecting: a process on another's shards would answer its commands twice.
+                await services.shards.claim()
+                try:
+                    await _serve(services, settings, stop)
+                finally:
+                    await services.shards.release()
     finally:
         watch.stop(summary=True)
         log.info("stopped: database closed")
@@ -76,6 +82,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
     stop = stop or asyncio.Event()
     async with PaperBot(services=services, settings=settings) as bot:
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
+        keeping = asyncio.create_task(_keep_shards(bot, services.shards))
         freeze_startup_heap()
         serving = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
         stopping = asyncio.create_task(stop.wait())
@@ -86,7 +93,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
             else:
                 await _stop(bot, serving)
         finally:
-            for task in (stopping, beating):
+            for task in (stopping, beating, keeping):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -164,6 +171,22 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
         await asyncio.sleep(settings.health.interval_seconds)
+
+
+async def _keep_shards(bot: PaperBot, shards: ShardClaims) -> None:
+    """Renew this process's shard claims while it runs; stop serving once another process took
+    them over (this one stalled past their expiry), rather than answer beside it."""
+    while True:
+        await asyncio.sleep(RENEW_EVERY.total_seconds())
+        try:
+            kept = await shards.keep()
+        except Exception:  # e.g. the database is busy: the next renewal may succeed
+            log.exception("renewing the shard claims failed")
+            continue
+        if not kept:
+            log.error("another process took over %s: stopping", shards.plan.describe())
+            await bot.close()
+            return
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:

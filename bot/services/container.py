@@ -25,6 +25,7 @@ from bot.services.library_updates import LibraryUpdates
 from bot.services.momentum import MomentumService
 from bot.services.papers import PaperService, utcnow
 from bot.services.privacy import PrivacyService
+from bot.services.shard_claims import ShardClaims
 from bot.services.similar import SimilarPapers
 from bot.services.votes import VoteService
 from bot.settings import Settings
@@ -73,6 +74,7 @@ class Services:
     similar: SimilarPapers
     privacy: PrivacyService
     votes: VoteService
+    shards: ShardClaims  # which process runs which shards of this store
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
     identify_turns: IdentifyTurns | None = None  # the deployment's IDENTIFY pacing (bot processes)
@@ -180,6 +182,7 @@ class Services:
             similar,
             privacy,
             votes,
+            ShardClaims(database, repos.leases, settings.shard_plan, lease.owner, clock=clock),
             fetcher,
             clock,
             IdentifyTurns(database, repos.leases, owner=lease.owner),

@@ -262,14 +262,24 @@ async def test_killed_at_each_part_is_finished_once_by_the_next_process(
     assert all(isinstance(b, dict) and b.get("nonce") and b.get("enforce_nonce") for b in sent if b)
 
 
-async def test_two_processes_started_together_send_everything_once(
+async def test_two_processes_started_together_on_the_same_shards_one_runs_and_sends_everything_once(
     emulator: DiscordEmulator, once_env: dict[str, str], tmp_path: Path, bots: list[BotProcess], lab: Lab
 ) -> None:
+    """Both would receive every command and answer it (the second "already acknowledged", or the
+    first's write answered as "You already follow"): the one that claims the shards second stops
+    at once, saying who runs them, and the other sends everything once."""
     emu, channel, admin, alice = emulator, lab.channel, lab.admin, lab.alice
     chosen = DIGEST_PAPERS[3]
     await ingest(once_env, tmp_path, "today.json", daily_list(chosen + EXTRA_LISTED))
     await run_cli(once_env, tmp_path, "sync")
-    await asyncio.gather(start_bot(once_env, tmp_path, bots), start_bot(once_env, tmp_path, bots))
+    pair = [BotProcess(once_env, tmp_path), BotProcess(once_env, tmp_path)]
+    await asyncio.gather(*(bot.start() for bot in pair))
+    bots.extend(pair)
+    refused = await first_to_exit(pair)
+    assert await refused.wait() == 1
+    assert "all shards already run in another paperbot process" in refused.log()
+    running = next(bot for bot in pair if bot is not refused)
+    await running.wait_for_log("digest catch-up at start")
     await emu.slash(alice, channel, "follow add", keyword="diffusion")
     now = datetime.now(UTC)
     await emu.slash(
@@ -289,3 +299,11 @@ async def test_two_processes_started_together_send_everything_once(
     assert len(footers(emu.messages(channel), "digest ")) == 3
     assert counted(emu.messages(channel)) == numbers(1, chosen)
     assert counted(emu.dms(alice)) == numbers(more.start, more.stop - 1)
+
+
+async def first_to_exit(processes: list[BotProcess]) -> BotProcess:
+    waits = {asyncio.ensure_future(bot.wait()): bot for bot in processes}
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return waits[done.pop()]
