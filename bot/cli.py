@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,7 +40,7 @@ from bot.services.similar import SimilarPaper
 from bot.settings import DEFAULT_DB, ConfigError, Settings, load_settings, postgres_url_problem
 from bot.sources.files import FileTooLarge, read_papers_file
 from bot.sources.http import FetchError
-from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing
+from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing, bundled_migrations
 from bot.storage.papers import UpsertCounts
 from bot.storage.postgres import PostgresDatabase, redacted
 from bot.storage.transfer import TableCopy, copy_store
@@ -140,8 +141,7 @@ def _run(job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False) 
     except (PaperbotError, FetchError, SchemaTooNew, ForeignDatabase, StoreMissing) as exc:
         fail(str(exc))
     except sqlite3.DatabaseError as exc:
-        where = f"{db}" if db else "the database"
-        fail(f"cannot use {where} as a paperbot database: {exc}")
+        fail(_database_error(db, exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
     except Exception as exc:
@@ -153,6 +153,43 @@ def _run(job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False) 
         raise
 
 
+def _database_error(db: Path | None, exc: sqlite3.DatabaseError) -> str:
+    """What SQLite's "unable to open database file" means here: a folder or file this user cannot
+    write (SQLite writes its -wal and -shm files beside a store even to read it), else the file."""
+    if db is not None and db.is_file():
+        folder = read_only_folder(db)
+        if folder is not None:
+            return (
+                f"the folder {folder} is read-only: SQLite needs to write {db.name}-wal and {db.name}-shm "
+                f"there to change {db}; copy it somewhere writable (`paperbot backup COPY --db {db}`)"
+            )
+        if not os.access(db, os.W_OK):
+            return f"the database file {db} is read-only: make it writable, or copy it (`paperbot backup`)"
+    if db is not None and not db.exists() and (folder := read_only_folder(db)) is not None:
+        return f"the folder {folder} is read-only: cannot write {db} there"
+    where = f"{db}" if db else "the database"
+    return f"cannot use {where} as a paperbot database: {exc}"
+
+
+def read_only_folder(path: Path) -> Path | None:
+    """The folder holding ``path`` when this user cannot write in it (a read-only mount, another
+    user's folder), else None."""
+    folder = path.absolute().parent
+    return None if os.access(folder, os.W_OK | os.X_OK) else folder
+
+
+def _readonly_store(settings: Settings, *, create: bool) -> bool:
+    """Whether a command opens an existing SQLite store in a read-only folder read-only: reading
+    needs nothing written. A command that would create or write the store there is refused."""
+    store = settings.store
+    if not isinstance(store, Path) or not store.is_file():
+        return False
+    folder = read_only_folder(store)
+    if folder is not None and create:
+        fail(f"the folder {folder} is read-only: cannot write {store} there")
+    return folder is not None
+
+
 # A CLI job waits this long for the running bot's short writes (the bot's own writes wait 5 s, and
 # its commands defer and wait up to delivery.write_wait_seconds): a batch job can afford to queue.
 BATCH_BUSY_TIMEOUT_MS = 60_000
@@ -161,7 +198,10 @@ BATCH_BUSY_TIMEOUT_MS = 60_000
 @asynccontextmanager
 async def open_service(settings: Settings, *, create: bool = False) -> AsyncIterator[PaperService]:
     """The paper service over the store; ``create``: only commands that load papers make one."""
-    async with open_services(settings, busy_timeout_ms=BATCH_BUSY_TIMEOUT_MS, create=create) as services:
+    readonly = _readonly_store(settings, create=create)
+    async with open_services(
+        settings, busy_timeout_ms=BATCH_BUSY_TIMEOUT_MS, create=create, readonly=readonly
+    ) as services:
         yield services.papers
 
 
@@ -400,7 +440,9 @@ def similar(
     settings = _settings(db)
 
     async def job() -> list[SimilarPaper]:
-        async with open_services(settings, create=False) as services:
+        async with open_services(
+            settings, create=False, readonly=_readonly_store(settings, create=False)
+        ) as services:
             source = await services.papers.show(paper_id)
             return await services.similar.similar(source, limit=limit)
 
@@ -464,7 +506,9 @@ def top(
     settings = _settings(db)
 
     async def job() -> Ranking:
-        async with open_services(settings, warm=False, create=False) as services:
+        async with open_services(
+            settings, warm=False, create=False, readonly=_readonly_store(settings, create=False)
+        ) as services:
             return await services.momentum.top(period, on, limit=limit)
 
     ranking = _run(job(), db=settings.db)
@@ -758,7 +802,9 @@ def follows_match(
 
     async def job() -> list[tuple[Paper, dict[int, list[str]]]]:
         listed = parse_file(data, source=str(path))
-        async with open_services(settings, create=False) as services:
+        async with open_services(
+            settings, create=False, readonly=_readonly_store(settings, create=False)
+        ) as services:
             return await services.follows.preview_matches(listed)
 
     results = [(paper, found) for paper, found in _run(job(), db=settings.db) if found]
@@ -792,7 +838,18 @@ def migrate_store(
         fail(f"{source} is a directory; give the SQLite store's file", 2)
 
     async def job() -> list[TableCopy]:
-        origin = await Database.open(source, create=False)  # brings an older file to the newest schema
+        if source.is_file() and read_only_folder(source) is not None:
+            # Copying only reads: a store on a read-only mount is read as it is, if it needs no migration.
+            origin = await Database.open_readonly(source)
+            version, latest = await origin.schema_version(), bundled_migrations()[-1].number
+            if version != latest:
+                await origin.close()
+                fail(
+                    f"{source} has schema version {version} (this paperbot: {latest}) and its folder is "
+                    "read-only, so it cannot be brought up to date: copy it somewhere writable first"
+                )
+        else:
+            origin = await Database.open(source, create=False)  # brings an older file to the newest schema
         try:
             destination = await PostgresDatabase.open(target)
             try:
@@ -841,8 +898,16 @@ def backup(
             version = await database.schema_version()  # fails first if it is not a database
             try:
                 await database.backup(target)
-            except BaseException:
+            except (sqlite3.Error, OSError) as exc:
                 target.unlink(missing_ok=True)  # no half-made copy left behind
+                folder = read_only_folder(target)
+                # The copy is what could not be written: never blame the store it reads.
+                fail(
+                    f"cannot write the backup {target}: "
+                    + (f"the folder {folder} is read-only" if folder else str(exc))
+                )
+            except BaseException:
+                target.unlink(missing_ok=True)
                 raise
             return version
 
