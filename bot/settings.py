@@ -6,6 +6,7 @@ build their own.
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import re
@@ -435,12 +436,40 @@ def check_environment_names(names: list[tuple[str, str]]) -> None:
     known = {f"PAPERBOT_{name.upper()}" for name in Settings.model_fields} | OTHER_NAMES
     for name, where in names:
         upper = name.upper()
-        if not upper.startswith("PAPERBOT_") or upper.partition("__")[0] in known:
+        if not upper.startswith("PAPERBOT_"):
             continue
-        hint = _nested_hint(upper.removeprefix("PAPERBOT_"))
+        head, nested, key = upper.partition("__")
+        if head in known and (not nested or _section_has(head.removeprefix("PAPERBOT_"), key)):
+            continue
+        if head in known:  # a known section, a key it does not have (PAPERBOT_LOG__LEVEL)
+            section = head.removeprefix("PAPERBOT_")
+            hint = _flat_hint(f"{section}_{key}") or _nested_hint(key) or _close_hint(section, key)
+        else:
+            hint = _nested_hint(upper.removeprefix("PAPERBOT_"))
         raise ConfigError(
             f"unknown setting {name} (set in {where}){hint}; the known keys are in config/paperbot.toml"
         )
+
+
+def _section_has(section: str, key: str) -> bool:
+    """Whether ``PAPERBOT_SECTION__KEY`` names a setting (the first part of a deeper name counts)."""
+    field = Settings.model_fields.get(section.lower())
+    nested = field.annotation if field else None
+    if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
+        return True  # not a section: a value pydantic reads as JSON, or reports itself
+    return key.partition("__")[0].lower() in nested.model_fields
+
+
+def _close_hint(section: str, key: str) -> str:
+    """A near miss within the section (``GRACE_MINUTE`` for ``GRACE_MINUTES``)."""
+    nested = Settings.model_fields[section.lower()].annotation
+    assert isinstance(nested, type) and issubclass(nested, BaseModel)
+    close = difflib.get_close_matches(key.lower(), list(nested.model_fields), n=1)
+    return f": did you mean PAPERBOT_{section}__{close[0].upper()}?" if close else ""
+
+
+def _flat_hint(key: str) -> str:
+    return f": did you mean PAPERBOT_{key}?" if key.lower() in Settings.model_fields else ""
 
 
 def _nested_hint(key: str) -> str:
