@@ -54,6 +54,22 @@ def week_lists(post_at: datetime, last_covered: date | None = None) -> tuple[dat
     return tuple(start + timedelta(days=n) for n in range((end - start).days + 1))
 
 
+def covered_weeks(days: Sequence[date]) -> str:
+    """The weeks whose lists a post covers, as its title names them: ``2026 week 47`` for the ISO
+    week before a Monday post (not the week it is posted in, as the title used to say), ``2026
+    weeks 46-47`` when a missed post's week is folded in, and the dates when the days straddle
+    ISO weeks (a post on another weekday covers the seven days before it)."""
+    first, last = days[0].isocalendar(), days[-1].isocalendar()
+    whole = days[0].weekday() == 0 and days[-1].weekday() == 6
+    if not whole:
+        return f"{days[0]:%d %B} – {days[-1]:%d %B %Y}"
+    if (first.year, first.week) == (last.year, last.week):
+        return f"{last.year} week {last.week}"
+    if first.year == last.year:
+        return f"{last.year} weeks {first.week}–{last.week}"
+    return f"{first.year} week {first.week} – {last.year} week {last.week}"
+
+
 def plan_weekly(
     week_start: date,
     days: Sequence[date],
@@ -66,7 +82,6 @@ def plan_weekly(
 ) -> DigestPlan:
     """The messages of the weekly post of the ISO week starting ``week_start``: the ``chosen``
     entries (ranked) of ``eligible`` papers, or a header with ``note`` only."""
-    year, week, _ = week_start.isocalendar()
     label = SOURCE_LABELS["hf-api"]
     lines = [f"{plural(len(chosen), 'paper')} from {label}, most upvoted first"]
     if eligible > len(chosen):
@@ -80,7 +95,7 @@ def plan_weekly(
         lines.append(f"Upvotes as counted <t:{int(counted_at.timestamp())}:R>.")
     if note:
         lines.append(note)
-    header = EmbedSpec(title=f"📚 Papers of the week · {year} week {week}", description="\n".join(lines))
+    header = EmbedSpec(title=f"📚 Papers of the week · {covered_weeks(days)}", description="\n".join(lines))
     # The entries show the week's latest counts, not the count stored with the paper's first listing.
     papers = [replace(e.paper, upvotes=e.upvotes) if e.upvotes is not None else e.paper for e in chosen]
     entries = (entry(rank, paper) for rank, paper in enumerate(papers, 1))

@@ -731,11 +731,13 @@ class DigestService:
     @staticmethod
     async def _open_thread(poster: Poster, config: DigestConfig, message_id: int, plan: DigestPlan) -> None:
         weekly = config.cadence is Cadence.WEEKLY
-        name = (
-            f"Papers of the week of {plan.post_day:%d %B %Y}"
-            if weekly
-            else f"Papers of {plan.post_day:%d %B %Y}"
-        )
+        if weekly and plan.list_date is not None:
+            # The week its lists cover ends the day before the post: not "the week of" the post.
+            name = f"Papers of the week to {plan.list_date:%A %d %B %Y}"
+        elif weekly:
+            name = f"Papers of the week before {plan.post_day:%d %B %Y}"
+        else:
+            name = f"Papers of {plan.post_day:%d %B %Y}"
         try:
             await poster.open_thread(config.channel_id, message_id, name)
         except Exception:

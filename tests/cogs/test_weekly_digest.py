@@ -82,7 +82,9 @@ async def test_a_weekly_digest_posts_the_weeks_top_once_per_week_across_restarts
     await post_due(env)
     [first] = weekly_posts(s.channel)
     assert first.embeds[0].footer.text == "digest 2026-W02"
-    assert first.embeds[0].title == "📚 Papers of the week · 2026 week 2"
+    # The title names the week the lists cover (ISO week 1: 29 December - 4 January), not week 2
+    # it is posted in.
+    assert first.embeds[0].title == "📚 Papers of the week · 2026 week 1"
     assert "Monday 29 December – Sunday 04 January 2026" in first.embeds[0].description
     assert titles(first) == ["Old Hit", "Steady Climber"]
     assert "▲ 300" in first.embeds[1].description  # the latest count, not the first fetch's 100
