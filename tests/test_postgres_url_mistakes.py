@@ -95,3 +95,8 @@ def test_an_option_the_server_does_not_know_is_named_not_unreachable(
     # A server that is not there is still "cannot be reached".
     code, output = paperbot(tmp_path, "run", url="postgresql://bot@127.0.0.1:1/paperbot")
     assert code == 1 and UNREACHABLE in output
+    # ... and the doctor, which saves nothing, does not say "nothing was saved".
+    code, output = paperbot(tmp_path, "doctor", url="postgresql://bot@127.0.0.1:1/paperbot")
+    [line] = [line for line in output.splitlines() if "database:" in line]
+    assert "✘" in line and UNREACHABLE in line and "saved" not in line, output
+    assert "Check that it runs and the URL's host and port" in line

@@ -216,7 +216,12 @@ class PostgresDatabase:
                 f"the database URL {redacted(url)} is refused: {exc}. {MISCONFIGURED}"
             ) from exc
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StorageUnavailable(f"{UNREACHABLE} ({redacted(url)}: {exc})") from exc
+            # At open nothing was tried yet, so not UNREACHABLE's "nothing was saved" (doctor, which
+            # never saves, said it too): where it is, what it answered, that it may be back soon.
+            raise StorageUnavailable(
+                f"The database server cannot be reached ({redacted(url)}: {exc}). Check that it runs and "
+                "the URL's host and port, or try again shortly."
+            ) from exc
         database = cls(pool, url)
         try:
             chosen = bundled_migrations("postgres") if migrations is None else migrations
