@@ -56,7 +56,12 @@ def test_the_table_numbers_results_by_rank_instead_of_unitless_scores(db: Path) 
 
 
 @pytest.mark.parametrize(
-    ("query", "told"), [("-learning", "only leaves words out"), ("(((", "no words to look for")]
+    ("query", "told"),
+    [
+        ("-learning", "only leaves words out"),
+        ("(((", "no words to look for"),
+        ('author:"', "no words to look for"),
+    ],
 )
 def test_a_search_with_nothing_to_look_for_says_so(db: Path, query: str, told: str) -> None:
     result = runner.invoke(app, ["search", "--db", str(db), "--", query])

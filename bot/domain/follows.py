@@ -202,6 +202,7 @@ class _Parser:
         self.text = text
         self.tokens = self._lex(text)
         self.at = 0
+        self.open_parens = 0  # "(" read and not yet closed: the end of the text then means a missing ")"
 
     def _lex(self, text: str) -> list[tuple[str, str]]:
         tokens: list[tuple[str, str]] = []
@@ -284,13 +285,17 @@ class _Parser:
     def _atom(self) -> Node:
         kind = self._peek()
         if kind is None:
+            if self.open_parens and (not self.tokens or self.tokens[-1][0] == "open"):
+                raise InvalidInput(f"A “(” is not closed in “{self.text}”: put words and a “)” after it.")
             raise InvalidInput(f"“{self.text}” ends with an operator: add a word after it.")
         if kind == "open":
             self._take()
+            self.open_parens += 1
             node = self._or()
             if self._peek() != "close":
                 raise InvalidInput(f"A “(” is not closed in “{self.text}”.")
             self._take()
+            self.open_parens -= 1
             return node
         if kind == "phrase":
             return self._term(self._take()[1])

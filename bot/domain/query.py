@@ -26,7 +26,12 @@ MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
 # One part of the text: an optional "-" or "name:" at the start of a word, then a quoted phrase or
 # a run without spaces or quotes; any other character (a lone quote) is punctuation.
-_PART = re.compile(r'(?P<prefix>(?<!\S)(?:-?[^\W\d_]+:|-))?(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))|"')
+# A column name with nothing after it (``author:``, ``author:"``) is "dangling": nothing to look for
+# in that column, not a search for the word "author".
+_PART = re.compile(
+    r'(?P<dangling>(?<!\S)-?[^\W\d_]+:"?)(?=\s|$)'
+    r'|(?P<prefix>(?<!\S)(?:-?[^\W\d_]+:|-))?(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))|"'
+)
 # The columns a reader may name, by the names people type.
 COLUMNS = {"title": "title", "abstract": "abstract", "author": "authors", "authors": "authors"}
 EXAMPLE = "`diffusion -video title:survey`"
@@ -86,6 +91,12 @@ def parse_search(text: str) -> SearchQuery:
     parts: list[tuple[str, Scoped]] = []  # (kind, (column, words)), in the order typed
     for part in _PART.finditer(strip_invisible(text)[:MAX_QUERY_CHARS]):
         prefix, quoted, bare = part["prefix"] or "", part["quoted"], part["bare"]
+        dangling = part["dangling"]
+        if dangling is not None:
+            if COLUMNS.get(dangling.lstrip("-").rstrip('"')[:-1].casefold()) is not None:
+                continue  # a column named, nothing in it to look for
+            # Not a column: words, as before (``-note:`` leaves "note" out).
+            prefix, bare = ("-", dangling[1:]) if dangling.startswith("-") else ("", dangling)
         sign, name = prefix[:1] == "-", prefix.lstrip("-")
         column = COLUMNS.get(name[:-1].casefold()) if name else None
         if name and column is None:  # no column of that name: its words are words

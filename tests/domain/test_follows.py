@@ -52,6 +52,9 @@ def test_keywords_parse_to_canonical_queries(text: str, key: str) -> None:
         ("-lottery", "only excludes"),
         ("diffusion AND", "ends with an operator"),
         ("(diffusion", "not closed"),
+        # Parentheses opened and nothing else: the missing ")" is the problem, not an operator.
+        ("((((", "A “\\(” is not closed in “\\(\\(\\(\\(”: put words and a “\\)” after it"),
+        ("diffusion (", "A “\\(” is not closed"),
         ("diffusion)", "without its"),
         ("OR video", "cannot stand there"),
         ("   ", "empty"),

@@ -89,12 +89,23 @@ def test_a_leading_minus_leaves_out_and_a_column_name_picks_a_field(fts: sqlite3
         ("(((", "no words to look for"),
         ("- * :", "no words to look for"),
         ('""', "no words to look for"),
+        # A column named with nothing after it is not a search for the word "author".
+        ('author:"', "no words to look for"),
+        ("author:", "no words to look for"),
+        ("-title:", "no words to look for"),
     ],
 )
 def test_text_with_nothing_to_look_for_is_told_so(text: str, told: str) -> None:
     assert not parse_search(text)
     with pytest.raises(InvalidInput, match=told):
         searchable(text)
+
+
+def test_a_dangling_column_name_adds_nothing_and_another_name_stays_words() -> None:
+    assert parse_search("diffusion author:") == parse_search("diffusion")
+    assert parse_search('diffusion title:"') == parse_search("diffusion")
+    assert parse_search("note: pruning").terms == ("note", "pruning")
+    assert parse_search("pruning -note:").excluded == ((None, ("note",)),)
 
 
 def test_unbalanced_quote_is_punctuation() -> None:
