@@ -258,8 +258,9 @@ def digest_status(status: DigestStatus) -> discord.Embed:
     embed.add_field(
         name="Papers", value=f"up to {config.max_papers}" + (" · thread" if config.thread else "")
     )
-    if config.topic:
-        embed.add_field(name="Topic", value=md(config.topic), inline=False)
+    # Always shown: /digest setup again keeps a topic left out, and the reply says what is in force.
+    topic = md(config.topic) if config.topic else "every paper (`topic:*` drops a topic)"
+    embed.add_field(name="Topic", value=topic, inline=False)
     if weekly:
         covers = "the week's most upvoted papers (the last seven lists)"
         embed.add_field(name="List", value=covers)

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PaperBot, respond
-from bot.domain.schedule import WEEKDAYS, DigestConfig, ListMode, timezone_choices
+from bot.domain.schedule import WEEKDAYS, DigestConfig, timezone_choices
 from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
 from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
@@ -90,13 +90,13 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         channel="Where the digest goes (each channel has its own digest)",
         time="Local time of day, 24-hour HH:MM (e.g. 09:00)",
         timezone="IANA time zone, e.g. Europe/Berlin (start typing to search)",
-        max_papers=f"How many papers at most (1-{MAX_PAPERS_LIMIT}, default 10)",
-        weekdays_only="Skip Saturdays and Sundays (daily digests; default: no)",
-        thread="Open a discussion thread on each post (default: no)",
+        max_papers=f"How many papers at most (1-{MAX_PAPERS_LIMIT}; default 10, or as it was)",
+        weekdays_only="Skip Saturdays and Sundays (daily digests; default: no, or as it was)",
+        thread="Open a discussion thread on each post (default: no, or as it was)",
         list="complete: yesterday's whole list (default); so-far: today's list as it stands",
-        topic='Only papers matching this, as in /follow add (e.g. "diffusion -video")',
-        cadence="daily (default) or weekly: the week's most upvoted papers",
-        weekday="The day a weekly digest posts (default: Monday)",
+        topic='Only papers matching this, as in /follow add ("diffusion -video"); * for every paper',
+        cadence="daily (default, or as it was) or weekly: the week's most upvoted papers",
+        weekday="The day a weekly digest posts (default: Monday, or as it was)",
         votes="A 👍 menu under each post counting this server's votes (default: on)",
     )
     @app_commands.choices(
@@ -116,19 +116,22 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         channel: discord.TextChannel,
         time: app_commands.Range[str, 3, 5],
         timezone: app_commands.Range[str, 1, 64],
-        max_papers: app_commands.Range[int, 1, MAX_PAPERS_LIMIT] = 10,
-        weekdays_only: bool = False,
-        thread: bool = False,
-        list: str = ListMode.COMPLETE.value,
+        max_papers: app_commands.Range[int, 1, MAX_PAPERS_LIMIT] | None = None,
+        weekdays_only: bool | None = None,
+        thread: bool | None = None,
+        list: str | None = None,
         topic: app_commands.Range[str, 1, 100] | None = None,
-        cadence: str = "daily",
+        cadence: str | None = None,
         weekday: str | None = None,
         votes: bool | None = None,
     ) -> None:
         assert interaction.guild is not None
+        # Options left out keep the channel's digest's values (the service decides): so does the check.
+        previous = await self.service.config(interaction.guild.id, channel.id)
+        threads = thread if thread is not None else bool(previous and previous.thread)
         missing = [
             p
-            for p in NEEDED + (NEEDED_FOR_THREADS if thread else ())
+            for p in NEEDED + (NEEDED_FOR_THREADS if threads else ())
             if not getattr(channel.permissions_for(interaction.guild.me), p)
         ]
         if missing:

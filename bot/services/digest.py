@@ -214,36 +214,62 @@ class DigestService:
         *,
         post_time: str,
         timezone: str,
-        max_papers: int = 10,
-        weekdays_only: bool = False,
-        thread: bool = False,
-        list_mode: str = ListMode.COMPLETE.value,
+        max_papers: int | None = None,
+        weekdays_only: bool | None = None,
+        thread: bool | None = None,
+        list_mode: str | None = None,
         topic: str | None = None,
-        cadence: str = Cadence.DAILY.value,
+        cadence: str | None = None,
         weekday: str | None = None,
     ) -> DigestConfig:
         """Create or replace the digest of a channel; setting it up again also lifts a pause.
-        ``topic``: a follow-style query (only matching papers), stored canonical."""
-        if not 1 <= max_papers <= MAX_PAPERS_LIMIT:
+        ``topic``: a follow-style query (only matching papers), stored canonical; ``*``: every paper.
+
+        An option left out (None) keeps the channel's digest's value, as an admin changing the time
+        expects (it used to reset: the topic went, and a topic digest became a general one); a new
+        digest takes the default. Options of the other cadence are not kept across a switch
+        (weekdays_only and list mean nothing to a weekly digest, weekday to a daily one)."""
+        if max_papers is not None and not 1 <= max_papers <= MAX_PAPERS_LIMIT:
             raise InvalidInput(f"max_papers must be between 1 and {MAX_PAPERS_LIMIT}.")
-        _check_cadence_options(parse_cadence(cadence), weekday, weekdays_only, parse_list_mode(list_mode))
-        config = DigestConfig(
-            guild_id=guild_id,
-            channel_id=channel_id,
-            post_time=parse_post_time(post_time),
-            timezone=parse_timezone(timezone),
-            max_papers=max_papers,
-            weekdays_only=weekdays_only,
-            thread=thread,
-            list_mode=parse_list_mode(list_mode),
-            topic=parse_topic(topic) if topic and topic.strip() else None,
-            cadence=parse_cadence(cadence),
-            weekday=parse_weekday(weekday or "mon"),
-            # From the start of this minute: set up for the current minute (to try it), it posts now.
-            schedule_from=self.now().replace(second=0, microsecond=0),
-        )
         async with self.database.transaction():
             existing = await self.repository.configs(guild_id)
+            previous = next((c for c in existing if c.channel_id == channel_id), None)
+            new_cadence = (
+                parse_cadence(cadence)
+                if cadence is not None
+                else (previous.cadence if previous else Cadence.DAILY)
+            )
+            same = previous if previous is not None and previous.cadence is new_cadence else None
+            mode = (
+                parse_list_mode(list_mode)
+                if list_mode is not None
+                else (same.list_mode if same else ListMode.COMPLETE)
+            )
+            skips_weekends = weekdays_only if weekdays_only is not None else bool(same and same.weekdays_only)
+            _check_cadence_options(new_cadence, weekday, skips_weekends, mode)
+            if topic is not None and topic.strip() == EVERY_PAPER:
+                kept_topic = None
+            elif topic is not None and topic.strip():
+                kept_topic = parse_topic(topic)
+            else:
+                kept_topic = previous.topic if previous else None
+            config = DigestConfig(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                post_time=parse_post_time(post_time),
+                timezone=parse_timezone(timezone),
+                max_papers=max_papers
+                if max_papers is not None
+                else (previous.max_papers if previous else 10),
+                weekdays_only=skips_weekends,
+                thread=thread if thread is not None else bool(previous and previous.thread),
+                list_mode=mode,
+                topic=kept_topic,
+                cadence=new_cadence,
+                weekday=parse_weekday(weekday) if weekday is not None else (same.weekday if same else 0),
+                # From the start of this minute: set up for the current minute (to try it), it posts now.
+                schedule_from=self.now().replace(second=0, microsecond=0),
+            )
             others = [c for c in existing if c.channel_id != channel_id]
             if len(others) >= MAX_DIGESTS_PER_SERVER:
                 raise InvalidInput(
@@ -760,6 +786,9 @@ def _off_topic(topic: str, days: Sequence[date]) -> str:
     names = [f"{day:%A %d %B}" for day in days]
     span = names[0] if len(names) == 1 else f"{names[0]} – {names[-1]}"
     return f"No papers on this topic in the lists of {span}."
+
+
+EVERY_PAPER = "*"  # /digest setup topic:* drops a digest's topic (left out, the topic is kept)
 
 
 def _check_cadence_options(

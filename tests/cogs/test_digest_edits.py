@@ -60,3 +60,47 @@ async def test_editing_time_zone_then_cadence_never_posts_again_and_says_the_rea
     assert len(digest_messages(s.channel)) == 1  # three edits within the hour: still one post
     await until(env, 9, 0, NEW_YEAR + timedelta(days=7))
     assert len(digest_messages(s.channel)) == 2
+
+
+def fields(reply: Any) -> dict[str, str]:
+    return {f.name: f.value for f in reply.response.embeds[0].fields}
+
+
+async def test_setting_up_again_keeps_every_option_left_out_and_the_reply_lists_them(digest_env: Any) -> None:
+    """The trial: a topic digest set up again with cadence:weekly and no topic became a general one."""
+    env = digest_env
+    s = server(env, "kept")
+    setup = ("digest setup",)
+    first = await s.admin.slash(
+        s.channel,
+        *setup,
+        channel=s.channel,
+        time="09:00",
+        timezone="UTC",
+        topic="扩散 OR Straße",
+        max_papers=7,
+        thread=True,
+        weekdays_only=True,
+        list="so-far",
+    )
+    shown = fields(first)
+    assert shown["Topic"] == "strasse OR 扩散" and shown["Papers"] == "up to 7 · thread"
+    # Only the time changes: everything else as it was.
+    retimed = fields(await s.admin.slash(s.channel, *setup, channel=s.channel, time="10:00", timezone="UTC"))
+    assert retimed["Topic"] == "strasse OR 扩散" and retimed["Papers"] == "up to 7 · thread"
+    assert retimed["When"] == "10:00 UTC, weekdays" and retimed["List"].startswith("so-far")
+    # To weekly: the topic, count and thread stay; the daily-only options do not carry over.
+    weekly = fields(
+        await s.admin.slash(
+            s.channel, *setup, channel=s.channel, time="09:00", timezone="UTC", cadence="weekly"
+        )
+    )
+    assert weekly["Topic"] == "strasse OR 扩散" and weekly["Papers"] == "up to 7 · thread"
+    assert weekly["When"] == "09:00 UTC, Mondays"
+    # topic:* drops the topic, and the reply says every paper.
+    general = fields(
+        await s.admin.slash(s.channel, *setup, channel=s.channel, time="09:00", timezone="UTC", topic="*")
+    )
+    assert general["Topic"].startswith("every paper") and general["When"] == "09:00 UTC, Mondays"
+    config = await cog(env).service.config(s.channel.guild.id, s.channel.id)
+    assert config is not None and config.topic is None and config.max_papers == 7 and config.thread
