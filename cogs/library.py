@@ -19,6 +19,7 @@ from bot.errors import InvalidInput
 from bot.exports import ExportFormat
 from bot.services.library import LibraryPage, Pick
 from cogs import _render
+from cogs._poster import DiscordMessenger
 from cogs._views import OwnedView, SaveFromList, SavePaper, save_menu, saved_text, with_view
 
 log = logging.getLogger(__name__)
@@ -42,19 +43,18 @@ def library_embed(page: LibraryPage, status: ReadFilter, tag: str | None) -> dis
     return _render.fit(embed)
 
 
-def picks_embed(picks: Sequence[Pick], *, weekly: bool = False) -> discord.Embed:
+def picks_embed(picks: Sequence[Pick]) -> discord.Embed:
     lines = []
     for rank, pick in enumerate(picks, 1):
         heading = f"**{rank}.** {_render.link(pick.paper.title, pick.paper.url, 180)}"
         lines.append(f"{heading}\nlike “{_render.md(truncate(pick.like, 150))}”")
     embed = discord.Embed(
-        title="🧭 Your weekly picks" if weekly else "🧭 Picks for you",
+        title="🧭 Picks for you",
         description="\n\n".join(lines)
         or "No new papers this week are close to what you saved. Save more papers to get picks.",
         colour=_render.ACCENT,
     )
-    footer = "New papers of the last 7 days, closest to what you saved"
-    embed.set_footer(text=footer + (" · /library digest off to stop these" if weekly else ""))
+    embed.set_footer(text="New papers of the last 7 days, closest to what you saved")
     return _render.fit(embed)
 
 
@@ -129,7 +129,8 @@ class Library(
 
     # ---- weekly picks DMs (background) ------------------------------------------------------------
 
-    @tasks.loop(hours=1)
+    # Every 10 minutes: a failed DM's first retry is due 10 minutes later (weekly_picks.FIRST_RETRY).
+    @tasks.loop(minutes=10)
     async def weekly(self) -> None:
         try:
             await self.send_weekly_picks()
@@ -141,22 +142,9 @@ class Library(
         await self.bot.wait_until_ready()
 
     async def send_weekly_picks(self) -> int:
-        """One DM of picks per member per week (UTC) for those who turned it on; returns DMs sent."""
-        sent = 0
-        for user_id in await self.service.weekly_due():
-            picks = await self.service.claim_weekly(user_id)
-            if not picks:
-                continue
-            try:
-                user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-                menu = save_menu([paper_ref(pick.paper) for pick in picks])
-                embed = picks_embed(picks, weekly=True)
-                none = discord.AllowedMentions.none()
-                await user.send(embed=embed, allowed_mentions=none, **with_view(menu))
-                sent += 1
-            except discord.HTTPException as exc:  # DMs closed or the user is gone: skip this week
-                log.info("weekly picks for %s not delivered (%s)", user_id, exc.text)
-        return sent
+        """One DM of picks per member per week (UTC) for those who turned it on, each exactly once
+        (see WeeklyPicks); a failed one is retried on a later run. Returns DMs delivered."""
+        return await self.bot.services.weekly_picks.deliver(DiscordMessenger(self.bot))
 
     async def _reply(self, interaction: discord.Interaction[PaperBot], text: str) -> None:
         await interaction.response.send_message(truncate(text, _render.CONTENT_LIMIT), ephemeral=True)

@@ -23,7 +23,8 @@ MEMBER_DATA = (
     " links of your saved papers you were told about",
     "whether your DMs were closed to the bot",
     "the papers you saved to your library, with your read marks, tags and notes",
-    "whether you want weekly picks by DM, and the week they last came",
+    "whether you want weekly picks by DM, the week they last came, and each week's picks DM"
+    " (the papers in it, whether it arrived)",
     "your 👍 votes on digest papers, per server",
 )
 MEMBER_TABLES = (
@@ -35,6 +36,7 @@ MEMBER_TABLES = (
     "library_updates",
     "library",
     "library_settings",
+    "weekly_picks_sends",
     "votes",
 )
 NOT_KEPT = "No message content, names or avatars: commands are answered and forgotten."

@@ -65,3 +65,18 @@ def digest_nonce(channel_id: int, post_day: date, part: int, *, weekly: bool = F
 def alert_nonce(batch_id: int, part: int) -> str:
     """As ``digest_nonce``, for a DM batch's part (batch ids never repeat)."""
     return f"a{_base36(batch_id, 13)}{_base36(part, 2)}"
+
+
+class PicksState(StrEnum):
+    """A member's weekly picks DM of one week."""
+
+    SENDING = "sending"  # claimed, leased, not yet recorded as delivered
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # Discord refused the DM (closed DMs, a block): not retried that week
+    GAVE_UP = "gave_up"  # Discord kept failing through every backed-off attempt
+
+
+def picks_nonce(user_id: int, week_monday: date) -> str:
+    """As ``digest_nonce``, for a member's weekly picks DM (one per member and ISO week, keyed by
+    the week's Monday). 18 characters, within Discord's 25."""
+    return f"p{_base36(user_id, 13)}{_base36(week_monday.toordinal(), 4)}"

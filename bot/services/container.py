@@ -28,6 +28,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.shard_claims import ShardClaims
 from bot.services.similar import SimilarPapers
 from bot.services.votes import VoteService
+from bot.services.weekly_picks import WeeklyPicks
 from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
@@ -75,6 +76,7 @@ class Services:
     privacy: PrivacyService
     votes: VoteService
     shards: ShardClaims  # which process runs which shards of this store
+    weekly_picks: WeeklyPicks
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
     identify_turns: IdentifyTurns | None = None  # the deployment's IDENTIFY pacing (bot processes)
@@ -165,6 +167,7 @@ class Services:
         votes = VoteService(database, repos.votes, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
         library = LibraryService(database, repos.library, papers, similar, clock=clock, members=repos.follows)
+        weekly_picks = WeeklyPicks(database, repos.library, library, clock=clock, lease=lease)
         updates = LibraryUpdates(repos.library, repos.follows, clock=clock)
         papers.on_code_linked(updates.queue_code_released)  # savers hear once, with their alerts
         papers.on_revised(updates.queue_new_versions)
@@ -183,6 +186,7 @@ class Services:
             privacy,
             votes,
             ShardClaims(database, repos.leases, settings.shard_plan, lease.owner, clock=clock),
+            weekly_picks,
             fetcher,
             clock,
             IdentifyTurns(database, repos.leases, owner=lease.owner),

@@ -202,15 +202,6 @@ class LibraryService:
         """Members with weekly picks on who have had none this week (UTC)."""
         return await self.repository.weekly_due(iso_week(self._clock()))
 
-    async def claim_weekly(self, user_id: int) -> list[Pick] | None:
-        """This week's picks for a member, claimed before sending so a member never gets two in one
-        week (another process or a restart finds the week taken: None). A week with no picks is
-        claimed too: nothing to send."""
-        async with self.database.transaction():
-            if not await self.repository.claim_week(user_id, iso_week(self._clock())):
-                return None
-        return await self.picks(user_id)
-
 
 def iso_week(when: datetime) -> str:
     year, week, _ = when.isocalendar()

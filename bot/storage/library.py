@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.library import LibraryEntry, ReadFilter
 from bot.storage.connection import Connection, Dialect, Row
+from bot.storage.digests import instant
 from bot.storage.papers import _FIELDS, paper_from_row
+
+
+@dataclass(frozen=True, slots=True)
+class PicksSend:
+    """An open weekly picks DM: whose, which week, its frozen message, when it was claimed."""
+
+    user_id: int
+    week: str
+    plan: str
+    created_at: datetime
+    attempts: int
+
 
 _PAPER_COLUMNS = ", ".join(f"p.{name}" for name in (*_FIELDS, "created_at"))
 _SELECT = (
@@ -185,3 +199,83 @@ class LibraryRepository:
 
     async def forget_settings(self, user_id: int) -> None:
         await self._db.execute("DELETE FROM library_settings WHERE user_id = ?", (user_id,))
+
+    # ---- weekly picks DMs: one per member and week, leased like alert batches -----------------
+
+    async def open_picks_send(
+        self, user_id: int, week: str, plan: str, now: datetime, *, owner: str, lease_until: datetime
+    ) -> None:
+        """The week's DM, frozen and leased to ``owner`` (in the transaction that claims the week)."""
+        await self._db.execute(
+            "INSERT INTO weekly_picks_sends (user_id, week, state, plan, created_at, owner, lease_until, "
+            "retry_at) VALUES (?, ?, 'sending', ?, ?, ?, ?, ?)",
+            (user_id, week, plan, instant(now), owner, instant(lease_until), instant(now)),
+        )
+
+    async def has_takeable_picks(self, *, owner: str, now: datetime) -> bool:
+        """Whether some week's DM is open, due for a retry and not leased to another live process."""
+        sql = (
+            "SELECT 1 FROM weekly_picks_sends WHERE state = 'sending' AND retry_at <= ? "
+            "AND (owner = ? OR lease_until IS NULL OR lease_until <= ?) LIMIT 1"
+        )
+        async with self._db.execute(sql, (instant(now), owner, instant(now))) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def take_over_picks(self, *, owner: str, lease_until: datetime, now: datetime) -> list[PicksSend]:
+        """Lease every open DM due for a retry whose lease ran out (or is ours) to ``owner``."""
+        moment = instant(now)
+        await self._db.execute(
+            "UPDATE weekly_picks_sends SET owner = ?, lease_until = ? WHERE state = 'sending' "
+            "AND retry_at <= ? AND (owner = ? OR lease_until IS NULL OR lease_until <= ?)",
+            (owner, instant(lease_until), moment, owner, moment),
+        )
+        sql = (
+            "SELECT user_id, week, plan, created_at, attempts FROM weekly_picks_sends "
+            "WHERE state = 'sending' AND owner = ? AND lease_until = ? ORDER BY user_id, week"
+        )
+        async with self._db.execute(sql, (owner, instant(lease_until))) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            PicksSend(int(r[0]), str(r[1]), str(r[2]), datetime.fromisoformat(str(r[3])), int(r[4]))
+            for r in rows
+        ]
+
+    async def renew_picks(self, user_id: int, week: str, *, owner: str, lease_until: datetime) -> bool:
+        """Extend ``owner``'s lease; False when another process took the DM over (or it is closed)."""
+        cursor = await self._db.execute(
+            "UPDATE weekly_picks_sends SET lease_until = ? "
+            "WHERE user_id = ? AND week = ? AND owner = ? AND state = 'sending'",
+            (instant(lease_until), user_id, week, owner),
+        )
+        return cursor.rowcount > 0
+
+    async def close_picks(
+        self, user_id: int, week: str, state: str, *, owner: str, message_id: int | None = None
+    ) -> bool:
+        """Close the DM as ``state`` (sent, unreachable, gave_up); False when not ``owner``'s."""
+        cursor = await self._db.execute(
+            "UPDATE weekly_picks_sends SET state = ?, message_id = ?, lease_until = NULL "
+            "WHERE user_id = ? AND week = ? AND owner = ? AND state = 'sending'",
+            (state, message_id, user_id, week, owner),
+        )
+        return cursor.rowcount > 0
+
+    async def retry_picks_later(self, user_id: int, week: str, retry_at: datetime, *, owner: str) -> int:
+        """An ambiguous failure: count it, give the lease up and wait until ``retry_at``. Returns
+        the attempts so far (0: not ``owner``'s any more)."""
+        await self._db.execute(
+            "UPDATE weekly_picks_sends SET attempts = attempts + 1, retry_at = ?, lease_until = NULL "
+            "WHERE user_id = ? AND week = ? AND owner = ? AND state = 'sending'",
+            (instant(retry_at), user_id, week, owner),
+        )
+        sql = "SELECT attempts FROM weekly_picks_sends WHERE user_id = ? AND week = ? AND state = 'sending'"
+        async with self._db.execute(sql, (user_id, week)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def picks_state(self, user_id: int, week: str) -> str | None:
+        """How the member's DM of ``week`` stands (None: never opened)."""
+        sql = "SELECT state FROM weekly_picks_sends WHERE user_id = ? AND week = ?"
+        async with self._db.execute(sql, (user_id, week)) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None

@@ -45,6 +45,10 @@ class PrivacyRepository:
             (user_id, user_id),
         )
         await self._delete("DELETE FROM alert_batches WHERE user_id = ? AND state <> 'sending'", (user_id,))
+        # A weekly picks DM being sent (leased, maybe by another process) is finished exactly once.
+        await self._delete(
+            "DELETE FROM weekly_picks_sends WHERE user_id = ? AND state <> 'sending'", (user_id,)
+        )
         sql = (
             "SELECT (SELECT count(*) FROM alerts WHERE user_id = ?) "
             "+ (SELECT count(*) FROM library_updates WHERE user_id = ?)"

@@ -39,10 +39,17 @@ async def test_an_in_flight_batch_keeps_its_alerts_and_nothing_else_stays(
             "(7, 1, '[]', 'sent', 1, 'x'), (7, 2, '[]', 'sending', 2, 'x'), "
             "(7, 3, '[]', 'pending', NULL, 'x')"
         )
+        await db.execute(
+            "INSERT INTO weekly_picks_sends (user_id, week, state, plan, created_at, retry_at) VALUES "
+            "(7, '2026-W30', 'sent', '[]', 'x', 'x'), (7, '2026-W31', 'sending', '[]', 'x', 'x')"
+        )
         forgotten = await PrivacyRepository(database.connection).forget(7)
     assert (forgotten.follows, forgotten.alerts, forgotten.kept_in_flight) == (1, 2, 1)
     assert await count(database, "SELECT count(*) FROM alerts WHERE user_id = 7 AND batch_id = 2") == 1
     assert await count(database, "SELECT count(*) FROM alert_batches WHERE user_id = 7") == 1
+    # The weekly picks DM being sent stays (its delivery finishes once); last week's is gone.
+    assert await count(database, "SELECT count(*) FROM weekly_picks_sends WHERE user_id = 7") == 1
+    assert await count(database, "SELECT count(*) FROM weekly_picks_sends WHERE state = 'sending'") == 1
     assert await count(database, "SELECT count(*) FROM members WHERE user_id = 7 AND timezone = 'UTC'") == 1
 
     async with database.transaction():  # once that DM is done, forgetting again leaves nothing
