@@ -82,10 +82,11 @@ async def test_counts_follow_papers_as_they_arrive_and_change(database: Store) -
 
 async def test_an_upgraded_store_counts_the_papers_it_already_held(store_at: tuple[Opener, str]) -> None:
     open_store, backend = store_at
-    store = await open_store()
-    await PaperService(store).ingest([ListedPaper(p) for p in PAPERS])
-    # As a paperbot from before the counts left the store: the papers, no counts, the version before.
+    # As a paperbot from before the counts left the store: the papers, no counts, the version before
+    # (built up to the counts' migration only: later migrations run at the upgrade).
     before = next(m.number for m in bundled_migrations(backend) if "_term_docs." in m.name) - 1
+    store = await open_store(migrations=bundled_migrations(backend)[: before + 1])
+    await PaperService(store).ingest([ListedPaper(p) for p in PAPERS])
     async with store.transaction() as connection:
         await connection.execute("DROP TABLE term_docs")
         if backend == "sqlite":
