@@ -246,7 +246,7 @@ class PaperRepository:
         ]
         await self._store_listings(listings, {stored.pk for stored in inserted})
         await record_signals(self._db, listings, now)
-        await record_people(self._db, listings)
+        await record_people(self._db, listings, {stored.pk for stored in inserted})
         code_linked = tuple(
             StoredPaper(pk, after) for pk, before, after in updates if after.code_url and not before.code_url
         )

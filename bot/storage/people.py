@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.models import ListedPaper
 from bot.domain.people import AuthorCredit, Credits, PersonKind, family_of_folded, fold_name
-from bot.storage.connection import Connection, Store
+from bot.storage.connection import BulkCopy, Connection, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,30 +23,43 @@ class KnownPerson:
 
 
 PersonRow = tuple[int, str, int, str, str, str, str | None]
+PERSON_COLUMNS = ("paper_pk", "kind", "position", "name", "folded", "family", "hf_id")
 INSERT_PEOPLE = (
     "INSERT INTO paper_people (paper_pk, kind, position, name, folded, family, hf_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) "
 )
 
 
-def person_row(pk: int, kind: str, position: int, name: str, hf_id: str | None) -> PersonRow:
+@functools.lru_cache(maxsize=1 << 16)  # authors recur across papers: each name is folded once an ingest
+def folded_and_family(name: str) -> tuple[str, str]:
+    """A name's ``folded`` and ``family`` columns, as one look-up per row."""
     folded = fold_name(name)
-    return (pk, kind, position, name, folded, family_of_folded(folded), hf_id)
+    return folded, family_of_folded(folded)
+
+
+def person_row(pk: int, kind: str, position: int, name: str, hf_id: str | None) -> PersonRow:
+    return (pk, kind, position, name, *folded_and_family(name), hf_id)
 
 
 def name_rows(pk: int, authors: Sequence[str]) -> list[PersonRow]:
     """Author rows from names alone (no claims): each name at its place in the list; a name without
     a letter or digit (nothing to look it up by) is skipped, as migration 0027 skips it."""
-    rows = (person_row(pk, "author", at, name, None) for at, name in enumerate(authors))
-    return [row for row in rows if row[4]]  # folded to nothing
+    return [
+        (pk, "author", at, name, folded, family, None)
+        for at, name in enumerate(authors)
+        for folded, family in (folded_and_family(name),)
+        if folded
+    ]
 
 
-async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, int]]) -> None:
+async def record_people(
+    db: Connection, listings: Sequence[tuple[ListedPaper, int]], fresh: Collection[int] = frozenset()
+) -> None:
     """Replace the credits of every listed paper that came with them, by the stored paper's pk; a
     paper a source lists by name only (the arXiv feed, page text) gets author rows from its names
-    when it has none, so author follows and autocomplete know it too (inside the ingest's transaction)."""
-    rows: list[PersonRow] = []
-    credited: list[int] = []
+    when it has none, so author follows and autocomplete know it too (inside the ingest's transaction).
+    ``fresh``: the pks this batch inserted, which can have no rows yet (none to look up or replace)."""
+    credited: dict[tuple[int, str, int], PersonRow] = {}
     named: dict[int, Sequence[str]] = {}
     for item, pk in listings:
         credits = item.credits
@@ -53,30 +67,50 @@ async def record_people(db: Connection, listings: Sequence[tuple[ListedPaper, in
             if item.paper.authors:
                 named.setdefault(pk, item.paper.authors)
             continue
-        credited.append(pk)
-        rows += [
-            person_row(pk, "author", at, slot.name, slot.hf_user) for at, slot in enumerate(credits.authors)
-        ]
+        # A paper listed twice with credits in one batch: the later listing's slot wins, as the
+        # upsert row after row would leave it.
+        for at, slot in enumerate(credits.authors):
+            credited[(pk, "author", at)] = person_row(pk, "author", at, slot.name, slot.hf_user)
         if credits.org_id or credits.org_name:
-            rows.append(person_row(pk, "org", 0, credits.org_name or credits.org_id or "", credits.org_id))
-    if credited:
+            org = credits.org_name or credits.org_id or ""
+            credited[(pk, "org", 0)] = person_row(pk, "org", 0, org, credits.org_id)
+    credited_pks = {pk for item, pk in listings if item.credits is not None}
+    for pk in credited_pks:
+        named.pop(pk, None)
+    old = sorted(pk for pk in credited_pks if pk not in fresh)
+    if old:
         await db.execute(
-            f"DELETE FROM paper_people WHERE paper_pk IN ({db.dialect.ints()})", (json.dumps(credited),)
+            f"DELETE FROM paper_people WHERE paper_pk IN ({db.dialect.ints()})", (json.dumps(old),)
         )
+    # The rows of papers stored just now cannot collide with any: written without a conflict clause
+    # (as one COPY stream on PostgreSQL); the others replace what is stored.
+    new_rows = [row for pk in named if pk in fresh for row in name_rows(pk, named[pk])]
+    new_rows += [row for row in credited.values() if row[0] in fresh]
+    await _write_new(db, new_rows)
+    replacing = [row for row in credited.values() if row[0] not in fresh]
+    if replacing:
         await db.executemany(
             INSERT_PEOPLE + "ON CONFLICT (paper_pk, kind, position) DO UPDATE SET name = excluded.name, "
             "folded = excluded.folded, family = excluded.family, hf_id = excluded.hf_id",
-            rows,
+            replacing,
         )
-    for pk in credited:
-        named.pop(pk, None)
-    if named:
-        await _record_names(db, named)
+    stored_named = {pk: authors for pk, authors in named.items() if pk not in fresh}
+    if stored_named:
+        await _record_names(db, stored_named)
+
+
+async def _write_new(db: Connection, rows: list[PersonRow]) -> None:
+    if not rows:
+        return
+    if isinstance(db, BulkCopy):
+        await db.copy_rows("paper_people", PERSON_COLUMNS, rows)
+    else:
+        await db.executemany(INSERT_PEOPLE, rows)
 
 
 async def _record_names(db: Connection, named: dict[int, Sequence[str]]) -> None:
-    """Author rows from names, only for papers without any: Hugging Face's credits (claims, their
-    order) are never replaced by a feed's names, and a later HF listing replaces these."""
+    """Author rows from names, only for stored papers without any: Hugging Face's credits (claims,
+    their order) are never replaced by a feed's names, and a later HF listing replaces these."""
     sql = (
         "SELECT DISTINCT paper_pk FROM paper_people "
         f"WHERE kind = 'author' AND paper_pk IN ({db.dialect.ints()})"
