@@ -15,6 +15,7 @@ from bot.client import PaperBot
 from bot.domain.digest import paper_ref
 from bot.domain.layout import byline, plural, truncate
 from bot.domain.library import MAX_NOTE_CHARS, LibraryEntry, ReadFilter, parse_tag
+from bot.domain.picks import picks_text
 from bot.errors import InvalidInput
 from bot.exports import ExportFormat
 from bot.services.library import LibraryPage, Pick
@@ -44,13 +45,9 @@ def library_embed(page: LibraryPage, status: ReadFilter, tag: str | None) -> dis
 
 
 def picks_embed(picks: Sequence[Pick]) -> discord.Embed:
-    lines = []
-    for rank, pick in enumerate(picks, 1):
-        heading = f"**{rank}.** {_render.link(pick.paper.title, pick.paper.url, 180)}"
-        lines.append(f"{heading}\nlike “{_render.md(truncate(pick.like, 150))}”")
     embed = discord.Embed(
         title="🧭 Picks for you",
-        description="\n\n".join(lines)
+        description=picks_text([(pick.paper, pick.like) for pick in picks])
         or "No new papers this week are close to what you saved. Save more papers to get picks.",
         colour=_render.ACCENT,
     )

@@ -18,16 +18,21 @@ def picks_marker(week: str) -> str:
     return f"weekly picks {week}"
 
 
-def plan_weekly_picks(week: str, picks: Sequence[tuple[Paper, str]]) -> DigestMessage:
-    """The DM of ``picks`` (a new paper, the title of the saved paper it is like), best first."""
-    lines = [
+def picks_text(picks: Sequence[tuple[Paper, str]]) -> str:
+    """``picks`` (a new paper, the title of the saved paper it is like), best first, one numbered
+    entry each with its reason: the weekly DM and `/library picks` list them alike."""
+    return "\n\n".join(
         f"**{rank}.** {md_link(escape(truncate(paper.title, 180)), paper.url)}\n"
         f"like “{escape(truncate(like, 150))}”"
         for rank, (paper, like) in enumerate(picks, 1)
-    ]
+    )
+
+
+def plan_weekly_picks(week: str, picks: Sequence[tuple[Paper, str]]) -> DigestMessage:
+    """The DM of ``picks``, best first."""
     embed = EmbedSpec(
         title=WEEKLY_TITLE,
-        description="\n\n".join(lines),
+        description=picks_text(picks),
         footer=f"{FOOTER} · {picks_marker(week)}",
         papers=tuple(paper.id for paper, _ in picks),
         saves=tuple(paper_ref(paper) for paper, _ in picks),
