@@ -166,9 +166,13 @@ def _database_error(db: Path | None, exc: sqlite3.DatabaseError) -> str:
         if not os.access(db, os.W_OK):
             return f"the database file {db} is read-only: make it writable, or copy it (`paperbot backup`)"
     if db is not None and not db.exists() and (folder := read_only_folder(db)) is not None:
-        return f"the folder {folder} is read-only: cannot write {db} there"
+        return cannot_write_in(folder, db)
     where = f"{db}" if db else "the database"
     return f"cannot use {where} as a paperbot database: {exc}"
+
+
+def cannot_write_in(folder: Path, path: Path) -> str:
+    return f"the folder {folder} is read-only: cannot write {path} there"
 
 
 def read_only_folder(path: Path) -> Path | None:
@@ -186,7 +190,7 @@ def _readonly_store(settings: Settings, *, create: bool) -> bool:
         return False
     folder = read_only_folder(store)
     if folder is not None and create:
-        fail(f"the folder {folder} is read-only: cannot write {store} there")
+        fail(cannot_write_in(folder, store))
     return folder is not None
 
 
