@@ -15,10 +15,13 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from bench import page_cache
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.query import quote
 from bot.domain.text import clean_line, fold, words
@@ -146,42 +149,99 @@ async def quality(cache: Path, queries: int = 500, seed: int = 5) -> None:
         print(f"  {name:<11} P@5 {statistics.fmean(values):.3f}")
 
 
-async def latency(cache: Path, copies: int, queries: int = 300) -> None:
-    database = await Database.open(await corpus_database(cache, copies))
-    repos = Repositories.of(database)
-    service = PaperService(database, repos.papers)
-    await service.start()  # the title vocabulary, as the bot holds it
-    similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: service.search.vocabulary.docs)
-    n = await repos.papers.count()
-    rng = random.Random(3)
-    # Two rounds of distinct papers: the first starts with no document count cached (as after a
-    # start), the second finds the counts the first left, as a bot that has answered a while does.
-    for label in ("cold term-count cache", "counts of the first round cached"):
-        pks = [rng.randint(1, n) for _ in range(queries)]
-        sources = await repos.papers.by_pks(pks)
-        stop = asyncio.Event()
-        lag = asyncio.create_task(_loop_lag(stop))
-        times, cpu = [], []
-        for pk in pks:
-            if pk not in sources:
-                continue
-            started, used = time.perf_counter(), time.process_time()
-            await similar.similar(sources[pk].paper, limit=8)
-            times.append((time.perf_counter() - started) * 1000)
-            cpu.append((time.process_time() - used) * 1000)  # every thread of the process: SQLite's too
-        stop.set()
-        worst_lag = await lag
-        times.sort()
-        cpu.sort()
-        p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-        cpu_p99 = cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))]
-        # CPU's p99 beside the wall clock's: a wall p99 far above it is waiting (pages read from disk
-        # on a first touch, a busy machine), not work a call does.
-        print(
-            f"similar n={n:,}, {label}: p50 {statistics.median(times):.1f} ms, p99 {p99:.1f} ms, "
-            f"max {times[-1]:.1f} ms, CPU {statistics.fmean(cpu):.1f} ms a call (mean, all threads), "
-            f"CPU p99 {cpu_p99:.1f} ms "
-            f"over {len(times)} papers of the real corpus x{copies}; "
-            f"event loop held at most {worst_lag:.1f} ms"
+def _disk_read() -> int:
+    """Bytes this process has had read from storage (not from the page cache), all threads."""
+    with open("/proc/self/io", encoding="ascii") as io:
+        for line in io:
+            if line.startswith("read_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+async def _round(
+    similar: SimilarPapers, papers: list[Paper], label: str, before_each: Callable[[], None] | None = None
+) -> None:
+    """One call for each paper; ``before_each`` (outside the timing) puts the store in a state first."""
+    stop = asyncio.Event()
+    lag = asyncio.create_task(_loop_lag(stop))
+    times, cpu, read = [], [], []
+    for paper in papers:
+        if before_each is not None:
+            before_each()
+        started, used, disk = time.perf_counter(), time.process_time(), _disk_read()
+        await similar.similar(paper, limit=8)
+        times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - used) * 1000)  # every thread of the process: SQLite's too
+        read.append((_disk_read() - disk) / 1024)
+    stop.set()
+    worst_lag = await lag
+    # CPU's p99 beside the wall clock's: a wall p99 far above it is waiting (pages read from disk,
+    # a busy machine), not work a call does; the bytes read from disk say which of the two.
+    print(
+        f"  {label}: wall p50 {statistics.median(times):.1f} / p99 {_p99(times):.1f} / "
+        f"max {max(times):.1f} ms; "
+        f"CPU p50 {statistics.median(cpu):.1f} / p99 {_p99(cpu):.1f} ms (all threads); "
+        f"read from disk {statistics.fmean(read):,.0f} KiB a call (mean), max {max(read):,.0f} KiB; "
+        f"event loop held at most {worst_lag:.1f} ms; {len(times)} papers"
+    )
+
+
+@asynccontextmanager
+async def _similar_service(path: Path) -> AsyncIterator[tuple[SimilarPapers, Repositories]]:
+    """The store opened and "similar" started as the bot does (title vocabulary loaded)."""
+    database = await Database.open(path)
+    try:
+        repos = Repositories.of(database)
+        service = PaperService(database, repos.papers)
+        await service.start()
+        yield (
+            SimilarPapers(repos.papers, repos.terms, title_docs=lambda: service.search.vocabulary.docs),
+            repos,
         )
-    await database.close()
+    finally:
+        await database.close()
+
+
+async def latency(cache: Path, copies: int, queries: int = 300) -> None:
+    """Four rounds of ``queries`` distinct papers each; the page cache's state is set and printed
+    before each, since it decides a first call's wall time (the disk's, or memory's)."""
+    path = await corpus_database(cache, copies)
+    rng = random.Random(3)
+    async with _similar_service(path) as (_, repos):
+        n = await repos.papers.count()
+        rounds = [[rng.randint(1, n) for _ in range(queries)] for _ in range(4)]
+        stored = await repos.papers.by_pks(pk for pks in rounds for pk in pks)
+    cached, counted, dropped, each = ([stored[pk].paper for pk in pks if pk in stored] for pks in rounds)
+    print(f"similar over the real corpus x{copies}: {n:,} papers, limit 8, {queries} distinct papers a round")
+
+    page_cache.load(path)
+    print(f"store loaded into the OS page cache: {page_cache.residency(path).describe()}")
+    async with _similar_service(path) as (similar, _):
+        # As a running bot whose store fits in RAM: no document count or chosen term cached yet.
+        await _round(similar, cached, "first call for a paper, store in the page cache")
+        # The same service: the counts the first round read stay cached, as in a bot that has
+        # answered a while.
+        await _round(similar, counted, "first call for a paper, counts of the round above cached")
+
+    page_cache.drop(path)
+    print(f"store dropped from the OS page cache: {page_cache.residency(path).describe()}")
+    async with _similar_service(path) as (similar, _):
+        # A bot started on a store the OS has not read since (after a reboot, or other files read):
+        # every page a call needs comes from the disk once.
+        print(f"  after start-up: {page_cache.residency(path).describe()}")
+        await _round(
+            similar, dropped, "first call for a paper, store dropped from the page cache before the start"
+        )
+        # A running bot whose store other files keep pushing out: the OS cache holds none of it at
+        # each call, SQLite's own page cache (8 MiB a reader) keeps what the calls above read.
+        await _round(
+            similar,
+            each,
+            "first call for a paper, store dropped from the page cache before every call",
+            before_each=lambda: page_cache.drop(path),
+        )
