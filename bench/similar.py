@@ -28,6 +28,7 @@ from bot.domain.text import clean_line, fold, words
 from bot.services.papers import PaperService
 from bot.services.similar import SimilarPapers
 from bot.storage.database import Database
+from bot.storage.index_warmup import warm_indexes
 from bot.storage.repositories import Repositories
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "hf-daily-papers"
@@ -208,15 +209,17 @@ async def _similar_service(path: Path) -> AsyncIterator[tuple[SimilarPapers, Rep
 
 
 async def latency(cache: Path, copies: int, queries: int = 300) -> None:
-    """Four rounds of ``queries`` distinct papers each; the page cache's state is set and printed
+    """Five rounds of ``queries`` distinct papers each; the page cache's state is set and printed
     before each, since it decides a first call's wall time (the disk's, or memory's)."""
     path = await corpus_database(cache, copies)
     rng = random.Random(3)
     async with _similar_service(path) as (_, repos):
         n = await repos.papers.count()
-        rounds = [[rng.randint(1, n) for _ in range(queries)] for _ in range(4)]
+        rounds = [[rng.randint(1, n) for _ in range(queries)] for _ in range(5)]
         stored = await repos.papers.by_pks(pk for pks in rounds for pk in pks)
-    cached, counted, dropped, each = ([stored[pk].paper for pk in pks if pk in stored] for pks in rounds)
+    cached, counted, dropped, after_warmup, each = (
+        [stored[pk].paper for pk in pks if pk in stored] for pks in rounds
+    )
     print(f"similar over the real corpus x{copies}: {n:,} papers, limit 8, {queries} distinct papers a round")
 
     page_cache.load(path)
@@ -228,14 +231,20 @@ async def latency(cache: Path, copies: int, queries: int = 300) -> None:
         # answered a while.
         await _round(similar, counted, "first call for a paper, counts of the round above cached")
 
+    # A bot started on a store the OS has not read since (after a reboot, or other files read).
     page_cache.drop(path)
     print(f"store dropped from the OS page cache: {page_cache.residency(path).describe()}")
     async with _similar_service(path) as (similar, _):
-        # A bot started on a store the OS has not read since (after a reboot, or other files read):
-        # every page a call needs comes from the disk once.
-        print(f"  after start-up: {page_cache.residency(path).describe()}")
+        # With `search.warm_indexes = false`, or in the seconds before the warm-up below is done:
+        # every page a call needs comes from the disk the first time.
+        await _round(similar, dropped, "first call for a paper, store dropped before the start, no warm-up")
+    page_cache.drop(path)
+    print(f"store dropped from the OS page cache: {page_cache.residency(path).describe()}")
+    async with _similar_service(path) as (similar, _):
+        warmed = await warm_indexes(str(path))  # what the bot runs beside serving after start-up
+        print(f"  start-up warm-up: {warmed.describe()}; {page_cache.residency(path).describe()}")
         await _round(
-            similar, dropped, "first call for a paper, store dropped from the page cache before the start"
+            similar, after_warmup, "first call for a paper, store dropped before the start, after the warm-up"
         )
         # A running bot whose store other files keep pushing out: the OS cache holds none of it at
         # each call, SQLite's own page cache (8 MiB a reader) keeps what the calls above read.

@@ -83,6 +83,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
     async with PaperBot(services=services, settings=settings) as bot:
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
         keeping = asyncio.create_task(_keep_shards(bot, services.shards))
+        warming = asyncio.create_task(_warm_indexes(services, settings))
         freeze_startup_heap()
         serving = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
         stopping = asyncio.create_task(stop.wait())
@@ -93,7 +94,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
             else:
                 await _stop(bot, serving)
         finally:
-            for task in (stopping, beating, keeping):
+            for task in (stopping, beating, keeping, warming):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -171,6 +172,19 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
         await asyncio.sleep(settings.health.interval_seconds)
+
+
+async def _warm_indexes(services: Services, settings: Settings) -> None:
+    """Read the full-text indexes into the OS page cache once, beside serving (index_warmup)."""
+    if not settings.search.warm_indexes:
+        return
+    try:
+        warmed = await services.warm_indexes()
+    except Exception:  # a store it cannot read this way serves as before, reading pages as needed
+        log.exception("reading the full-text indexes ahead failed")
+        return
+    if warmed is not None:
+        log.info("%s", warmed.describe())
 
 
 async def _keep_shards(bot: PaperBot, shards: ShardClaims) -> None:

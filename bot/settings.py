@@ -61,6 +61,11 @@ class SearchSettings(BaseModel):
         le=100_000,
         description="Search answers and title suggestions kept in memory until the papers change (0: none)",
     )
+    warm_indexes: bool = Field(
+        True,
+        description="Read the full-text indexes once after start-up, in the background, so first "
+        "searches and similar papers do not wait on the disk (SQLite)",
+    )
 
 
 class DigestSettings(BaseModel):

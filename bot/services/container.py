@@ -34,6 +34,7 @@ from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
 from bot.storage.connection import Store
 from bot.storage.fetches import FetchRecord
+from bot.storage.index_warmup import Warmed, warm_indexes
 from bot.storage.repositories import Repositories
 from bot.storage.shard_servers import ServerCount
 from bot.storage.store import open_store
@@ -236,6 +237,13 @@ class Services:
         new papers arrived (their alerts may be waiting)."""
         await self.follows.refresh_if_changed()
         return await self.papers.refresh_if_changed()
+
+    async def warm_indexes(self) -> Warmed | None:
+        """Read the full-text indexes into the OS page cache once (bot.storage.index_warmup); None
+        where there is nothing to read: PostgreSQL caches on its server, :memory: is memory."""
+        if self.database.dialect.postgres or self.database.path == ":memory:":
+            return None
+        return await warm_indexes(self.database.path)
 
     async def pending_alerts(self) -> bool:
         return bool(await self.repositories.follows.users_with_pending())
