@@ -350,7 +350,14 @@ async def _fetch_live(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words to look for; "exact phrase" in double quotes.')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words to look for; "exact phrase" in double quotes. A query that starts with "-" '
+            '(a word left out) goes after "--", or the shell\'s words are read as options: '
+            'paperbot search -- "-video diffusion"'
+        ),
+    ],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="Most results to print.")] = 10,
     as_json: JsonOption = False,
     db: DbOption = None,

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.client import PaperBot
+from bot.client import PaperBot, respond
 from bot.domain.digest import paper_ref
 from bot.domain.layout import byline, plural, truncate
 from bot.domain.library import MAX_NOTE_CHARS, LibraryEntry, ReadFilter, parse_tag
@@ -144,7 +144,8 @@ class Library(
         return await self.bot.services.weekly_picks.deliver(DiscordMessenger(self.bot))
 
     async def _reply(self, interaction: discord.Interaction[PaperBot], text: str) -> None:
-        await interaction.response.send_message(truncate(text, _render.CONTENT_LIMIT), ephemeral=True)
+        # respond, not response.send_message: a save that waited for a busy writer was deferred.
+        await respond(interaction, truncate(text, _render.CONTENT_LIMIT), ephemeral=True)
 
     async def _own_papers(
         self, interaction: discord.Interaction[PaperBot], current: str

@@ -97,8 +97,10 @@ def test_restore_puts_the_backup_back_and_keeps_the_crashed_store(crashed: tuple
     code, output = run("restore", str(backup), "--db", str(store))
     assert (code, output) == (
         1,
-        f"error: {kept} exists (an earlier restore's old store): move or delete it, then restore again",
+        f"error: {kept} exists (an earlier restore's old store): move or delete it, then restore again "
+        f"(the backup itself is good: schema version {restore_module.latest_schema()}, 69 papers)",
     )
+    assert not store.with_name("p.db.restoring").exists()
 
 
 def test_restore_onto_a_machine_without_a_store(tmp_path: Path, crashed: tuple[Path, Path]) -> None:
@@ -182,6 +184,21 @@ def test_a_bad_backup_is_refused_before_the_store_is_touched(
     assert code == 1 and output.startswith(f"error: {bad} ") and "nothing was changed" in output, output
     assert message in output
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("p.db")} == snapshot
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_BACKUPS))
+def test_a_bad_backup_is_named_even_while_an_earlier_restores_copy_is_in_the_way(
+    kind: str, tmp_path: Path, crashed: tuple[Path, Path]
+) -> None:
+    """The member learns the backup is bad before being asked to move the earlier copy away."""
+    store, backup = crashed
+    assert run("restore", str(backup), "--db", str(store))[0] == 0  # leaves p.db.before-restore
+    make, message = BAD_BACKUPS[kind]
+    bad = tmp_path / f"{kind}.db"
+    make(bad, backup)
+    code, output = run("restore", str(bad), "--db", str(store))
+    assert code == 1 and output.startswith(f"error: {bad} ") and message in output, output
+    assert "before-restore" not in output
 
 
 def test_a_postgresql_store_is_told_to_use_pg_restore(

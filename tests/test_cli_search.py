@@ -75,3 +75,14 @@ def test_a_left_out_word_is_left_out(db: Path) -> None:
 
     learning, federated = ids("learning"), ids("federated")
     assert federated & learning and ids("learning -federated") == learning - federated
+
+
+def test_a_query_starting_with_a_left_out_word_goes_after_double_dash_as_help_and_readme_say(
+    db: Path,
+) -> None:
+    shown = runner.invoke(app, ["search", "--help"], terminal_width=200).stdout
+    assert 'paperbot search -- "-video diffusion"' in " ".join(shown.split())
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    assert 'paperbot search -- "-video diffusion"' in readme
+    found = runner.invoke(app, ["search", "--json", "--db", str(db), "--", "-video learning"])
+    assert found.exit_code == 0 and json.loads(found.stdout)

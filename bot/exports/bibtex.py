@@ -54,9 +54,11 @@ def escape(text: str) -> str:
 
 
 def _ascii_words(text: str) -> list[str]:
-    decomposed = unicodedata.normalize("NFKD", text).casefold()
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _ASCII_WORD.findall(plain)
+    # From the text the entry shows (escape sequences dropped whole), so a title's terminal colour
+    # codes do not leave "31m" in its key.
+    decomposed = unicodedata.normalize("NFKD", plain(text)).casefold()
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _ASCII_WORD.findall(bare)
 
 
 def family_name(author: str) -> str:

@@ -28,6 +28,10 @@ from bot.sandbox.shards import (
 from bot.sandbox.world import World
 
 HEARTBEAT_MS = 41250
+# Discord's heartbeat ACK comes back after a network round trip. An ACK sent at once over loopback
+# reached discord.py before its keep-alive thread recorded the heartbeat's send time, so the bot
+# logged "Can't keep up, shard ID 0 websocket is 41.3s behind" (the time since the previous beat).
+HEARTBEAT_ACK_DELAY = 0.05
 SESSION_STARTS_PER_DAY = 1000
 
 
@@ -96,6 +100,12 @@ class Gateway(World):
         session.seq += 1
         frame = {"op": 0, "t": event, "s": session.seq, "d": data}
         session.frames.append(frame)
+        self._send_soon(socket, frame)
+
+    def _ack_heartbeat(self, socket: web.WebSocketResponse) -> None:
+        self._send_soon(socket, {"op": 11})
+
+    def _send_soon(self, socket: web.WebSocketResponse, frame: Json) -> None:
         task = asyncio.ensure_future(self._send(socket, frame))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -129,7 +139,7 @@ class Gateway(World):
     async def _gateway_op(self, socket: web.WebSocketResponse, frame: Json) -> None:
         op, data = frame.get("op"), frame.get("d") or {}
         if op == 1:  # heartbeat
-            await socket.send_str(json.dumps({"op": 11}))
+            asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY, self._ack_heartbeat, socket)
         elif op == 2:
             await self._identify(socket, data)
         elif op == 6:  # resume: replay what the bot missed

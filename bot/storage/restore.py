@@ -7,7 +7,8 @@ runs is overwritten or mixed with its writes. So a restore here:
 
 1. refuses while any process has the store open (SQLite's own lock in the ``-shm`` file says so);
 2. copies the backup next to the store and checks the copy (integrity check, a paperbot schema
-   this version can run) before touching the store;
+   this version can run) before touching the store, then refuses if an earlier restore's kept
+   store is in the way (after the check: the member learns first whether the backup is good);
 3. folds the old store's ``-wal`` into it if it can, then keeps it as ``<store>.before-restore``
    (with its ``-wal`` if that could not be folded in), and removes the stale ``-shm``;
 4. moves the checked copy into place in one atomic rename.
@@ -95,10 +96,6 @@ def restore_store(backup: Path, store: Path) -> Restored:
     previous = kept_copy(store)
     if store.exists() and previous.exists() and previous.samefile(store):
         previous.unlink()  # a restore interrupted before its rename: the store is still the old one
-    if store.exists() and (previous.exists() or sidecar(previous, "-wal").exists()):
-        raise RestoreRefused(
-            f"{previous} exists (an earlier restore's old store): move or delete it, then restore again"
-        )
     if store_in_use(store):
         raise RestoreRefused(
             f"{store} is open in another process (a running bot or paperbot command): stop it, then restore"
@@ -113,6 +110,13 @@ def restore_store(backup: Path, store: Path) -> Restored:
         stale.unlink(missing_ok=True)  # a restore interrupted before its rename
     try:
         version, papers = _checked_copy(backup, incoming)
+        # Checked after the backup, so a member moving the earlier copy away is not then told
+        # that the backup was bad all along.
+        if store.exists() and (previous.exists() or sidecar(previous, "-wal").exists()):
+            raise RestoreRefused(
+                f"{previous} exists (an earlier restore's old store): move or delete it, then restore "
+                f"again (the backup itself is good: schema version {version}, {papers} papers)"
+            )
     except BaseException:
         incoming.unlink(missing_ok=True)
         raise

@@ -35,6 +35,12 @@ def test_a_terminal_escape_is_dropped_whole_as_the_cli_drops_it(fmt: ExportForma
     assert printable(ANSI_TITLE) == "RED Alert: Terminal Escapes"  # what `paperbot show` prints
 
 
+def test_a_citation_key_takes_its_word_from_the_title_as_shown_not_its_escape_codes() -> None:
+    paper = Paper(ANSI_TITLE, "Abstract.", Source.HF_API, arxiv_id="2501.00001", authors=("Ada Lovelace",))
+    [key] = citation_keys([LibraryEntry(1, paper, SAVED)])
+    assert key == "lovelace2025red"  # was "lovelace202531mred": the colour code's "31m" glued on
+
+
 def test_the_markdown_file_keeps_mentions_as_written() -> None:
     paper = Paper("@everyone look: <@123> and @here", "Abstract.", Source.HF_API, arxiv_id="2501.00001")
     text = export(ExportFormat.MARKDOWN, paper)
