@@ -21,6 +21,7 @@ from bench import cache, workload
 from bench.cache import CACHE, database, rss_mb
 from bench.corpus import generate
 from bot.services.papers import PaperService
+from bot.settings import SearchSettings
 from bot.storage.connection import Store
 from bot.storage.database import Database
 from bot.storage.papers import PaperRepository
@@ -102,9 +103,10 @@ async def _search(
     cold: bool,
     postgres: str | None,
     server_cpu: Callable[[], float | None] | None = None,
+    readers: int = SearchSettings().readers,  # as many as the bot opens: a search uses two at once
 ) -> None:
     if postgres is None:
-        db: Store = await Database.open(await database(n))
+        db: Store = await Database.open(await database(n), readers=readers)
     else:
         from bench.postgres import analyze, corpus_database
 
@@ -163,6 +165,9 @@ def search(
     warm: Annotated[bool, typer.Option(help="Let the suggestion cache answer repeats.")] = False,
     backend: Backend = "sqlite",
     database_url: DatabaseUrl = None,
+    readers: Annotated[
+        int, typer.Option(help="SQLite read connections (the bot's search.readers by default).")
+    ] = SearchSettings().readers,
 ) -> None:
     """Search and autocomplete latency, p50/p99, and the process's memory (on the embedded
     PostgreSQL, also the server's CPU a query)."""
@@ -172,7 +177,7 @@ def search(
         from bench.postgres import server_cpu_seconds
 
         server_cpu = server_cpu_seconds
-    asyncio.run(_search(n, queries, cold=not warm, postgres=postgres, server_cpu=server_cpu))
+    asyncio.run(_search(n, queries, cold=not warm, postgres=postgres, server_cpu=server_cpu, readers=readers))
 
 
 @app.command()

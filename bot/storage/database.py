@@ -24,6 +24,7 @@ from bot.domain.ids import title_id_from_key
 from bot.domain.people import family_key, fold_name
 from bot.domain.text import search_text, title_key, word_set
 from bot.errors import StorageUnavailable
+from bot.storage import stoppable
 from bot.storage.connection import SQLITE, Dialect
 from bot.storage.sandbox_marker import MARKER_TABLE
 
@@ -160,7 +161,10 @@ class RoutedConnection:
     async def fetch_all(self, sql: str, parameters: Iterable[Any] | None = None) -> list[Any]:
         # One hand-off to the connection's thread instead of three (execute, fetch, close): under
         # load each hand-off is a wake-up of that thread and of the event loop.
-        return list(await self._target().execute_fetchall(sql, parameters))
+        target = self._target()
+        if target is self._database.writer:  # a statement of a transaction is never cut short
+            return list(await target.execute_fetchall(sql, parameters))
+        return await stoppable.fetch_all(target, sql, parameters)  # given up, it stops
 
     async def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> aiosqlite.Cursor:
         return await self._target().executemany(sql, parameters)

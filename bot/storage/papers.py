@@ -526,6 +526,13 @@ class PaperRepository:
             row = await cursor.fetchone()
         return paper_from_row(row) if row else None
 
+    @property
+    def stops_given_up_reads(self) -> bool:
+        """Whether a read whose task is cancelled stops where it is at no cost (SQLite:
+        bot.storage.stoppable). asyncpg cancels a running query through a new connection to the
+        server, which costs more than a query two interactions apart would waste."""
+        return self._pg is None
+
     async def match(
         self,
         fts_query: str,

@@ -67,6 +67,7 @@ async def test_a_search_reads_each_query_in_one_hand_off_to_a_reader_thread(
 
     assert results.hits
     # each query (the window's floor with the count, the ranked matches, their rows) is one
-    # hand-off that executes and fetches together: never execute, fetch and close apart
-    assert hand_offs and set(hand_offs) == {"_execute_fetchall"}
+    # hand-off that executes and fetches together (bot.storage.stoppable's, which a read given up
+    # can stop): never execute, fetch and close apart
+    assert hand_offs and set(hand_offs) == {"fetch_all"}
     assert len(hand_offs) <= 3
