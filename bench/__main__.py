@@ -21,7 +21,6 @@ from bench import cache, workload
 from bench.cache import CACHE, database, rss_mb
 from bench.corpus import generate
 from bot.services.papers import PaperService
-from bot.settings import SearchSettings
 from bot.storage.connection import Store
 from bot.storage.database import Database
 from bot.storage.papers import PaperRepository
@@ -103,7 +102,7 @@ async def _search(
     cold: bool,
     postgres: str | None,
     server_cpu: Callable[[], float | None] | None = None,
-    readers: int = SearchSettings().readers,  # as many as the bot opens: a search uses two at once
+    readers: int = 1,
 ) -> None:
     if postgres is None:
         db: Store = await Database.open(await database(n), readers=readers)
@@ -166,8 +165,12 @@ def search(
     backend: Backend = "sqlite",
     database_url: DatabaseUrl = None,
     readers: Annotated[
-        int, typer.Option(help="SQLite read connections (the bot's search.readers by default).")
-    ] = SearchSettings().readers,
+        int,
+        typer.Option(
+            help="SQLite read connections (the bot opens search.readers, 4: a search's phrase and "
+            "ranked queries then run at once; 1, the default, runs them in turn as earlier figures did)."
+        ),
+    ] = 1,
 ) -> None:
     """Search and autocomplete latency, p50/p99, and the process's memory (on the embedded
     PostgreSQL, also the server's CPU a query)."""
