@@ -69,12 +69,18 @@ async def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 @asynccontextmanager
-async def word_counts_meanwhile(store: Store) -> AsyncIterator[None]:
+async def later_tables_meanwhile(store: Store) -> AsyncIterator[None]:
     """Around today's ingest into a store made at an older schema: the ingest counts words into
-    ``term_docs``, a table of a later migration. The table is there for the ingest and gone after,
-    as an older paperbot left the store (the upgrade then counts the papers it finds)."""
+    ``term_docs`` and author names into ``people_names``, tables of later migrations. The tables
+    are there for the ingest and gone after, as an older paperbot left the store (the upgrade then
+    counts what it finds)."""
     async with store.transaction() as connection:
         await connection.execute("CREATE TABLE term_docs (term TEXT PRIMARY KEY, docs INTEGER NOT NULL)")
+        await connection.execute(
+            "CREATE TABLE people_names (kind TEXT, name TEXT, claim TEXT, folded TEXT, family TEXT, "
+            "slots INTEGER, PRIMARY KEY (kind, name, claim))"
+        )
     yield
     async with store.transaction() as connection:
         await connection.execute("DROP TABLE term_docs")
+        await connection.execute("DROP TABLE people_names")
