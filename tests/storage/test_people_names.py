@@ -5,16 +5,13 @@ replace stored ones (names dropped, claims moved) and an upgrade of a store writ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from bot.domain.models import ListedPaper, Source
 from bot.domain.people import AuthorCredit, Credits, PersonKind, fold_name
 from bot.services.papers import PaperService
 from bot.storage.connection import Store
 from bot.storage.database import bundled_migrations
 from bot.storage.people import KnownPerson, PeopleRepository
-from tests.backends import Opener
+from tests.backends import Opener, later_tables_meanwhile
 from tests.services.test_author_rows_batch import listings, paper
 
 TYPED = ["a", "ada", "vasw", "kaiser", "strasse", "angstrom", "lecun", "y", "hopper", "jones", "g", "x", ""]
@@ -91,20 +88,6 @@ async def test_autocomplete_offers_what_the_author_slots_say_after_credits_chang
         await store.close()
 
 
-@asynccontextmanager
-async def names_table_meanwhile(store: Store) -> AsyncIterator[None]:
-    """Today's ingest counts names into a table of migration 0032: there for the ingest, gone
-    after, as paperbot before 0032 left the store."""
-    async with store.transaction() as connection:
-        await connection.execute(
-            "CREATE TABLE people_names (kind TEXT, name TEXT, claim TEXT, folded TEXT, family TEXT, "
-            "slots INTEGER, PRIMARY KEY (kind, name, claim))"
-        )
-    yield
-    async with store.transaction() as connection:
-        await connection.execute("DROP TABLE people_names")
-
-
 async def test_a_store_from_before_offers_the_same_names_after_the_upgrade(
     store_at: tuple[Opener, str],
 ) -> None:
@@ -112,7 +95,7 @@ async def test_a_store_from_before_offers_the_same_names_after_the_upgrade(
     old = await open_store(migrations=bundled_migrations(backend)[:31])
     service = PaperService(old)
     await service.start()
-    async with names_table_meanwhile(old):
+    async with later_tables_meanwhile(old, ["people_names"]):  # (0029's term_docs is there)
         await service.ingest(listings())
         await service.ingest(recredited())
     before = {
