@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -68,13 +68,28 @@ async def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await server.drop(url)
 
 
+# Tables of later migrations that today's ingest writes, as it writes them (``later_tables_meanwhile``).
+INGEST_TABLES = {
+    "term_docs": "CREATE TABLE term_docs (term TEXT PRIMARY KEY, docs INTEGER NOT NULL)",
+    "people_names": (
+        "CREATE TABLE people_names (kind TEXT, name TEXT, claim TEXT, folded TEXT, family TEXT, "
+        "slots INTEGER, PRIMARY KEY (kind, name, claim))"
+    ),
+}
+
+
 @asynccontextmanager
-async def word_counts_meanwhile(store: Store) -> AsyncIterator[None]:
+async def later_tables_meanwhile(
+    store: Store, tables: Sequence[str] = ("term_docs", "people_names")
+) -> AsyncIterator[None]:
     """Around today's ingest into a store made at an older schema: the ingest counts words into
-    ``term_docs``, a table of a later migration. The table is there for the ingest and gone after,
-    as an older paperbot left the store (the upgrade then counts the papers it finds)."""
+    ``term_docs`` and author names into ``people_names``, tables of later migrations (``tables``:
+    those the store's schema lacks). The tables are there for the ingest and gone after, as an
+    older paperbot left the store (the upgrade then counts what it finds)."""
     async with store.transaction() as connection:
-        await connection.execute("CREATE TABLE term_docs (term TEXT PRIMARY KEY, docs INTEGER NOT NULL)")
+        for table in tables:
+            await connection.execute(INGEST_TABLES[table])
     yield
     async with store.transaction() as connection:
-        await connection.execute("DROP TABLE term_docs")
+        for table in tables:
+            await connection.execute(f"DROP TABLE {table}")

@@ -189,11 +189,12 @@ def answer_text(record: InteractionRecord) -> str:
 
 
 async def served(
-    emu: DiscordEmulator, user: User, channel: Channel, command: str, **options: Any
+    emu: DiscordEmulator, user: User, channel: Channel, command: str, /, **options: Any
 ) -> InteractionRecord:
     """``/command`` as a member sends it, and again while the bot answers "busy" (it says to try
     again): whether a loaded machine can start a command in time is the bot's admission control's
-    call (tests/test_client_admission), not what these tests are about."""
+    call (tests/test_client_admission), not what these tests are about. Positional-only, as the
+    emulator's ``slash``: a command's own option may be called ``channel`` (/digest setup)."""
     while True:
         record = await emu.slash(user, channel, command, wait=HANG_GUARD, **options)
         if BUSY_MESSAGE not in answer_text(record):

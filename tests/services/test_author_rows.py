@@ -11,7 +11,7 @@ from bot.services.papers import PaperService
 from bot.storage.connection import Store
 from bot.storage.database import bundled_migrations
 from bot.storage.people import PeopleRepository
-from tests.backends import Opener, word_counts_meanwhile
+from tests.backends import Opener, later_tables_meanwhile
 
 ABSTRACT = "An abstract long enough to be one, about attention and the models built on it."
 
@@ -70,7 +70,7 @@ async def test_an_older_store_gains_the_rows_the_ingest_writes_today(store_at: t
     old = await open_store(migrations=bundled_migrations(backend)[:26])
     service = PaperService(old)
     await service.start()
-    async with word_counts_meanwhile(old):
+    async with later_tables_meanwhile(old):
         await service.ingest([CLAIMED, FROM_FEED, FROM_PAGE])
     today = await rows(old)
     # What paperbot before migration 27 kept: Hugging Face's credits only.

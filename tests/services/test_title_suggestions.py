@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.services.papers import PaperService
 from bot.storage.database import bundled_migrations
-from tests.backends import Opener, word_counts_meanwhile
+from tests.backends import Opener, later_tables_meanwhile
 
 QUOKKA = "Quokka Ledgers for Distributed Bookkeeping"
 WOMBAT = "Wombat Ledgers for Distributed Bookkeeping"
@@ -46,7 +46,7 @@ async def test_papers_stored_before_the_title_table_are_suggested_after_the_upgr
 ) -> None:
     open_store, backend = store_at
     before = await open_store(migrations=bundled_migrations(backend)[:23])
-    async with word_counts_meanwhile(before):
+    async with later_tables_meanwhile(before):
         await PaperService(before).ingest([listed(QUOKKA), listed(WOMBAT, "2502.00002")])
     await before.close()
     upgraded = await open_store()

@@ -25,7 +25,7 @@ from bot.storage.follows import FollowRepository
 from bot.storage.leases import LeaseRepository
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.store import open_store
-from tests.backends import word_counts_meanwhile
+from tests.backends import later_tables_meanwhile
 from tests.conftest import FIXED_NOW
 from tests.postgres_server import PostgresServer
 
@@ -258,7 +258,7 @@ async def test_papers_stored_before_the_inline_search_vectors_are_found_the_same
     old = await PostgresDatabase.open(url, migrations=before)
     service = PaperService(old, clock=lambda: FIXED_NOW)
     await service.start()
-    async with word_counts_meanwhile(old):
+    async with later_tables_meanwhile(old):
         await service.ingest(sample_papers)
     await old.close()
     # What a store made at the newest schema finds (today's search needs the newest schema).
