@@ -16,8 +16,8 @@ from bot.services.shard_claims import claim_names, layout_of, named_shards
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
 from bot.storage.database import ForeignDatabase, SchemaTooNew, bundled_migrations
-from bot.storage.leases import HeldLease
 from bot.storage.postgres import is_postgres_url, redacted
+from bot.storage.shard_claims import ShardClaim
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +121,20 @@ async def _running(services: Services) -> Check:
     holders = await shards.holders()
     if not holders:
         return Check("running shards", "ok", "no process runs any shard of this store now")
-    owners: dict[str, list[HeldLease]] = {}
+    owners: dict[str, list[ShardClaim]] = {}
     for held in holders:
         owners.setdefault(held.owner, []).append(held)
     layout = await shards.layout()
     running = "; ".join(
-        f"{named_shards(claims)} by {owner} (claimed until {max(c.expires_at for c in claims):%H:%M:%S} UTC)"
+        f"{named_shards(claims)} by {owner} (claimed until {max(c.expires_at for c in claims):%H:%M:%S} UTC"
+        f"{_servers_counted(claims)})"
         for owner, claims in sorted(owners.items())
     )
     detail = f"{layout or 'a shard layout'}: {running}"
     mine = layout_of(shards.plan)
     if layout is not None and layout != mine:
         return Check("running shards", "warn", f"{detail}; `paperbot run` here ({mine}) would be refused")
-    taken = [held for held in holders if held.name in claim_names(shards.plan)]
+    taken = [held for held in holders if held.shard in claim_names(shards.plan)]
     if taken:
         return Check(
             "running shards",
@@ -141,6 +142,12 @@ async def _running(services: Services) -> Check:
             f"{detail}; `paperbot run` here would be refused: {named_shards(taken)} taken",
         )
     return Check("running shards", "ok", detail)
+
+
+def _servers_counted(claims: list[ShardClaim]) -> str:
+    """``, 12 servers``: what the holder last counted on these shards (nothing before it counted)."""
+    counted = [claim.servers for claim in claims if claim.servers is not None]
+    return f", {sum(counted)} server{'s' * (sum(counted) != 1)}" if counted else ""
 
 
 async def _source(settings: Settings, wait: float) -> Check:

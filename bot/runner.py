@@ -82,7 +82,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
     stop = stop or asyncio.Event()
     async with PaperBot(services=services, settings=settings) as bot:
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
-        keeping = asyncio.create_task(_keep_shards(bot, services.shards))
+        keeping = asyncio.create_task(keep_shards(bot, services.shards))
         warming = asyncio.create_task(_warm_indexes(services, settings))
         freeze_startup_heap()
         serving = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
@@ -187,7 +187,7 @@ async def _warm_indexes(services: Services, settings: Settings) -> None:
         log.info("%s", warmed.describe())
 
 
-async def _keep_shards(bot: PaperBot, shards: ShardClaims) -> None:
+async def keep_shards(bot: PaperBot, shards: ShardClaims) -> None:
     """Renew this process's shard claims while it runs; stop serving once another process took
     them over (this one stalled past their expiry), rather than answer beside it."""
     while True:

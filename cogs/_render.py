@@ -28,7 +28,7 @@ from bot.services.papers import DailyList, Stats
 from bot.services.search import SearchHit, SearchResults, Suggestion
 from bot.services.similar import SimilarPaper
 from bot.storage.fetches import FetchRecord
-from bot.storage.shard_servers import ServerCount
+from bot.storage.shard_claims import ServerCount
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000

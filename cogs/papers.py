@@ -16,9 +16,9 @@ from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
 from bot.services.answer_cache import AnswerCache
-from bot.services.container import SERVER_COUNT_SECONDS
 from bot.services.momentum import Ranking
 from bot.services.search import SearchResults
+from bot.services.shard_claims import COUNT_EVERY
 from bot.services.votes import IN_A_SERVER
 from cogs import _render
 from cogs._views import (
@@ -92,9 +92,9 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         except Exception:
             log.exception("refreshing from the store failed; will try again")
 
-    @tasks.loop(seconds=SERVER_COUNT_SECONDS)
+    @tasks.loop(seconds=COUNT_EVERY.total_seconds())
     async def count_servers(self) -> None:
-        # This process's heartbeat of its shards' server counts: /papers stats in any process sums them.
+        # This process's shards' server counts, on its claims: /papers stats in any process sums them.
         try:
             await self._record_servers()
         except Exception:
@@ -105,13 +105,14 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         await self.bot.wait_until_ready()
 
     async def _record_servers(self) -> int:
-        """Record this process's shards' server counts; returns the shard count they belong to."""
+        """Record this process's shards' server counts on its shard claims; returns the shard count
+        they belong to."""
         bot = self.bot
         shard_count = bot.shard_count or 1
         counts = dict.fromkeys(bot.shards or bot.shard_ids or (0,), 0)  # a shard without servers counts 0
         for guild in bot.guilds:
             counts[guild.shard_id] = counts.get(guild.shard_id, 0) + 1
-        await bot.services.count_servers(counts, shard_count)
+        await bot.services.shards.count_servers(counts)
         return shard_count
 
     # ---- commands ------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         if not interaction.permissions.manage_guild:
             raise app_commands.MissingPermissions(["manage_guild"])
         overview = await self.bot.services.overview()
-        servers = await self.bot.services.servers(await self._record_servers())  # this process's: now
+        servers = await self.bot.services.shards.servers(await self._record_servers())  # this process's: now
         statuses = await self.bot.services.digests.statuses(interaction.guild.id)
         upcoming = [status.next_post for status in statuses if status.next_post]
         embed = _render.stats_embed(

@@ -19,11 +19,14 @@ from bot.storage.repositories import Repositories
 runner = CliRunner()
 
 
-async def claim(db: Path, plan: ShardPlan, owner: str) -> None:
+async def claim(db: Path, plan: ShardPlan, owner: str, servers: dict[int, int] | None = None) -> None:
     database = await Database.open(db)
     try:
         now = datetime.now(UTC)
-        await ShardClaims(database, Repositories.of(database).leases, plan, owner, clock=lambda: now).claim()
+        claims = ShardClaims(database, Repositories.of(database).shard_claims, plan, owner, clock=lambda: now)
+        await claims.claim()
+        if servers is not None:
+            await claims.count_servers(servers)
     finally:
         await database.close()
 
@@ -41,12 +44,13 @@ def test_doctor_names_the_processes_and_their_shards(tmp_path: Path, monkeypatch
     assert runner.invoke(app, ["ingest", "--db", str(db)]).exit_code == 0
     assert doctor_line(db, monkeypatch) == "✔ running shards: no process runs any shard of this store now"
     asyncio.run(claim(db, ShardPlan(3, (0, 1)), "machine-a:101:0000abcd"))
-    asyncio.run(claim(db, ShardPlan(3, (2,)), "machine-b:202:0000abcd"))
+    asyncio.run(claim(db, ShardPlan(3, (2,)), "machine-b:202:0000abcd", servers={2: 7}))
     line = doctor_line(db, monkeypatch)
     assert line.startswith(
         "! running shards: 3 shards: shards 0-1 by machine-a:101:0000abcd (claimed until "
     ), line
     assert "; shard 2 by machine-b:202:0000abcd (claimed until " in line
+    assert " UTC, 7 servers); " in line and line.count("servers") == 1  # what each holder counted
     assert line.endswith("; `paperbot run` here (all shards) would be refused")
     line = doctor_line(db, monkeypatch, ("PAPERBOT_SHARD_COUNT", "3"), ("PAPERBOT_SHARDS", "1-2"))
     assert line.endswith("; `paperbot run` here would be refused: shards 1-2 taken"), line

@@ -35,6 +35,7 @@ from bot.domain.printable import printable
 from bot.errors import PaperbotError
 from bot.parsing.formats import parse_file
 from bot.parsing.hf_page import render_hf_page
+from bot.runner import keep_shards
 from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
 from bot.sandbox.model import Channel, Json, User
 from bot.sandbox.rules import BOOLEAN, CHANNEL, INTEGER, NUMBER, STRING, Refused, buttons, menu_name, menus
@@ -104,6 +105,17 @@ _MARKUP = re.compile(
 )
 
 
+@contextlib.asynccontextmanager
+async def _claimed(services: Services) -> AsyncIterator[None]:
+    """The shards the sandbox's bot runs, claimed as `paperbot run` claims them: /papers stats
+    counts the servers of live claims."""
+    await services.shards.claim()
+    try:
+        yield
+    finally:
+        await services.shards.release()
+
+
 class Sandbox:
     def __init__(self, settings: Settings, console: Console) -> None:
         self.settings = settings
@@ -127,17 +139,19 @@ class Sandbox:
         self.you = emulator.add_member(guild, "you", manage_server=True)
         try:
             with endpoints(emulator.api_base, emulator.gateway_url):
-                async with open_services(self.settings) as services:
+                async with open_services(self.settings) as services, _claimed(services):
                     await _load_bundled(services)
                     async with PaperBot(services=services, settings=self.settings) as bot:
                         await bot.login(TOKEN)
                         await bot.publish_commands()  # the sandbox acts as the owner syncing once
                         runner = asyncio.create_task(bot.connect(reconnect=False))
+                        keeping = asyncio.create_task(keep_shards(bot, services.shards))
                         await emulator.wait_for(emulator.identified.is_set, wait=30)
                         self.services, self.bot = services, bot
                         try:
                             yield self
                         finally:
+                            keeping.cancel()
                             await bot.close()
                             with contextlib.suppress(Exception):
                                 await runner

@@ -6,7 +6,7 @@ sandbox, doctor): it opens the database, builds the repositories once, and injec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,7 +36,6 @@ from bot.storage.connection import Store
 from bot.storage.fetches import FetchRecord
 from bot.storage.index_warmup import Warmed, warm_indexes
 from bot.storage.repositories import Repositories
-from bot.storage.shard_servers import ServerCount
 from bot.storage.store import open_store
 
 
@@ -54,12 +53,6 @@ class Overview:
     digest_posts: int
     follows: int
     alerts_sent: int
-
-
-# Each process counts its shards' servers this often; a count three beats old (its process stopped
-# or froze) no longer adds to the total.
-SERVER_COUNT_SECONDS = 60
-SERVER_COUNT_STALE = timedelta(seconds=3 * SERVER_COUNT_SECONDS)
 
 
 @dataclass(slots=True)
@@ -186,7 +179,7 @@ class Services:
             similar,
             privacy,
             votes,
-            ShardClaims(database, repos.leases, settings.shard_plan, lease.owner, clock=clock),
+            ShardClaims(database, repos.shard_claims, settings.shard_plan, lease.owner, clock=clock),
             weekly_picks,
             fetcher,
             clock,
@@ -208,19 +201,6 @@ class Services:
             follows=await repos.follows.count_follows(),
             alerts_sent=await repos.follows.count_sent(),
         )
-
-    async def count_servers(self, counts: Mapping[int, int], shard_count: int) -> None:
-        """Record this process's shards' server counts (its heartbeat, every SERVER_COUNT_SECONDS)."""
-        now = self.clock()
-        async with self.database.transaction():
-            await self.repositories.shard_servers.record(
-                counts, shard_count, now, stale_before=now - SERVER_COUNT_STALE
-            )
-
-    async def servers(self, shard_count: int) -> ServerCount:
-        """The bot's servers over every process: the fresh counts of this shard layout, summed."""
-        since = self.clock() - SERVER_COUNT_STALE
-        return await self.repositories.shard_servers.total(shard_count, since=since)
 
     async def next_fetches(self) -> dict[str, datetime]:
         """When the source schedule fetches each enabled source next (from the fetch log, so any

@@ -6,29 +6,29 @@ view: "You already follow"). Two processes with different shard counts split the
 differently, so some servers are served twice and others not at all. So ``paperbot run`` claims
 its shards in the store before it connects, and renews the claims while it runs:
 
-- ``shard:N`` (``shard:all`` for a process that runs every shard) is held by one process;
-- ``shard-layout`` is held by the layout (``2 shards``), so every live process must use the same
-  ``--shard-count``.
+- a claim per shard (``all`` for a process that runs every shard) is held by one process;
+- each claim names its layout (``--shard-count``), so every live process must use the same one.
 
 A process that stops cleanly releases its claims; one that dies stops renewing them and they
-expire within ``CLAIM_TTL``, so a restart takes over within a minute.
+expire within ``CLAIM_TTL``, so a restart takes over within a minute. The holder also counts its
+servers onto its claims: /papers stats sums the live claims, so a count is always a live holder's.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.domain.shards import ShardPlan, format_shard_ids
 from bot.errors import PaperbotError
 from bot.storage.connection import Store
-from bot.storage.leases import HeldLease, LeaseRepository
+from bot.storage.shard_claims import ALL, ServerCount, ShardClaim, ShardClaimRepository
 
 CLAIM_TTL = timedelta(seconds=60)
 RENEW_EVERY = timedelta(seconds=20)  # three renewals per claim period: one slow write is no loss
-LAYOUT = "shard-layout"
-SHARD = "shard:"
+# Each process counts its shards' servers onto its claims this often (and when /papers stats asks).
+COUNT_EVERY = timedelta(seconds=60)
 
 
 class ShardsTaken(PaperbotError):
@@ -44,18 +44,23 @@ class _Refused(Exception):
 
 
 def layout_of(plan: ShardPlan) -> str:
-    return "all shards" if plan.count is None else f"{plan.count} shards"
+    return layout_label(plan.count or 0)
+
+
+def layout_label(shard_count: int) -> str:
+    """``2 shards``; ``all shards`` for 0 (a process running every shard Discord recommends)."""
+    return f"{shard_count} shards" if shard_count else "all shards"
 
 
 def claim_names(plan: ShardPlan) -> list[str]:
-    return [f"{SHARD}{shard}" for shard in plan.ids] if plan.count is not None else [f"{SHARD}all"]
+    return [str(shard) for shard in plan.ids] if plan.count is not None else [ALL]
 
 
 class ShardClaims:
     def __init__(
         self,
         database: Store,
-        leases: LeaseRepository,
+        claims: ShardClaimRepository,
         plan: ShardPlan,
         owner: str,
         *,
@@ -63,7 +68,7 @@ class ShardClaims:
         ttl: timedelta = CLAIM_TTL,
     ) -> None:
         self._database = database
-        self._leases = leases
+        self._claims = claims
         self.plan = plan
         self.owner = owner
         self._clock = clock
@@ -80,37 +85,32 @@ class ShardClaims:
             raise ShardsTaken(refused.message) from None
 
     async def _claim(self, now: datetime) -> None:
+        await self._claims.serialize()
         await self._drop_dead_claims(now)
-        layout = layout_of(self.plan)
-        if not await self._leases.acquire(LAYOUT, layout, now, self._ttl):
-            running = await self._leases.holder(LAYOUT)
-            holders = await self._leases.held(SHARD, now)
+        others = [claim for claim in await self._claims.live(now) if claim.owner != self.owner]
+        mine = self.plan.count or 0
+        if other_layout := [claim for claim in others if claim.shard_count != mine]:
             raise _Refused(
-                f"another paperbot process runs this store with {running} ({_who(holders)}), and this one "
-                f"with {layout}: every process on one store needs the same --shard-count. Stop the others "
-                f"or start this one with their --shard-count; {_expiry_hint(self._ttl)}"
+                f"another paperbot process runs this store with {layout_label(other_layout[0].shard_count)} "
+                f"({_who(others)}), and this one with {layout_of(self.plan)}: every process on one store "
+                "needs the same --shard-count. Stop the others or start this one with their --shard-count; "
+                f"{_expiry_hint(self._ttl)}"
             )
-        taken: list[HeldLease] = []
-        for name in claim_names(self.plan):
-            if not await self._leases.acquire(name, self.owner, now, self._ttl):
-                taken += [held for held in await self._leases.held(name, now) if held.name == name]
-        if taken:
+        names = claim_names(self.plan)
+        if taken := [claim for claim in others if claim.shard in names]:
             raise _Refused(
                 f"{named_shards(taken)} already run in another paperbot process ({_who(taken)}) on this "
                 "store: two processes on one shard both answer every command. Stop that process or start "
                 f"this one with other --shards; {_expiry_hint(self._ttl)}"
             )
+        await self._claims.take(names, mine, self.owner, now, self._ttl)
 
     async def _drop_dead_claims(self, now: datetime) -> None:
         """A claim of a process on this machine that no longer runs is stale at once, so a bot
         restarted right after a crash (systemd, Docker) does not wait for its own old claim."""
-        dead = [held for held in await self._leases.held(SHARD, now) if _dead_here(held.owner, self.owner)]
-        for held in dead:
-            await self._leases.release(held.name, held.owner)
-        if dead and not await self._leases.held(SHARD, now):
-            layout = await self._leases.holder(LAYOUT)
-            if layout is not None:
-                await self._leases.release(LAYOUT, layout)
+        for claim in await self._claims.live(now):
+            if _dead_here(claim.owner, self.owner):
+                await self._claims.drop(claim)
 
     async def keep(self) -> bool:
         """Renew the claims (every RENEW_EVERY while running); False once another process took
@@ -124,29 +124,45 @@ class ShardClaims:
     async def release(self) -> None:
         """A clean stop frees the shards at once (and the layout, once no process runs any)."""
         async with self._database.transaction():
-            await self._leases.release_all(claim_names(self.plan), self.owner)
-            if not await self._leases.held(SHARD, self._clock()):
-                await self._leases.release(LAYOUT, layout_of(self.plan))
+            await self._claims.release(claim_names(self.plan), self.owner)
 
-    async def holders(self) -> list[HeldLease]:
+    async def holders(self) -> list[ShardClaim]:
         """Every live claim, for doctor: which process runs which shard, until when."""
-        return await self._leases.held(SHARD, self._clock())
+        return await self._claims.live(self._clock())
 
     async def layout(self) -> str | None:
-        held = await self._leases.held(LAYOUT, self._clock())
-        return held[0].owner if held else None
+        """The live claims' layout (``3 shards``); None while no process runs any shard."""
+        held = await self.holders()
+        return layout_label(held[0].shard_count) if held else None
+
+    async def count_servers(self, servers: Mapping[int, int]) -> None:
+        """This process's servers on each shard it runs (``{shard id: servers}``), written on its
+        live claims (a process running every shard counts them as one)."""
+        by_claim = (
+            {ALL: sum(servers.values())}
+            if self.plan.count is None
+            else {str(s): n for s, n in servers.items()}
+        )
+        now = self._clock()
+        async with self._database.transaction():
+            await self._claims.count(by_claim, self.owner, now)
+
+    async def servers(self, shard_count: int) -> ServerCount:
+        """The bot's servers over every process of the ``shard_count`` shards: what each live
+        claim's holder counted, summed (a lapsed or taken-over claim's count never adds up)."""
+        return await self._claims.total(shard_count, self._clock())
 
 
-def named_shards(claims: list[HeldLease]) -> str:
+def named_shards(claims: list[ShardClaim]) -> str:
     """``shards 0-1,4`` (``all shards`` for an unsharded process's claim)."""
-    ids = [claim.name.removeprefix(SHARD) for claim in claims]
-    if ids == ["all"]:
+    ids = [claim.shard for claim in claims]
+    if ids == [ALL]:
         return "all shards"
     numbers = tuple(sorted(int(i) for i in ids if i.isdigit()))
     return f"shard{'s' * (len(numbers) != 1)} {format_shard_ids(numbers)}"
 
 
-def _who(claims: list[HeldLease]) -> str:
+def _who(claims: list[ShardClaim]) -> str:
     owners = sorted({claim.owner for claim in claims})
     held = [f"{owner} holds {named_shards([c for c in claims if c.owner == owner])}" for owner in owners]
     return "; ".join(held) or "its shards being released"

@@ -8,17 +8,9 @@ upsert decides, so it works the same on SQLite and PostgreSQL (``INSERT ... ON C
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.storage.connection import Connection
-
-
-@dataclass(frozen=True, slots=True)
-class HeldLease:
-    name: str
-    owner: str
-    expires_at: datetime
 
 
 class LeaseRepository:
@@ -48,16 +40,3 @@ class LeaseRepository:
 
     async def release(self, name: str, owner: str) -> None:
         await self._db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
-
-    async def held(self, prefix: str, now: datetime) -> list[HeldLease]:
-        """The leases named ``prefix...`` that have not expired at ``now``, by name."""
-        rows = await self._db.fetch_all(
-            "SELECT name, owner, expires_at FROM leases WHERE name LIKE ? AND expires_at > ? ORDER BY name",
-            (f"{prefix}%", now.isoformat()),
-        )
-        return [HeldLease(str(r[0]), str(r[1]), datetime.fromisoformat(str(r[2]))) for r in rows]
-
-    async def release_all(self, names: list[str], owner: str) -> None:
-        await self._db.executemany(
-            "DELETE FROM leases WHERE name = ? AND owner = ?", [(name, owner) for name in names]
-        )

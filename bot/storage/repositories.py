@@ -16,7 +16,7 @@ from bot.storage.momentum import MomentumRepository
 from bot.storage.papers import PaperRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.privacy import PrivacyRepository
-from bot.storage.shard_servers import ShardServerRepository
+from bot.storage.shard_claims import ShardClaimRepository
 from bot.storage.similar import TermIndex
 from bot.storage.votes import VoteRepository
 
@@ -36,7 +36,7 @@ class Repositories:
     terms: TermIndex
     people: PeopleRepository
     votes: VoteRepository
-    shard_servers: ShardServerRepository
+    shard_claims: ShardClaimRepository
 
     @classmethod
     def of(cls, database: Store) -> Repositories:
@@ -55,5 +55,5 @@ class Repositories:
             terms=TermIndex(connection),
             people=PeopleRepository(connection),
             votes=VoteRepository(connection),
-            shard_servers=ShardServerRepository(connection),
+            shard_claims=ShardClaimRepository(connection),
         )

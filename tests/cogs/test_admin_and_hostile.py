@@ -9,8 +9,10 @@ import discord
 import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.shards import ShardPlan
 from bot.errors import InvalidInput
-from bot.services.container import SERVER_COUNT_STALE, Services
+from bot.services.container import Services
+from bot.services.shard_claims import CLAIM_TTL, ShardClaims
 from bot.settings import Settings
 
 
@@ -92,8 +94,18 @@ ONE_OF_TWO_SHARDS = Settings(
 )
 
 
+@pytest.fixture
+async def claimed(services: Services) -> Services:
+    """The process's shards claimed, as `paperbot run` claims them before it connects: /papers
+    stats sums the servers counted on live claims."""
+    await services.shards.claim()
+    return services
+
+
 @pytest.mark.parametrize("settings", [ONE_OF_TWO_SHARDS])
-async def test_stats_of_a_process_running_some_shards_say_whose_servers_they_count(world: Any) -> None:
+async def test_stats_of_a_process_running_some_shards_say_whose_servers_they_count(
+    world: Any, claimed: Services
+) -> None:
     env, channel, _, _ = world
     shown = await admin(env, channel).slash(channel, "papers stats")
     servers = {f.name: f.value for f in shown.response.embeds[0].fields}["Servers"]
@@ -103,23 +115,33 @@ async def test_stats_of_a_process_running_some_shards_say_whose_servers_they_cou
 
 
 @pytest.mark.parametrize("settings", [ONE_OF_TWO_SHARDS])
-async def test_stats_sum_the_servers_every_process_counted_and_drop_a_silent_process(
-    world: Any, services: Services
+async def test_stats_sum_the_servers_every_process_counted_and_drop_a_process_whose_claim_lapsed(
+    world: Any, claimed: Services
 ) -> None:
     env, channel, _, _ = world
-    # The process running shard 1 counted its 5 servers (its heartbeat, in the shared store).
-    await services.count_servers({1: 5}, 2)
+    # The process running shard 1 (on another machine) claimed it and counted its 5 servers.
+    other = ShardClaims(
+        claimed.database,
+        claimed.repositories.shard_claims,
+        ShardPlan(2, (1,)),
+        "machine-b:202:0000abcd",
+        clock=claimed.clock,
+    )
+    await other.claim()
+    await other.count_servers({1: 5})
 
     def servers(shown: Any) -> str:
         return str({f.name: f.value for f in shown.response.embeds[0].fields}["Servers"])
 
     assert servers(await admin(env, channel).slash(channel, "papers stats")).startswith("6 · counted <t:")
-    # It stops counting (killed): three beats later its servers no longer add up, and it is said.
-    await env.advance_time(SERVER_COUNT_STALE.total_seconds() + 1)
+    # It stops renewing its claim (killed, frozen): once the claim lapses its servers no longer add
+    # up, though it counted them only a minute ago; and the answer says so. This process renewed.
+    await env.advance_time(CLAIM_TTL.total_seconds())
+    assert await claimed.shards.keep()
     assert servers(await admin(env, channel).slash(channel, "papers stats")).startswith("1 on 1 of 2 shards")
 
 
-async def test_stats_of_the_only_process_count_every_server(world: Any) -> None:
+async def test_stats_of_the_only_process_count_every_server(world: Any, claimed: Services) -> None:
     env, channel, _, _ = world
     env.create_guild(name="Elsewhere")
     shown = await admin(env, channel).slash(channel, "papers stats")

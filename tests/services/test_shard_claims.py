@@ -14,7 +14,9 @@ from bot.domain.shards import ShardPlan
 from bot.services.delivery import new_instance_id
 from bot.services.shard_claims import CLAIM_TTL, ShardClaims, ShardsTaken
 from bot.storage.connection import Store
+from bot.storage.database import bundled_migrations
 from bot.storage.repositories import Repositories
+from tests.backends import Opener
 
 
 class Clock:
@@ -29,7 +31,7 @@ def process(
     database: Store, clock: Clock, count: int | None, ids: tuple[int, ...], owner: str
 ) -> ShardClaims:
     plan = ShardPlan(count, ids) if count is not None else ShardPlan()
-    return ShardClaims(database, Repositories.of(database).leases, plan, owner, clock=clock)
+    return ShardClaims(database, Repositories.of(database).shard_claims, plan, owner, clock=clock)
 
 
 def elsewhere(name: str) -> str:
@@ -51,9 +53,9 @@ async def test_a_second_process_on_a_live_shard_is_refused_naming_it(database: S
         "renewal (`paperbot doctor` lists who holds which)."
     )
     # Refused as a whole: shard 2 was not left claimed by the process that did not start.
-    assert [(h.name, h.owner) for h in await first.holders()] == [
-        ("shard:0", elsewhere("101")),
-        ("shard:1", elsewhere("101")),
+    assert [(h.shard, h.owner) for h in await first.holders()] == [
+        ("0", elsewhere("101")),
+        ("1", elsewhere("101")),
     ]
     await process(database, clock, 3, (2,), elsewhere("202")).claim()
 
@@ -126,7 +128,82 @@ async def test_a_clean_stop_frees_the_shards_and_the_layout_at_once(database: St
     await one.claim()
     await two.claim()
     await one.release()
-    assert [h.name for h in await two.holders()] == ["shard:1"] and await two.layout() == "2 shards"
+    assert [h.shard for h in await two.holders()] == ["1"] and await two.layout() == "2 shards"
     await two.release()
     assert await two.holders() == [] and await two.layout() is None
     await process(database, clock, 3, (0, 1, 2), elsewhere("303")).claim()
+
+
+async def test_an_upgrade_keeps_the_running_processes_claims_and_counts(store_at: tuple[Opener, str]) -> None:
+    """Migration 0032 moves the claims (leases) and server counts (shard_servers) of the processes
+    running during the upgrade into one record: they stay claimed, and counted."""
+    open_store, backend = store_at
+    clock = Clock()
+    until = (clock.now + CLAIM_TTL).isoformat()
+    old = await open_store(migrations=bundled_migrations(backend)[:31])
+    async with old.transaction() as connection:
+        for name, owner in [
+            ("shard:0", "101"),
+            ("shard:1", "101"),
+            ("shard:2", "202"),
+            ("shard-layout", "3"),
+        ]:
+            owner = "3 shards" if owner == "3" else elsewhere(owner)
+            await connection.execute(
+                "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)", (name, owner, until)
+            )
+        for shard, servers in [(0, 3), (1, 4), (2, 5)]:
+            await connection.execute(
+                "INSERT INTO shard_servers (shard_id, shard_count, servers, counted_at) VALUES (?, 3, ?, ?)",
+                (shard, servers, clock.now.isoformat()),
+            )
+    await old.close()
+
+    upgraded = await open_store()
+    try:
+        starting = process(upgraded, clock, 3, (2,), elsewhere("303"))
+        assert [(h.shard, h.owner, h.servers) for h in await starting.holders()] == [
+            ("0", elsewhere("101"), 3),
+            ("1", elsewhere("101"), 4),
+            ("2", elsewhere("202"), 5),
+        ]
+        assert await starting.layout() == "3 shards"
+        with pytest.raises(ShardsTaken, match=r"^shard 2 already run in another paperbot process"):
+            await starting.claim()
+        assert (await starting.servers(3)).servers == 12
+        assert (
+            await upgraded.connection.fetch_all("SELECT name FROM leases WHERE name LIKE 'shard%'", ()) == []
+        )
+    finally:
+        await upgraded.close()
+
+
+async def test_an_upgrade_keeps_an_unsharded_processs_claim_and_count(store_at: tuple[Opener, str]) -> None:
+    open_store, backend = store_at
+    clock = Clock()
+    old = await open_store(migrations=bundled_migrations(backend)[:31])
+    async with old.transaction() as connection:
+        for name, owner in [("shard:all", elsewhere("101")), ("shard-layout", "all shards")]:
+            await connection.execute(
+                "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)",
+                (name, owner, (clock.now + CLAIM_TTL).isoformat()),
+            )
+        for shard, servers in [(0, 3), (1, 4)]:  # discord.py ran the 2 shards Discord recommended
+            await connection.execute(
+                "INSERT INTO shard_servers (shard_id, shard_count, servers, counted_at) VALUES (?, 2, ?, ?)",
+                (shard, servers, clock.now.isoformat()),
+            )
+    await old.close()
+
+    upgraded = await open_store()
+    try:
+        starting = process(upgraded, clock, None, (), elsewhere("303"))
+        assert [(h.shard, h.owner, h.servers) for h in await starting.holders()] == [
+            ("all", elsewhere("101"), 7)
+        ]
+        with pytest.raises(ShardsTaken, match=r"^all shards already run in another paperbot process"):
+            await starting.claim()
+        total = await starting.servers(2)
+        assert (total.servers, total.shards, total.shard_count) == (7, 2, 2)
+    finally:
+        await upgraded.close()
