@@ -13,7 +13,9 @@ only when the last fetch is old.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -51,6 +53,42 @@ class PostTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler 3 is untype
         return f"post[{self.config.post_time:%H:%M} {self.config.timezone} {self.config.cadence}]"
 
 
+class _Runs:
+    """The job runs in flight, so that a stop ends them itself: cancels each and waits until it
+    has ended. apscheduler's own shutdown cancels a coroutine job too, but its executor logs the
+    CancelledError as a job that raised, with a traceback, for what is only a clean stop (a
+    fetch cut off mid-answer records nothing: the next start fetches it again)."""
+
+    def __init__(self) -> None:
+        self._running: dict[asyncio.Task[object], asyncio.Future[object]] = {}  # apscheduler's: ours
+
+    def wrap(self, job: Job) -> Job:
+        @functools.wraps(job)  # apscheduler's log lines name the job as before
+        async def run() -> object:
+            outer = asyncio.current_task()
+            assert outer is not None
+            work = asyncio.ensure_future(job())
+            self._running[outer] = work
+            try:
+                await asyncio.wait((work,))
+            except asyncio.CancelledError:  # cancelled by apscheduler itself: the work goes too
+                work.cancel()
+                raise
+            finally:
+                del self._running[outer]
+            return None if work.cancelled() else work.result()
+
+        return run
+
+    async def stop(self) -> None:
+        """Cancel every run and wait until each has ended (its apscheduler task included)."""
+        outers = list(self._running)
+        for work in self._running.values():
+            work.cancel()
+        if outers:
+            await asyncio.wait(outers)
+
+
 def post_trigger(config: DigestConfig) -> PostTrigger:
     return PostTrigger(config)
 
@@ -61,7 +99,8 @@ def job_id(guild_id: int, channel_id: int) -> str:
 
 class DigestScheduler:
     def __init__(self, *, post_due: Job, tick: timedelta = TICK) -> None:
-        self._post_due = post_due
+        self._runs = _Runs()
+        self._post_due = self._runs.wrap(post_due)
         self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
         self._tick = tick
 
@@ -94,8 +133,11 @@ class DigestScheduler:
     def next_runs(self) -> dict[str, datetime]:
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time}
 
-    def shutdown(self) -> None:
+    async def stop(self) -> None:
+        """No more runs; a post in flight is cancelled (its ledger claim is resumed later)."""
         if self._scheduler.running:
+            self._scheduler.pause()
+            await self._runs.stop()
             self._scheduler.shutdown(wait=False)
 
 
@@ -104,7 +146,8 @@ class SourceSchedule:
     the fetch log and the schedule's lease) whether anything is due and whether this process runs it."""
 
     def __init__(self, run_due: Job, *, check: timedelta) -> None:
-        self._run_due = run_due
+        self._runs = _Runs()
+        self._run_due = self._runs.wrap(run_due)
         self._check = check
         self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
 
@@ -118,10 +161,17 @@ class SourceSchedule:
         )
         self._scheduler.start()
 
+    def run_now(self) -> None:
+        """Check at once (as a run of the job: a stop cancels it like any other)."""
+        self._scheduler.modify_job("sources", next_run_time=datetime.now(UTC))
+
     def next_check(self) -> datetime | None:
         job = self._scheduler.get_job("sources")
         return job.next_run_time if job else None
 
-    def shutdown(self) -> None:
+    async def stop(self) -> None:
+        """No more checks; a fetch in flight is cancelled (nothing of it is recorded as fetched)."""
         if self._scheduler.running:
+            self._scheduler.pause()
+            await self._runs.stop()
             self._scheduler.shutdown(wait=False)

@@ -43,7 +43,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             self.scheduler.start(await self.service.owned_configs())
 
     async def cog_unload(self) -> None:
-        self.scheduler.shutdown()
+        await self.scheduler.stop()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

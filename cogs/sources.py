@@ -34,7 +34,7 @@ class Sources(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.keep_lease.cancel()
-        self.schedule.shutdown()
+        await self.schedule.stop()
         if self.bot.services.fetcher is not None and self.bot.settings.digest.scheduler:
             await self.bot.services.fetcher.release_schedule()
 
@@ -50,7 +50,7 @@ class Sources(commands.Cog):
             return
         if held and self._holding is False:
             # Taken over from a process that stopped renewing: run what is due now, not at the next check.
-            await self.run_due()
+            self.schedule.run_now()
         self._holding = held
 
     async def run_due(self) -> int:

@@ -3,6 +3,8 @@ during the day, upvotes move), and which counts what it was asked."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +41,10 @@ class FakeHfApi:
     url: str = ""
     # Recorded answers for a date, replayed in order (the last one repeats): a list as it grows.
     replays: dict[date, list[list[dict[str, Any]]]] = field(default_factory=dict)
+    # While ``hold`` is set, each request is held mid-answer (``held`` set) until ``release`` is.
+    hold: asyncio.Event = field(default_factory=asyncio.Event)
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(self, day: date, *items: dict[str, Any]) -> None:
         self.lists.setdefault(day, []).extend(items)
@@ -46,7 +52,7 @@ class FakeHfApi:
     def asked(self, day: date) -> int:
         return self.requests.count(day)
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         day = date.fromisoformat(request.query["date"])
         self.requests.append(day)
         if self.failing:
@@ -55,7 +61,21 @@ class FakeHfApi:
         if answers:
             self.lists[day] = answers.pop(0) if len(answers) > 1 else answers[0]
         body = json.dumps(self.lists.get(day, []))
+        if self.hold.is_set():
+            return await self._held_answer(request, body.encode())
         return web.Response(text=body, content_type="application/json")
+
+    async def _held_answer(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        """The headers and half the body, then nothing more until ``release``."""
+        answer = web.StreamResponse(headers={"Content-Type": "application/json"})
+        answer.content_length = len(body)
+        await answer.prepare(request)
+        await answer.write(body[: len(body) // 2])
+        self.held.set()
+        await self.release.wait()
+        with contextlib.suppress(ConnectionResetError):  # the client may have gone meanwhile
+            await answer.write(body[len(body) // 2 :])
+        return answer
 
 
 @asynccontextmanager

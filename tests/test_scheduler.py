@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+import asyncio
+import logging
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
 
 from bot.domain.schedule import Cadence, DigestConfig
-from bot.scheduler import DigestScheduler, job_id, post_trigger
+from bot.scheduler import DigestScheduler, SourceSchedule, job_id, post_trigger
 
 
 async def nothing() -> None:
@@ -53,7 +57,7 @@ async def test_jobs_follow_digests_without_a_restart() -> None:
         scheduler.remove(1, 3)
         assert set(scheduler.next_runs()) == {"tick"}
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
 
 
 async def test_a_start_with_many_servers_schedules_each_once_without_looking_for_old_jobs() -> None:
@@ -76,4 +80,50 @@ async def test_a_start_with_many_servers_schedules_each_once_without_looking_for
         assert set(runs) == {"tick"} | {job_id(c.guild_id, c.channel_id) for c in configs if not c.paused}
         assert lookups == 0
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
+
+
+async def test_a_stop_while_a_run_is_in_flight_cancels_it_without_a_logged_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A SIGTERM mid-fetch: the run is cancelled and the stop waits until it has ended, with no
+    "Job ... raised an exception" traceback (apscheduler's shutdown alone logged one)."""
+    started, ended = asyncio.Event(), asyncio.Event()
+    never = asyncio.Event()
+
+    async def fetch() -> None:
+        started.set()
+        try:
+            await never.wait()  # a source mid-answer
+        finally:
+            ended.set()
+
+    schedule = SourceSchedule(fetch, check=timedelta(hours=1))
+    schedule.start()  # the first check runs at once
+    await started.wait()
+    with caplog.at_level(logging.DEBUG):
+        await schedule.stop()
+    assert ended.is_set()
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+
+
+async def test_a_stop_while_a_post_is_in_flight_cancels_it_without_a_logged_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started, ended = asyncio.Event(), asyncio.Event()
+
+    async def post_due() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.set()
+
+    scheduler = DigestScheduler(post_due=post_due, tick=timedelta(hours=1))
+    scheduler.start([])
+    scheduler._scheduler.modify_job("tick", next_run_time=datetime.now(UTC))  # the tick, due now
+    await started.wait()
+    with caplog.at_level(logging.DEBUG):
+        await scheduler.stop()
+    assert ended.is_set()
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []

@@ -3,6 +3,7 @@ digest: a loopback Hugging Face API, the loopback Discord, a member who follows 
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -73,3 +74,39 @@ async def test_follow_alerts_come_from_the_source_schedule_and_restarts_fetch_on
         week = [today - timedelta(days=back) for back in range(6, -1, -1)]
         assert sorted(api.requests[asked:]) == week
         assert len(emu.dms(alice)) == 1  # nothing twice
+
+
+async def test_a_stop_during_a_fetch_cancels_it_cleanly_and_the_next_start_fetches_again(
+    emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
+) -> None:
+    """SIGTERM while the Hugging Face API has not finished answering: the fetch is cancelled (no
+    traceback: apscheduler used to log the cancelled job as one that raised), the schedule's lease
+    is freed for a standby process, nothing is recorded as fetched, and the next start fetches."""
+    async with fake_hf_api() as api:
+        today = datetime.now(UTC).date()
+        api.add(today, hf_item("2611.00001", "A Paper Fetched After The Restart"))
+        api.hold.set()
+        env = bot_env | {
+            "PAPERBOT_SOURCES__HF_API_URL": api.url,
+            "PAPERBOT_SOURCES__REFRESH_SPACING_SECONDS": "0",
+        }
+        bot = await BotProcess(env, tmp_path).start()
+        bots.append(bot)
+        await asyncio.wait_for(api.held.wait(), HANG_GUARD)  # the first request is mid-answer
+        bot.send(signal.SIGTERM)
+        assert await bot.wait() == 0
+        assert "Traceback" not in bot.log() and "raised an exception" not in bot.log(), bot.log()
+        with sqlite3.connect(tmp_path / "e2e.db") as db:
+            assert db.execute("SELECT * FROM leases WHERE name = 'sources'").fetchall() == []
+            assert db.execute("SELECT * FROM source_fetches").fetchall() == []
+
+        api.hold.clear()
+        api.release.set()  # the answer the stopped process never read goes nowhere
+        again = await BotProcess(env, tmp_path).start()
+        bots.append(again)
+        await again.wait_for_log("source schedule at start: fetched hf")
+        again.send(signal.SIGTERM)
+        assert await again.wait() == 0
+        with sqlite3.connect(tmp_path / "e2e.db") as db:
+            titles = db.execute("SELECT title FROM papers").fetchall()
+        assert ("A Paper Fetched After The Restart",) in titles
