@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.text import fold
 from bot.errors import InvalidInput
 
 MAX_NAME_CHARS = 100
@@ -42,13 +42,11 @@ _NOT_NAME = re.compile(r"[^\w]+|_")
 
 @functools.lru_cache(maxsize=1 << 16)  # authors recur across papers: an ingest folds each name once
 def fold_name(text: str) -> str:
-    """Case and accents folded, other than letters and digits a space: ``Yánn Le-Cun`` -> ``yann le cun``."""
-    if text.isascii():  # most names, and every author row the ingest writes folds one: lower() is the same
-        plain = text.lower()
-    else:
-        decomposed = unicodedata.normalize("NFKD", text)
-        plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(_NOT_NAME.sub(" ", plain).split())
+    """Case and accents folded as search folds them (``bot.domain.text.fold``: letters without a
+    decomposition too, ``Łukasz`` = ``Lukasz``, ``Søren`` = ``Soren``), other than letters and
+    digits a space: ``Yánn Le-Cun`` -> ``yann le cun``. Stored in paper_people and person follows'
+    keys: a change here needs a migration that folds them again (0033)."""
+    return " ".join(_NOT_NAME.sub(" ", fold(text)).split())
 
 
 def family_key(name: str) -> str:
@@ -123,6 +121,18 @@ class PersonFollow:
                 f"“{name}”: give a first name or initial and a family name, e.g. Y. LeCun or Yann LeCun."
             )
         return cls(kind, name, hf_id)
+
+    @classmethod
+    def refolded_key(cls, canonical: str, typed: str) -> str:
+        """A stored follow's key under today's ``fold_name`` (``typed``: the name as the member
+        gave it); a keyword follow's, or one that no longer parses, stays as it is."""
+        person = cls.from_canonical(canonical, typed)
+        if person is None:
+            return canonical
+        try:
+            return cls.parse(person.kind, typed).canonical
+        except InvalidInput:
+            return canonical
 
     @classmethod
     def from_canonical(cls, canonical: str, name: str) -> PersonFollow | None:

@@ -41,6 +41,8 @@ _INVISIBLE = dict.fromkeys(
 
 # Letters that neither NFKD nor SQLite's remove_diacritics reduce to a base letter, but that readers
 # type as one: Turkish dotless ı ("KIRMIZI" must find "Kırmızı"), Nordic ø and æ, Polish ł, ...
+# (lower case: ``fold`` case-folds first, which also makes ß "ss"). Search and author names
+# (bot.domain.people.fold_name) both fold with ``fold``, so with this one table.
 _NO_DECOMPOSITION = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "æ": "ae", "œ": "oe"})
 
 

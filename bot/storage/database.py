@@ -21,7 +21,7 @@ import aiosqlite
 from aiosqlite.context import Result
 
 from bot.domain.ids import title_id_from_key
-from bot.domain.people import family_key, fold_name
+from bot.domain.people import PersonFollow, family_key, fold_name
 from bot.domain.text import search_text, title_key, word_set
 from bot.errors import StorageUnavailable
 from bot.storage import stoppable
@@ -524,6 +524,7 @@ async def register_functions(connection: aiosqlite.Connection) -> None:
     for name, function in functions.items():
         await connection.create_function(name, 1, function, deterministic=True)
     await connection.create_function("paperbot_paper_terms", 2, paper_terms_json, deterministic=True)
+    await connection.create_function("paperbot_person_key", 2, PersonFollow.refolded_key, deterministic=True)
 
 
 def paper_terms_json(title: str, abstract: str) -> str:

@@ -24,12 +24,16 @@ from bot.storage.connection import POSTGRES, Connection, Dialect
 from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
 from bot.storage.people import backfill_author_names
 from bot.storage.pg_copy import streamed
+from bot.storage.refold import refold_names
 
 log = logging.getLogger(__name__)
 
 # Migrations PostgreSQL finishes in Python, right after their SQL: rows whose values only Python
 # computes (SQLite's SQL calls the same Python functions, registered on its connection).
-PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {27: backfill_author_names}
+PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {
+    27: backfill_author_names,
+    33: refold_names,
+}
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
 MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
