@@ -69,6 +69,16 @@ class DigestPlan:
     def parts(self) -> int:
         return len(self.messages)
 
+    @property
+    def marker(self) -> str | None:
+        """The marker its parts' footers carry (``part_footer``), read from the plan itself: a
+        resume looks for exactly what the frozen plan was sent with, whichever paperbot froze it
+        (weekly posts frozen before their footers named the covered week say ``digest 2026-W48``)."""
+        if not self.messages:
+            return None
+        footer = self.messages[0].embeds[0].footer or ""
+        return footer.removesuffix(f" · 1 of {self.parts}") if self.parts > 1 else footer
+
     def to_json(self) -> str:
         """The frozen form stored with a claim: a resume sends exactly these parts."""
         return json.dumps(
@@ -132,10 +142,11 @@ def digest_marker(post_day: date) -> str:
     return f"digest {post_day.isoformat()}"
 
 
-def weekly_marker(week_start: date) -> str:
-    """A weekly post's marker names its ISO week (``digest 2026-W48``): never a daily one's."""
-    year, week, _ = week_start.isocalendar()
-    return f"digest {year}-W{week:02d}"
+def weekly_marker(covered: str) -> str:
+    """A weekly post's marker names the week its lists cover as its title does (``digest · 2026
+    week 47``), not the week it is posted in (its ledger key): the member reads one week on a
+    post. Never a daily one's (``digest 2026-…``); each weekly post of a channel covers other days."""
+    return f"digest · {covered}"
 
 
 def part_footer(marker: str, part: int, parts: int) -> str:

@@ -101,5 +101,5 @@ def plan_weekly(
     entries = (entry(rank, paper) for rank, paper in enumerate(papers, 1))
     saves = [paper_ref(paper) for paper in papers]
     embeds = [header, *pack_entries(entries, keys=[p.id for p in papers], saves=saves)]
-    messages = pack_messages(embeds, weekly_marker(week_start))
+    messages = pack_messages(embeds, weekly_marker(covered_weeks(days)))
     return DigestPlan(week_start, days[-1] if chosen else None, messages, len(chosen))

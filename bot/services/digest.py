@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from bot.domain.coverage import MAX_DAYS, Candidate, Coverage, choose, coverage, plan_post, source_day
 from bot.domain.delivery import Outcome, PostState, digest_nonce
-from bot.domain.digest import DigestMessage, DigestPlan, digest_marker, plan_digest, weekly_marker
+from bot.domain.digest import DigestMessage, DigestPlan, digest_marker, plan_digest
 from bot.domain.models import DAILY_LIST_SOURCES
 from bot.domain.momentum import Period, Window
 from bot.domain.pacing import Pacer
@@ -714,8 +714,9 @@ class DigestService:
         async def find_sent() -> dict[int, int]:
             # A crash may have come between a send and recording it: the channel knows. Only
             # messages after the claim can be parts of it, however busy the channel was since.
-            marker = weekly_marker(day) if weekly else digest_marker(day)
-            return await poster.find_parts(channel, marker, since=record.claimed_at)
+            return await poster.find_parts(
+                channel, plan.marker or digest_marker(day), since=record.claimed_at
+            )
 
         try:
             await send_remaining(

@@ -9,9 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import discord
+import pytest
 
 from bot.client import PaperBot
 from bot.services.container import Services
+from bot.settings import Settings
+from bot.storage.database import Database
+from tests.cogs.test_delivery_matrix import Killed, inject
 from tests.cogs.test_digest import Server, server
 from tests.momentum_lists import Recorded, refetch_week
 
@@ -46,9 +50,7 @@ async def post_due(env: Any) -> None:
 
 def weekly_posts(channel: Any) -> list[discord.Message]:
     return [
-        m
-        for m in channel.history()
-        if m.embeds and re.match(r"digest \d{4}-W\d\d", m.embeds[0].footer.text or "")
+        m for m in channel.history() if m.embeds and (m.embeds[0].footer.text or "").startswith("digest · ")
     ]
 
 
@@ -58,14 +60,9 @@ def titles(post: discord.Message) -> list[str]:
 
 
 async def weekly(s: Server, **options: Any) -> Any:
+    at_nine_utc = {"time": "09:00", "timezone": "UTC"}
     return await s.admin.slash(
-        s.channel,
-        "digest setup",
-        channel=s.channel,
-        time="09:00",
-        timezone="UTC",
-        cadence="weekly",
-        **options,
+        s.channel, "digest setup", channel=s.channel, cadence="weekly", **at_nine_utc | options
     )
 
 
@@ -81,10 +78,10 @@ async def test_a_weekly_digest_posts_the_weeks_top_once_per_week_across_restarts
     await fetch_until(env, services, at(MONDAY_2, 9))
     await post_due(env)
     [first] = weekly_posts(s.channel)
-    assert first.embeds[0].footer.text == "digest 2026-W02"
-    # The title names the week the lists cover (ISO week 1: 29 December - 4 January), not week 2
-    # it is posted in.
+    # Title and footer name the week the lists cover (ISO week 1: 29 December - 4 January), not
+    # week 2 it is posted in (the ledger's key).
     assert first.embeds[0].title == "📚 Papers of the week · 2026 week 1"
+    assert first.embeds[0].footer.text == "digest · 2026 week 1"
     assert "Monday 29 December – Sunday 04 January 2026" in first.embeds[0].description
     assert titles(first) == ["Old Hit", "Steady Climber"]
     assert "▲ 300" in first.embeds[1].description  # the latest count, not the first fetch's 100
@@ -101,7 +98,7 @@ async def test_a_weekly_digest_posts_the_weeks_top_once_per_week_across_restarts
     await fetch_until(env, services, at(MONDAY_2 + timedelta(days=8), 9))
     await post_due(env)
     first_again, second = weekly_posts(s.channel)
-    assert first_again == first and second.embeds[0].footer.text == "digest 2026-W03"
+    assert first_again == first and second.embeds[0].footer.text == "digest · 2026 week 2"
     # Ranked by the counts as they are on Monday 12th: Fresh Rocket overtook Warm Start.
     assert titles(second) == ["Fresh Rocket", "Warm Start", "Quiet Corner"]
 
@@ -131,7 +128,7 @@ async def test_a_weekly_post_missed_on_monday_goes_out_once_later_that_week(
     await post_due(env)
     await post_due(env)
     [post] = weekly_posts(s.channel)
-    assert post.embeds[0].footer.text == "digest 2026-W02"
+    assert post.embeds[0].footer.text == "digest · 2026 week 1"
     assert "Monday 29 December – Sunday 04 January 2026" in post.embeds[0].description  # the same week
     assert titles(post) == ["Old Hit"] and "(top 1 of 2)" in post.embeds[0].description
 
@@ -146,7 +143,8 @@ async def test_a_week_missed_entirely_comes_with_the_next_weeks_post(world: Any,
     await fetch_until(env, services, at(MONDAY_2 + timedelta(days=14), 9))
     await post_due(env)
     first, late = weekly_posts(s.channel)
-    assert late.embeds[0].footer.text == "digest 2026-W04"
+    assert late.embeds[0].footer.text == "digest · 2026 weeks 2–3"
+    assert late.embeds[0].title == "📚 Papers of the week · 2026 weeks 2–3"
     assert "missed while the bot was away" in late.embeds[0].description
     assert "Monday 05 January – Sunday 18 January 2026" in late.embeds[0].description
     assert titles(late) == ["Fresh Rocket", "Warm Start", "Quiet Corner"]
@@ -193,3 +191,57 @@ async def test_options_that_mean_nothing_for_the_cadence_are_refused(world: Any,
         assert refused.ephemeral and "leave out weekdays_only and list" in refused.response.content
     assert await services.digests.configs(s.guild.id) == []
     assert len(env.errors) == 3
+
+
+async def test_a_post_at_the_weeks_boundary_names_one_week_in_title_and_footer(
+    world: Any, services: Services
+) -> None:
+    """Monday 00:30 on Kiritimati (UTC+14) is Sunday 10:30 UTC: the post's ledger key is its local
+    ISO week 3, its lists the seven UTC days before (Sunday 4 - Saturday 10 January, across weeks
+    1 and 2). The member reads those days in the title and in the footer alike (the footer said
+    "digest 2026-W03", a week none of its papers were listed in)."""
+    env = world[0]
+    s = server(env, "dateline")
+    await weekly(s, weekday="mon", time="00:30", timezone="Pacific/Kiritimati")
+    await fetch_until(env, services, at(MONDAY_2 + timedelta(days=6), 10, 30))
+    await post_due(env)
+    [post] = weekly_posts(s.channel)
+    assert post.embeds[0].title == "📚 Papers of the week · 04 January – 10 January 2026"
+    assert post.embeds[0].footer.text == "digest · 04 January – 10 January 2026"
+    assert "Sunday 04 January – Saturday 10 January 2026" in post.embeds[0].description
+    # Exactly-once is unchanged: the ledger's key is still the local week it is posted in.
+    ledger = await services.database.connection.fetch_all(
+        "SELECT post_day, state FROM digest_posts WHERE channel_id = ?", (s.channel.id,)
+    )
+    assert [tuple(row) for row in ledger] == [("2026-01-12", "posted")]
+
+
+async def test_a_weekly_post_sent_but_never_recorded_is_found_by_its_footer_and_not_sent_again(
+    world: Any, services: Services, settings: Settings
+) -> None:
+    """A process killed between Discord creating the post and recording it: the next process
+    finds it (by its nonce and by the frozen plan's footer, now the covered week's rather than the
+    ledger key's; tests/domain/test_weekly_label checks the footer read-back on its own) and does
+    not post it twice."""
+    env = world[0]
+    s = server(env, "crashy")
+    await weekly(s, weekday="mon")
+    await fetch_until(env, services, at(MONDAY_2, 9))
+    inject(env, env.bot.get_cog("Digest").poster, 1, "kill")
+    with pytest.raises(Killed):
+        await post_due(env)
+    [sent] = weekly_posts(s.channel)
+
+    database = await Database.open(services.database.path)
+    try:
+        restarted = await Services.open(database, settings, clock=services.clock)
+        await env.restart_bot(PaperBot(services=restarted, settings=settings))
+        await env.advance_time(settings.delivery.lease_seconds + 1)  # the dead process's lease ran out
+        await post_due(env)
+        assert weekly_posts(s.channel) == [sent]
+        ledger = await database.connection.fetch_all(
+            "SELECT state, message_ids FROM digest_posts WHERE channel_id = ?", (s.channel.id,)
+        )
+        assert [row[0] for row in ledger] == ["posted"] and str(sent.id) in str(ledger[0][1])
+    finally:
+        await database.close()
