@@ -45,7 +45,7 @@ def fold_name(text: str) -> str:
     """Case and accents folded as search folds them (``bot.domain.text.fold``: letters without a
     decomposition too, ``Łukasz`` = ``Lukasz``, ``Søren`` = ``Soren``), other than letters and
     digits a space: ``Yánn Le-Cun`` -> ``yann le cun``. Stored in paper_people and person follows'
-    keys: a change here needs a migration that folds them again (0033)."""
+    keys: a change here needs a migration that folds them again (0034)."""
     return " ".join(_NOT_NAME.sub(" ", fold(text)).split())
 
 

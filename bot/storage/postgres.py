@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 # computes (SQLite's SQL calls the same Python functions, registered on its connection).
 PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {
     27: backfill_author_names,
-    33: refold_names,
+    34: refold_names,
 }
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."

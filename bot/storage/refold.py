@@ -1,4 +1,4 @@
-"""Migration 0033 on PostgreSQL: stored author and organisation names folded again, as
+"""Migration 0034 on PostgreSQL: stored author and organisation names folded again, as
 ``bot.domain.people.fold_name`` folds them now (SQLite's step is SQL over these same functions,
 registered by bot.storage.database). PostgreSQL cannot fold a name as Python does, so the rows are
 read and rewritten here, in the migration's transaction."""
@@ -15,7 +15,25 @@ BATCH = 5_000
 
 async def refold_names(db: Connection) -> int:
     """Fold again every non-ASCII stored name whose folding changed; returns how many rows changed."""
-    return await _refold_people(db) + await _refold_follows(db)
+    return await _refold_people(db) + await _refold_names(db) + await _refold_follows(db)
+
+
+async def _refold_names(db: Connection) -> int:
+    """people_names: one row per distinct name (autocomplete's look-up), so read at once."""
+    rows = await db.fetch_all(
+        "SELECT kind, name, claim, folded FROM people_names WHERE octet_length(name) <> length(name)", ()
+    )
+    updates = [
+        (*folded_and_family(row["name"]), row["kind"], row["name"], row["claim"])
+        for row in rows
+        if folded_and_family(row["name"])[0] != row["folded"]
+    ]
+    if updates:
+        await db.executemany(
+            "UPDATE people_names SET folded = ?, family = ? WHERE kind = ? AND name = ? AND claim = ?",
+            updates,
+        )
+    return len(updates)
 
 
 async def _refold_people(db: Connection) -> int:

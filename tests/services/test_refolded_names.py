@@ -1,6 +1,6 @@
 """Author names fold as search folds them, on both backends: letters with no decomposition (Ł, Ø,
 Đ, Ħ, ı, Œ, Æ, ß) are the letters people type, so `/follow author Lukasz` offers and follows
-Łukasz Kaiser; and a store from before (migration 0033) has its stored folded names and person
+Łukasz Kaiser; and a store from before (migration 0034) has its stored folded names and person
 follows' keys folded again."""
 
 from __future__ import annotations
@@ -63,9 +63,10 @@ async def test_an_older_store_has_its_folded_names_and_person_follows_folded_aga
     async with old.transaction() as connection:
         for name, folded in OLD_FOLDS.items():
             family = folded.rpartition(" ")[2]
-            await connection.execute(
-                "UPDATE paper_people SET folded = ?, family = ? WHERE name = ?", (folded, family, name)
-            )
+            for table in ("paper_people", "people_names"):
+                await connection.execute(
+                    f"UPDATE {table} SET folded = ?, family = ? WHERE name = ?", (folded, family, name)
+                )
         for member in (1, 2):
             await follows.ensure_member(member, None, FIXED_NOW)
         # Member 1 followed Łukasz before (the old key), then "Lukasz Kaiser" (a key of its own then).

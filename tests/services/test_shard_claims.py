@@ -135,7 +135,7 @@ async def test_a_clean_stop_frees_the_shards_and_the_layout_at_once(database: St
 
 
 async def test_an_upgrade_keeps_the_running_processes_claims_and_counts(store_at: tuple[Opener, str]) -> None:
-    """Migration 0032 moves the claims (leases) and server counts (shard_servers) of the processes
+    """Migration 0033 moves the claims (leases) and server counts (shard_servers) of the processes
     running during the upgrade into one record: they stay claimed, and counted."""
     open_store, backend = store_at
     clock = Clock()
