@@ -86,6 +86,26 @@ class OwnedView(LoggedView):
                 await self.message.edit(view=self)
 
 
+def components(*items: discord.ui.Item[Any]) -> discord.ui.View:
+    """A message's buttons and menus, every one a link or a dynamic item (registered once by its
+    cog, its custom id carrying its state). The view is stopped before it is sent, so discord.py
+    keeps nothing for it: a live view sent with an ephemeral answer gets a 15-minute timeout from
+    discord.py, a timer task holding the view, its items and their options, even when no item
+    needs it."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    view.stop()
+    return view
+
+
+def component_context(interaction: discord.Interaction[Any], command: str, label: str) -> None:
+    """Log a press like a command: the server, the member and the command that made the button
+    (a button runs in its own task, outside the command's context)."""
+    set_context(guild=interaction.guild_id, user=interaction.user.id, command=f"{command} [{label}]")
+    log.info("component %s of /%s", label, command)
+
+
 EXPIRED = "This list has expired: run the command again to see its pages."
 EXPIRED_RANDOM = "This button has expired: run /papers random again for another paper."
 
@@ -180,8 +200,7 @@ class PageTurn(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         kept = interaction.client.page_lists.get(self.key)
         command = kept.command if kept is not None else "pages"
-        set_context(guild=interaction.guild_id, user=interaction.user.id, command=f"{command} [{self.label}]")
-        log.info("component %s of /%s", self.label, command)
+        component_context(interaction, command, self.label)
         if interaction.user.id != self.owner_id:
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return
@@ -240,8 +259,7 @@ class AnotherOne(
 
         kept = interaction.client.page_lists.get(self.key)
         command = kept.command if kept is not None else "papers random"
-        set_context(guild=interaction.guild_id, user=interaction.user.id, command=f"{command} [Another one]")
-        log.info("component Another one of /%s", command)
+        component_context(interaction, command, "Another one")
         if interaction.user.id != self.owner_id:
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return

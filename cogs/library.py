@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -21,7 +22,16 @@ from bot.exports import ExportFormat
 from bot.services.library import LibraryPage, Pick
 from cogs import _render
 from cogs._poster import DiscordMessenger
-from cogs._views import OwnedView, SaveFromList, SavePaper, save_menu, saved_text, with_view
+from cogs._views import (
+    NOT_YOURS,
+    SaveFromList,
+    SavePaper,
+    component_context,
+    components,
+    save_menu,
+    saved_text,
+    with_view,
+)
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 10
@@ -68,41 +78,74 @@ def _entry_line(number: int, entry: LibraryEntry) -> str:
     return "\n".join(lines)
 
 
-PageLoader = Callable[[int], Awaitable[LibraryPage]]
-
-
-class LibraryPages(OwnedView):
-    """Previous/Next through the member's library, one page read from the store at a time."""
+class LibraryTurn(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"library:(?P<owner>[0-9]+):(?P<status>all|unread|read):(?P<page>[0-9]+):(?P<way>[pn]):(?P<tag>.*)",
+):
+    """Previous or Next under /library list. The custom id carries the whole list (whose library,
+    which filter and tag, the page to show: at most 20 + 6 + 32 + a page number, within Discord's
+    100), and the page is read from the store at each press. So nothing waits in memory per
+    message, the buttons keep working after three minutes and after a restart, and the read marks
+    shown are those of the moment (kept pages, as search answers have, would show them as they
+    were when the list was asked)."""
 
     def __init__(
-        self,
-        owner_id: int,
-        first: LibraryPage,
-        load: PageLoader,
-        render: Callable[[LibraryPage], discord.Embed],
+        self, owner_id: int, status: ReadFilter, tag: str | None, page: int, way: str, *, disabled: bool
     ) -> None:
-        super().__init__(owner_id)
-        self._load = load
-        self._render = render
-        self.current = first
-        self._sync()
+        previous = way == "p"
+        super().__init__(
+            discord.ui.Button(
+                label="Previous" if previous else "Next",
+                emoji="◀" if previous else "▶",
+                style=discord.ButtonStyle.secondary,
+                disabled=disabled,
+                custom_id=f"library:{owner_id}:{status.value}:{page}:{way}:{tag or ''}",
+            )
+        )
+        self.owner_id, self.status, self.tag, self.page = owner_id, status, tag, page
+        self.label = "Previous" if previous else "Next"
 
-    def _sync(self) -> None:
-        self.previous.disabled = self.current.page <= 1
-        self.next.disabled = self.current.page >= self.current.page_count
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> LibraryTurn:
+        status, tag = ReadFilter(match["status"]), match["tag"] or None
+        return cls(int(match["owner"]), status, tag, int(match["page"]), match["way"], disabled=False)
 
-    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
-        self.current = await self._load(self.current.page + step)
-        self._sync()
-        await interaction.response.edit_message(embed=self._render(self.current), view=self)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        from bot.client import PaperTree
 
-    @discord.ui.button(label="Previous", emoji="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[LibraryPages]) -> None:
-        await self._turn(interaction, -1)
+        component_context(interaction, "library list", self.label)
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return
+        try:
+            page = await library_page(interaction.client, self.owner_id, self.status, self.tag, self.page)
+        except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
+            await PaperTree.handle(interaction, error)
+            return
+        await interaction.response.edit_message(**library_answer(page, self.owner_id, self.status, self.tag))
 
-    @discord.ui.button(label="Next", emoji="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[LibraryPages]) -> None:
-        await self._turn(interaction, +1)
+
+async def library_page(
+    client: PaperBot, owner_id: int, status: ReadFilter, tag: str | None, page: int
+) -> LibraryPage:
+    """One page of the member's library as it is now (a page past the end shows the last one)."""
+    return await client.services.library.page(owner_id, status, tag, page=page, page_size=PAGE_SIZE)
+
+
+def library_answer(page: LibraryPage, owner_id: int, status: ReadFilter, tag: str | None) -> dict[str, Any]:
+    """A page of /library list as message fields: its embed and, with more than one page,
+    Previous/Next."""
+    fields: dict[str, Any] = {"embed": library_embed(page, status, tag)}
+    if page.page_count == 1:  # no buttons (after a turn: the list shrank to one page meanwhile)
+        return fields | {"view": components()}
+    return fields | {
+        "view": components(
+            LibraryTurn(owner_id, status, tag, page.page - 1, "p", disabled=page.page <= 1),
+            LibraryTurn(owner_id, status, tag, page.page + 1, "n", disabled=page.page >= page.page_count),
+        )
+    }
 
 
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -116,12 +159,12 @@ class Library(
 
     async def cog_load(self) -> None:
         # Save buttons and menus live on messages of every kind, old ones included.
-        self.bot.add_dynamic_items(SavePaper, SaveFromList)
+        self.bot.add_dynamic_items(SavePaper, SaveFromList, LibraryTurn)
         if self.bot.settings.digest.scheduler:
             self.weekly.start()
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(SavePaper, SaveFromList)
+        self.bot.remove_dynamic_items(SavePaper, SaveFromList, LibraryTurn)
         self.weekly.cancel()
 
     # ---- weekly picks DMs (background) ------------------------------------------------------------
@@ -179,23 +222,10 @@ class Library(
         tag: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         chosen = ReadFilter(status)
-        user_id = interaction.user.id
-
-        async def load(page: int) -> LibraryPage:
-            return await self.service.page(user_id, chosen, tag, page=page, page_size=PAGE_SIZE)
-
         folded = parse_tag(tag) if tag else None
-        first = await load(1)
-
-        def render(page: LibraryPage) -> discord.Embed:
-            return library_embed(page, chosen, folded)
-
-        if first.page_count == 1:
-            await interaction.response.send_message(embed=render(first), ephemeral=True)
-            return
-        view = LibraryPages(user_id, first, load, render)
-        await interaction.response.send_message(embed=render(first), view=view, ephemeral=True)
-        view.message = await interaction.original_response()
+        first = await library_page(self.bot, interaction.user.id, chosen, folded, 1)
+        answer = library_answer(first, interaction.user.id, chosen, folded)
+        await interaction.response.send_message(**answer, ephemeral=True)
 
     @app_commands.command(name="remove", description="Remove a paper from your library")
     @app_commands.describe(paper="One of your saved papers (start typing)")

@@ -10,11 +10,13 @@ import pytest
 import rispy
 import simcord
 
+from bot.client import PaperBot
 from bot.domain.library import MAX_NOTE_CHARS
 from bot.domain.text import words
 from bot.parsing.arxiv import parse_arxiv_atom
 from bot.services.container import Services
 from tests.cogs.test_papers import _buttons
+from tests.cogs.view_memory import NOTHING_KEPT, views_kept
 
 
 async def save_some(services: Services, user_id: int, count: int) -> list[str]:
@@ -68,6 +70,53 @@ async def test_list_pages_newest_first_with_read_marks_and_filters(world: Any, s
     await alice.slash(channel, "library unread", paper=ids[-1])
     read = await alice.slash(channel, "library list", status="read")
     assert "Nothing here yet" in read.response.embeds[0].description
+
+
+async def test_list_buttons_show_the_library_as_it_is_now_after_minutes_and_a_restart(
+    world: Any, services: Services
+) -> None:
+    """The pages are read at each press: nothing waits in memory per list, a paper marked read
+    meanwhile shows its mark, and the buttons keep working after three minutes and after the bot
+    restarts (they used to grey out after three minutes, and a restart left them answering
+    nothing)."""
+    env, channel, alice, _ = world
+    ids = await save_some(services, alice.id, 23)
+    listed = await alice.slash(channel, "library list", status="unread")
+    assert listed.ephemeral and listed.response.embeds[0].footer.text.startswith("Page 1/3 · 23 papers")
+    assert views_kept(env) == NOTHING_KEPT
+
+    second = await alice.click(listed.response.message, label="Next")
+    eleventh = ids[-11]  # newest saved first
+    title = (await services.papers.show(eleventh)).title
+    assert title in second.response.embeds[0].description.split("`12.`")[0]
+    await alice.slash(channel, "library read", paper=eleventh)  # it leaves the unread list
+
+    await env.advance_time(181)
+    third = await alice.click(second.response.message, label="Next")
+    assert third.response.embeds[0].footer.text.startswith("Page 3/3 · 22 papers")
+    assert _buttons(third.response)["Next"].get("disabled") is True
+
+    await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
+    back = await alice.click(third.response.message, label="Previous")
+    assert back.response.embeds[0].footer.text.startswith("Page 2/3 · 22 papers")
+    assert title not in back.response.embeds[0].description
+    assert back.response.embeds[0].description.count("○") == 10
+    assert views_kept(env) == NOTHING_KEPT
+
+
+async def test_list_of_a_tag_keeps_its_tag_and_filter_on_every_page(world: Any, services: Services) -> None:
+    _, channel, alice, _ = world
+    ids = await save_some(services, alice.id, 25)
+    for paper_id in ids[:12]:
+        await services.library.tag(alice.id, paper_id, "Überblick")
+    await alice.slash(channel, "library read", paper=ids[0])
+    listed = await alice.slash(channel, "library list", status="unread", tag="ÜBERBLICK")
+    assert listed.response.embeds[0].title == "Unread in your library · #überblick"
+    assert listed.response.embeds[0].footer.text.startswith("Page 1/2 · 11 papers")
+    turned = await alice.click(listed.response.message, label="Next")
+    assert turned.response.embeds[0].title == "Unread in your library · #überblick"
+    assert turned.response.embeds[0].footer.text.startswith("Page 2/2 · 11 papers")
+    assert turned.response.embeds[0].description.startswith("`11.` ○ ")
 
 
 async def test_remove_autocomplete_offers_only_the_members_own_25(world: Any, services: Services) -> None:
