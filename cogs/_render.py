@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import discord
 
@@ -80,19 +81,19 @@ def paper_embed(paper: Paper) -> discord.Embed:
     return fit(embed)
 
 
-def paper_links(paper: Paper) -> discord.ui.View:
+def paper_links(paper: Paper) -> list[discord.ui.Button[Any]]:
     """Link buttons (arXiv, PDF, Hugging Face, code, project page) for the links the paper has."""
-    view = discord.ui.View(timeout=None)
-    for label, url in (
-        ("arXiv", paper.abs_url),
-        ("PDF", paper.pdf_url),
-        ("Hugging Face", paper.hf_url),
-        ("Code", paper.code_url),
-        ("Project page", paper.project_url),
-    ):
-        if url:  # a Paper only holds links Discord accepts (bot.domain.urls)
-            view.add_item(discord.ui.Button(label=label, url=url))
-    return view
+    return [
+        discord.ui.Button(label=label, url=url)
+        for label, url in (
+            ("arXiv", paper.abs_url),
+            ("PDF", paper.pdf_url),
+            ("Hugging Face", paper.hf_url),
+            ("Code", paper.code_url),
+            ("Project page", paper.project_url),
+        )
+        if url  # a Paper only holds links Discord accepts (bot.domain.urls)
+    ]
 
 
 def search_page(

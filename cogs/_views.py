@@ -162,12 +162,13 @@ def _running_command(default: str) -> str:
 def _page_buttons(
     key: str, owner_id: int, index: int, count: int, refs: Sequence[PaperRef] | None
 ) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(PageTurn(key, max(0, index - 1), "p", owner_id, disabled=index == 0))
-    view.add_item(PageTurn(key, min(count - 1, index + 1), "n", owner_id, disabled=index >= count - 1))
+    turns = (
+        PageTurn(key, max(0, index - 1), "p", owner_id, disabled=index == 0),
+        PageTurn(key, min(count - 1, index + 1), "n", owner_id, disabled=index >= count - 1),
+    )
     if refs:
-        view.add_item(SaveFromList([(paper_id, title) for paper_id, title in refs]))
-    return view
+        return components(*turns, SaveFromList([(paper_id, title) for paper_id, title in refs]))
+    return components(*turns)
 
 
 class PageTurn(
@@ -225,11 +226,7 @@ def another_one(client: Any, owner_id: int, topic: str | None, paper: Paper) -> 
 
 
 def _another_one_buttons(key: str, owner_id: int, paper: Paper) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(AnotherOne(key, owner_id))
-    for item in paper_view(paper).children:
-        view.add_item(item)
-    return view
+    return components(AnotherOne(key, owner_id), *paper_items(paper))
 
 
 class AnotherOne(
@@ -465,9 +462,10 @@ async def _vote(interaction: discord.Interaction[Any], paper_id: str) -> None:
     title = escape(truncate(clean_line(vote.title), 200))
     count = f"{vote.count} vote{'s' * (vote.count != 1)} in this server"
     text = f"👍 Voted for “{title}” ({count})." if vote.voted else f"Vote for “{title}” taken back ({count})."
-    view = discord.ui.View(timeout=None)
-    if len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID:
-        view.add_item(VoteToggle(vote.paper_id, voted=vote.voted))
+    toggle = (
+        [VoteToggle(vote.paper_id, voted=vote.voted)] if len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID else []
+    )
+    view = components(*toggle)
     await respond(interaction, text, ephemeral=True, view=view)
 
 
@@ -494,16 +492,14 @@ def with_view(view: discord.ui.View | None) -> dict[str, Any]:
 
 
 def save_menu(papers: Sequence[PaperRef], *, votes: bool = False) -> discord.ui.View | None:
-    """A persistent view with the Save menu for ``papers`` and, with ``votes`` (a server's digest),
+    """Components with the Save menu for ``papers`` and, with ``votes`` (a server's digest),
     the Vote menu below it: two rows of Discord's five (None when there is nothing to save)."""
     refs = [ref for ref in papers if len(ref[0]) <= 100]
     if not refs:
         return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(SaveFromList(refs))
     if votes:
-        view.add_item(VoteFromList(refs))
-    return view
+        return components(SaveFromList(refs), VoteFromList(refs))
+    return components(SaveFromList(refs))
 
 
 class SimilarButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"similar:(?P<id>\S+)"):
@@ -544,10 +540,9 @@ async def similar_reply(client: Any, reference: str) -> tuple[discord.Embed, dis
     return similar_page(source, hits), save_menu([paper_ref(hit.paper) for hit in hits])
 
 
-def paper_view(paper: Paper) -> discord.ui.View:
+def paper_items(paper: Paper) -> list[discord.ui.Item[Any]]:
     """Under one paper: its link buttons, Save and Similar."""
-    view = paper_links(paper)
+    items: list[discord.ui.Item[Any]] = [*paper_links(paper)]
     if savable(paper.id):
-        view.add_item(SavePaper(paper.id))
-        view.add_item(SimilarButton(paper.id))
-    return view
+        items += [SavePaper(paper.id), SimilarButton(paper.id)]
+    return items

@@ -29,10 +29,11 @@ from cogs._views import (
     VoteFromList,
     VoteToggle,
     another_one,
+    components,
     page_blob,
     paged,
     paged_blob,
-    paper_view,
+    paper_items,
     save_menu,
     similar_reply,
     with_view,
@@ -172,13 +173,8 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        view = paper_view(found)
-        if found.ai_keywords:
-            follow = discord.ui.View(timeout=None)
-            follow.add_item(FollowKeywords(found.ai_keywords))
-            for item in view.children:
-                follow.add_item(item)
-            view = follow
+        follow = [FollowKeywords(found.ai_keywords)] if found.ai_keywords else []
+        view = components(*follow, *paper_items(found))
         await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
 
     @show.autocomplete("paper")

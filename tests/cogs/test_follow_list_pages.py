@@ -6,6 +6,8 @@ from typing import Any
 
 from bot.domain.layout import text_pages
 from bot.services.container import Services
+from cogs._views import EXPIRED
+from tests.cogs.view_memory import NOTHING_KEPT, views_kept
 
 
 def keyword(n: int) -> str:
@@ -14,14 +16,18 @@ def keyword(n: int) -> str:
     )  # 92 characters
 
 
-async def test_twenty_five_long_follows_are_paged_with_buttons(world: Any, services: Services) -> None:
-    _, channel, alice, _ = world
+async def follow_twenty_five(services: Services, channel: Any, member: Any) -> None:
     services.follows.max_follows = 25
     for n in range(25):
-        added = await alice.slash(channel, "follow add", keyword=keyword(n))
+        added = await member.slash(channel, "follow add", keyword=keyword(n))
         assert "You follow" in added.response.content or "Following" in added.response.content, (
             added.response.content
         )
+
+
+async def test_twenty_five_long_follows_are_paged_with_buttons(world: Any, services: Services) -> None:
+    _, channel, alice, _ = world
+    await follow_twenty_five(services, channel, alice)
     listing = await alice.slash(channel, "follow list")
     assert listing.ephemeral
     seen = listing.response.content
@@ -36,6 +42,26 @@ async def test_twenty_five_long_follows_are_paged_with_buttons(world: Any, servi
         seen += content
     for n in range(25):
         assert f"topic{n:02d}" in seen, n
+
+
+async def test_follow_list_pages_keep_no_view_and_expire_after_three_minutes(
+    world: Any, services: Services
+) -> None:
+    """The private pages are kept as one blob for three minutes, like search pages: discord.py
+    keeps no view for them (it gave every private answer with buttons a 15-minute timer holding
+    its view), and a press after three minutes says the list expired."""
+    env, channel, alice, _ = world
+    await follow_twenty_five(services, channel, alice)
+    listing = await alice.slash(channel, "follow list")
+    assert listing.ephemeral and "Page 1/" in listing.response.content
+    assert views_kept(env) == NOTHING_KEPT
+    turned = await alice.click(listing.response.message, label="Next")
+    assert "Page 2/" in turned.response.content
+    assert views_kept(env) == NOTHING_KEPT
+
+    await env.advance_time(181)
+    expired = await alice.click(turned.response.message, label="Previous")
+    assert expired.ephemeral and expired.response.content == EXPIRED
 
 
 def test_pages_keep_every_line_within_the_limit() -> None:

@@ -10,6 +10,7 @@ import discord
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.errors import PaperNotFound
 from cogs._views import EXPIRED, EXPIRED_RANDOM, NOT_YOURS
+from tests.cogs.view_memory import NOTHING_KEPT, views_kept
 
 LONG_ABSTRACT = ("This sentence is part of a very long abstract about sparse attention. " * 200).strip()
 
@@ -225,8 +226,7 @@ async def test_answers_with_buttons_leave_no_view_waiting_in_memory(world: Any) 
     searched = await alice.slash(channel, "papers search", query="federated learning")
     await alice.slash(channel, "papers random", topic="federated")
     await alice.slash(channel, "papers show", paper="Federated")
-    store = env.bot._connection._view_store
-    assert not store._synced_message_views and not store._views
+    assert views_kept(env) == NOTHING_KEPT
     turned = await alice.click(searched.response.message, label="Next")
     assert turned.response.embeds[0].footer.text.startswith("Page 2/2")
 
