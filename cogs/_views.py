@@ -1,8 +1,10 @@
-"""Interactive views: buttons that only the member who ran the command can press."""
+"""Buttons and menus under the bot's messages. Every one is a link or a discord.py dynamic item,
+registered once by its cog, whose custom id carries what it needs (a paper id, a page and its kept
+list's key, the member it belongs to): no view waits in memory per message, and the ones that
+promise it keep working on old messages and after a restart."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -34,56 +36,6 @@ async def sent_message(
     if isinstance(sent.resource, discord.InteractionMessage):
         return sent.resource
     return await interaction.original_response()
-
-
-class LoggedView(discord.ui.View):
-    """A view whose clicks log like commands: each line carries the server, the member and the
-    command that made the view (its buttons run in their own task, outside the command's context)."""
-
-    def __init__(self, *, timeout: float | None) -> None:
-        super().__init__(timeout=timeout)
-        self.command = _running_command(type(self).__name__)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        data: dict[str, Any] = dict(interaction.data or {})
-        component = self._component_name(str(data.get("custom_id")))
-        set_context(
-            guild=interaction.guild_id, user=interaction.user.id, command=f"{self.command} [{component}]"
-        )
-        log.info("component %s of /%s", component, self.command)
-        return True
-
-    def _component_name(self, custom_id: str) -> str:
-        """The clicked item as a member sees it (its label), not its random custom id."""
-        for item in self.children:
-            if getattr(item, "custom_id", None) == custom_id:
-                return str(getattr(item, "label", None) or getattr(item, "placeholder", None) or custom_id)
-        return custom_id
-
-
-class OwnedView(LoggedView):
-    """Buttons for one member; disabled (and the message edited) when the view times out."""
-
-    def __init__(self, owner_id: int, *, timeout: float = 180) -> None:
-        super().__init__(timeout=timeout)
-        self.owner_id = owner_id
-        self.message: discord.InteractionMessage | discord.Message | None = None
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        await super().interaction_check(interaction)
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
-            return False
-        return True
-
-    async def on_timeout(self) -> None:
-        for item in self.children:
-            if isinstance(item, discord.ui.Button) and item.url is None:
-                item.disabled = True
-        if self.message is not None:
-            # Deleted or no longer editable: nothing left to disable.
-            with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=self)
 
 
 def components(*items: discord.ui.Item[Any]) -> discord.ui.View:

@@ -122,6 +122,31 @@ def test_services_use_injected_repositories_not_each_others() -> None:
         assert not re.search(r"self\._\w+\.repository\b", text), f"{module} reaches into another service"
 
 
+def _views_made(tree: ast.AST) -> list[tuple[int, str]]:
+    """discord.py views a module defines (a View subclass) or builds (a View call)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            bases = [ast.unparse(base) for base in node.bases]
+            found += [(node.lineno, f"class {node.name}({b})") for b in bases if b.endswith("View")]
+        if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] in ("View", "LayoutView"):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _unit(m) in DISCORD_ALLOWED))
+def test_no_view_waits_in_memory_per_message(module: str) -> None:
+    """Every button and menu is a link or a dynamic item whose custom id carries its state, sent in
+    a stopped view (cogs._views.components): a live discord.py view per message held its items,
+    the sent message and a timer task (15 minutes for any private answer), and its buttons died
+    with the process."""
+    tree = ast.parse(MODULES[module].read_text("utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "components" and module == "cogs._views":
+            node.body = []  # the one place a View is made, and stopped
+    assert not _views_made(tree), f"{module} makes views: {_views_made(tree)}"
+
+
 def test_the_rules_catch_what_they_are_about() -> None:
     """The checks are not vacuous: they flag the patterns they exist for."""
     assert SQL.match("SELECT pk FROM papers WHERE id = ?")
@@ -129,3 +154,5 @@ def test_the_rules_catch_what_they_are_about() -> None:
     assert not SQL.match("Select a paper from the list")
     assert _layer("bot.storage.papers") > _layer("bot.domain.models")
     assert _layer("cogs.papers") > _layer("bot.services.papers")
+    made = _views_made(ast.parse("class Pages(discord.ui.View): ...\nview = discord.ui.View(timeout=180)"))
+    assert [line for line, _ in made] == [1, 2]

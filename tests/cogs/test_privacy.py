@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.client import PaperBot
 from bot.services.container import Services
+from cogs.privacy import EXPIRED_CONFIRMATION
 from tests.cogs.test_follows import BATCH, dms, ingest_and_deliver
+from tests.cogs.test_papers import _buttons
+from tests.cogs.view_memory import NOTHING_KEPT, views_kept
 
 
 async def rows(services: Services, user_id: int) -> dict[str, int]:
@@ -71,3 +75,35 @@ async def test_forget_works_in_a_dm(world: Any, services: Services) -> None:
     asked = await alice.user.slash("privacy forget")
     done = await alice.user.click(asked.response.message, label="Delete everything")
     assert "0 follows, 0 saved papers" in done.response.content
+
+
+async def test_the_question_holds_across_a_restart_and_expires_after_two_minutes(
+    world: Any, services: Services
+) -> None:
+    """The buttons carry the member and the question's deadline: "Delete everything" still
+    answers after the bot restarts (it used to answer nothing: the view went with the process),
+    and after two minutes, restart or not, it deletes nothing and says so."""
+    env, channel, alice, _ = world
+    await make_history(env, services, alice, channel)
+    before = await rows(services, alice.id)
+
+    asked = await alice.slash(channel, "privacy forget")
+    assert views_kept(env) == NOTHING_KEPT
+    await env.advance_time(121)
+    late = await alice.click(asked.response.message, label="Delete everything")
+    assert late.response.content == EXPIRED_CONFIRMATION
+    assert all(button.get("disabled") for button in _buttons(late.response).values())
+    assert await rows(services, alice.id) == before
+
+    asked = await alice.slash(channel, "privacy forget")
+    await env.advance_time(100)
+    await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
+    done = await alice.click(asked.response.message, label="Delete everything")
+    assert done.response.content.startswith("Done: paperbot has forgotten you — 1 follow, 1 saved paper")
+    assert set((await rows(services, alice.id)).values()) == {0}
+
+    asked = await alice.slash(channel, "privacy forget")
+    await env.advance_time(121)
+    await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
+    cancelled = await alice.click(asked.response.message, label="Cancel")
+    assert cancelled.response.content == "Nothing was deleted."
