@@ -123,6 +123,18 @@ def _page_buttons(
     return components(*turns)
 
 
+def turn_button(way: str, custom_id: str, *, disabled: bool) -> discord.ui.Button[Any]:
+    """Previous (``way`` "p") or Next ("n") under a paged message."""
+    previous = way == "p"
+    return discord.ui.Button(
+        label="Previous" if previous else "Next",
+        emoji="◀" if previous else "▶",
+        style=discord.ButtonStyle.secondary,
+        disabled=disabled,
+        custom_id=custom_id,
+    )
+
+
 class PageTurn(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"pages:(?P<key>[0-9a-f]+):(?P<page>[0-9]+):(?P<way>[pn]):(?P<owner>[0-9]+)",
@@ -131,18 +143,9 @@ class PageTurn(
     id names the kept list and the page it shows, so no view waits in memory for the click."""
 
     def __init__(self, key: str, page: int, way: str, owner_id: int, *, disabled: bool = False) -> None:
-        previous = way == "p"
-        super().__init__(
-            discord.ui.Button(
-                label="Previous" if previous else "Next",
-                emoji="◀" if previous else "▶",
-                style=discord.ButtonStyle.secondary,
-                disabled=disabled,
-                custom_id=f"pages:{key}:{page}:{way}:{owner_id}",
-            )
-        )
+        super().__init__(turn_button(way, f"pages:{key}:{page}:{way}:{owner_id}", disabled=disabled))
         self.key, self.page, self.owner_id = key, page, owner_id
-        self.label = "Previous" if previous else "Next"
+        self.label = str(self.item.label)
 
     @classmethod
     async def from_custom_id(
@@ -414,10 +417,8 @@ async def _vote(interaction: discord.Interaction[Any], paper_id: str) -> None:
     title = escape(truncate(clean_line(vote.title), 200))
     count = f"{vote.count} vote{'s' * (vote.count != 1)} in this server"
     text = f"👍 Voted for “{title}” ({count})." if vote.voted else f"Vote for “{title}” taken back ({count})."
-    toggle = (
-        [VoteToggle(vote.paper_id, voted=vote.voted)] if len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID else []
-    )
-    view = components(*toggle)
+    fits = len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID
+    view = components(VoteToggle(vote.paper_id, voted=vote.voted)) if fits else components()
     await respond(interaction, text, ephemeral=True, view=view)
 
 

@@ -30,6 +30,7 @@ from cogs._views import (
     components,
     save_menu,
     saved_text,
+    turn_button,
     with_view,
 )
 
@@ -92,18 +93,10 @@ class LibraryTurn(
     def __init__(
         self, owner_id: int, status: ReadFilter, tag: str | None, page: int, way: str, *, disabled: bool
     ) -> None:
-        previous = way == "p"
-        super().__init__(
-            discord.ui.Button(
-                label="Previous" if previous else "Next",
-                emoji="◀" if previous else "▶",
-                style=discord.ButtonStyle.secondary,
-                disabled=disabled,
-                custom_id=f"library:{owner_id}:{status.value}:{page}:{way}:{tag or ''}",
-            )
-        )
+        custom_id = f"library:{owner_id}:{status.value}:{page}:{way}:{tag or ''}"
+        super().__init__(turn_button(way, custom_id, disabled=disabled))
         self.owner_id, self.status, self.tag, self.page = owner_id, status, tag, page
-        self.label = "Previous" if previous else "Next"
+        self.label = str(self.item.label)
 
     @classmethod
     async def from_custom_id(

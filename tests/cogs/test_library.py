@@ -11,10 +11,11 @@ import rispy
 import simcord
 
 from bot.client import PaperBot
-from bot.domain.library import MAX_NOTE_CHARS
+from bot.domain.library import MAX_NOTE_CHARS, MAX_TAG_CHARS, ReadFilter, parse_tag
 from bot.domain.text import words
 from bot.parsing.arxiv import parse_arxiv_atom
 from bot.services.container import Services
+from cogs.library import LibraryTurn
 from tests.cogs.test_papers import _buttons
 from tests.cogs.view_memory import NOTHING_KEPT, views_kept
 
@@ -250,3 +251,11 @@ async def test_library_commands_look_for_part_of_a_title_among_your_own_papers(
     assert "1 paper" in listing.response.embeds[0].footer.text
     removed = await alice.slash(channel, "library remove", paper="federated learning")
     assert mine.title[:40] in removed.response.content
+
+
+def test_the_longest_list_fits_a_custom_id() -> None:
+    """The custom id carries the whole list: the longest member id, filter and tag, and a page far
+    past any library, still within Discord's 100 characters (it refuses longer ones)."""
+    longest_tag = parse_tag("ä" * MAX_TAG_CHARS)
+    turn = LibraryTurn(2**64 - 1, ReadFilter.UNREAD, longest_tag, 99_999, "n", disabled=False)
+    assert len(turn.custom_id) <= 100
