@@ -202,8 +202,16 @@ def component_problems(rows: list[Json]) -> Problems:
     problems: Problems = []
     if len(rows) > ROWS:
         problems.append(("components", f"Must be {ROWS} or fewer in length."))
+    seen: set[str] = set()  # custom ids, unique across the message's rows (Discord says which repeats)
     for i, row in enumerate(rows):
         items = row.get("components") or []
+        for j, item in enumerate(items):
+            custom_id = item.get("custom_id")
+            if custom_id in seen:
+                where = f"components.{i}.components.{j}.custom_id"
+                problems.append((where, "Component custom id cannot be duplicated"))
+            if custom_id:
+                seen.add(custom_id)
         if len(items) > ROW_BUTTONS:
             problems.append((f"components.{i}.components", f"Must be {ROW_BUTTONS} or fewer in length."))
         if any(item.get("type") == STRING_SELECT for item in items) and len(items) > 1:

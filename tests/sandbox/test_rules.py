@@ -198,6 +198,15 @@ async def test_autocomplete_answers_over_discords_limits_are_refused(world: Worl
             "custom_id",
         ),
         ({"components": [{"type": 1, "components": []}] * 6}, "components"),
+        (
+            {
+                "components": [
+                    {"type": 1, "components": [{"type": 2, "style": 2, "label": "Next", "custom_id": "p:2"}]},
+                    {"type": 1, "components": [{"type": 2, "style": 2, "label": "Last", "custom_id": "p:2"}]},
+                ]
+            },
+            "cannot be duplicated",
+        ),
         (_menu_row(options=[_option(n) for n in range(26)]), "options"),
         (_menu_row(options=[]), "options"),
         (_menu_row(options=[_option(1) | {"label": "L" * 101}]), "label"),
