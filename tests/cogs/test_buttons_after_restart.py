@@ -1,7 +1,8 @@
 """Buttons and menus that promise to work on old messages keep working after the bot restarts: the
 digest's Save and Vote menus, an alert DM's Save menu, Save, Similar and the keyword menu under a
 paper, the Save menu of a similar answer and the vote answer's button. Each is a dynamic item its
-cog registers at start, not a view of the process that sent it."""
+cog registers at start, not a view of the process that sent it. Pages kept in memory (a search's)
+say they expired."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from bot.client import PaperBot
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.container import Services
+from cogs._views import EXPIRED
 from tests.cogs.test_digest import FIXTURES, NEW_YEAR, digest_messages, server, until
 from tests.cogs.test_follows import BATCH, dms, ingest_and_deliver
 from tests.cogs.test_save_buttons import menu_values, saved_ids
@@ -50,6 +52,7 @@ async def test_every_lasting_button_answers_after_a_restart_and_an_hour(
     similar = await bob.click(shown.response.message, label="Similar")
     similar_ids = menu_values(similar.response)
     assert similar_ids and similar.ephemeral
+    searched = await alice.slash(channel, "papers search", query="federated learning")
     assert views_kept(env) == NOTHING_KEPT
 
     await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
@@ -72,6 +75,10 @@ async def test_every_lasting_button_answers_after_a_restart_and_an_hour(
     assert from_similar.response.content.startswith("🔖 Saved")
     followed = await bob.select(shown.response.message, [keywords[0]], custom_id="follow-keyword")
     assert followed.response.content.startswith(f"Following “{keywords[0]}")
+
+    # Pages kept in memory went with the process: the press says so instead of failing silently.
+    expired = await alice.click(searched.response.message, label="Next")
+    assert expired.ephemeral and expired.response.content == EXPIRED
 
     assert await saved_ids(services, lab.member.id) == [offered[1]]
     assert set(await saved_ids(services, alice.id)) == {
