@@ -95,7 +95,16 @@ async def snapshot(store: Store) -> Snapshot:
         )
     )
     terms = sorted(tuple(r) for r in await db.fetch_all("SELECT term, docs, generation FROM title_terms"))
-    return {"papers": papers, "listings": listings, "signals": signals, "people": people, "terms": terms}
+    # Words by how many papers hold them (0 only where SQLite and PostgreSQL both kept the row).
+    words = sorted(tuple(r) for r in await db.fetch_all("SELECT term, docs FROM term_docs WHERE docs <> 0"))
+    return {
+        "papers": papers,
+        "listings": listings,
+        "signals": signals,
+        "people": people,
+        "terms": terms,
+        "words": words,
+    }
 
 
 async def assert_search_columns_rebuild(store: PostgresDatabase) -> None:
@@ -116,6 +125,12 @@ async def assert_search_columns_rebuild(store: PostgresDatabase) -> None:
     )
     assert [row[0] for row in differing] == []
     assert len(stored) == len(rows) > 0
+    # Autocomplete's title table holds each paper's title words (the search column's weight A), no more.
+    titles = await store.connection.fetch_all(
+        "SELECT p.id FROM papers p FULL JOIN title_search t ON t.pk = p.pk "
+        "WHERE t.words IS DISTINCT FROM ts_filter(p.search, '{a}')"
+    )
+    assert [row[0] for row in titles] == []
 
 
 @pytest.fixture
