@@ -374,6 +374,22 @@ class PaperRepository:
         locks in one order and cannot deadlock."""
         grown = sorted((term, count) for term, count in delta.items() if count > 0)
         shrunk = sorted((term, -count) for term, count in delta.items() if count < 0)
+        if self._pg is not None:
+            # One statement over two arrays: a Bind and an Execute per word (a batch of 2,000 new
+            # papers brings thousands) cost the server more than the upserts themselves.
+            if grown:
+                await self._db.execute(
+                    "INSERT INTO term_docs (term, docs) SELECT * FROM unnest(?::text[], ?::int[]) "
+                    "ON CONFLICT (term) DO UPDATE SET docs = term_docs.docs + excluded.docs",
+                    _columns(grown),
+                )
+            if shrunk:
+                await self._db.execute(
+                    "UPDATE term_docs SET docs = term_docs.docs - gone.docs "
+                    "FROM unnest(?::text[], ?::int[]) AS gone(term, docs) WHERE term_docs.term = gone.term",
+                    _columns(shrunk),
+                )
+            return
         if grown:
             await self._db.executemany(
                 "INSERT INTO term_docs (term, docs) VALUES (?, ?) "
@@ -394,6 +410,25 @@ class PaperRepository:
         grown = [(term, count) for term, count in delta.items() if count > 0]
         shrunk = [(-count, term) for term, count in delta.items() if count < 0]
         stamp = "(SELECT value + 1 FROM generations WHERE name = 'papers')"
+        if self._pg is not None:
+            # One statement over two arrays, as for term_docs; sorted, so two ingests at once lock
+            # the words' rows in one order.
+            if grown:
+                await self._db.execute(
+                    f"INSERT INTO title_terms (term, docs, generation) SELECT term, docs, {stamp} "
+                    "FROM unnest(?::text[], ?::bigint[]) AS grown(term, docs) "
+                    "ON CONFLICT (term) DO UPDATE SET docs = title_terms.docs + excluded.docs, "
+                    "generation = excluded.generation",
+                    _columns(sorted(grown)),
+                )
+            if shrunk:
+                await self._db.execute(
+                    f"UPDATE title_terms SET docs = title_terms.docs - gone.docs, generation = {stamp} "
+                    "FROM unnest(?::text[], ?::bigint[]) AS gone(term, docs) "
+                    "WHERE title_terms.term = gone.term",
+                    _columns(sorted((term, count) for count, term in shrunk)),
+                )
+            return
         if grown:
             await self._db.executemany(
                 f"INSERT INTO title_terms (term, docs, generation) VALUES (?, ?, {stamp}) "
@@ -727,6 +762,11 @@ class PaperRepository:
         if not row:
             return 0, None, None
         return int(row[0]), _date(row[1]), _date(row[2])
+
+
+def _columns(pairs: Sequence[tuple[str, int]]) -> tuple[list[str], list[int]]:
+    """(term, count) pairs as the two arrays PostgreSQL's ``unnest`` takes."""
+    return [term for term, _ in pairs], [count for _, count in pairs]
 
 
 def _title_delta(updates: Sequence[tuple[int, Paper, Paper]]) -> Counter[str]:
