@@ -16,7 +16,7 @@ from bot.domain.text import search_text, word_set, words
 from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.database import authors_search_text
 from bot.storage.people import record_people
-from bot.storage.pg_bulk import search_indexes_built_after
+from bot.storage.pg_bulk import is_cold_load, search_indexes_built_after
 from bot.storage.pg_search import PgTextSearch, paper_document
 from bot.storage.signals import record_signals
 from bot.storage.word_counts import batch_word_counts
@@ -203,6 +203,10 @@ class PaperRepository:
         """Around the upserts of ``papers`` papers in one transaction: into an empty PostgreSQL
         store, a large load builds the full-text indexes once at the end (bot.storage.pg_bulk)."""
         return search_indexes_built_after(self._db, papers)
+
+    async def is_cold_load(self, papers: int) -> bool:
+        """Whether ``cold_load(papers)`` would build the indexes at the end if it started now."""
+        return await is_cold_load(self._db, papers)
 
     async def upsert(self, listed: Sequence[ListedPaper], now: datetime) -> UpsertCounts:
         """Store papers and their listings; which row each paper updates follows ``bot.domain.dedup``."""

@@ -29,7 +29,7 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
     """Inside the ingest's transaction: when ``papers`` is a cold load (the store holds no paper
     yet, at least COLD_LOAD_PAPERS coming), drop the GIN indexes of the empty tables and build them
     again when the block ends (yields whether it did)."""
-    if not db.dialect.postgres or papers < COLD_LOAD_PAPERS or await _any_paper(db):
+    if not await is_cold_load(db, papers):
         yield False
         return
     # Every GIN index of a table that is empty now: the papers' search column and any table the
@@ -48,6 +48,12 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
     await db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
     for _, _, definition in empty:
         await db.execute(definition)
+
+
+async def is_cold_load(db: Connection, papers: int) -> bool:
+    """Whether ingesting ``papers`` papers now is a cold load: PostgreSQL, at least COLD_LOAD_PAPERS
+    of them, and no paper stored yet."""
+    return db.dialect.postgres and papers >= COLD_LOAD_PAPERS and not await _any_paper(db)
 
 
 async def _any_paper(db: Connection) -> bool:
