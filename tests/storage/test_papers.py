@@ -123,7 +123,7 @@ async def test_a_paper_listed_on_two_days_in_one_ingest_keeps_both_listings(serv
 async def test_a_paper_deleted_by_hand_takes_its_listings_and_author_rows_with_it(
     service: PaperService,
 ) -> None:
-    # On PostgreSQL a delete trigger does this since migration 0033 (the foreign keys it replaced
+    # On PostgreSQL a delete trigger does this since migration 0035 (the foreign keys it replaced
     # cost the ingest a look-up per author row); SQLite keeps its ON DELETE CASCADE keys.
     gone = replace(page_paper("A Paper Removed By Hand"), authors=("Ada Lovelace", "Alan Turing"))
     kept = replace(page_paper("A Paper That Stays"), authors=("Grace Hopper",))
