@@ -138,7 +138,15 @@ class PaperService:
         COMMIT_PAPERS), each batch one transaction with its alerts, so other writers are not kept
         waiting for all of it and a daily list is never seen half-stored. A failure raises
         PartlyStored when earlier batches are stored (the same ingest again stores the rest), else
-        the error itself."""
+        the error itself.
+
+        Into an empty PostgreSQL store, a load big enough to be a cold load (bot.storage.pg_bulk:
+        a community moving its history in) is one transaction instead, whose full-text indexes are
+        built once at the end: batches would each add their papers to the indexes one by one, at
+        about three times the server's cost. There is nothing stored yet for a running bot's
+        searches to find (they wait for the commit), and a failure stores none of it."""
+        if await self.repository.is_cold_load(len(listed)):
+            return await self.ingest(listed, progress=progress)
         counts = UpsertCounts()
         now = self._clock()
         try:

@@ -46,7 +46,7 @@ def test_title_key_is_idempotent(text: str) -> None:
 
 @given(st.text(alphabet=st.characters(max_codepoint=127)))
 def test_ascii_text_splits_into_the_words_the_general_rule_gives(text: str) -> None:
-    # words() splits ASCII text with a smaller pattern (the ingest's hot path): the same words.
+    # words() splits ASCII text by byte translation (the ingest's hot path): the same words.
     from bot.domain.text import _WORD
 
     assert words(text) == _WORD.findall(fold(text))

@@ -118,3 +118,19 @@ async def test_a_paper_listed_on_two_days_in_one_ingest_keeps_both_listings(serv
     )
     for day in (date(2026, 7, 30), date(2026, 7, 31)):
         assert [p.title for p in (await service.daily_list(day)).papers] == [page_paper().title]
+
+
+async def test_a_paper_deleted_by_hand_takes_its_listings_and_author_rows_with_it(
+    service: PaperService,
+) -> None:
+    # On PostgreSQL a delete trigger does this since migration 0035 (the foreign keys it replaced
+    # cost the ingest a look-up per author row); SQLite keeps its ON DELETE CASCADE keys.
+    gone = replace(page_paper("A Paper Removed By Hand"), authors=("Ada Lovelace", "Alan Turing"))
+    kept = replace(page_paper("A Paper That Stays"), authors=("Grace Hopper",))
+    await service.ingest([ListedPaper(gone, date(2026, 7, 30), 1), ListedPaper(kept, date(2026, 7, 30), 2)])
+    async with service.database.transaction() as connection:
+        await connection.execute("DELETE FROM papers WHERE id = ?", (gone.id,))
+    db = service.database.connection
+    assert [tuple(row) for row in await db.fetch_all("SELECT name FROM paper_people")] == [("Grace Hopper",)]
+    assert [row[0] for row in await db.fetch_all("SELECT rank FROM listings")] == [2]
+    assert [paper.title for paper in (await service.daily_list(date(2026, 7, 30))).papers] == [kept.title]
