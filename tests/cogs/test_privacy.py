@@ -71,3 +71,20 @@ async def test_forget_works_in_a_dm(world: Any, services: Services) -> None:
     asked = await alice.user.slash("privacy forget")
     done = await alice.user.click(asked.response.message, label="Delete everything")
     assert "0 follows, 0 saved papers" in done.response.content
+
+
+async def test_forget_during_a_dm_being_sent_says_it_stops_and_nothing_more_arrives(
+    world: Any, services: Services
+) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="video diffusion")
+    await services.papers.ingest(BATCH)
+    claimed = await services.alerts.claim(alice.id)  # this DM's first part is on its way
+    assert claimed is not None
+
+    asked = await alice.slash(channel, "privacy forget")
+    done = await alice.click(asked.response.message, label="Delete everything")
+    assert "A DM that was being sent to you stops here" in done.response.content
+    assert set((await rows(services, alice.id)).values()) == {0}
+    await ingest_and_deliver(env, services, [])  # its retry, a takeover: nothing of it is sent
+    assert dms(alice) == []
