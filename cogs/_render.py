@@ -284,6 +284,10 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         if last.error:
             text += f" ({md(last.error[:300])})"
         embed.add_field(name="Last post", value=text, inline=False)
+    if status.missed:
+        week = "week of " if weekly else ""
+        lines = [f"{week}{m.post_day:%a %d %b}: {md(m.reason[:200])}" for m in status.missed]
+        embed.add_field(name="Not posted", value="\n".join(lines)[:1024], inline=False)
     if status.last_fetch:
         fetch = status.last_fetch
         result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"

@@ -49,6 +49,8 @@ class PrivacyRepository:
         await self._delete("DELETE FROM library_settings WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM member_guilds WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM votes WHERE user_id = ?", (user_id,))
+        # Digests they set up keep running; a missed post is then told in the channel instead.
+        await self._delete("DELETE FROM digest_admins WHERE user_id = ?", (user_id,))
         alerts = await self._delete("DELETE FROM alerts WHERE user_id = ?", (user_id,))
         alerts += await self._delete("DELETE FROM library_updates WHERE user_id = ?", (user_id,))
         await self._db.execute(_ANONYMISE_BATCHES, (user_id,))
