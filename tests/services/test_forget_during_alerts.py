@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.about import MEMBER_TABLES
 from bot.domain.digest import DigestMessage
-from bot.domain.models import ListedPaper, Paper, Source
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.connection import Store
 from bot.storage.privacy import Forgotten
-from tests.delivery_cells import ABSTRACT, ALERT_PAPERS, AUTHORS, title
+from tests.cogs.test_delivery_matrix import papers as listed
+from tests.cogs.test_privacy import rows
+from tests.delivery_cells import ALERT_PAPERS
 
 GUILD, MEMBER = 77, 4242
 PARTS = 5
@@ -62,24 +62,6 @@ class Messenger:
         return len(self.sent)
 
 
-def listed(count: int, first: int = 1) -> list[ListedPaper]:
-    return [
-        ListedPaper(
-            Paper(
-                title=title(n),
-                abstract=ABSTRACT,
-                source=Source.HF_API,
-                arxiv_id=f"2601.{n:05d}",
-                authors=AUTHORS,
-                upvotes=200 - n,
-            ),
-            date(2026, 8, 1),
-            n,
-        )
-        for n in range(first, first + count)
-    ]
-
-
 class World:
     def __init__(self, database: Store) -> None:
         self.database = database
@@ -90,13 +72,8 @@ class World:
         return await Services.open(self.database, settings, clock=lambda: self.now)
 
     async def member_rows(self) -> dict[str, int]:
-        found = {}
-        for table in MEMBER_TABLES:
-            async with self.database.connection.execute(
-                f"SELECT count(*) FROM {table} WHERE user_id = ?", (MEMBER,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            found[table] = int(row[0]) if row else 0
+        """The member's rows left in any table that holds member data (none, once forgotten)."""
+        found = await rows(await self.process(), MEMBER)
         return {table: n for table, n in found.items() if n}
 
 
