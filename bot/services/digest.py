@@ -597,7 +597,14 @@ class DigestService:
         """One fan-out: every due server at once, a bounded number in flight, each post rendered once."""
         now = self.now()
         configs = await self.owned_configs()
-        await self.missed.record(configs, now)
+        try:
+            await self.missed.record(configs, now)
+        except Exception as exc:  # noticing misses must never hold up today's posts
+            log.warning(
+                "could not look for missed digest days (tried again in 10 minutes): %s: %s",
+                type(exc).__name__,
+                exc,
+            )
         due = [(config, day) for config in configs if (day := due_day(config, now, self.grace))]
         # A claim is finished however late (Discord failing for longer than the grace window, a
         # failed post released by /digest resume the next day): its papers are recorded as the

@@ -62,7 +62,7 @@ class MissedDigests:
         this call recorded (another process recording one first counts there)."""
         if self._checked is not None and now - self._checked < CHECK_EVERY:
             return 0
-        self._checked = now
+        self._checked = now  # a pass that fails (a full disk) is tried again after CHECK_EVERY too
         since = now - LOOK_BACK
         ledger = await self._notices.ledger_days(since.date() - timedelta(days=7))
         changed = await self._notices.changed_at()

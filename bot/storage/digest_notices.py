@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from bot.domain.schedule import Cadence, LedgerKey
 from bot.storage.connection import Connection
@@ -65,7 +65,16 @@ class DigestNoticeRepository:
         """When each digest's settings (or pause) last changed: days before that are not missed."""
         async with self._db.execute("SELECT guild_id, channel_id, updated_at FROM digest_configs") as cursor:
             rows = await cursor.fetchall()
-        return {(int(r[0]), int(r[1])): datetime.fromisoformat(str(r[2])) for r in rows}
+        changed = {}
+        for guild_id, channel_id, stamp in rows:
+            try:
+                moment = datetime.fromisoformat(str(stamp))
+            except ValueError:
+                continue  # not a time (a hand-edited row): looked back the whole LOOK_BACK
+            changed[(int(guild_id), int(channel_id))] = (
+                moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            )
+        return changed
 
     async def record_missed(self, key: LedgerKey, post_day: date, reason: str, now: datetime) -> bool:
         """The period in the ledger as skipped, with why; False when it has a row already (posted,
