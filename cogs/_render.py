@@ -278,7 +278,7 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:
         last = status.last_post
-        what = LAST_POST.get(str(last.state), str(last.state).capitalize())
+        what = "Not posted" if last.missed else LAST_POST.get(str(last.state), str(last.state).capitalize())
         when = "for the week of" if weekly else "on"
         text = f"{what} {when} {last.post_day:%a %d %b %Y}"
         if last.error:

@@ -304,8 +304,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     ) -> None:
         config = await self._chosen(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        today = self.service.today(config)
-        outcome = await self.service.post(config, today, self.poster)
+        outcome = await self.service.post_now(config, self.poster)
         period = "This week's" if config.cadence == "weekly" else "Today's"
         messages = {
             "posted": f"Posted {period.lower()} digest in <#{config.channel_id}>.",

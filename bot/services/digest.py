@@ -396,6 +396,8 @@ class DigestService:
         its frozen plan. A period already posted (or failed) has no plan: post-now would not post it."""
         day = self.today(config)
         existing = await self.repository.post(config.ledger, day)
+        if existing is not None and existing.missed:  # post-now posts a missed day after all
+            return Preview(day, await self.plan(config, day), None)
         if existing is not None and existing.state is not PostState.CLAIMED:
             return Preview(day, None, existing)
         if existing is not None and existing.plan is not None:
@@ -632,6 +634,15 @@ class DigestService:
 
         outcomes = await asyncio.gather(*(one(config, day) for config, day in due))
         return [o for o in outcomes if o is not None and o.state is not Outcome.ALREADY]
+
+    async def post_now(self, config: DigestConfig, poster: Poster) -> PostOutcome:
+        """/digest post-now: the current period's post, also when its time passed while paperbot
+        was down (recorded as missed: the admin asks for it, so it is not a stale post at an odd
+        hour)."""
+        day = self.today(config)
+        async with self.database.transaction():
+            await self.repository.reopen_missed(config.ledger, day)
+        return await self.post(config, day, poster)
 
     async def post(
         self, config: DigestConfig, post_day: date, poster: Poster, *, memo: _Memo | None = None

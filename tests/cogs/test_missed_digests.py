@@ -116,3 +116,21 @@ async def test_a_day_posted_late_within_grace_is_not_reported(digest_env: Any) -
     assert len(digest_messages(s.channel)) == 1
     assert "Not posted" not in await shown(s, s.channel)
     assert [m for m in s.admin.user.dm_channel.history() if m.embeds] == []
+
+
+async def test_post_now_posts_a_missed_day_once_and_it_is_no_longer_listed(digest_env: Any) -> None:
+    env = digest_env
+    s = server(env, "manual")
+    await s.admin.slash(s.channel, "digest setup", channel=s.channel, time="09:00", timezone="UTC")
+    await until(env, 16, 0)  # down past the grace window: recorded as not posted
+    before = await shown(s, s.channel)
+    assert before["Last post"].startswith("Not posted on Thu 01 Jan 2026") and "Not posted" in before
+    preview = await s.admin.slash(s.channel, "digest preview")
+    assert "already posted" not in (preview.response.content or "")
+    posted = await s.admin.slash(s.channel, "digest post-now")
+    assert "Posted today's digest" in posted.response.content
+    again = await s.admin.slash(s.channel, "digest post-now")
+    assert "already posted" in again.response.content
+    assert len(digest_messages(s.channel)) == 1
+    after = await shown(s, s.channel)
+    assert "Not posted" not in after and after["Last post"].startswith("Posted on Thu 01 Jan 2026")
