@@ -279,12 +279,16 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:
         last = status.last_post
-        what = LAST_POST.get(str(last.state), str(last.state).capitalize())
+        what = "Not posted" if last.missed else LAST_POST.get(str(last.state), str(last.state).capitalize())
         when = "for the week of" if weekly else "on"
         text = f"{what} {when} {last.post_day:%a %d %b %Y}"
         if last.error:
             text += f" ({md(last.error[:300])})"
         embed.add_field(name="Last post", value=text, inline=False)
+    if status.missed:
+        week = "week of " if weekly else ""
+        lines = [f"{week}{m.post_day:%a %d %b}: {md(m.reason[:200])}" for m in status.missed]
+        embed.add_field(name="Not posted", value="\n".join(lines)[:1024], inline=False)
     if status.last_fetch:
         fetch = status.last_fetch
         result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"

@@ -16,7 +16,7 @@ from bot.errors import InvalidInput
 from bot.scheduler import DigestScheduler
 from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
 from cogs import _render
-from cogs._poster import DiscordPoster
+from cogs._poster import DiscordMessenger, DiscordPoster
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
         self.bot = bot
         self.service = bot.services.digests
         self.poster = DiscordPoster(bot)
+        self.messenger = DiscordMessenger(bot)
         self.scheduler = DigestScheduler(
             post_due=self.post_due, tick=timedelta(seconds=bot.settings.digest.tick_seconds)
         )
@@ -76,6 +77,8 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             )
             if outcome.state == "failed":
                 self.scheduler.remove(outcome.guild_id, outcome.channel_id)
+        # Periods not posted (downtime, a channel lost): their admins are told, once.
+        await self.bot.services.digest_notices.deliver(self.messenger, self.poster)
         self.bot.health.ticked()  # only a pass that finished counts: a stuck one goes stale
         return outcomes
 
@@ -149,6 +152,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             topic=topic,
             cadence=cadence,
             weekday=weekday,
+            admin_id=interaction.user.id,
         )
         self.scheduler.upsert(config)
         if votes is not None:
@@ -300,8 +304,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
     ) -> None:
         config = await self._chosen(interaction, channel)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        today = self.service.today(config)
-        outcome = await self.service.post(config, today, self.poster)
+        outcome = await self.service.post_now(config, self.poster)
         period = "This week's" if config.cadence == "weekly" else "Today's"
         messages = {
             "posted": f"Posted {period.lower()} digest in <#{config.channel_id}>.",

@@ -72,8 +72,11 @@ class ConfirmForget(
             f"{plural(forgotten.follows, 'follow')}, {plural(forgotten.saved, 'saved paper')} and "
             f"{plural(forgotten.alerts, 'alert record')} deleted, with your settings and servers."
         )
-        if forgotten.kept_in_flight:
-            text += " A DM being sent this very moment finishes; its few delivery records go with it."
+        if forgotten.stopped_in_flight:
+            text += (
+                " A DM that was being sent to you stops here: at most the message already on its"
+                " way arrives, nothing after it."
+            )
         await interaction.response.edit_message(content=text, view=answered)
 
 

@@ -76,6 +76,13 @@ class PicksState(StrEnum):
     GAVE_UP = "gave_up"  # Discord kept failing through every backed-off attempt
 
 
+def notice_nonce(channel_id: int, post_day: date, *, in_channel: bool) -> str:
+    """As ``digest_nonce``, for the notice that a digest's period was not posted (one per channel
+    and period; its DM and its channel post differ). 19 characters, within Discord's 25."""
+    kind = "n" if in_channel else "m"
+    return f"{kind}{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}x"
+
+
 def picks_nonce(user_id: int, week_monday: date) -> str:
     """As ``digest_nonce``, for a member's weekly picks DM (one per member and ISO week, keyed by
     the week's Monday). 18 characters, within Discord's 25."""

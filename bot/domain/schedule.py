@@ -208,3 +208,19 @@ def next_post(config: DigestConfig, now: datetime) -> datetime:
         if posts_on(config, candidate) and at > now:
             return at
     raise AssertionError("a post happens at least once a week")
+
+
+def missed_days(config: DigestConfig, *, since: datetime, now: datetime, grace: timedelta) -> list[date]:
+    """Periods whose post time came after ``since`` and whose catch-up window has closed by
+    ``now``: what ``due_day`` will never return again (posted or not: the ledger tells)."""
+    window = catch_up_window(config, grace)
+    step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
+    day = period_of(config, local_date(since, config.timezone))
+    last = period_of(config, local_date(now, config.timezone))
+    missed = []
+    while day <= last:
+        at = post_instant(config, day).astimezone(UTC)
+        if posts_on(config, day) and since <= at and at + window < now and scheduled(config, at):
+            missed.append(day)
+        day += step
+    return missed

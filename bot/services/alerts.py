@@ -147,8 +147,8 @@ class AlertService:
             batch_id, alerts = await self.repository.open_batch(
                 user_id, day, now, owner=owner, lease_until=self.lease.until(now)
             )
-            if not alerts:
-                await self.repository.close_batch(batch_id, now, owner=owner)
+            if not alerts:  # e.g. the member was forgotten since has_pending: keep no row of theirs
+                await self.repository.void_batch(batch_id)
                 return None
             items = await self._items(alerts)
             # A member with a popular keyword can have thousands of papers queued after a big
@@ -223,7 +223,7 @@ class AlertService:
                     batch.batch_id, owner=owner, lease_until=self.lease.until(self._clock())
                 )
             if not held:
-                raise LeaseLost(f"alert batch {batch.batch_id} is being sent by another process")
+                raise _no_longer_ours(batch)
             return await messenger.send(batch.user_id, message, nonce=alert_nonce(batch.batch_id, part))
 
         async def record(part: int, message_id: int) -> None:
@@ -238,7 +238,7 @@ class AlertService:
                     lease_until=self.lease.until(self._clock()),
                 )
             if not held:
-                raise LeaseLost(f"alert batch {batch.batch_id} is being sent by another process")
+                raise _no_longer_ours(batch)
 
         async def find_sent() -> dict[int, int]:
             marker = alert_marker(batch.batch_id)
@@ -292,6 +292,13 @@ class AlertService:
                 return False
             await self.repository.drop_pending(user_id)
         return True
+
+
+def _no_longer_ours(batch: AlertBatch) -> LeaseLost:
+    return LeaseLost(
+        f"alert batch {batch.batch_id} is no longer this process's to send "
+        "(another process took it over, or its member asked to be forgotten)"
+    )
 
 
 def _frozen_plan(batch_id: int, items: Sequence[AlertItem]) -> tuple[tuple[DigestMessage, ...], str]:

@@ -17,6 +17,7 @@ from bot.domain.rate_budget import RateBudget
 from bot.services.alerts import AlertService
 from bot.services.delivery import Lease, new_instance_id
 from bot.services.digest import DigestService
+from bot.services.digest_notices import DigestNotices
 from bot.services.fetching import FetchService, next_fetches, source_policies
 from bot.services.follows import FollowService
 from bot.services.identify import IdentifyTurns
@@ -71,6 +72,7 @@ class Services:
     votes: VoteService
     shards: ShardClaims  # which process runs which shards of this store
     weekly_picks: WeeklyPicks
+    digest_notices: DigestNotices  # tells admins of digest periods not posted
     fetcher: FetchService | None = None  # None: no live source (offline tools, tests)
     clock: Callable[[], datetime] = utcnow  # the services' clock (virtual in cog tests)
     identify_turns: IdentifyTurns | None = None  # the deployment's IDENTIFY pacing (bot processes)
@@ -129,6 +131,7 @@ class Services:
             repos.fetches,
             repos.coverage,
             repos.momentum,
+            repos.digest_notices,
             clock=clock,
             grace=timedelta(minutes=settings.digest.grace_minutes),
             empty_note=settings.digest.empty_note,
@@ -181,6 +184,7 @@ class Services:
             votes,
             ShardClaims(database, repos.shard_claims, settings.shard_plan, lease.owner, clock=clock),
             weekly_picks,
+            DigestNotices(database, repos.digest_notices, repos.digests, clock=clock, lease=lease),
             fetcher,
             clock,
             IdentifyTurns(database, repos.leases, owner=lease.owner),

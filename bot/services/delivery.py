@@ -27,7 +27,8 @@ def new_instance_id() -> str:
 
 
 class LeaseLost(Exception):
-    """Another process took the delivery over (this one's lease had expired): stop sending."""
+    """The delivery is no longer this process's (another took it over after this one's lease
+    expired, or its recipient asked to be forgotten): stop sending."""
 
 
 @dataclass(frozen=True, slots=True)

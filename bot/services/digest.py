@@ -31,6 +31,7 @@ from bot.domain.schedule import (
     Cadence,
     DigestConfig,
     ListMode,
+    catch_up_window,
     due_day,
     local_date,
     next_post,
@@ -45,9 +46,11 @@ from bot.domain.topics import TopicFilter, parse_topic, topic_line
 from bot.domain.weekly import WeeklyEntry, plan_weekly, week_lists
 from bot.errors import InvalidInput, PaperbotError
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
+from bot.services.missed_digests import LOOK_BACK, MissedDigests
 from bot.services.papers import utcnow
 from bot.storage.connection import Store
 from bot.storage.coverage import CoverageRepository
+from bot.storage.digest_notices import DigestNoticeRepository, Missed
 from bot.storage.digests import DigestRepository, PostRecord
 from bot.storage.fetches import FetchLogRepository, FetchRecord
 from bot.storage.momentum import MomentumRepository
@@ -157,6 +160,7 @@ class DigestStatus:
     next_post: datetime | None  # the next post that will go out at its time (the ledger consulted)
     last_fetch: FetchRecord | None
     posting_now: date | None = None  # a period whose post goes out now (catching up after downtime)
+    missed: tuple[Missed, ...] = ()  # recent periods not posted, newest first, with why
 
 
 class DigestService:
@@ -168,6 +172,7 @@ class DigestService:
         fetches: FetchLogRepository,
         coverage: CoverageRepository,
         momentum: MomentumRepository,
+        notices: DigestNoticeRepository,
         *,
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = DEFAULT_GRACE,
@@ -196,6 +201,10 @@ class DigestService:
         self._concurrency = concurrency
         self._running = False
         self._again = False
+        self._notices = notices
+        self.missed = MissedDigests(
+            database, self._notices, grace=grace, window=lambda config: catch_up_window(config, grace)
+        )
 
     def now(self) -> datetime:
         return self._clock()
@@ -221,6 +230,7 @@ class DigestService:
         topic: str | None = None,
         cadence: str | None = None,
         weekday: str | None = None,
+        admin_id: int | None = None,
     ) -> DigestConfig:
         """Create or replace the digest of a channel; setting it up again also lifts a pause.
         ``topic``: a follow-style query (only matching papers), stored canonical; ``*``: every paper.
@@ -228,7 +238,8 @@ class DigestService:
         An option left out (None) keeps the channel's digest's value, as an admin changing the time
         expects (it used to reset: the topic went, and a topic digest became a general one); a new
         digest takes the default. Options of the other cadence are not kept across a switch
-        (weekdays_only and list mean nothing to a weekly digest, weekday to a daily one)."""
+        (weekdays_only and list mean nothing to a weekly digest, weekday to a daily one).
+        ``admin_id``: who set it up, told if a post of it cannot be made."""
         if max_papers is not None and not 1 <= max_papers <= MAX_PAPERS_LIMIT:
             raise InvalidInput(f"max_papers must be between 1 and {MAX_PAPERS_LIMIT}.")
         async with self.database.transaction():
@@ -277,6 +288,8 @@ class DigestService:
                     "remove one with /digest remove first."
                 )
             await self.repository.save_config(config, self.now())
+            if admin_id is not None:
+                await self._notices.set_admin(guild_id, channel_id, admin_id)
             await self._release_failed(config)
         return config
 
@@ -317,6 +330,7 @@ class DigestService:
             next_post=upcoming,
             last_fetch=await self._fetches.last("hf"),
             posting_now=posting_now,
+            missed=tuple(await self._notices.missed(config.ledger, (self.now() - LOOK_BACK).date())),
         )
 
     async def _upcoming(self, config: DigestConfig) -> tuple[date | None, datetime]:
@@ -382,6 +396,8 @@ class DigestService:
         its frozen plan. A period already posted (or failed) has no plan: post-now would not post it."""
         day = self.today(config)
         existing = await self.repository.post(config.ledger, day)
+        if existing is not None and existing.missed:  # post-now posts a missed day after all
+            return Preview(day, await self.plan(config, day), None)
         if existing is not None and existing.state is not PostState.CLAIMED:
             return Preview(day, None, existing)
         if existing is not None and existing.plan is not None:
@@ -583,6 +599,14 @@ class DigestService:
         """One fan-out: every due server at once, a bounded number in flight, each post rendered once."""
         now = self.now()
         configs = await self.owned_configs()
+        try:
+            await self.missed.record(configs, now)
+        except Exception as exc:  # noticing misses must never hold up today's posts
+            log.warning(
+                "could not look for missed digest days (tried again in 10 minutes): %s: %s",
+                type(exc).__name__,
+                exc,
+            )
         due = [(config, day) for config in configs if (day := due_day(config, now, self.grace))]
         # A claim is finished however late (Discord failing for longer than the grace window, a
         # failed post released by /digest resume the next day): its papers are recorded as the
@@ -610,6 +634,15 @@ class DigestService:
 
         outcomes = await asyncio.gather(*(one(config, day) for config, day in due))
         return [o for o in outcomes if o is not None and o.state is not Outcome.ALREADY]
+
+    async def post_now(self, config: DigestConfig, poster: Poster) -> PostOutcome:
+        """/digest post-now: the current period's post, also when its time passed while paperbot
+        was down (recorded as missed: the admin asks for it, so it is not a stale post at an odd
+        hour)."""
+        day = self.today(config)
+        async with self.database.transaction():
+            await self.repository.reopen_missed(config.ledger, day)
+        return await self.post(config, day, poster)
 
     async def post(
         self, config: DigestConfig, post_day: date, poster: Poster, *, memo: _Memo | None = None
@@ -727,6 +760,7 @@ class DigestService:
             async with self.database.transaction():
                 await self.repository.finish(key, day, PostState.FAILED, self.now(), reason, owner=owner)
                 await self.repository.set_paused(guild, channel, True, reason, self.now())
+                await self._notices.open_notice(key, day, reason, self.now())  # the admin is told
             log.warning("digest for guild %s channel %s paused: %s", guild, channel, reason)
             return PostOutcome(guild, channel, day, Outcome.FAILED, tuple(sent.values()), reason)
         except LeaseLost as exc:

@@ -35,6 +35,11 @@ class PostRecord:
     lease_until: datetime | None = None
     plan: DigestPlan | None = None  # frozen at claim time (None: claimed before plans were kept)
 
+    @property
+    def missed(self) -> bool:
+        """Recorded as not posted (its time passed while paperbot was down): no plan, a reason."""
+        return self.state is PostState.SKIPPED and self.plan is None and self.error is not None
+
 
 def instant(moment: datetime) -> str:
     """Instants as stored: UTC, fixed precision, so that text order is time order."""
@@ -259,6 +264,14 @@ class DigestRepository:
         await self._db.execute(
             "UPDATE digest_posts SET state = 'claimed', error = NULL, finished_at = NULL, owner = NULL, "
             f"lease_until = NULL WHERE {_ROW} AND state = 'failed'",
+            _row(key, post_day),
+        )
+
+    async def reopen_missed(self, key: LedgerKey, post_day: date) -> None:
+        """Let /digest post-now post a period recorded as missed after all: a free claim again."""
+        await self._db.execute(
+            "UPDATE digest_posts SET state = 'claimed', error = NULL, finished_at = NULL, owner = NULL, "
+            f"lease_until = NULL WHERE {_ROW} AND state = 'skipped' AND plan IS NULL AND error IS NOT NULL",
             _row(key, post_day),
         )
 

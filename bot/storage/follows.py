@@ -342,6 +342,14 @@ class FollowRepository:
             )
         return True
 
+    async def void_batch(self, batch_id: int) -> None:
+        """End a batch that took no alerts: its row stays (ids never repeat) without the member."""
+        await self._db.execute(
+            "UPDATE alert_batches SET user_id = 0, state = 'sent', owner = NULL, lease_until = NULL "
+            "WHERE id = ?",
+            (batch_id,),
+        )
+
     async def release_batch(self, batch_id: int, now: datetime, *, owner: str) -> None:
         """Give up the lease without closing (an ambiguous failure: a resume checks what arrived)."""
         await self._db.execute(

@@ -12,12 +12,19 @@ class Forgotten:
     follows: int
     saved: int
     alerts: int
-    kept_in_flight: int  # alerts of a DM being sent right now: kept until it is delivered
+    stopped_in_flight: int  # DMs being sent to them right now: stopped before their next part
 
 
-# A DM batch another process may be sending right now ('sending', under its lease): its alerts and
-# the bare member row they hang on stay so that delivery finishes exactly once; nothing else does.
-_IN_FLIGHT = "SELECT id FROM alert_batches WHERE user_id = ? AND state = 'sending'"
+# Every DM batch of the member ends here, one being sent included: its sender (this process,
+# another one, or one taking over a dead process's lease) renews its lease and records each part
+# only while the batch is 'sending' under its lease, so it stops before the next part. The row
+# stays, with nothing about the member in it, because a batch id is in the DMs' marker and nonce
+# and must never repeat (SQLite hands out a deleted highest id again).
+_ANONYMISE_BATCHES = (
+    "UPDATE alert_batches SET user_id = 0, state = 'sent', local_day = NULL, message_ids = '[]', "
+    "plan = NULL, parts_sent = '{}', owner = NULL, lease_until = NULL, sent_at = NULL "
+    "WHERE user_id = ?"
+)
 
 
 class PrivacyRepository:
@@ -30,38 +37,24 @@ class PrivacyRepository:
 
     async def forget(self, user_id: int) -> Forgotten:
         """Delete what paperbot keeps about a member (see bot/domain/about.py for the list)."""
+        async with self._db.execute(
+            "SELECT (SELECT count(*) FROM alert_batches WHERE user_id = ? AND state = 'sending') "
+            "+ (SELECT count(*) FROM weekly_picks_sends WHERE user_id = ? AND state = 'sending')",
+            (user_id, user_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        in_flight = int(row[0]) if row else 0
         follows = await self._delete("DELETE FROM follows WHERE user_id = ?", (user_id,))
         saved = await self._delete("DELETE FROM library WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM library_settings WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM member_guilds WHERE user_id = ?", (user_id,))
         await self._delete("DELETE FROM votes WHERE user_id = ?", (user_id,))
-        alerts = await self._delete(
-            f"DELETE FROM alerts WHERE user_id = ? AND (batch_id IS NULL OR batch_id NOT IN ({_IN_FLIGHT}))",
-            (user_id, user_id),
-        )
-        alerts += await self._delete(
-            "DELETE FROM library_updates WHERE user_id = ? "
-            f"AND (batch_id IS NULL OR batch_id NOT IN ({_IN_FLIGHT}))",
-            (user_id, user_id),
-        )
-        await self._delete("DELETE FROM alert_batches WHERE user_id = ? AND state <> 'sending'", (user_id,))
-        # A weekly picks DM being sent (leased, maybe by another process) is finished exactly once.
-        await self._delete(
-            "DELETE FROM weekly_picks_sends WHERE user_id = ? AND state <> 'sending'", (user_id,)
-        )
-        sql = (
-            "SELECT (SELECT count(*) FROM alerts WHERE user_id = ?) "
-            "+ (SELECT count(*) FROM library_updates WHERE user_id = ?)"
-        )
-        async with self._db.execute(sql, (user_id, user_id)) as cursor:
-            row = await cursor.fetchone()
-        kept = int(row[0]) if row else 0
-        if kept == 0:
-            await self._delete("DELETE FROM members WHERE user_id = ?", (user_id,))
-        else:  # keep only the row the in-flight alerts reference, with no settings of theirs
-            await self._db.execute(
-                "UPDATE members SET mode = 'instant', daily_time = '09:00', timezone = 'UTC', "
-                "paused_until = NULL WHERE user_id = ?",
-                (user_id,),
-            )
-        return Forgotten(follows, saved, alerts, kept)
+        # Digests they set up keep running; a missed post is then told in the channel instead.
+        await self._delete("DELETE FROM digest_admins WHERE user_id = ?", (user_id,))
+        alerts = await self._delete("DELETE FROM alerts WHERE user_id = ?", (user_id,))
+        alerts += await self._delete("DELETE FROM library_updates WHERE user_id = ?", (user_id,))
+        await self._db.execute(_ANONYMISE_BATCHES, (user_id,))
+        # A weekly picks DM being sent is recorded only while its row is 'sending': gone, it stops.
+        await self._delete("DELETE FROM weekly_picks_sends WHERE user_id = ?", (user_id,))
+        await self._delete("DELETE FROM members WHERE user_id = ?", (user_id,))
+        return Forgotten(follows, saved, alerts, in_flight)

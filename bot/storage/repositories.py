@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.storage.connection import Store
 from bot.storage.coverage import CoverageRepository
+from bot.storage.digest_notices import DigestNoticeRepository
 from bot.storage.digests import DigestRepository
 from bot.storage.fetches import FetchLogRepository
 from bot.storage.follows import FollowRepository
@@ -25,6 +26,7 @@ from bot.storage.votes import VoteRepository
 class Repositories:
     papers: PaperRepository
     digests: DigestRepository
+    digest_notices: DigestNoticeRepository
     follows: FollowRepository
     fetches: FetchLogRepository
     generations: GenerationRepository
@@ -44,6 +46,7 @@ class Repositories:
         return cls(
             papers=PaperRepository(connection),
             digests=DigestRepository(connection),
+            digest_notices=DigestNoticeRepository(connection),
             follows=FollowRepository(connection),
             fetches=FetchLogRepository(connection),
             generations=GenerationRepository(connection),

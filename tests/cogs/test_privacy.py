@@ -107,3 +107,20 @@ async def test_the_question_holds_across_a_restart_and_expires_after_two_minutes
     await env.restart_bot(PaperBot(services=services, settings=env.bot.settings))
     cancelled = await alice.click(asked.response.message, label="Cancel")
     assert cancelled.response.content == "Nothing was deleted."
+
+
+async def test_forget_during_a_dm_being_sent_says_it_stops_and_nothing_more_arrives(
+    world: Any, services: Services
+) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="video diffusion")
+    await services.papers.ingest(BATCH)
+    claimed = await services.alerts.claim(alice.id)  # this DM's first part is on its way
+    assert claimed is not None
+
+    asked = await alice.slash(channel, "privacy forget")
+    done = await alice.click(asked.response.message, label="Delete everything")
+    assert "A DM that was being sent to you stops here" in done.response.content
+    assert set((await rows(services, alice.id)).values()) == {0}
+    await ingest_and_deliver(env, services, [])  # its retry, a takeover: nothing of it is sent
+    assert dms(alice) == []

@@ -61,7 +61,7 @@ async def test_a_change_is_queued_once_batched_with_alerts_and_requeued_if_not_d
     assert await ledger.users_with_pending() == []
 
 
-async def test_forgetting_a_member_deletes_their_updates_but_not_one_being_sent(
+async def test_forgetting_a_member_deletes_their_updates_also_one_being_sent(
     database: Database, services: Services
 ) -> None:
     first, second, _ = await paper_pks(services)
@@ -71,6 +71,6 @@ async def test_forgetting_a_member_deletes_their_updates_but_not_one_being_sent(
         await ledger.open_batch(ALICE, None, NOW, owner="other", lease_until=NOW + timedelta(minutes=1))
         await ledger.queue_changes([(ALICE, second, "code")], NOW)
         forgotten = await services.repositories.privacy.forget(ALICE)
-    assert forgotten.alerts == 1 and forgotten.kept_in_flight == 1
+    assert forgotten.alerts == 2 and forgotten.stopped_in_flight == 1
     async with database.connection.execute("SELECT paper_pk FROM library_updates") as cursor:
-        assert [row[0] for row in await cursor.fetchall()] == [first]  # in flight: finishes once
+        assert [row[0] for row in await cursor.fetchall()] == []  # the DM being sent stops

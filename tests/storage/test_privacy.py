@@ -1,9 +1,10 @@
-"""Forgetting a member keeps only what a DM being sent right now needs to finish exactly once."""
+"""Forgetting a member leaves no row of theirs, and a DM being sent to them stops (nothing more of it)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.domain.about import MEMBER_TABLES
 from bot.domain.models import ListedPaper
 from bot.services.papers import PaperService
 from bot.storage.database import Database
@@ -17,7 +18,7 @@ async def count(database: Database, sql: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def test_an_in_flight_batch_keeps_its_alerts_and_nothing_else_stays(
+async def test_forgetting_leaves_no_row_of_the_member_and_ends_a_batch_being_sent(
     database: Database, service: PaperService, sample_papers: list[ListedPaper]
 ) -> None:
     await service.ingest(sample_papers[:3])
@@ -32,7 +33,8 @@ async def test_an_in_flight_batch_keeps_its_alerts_and_nothing_else_stays(
             "INSERT INTO alert_batches (id, user_id, state, created_at) VALUES (1, 7, 'sent', 'x')"
         )
         await db.execute(
-            "INSERT INTO alert_batches (id, user_id, state, created_at) VALUES (2, 7, 'sending', 'x')"
+            "INSERT INTO alert_batches (id, user_id, state, created_at, owner, lease_until) "
+            "VALUES (2, 7, 'sending', 'x', 'other', '2999-01-01T00:00:00+00:00')"
         )
         await db.execute(
             "INSERT INTO alerts (user_id, paper_pk, keywords, state, batch_id, created_at) VALUES "
@@ -44,19 +46,12 @@ async def test_an_in_flight_batch_keeps_its_alerts_and_nothing_else_stays(
             "(7, '2026-W30', 'sent', '[]', 'x', 'x'), (7, '2026-W31', 'sending', '[]', 'x', 'x')"
         )
         forgotten = await PrivacyRepository(database.connection).forget(7)
-    assert (forgotten.follows, forgotten.alerts, forgotten.kept_in_flight) == (1, 2, 1)
-    assert await count(database, "SELECT count(*) FROM alerts WHERE user_id = 7 AND batch_id = 2") == 1
-    assert await count(database, "SELECT count(*) FROM alert_batches WHERE user_id = 7") == 1
-    # The weekly picks DM being sent stays (its delivery finishes once); last week's is gone.
-    assert await count(database, "SELECT count(*) FROM weekly_picks_sends WHERE user_id = 7") == 1
-    assert await count(database, "SELECT count(*) FROM weekly_picks_sends WHERE state = 'sending'") == 1
-    assert await count(database, "SELECT count(*) FROM members WHERE user_id = 7 AND timezone = 'UTC'") == 1
-
-    async with database.transaction():  # once that DM is done, forgetting again leaves nothing
-        await database.connection.execute("UPDATE alert_batches SET state = 'sent' WHERE id = 2")
-        again = await PrivacyRepository(database.connection).forget(7)
-    assert again.kept_in_flight == 0
-    assert await count(database, "SELECT count(*) FROM members WHERE user_id = 7") == 0
+    assert (forgotten.follows, forgotten.alerts, forgotten.stopped_in_flight) == (1, 3, 2)
+    for table in MEMBER_TABLES:
+        assert await count(database, f"SELECT count(*) FROM {table} WHERE user_id = 7") == 0, table
+    # The batch ids stay taken (they are in DM markers and nonces), with nothing left to send.
+    assert await count(database, "SELECT count(*) FROM alert_batches WHERE state = 'sending'") == 0
+    assert await count(database, "SELECT max(id) FROM alert_batches") == 2
 
 
 async def test_forgetting_a_member_takes_back_their_votes_in_every_server(

@@ -1,0 +1,183 @@
+"""Missed digest periods and the notices telling the admin about them: every SQL statement about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from bot.domain.schedule import Cadence, LedgerKey
+from bot.storage.connection import Connection
+from bot.storage.digests import instant
+
+_KEY = "guild_id = ? AND channel_id = ? AND cadence = ? AND post_day = ?"
+
+
+def _key(key: LedgerKey, post_day: date) -> tuple[int, int, str, str]:
+    return (key.guild_id, key.channel_id, key.cadence.value, post_day.isoformat())
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    key: LedgerKey
+    post_day: date
+    reason: str
+    state: str  # dm | channel
+    created_at: datetime
+    tries: int  # more than one: an earlier try may have delivered it (read the destination first)
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    post_day: date
+    reason: str
+
+
+class DigestNoticeRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    # ---- who set a digest up ----------------------------------------------------------------
+
+    async def set_admin(self, guild_id: int, channel_id: int, user_id: int) -> None:
+        await self._db.execute(
+            "INSERT INTO digest_admins (guild_id, channel_id, user_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, channel_id) DO UPDATE SET user_id = excluded.user_id",
+            (guild_id, channel_id, user_id),
+        )
+
+    async def admin(self, guild_id: int, channel_id: int) -> int | None:
+        sql = "SELECT user_id FROM digest_admins WHERE guild_id = ? AND channel_id = ?"
+        async with self._db.execute(sql, (guild_id, channel_id)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    # ---- recording a miss --------------------------------------------------------------------
+
+    async def ledger_days(self, since: date) -> set[tuple[int, int, str, date]]:
+        """Every (server, channel, cadence, period) from ``since`` on with a ledger row (any state)."""
+        sql = "SELECT guild_id, channel_id, cadence, post_day FROM digest_posts WHERE post_day >= ?"
+        async with self._db.execute(sql, (since.isoformat(),)) as cursor:
+            rows = await cursor.fetchall()
+        return {(int(r[0]), int(r[1]), str(r[2]), date.fromisoformat(str(r[3]))) for r in rows}
+
+    async def changed_at(self) -> dict[tuple[int, int], datetime]:
+        """When each digest's settings (or pause) last changed: days before that are not missed."""
+        async with self._db.execute("SELECT guild_id, channel_id, updated_at FROM digest_configs") as cursor:
+            rows = await cursor.fetchall()
+        changed = {}
+        for guild_id, channel_id, stamp in rows:
+            try:
+                moment = datetime.fromisoformat(str(stamp))
+            except ValueError:
+                continue  # not a time (a hand-edited row): looked back the whole LOOK_BACK
+            changed[(int(guild_id), int(channel_id))] = (
+                moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            )
+        return changed
+
+    async def record_missed(self, key: LedgerKey, post_day: date, reason: str, now: datetime) -> bool:
+        """The period in the ledger as skipped, with why; False when it has a row already (posted,
+        being posted late by another process, or recorded missed by one): the ledger's key decides."""
+        cursor = await self._db.execute(
+            "INSERT INTO digest_posts (guild_id, channel_id, cadence, post_day, state, error, claimed_at, "
+            "finished_at) VALUES (?, ?, ?, ?, 'skipped', ?, ?, ?) "
+            "ON CONFLICT (guild_id, channel_id, cadence, post_day) DO NOTHING",
+            (*_key(key, post_day), reason, instant(now), instant(now)),
+        )
+        return cursor.rowcount == 1
+
+    async def open_notice(self, key: LedgerKey, post_day: date, reason: str, now: datetime) -> None:
+        """A notice to deliver (once: one per period), in the transaction that records the miss."""
+        await self._db.execute(
+            "INSERT INTO digest_notices (guild_id, channel_id, cadence, post_day, reason, state, created_at, "
+            "retry_at) VALUES (?, ?, ?, ?, ?, 'dm', ?, ?) "
+            "ON CONFLICT (guild_id, channel_id, cadence, post_day) DO NOTHING",
+            (*_key(key, post_day), reason, instant(now), instant(now)),
+        )
+
+    async def missed(self, key: LedgerKey, since: date, limit: int = 5) -> list[Missed]:
+        """The digest's recent periods that were not posted (newest first), with why; a failed one
+        posted after all (``/digest resume``) is not among them."""
+        sql = (
+            "SELECT n.post_day, n.reason FROM digest_notices n JOIN digest_posts p "
+            "ON p.guild_id = n.guild_id AND p.channel_id = n.channel_id AND p.cadence = n.cadence "
+            "AND p.post_day = n.post_day "
+            "WHERE n.guild_id = ? AND n.channel_id = ? AND n.cadence = ? AND n.post_day >= ? "
+            "AND p.state <> 'posted' ORDER BY n.post_day DESC LIMIT ?"
+        )
+        params = (key.guild_id, key.channel_id, key.cadence.value, since.isoformat(), limit)
+        async with self._db.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [Missed(date.fromisoformat(str(r[0])), str(r[1])) for r in rows]
+
+    # ---- delivering notices: leased like alert batches ---------------------------------------
+
+    async def has_takeable(self, *, owner: str, now: datetime) -> bool:
+        sql = (
+            "SELECT 1 FROM digest_notices WHERE state IN ('dm', 'channel') AND retry_at <= ? "
+            "AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?) LIMIT 1"
+        )
+        async with self._db.execute(sql, (instant(now), owner, instant(now))) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def take_over(self, *, owner: str, lease_until: datetime, now: datetime) -> list[Notice]:
+        """Lease every notice due (new, retry due, or its process died) to ``owner``."""
+        moment = instant(now)
+        await self._db.execute(
+            "UPDATE digest_notices SET owner = ?, lease_until = ?, tries = tries + 1 "
+            "WHERE state IN ('dm', 'channel') AND retry_at <= ? "
+            "AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?)",
+            (owner, instant(lease_until), moment, owner, moment),
+        )
+        sql = (
+            "SELECT guild_id, channel_id, cadence, post_day, reason, state, created_at, tries, attempts "
+            "FROM digest_notices WHERE state IN ('dm', 'channel') AND owner = ? AND lease_until = ? "
+            "ORDER BY post_day, guild_id, channel_id"
+        )
+        async with self._db.execute(sql, (owner, instant(lease_until))) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Notice(
+                LedgerKey(int(r[0]), int(r[1]), Cadence(r[2])),
+                date.fromisoformat(str(r[3])),
+                str(r[4]),
+                str(r[5]),
+                datetime.fromisoformat(str(r[6])),
+                int(r[7]),
+                int(r[8]),
+            )
+            for r in rows
+        ]
+
+    async def renew(self, notice: Notice, *, owner: str, lease_until: datetime) -> bool:
+        cursor = await self._db.execute(
+            f"UPDATE digest_notices SET lease_until = ? WHERE {_KEY} AND owner = ? AND state = ?",
+            (instant(lease_until), *_key(notice.key, notice.post_day), owner, notice.state),
+        )
+        return cursor.rowcount > 0
+
+    async def close(self, notice: Notice, state: str, *, owner: str, message_id: int | None = None) -> bool:
+        """Delivered (told, said) or nobody left to tell (dropped); False when not ``owner``'s."""
+        cursor = await self._db.execute(
+            "UPDATE digest_notices SET state = ?, message_id = ?, lease_until = NULL "
+            f"WHERE {_KEY} AND owner = ? AND state = ?",
+            (state, message_id, *_key(notice.key, notice.post_day), owner, notice.state),
+        )
+        return cursor.rowcount > 0
+
+    async def redirect(self, notice: Notice, *, owner: str, now: datetime) -> None:
+        """The admin's DMs refused it (or nobody is known): tell the channel instead."""
+        await self._db.execute(
+            "UPDATE digest_notices SET state = 'channel', attempts = 0, tries = 0, retry_at = ?, "
+            f"lease_until = NULL WHERE {_KEY} AND owner = ? AND state = 'dm'",
+            (instant(now), *_key(notice.key, notice.post_day), owner),
+        )
+
+    async def retry_later(self, notice: Notice, retry_at: datetime, *, owner: str, counted: bool) -> None:
+        """Try again at ``retry_at``; ``counted``: an ambiguous failure of this target."""
+        await self._db.execute(
+            f"UPDATE digest_notices SET attempts = attempts + ?, retry_at = ?, lease_until = NULL "
+            f"WHERE {_KEY} AND owner = ? AND state = ?",
+            (int(counted), instant(retry_at), *_key(notice.key, notice.post_day), owner, notice.state),
+        )
