@@ -116,6 +116,15 @@ class MatchWindow:
     pks: tuple[int, ...] | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class BestOfWindow:
+    """A query's window and its best matches (``PaperRepository.best_of_window``)."""
+
+    window: MatchWindow
+    phrased: list[TextHit]  # the best matches of the query's words as one phrase, best first
+    ranked: list[TextHit]  # the best matches of the query, best first (phrase matches included)
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -670,6 +679,53 @@ class PaperRepository:
         if total <= cap:
             return MatchWindow(0, total, tuple(oldest))
         return MatchWindow(oldest[total - cap - 1], total, tuple(oldest[total - cap - 1 :]))
+
+    async def best_of_window(
+        self,
+        fts_query: str,
+        cap: int,
+        *,
+        count_cap: int,
+        limit: int,
+        weights: Weights,
+        phrase: str | None = None,
+        scored: str | None = None,
+    ) -> BestOfWindow:
+        """The query's ``window`` and, within it, the best ``limit`` matches of ``phrase`` (a
+        query whose matches are among the query's) and the best ``limit`` more of the query
+        itself, so that a page can be filled with the phrase's matches first (``scored``: as in
+        ``match``). Nothing is ranked when nothing matches.
+
+        PostgreSQL ranks the window's rows as it finds them, in one statement (migration 0032):
+        ranking them in a statement of its own read each of them a second time, half of what a
+        common word cost. SQLite's walks are unscored and its ranking scores inside the index
+        scan, so there the window and each ranking remain statements of their own."""
+        if self._pg is not None:
+            found = await self._pg.ranked_window(
+                fts_query, cap, count_cap=count_cap, weights=weights, phrase=phrase, best=limit
+            )
+            return BestOfWindow(
+                MatchWindow(found.floor, found.total),
+                [TextHit(pk, score) for pk, score in found.phrased],
+                [TextHit(pk, score) for pk, score in found.ranked],
+            )
+        window = await self.window(fts_query, cap, count_cap=count_cap)
+        if not window.total:
+            return BestOfWindow(window, [], [])
+        phrased: list[TextHit] = []
+        if phrase is not None:
+            phrased = await self.match(phrase, weights=weights, limit=limit, min_pk=window.floor)
+        ranked: list[TextHit] = []
+        if len(phrased) < limit:  # the phrase alone fills no page: the other matches make up the rest
+            ranked = await self.match(
+                fts_query,
+                weights=weights,
+                limit=limit + len(phrased),
+                min_pk=window.floor,
+                scored=scored,
+                matches=window.pks,
+            )
+        return BestOfWindow(window, phrased, ranked)
 
     async def unknown_terms(self, terms: Sequence[str]) -> set[str]:
         """The (folded) terms that occur nowhere in the index."""

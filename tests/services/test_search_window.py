@@ -118,3 +118,43 @@ async def test_the_window_is_the_same_however_far_the_first_walk_reaches(
     window = await papers.window(word, cap, count_cap=100)
     assert window.total == (20 if word == '"ledger"' else 2)
     assert window.floor == await papers.window_floor(word, cap)
+
+
+@pytest.mark.parametrize("probe", [1, 2, 9, 10**6])  # how many newest papers PostgreSQL walks first
+@pytest.mark.parametrize("cap", [1, 5, 12, 100])
+async def test_the_phrase_matches_of_the_window_come_first_however_the_window_is_found(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, probe: int, cap: int
+) -> None:
+    # PostgreSQL ranks the window's rows as it finds them, by the words and by the words as one
+    # phrase (migration 0032); SQLite finds the window, then ranks each tier in a statement.
+    def abstract(n: int) -> str:
+        together = n % 4 == 0  # "ledger quarry" side by side; else both words, apart
+        words = ["ledger quarry"] if together else ["quarry and a ledger and"]
+        return " ".join(words * strength(n) + ["filler"] * (LENGTH - strength(n)))
+
+    monkeypatch.setattr(pg_search, "WINDOW_PROBE_ROWS", probe)
+    await service.ingest(
+        [
+            ListedPaper(
+                Paper(
+                    title=f"Bookkeeping note {n}",
+                    abstract=abstract(n),
+                    source=Source.HF_API,
+                    arxiv_id=f"2501.{n:05d}",
+                )
+            )
+            for n in range(PAPERS)
+        ]
+    )
+    engine = SearchEngine(service.repository, search_candidates=cap * 2)
+    results = await engine.find("ledger quarry", limit=10)
+    window = range(max(0, PAPERS - cap - 1), PAPERS)  # two words: half the candidates each
+    side_by_side = {n for n in window if n % 4 == 0}
+    found = [int(hit.paper.arxiv_id[-5:]) for hit in results.hits]
+    assert set(found) <= set(window)
+    assert [hit.phrase for hit in results.hits] == sorted((hit.phrase for hit in results.hits), reverse=True)
+    assert {n for n, hit in zip(found, results.hits, strict=True) if hit.phrase} == set(
+        sorted(side_by_side, key=strength, reverse=True)[:10]
+    )
+    assert len(found) == min(10, len(window))
+    assert results.total == PAPERS
