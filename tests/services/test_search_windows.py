@@ -98,3 +98,19 @@ async def test_the_count_holds_papers_that_have_the_word_only_in_an_author_name(
     await service.ingest(named + texts + fillers)
     found = await SearchEngine(service.repository, search_candidates=1).find("ledger", limit=2)
     assert found.count_text() == expected
+
+
+@pytest.mark.parametrize(("in_the_text", "expected"), [(3, "2 of 4"), (6, "2 of 5+")])
+async def test_a_search_for_any_of_its_words_counts_the_papers_holding_any(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, in_the_text: int, expected: str
+) -> None:
+    # No paper holds both words, so the search falls back to any of them: PostgreSQL may take
+    # "5+" from the word counts of the commonest word, and counts the matches otherwise.
+    monkeypatch.setattr(search, "COUNT_CAP", 5)
+    ledgers = [_paper(n, f"Study {n}", "A ledger of results.") for n in range(in_the_text)]
+    quarry = [_paper(50, "Survey", "A quarry of stones.")]
+    fillers = [_paper(100 + n, f"Other {n}", "Nothing to see.") for n in range(10)]
+    await service.ingest(quarry + ledgers + fillers)
+    found = await SearchEngine(service.repository, search_candidates=2).find("ledger quarry", limit=2)
+    assert found.some_words
+    assert found.count_text() == expected

@@ -101,17 +101,25 @@ BEGIN
     probed := cardinality(found_rows);
     IF probed >= lim OR top IS NULL OR top <= probe THEN
         NULL;  -- the newest papers hold the whole window, or are all there is
-    -- Walking on passes about (lim - probed) * probe / probed more rows; the bitmap visits every
-    -- match, about probed * top / probe, each costing about twice what the walk pays a row (0030).
-    ELSIF probed > 0 AND (lim - probed) * probe * probe <= 2 * probed * probed * top THEN
+    -- Walking on passes about (lim - probed) * probe / probed more rows; the bitmap builds the
+    -- bitmap of every match, about probed * top / probe. 0030 priced a match of the bitmap at
+    -- twice a row walked, so from 5% of a million papers on it walked; with the window ranked
+    -- on the way, a word in 5.6% cost 66 ms walked against 37 through the bitmap of the range,
+    -- one in 11.6% 35 against 46: a match of the bitmap costs about 0.7 rows walked, and the walk
+    -- goes on from about 8.5% of a million papers (from 27% of 100,000).
+    ELSIF probed > 0 AND (lim - probed) * probe * probe <= 0.7 * probed * probed * top THEN
         found_rows := found_rows || ARRAY(
             SELECT m FROM paperbot_ranked_by_walk(query, phrase, weights, 0, top - probe, lim - probed) AS m);
     ELSE
         -- The papers that should hold `lim` matches at the density the walk found, with room to
-        -- spare (none found, or half the store: the bitmap of every match costs about as much).
+        -- spare. Their range is looked for when that is cheaper than visiting every match: the
+        -- pk index's bitmap of the range costs about a 25th of what a match visited and ranked
+        -- does (0030 took the range up to half the store: `quantization & summarization`, in
+        -- 0.5% of a million papers, paid 45 ms for the range's bitmap of 469,000 rows, then
+        -- missed the window and visited all its 5,098 matches: 14 ms alone).
         reach := ceil(lim * probe * 1.5 / greatest(probed, 1));
         found_rows := NULL;
-        IF probed > 0 AND reach < top / 2 THEN
+        IF probed > 0 AND reach < 25 * (probed * top / probe - 1.5 * lim) THEN
             found_rows := ARRAY(
                 SELECT m FROM paperbot_ranked_by_bitmap(query, phrase, weights, top - reach::bigint, lim) AS m);
         END IF;
