@@ -102,6 +102,7 @@ async def _search(
     cold: bool,
     postgres: str | None,
     server_cpu: Callable[[], float | None] | None = None,
+    prewarm: bool = False,
 ) -> None:
     if postgres is None:
         db: Store = await Database.open(await database(n))
@@ -116,6 +117,11 @@ async def _search(
             await analyze(url)
             db = await PostgresDatabase.open(url)
         print(f"on PostgreSQL ({redacted(url)})")
+        if prewarm:
+            from bench.postgres import prewarm as read_into_buffers
+
+            read, took = await read_into_buffers(url)
+            print(f"store read into shared buffers first (pg_prewarm): {read / 2**20:,.0f} MB, {took:.1f} s")
     service = PaperService(db)
     await service.start()
     rng = random.Random(11)
@@ -163,6 +169,13 @@ def search(
     warm: Annotated[bool, typer.Option(help="Let the suggestion cache answer repeats.")] = False,
     backend: Backend = "sqlite",
     database_url: DatabaseUrl = None,
+    prewarm: Annotated[
+        bool,
+        typer.Option(
+            help="PostgreSQL: read the store into shared buffers first (pg_prewarm), as on a server "
+            "that has been up a while; without it the first searches read it from the OS."
+        ),
+    ] = False,
 ) -> None:
     """Search and autocomplete latency, p50/p99, and the process's memory (on the embedded
     PostgreSQL, also the server's CPU a query)."""
@@ -172,7 +185,7 @@ def search(
         from bench.postgres import server_cpu_seconds
 
         server_cpu = server_cpu_seconds
-    asyncio.run(_search(n, queries, cold=not warm, postgres=postgres, server_cpu=server_cpu))
+    asyncio.run(_search(n, queries, cold=not warm, postgres=postgres, server_cpu=server_cpu, prewarm=prewarm))
 
 
 @app.command()
