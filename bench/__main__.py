@@ -103,6 +103,7 @@ async def _search(
     postgres: str | None,
     server_cpu: Callable[[], float | None] | None = None,
     readers: int = 1,
+    prewarm: bool = False,
 ) -> None:
     if postgres is None:
         db: Store = await Database.open(await database(n), readers=readers)
@@ -117,6 +118,11 @@ async def _search(
             await analyze(url)
             db = await PostgresDatabase.open(url)
         print(f"on PostgreSQL ({redacted(url)})")
+        if prewarm:
+            from bench.postgres import prewarm as read_into_buffers
+
+            read, took = await read_into_buffers(url)
+            print(f"store read into shared buffers first (pg_prewarm): {read / 2**20:,.0f} MB, {took:.1f} s")
     service = PaperService(db)
     await service.start()
     rng = random.Random(11)
@@ -171,6 +177,13 @@ def search(
             "ranked queries then run at once; 1, the default, runs them in turn as earlier figures did)."
         ),
     ] = 1,
+    prewarm: Annotated[
+        bool,
+        typer.Option(
+            help="PostgreSQL: read the store into shared buffers first (pg_prewarm), as on a server "
+            "that has been up a while; without it the first searches read it from the OS."
+        ),
+    ] = False,
 ) -> None:
     """Search and autocomplete latency, p50/p99, and the process's memory (on the embedded
     PostgreSQL, also the server's CPU a query)."""
@@ -180,7 +193,17 @@ def search(
         from bench.postgres import server_cpu_seconds
 
         server_cpu = server_cpu_seconds
-    asyncio.run(_search(n, queries, cold=not warm, postgres=postgres, server_cpu=server_cpu, readers=readers))
+    asyncio.run(
+        _search(
+            n,
+            queries,
+            cold=not warm,
+            postgres=postgres,
+            server_cpu=server_cpu,
+            readers=readers,
+            prewarm=prewarm,
+        )
+    )
 
 
 @app.command()

@@ -25,7 +25,7 @@ What keeps the cost bounded:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
@@ -35,7 +35,7 @@ from bot.domain.query import Mode, SearchQuery, alternatives_to_fts, as_one_phra
 from bot.domain.text import clean_line, folded_words, snippet, words
 from bot.domain.vocabulary import Vocabulary
 from bot.services.answer_cache import AnswerCache
-from bot.storage.papers import PaperRepository, TextHit, Weights
+from bot.storage.papers import PaperRepository, Weights
 
 # BM25 costs about a microsecond per matching row: these bound the rows ranked per query.
 SEARCH_CANDIDATES = 20_000
@@ -208,22 +208,23 @@ class SearchEngine:
         Papers holding the words as one phrase come first (each group best BM25 first): a reader
         who types ``diffusion models`` means the phrase more often than the two words apart."""
         fts = to_fts(query, mode)
-        # Scoring a row costs about one position-list read per term: keep the work per query level.
-        window = await self._papers.window(fts, self._search_cap // max(1, query.size), count_cap=COUNT_CAP)
-        if not window.total:
-            return None
-        floor = window.floor
         together = as_one_phrase(query) if mode is Mode.ALL and self._phrase_first else None
-        scored = await self._scored(query) if mode is Mode.ALL else None
-        first: list[TextHit] = []
-        if together is None:
-            ranked = await self._match(fts, limit, floor, scored, window.pks)
-        else:  # within the same window: the phrase's matches are a subset
-            first, ranked = await self._phrase_then_rest(
-                to_fts(together), fts, limit, floor, scored, window.pks
-            )
+        # Scoring a row costs about one position-list read per term: keep the work per query level.
+        best = await self._papers.best_of_window(
+            fts,
+            self._search_cap // max(1, query.size),
+            count_cap=COUNT_CAP,
+            limit=limit,
+            weights=self._weights,
+            phrase=to_fts(together) if together is not None else None,  # within the same window
+            scored=await self._scored(query) if mode is Mode.ALL else None,
+        )
+        if not best.window.total:
+            return None
+        first = best.phrased
         phrased = {hit.pk for hit in first}
-        found = first + [hit for hit in ranked if hit.pk not in phrased][: limit - len(first)]
+        # The phrase alone may fill no page: the other matches make up the rest.
+        found = first + [hit for hit in best.ranked if hit.pk not in phrased][: limit - len(first)]
         if not found:
             return None
         stored = await self._papers.by_pks(hit.pk for hit in found)
@@ -239,48 +240,7 @@ class SearchEngine:
             for h in found
             if h.pk in stored
         ]
-        return SearchResults(hits, window.total, correction, some_words=mode is Mode.ANY)
-
-    async def _phrase_then_rest(
-        self, phrase: str, fts: str, limit: int, floor: int, scored: str | None, matches: Sequence[int] | None
-    ) -> tuple[list[TextHit], list[TextHit]]:
-        """The phrase's best ``limit`` matches, and the best matches of the whole query when those
-        fill no page.
-
-        Both queries start at once, on two read connections (``search.readers``): with a core free,
-        the slowest searches at a million papers (five to seven words, a few thousand matches) no
-        longer wait for the shorter of the two, 7-22 ms. When the phrase alone fills the page the
-        ranked query is given up and stops where it is (bot.storage.stoppable): it costs at most
-        the CPU the phrase query took. On PostgreSQL, where giving a query up opens a connection to
-        the server to cancel it, they run one after the other."""
-        if not self._papers.stops_given_up_reads:
-            first = await self._match(phrase, limit, floor)
-            if len(first) >= limit:
-                return first, []
-            return first, await self._match(fts, limit + len(first), floor, scored, matches)
-        # The phrase's hits take at most ``limit - 1`` places when the rest is wanted, and the rest
-        # leaves them out: that many more ranked rows make up the page.
-        rest = asyncio.ensure_future(self._match(fts, 2 * limit - 1, floor, scored, matches))
-        try:
-            first = await self._match(phrase, limit, floor)
-            return (first, []) if len(first) >= limit else (first, await rest)
-        finally:
-            # Given up when still running; when done, its error (if any) is taken so that a rest
-            # nobody wanted raises nothing later.
-            if not rest.cancel() and not rest.cancelled():
-                rest.exception()
-
-    async def _match(
-        self,
-        fts: str,
-        limit: int,
-        floor: int,
-        scored: str | None = None,
-        matches: Sequence[int] | None = None,
-    ) -> list[TextHit]:
-        return await self._papers.match(
-            fts, limit=limit, min_pk=floor, weights=self._weights, scored=scored, matches=matches
-        )
+        return SearchResults(hits, best.window.total, correction, some_words=mode is Mode.ANY)
 
     async def _scored(self, query: SearchQuery) -> str | None:
         """What to score the matches of all of ``query``'s words by: the query without the words

@@ -63,14 +63,21 @@ async def test_the_window_and_count_agree_with_walking_from_the_newest_and_count
     assert window.floor == await papers.window_floor('"ledger"', cap)
 
 
-@pytest.mark.parametrize("walk_rows", [0, 10**9])  # counted through the GIN bitmap / down the walk
+@pytest.mark.parametrize("walked_row_cost", [0, 10**9])  # counted down the walk / through the GIN bitmap
 @pytest.mark.parametrize(("count_cap", "expected"), [(10_000, "3 of 10"), (7, "3 of 7+")])
+# One word: PostgreSQL may take "7+" from the ingest's word counts instead; two are counted.
+@pytest.mark.parametrize("typed", ["ledger", "ledger entries"])
 async def test_a_word_in_a_quarter_of_the_papers_is_counted_the_same_either_way(
-    service: PaperService, monkeypatch: pytest.MonkeyPatch, walk_rows: int, count_cap: int, expected: str
+    service: PaperService,
+    monkeypatch: pytest.MonkeyPatch,
+    walked_row_cost: int,
+    count_cap: int,
+    expected: str,
+    typed: str,
 ) -> None:
-    # PostgreSQL counts on down the newest-first walk or through the bitmap, whichever passes
-    # fewer rows (bot.storage.pg_search.COUNT_BY_WALK_ROWS); SQLite has one way.
-    monkeypatch.setattr(pg_search, "COUNT_BY_WALK_ROWS", walk_rows)
+    # PostgreSQL counts on down the newest-first walk or through the bitmap, whichever should cost
+    # less (bot.storage.pg_search.WALKED_ROW_COST); SQLite has one way.
+    monkeypatch.setattr(pg_search, "WALKED_ROW_COST", walked_row_cost)
     monkeypatch.setattr(search, "COUNT_CAP", count_cap)
     await service.ingest(
         [
@@ -85,7 +92,9 @@ async def test_a_word_in_a_quarter_of_the_papers_is_counted_the_same_either_way(
             for n in range(40)
         ]
     )
-    results = await SearchEngine(service.repository, search_candidates=3).find("ledger", limit=3)
+    # The same window for both: a search ranks a share of its candidates per word.
+    engine = SearchEngine(service.repository, search_candidates=3 * len(typed.split()))
+    results = await engine.find(typed, limit=3)
     newest = {"2501.00036", "2501.00032", "2501.00028", "2501.00024"}  # the window: 3 + its floor
     assert len(results.hits) == 3 and {hit.paper.arxiv_id for hit in results.hits} <= newest
     assert results.count_text() == expected
@@ -118,3 +127,43 @@ async def test_the_window_is_the_same_however_far_the_first_walk_reaches(
     window = await papers.window(word, cap, count_cap=100)
     assert window.total == (20 if word == '"ledger"' else 2)
     assert window.floor == await papers.window_floor(word, cap)
+
+
+@pytest.mark.parametrize("probe", [1, 2, 9, 10**6])  # how many newest papers PostgreSQL walks first
+@pytest.mark.parametrize("cap", [1, 5, 12, 100])
+async def test_the_phrase_matches_of_the_window_come_first_however_the_window_is_found(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, probe: int, cap: int
+) -> None:
+    # PostgreSQL ranks the window's rows as it finds them, by the words and by the words as one
+    # phrase (migration 0037); SQLite finds the window, then ranks each tier in a statement.
+    def abstract(n: int) -> str:
+        together = n % 4 == 0  # "ledger quarry" side by side; else both words, apart
+        words = ["ledger quarry"] if together else ["quarry and a ledger and"]
+        return " ".join(words * strength(n) + ["filler"] * (LENGTH - strength(n)))
+
+    monkeypatch.setattr(pg_search, "WINDOW_PROBE_ROWS", probe)
+    await service.ingest(
+        [
+            ListedPaper(
+                Paper(
+                    title=f"Bookkeeping note {n}",
+                    abstract=abstract(n),
+                    source=Source.HF_API,
+                    arxiv_id=f"2501.{n:05d}",
+                )
+            )
+            for n in range(PAPERS)
+        ]
+    )
+    engine = SearchEngine(service.repository, search_candidates=cap * 2)
+    results = await engine.find("ledger quarry", limit=10)
+    window = range(max(0, PAPERS - cap - 1), PAPERS)  # two words: half the candidates each
+    side_by_side = {n for n in window if n % 4 == 0}
+    found = [int(hit.paper.arxiv_id[-5:]) for hit in results.hits]
+    assert set(found) <= set(window)
+    assert [hit.phrase for hit in results.hits] == sorted((hit.phrase for hit in results.hits), reverse=True)
+    assert {n for n, hit in zip(found, results.hits, strict=True) if hit.phrase} == set(
+        sorted(side_by_side, key=strength, reverse=True)[:10]
+    )
+    assert len(found) == min(10, len(window))
+    assert results.total == PAPERS

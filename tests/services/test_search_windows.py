@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.models import ListedPaper, Paper, Source
+from bot.services import search
 from bot.services.papers import PaperService
 from bot.services.search import (
     POSTGRES_SEARCH_CANDIDATES,
@@ -63,3 +64,53 @@ async def test_postgresql_ranks_a_quarter_of_sqlites_window(service: PaperServic
         assert POSTGRES_SEARCH_CANDIDATES * 4 == SEARCH_CANDIDATES
     else:
         assert service.search.windows == (SEARCH_CANDIDATES, SUGGESTION_CANDIDATES)
+
+
+@pytest.mark.parametrize(
+    ("in_the_text", "by_name", "expected"),
+    [
+        (3, 0, "2 of 3"),
+        (3, 1, "2 of 4"),
+        (3, 4, "2 of 5+"),  # the word counts say 3: the authors' names make up the rest
+        (6, 0, "2 of 5+"),  # the word counts alone say the cap is reached
+    ],
+)
+async def test_the_count_holds_papers_that_have_the_word_only_in_an_author_name(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, in_the_text: int, by_name: int, expected: str
+) -> None:
+    # PostgreSQL takes "5+" from the ingest's word counts (title and abstract) when they reach the
+    # cap, and counts the matches otherwise: a search also finds the word in author names.
+    monkeypatch.setattr(search, "COUNT_CAP", 5)
+    texts = [_paper(n, f"Study {n}", "A ledger of results.") for n in range(in_the_text)]
+    named = [
+        ListedPaper(
+            Paper(
+                title=f"Survey {n}",
+                abstract="Plain results.",
+                authors=("Ada Ledger",),
+                source=Source.HF_API,
+                arxiv_id=f"2503.{n:05d}",
+            )
+        )
+        for n in range(by_name)
+    ]
+    fillers = [_paper(100 + n, f"Other {n}", "Nothing to see.") for n in range(10)]
+    await service.ingest(named + texts + fillers)
+    found = await SearchEngine(service.repository, search_candidates=1).find("ledger", limit=2)
+    assert found.count_text() == expected
+
+
+@pytest.mark.parametrize(("in_the_text", "expected"), [(3, "2 of 4"), (6, "2 of 5+")])
+async def test_a_search_for_any_of_its_words_counts_the_papers_holding_any(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch, in_the_text: int, expected: str
+) -> None:
+    # No paper holds both words, so the search falls back to any of them: PostgreSQL may take
+    # "5+" from the word counts of the commonest word, and counts the matches otherwise.
+    monkeypatch.setattr(search, "COUNT_CAP", 5)
+    ledgers = [_paper(n, f"Study {n}", "A ledger of results.") for n in range(in_the_text)]
+    quarry = [_paper(50, "Survey", "A quarry of stones.")]
+    fillers = [_paper(100 + n, f"Other {n}", "Nothing to see.") for n in range(10)]
+    await service.ingest(quarry + ledgers + fillers)
+    found = await SearchEngine(service.repository, search_candidates=2).find("ledger quarry", limit=2)
+    assert found.some_words
+    assert found.count_text() == expected
