@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import aiohttp
 
 from bot.client import PaperBot, use_endpoints
+from bot.errors import StorageUnavailable
 from bot.health import FetchOutcome, write_heartbeat
 from bot.loop_watch import LoopWatch
 from bot.services.container import Services, open_services
@@ -193,7 +194,10 @@ async def _merge_indexes(services: Services, settings: Settings) -> None:
         return
     try:
         merged = await services.merge_indexes()
-    except Exception:  # e.g. another process's ingest held the writer: the next pass tries again
+    except StorageUnavailable as exc:  # another process's ingest held the writer: the next pass goes on
+        log.warning("merging the full-text indexes paused: %s", exc)
+        return
+    except Exception:
         log.exception("merging the full-text indexes failed")
         return
     if merged is not None and merged.merged_any:
