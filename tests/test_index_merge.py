@@ -23,10 +23,10 @@ from bot.domain.models import ListedPaper
 from bot.errors import StorageUnavailable
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.storage import index_merge
 from bot.storage.database import Database, WriteWait, wait_for_writes
-from bot.storage.index_merge import INDEXES, merge_indexes, segment_counts
+from bot.storage.index_merge import INDEXES, Merged, merge_indexes, segment_counts
 from tests.conftest import FIXED_NOW
+from tests.index_merge_steps import StepWatch
 
 
 async def _open_services(database: Database) -> Services:
@@ -157,6 +157,16 @@ async def test_a_stop_between_steps_leaves_whole_indexes_and_the_next_pass_finis
     assert await _answers(database, *queries) == before
 
 
+async def _merge_under_way(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> tuple[StepWatch, asyncio.Task[Merged]]:
+    """A merge of the smallest steps started in the background, its first step holding the writer."""
+    steps = StepWatch(monkeypatch)
+    merging = asyncio.create_task(merge_indexes(database, above=1, pages=1))
+    await steps.started.wait()
+    return steps, merging
+
+
 async def test_the_bot_stopping_during_a_step_rolls_it_back_and_leaves_the_writer_free(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -164,16 +174,7 @@ async def test_the_bot_stopping_during_a_step_rolls_it_back_and_leaves_the_write
     await _ingest_in_commits(database, papers, 6)
     queries = _queries(papers, random.Random(5))
     before = await _answers(database, *queries)
-    in_step = asyncio.Event()
-    real_step = index_merge.merge_step
-
-    async def step_seen(db: Database, index: str, pages: int = 1) -> bool:
-        in_step.set()  # the task is inside the step's transaction from here until it commits
-        return await real_step(db, index, pages)
-
-    monkeypatch.setattr(index_merge, "merge_step", step_seen)
-    merging = asyncio.create_task(merge_indexes(database, above=1, pages=1))
-    await in_step.wait()
+    _, merging = await _merge_under_way(database, monkeypatch)
 
     merging.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -192,20 +193,7 @@ async def test_a_command_arriving_during_a_merge_is_answered_before_the_merge_en
     papers = list(generate(150, seed=9))
     await _ingest_in_commits(database, papers, 6)
     services = await _open_services(database)
-    steps_taken = 0
-    in_step = asyncio.Event()
-    real_step = index_merge.merge_step
-
-    async def counted_step(db: Database, index: str, pages: int = 1) -> bool:
-        nonlocal steps_taken
-        in_step.set()
-        did = await real_step(db, index, pages)
-        steps_taken += did
-        return did
-
-    monkeypatch.setattr(index_merge, "merge_step", counted_step)
-    merging = asyncio.create_task(merge_indexes(database, above=1, pages=1))
-    await in_step.wait()
+    steps, merging = await _merge_under_way(database, monkeypatch)
     deferred = asyncio.Event()
 
     async def defer() -> None:
@@ -219,7 +207,7 @@ async def test_a_command_arriving_during_a_merge_is_answered_before_the_merge_en
         pytest.fail("the member's write was refused while the index merged")
     finally:
         wait_for_writes(None)
-    steps_when_answered = steps_taken
+    steps_when_answered = steps.taken
     merged = await merging
 
     assert deferred.is_set()  # it met the merge holding the writer, deferred, and waited...

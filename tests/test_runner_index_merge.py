@@ -16,9 +16,9 @@ from bot import runner
 from bot.client import PaperBot
 from bot.services.container import Services, open_services
 from bot.settings import Settings
-from bot.storage import index_merge
 from bot.storage.database import Database
 from bot.storage.index_merge import INDEXES, segment_counts
+from tests.index_merge_steps import StepWatch
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -69,22 +69,16 @@ async def test_a_bot_stopped_during_the_merge_stops_cleanly_with_whole_indexes(
 ) -> None:
     settings = _settings(tmp_path)
     assert max((await _store_of_many_segments(settings)).values()) > 1
-    in_step = asyncio.Event()
-    real_step = index_merge.merge_step
-
-    async def step_seen(database: Database, index: str, pages: int = index_merge.STEP_PAGES) -> bool:
-        in_step.set()
-        return await real_step(database, index, 1)  # the smallest steps: the stop meets one in hand
+    steps = StepWatch(monkeypatch, pages=1)  # the smallest steps: the stop meets one in hand
 
     async def serve_until_a_step(self: PaperBot, token: str, *, reconnect: bool = True) -> None:
-        await in_step.wait()  # then the bot stops (its connection ended)
+        await steps.started.wait()  # then the bot stops (its connection ended)
 
-    monkeypatch.setattr(index_merge, "merge_step", step_seen)
     monkeypatch.setattr(PaperBot, "start", serve_until_a_step)
     caplog.set_level(logging.INFO)
     async with open_services(settings, warm=False) as services:
         await runner._serve(services, settings)
-    assert in_step.is_set()  # the stop came while the merge was under way
+    assert steps.started.is_set()  # the stop came while the merge was under way
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     with closing(sqlite3.connect(settings.store)) as connection:
         for index in INDEXES:  # FTS5's own check: each index agrees with its rows (raises if not)
