@@ -17,10 +17,9 @@ FTS5 resumes a merge from what was committed). A step that changed nothing (SQLi
 counter moved by less than 2, as the FTS5 documentation says) means the index is merged.
 
 When: an index with more than ``above`` segments is merged down to one. One segment more costs a
-query one page read more; a merge rewrites the whole index (at 1M papers 600 MB, written twice: into the write-ahead log,
-then the file),
-so the bot lets a few small segments from its own fetches gather first. SQLite only: PostgreSQL's
-GIN indexes keep their own pending list.
+query one page read more; a merge rewrites the whole index (at 1M papers 600 MB, written twice:
+into the write-ahead log, then the file), so the bot lets a few small segments from its own
+fetches gather first. SQLite only: PostgreSQL's GIN indexes keep their own pending list.
 """
 
 from __future__ import annotations
