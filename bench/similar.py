@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from bench import page_cache
+from bench.cache import merge_as_the_bot_does
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.query import quote
 from bot.domain.text import clean_line, fold, words
@@ -87,6 +88,7 @@ async def corpus_database(cache: Path, copies: int = 1) -> Path:
                 ]
             )
         await database.close()
+    await merge_as_the_bot_does(path)  # the store a running bot serves after its background merge
     return path
 
 

@@ -76,6 +76,7 @@ async def _database(settings: Settings) -> list[Check]:
             # An older schema may lack what stats reads: its version is the finding.
             papers = (await services.papers.stats()).papers if version == latest else None
             schedule = [*await _schedule(services), await _running(services)] if version == latest else []
+            segments = await services.index_segments() if version == latest else None
     except FileNotFoundError:
         return [Check("database", "fail", f"{where} does not exist (`paperbot ingest` or `run` creates it)")]
     except (SchemaTooNew, ForeignDatabase, StoreMisconfigured) as exc:
@@ -89,8 +90,26 @@ async def _database(settings: Settings) -> list[Check]:
             f"{where}: integrity {integrity}" + (f", {papers} papers" if papers is not None else ""),
         ),
         Check("schema", "ok" if version == latest else "fail", _schema_detail(version, latest)),
+        *([] if segments is None else [_segments(segments, settings)]),
         *schedule,
     ]
+
+
+def _segments(segments: dict[str, int], settings: Settings) -> Check:
+    """How many segments each full-text index holds: a search reads each word once per segment."""
+    detail = ", ".join(f"{index} {count}" for index, count in segments.items())
+    search = settings.search
+    if not search.merge_indexes:
+        return Check("search index", "ok", f"segments: {detail} (background merging is off)")
+    if max(segments.values(), default=0) <= search.merge_above_segments:
+        return Check("search index", "ok", f"segments: {detail}")
+    return Check(
+        "search index",
+        "warn",
+        f"segments: {detail}: the running bot merges an index above {search.merge_above_segments} "
+        f"(at its start and every {search.merge_check_minutes:g} minutes); "
+        "searches read more pages until then",
+    )
 
 
 async def _schedule(services: Services) -> list[Check]:

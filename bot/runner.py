@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import aiohttp
 
 from bot.client import PaperBot, use_endpoints
+from bot.errors import StorageUnavailable
 from bot.health import FetchOutcome, write_heartbeat
 from bot.loop_watch import LoopWatch
 from bot.services.container import Services, open_services
@@ -83,7 +84,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
     async with PaperBot(services=services, settings=settings) as bot:
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
         keeping = asyncio.create_task(keep_shards(bot, services.shards))
-        warming = asyncio.create_task(_warm_indexes(services, settings))
+        tending = asyncio.create_task(_tend_indexes(services, settings))
         freeze_startup_heap()
         serving = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
         stopping = asyncio.create_task(stop.wait())
@@ -94,7 +95,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
             else:
                 await _stop(bot, serving)
         finally:
-            for task in (stopping, beating, keeping, warming):
+            for task in (stopping, beating, keeping, tending):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -172,6 +173,35 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
         await asyncio.sleep(settings.health.interval_seconds)
+
+
+async def _tend_indexes(services: Services, settings: Settings) -> None:
+    """Read the full-text indexes into the page cache once (seconds: first calls stop waiting on
+    the disk soon), merge them if they gathered segments (minutes on a large store, which finds the
+    pages the warm-up read), then look every ``search.merge_check_minutes`` for segments that
+    fetches added."""
+    await _warm_indexes(services, settings)
+    await _merge_indexes(services, settings)
+    while settings.search.merge_indexes:
+        await asyncio.sleep(settings.search.merge_check_minutes * 60)
+        await _merge_indexes(services, settings)
+
+
+async def _merge_indexes(services: Services, settings: Settings) -> None:
+    """One merge pass (bot.storage.index_merge); cancelled (the bot stopping), the step in hand
+    rolls back or commits whole."""
+    if not settings.search.merge_indexes:
+        return
+    try:
+        merged = await services.merge_indexes()
+    except StorageUnavailable as exc:  # another process's ingest held the writer: the next pass goes on
+        log.warning("merging the full-text indexes paused: %s", exc)
+        return
+    except Exception:
+        log.exception("merging the full-text indexes failed")
+        return
+    if merged is not None and merged.merged_any:
+        log.info("%s", merged.describe())
 
 
 async def _warm_indexes(services: Services, settings: Settings) -> None:

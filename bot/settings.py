@@ -66,6 +66,17 @@ class SearchSettings(BaseModel):
         description="Read the full-text indexes once after start-up, in the background, so first "
         "searches and similar papers do not wait on the disk (SQLite)",
     )
+    merge_indexes: bool = Field(
+        True,
+        description="Merge the full-text indexes into one segment in the background, in short steps "
+        "(SQLite): a search reads each word once per segment",
+    )
+    merge_above_segments: int = Field(
+        4, ge=1, le=64, description="Segments an index may gather before the background merge rewrites it"
+    )
+    merge_check_minutes: float = Field(
+        60.0, gt=0, le=1440, description="How often the bot looks whether an index needs merging"
+    )
 
 
 class DigestSettings(BaseModel):

@@ -34,7 +34,9 @@ from bot.settings import Settings
 from bot.sources.feeds import ArxivSource, HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
 from bot.storage.connection import Store
+from bot.storage.database import Database
 from bot.storage.fetches import FetchRecord
+from bot.storage.index_merge import Merged, merge_indexes, segment_counts
 from bot.storage.index_warmup import Warmed, warm_indexes
 from bot.storage.repositories import Repositories
 from bot.storage.store import open_store
@@ -228,6 +230,20 @@ class Services:
         if self.database.dialect.postgres or self.database.path == ":memory:":
             return None
         return await warm_indexes(self.database.path)
+
+    async def merge_indexes(self, stopped: Callable[[], bool] = lambda: False) -> Merged | None:
+        """Merge the full-text indexes that gathered more than ``search.merge_above_segments``
+        segments down to one, in short steps beside serving (bot.storage.index_merge); None where
+        there is nothing to merge: PostgreSQL's indexes, a store opened read-only."""
+        database = self.database
+        if not isinstance(database, Database) or database.readonly:
+            return None
+        return await merge_indexes(database, above=self.settings.search.merge_above_segments, stopped=stopped)
+
+    async def index_segments(self) -> dict[str, int] | None:
+        """Segments in each full-text index (SQLite; None on PostgreSQL), for `paperbot doctor`."""
+        database = self.database
+        return await segment_counts(database) if isinstance(database, Database) else None
 
     async def pending_alerts(self) -> bool:
         return bool(await self.repositories.follows.users_with_pending())

@@ -198,6 +198,7 @@ class Database:
         self._cleanups: set[asyncio.Future[None]] = set()  # abandoned BEGINs still settling
         self.connection = RoutedConnection(self)
         self.busy_timeout_ms = 5000
+        self.readonly = False  # opened by open_readonly: nothing may be written, maintenance included
 
     @property
     def dialect(self) -> Dialect:
@@ -274,7 +275,9 @@ class Database:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, str(path))
+        database = cls(connection, str(path))
+        database.readonly = True
+        return database
 
     async def close(self) -> None:
         if self._cleanups:  # an abandoned BEGIN ends within the busy timeout; then close cleanly
