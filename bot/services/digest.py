@@ -18,7 +18,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.domain.coverage import MAX_DAYS, Candidate, Coverage, choose, coverage, plan_post, source_day
@@ -559,7 +559,12 @@ class DigestService:
     async def _last_failure(self) -> str:
         """What a note adds when the source is failing (an admin sees why there is no new list)."""
         fetch = await self._fetches.last("hf")
-        return f" The last fetch failed: {fetch.error}" if fetch and not fetch.ok else ""
+        if fetch is None or fetch.ok:
+            return ""
+        # The note is public: members learn when, the admin finds why (the error, with the source's
+        # address and the exception) in the log and in `paperbot doctor`, not in the channel.
+        when = fetch.fetched_at.astimezone(UTC)
+        return f" The last fetch from Hugging Face failed ({when:%d %b %H:%M} UTC): the bot's log says why."
 
     def _note(
         self, config: DigestConfig, post_day: date, note: str, *, covers: Coverage | None = None

@@ -218,5 +218,5 @@ async def test_a_failing_source_is_visible_and_never_reposts_old_papers(
     posts = digest_posts(channel)
     assert len(posts) == 2
     note = posts[-1].embeds[0].description
-    assert "No new papers since" in note and "The last fetch failed" in note
+    assert "No new papers since" in note and "The last fetch from Hugging Face failed" in note
     assert "ThinK" not in "".join(e.description or "" for e in posts[-1].embeds)  # old papers not reposted

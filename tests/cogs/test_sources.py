@@ -83,7 +83,12 @@ async def test_a_failing_source_before_a_post_gives_the_honest_note(world: Any, 
     await at(env, 7, 0)
     await env.bot.get_cog("Digest").post_due()
     [post] = digest_posts(channel)
-    assert "No daily papers list has been fetched yet. The last fetch failed" in text(post)
+    assert (
+        "No daily papers list has been fetched yet. The last fetch from Hugging Face failed (01 Jan"
+        in text(post)
+    )
+    # A public post: when, not the source's address or the exception (those are in the log).
+    assert "http" not in text(post) and "Error" not in text(post) and "127.0.0.1" not in text(post)
     assert len(hf_api.requests) == 2  # tried once before posting, not once per tick
     await at(env, 7, 5)
     await env.bot.get_cog("Digest").post_due()
