@@ -47,9 +47,9 @@ async def test_a_command_whose_write_waited_for_the_writer_still_answers(
     env, channel, alice, _ = world
     [(paper_id, _title)] = await services.papers.repository.newest_titles(1, ("hf-page",))
     chosen = {name: value.format(paper=paper_id) for name, value in options.items()}
-    # What the earlier rows of the table did (unless this is the command itself).
+    # What the earlier rows of the same group did (the library rows need the paper saved first).
     for earlier, earlier_options, _ in WRITING_COMMANDS[: [c[0] for c in WRITING_COMMANDS].index(command)]:
-        if earlier.startswith(command.split()[0]) or earlier == "library save":
+        if earlier.split()[0] == command.split()[0]:
             await alice.slash(
                 channel, earlier, **{k: v.format(paper=paper_id) for k, v in earlier_options.items()}
             )
