@@ -102,9 +102,6 @@ class Gateway(World):
         session.frames.append(frame)
         self._send_soon(socket, frame)
 
-    def _ack_heartbeat(self, socket: web.WebSocketResponse) -> None:
-        self._send_soon(socket, {"op": 11})
-
     def _send_soon(self, socket: web.WebSocketResponse, frame: Json) -> None:
         task = asyncio.ensure_future(self._send(socket, frame))
         self._pending.add(task)
@@ -139,7 +136,7 @@ class Gateway(World):
     async def _gateway_op(self, socket: web.WebSocketResponse, frame: Json) -> None:
         op, data = frame.get("op"), frame.get("d") or {}
         if op == 1:  # heartbeat
-            asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY, self._ack_heartbeat, socket)
+            asyncio.get_running_loop().call_later(HEARTBEAT_ACK_DELAY, self._send_soon, socket, {"op": 11})
         elif op == 2:
             await self._identify(socket, data)
         elif op == 6:  # resume: replay what the bot missed
