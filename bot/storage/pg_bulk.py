@@ -15,6 +15,9 @@ author row went into three b-trees, its two look-up indexes (autocomplete by nam
 9 us of the server's CPU a paper, sorted and built at the end in about 2. The indexes a constraint
 needs (primary keys, unique ids: the ingest's ON CONFLICT clauses and its look-up by id) stay, and
 so does the title-key index the ingest's dedup look-up reads for every batch.
+
+Every ingest on PostgreSQL, cold or not, also gives its transaction room to keep the title table's
+trigger rows in memory (TRIGGER_ROWS_MEMORY below).
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ COLD_LOAD_PAPERS = 10_000
 # The build sorts the words in this much memory (the default, 64 MB, spills a large load to disk
 # in runs and makes it about a third dearer).
 BUILD_MEMORY = "256MB"
+# The title table's trigger (migration 0024) reads the statement's new papers from a transition
+# table, which holds each whole row (about 3 kB with its search vector): past work_mem (4 MB by
+# default, about 1,300 rows) the server writes it to a temporary file and reads it back. An upsert
+# batch of 2,000 papers spilled every time: 3.3 kB of temporary file and about 9 us of the server's
+# CPU a paper (docs/performance.md, "Seventh session: PostgreSQL ingest (server)"). This holds a
+# batch of 2,000 with room to spare, and is only taken while a statement needs it.
+TRIGGER_ROWS_MEMORY = "64MB"
 # The tables an ingest writes whose plain b-tree indexes are built at the end of a cold load.
 WRITTEN_TABLES = ("papers", "listings", "paper_people")
 # Indexes the load reads while it runs (the dedup look-up by title key): kept, or each batch's
@@ -41,7 +51,10 @@ READ_DURING_LOAD = ("papers_by_title_key",)
 async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterator[bool]:
     """Inside the ingest's transaction: when ``papers`` is a cold load (the store holds no paper
     yet, at least COLD_LOAD_PAPERS coming), drop the GIN indexes of the empty tables and build them
-    again when the block ends (yields whether it did)."""
+    again when the block ends (yields whether it did). On PostgreSQL, cold or not, the
+    transaction's statements keep the title trigger's rows in memory."""
+    if db.dialect.postgres:
+        await db.execute(f"SET LOCAL work_mem = '{TRIGGER_ROWS_MEMORY}'")
     if not await is_cold_load(db, papers):
         yield False
         return

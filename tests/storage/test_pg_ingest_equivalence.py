@@ -248,7 +248,15 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     assert isinstance(postgres.database, PostgresDatabase)
     indexes = await search_indexes(postgres.database)
     assert indexes and all(usable for _, _, usable in indexes)
-    batch = many(BATCH_SIZE + 500)
+    # A paper of the first upsert batch comes again in the second, retitled and with a new
+    # abstract: the word counts the load holds until its end lose its old words and gain the new.
+    first = many(BATCH_SIZE + 500)
+    retitled = replace(
+        first[7],
+        paper=replace(first[7].paper, title="Retitled: quokka lattices", abstract="Quokka lattices only."),
+        list_date=first[-1].list_date,
+    )
+    batch = [*first, retitled]
 
     # A cold load that fails part of the way leaves the empty store and its indexes as they were.
     poisoned = list(batch)
@@ -273,7 +281,9 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
         name for name, old, new in zip(sorted(rebuilt + kept), oids, after, strict=True) if old != new
     )
     assert changed == rebuilt
-    assert await snapshot(postgres.database) == await snapshot(reference.database)
+    stored = await snapshot(postgres.database)
+    assert stored == await snapshot(reference.database)
+    assert ("quokka", 1) in stored["words"] and ("quokka", 1, 1) in stored["terms"]
     await assert_search_columns_rebuild(postgres.database)
     # The rebuilt index answers searches as SQLite's does (the bulk's papers by their words).
     paper = batch[1234].paper
