@@ -97,8 +97,9 @@ def _document(columns: list[list[str]], *, plain: bool) -> str:
     holds a quote or a backslash, so none needs leaving out or escaping), its lexemes in the order
     the server keeps them. The server sorts a vector's lexemes as it reads one (to merge a word's
     positions); given them in order, its sort only checks that they are: about 14 us a paper less
-    of the server's CPU (a third of reading the vector), for about 10 us of this process's to sort
-    them here (docs/performance.md, "Seventh session: PostgreSQL ingest (server)")."""
+    of the server's CPU (a third of reading the vector), for 10 to 20 us of this process's to sort
+    them here, so it pays where the server is the slower side (docs/performance.md, "Seventh
+    session: PostgreSQL ingest (server)")."""
     title_words, abstract_words, author_words = columns
     lexemes = _lexemes(title_words, 1, "A", plain)
     lexemes += _lexemes(abstract_words, len(title_words) + 2, "B", plain)
