@@ -34,6 +34,11 @@ class RecipientUnreachable(PaperbotError):
     member comes back."""
 
 
+class StopRequested(Exception):
+    """The member removed a follow or paused alerts since the batch was opened: it goes no
+    further (the part already on its way is still recorded)."""
+
+
 class Messenger(Protocol):
     """Where alerts go (Discord DMs, in the running bot)."""
 
@@ -141,6 +146,8 @@ class AlertService:
         transaction, leased to this process."""
         member = await self.repository.member(user_id)
         now = self._clock()
+        if member is not None and member.paused_at(now):  # paused since the due list was read
+            return None
         day = local_date(now, member.timezone) if member and member.mode == "daily" else None
         owner = self.lease.owner
         async with self.database.transaction():
@@ -222,8 +229,11 @@ class AlertService:
                 held = await self.repository.renew_batch(
                     batch.batch_id, owner=owner, lease_until=self.lease.until(self._clock())
                 )
+                stop = held and await self._stop_requested(batch)
             if not held:
                 raise _no_longer_ours(batch)
+            if stop:
+                raise StopRequested(f"alert batch {batch.batch_id}: its member removed a follow or paused")
             return await messenger.send(batch.user_id, message, nonce=alert_nonce(batch.batch_id, part))
 
         async def record(part: int, message_id: int) -> None:
@@ -257,12 +267,26 @@ class AlertService:
         except LeaseLost as exc:
             log.warning("stopped sending: %s", exc)
             return _delivered(batch, sent)
+        except StopRequested as exc:
+            # What arrived stays sent; what the member still wants goes back to the queue, for a
+            # new batch (new marker and nonces) that says it without the follows they dropped.
+            await self._close(batch, unreachable=False)
+            log.info("stopped sending: %s", exc)
+            return _delivered(batch, sent)
         except Exception:
             async with self.database.transaction():
                 await self.repository.release_batch(batch.batch_id, self._clock(), owner=owner)
             raise
         await self._close(batch, unreachable=False)
         return _delivered(batch, sent)
+
+    async def _stop_requested(self, batch: AlertBatch) -> bool:
+        """The member removed a follow the batch's papers matched, or paused (read here too: on
+        PostgreSQL a pause can commit while this batch was being opened, unseen by its flag)."""
+        if await self.repository.stop_requested(batch.batch_id):
+            return True
+        member = await self.repository.member(batch.user_id)
+        return member is not None and member.paused_at(self._clock())
 
     async def _close(self, batch: AlertBatch, *, unreachable: bool) -> None:
         """Close the batch; ``unreachable`` (Discord refused the DM): stop sending until the member

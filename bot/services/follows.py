@@ -141,6 +141,10 @@ class FollowService:
             raise InvalidInput(f"You don't follow “{reference}”. /follow list shows what you follow.")
         async with self.database.transaction():
             await self.repository.remove_follow(user_id, chosen.id)
+            label = _alert_label(chosen)
+            # Alerts not yet delivered stop naming it; those it alone explained are never sent.
+            if all(_alert_label(f) != label for f in follows if f.id != chosen.id):
+                await self.repository.unmatch(user_id, label)
             await self._generations.bump("follows")
         self._matcher = None
         return chosen.keyword
@@ -176,6 +180,7 @@ class FollowService:
         async with self.database.transaction():
             await self.repository.ensure_member(user_id, None, self._clock())
             await self.repository.update_member(user_id, paused_until=until.isoformat() if until else FOREVER)
+            await self.repository.drop_follow_matches(user_id)
         return until
 
     async def resume(self, user_id: int) -> None:
@@ -374,6 +379,12 @@ def _index_recent(
 def _label(follow: StoredFollow) -> str:
     """How an alert names a keyword follow."""
     return f"{follow.keyword} (with code)" if follow.canonical.endswith(CODE_ONLY) else follow.keyword
+
+
+def _alert_label(follow: StoredFollow) -> str:
+    """How alerts name what a follow matched (as ``matches`` says it)."""
+    person = person_of(follow)
+    return person.label if person else _label(follow)
 
 
 def person_of(follow: StoredFollow) -> PersonFollow | None:

@@ -363,6 +363,64 @@ class FollowRepository:
                 f"UPDATE {table} SET state = 'dropped' WHERE user_id = ? AND state = 'pending'", (user_id,)
             )
 
+    # ---- the member changes their mind while alerts wait or are being sent ---------------------
+
+    async def unmatch(self, user_id: int, label: str) -> None:
+        """A follow the member removed (``label``: as their alerts name it) no longer explains any
+        paper not yet delivered to them: it leaves each such alert, and an alert it alone explained
+        is dropped. A batch being sent that holds one of them is asked to stop."""
+        sql = "SELECT paper_pk, keywords FROM alerts WHERE user_id = ? AND state IN ('pending', 'sending')"
+        async with self._db.execute(sql, (user_id,)) as cursor:
+            unsent = [(int(pk), json.loads(keywords)) for pk, keywords in await cursor.fetchall()]
+        dropped, changed = [], []
+        for pk, keywords in unsent:
+            if label not in keywords:
+                continue
+            changed.append(pk)
+            rest = [keyword for keyword in keywords if keyword != label]
+            if not rest:
+                dropped.append(pk)
+                continue
+            await self._db.execute(
+                "UPDATE alerts SET keywords = ? WHERE user_id = ? AND paper_pk = ?",
+                (json.dumps(rest, ensure_ascii=False), user_id, pk),
+            )
+        if not changed:
+            return
+        await self._db.execute(
+            "UPDATE alerts SET state = 'dropped' WHERE user_id = ? AND state IN ('pending', 'sending') "
+            f"AND paper_pk IN ({self._db.dialect.ints()})",
+            (user_id, json.dumps(dropped)),
+        )
+        # A statement of its own, after the updates above: on PostgreSQL they waited for a batch
+        # being opened for these alerts this instant, and this one sees that batch.
+        await self._db.execute(
+            "UPDATE alert_batches SET stop_requested = 1 WHERE state = 'sending' AND id IN ("
+            "SELECT batch_id FROM alerts WHERE user_id = ? AND batch_id IS NOT NULL "
+            f"AND paper_pk IN ({self._db.dialect.ints()}))",
+            (user_id, json.dumps(changed)),
+        )
+
+    async def drop_follow_matches(self, user_id: int) -> None:
+        """A pause: papers matched by the member's follows and not yet delivered are dropped (a
+        pause drops keyword matches; saved-paper updates wait for the resume), and their batch
+        being sent is asked to stop."""
+        await self._db.execute(
+            "UPDATE alerts SET state = 'dropped' WHERE user_id = ? AND state IN ('pending', 'sending')",
+            (user_id,),
+        )
+        await self._db.execute(
+            "UPDATE alert_batches SET stop_requested = 1 WHERE user_id = ? AND state = 'sending'",
+            (user_id,),
+        )
+
+    async def stop_requested(self, batch_id: int) -> bool:
+        """Whether the member asked, since the batch was opened, that it go no further."""
+        sql = "SELECT stop_requested FROM alert_batches WHERE id = ?"
+        async with self._db.execute(sql, (batch_id,)) as cursor:
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
     async def daily_batch_sent(self, user_id: int, local_day: date) -> bool:
         sql = (
             "SELECT 1 FROM alert_batches WHERE user_id = ? AND local_day = ? AND state = 'sent' "
