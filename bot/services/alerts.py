@@ -270,7 +270,7 @@ class AlertService:
         except StopRequested as exc:
             # What arrived stays sent; what the member still wants goes back to the queue, for a
             # new batch (new marker and nonces) that says it without the follows they dropped.
-            await self._close(batch, unreachable=False)
+            await self._close(batch, unreachable=False, handing_on=True)
             log.info("stopped sending: %s", exc)
             return _delivered(batch, sent)
         except Exception:
@@ -288,10 +288,13 @@ class AlertService:
         member = await self.repository.member(batch.user_id)
         return member is not None and member.paused_at(self._clock())
 
-    async def _close(self, batch: AlertBatch, *, unreachable: bool) -> None:
+    async def _close(self, batch: AlertBatch, *, unreachable: bool, handing_on: bool = False) -> None:
         """Close the batch; ``unreachable`` (Discord refused the DM): stop sending until the member
-        returns."""
+        returns. ``handing_on``: stopped at the member's request, its undelivered rest (if any)
+        goes out in the next batch, which is then the member's daily DM of the day (not tomorrow's)."""
         async with self.database.transaction():
+            if handing_on:
+                await self.repository.hand_on_day(batch.batch_id)
             await self.repository.close_batch(batch.batch_id, self._clock(), owner=self.lease.owner)
             if unreachable:
                 await self.repository.update_member(

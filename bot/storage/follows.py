@@ -414,6 +414,16 @@ class FollowRepository:
             (user_id,),
         )
 
+    async def hand_on_day(self, batch_id: int) -> None:
+        """Before closing a batch stopped part-way: if it leaves papers to a next batch, it no longer
+        counts as the member's daily DM of its day (the next batch, delivering them, does)."""
+        await self._db.execute(
+            "UPDATE alert_batches SET local_day = NULL WHERE id = ? AND ("
+            "EXISTS (SELECT 1 FROM alerts WHERE batch_id = ? AND state = 'sending') "
+            "OR EXISTS (SELECT 1 FROM library_updates WHERE batch_id = ? AND state = 'sending'))",
+            (batch_id, batch_id, batch_id),
+        )
+
     async def stop_requested(self, batch_id: int) -> bool:
         """Whether the member asked, since the batch was opened, that it go no further."""
         sql = "SELECT stop_requested FROM alert_batches WHERE id = ?"

@@ -224,3 +224,42 @@ async def test_papers_a_kept_follow_matches_are_named_by_it_alone_after_the_remo
     later = [text for text in texts[2:] if "Diffusion study" in text]
     assert later, "the papers robotics matches were not sent"
     assert all("`diffusion`" not in text and "`robotics`" in text for text in later)
+
+
+async def test_in_daily_mode_the_rest_a_kept_follow_matches_still_comes_that_day(database: Store) -> None:
+    """A daily DM stopped part-way by a remove is not yet the day's DM: the papers the kept follow
+    matches come at the next poll, not a day late; after them, the day's DM has gone out."""
+    world = World(database)
+    first = await world.process()
+    await first.follows.add(MEMBER, GUILD, "diffusion")
+    await first.follows.add(MEMBER, GUILD, "robotics")
+    await first.follows.set_mode(MEMBER, "daily", at="09:00", timezone="UTC")
+    await first.papers.ingest(papers())
+
+    async def remove() -> None:
+        await first.follows.remove(MEMBER, "diffusion")
+
+    log = Messenger(2, remove)
+    await first.alerts.deliver(log)
+    assert len(log.sent) == 2
+    world.now += timedelta(minutes=1)
+    await first.alerts.deliver(log)
+    robotics = {
+        int(str(pk)) for pk in await world.column("SELECT pk FROM papers WHERE title LIKE '%robotics'")
+    }
+    delivered = [p for sent in log.sent for p in sent.papers]
+    assert robotics <= set(delivered) and len(delivered) == len(set(delivered))
+
+    new = [
+        ListedPaper(
+            Paper(title="Robotics at scale", abstract=ABSTRACT, source=Source.HF_API, arxiv_id="2601.00901")
+        )
+    ]
+    await first.papers.ingest(new)
+    world.now += timedelta(hours=1)
+    count = len(log.sent)
+    await first.alerts.deliver(log)
+    assert len(log.sent) == count, "a second daily DM the same day"
+    world.now += timedelta(days=1)
+    await first.alerts.deliver(log)
+    assert len(log.sent) == count + 1
