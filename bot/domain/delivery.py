@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from enum import StrEnum
 
@@ -83,7 +84,11 @@ def notice_nonce(channel_id: int, post_day: date, *, in_channel: bool) -> str:
     return f"{kind}{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}x"
 
 
-def picks_nonce(user_id: int, week_monday: date) -> str:
-    """As ``digest_nonce``, for a member's weekly picks DM (one per member and ISO week, keyed by
-    the week's Monday). 18 characters, within Discord's 25."""
-    return f"p{_base36(user_id, 13)}{_base36(week_monday.toordinal(), 4)}"
+def picks_nonce(user_id: int, week_monday: date, plan: str) -> str:
+    """As ``digest_nonce``, for a member's weekly picks DM (keyed by the week's Monday and its
+    frozen ``plan``). Member and week alone are not enough: a member who runs /privacy forget and
+    turns picks back on is sent a second, different DM that week, which under the same nonce
+    Discord would drop as a repeat of the first. The plan's digest tells them apart while every
+    attempt at one DM keeps one nonce. 25 characters, Discord's most."""
+    digest = int.from_bytes(hashlib.blake2b(plan.encode(), digest_size=8).digest(), "big")
+    return f"p{_base36(user_id, 13)}{_base36(week_monday.toordinal(), 4)}{_base36(digest % 36**7, 7)}"

@@ -120,7 +120,8 @@ class WeeklyPicks:
                 )
             if not held:
                 raise LeaseLost(f"weekly picks of {send.user_id} are being sent by another process")
-            return await messenger.send(send.user_id, message, nonce=picks_nonce(send.user_id, week_monday))
+            nonce = picks_nonce(send.user_id, week_monday, send.plan)
+            return await messenger.send(send.user_id, message, nonce=nonce)
 
         async def record(part: int, message_id: int) -> None:
             async with self.database.transaction():

@@ -264,14 +264,57 @@ async def test_two_processes_started_together_send_each_members_picks_once(world
     assert await one.library.weekly_due() == [] and await two.library.weekly_due() == []
 
 
+PLANS = st.text(min_size=1, max_size=200)
 MONDAYS = st.dates(date(2015, 1, 1), date(2100, 12, 31)).map(lambda day: day - timedelta(days=day.weekday()))
-MEMBER_WEEKS = st.tuples(st.integers(1, 2**64 - 1), MONDAYS)
+MEMBER_WEEKS = st.tuples(st.integers(1, 2**64 - 1), MONDAYS, PLANS)
 
 
 @given(MEMBER_WEEKS, MEMBER_WEEKS)
-def test_picks_nonces_fit_discord_and_differ_per_member_and_week(
-    one: tuple[int, date], other: tuple[int, date]
+def test_picks_nonces_fit_discord_and_differ_per_member_week_and_message(
+    one: tuple[int, date, str], other: tuple[int, date, str]
 ) -> None:
     assert len(picks_nonce(*one)) <= NONCE_LIMIT
     if one != other:
         assert picks_nonce(*one) != picks_nonce(*other)
+
+
+@dataclass
+class NoncedDms(Dms):
+    """As Discord with ``enforce_nonce``: a message sent with a nonce the bot used in the last few
+    minutes is not created; the earlier message is returned instead."""
+
+    window: timedelta = timedelta(minutes=5)
+
+    async def send(self, user_id: int, message: DigestMessage, *, nonce: str) -> int:
+        for sent in self.messages:
+            if sent.nonce == nonce and self.now[0] - sent.at <= self.window:
+                self.attempts.append((user_id, nonce, self.now[0]))
+                return sent.message_id
+        return await super().send(user_id, message, nonce=nonce)
+
+
+async def test_picks_turned_back_on_after_a_forget_in_the_same_week_arrive_under_a_new_nonce(
+    world: World,
+) -> None:
+    """The sequence that reused the nonce: the week's picks DM goes out; the member runs /privacy
+    forget (their settings and the week's send go, so the week is theirs to claim again), saves a
+    paper and turns weekly picks back on; the next run claims the same week for them. The new DM
+    (other picks) carried the week's nonce again, so Discord, within its nonce window, kept the
+    first DM and created nothing: the member never saw it, and the ledger called it sent."""
+    process = await world.process()
+    member = MEMBERS[0]
+    await members_with_picks(process, (member,))
+    dms = NoncedDms(world.now)
+    assert await run(process, dms) == 1
+
+    world.advance(timedelta(minutes=1))
+    await process.privacy.forget(member)
+    await process.library.save(member, NEW[0].arxiv_id or "")
+    await process.library.set_weekly(member, True)
+    assert await run(process, dms) == 1
+
+    assert dms.received(member) == 2  # the member sees the second DM of the week too
+    first, second = (sent for sent in dms.messages if sent.user_id == member)
+    assert first.nonce != second.nonce
+    # Each attempt at one DM still carries one nonce (Discord keeps one message if it is retried).
+    assert len({nonce for _, nonce, _ in dms.attempts}) == 2
