@@ -102,14 +102,20 @@ class HealthState:
         self.gateway_since = self.started_at
         self.last_tick: datetime | None = None
         self.shards: str | None = None
+        # Told when the state a supervisor acts on changes (see ``changed``).
+        self.on_change: Callable[[], None] = lambda: None
 
     def gateway(self, connected: bool) -> None:
         if connected != self.gateway_connected:
             self.gateway_connected = connected
             self.gateway_since = self._clock()
+            self.on_change()
 
     def ticked(self) -> None:
+        first = self.last_tick is None
         self.last_tick = self._clock()
+        if first:  # from "no tick yet" to ticking; later ticks only refresh the time
+            self.on_change()
 
     def uptime(self) -> timedelta:
         return self._clock() - self.started_at

@@ -166,13 +166,20 @@ async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stoppe
 
 
 async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> None:
-    """Rewrite the heartbeat file every ``health.interval_seconds`` while the bot runs."""
+    """Rewrite the heartbeat file every ``health.interval_seconds`` while the bot runs, and at once
+    when the gateway connects, drops or reconnects or the scheduler starts ticking: a supervisor
+    reads the change without waiting an interval (and the interval can stay long, so a busy
+    machine's stall does not make a running bot look dead)."""
+    changed = asyncio.Event()
+    bot.health.on_change = changed.set
     while settings.health.file is not None:
+        changed.clear()
         try:
             await _beat(bot, services, settings)
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
-        await asyncio.sleep(settings.health.interval_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), settings.health.interval_seconds)
 
 
 async def _tend_indexes(services: Services, settings: Settings) -> None:

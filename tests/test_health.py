@@ -84,6 +84,22 @@ def test_the_state_reports_into_a_heartbeat_that_round_trips_through_the_file(tm
     assert [p.name for p in path.parent.iterdir()] == ["heartbeat.json"]  # no partial file left
 
 
+def test_the_state_tells_when_the_gateway_flips_or_the_scheduler_starts_ticking() -> None:
+    """What `paperbot run` rewrites the heartbeat at once for (besides every interval)."""
+    now = [NOW]
+    state = HealthState(tick_seconds=60, clock=lambda: now[0])
+    told: list[str] = []
+    state.on_change = lambda: told.append("changed")
+    state.gateway(connected=True)
+    state.gateway(connected=True)  # no change
+    state.ticked()
+    now[0] += timedelta(seconds=60)
+    state.ticked()  # still ticking: only the time moves, the next interval's write says it
+    state.gateway(connected=False)
+    state.gateway(connected=True)
+    assert told == ["changed"] * 4
+
+
 def test_a_sharded_process_says_which_shards_it_runs(tmp_path: Path) -> None:
     state = HealthState(tick_seconds=60, clock=lambda: NOW)
     state.gateway(connected=True)
@@ -105,18 +121,30 @@ runner = CliRunner()
 
 
 def test_health_exits_0_when_healthy_and_1_when_stale_missing_or_garbled(tmp_path: Path) -> None:
+    # `paperbot health` judges the file's age by the real clock. The fresh heartbeats say they are
+    # rewritten hourly (stale after three hours), so however long a loaded machine takes between
+    # writing one and the command reading it, it is fresh; the stale one is hours old.
+    hourly = 3600
     path = tmp_path / "heartbeat.json"
-    write_heartbeat(path, beat(written_at=datetime.now(UTC), last_tick=datetime.now(UTC)))
+    write_heartbeat(
+        path, beat(written_at=datetime.now(UTC), last_tick=datetime.now(UTC), interval_seconds=hourly)
+    )
     result = runner.invoke(app, ["health", "--file", str(path)])
     assert result.exit_code == 0 and "✔ gateway: connected" in result.output and "healthy" in result.output
 
-    write_heartbeat(path, beat(written_at=datetime.now(UTC) - timedelta(minutes=5)))
+    write_heartbeat(path, beat(written_at=datetime.now(UTC) - timedelta(hours=4), interval_seconds=hourly))
     result = runner.invoke(app, ["health", "--file", str(path)])
     assert result.exit_code == 1 and "is the bot running?" in result.output
 
     hostile = FetchOutcome(datetime.now(UTC), False, 0, "[bold red]HTTP 503[/] \x1b[2J")
     write_heartbeat(
-        path, beat(written_at=datetime.now(UTC), last_tick=datetime.now(UTC), fetches={"hf": hostile})
+        path,
+        beat(
+            written_at=datetime.now(UTC),
+            last_tick=datetime.now(UTC),
+            interval_seconds=hourly,
+            fetches={"hf": hostile},
+        ),
     )
     result = runner.invoke(app, ["health", "--file", str(path)])
     assert result.exit_code == 0 and "[bold red]HTTP 503[/]" in result.output and "\x1b" not in result.output

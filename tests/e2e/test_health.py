@@ -8,26 +8,34 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from bot.health import Heartbeat, read_heartbeat
+from bot.health import STALE_AFTER_INTERVALS, Heartbeat, read_heartbeat
 from bot.sandbox.emulator import DiscordEmulator
 from tests.e2e.conftest import HANG_GUARD, BotProcess, run_cli
 
+# The bot writes its heartbeat at once when the gateway connects, drops or reconnects and when the
+# scheduler starts ticking, so the test sees each state as it happens; the interval only keeps the
+# file fresh. It is long: `paperbot health` calls a heartbeat older than three intervals stale, and
+# with a short one a loaded machine that left the bot without the CPU for a moment made a running
+# bot look dead (0.2 s: stale after 0.6 s). Only a bot stalled as long as a hang counts now.
+INTERVAL = HANG_GUARD / STALE_AFTER_INTERVALS
 
-async def heartbeat_where(path: Path, wanted: str, *, wait: float = 15.0) -> Heartbeat:
+
+def connected_and_ticking(heartbeat: Heartbeat) -> bool:
+    return heartbeat.gateway_connected and heartbeat.last_tick is not None
+
+
+async def heartbeat_where(path: Path, wanted: Callable[[Heartbeat], bool]) -> Heartbeat:
     """The first heartbeat the bot writes that satisfies ``wanted`` (checked as it is rewritten)."""
-    checks = {
-        "connected and ticking": lambda h: h.gateway_connected and h.last_tick is not None,
-        "stopped": lambda h: h.stopped,
-    }
-    async with asyncio.timeout(wait):
+    async with asyncio.timeout(HANG_GUARD):  # a guard against a hung bot, no measure of speed
         while True:
             with contextlib.suppress(FileNotFoundError):  # not written yet
                 heartbeat = read_heartbeat(path)
-                if checks[wanted](heartbeat):
+                if wanted(heartbeat):
                     return heartbeat
-            await asyncio.sleep(0.05)  # the file is the bot's only signal; re-read it as it beats
+            await asyncio.sleep(0.05)  # the file is the bot's only signal; re-read it as it changes
 
 
 async def health(env: dict[str, str], cwd: Path) -> tuple[int, str]:
@@ -50,7 +58,10 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
     emulator: DiscordEmulator, bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
 ) -> None:
     heartbeat_file = tmp_path / "run" / "heartbeat.json"
-    env = bot_env | {"PAPERBOT_HEALTH__FILE": str(heartbeat_file), "PAPERBOT_HEALTH__INTERVAL_SECONDS": "0.2"}
+    env = bot_env | {
+        "PAPERBOT_HEALTH__FILE": str(heartbeat_file),
+        "PAPERBOT_HEALTH__INTERVAL_SECONDS": str(INTERVAL),
+    }
     code, output = await health(env, tmp_path)
     assert code == 1 and "missing" in output  # not started yet
 
@@ -58,7 +69,7 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
     bots.append(bot)
     await emulator.wait_for(emulator.identified.is_set, wait=HANG_GUARD)  # a loaded machine starts it slowly
     await bot.wait_for_log("source schedule at start: fetched hf")  # the source is down (port 9)
-    running = await heartbeat_where(heartbeat_file, "connected and ticking")
+    running = await heartbeat_where(heartbeat_file, connected_and_ticking)
     assert bot.process is not None and running.pid == bot.process.pid
     code, output = await health(env, tmp_path)
     assert code == 0, output
@@ -69,8 +80,11 @@ async def test_health_follows_the_running_bot_from_start_to_stop(
 
     # A dropped gateway shows in the heartbeat, then the bot resumes and is connected again.
     await emulator.disconnect_gateway()
-    await emulator.wait_for(lambda: emulator.resumed_count >= 1, wait=20)
-    await heartbeat_where(heartbeat_file, "connected and ticking")
+    await emulator.wait_for(lambda: emulator.resumed_count >= 1, wait=HANG_GUARD)
+    # Connected again since a later moment: the heartbeat written as it came back (not the old one).
+    await heartbeat_where(
+        heartbeat_file, lambda h: connected_and_ticking(h) and h.gateway_since > running.gateway_since
+    )
     assert (await health(env, tmp_path))[0] == 0
 
     # SIGTERM: a clean stop leaves a heartbeat saying so, and health turns 1 at once.
