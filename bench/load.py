@@ -35,8 +35,7 @@ from bench.corpus import arxiv_id
 from bot.domain.admission import BUSY_MESSAGE
 from bot.loop_watch import STALL_SECONDS, LoopWatch, Stall
 from bot.sandbox.emulator import DiscordEmulator, InteractionRecord
-from bot.sandbox.model import Channel, User
-from bot.sandbox.rest import RESPONSE_DEADLINE
+from bot.sandbox.model import RESPONSE_DEADLINE, Channel, User
 
 # Seconds between gateway heartbeat probes. The bot answers each probe (op 1) with a heartbeat that
 # discord.py sends through its gateway rate limiter (110 frames a minute): probing twice a second

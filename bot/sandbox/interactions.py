@@ -3,9 +3,20 @@ bot as interactions, built from the synced command definitions."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from bot.sandbox.model import MEMBER_DEFAULT, Channel, Guild, InteractionRecord, Json, Member, User, snowflake
+from bot.sandbox.model import (
+    MEMBER_DEFAULT,
+    RESPONSE_DEADLINE,
+    Channel,
+    Guild,
+    InteractionRecord,
+    Json,
+    Member,
+    User,
+    snowflake,
+)
 from bot.sandbox.rules import (
     ATTACHMENT_BYTES,
     BUTTON,
@@ -98,6 +109,8 @@ class Interactions(World):
         if message is not None:
             payload["message"] = message
         self.dispatch("INTERACTION_CREATE", payload, guild_id=guild.id if guild else None)
+        # Waiters learn when Discord's time to answer runs out, as the member does (``unanswered``).
+        asyncio.get_running_loop().call_later(RESPONSE_DEADLINE, self._wake_waiters)
         return record
 
     def send_slash(self, user: User, channel: Channel, command: str, /, **options: Any) -> InteractionRecord:

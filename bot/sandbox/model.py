@@ -183,6 +183,9 @@ class Guild:
         }
 
 
+RESPONSE_DEADLINE = 3.0  # seconds Discord gives a bot to answer (or defer) an interaction
+
+
 @dataclass
 class InteractionRecord:
     """One interaction the emulator sent and everything the bot answered to it."""
@@ -209,6 +212,13 @@ class InteractionRecord:
     @property
     def choices(self) -> list[Json]:
         return list((self.response or {}).get("choices", []))
+
+    def unanswered(self) -> bool:
+        """Discord's time to answer ran out with no answer (none came, or it came late and was
+        refused): the member saw "The application did not respond" and may try again."""
+        if self.callback_type is not None:
+            return False
+        return self.late or asyncio.get_running_loop().time() - self.created > RESPONSE_DEADLINE
 
     def done(self) -> bool:
         if self.rejected:  # the bot's answer was refused: the member sees an error, nothing more comes

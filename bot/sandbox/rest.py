@@ -16,6 +16,7 @@ from bot.sandbox.model import (
     EMBED_LINKS,
     EPHEMERAL,
     LOADING,
+    RESPONSE_DEADLINE,
     SEND_MESSAGES,
     Channel,
     Json,
@@ -37,7 +38,6 @@ from bot.sandbox.shards import recommended_shards
 from bot.sandbox.world import API, World
 
 log = logging.getLogger(__name__)
-RESPONSE_DEADLINE = 3.0  # seconds Discord gives a bot to answer (or defer) an interaction
 FILES = "\0files"  # a request body's uploads, until they are stored (no JSON key looks like it)
 ATTACHED = "\0attached"  # ... and once stored: the message's new attachments
 

@@ -39,6 +39,7 @@ class World:
         self.interactions: dict[str, InteractionRecord] = {}
         self.tokens_seen: set[str] = set()
         self._changed = asyncio.Condition()
+        self._wakeups: set[asyncio.Future[None]] = set()
 
     @property
     def api_base(self) -> str:
@@ -120,6 +121,12 @@ class World:
                     await asyncio.wait_for(self._changed.wait(), remaining)
                 result = predicate()
             return result
+
+    def _wake_waiters(self) -> None:
+        """Re-check every ``wait_for`` now (from a timer: a change no request brought)."""
+        task = asyncio.ensure_future(self._notify())
+        self._wakeups.add(task)
+        task.add_done_callback(self._wakeups.discard)
 
     async def _notify(self) -> None:
         async with self._changed:

@@ -192,10 +192,14 @@ async def served(
     emu: DiscordEmulator, user: User, channel: Channel, command: str, /, **options: Any
 ) -> InteractionRecord:
     """``/command`` as a member sends it, and again while the bot answers "busy" (it says to try
-    again): whether a loaded machine can start a command in time is the bot's admission control's
-    call (tests/test_client_admission), not what these tests are about. Positional-only, as the
-    emulator's ``slash``: a command's own option may be called ``channel`` (/digest setup)."""
+    again) or does not answer within Discord's 3 s (the member sees "The application did not
+    respond": a bot stalled on a loaded machine drops what it can no longer answer in time): whether
+    a loaded machine can start a command in time is the bot's admission control's call
+    (tests/test_client_admission), not what these tests are about. The commands sent this way do
+    the same when sent twice. Positional-only, as the emulator's ``slash``: a command's own option
+    may be called ``channel`` (/digest setup)."""
     while True:
-        record = await emu.slash(user, channel, command, wait=HANG_GUARD, **options)
-        if BUSY_MESSAGE not in answer_text(record):
+        record = emu.send_slash(user, channel, command, **options)
+        await emu.wait_for(lambda sent=record: sent.done() or sent.unanswered(), wait=HANG_GUARD)
+        if record.done() and BUSY_MESSAGE not in answer_text(record):
             return record

@@ -31,7 +31,7 @@ from bot.sandbox.emulator import DiscordEmulator, Fault
 from bot.sandbox.model import Channel, Json, User
 from tests.delivery_cells import ABSTRACT, ALERT_PAPERS, DIGEST_PAPERS, EXTRA_LISTED, numbers, title
 from tests.delivery_cells import counted as counted_in
-from tests.e2e.conftest import BotProcess, Lab, run_cli, start_bot
+from tests.e2e.conftest import HANG_GUARD, BotProcess, Lab, run_cli, served, start_bot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # The faults Discord answers, as the emulator injects them. A 5xx is a 503: discord.py itself
@@ -125,7 +125,8 @@ def cells(emu: DiscordEmulator, faults: list[str]) -> list[Cell]:
 async def set_up_digests(emu: DiscordEmulator, cells: list[Cell]) -> None:
     now = datetime.now(UTC)
     for cell in cells:
-        await emu.slash(
+        await served(
+            emu,
             cell.admin,
             cell.channel,
             "digest setup",
@@ -138,7 +139,7 @@ async def set_up_digests(emu: DiscordEmulator, cells: list[Cell]) -> None:
 
 async def follow(emu: DiscordEmulator, cells: list[Cell]) -> None:
     for cell in cells:
-        await emu.slash(cell.member, cell.channel, "follow add", keyword="diffusion")
+        await served(emu, cell.member, cell.channel, "follow add", keyword="diffusion")
 
 
 def assert_each_delivered_once(emu: DiscordEmulator, cell: Cell, *, alerts: range) -> None:
@@ -168,7 +169,7 @@ async def settled(db: str) -> None:
             ).fetchone()
         return open_posts[0] == open_batches[0] == waiting[0] == 0
 
-    async with asyncio.timeout(30):
+    async with asyncio.timeout(HANG_GUARD):  # a guard against a hung bot, no measure of speed
         while not await asyncio.to_thread(closed):  # noqa: ASYNC110 (another process writes the ledger)
             await asyncio.sleep(0.2)  # polling the ledger for an event, not timing anything
 
@@ -199,7 +200,7 @@ async def test_each_answered_fault_at_each_part_then_restart_and_commands_delive
     await set_up_digests(emu, fleet)
     late = range(DIGEST + EXTRA_LISTED + 1, DIGEST + EXTRA_LISTED + 1 + ALERTS)
     await ingest(once_env, tmp_path, "later.json", daily_list(ALERTS, first=late.start))  # the DMs
-    await emu.wait_for(lambda: all(f.hits for f in faults), wait=90)  # every cell met its fault
+    await emu.wait_for(lambda: all(f.hits for f in faults), wait=HANG_GUARD)  # every cell met its fault
 
     await first.kill()  # restart: a new process must finish what the dead one left
     for fault in faults:
@@ -207,11 +208,11 @@ async def test_each_answered_fault_at_each_part_then_restart_and_commands_delive
     await start_bot(once_env, tmp_path, bots)
     for cell in fleet:
         if cell.fault in ("403", "50007"):  # a paused digest waits for its admin...
-            await emu.slash(cell.admin, cell.channel, "digest resume")
+            await served(emu, cell.admin, cell.channel, "digest resume")
         if cell.fault in ("403", "50007"):  # ...refused DMs for the member to come back
-            await emu.slash(cell.member, cell.channel, "follow list")
+            await served(emu, cell.member, cell.channel, "follow list")
     await emu.wait_for(
-        lambda: all(len(footers(emu.messages(c.channel), "digest ")) >= 5 for c in fleet), wait=90
+        lambda: all(len(footers(emu.messages(c.channel), "digest ")) >= 5 for c in fleet), wait=HANG_GUARD
     )
     await settled(once_env["PAPERBOT_DB"])
     for cell in fleet:
@@ -237,7 +238,7 @@ async def test_killed_at_each_part_is_finished_once_by_the_next_process(
     process = await start_bot(once_env, tmp_path, bots)
     posts = [emu.fail_message(c.channel, at=c.part, hang=True) for c in fleet]
     await set_up_digests(emu, fleet)
-    await emu.wait_for(lambda: all(f.hits for f in posts), wait=60)
+    await emu.wait_for(lambda: all(f.hits for f in posts), wait=HANG_GUARD)
     await process.kill()  # every digest dies with its part k created, unrecorded
     process = await start_bot(once_env, tmp_path, bots)
     await follow(emu, fleet)
@@ -247,14 +248,14 @@ async def test_killed_at_each_part_is_finished_once_by_the_next_process(
     killed = 0
     while killed < len(dms):
         # The next member's part is created and unanswered: kill before the send times out.
-        await emu.wait_for(lambda done=killed: sum(f.hits for f in dms) > done, wait=60)
+        await emu.wait_for(lambda done=killed: sum(f.hits for f in dms) > done, wait=HANG_GUARD)
         await process.kill()
         killed = sum(f.hits for f in dms)
         for cell in fleet:  # busy: every part is 200 messages back
             chatter(emu, cell.admin, cell.channel)
             chatter(emu, cell.member, emu.open_dm(cell.member))
         process = await start_bot(once_env, tmp_path, bots)
-    await emu.wait_for(lambda: all(len(counted(emu.dms(c.member))) >= ALERTS for c in fleet), wait=90)
+    await emu.wait_for(lambda: all(len(counted(emu.dms(c.member))) >= ALERTS for c in fleet), wait=HANG_GUARD)
     await settled(once_env["PAPERBOT_DB"])
     for cell in fleet:
         assert_each_delivered_once(emu, cell, alerts=late)
@@ -280,9 +281,10 @@ async def test_two_processes_started_together_on_the_same_shards_one_runs_and_se
     assert "all shards already run in another paperbot process" in refused.log()
     running = next(bot for bot in pair if bot is not refused)
     await running.wait_for_log("digest catch-up at start")
-    await emu.slash(alice, channel, "follow add", keyword="diffusion")
+    await served(emu, alice, channel, "follow add", keyword="diffusion")
     now = datetime.now(UTC)
-    await emu.slash(
+    await served(
+        emu,
         admin,
         channel,
         "digest setup",
@@ -293,8 +295,8 @@ async def test_two_processes_started_together_on_the_same_shards_one_runs_and_se
     )
     more = range(chosen + EXTRA_LISTED + 1, chosen + EXTRA_LISTED + 4)  # three new matching papers
     await ingest(once_env, tmp_path, "more.json", daily_list(len(more), first=more.start))
-    await emu.wait_for(lambda: len(footers(emu.messages(channel), "digest ")) >= 3, wait=30)
-    await emu.wait_for(lambda: len(counted(emu.dms(alice))) >= 3, wait=30)
+    await emu.wait_for(lambda: len(footers(emu.messages(channel), "digest ")) >= 3, wait=HANG_GUARD)
+    await emu.wait_for(lambda: len(counted(emu.dms(alice))) >= 3, wait=HANG_GUARD)
     await settled(once_env["PAPERBOT_DB"])
     assert len(footers(emu.messages(channel), "digest ")) == 3
     assert counted(emu.messages(channel)) == numbers(1, chosen)
