@@ -14,30 +14,20 @@ import inspect
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from bot.domain.delivery import alert_nonce
 from bot.domain.digest import DigestMessage
 from bot.domain.models import ListedPaper, Paper, Source
-from bot.services.container import Services
-from bot.settings import Settings
 from bot.storage.connection import Store
 from tests.delivery_cells import ABSTRACT, AUTHORS, title
+from tests.services.test_forget_during_alerts import GUILD, LEASE, MEMBER, PARTS, DiscordDown, Killed
+from tests.services.test_forget_during_alerts import World as ProcessesOnOneStore
 
-GUILD, MEMBER, EARLIER_MEMBER = 77, 4242, 1111
-PARTS, PAPERS = 5, 60  # 60 matches make a 5-part DM
-START = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=Settings().delivery.lease_seconds)
-
-
-class Killed(BaseException):
-    """The process died here, after the part went out (uncatchable, as SIGKILL)."""
-
-
-class DiscordDown(Exception):
-    """A 5xx: the part did not go out; the batch is released for a retry."""
+EARLIER_MEMBER = 1111
+PAPERS = 60  # 60 matches make a 5-part DM
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +95,7 @@ def papers() -> list[ListedPaper]:
     ]
 
 
-class World:
-    def __init__(self, database: Store) -> None:
-        self.database = database
-        self.now = START
-
-    async def process(self) -> Services:
-        settings = Settings(follows={"dm_interval_seconds": 0})
-        return await Services.open(self.database, settings, clock=lambda: self.now)
-
+class World(ProcessesOnOneStore):
     async def column(self, sql: str, *params: object) -> list[object]:
         async with self.database.connection.execute(sql, params) as cursor:
             return [row[0] for row in await cursor.fetchall()]
