@@ -240,7 +240,8 @@ class Follows(
         when = f"until {discord.utils.format_dt(until, 'f')}" if until else "until you /follow resume"
         await self._reply(
             interaction,
-            f"Alerts paused {when}. Papers published meanwhile are not sent later; "
+            f"Alerts paused {when}. Matches not sent yet (an alert being sent stops) and papers "
+            "published meanwhile are not sent later; "
             "news of papers you saved (a new version, code released) waits until you resume.",
         )
 

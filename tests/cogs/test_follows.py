@@ -164,6 +164,22 @@ async def test_paused_members_get_nothing_until_resumed(world: Any, services: Se
     assert "Fresh Diffusion Paper" in dm_text(dms(alice)[0])
 
 
+async def test_a_pause_drops_the_matches_waiting_for_the_daily_dm_and_says_so(
+    world: Any, services: Services
+) -> None:
+    env, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    await alice.slash(channel, "follow mode", mode="daily", time="18:00", timezone="Europe/Paris")
+    await ingest_and_deliver(env, services, BATCH)  # matched: waits for 18:00
+    paused = await alice.slash(channel, "follow pause")
+    assert "Matches not sent yet" in paused.response.content
+    await alice.slash(channel, "follow resume")
+    target = datetime(2026, 1, 1, 17, 0, tzinfo=UTC)  # 18:00 in Paris
+    await env.advance_time((target - env.now()).total_seconds())
+    await cog(env).deliver_alerts()
+    assert dms(alice) == []  # a pause drops keyword matches, also those that were waiting
+
+
 async def test_daily_mode_collects_one_dm_at_the_members_time(world: Any, services: Services) -> None:
     env, channel, alice, _ = world
     await alice.slash(channel, "follow add", keyword="diffusion")
