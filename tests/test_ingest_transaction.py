@@ -48,17 +48,17 @@ def stored_titles(db: Path) -> list[str]:
 def fail_storing_part(monkeypatch: pytest.MonkeyPatch, failing_part: int) -> None:
     """Storing part ``failing_part`` (one paper a part) raises, as a full disk or a constraint would."""
     monkeypatch.setattr(services.papers, "BATCH_SIZE", 1)  # one paper, one part
-    real_upsert = PaperRepository.upsert
+    real_write = PaperRepository.write
     calls = 0
 
-    async def failing_upsert(self: PaperRepository, *args: object, **kwargs: object) -> object:
+    async def failing_write(self: PaperRepository, *args: object, **kwargs: object) -> object:
         nonlocal calls
         calls += 1
         if calls == failing_part:
             raise sqlite3.IntegrityError("simulated failure while storing.")
-        return await real_upsert(self, *args, **kwargs)  # type: ignore[arg-type]
+        return await real_write(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(PaperRepository, "upsert", failing_upsert)
+    monkeypatch.setattr(PaperRepository, "write", failing_write)
 
 
 @pytest.mark.parametrize("one_day", [True, False])

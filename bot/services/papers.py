@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, aclosing, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -12,6 +13,7 @@ from bot.domain.models import DAILY_LIST_SOURCES, ListedPaper, Paper
 from bot.domain.query import Mode, parse_search, to_fts
 from bot.domain.references import named_title
 from bot.errors import InvalidInput, NoListing, PaperNotFound, PartlyStored
+from bot.services.frozen_heap import older_objects_frozen
 from bot.services.search import (
     ANSWER_CACHE_SIZE,
     POSTGRES_SEARCH_CANDIDATES,
@@ -22,6 +24,7 @@ from bot.services.search import (
 )
 from bot.storage.connection import Store
 from bot.storage.generations import GenerationRepository
+from bot.storage.paper_rows import PreparedBatch
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
 BATCH_SIZE = 2000
@@ -121,7 +124,8 @@ class PaperService:
         self, listed: Sequence[ListedPaper], *, progress: Progress | None = None
     ) -> UpsertCounts:
         """Store papers in one transaction: a failure part-way writes nothing."""
-        counts = await self._store(listed, self._clock(), progress)
+        with _frozen_for(listed):
+            counts = await self._store(listed, self._clock(), progress)
         if counts.new or counts.updated:
             # Other processes notice the bump; this one catches up now (and skips the next check).
             await self.refresh_if_changed()
@@ -150,16 +154,17 @@ class PaperService:
         counts = UpsertCounts()
         now = self._clock()
         try:
-            for number, batch in enumerate(whole_days(listed, batch_papers or COMMIT_PAPERS)):
-                if number:
-                    await asyncio.sleep(BETWEEN_COMMITS_SECONDS)  # the lock is free: let waiters in
-                try:
-                    counts += await self._store(batch, now, progress)
-                except Exception as exc:
-                    if number == 0:
-                        raise
-                    stored = counts.new + counts.updated + counts.unchanged
-                    raise PartlyStored(exc, stored=stored, total=len(listed)) from exc
+            with _frozen_for(listed):
+                for number, batch in enumerate(whole_days(listed, batch_papers or COMMIT_PAPERS)):
+                    if number:
+                        await asyncio.sleep(BETWEEN_COMMITS_SECONDS)  # the lock is free: let waiters in
+                    try:
+                        counts += await self._store(batch, now, progress)
+                    except Exception as exc:
+                        if number == 0:
+                            raise
+                        stored = counts.new + counts.updated + counts.unchanged
+                        raise PartlyStored(exc, stored=stored, total=len(listed)) from exc
         finally:
             if counts.new or counts.updated:
                 await self.refresh_if_changed()
@@ -171,12 +176,13 @@ class PaperService:
         """One transaction: the papers, their listings, what the hooks add (alerts), the generation."""
         counts = UpsertCounts()
         async with self.database.transaction():
-            async with self.repository.cold_load(len(listed)):
-                for start in range(0, len(listed), BATCH_SIZE):
-                    batch = listed[start : start + BATCH_SIZE]
-                    counts += await self.repository.upsert(batch, now)
+            # The batches are closed at once when a write fails: the one being prepared is given up then.
+            prepared = aclosing(self._prepared_ahead(listed, now))
+            async with self.repository.cold_load(len(listed)), prepared as batches:
+                async for batch in batches:
+                    counts += await self.repository.write(batch)
                     if progress:
-                        progress(len(batch))
+                        progress(len(batch.listed))
             for hook in self._inserted_hooks:
                 await hook(counts.inserted)
             if counts.code_linked:
@@ -188,6 +194,39 @@ class PaperService:
             if counts.new or counts.updated:
                 await self._generations.bump("papers")
         return counts
+
+    async def _prepared_ahead(
+        self, listed: Sequence[ListedPaper], now: datetime
+    ) -> AsyncGenerator[PreparedBatch]:
+        """``listed``'s BATCH_SIZE batches, prepared in order. The preparation (row values, index
+        texts, search documents) reads and writes nothing, so on PostgreSQL this process makes
+        batch k+1's rows while the server runs batch k's statements; placing a batch against the
+        stored rows still waits for its turn in ``write``. A preparation that fails is raised at
+        its batch's turn; one not wanted (a write failed) is given up.
+
+        On SQLite each batch is prepared at its turn: the writes run on aiosqlite's thread in this
+        process, and Python's sqlite3 takes the GIL back after every row's step, so a preparation
+        running beside them made every row wait for the GIL (measured: about 9 us more CPU a
+        paper and no shorter ingest; docs/performance.md, "Seventh session: ingest pipeline")."""
+        batches = [listed[start : start + BATCH_SIZE] for start in range(0, len(listed), BATCH_SIZE)]
+        if not batches:
+            return
+        if not self.database.dialect.postgres:
+            for batch in batches:
+                yield await self.repository.prepare(batch, now)
+            return
+        ahead = asyncio.ensure_future(self.repository.prepare(batches[0], now))
+        try:
+            for number in range(1, len(batches) + 1):
+                prepared = await ahead
+                if number < len(batches):
+                    ahead = asyncio.ensure_future(self.repository.prepare(batches[number], now))
+                yield prepared
+        finally:
+            # Given up when still running; when done, its error (if any) is taken so that a
+            # preparation nobody wanted raises nothing later.
+            if not ahead.cancel() and not ahead.cancelled():
+                ahead.exception()
 
     async def show(self, reference: str) -> Paper:
         return (await self.resolve(reference)).paper
@@ -239,6 +278,12 @@ class PaperService:
             latest_list=latest,
             schema_version=await self.database.schema_version(),
         )
+
+
+def _frozen_for(listed: Sequence[ListedPaper]) -> AbstractContextManager[None]:
+    """An ingest of more than one batch runs with the objects alive before it frozen (its full
+    collections would walk them all, the papers handed in included); a daily fetch is too small to gain."""
+    return older_objects_frozen() if len(listed) > BATCH_SIZE else nullcontext()
 
 
 def whole_days(listed: Sequence[ListedPaper], size: int) -> list[list[ListedPaper]]:

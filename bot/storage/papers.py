@@ -7,14 +7,21 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
-from bot.domain.text import search_text, word_set, words
+from bot.domain.text import word_set
 from bot.storage.connection import BulkCopy, Connection, Row, Store
-from bot.storage.database import authors_search_text
+from bot.storage.paper_rows import (
+    PAPER_FIELDS,
+    PaperRow,
+    PreparedBatch,
+    prepare,
+    row_values,
+    title_terms,
+)
 from bot.storage.people import record_people
 from bot.storage.pg_bulk import is_cold_load, search_indexes_built_after
 from bot.storage.pg_search import PgTextSearch, paper_document
@@ -25,11 +32,7 @@ from bot.storage.word_counts import batch_word_counts
 Weights = tuple[float, float, float]
 # Classic BM25 over title and abstract alike: the baseline search quality is measured against.
 PLAIN_BM25: Weights = (1.0, 1.0, 0.0)
-_FIELDS = (
-    "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
-    "code_url", "project_url", "thumbnail_url", "organization", "upvotes", "ai_summary", "ai_keywords",
-    "source", "content_hash", "updated_at", "arxiv_version", "primary_class",
-)  # fmt: skip
+_FIELDS = PAPER_FIELDS
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
 RECENT_LIMIT = 2000  # the most recent papers a new follow is counted against
@@ -70,9 +73,6 @@ _PG_EXISTING = (
     "CROSS JOIN LATERAL (SELECT pk FROM papers WHERE papers.title_key = wanted.key OFFSET 0) AS found"
     f") AS matched CROSS JOIN LATERAL ({_SELECT} WHERE papers.pk = matched.pk OFFSET 0) AS stored"
 )
-# JSON lists of names and keywords as the columns hold them (json.dumps with ensure_ascii=False
-# builds a new encoder on every call: a shared one writes the same text for a third of the cost).
-_JSON_LIST = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def paper_columns(alias: str) -> str:
@@ -136,10 +136,6 @@ class BestOfWindow:
     ranked: list[TextHit]  # the best matches of the query, best first (phrase matches included)
 
 
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -167,44 +163,6 @@ def paper_from_row(row: Row) -> StoredPaper:
         updated_at=datetime.fromisoformat(row["updated_at"]),
     )
     return StoredPaper(row["pk"], paper)
-
-
-def _row_values(paper: Paper, now: str) -> tuple[object, ...]:
-    """Values in ``_FIELDS`` order."""
-    return (
-        paper.id,
-        paper.arxiv_id,
-        paper.title_key,
-        paper.title,
-        paper.abstract,
-        _JSON_LIST(list(paper.authors)),
-        _iso(paper.published),
-        _iso(paper.first_listed),
-        paper.hf_url,
-        paper.code_url,
-        paper.project_url,
-        paper.thumbnail_url,
-        paper.organization,
-        paper.upvotes,
-        paper.ai_summary,
-        _JSON_LIST(list(paper.ai_keywords)),
-        paper.source,
-        paper.content_hash(),
-        now,
-        paper.arxiv_version,
-        paper.primary_class,
-    )
-
-
-def _title_index_text(paper: Paper) -> str:
-    """What TITLE_INDEX_TEXT makes of the row, from the paper in hand (ingest writes the index
-    rows from its values instead of reading the new rows back)."""
-    return paper.title_key if paper.title.isascii() else search_text(paper.title)
-
-
-def _title_terms(paper: Paper) -> set[str]:
-    """The title's words as the index holds them (the vocabulary corrects and completes against them)."""
-    return set(paper.title_key.split()) if paper.title_key.isascii() else set(words(paper.title))
 
 
 class PaperRepository:
@@ -248,18 +206,27 @@ class PaperRepository:
 
     async def upsert(self, listed: Sequence[ListedPaper], now: datetime) -> UpsertCounts:
         """Store papers and their listings; which row each paper updates follows ``bot.domain.dedup``."""
-        stamp = now.isoformat(timespec="seconds")
-        candidates = [_with_listing(item) for item in listed]
-        existing = await self._existing_for(candidates)
-        placements = place(candidates, [entry.paper for entry in existing])
+        return await self.write(await self.prepare(listed, now))
 
-        inserts: list[Paper] = []
+    async def prepare(self, listed: Sequence[ListedPaper], now: datetime) -> PreparedBatch:
+        """The rows of ``listed`` for ``write``: nothing read or written, so it may run while the
+        store writes an earlier batch (``bot.storage.paper_rows``)."""
+        return await prepare(listed, now, postgres=self._pg is not None)
+
+    async def write(self, batch: PreparedBatch) -> UpsertCounts:
+        """``upsert`` of a prepared batch: placed against the rows stored now (every earlier batch's
+        included), then written."""
+        listed, now, stamp = batch.listed, batch.now, batch.stamp
+        existing = await self._existing_for(batch.candidates)
+        placements = place(batch.candidates, [entry.paper for entry in existing])
+
+        inserts: list[tuple[Paper, PaperRow]] = []
         updates: list[tuple[int, Paper, Paper]] = []  # pk, before, after
         unchanged = 0
         pk_of: dict[int, int] = {}  # placement -> the stored row's pk
         for number, placement in enumerate(placements):
             if placement.stored is None:
-                inserts.append(placement.paper)
+                inserts.append((placement.paper, batch.row_of(placement)))
                 continue
             found = existing[placement.stored]
             pk_of[number] = found.pk
@@ -311,7 +278,7 @@ class PaperRepository:
         async with self._db.execute(sql, (json.dumps(ids), json.dumps(keys))) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
-    async def _insert(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
+    async def _insert(self, papers: Sequence[tuple[Paper, PaperRow]], stamp: str) -> list[StoredPaper]:
         if self._pg is not None:
             return await self._insert_pg(papers, stamp)
         async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
@@ -319,71 +286,62 @@ class PaperRepository:
         before = int(row[0]) if row else 0
         # The pks SQLite would give (one above the largest, row after row), named here so the
         # index rows below and the listings need no look-up of the rows just written.
-        rows = [
-            (before + number, *_row_values(paper, stamp), stamp) for number, paper in enumerate(papers, 1)
-        ]
+        pks = range(before + 1, before + 1 + len(papers))
         placeholders = ", ".join("?" * (len(_FIELDS) + 2))
         await self._db.executemany(
-            f"INSERT INTO papers (pk, {_COLUMNS}, created_at) VALUES ({placeholders})", rows
+            f"INSERT INTO papers (pk, {_COLUMNS}, created_at) VALUES ({placeholders})",
+            [(pk, *row.values, stamp) for pk, (_, row) in zip(pks, papers, strict=True)],
         )
         # The indexes are given the text from the values in hand (the *_INDEX_TEXT folding, done
         # in Python where ``isascii`` costs nothing), rather than reading every new row back out of
         # the table.
-        authors = _FIELDS.index("authors") + 1
-        texts = [
-            (
-                row[0],
-                _title_index_text(paper),
-                search_text(paper.abstract),
-                authors_search_text(str(row[authors])),
-            )
-            for row, paper in zip(rows, papers, strict=True)
-        ]
-        counting = _count_words_aside([t[1:3] for t in texts])
+        counting = _count_words_aside([(row.title_text, row.abstract_text) for _, row in papers])
         try:
             await self._db.executemany(
-                "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)", texts
+                "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
+                [
+                    (pk, row.title_text, row.abstract_text, row.authors_text)
+                    for pk, (_, row) in zip(pks, papers, strict=True)
+                ],
             )
             await self._db.executemany(
-                "INSERT INTO titles_fts (rowid, title) VALUES (?, ?)", [t[:2] for t in texts]
+                "INSERT INTO titles_fts (rowid, title) VALUES (?, ?)",
+                [(pk, row.title_text) for pk, (_, row) in zip(pks, papers, strict=True)],
             )
-            await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+            await self._count_title_terms(Counter(t for _, row in papers for t in row.title_terms))
         finally:
             counted = await counting  # a failed write is raised after the thread is done with its batch
         await self._count_paper_terms(Counter(dict(counted)))
-        return [StoredPaper(before + number, paper) for number, paper in enumerate(papers, 1)]
+        return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
 
-    async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
+    async def _insert_pg(self, papers: Sequence[tuple[Paper, PaperRow]], stamp: str) -> list[StoredPaper]:
         assert isinstance(self._db, BulkCopy)
         # The new rows' pks, taken from the table's own sequence (unique across processes
         # inserting at the same time), so the rows need no reading back by id.
         sql = "SELECT nextval(pg_get_serial_sequence('papers', 'pk')) FROM generate_series(1, ?)"
         pks = sorted(int(row[0]) for row in await self._db.fetch_all(sql, (len(papers),)))
-        counting = _count_words_aside([(_title_index_text(p), search_text(p.abstract)) for p in papers])
+        counting = _count_words_aside([(row.title_text, row.abstract_text) for _, row in papers])
         try:
-            # One COPY stream; each row is made (its search document built) as the server reads the
-            # ones before. The search column goes in with the row (one write per paper): the document
-            # of the folded text, as SQLite's index holds it (migration 0001's paperbot_document).
+            # One COPY stream. The search column goes in with the row (one write per paper): the
+            # document of the folded text, as SQLite's index holds it (migration 0001's
+            # paperbot_document), made with the row before the batch was placed.
             await self._db.copy_rows(
                 "papers",
                 ("pk", *_FIELDS, "created_at", "search"),
-                (
-                    (pk, *_row_values(paper, stamp), stamp, paper_document(paper))
-                    for pk, paper in zip(pks, papers, strict=True)
-                ),
+                [(pk, *row.values, stamp, row.document) for pk, (_, row) in zip(pks, papers, strict=True)],
             )
-            await self._count_title_terms(Counter(t for p in papers for t in _title_terms(p)))
+            await self._count_title_terms(Counter(t for _, row in papers for t in row.title_terms))
         finally:
             counted = await counting  # a failed write is raised once the thread is done with its batch
         await self._count_paper_terms(Counter(dict(counted)))
-        return [StoredPaper(pk, paper) for pk, paper in zip(pks, papers, strict=True)]
+        return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         if self._pg is not None:
             assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
             await self._db.executemany(
                 f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
-                [(*_row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
+                [(*row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
             )
             await self._count_title_terms(_title_delta(updates))
             await self._count_paper_terms(_paper_terms_delta(updates))
@@ -405,7 +363,7 @@ class PaperRepository:
         assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
         await self._db.executemany(
             f"UPDATE papers SET {assignments} WHERE pk = ?",
-            [(*_row_values(after, stamp), pk) for pk, _, after in updates],
+            [(*row_values(after, stamp), pk) for pk, _, after in updates],
         )
         changed = f"WHERE pk IN ({self._db.dialect.ints()})"
         await self._db.execute(f"INSERT INTO papers_fts {_FTS_ROWS} {changed}", (pks,))
@@ -876,8 +834,8 @@ def _title_delta(updates: Sequence[tuple[int, Paper, Paper]]) -> Counter[str]:
     delta: Counter[str] = Counter()
     for _, before, after in updates:
         if before.title != after.title:
-            delta.update(_title_terms(after))
-            delta.subtract(_title_terms(before))
+            delta.update(title_terms(after))
+            delta.subtract(title_terms(before))
     return delta
 
 
@@ -887,10 +845,10 @@ def _count_words_aside(texts: list[tuple[str, str]]) -> asyncio.Future[list[tupl
     return asyncio.ensure_future(asyncio.to_thread(batch_word_counts, texts))
 
 
-def _paper_terms(paper: Paper, title_terms: set[str]) -> set[str]:
+def _paper_terms(paper: Paper, title_words: frozenset[str]) -> set[str]:
     """The distinct words of the paper's title (``title_terms``, split already) and abstract."""
     terms = word_set(paper.abstract)
-    terms |= title_terms  # in place: a title has a few words, an abstract a hundred
+    terms |= title_words  # in place: a title has a few words, an abstract a hundred
     return terms
 
 
@@ -899,14 +857,6 @@ def _paper_terms_delta(updates: Sequence[tuple[int, Paper, Paper]]) -> Counter[s
     delta: Counter[str] = Counter()
     for _, before, after in updates:
         if before.title != after.title or before.abstract != after.abstract:
-            delta.update(_paper_terms(after, _title_terms(after)))
-            delta.subtract(_paper_terms(before, _title_terms(before)))
+            delta.update(_paper_terms(after, title_terms(after)))
+            delta.subtract(_paper_terms(before, title_terms(before)))
     return delta
-
-
-def _with_listing(item: ListedPaper) -> Paper:
-    """The paper with its first listing no later than the list it arrived on."""
-    paper = item.paper
-    if item.list_date and (paper.first_listed is None or item.list_date < paper.first_listed):
-        return replace(paper, first_listed=item.list_date)
-    return paper

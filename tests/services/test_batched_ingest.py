@@ -56,7 +56,7 @@ async def test_another_process_write_gets_in_between_the_batches(
     cli_db, bot_db = await Database.open(path), await Database.open(path)
     try:
         cli = PaperService(cli_db)
-        real_upsert = PaperRepository.upsert
+        real_write = PaperRepository.write
         order: list[str] = []
         bot_write: list[asyncio.Task[None]] = []
 
@@ -65,13 +65,13 @@ async def test_another_process_write_gets_in_between_the_batches(
                 await GenerationRepository.of(bot_db).bump("follows")
             order.append("bot write")
 
-        async def upsert(self: PaperRepository, *args: object, **kwargs: object) -> object:
+        async def write(self: PaperRepository, *args: object, **kwargs: object) -> object:
             order.append("cli batch")
             if not bot_write:  # the CLI holds the lock now: the bot's write must wait for it
                 bot_write.append(asyncio.create_task(bot_follows_a_keyword()))
-            return await real_upsert(self, *args, **kwargs)  # type: ignore[arg-type]
+            return await real_write(self, *args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(PaperRepository, "upsert", upsert)
+        monkeypatch.setattr(PaperRepository, "write", write)
         counts = await cli.ingest_in_batches([listed(n, n) for n in range(10)], batch_papers=1)
         await bot_write[0]
         assert counts.new == 10

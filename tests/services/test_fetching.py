@@ -101,7 +101,7 @@ async def test_a_fetched_list_that_fails_to_store_is_a_failed_fetch_shown_by_dig
     async with aiohttp.ClientSession() as session:
         services = await Services.open(database, hf_settings(server), session=session)
         assert services.fetcher is not None
-        monkeypatch.setattr(services.papers.repository, "upsert", refuse)
+        monkeypatch.setattr(services.papers.repository, "write", refuse)
         counts = await services.fetcher.fetch_enabled(date(2024, 7, 31))  # logs, does not raise
     assert counts.new == 0 and await services.papers.repository.count() == 0
     fetch = await services.repositories.fetches.last("hf")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-import bot.storage.papers as papers_module
+import bot.storage.paper_rows as rows_module
 from bench.corpus import generate
 from bot.domain.models import ListedPaper, Paper, Signals
 from bot.domain.people import AuthorCredit, Credits
@@ -198,19 +198,19 @@ async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
             await service.ingest(poisoned)
         assert await snapshot(store) == before
 
-        # Making a row fails part of the way through the stream (after several chunks were sent).
+        # Making a row of the second batch fails (its rows are made while the first batch is written).
         made = 0
-        real_document = papers_module.paper_document
+        real_document = rows_module.paper_document
 
         def failing_document(paper: Paper) -> str:
             nonlocal made
             made += 1
-            if made == 1000:
-                raise RuntimeError("the process failed while making row 1,000")
+            if made == late:
+                raise RuntimeError("the process failed while making row 2,300")
             return real_document(paper)
 
-        monkeypatch.setattr(papers_module, "paper_document", failing_document)
-        with pytest.raises(RuntimeError, match="row 1,000"):
+        monkeypatch.setattr(rows_module, "paper_document", failing_document)
+        with pytest.raises(RuntimeError, match="row 2,300"):
             await service.ingest(batch)
         monkeypatch.undo()
         assert await snapshot(store) == before

@@ -1,0 +1,142 @@
+"""What an ingest writes for each incoming paper, made before the paper is placed (bot.domain.dedup):
+its row's values, its full-text index texts, its title's words and, on PostgreSQL, its search
+document. None of it depends on what the batches before stored, so ``PaperService`` makes the next
+batch's while the store writes this one's: on PostgreSQL the server's work and this process's then
+overlap instead of taking turns."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from bot.domain.dedup import Placement
+from bot.domain.models import ListedPaper, Paper
+from bot.domain.text import search_text, words
+from bot.storage.database import authors_search_text
+from bot.storage.pg_search import paper_document
+
+PAPER_FIELDS = (
+    "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
+    "code_url", "project_url", "thumbnail_url", "organization", "upvotes", "ai_summary", "ai_keywords",
+    "source", "content_hash", "updated_at", "arxiv_version", "primary_class",
+)  # fmt: skip
+_AUTHORS = PAPER_FIELDS.index("authors")
+# Papers prepared between two yields to the event loop (about a millisecond of work): a write of the
+# batch before, whose statement has just finished, waits no longer than that to send its next one.
+PREPARE_STEP = 32
+# JSON lists of names and keywords as the columns hold them (json.dumps with ensure_ascii=False
+# builds a new encoder on every call: a shared one writes the same text for a third of the cost).
+_JSON_LIST = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRow:
+    """One paper's row as the ingest inserts it."""
+
+    values: tuple[object, ...]  # in PAPER_FIELDS order
+    title_text: str  # what the full-text indexes are given (the *_INDEX_TEXT folding of bot.storage.papers)
+    abstract_text: str
+    authors_text: str
+    title_terms: frozenset[str]  # the title's words as the index holds them
+    document: str | None  # the PostgreSQL search document (None on SQLite, which has no such column)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch of listed papers with the row of each (``rows[i]`` is ``candidates[i]``'s)."""
+
+    listed: Sequence[ListedPaper]
+    now: datetime
+    stamp: str
+    candidates: list[Paper]  # each listed paper with its first listing no later than its list's day
+    rows: list[PaperRow]
+    postgres: bool
+
+    def row_of(self, placement: Placement) -> PaperRow:
+        """The row of a placement to insert: prepared already unless it merged several listed
+        papers into a new one (the same paper twice in one batch), whose row is made now."""
+        first = placement.members[0]
+        if placement.paper is self.candidates[first]:
+            return self.rows[first]
+        return paper_row(placement.paper, self.stamp, postgres=self.postgres)
+
+
+async def prepare(listed: Sequence[ListedPaper], now: datetime, *, postgres: bool) -> PreparedBatch:
+    """``listed``'s rows, yielding to the event loop every PREPARE_STEP papers so that writes
+    waiting on it go on meanwhile."""
+    stamp = now.isoformat(timespec="seconds")
+    candidates: list[Paper] = []
+    rows: list[PaperRow] = []
+    for start in range(0, len(listed), PREPARE_STEP):
+        if start:
+            await asyncio.sleep(0)
+        for item in listed[start : start + PREPARE_STEP]:
+            paper = with_listing(item)
+            candidates.append(paper)
+            rows.append(paper_row(paper, stamp, postgres=postgres))
+    return PreparedBatch(listed, now, stamp, candidates, rows, postgres)
+
+
+def paper_row(paper: Paper, stamp: str, *, postgres: bool) -> PaperRow:
+    values = row_values(paper, stamp)
+    return PaperRow(
+        values,
+        title_index_text(paper),
+        search_text(paper.abstract),
+        authors_search_text(str(values[_AUTHORS])),
+        title_terms(paper),
+        paper_document(paper) if postgres else None,
+    )
+
+
+def row_values(paper: Paper, now: str) -> tuple[object, ...]:
+    """Values in ``PAPER_FIELDS`` order."""
+    return (
+        paper.id,
+        paper.arxiv_id,
+        paper.title_key,
+        paper.title,
+        paper.abstract,
+        _JSON_LIST(list(paper.authors)),
+        _iso(paper.published),
+        _iso(paper.first_listed),
+        paper.hf_url,
+        paper.code_url,
+        paper.project_url,
+        paper.thumbnail_url,
+        paper.organization,
+        paper.upvotes,
+        paper.ai_summary,
+        _JSON_LIST(list(paper.ai_keywords)),
+        paper.source,
+        paper.content_hash(),
+        now,
+        paper.arxiv_version,
+        paper.primary_class,
+    )
+
+
+def title_index_text(paper: Paper) -> str:
+    """What TITLE_INDEX_TEXT makes of the row, from the paper in hand (ingest writes the index
+    rows from its values instead of reading the new rows back)."""
+    return paper.title_key if paper.title.isascii() else search_text(paper.title)
+
+
+def title_terms(paper: Paper) -> frozenset[str]:
+    """The title's words as the index holds them (the vocabulary corrects and completes against them)."""
+    return frozenset(paper.title_key.split() if paper.title_key.isascii() else words(paper.title))
+
+
+def with_listing(item: ListedPaper) -> Paper:
+    """The paper with its first listing no later than the list it arrived on."""
+    paper = item.paper
+    if item.list_date and (paper.first_listed is None or item.list_date < paper.first_listed):
+        return replace(paper, first_listed=item.list_date)
+    return paper
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
