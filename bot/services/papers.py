@@ -205,9 +205,9 @@ class PaperService:
         its batch's turn; one not wanted (a write failed) is given up.
 
         On SQLite each batch is prepared at its turn: the writes run on aiosqlite's thread in this
-        process, and Python's sqlite3 takes the GIL back after every row's step, so a preparation
-        running beside them made every row wait for the GIL (measured: about 9 us more CPU a
-        paper and no shorter ingest; docs/performance.md, "Seventh session: ingest pipeline")."""
+        process, and Python's sqlite3 takes the GIL back after every row's step, so Python running
+        beside them does not overlap them: 1.5 CPU s of it beside a 50,000-paper ingest made the
+        ingest 1.6 s longer (docs/performance.md, "Seventh session: ingest pipeline")."""
         batches = [listed[start : start + BATCH_SIZE] for start in range(0, len(listed), BATCH_SIZE)]
         if not batches:
             return
