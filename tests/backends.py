@@ -38,8 +38,15 @@ async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        db = await Database.open(tmp_path / "test.db")
+    async with fresh_store(request, tmp_path / "test.db", postgres=request.param == "postgres") as store:
+        yield store
+
+
+@asynccontextmanager
+async def fresh_store(request: pytest.FixtureRequest, path: Path, *, postgres: bool) -> AsyncIterator[Store]:
+    """An empty, migrated store: SQLite at ``path``, or a fresh database on the session's server."""
+    if not postgres:
+        db = await Database.open(path)
         yield db
         await db.close()
         return

@@ -24,13 +24,11 @@ from bot.parsing.hf_api import parse_hf_api
 from bot.services import papers as paper_service
 from bot.services.papers import PaperService
 from bot.storage.connection import Store
-from bot.storage.database import Database
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
-from bot.storage.postgres import PostgresDatabase
+from tests.backends import fresh_store
 from tests.conftest import FIXED_NOW
 from tests.hf_api import recorded_day
-from tests.postgres_server import PostgresServer
 from tests.storage.test_ingest_equivalence import unicode_papers
 from tests.storage.test_pg_ingest_equivalence import crafted, snapshot
 
@@ -74,17 +72,8 @@ def real_sample() -> list[ListedPaper]:
 @pytest.fixture
 async def reference(database: Store, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """A second empty store of the same backend as ``database``."""
-    if not database.dialect.postgres:
-        sqlite = await Database.open(tmp_path / "reference.db")
-        yield sqlite
-        await sqlite.close()
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = await server.fresh_database()
-    postgres = await PostgresDatabase.open(url)
-    yield postgres
-    await postgres.close()
-    await server.release(url)
+    async with fresh_store(request, tmp_path / "reference.db", postgres=database.dialect.postgres) as store:
+        yield store
 
 
 async def stored_in_turn(store: Store, listed: Sequence[ListedPaper]) -> UpsertCounts:
