@@ -3,12 +3,14 @@ crashed run left beside it, never while a process has the store open, never from
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,72 @@ def test_restore_onto_a_machine_without_a_store(tmp_path: Path, crashed: tuple[P
     code, output = run("restore", str(backup), "--db", str(fresh))
     assert code == 0 and "previous store" not in output
     assert titles(fresh) == titles(backup)
+
+
+def _leave(store: Path, *, wal: bool, shm: bool, kept_file: bool, earlier: bool) -> None:
+    """Shape what a crash and an admin's hands left beside the store (from the crashed fixture:
+    the store, its -wal holding the crashed run's edit, its -shm)."""
+    if not wal:  # a clean stop: the edit folded into the store, the log gone
+        with closing(sqlite3.connect(store)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert not Path(f"{store}-wal").exists()
+    if shm and not Path(f"{store}-shm").exists():
+        Path(f"{store}-shm").write_bytes(b"\0" * 32768)
+    if not shm:
+        Path(f"{store}-shm").unlink(missing_ok=True)
+    if earlier:
+        shutil.copyfile(store, store.with_name("p.db.before-restore"))
+    if not kept_file:
+        store.unlink()
+
+
+LEFTOVERS = list(itertools.product((True, False), repeat=4))
+
+
+@pytest.mark.parametrize(("kept_file", "wal", "shm", "earlier"), LEFTOVERS)
+def test_restore_gives_exactly_the_backup_whatever_the_old_store_left_beside_it(
+    kept_file: bool, wal: bool, shm: bool, earlier: bool, tmp_path: Path, crashed: tuple[Path, Path]
+) -> None:
+    """Store present or deleted by hand, its -wal and -shm there or not, an earlier restore's
+    kept copy there or not: the restored store is the backup, and no byte of the old is lost."""
+    store, backup = crashed
+    _leave(store, wal=wal, shm=shm, kept_file=kept_file, earlier=earlier)
+    previous, leftover = store.with_name("p.db.before-restore"), store.with_name("p.db-wal.before-restore")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("p.db")}
+    code, output = run("restore", str(backup), "--db", str(store))
+    if kept_file and earlier:
+        assert code == 1 and f"{previous} exists" in output, output
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("p.db")} == before
+        return
+    assert code == 0, output
+    assert not Path(f"{store}-wal").exists() and not Path(f"{store}-shm").exists()
+    assert titles(store) == titles(backup) and integrity(store) == "ok"
+    code, found = run("search", "pruning", "--db", str(store))
+    assert code == 0 and "(edited)" not in found and "pruning" in found.lower()
+    if kept_file:  # the old store, its crashed run's edit folded in
+        assert all(title.endswith("(edited)") for title in titles(previous)) and integrity(previous) == "ok"
+    elif earlier:  # an earlier restore's copy, untouched
+        assert previous.read_bytes() == before["p.db.before-restore"]
+    if not kept_file and wal:  # a deleted store's log: kept, never replayed onto the backup
+        assert leftover.read_bytes() == before["p.db-wal"]
+        assert f"the deleted store's leftover log is kept as {leftover}" in output
+    else:
+        assert not leftover.exists() and "leftover" not in output
+
+
+def test_a_second_deleted_stores_log_does_not_overwrite_the_first_kept_one(
+    crashed: tuple[Path, Path],
+) -> None:
+    store, backup = crashed
+    first = Path(f"{store}-wal").read_bytes()
+    store.unlink()
+    assert run("restore", str(backup), "--db", str(store))[0] == 0
+    leftover = store.with_name("p.db-wal.before-restore")
+    Path(f"{store}-wal").write_bytes(first[::-1])  # another crashed run's log, its store deleted again
+    store.unlink()
+    code, output = run("restore", str(backup), "--db", str(store))
+    assert code == 1 and f"{leftover} exists" in output and "the backup itself is good" in output
+    assert leftover.read_bytes() == first and Path(f"{store}-wal").read_bytes() == first[::-1]
 
 
 def test_restore_refuses_while_a_process_has_the_store_open(crashed: tuple[Path, Path]) -> None:
