@@ -200,6 +200,169 @@ def test_restore_refuses_while_a_process_has_the_store_open(crashed: tuple[Path,
     assert run("restore", str(backup), "--db", str(store))[0] == 0
 
 
+# A bot (or paperbot command) starting while a restore runs: it opens the store the way paperbot
+# does, writes one title, and says what it did (a restore in the way makes it log that it waits).
+PAPERBOT_OPENER = """
+import asyncio, logging, sys
+logging.basicConfig(stream=sys.stdout, format="%(message)s", level=logging.WARNING)
+from bot.storage.database import Database
+
+async def main():
+    database = await Database.open(sys.argv[1])
+    await database.writer.execute(
+        "UPDATE papers SET title = 'written by a bot started during the restore' "
+        "WHERE id = (SELECT min(id) FROM papers)"
+    )
+    await database.writer.commit()
+    await database.close()
+    print("wrote", flush=True)
+
+asyncio.run(main())
+"""
+
+# Another program (the sqlite3 shell, an older paperbot) opening the store and keeping it open.
+PLAIN_OPENER = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("UPDATE papers SET title = 'written by a bot started during the restore' "
+                   "WHERE id = (SELECT min(id) FROM papers)")
+connection.commit()
+print("wrote", flush=True)
+sys.stdin.read()
+"""
+
+STARTED_DURING_RESTORE = "written by a bot started during the restore"
+
+
+def _opening_during(
+    step: str, script: str, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[subprocess.Popen[str]]:
+    """Start a process opening ``store`` when the restore reaches ``step``: "check" (the store
+    just found unused), "copied" (the backup copied and checked), "set-aside" (the old store moved
+    to .before-restore, the rename next)."""
+    started: list[subprocess.Popen[str]] = []
+
+    def open_now() -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, str(store)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        started_line = process.stdout.readline()
+        if script == PAPERBOT_OPENER:  # it must wait for the restore, not write into the old store
+            assert "waiting for `paperbot restore`" in started_line, started_line
+        else:
+            assert started_line == "wrote\n"
+
+    real_copy, real_set_aside = restore_module._checked_copy, restore_module._set_aside
+
+    def checked_copy(backup: Path, incoming: Path) -> tuple[int, int]:
+        if step == "check":
+            open_now()
+        result = real_copy(backup, incoming)
+        if step == "copied":
+            open_now()
+        return result
+
+    def set_aside(old: Path, previous: Path) -> Path:
+        kept = real_set_aside(old, previous)
+        if step == "set-aside":
+            open_now()
+        return kept
+
+    monkeypatch.setattr(restore_module, "_checked_copy", checked_copy)
+    monkeypatch.setattr(restore_module, "_set_aside", set_aside)
+    return started
+
+
+@pytest.mark.parametrize("step", ["check", "copied", "set-aside"])
+def test_a_bot_started_during_a_restore_waits_and_writes_into_the_restored_store(
+    step: str, crashed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, backup = crashed
+    started = _opening_during(step, PAPERBOT_OPENER, store, monkeypatch)
+    code, output = run("restore", str(backup), "--db", str(store))
+    assert code == 0, output
+    (opener,) = started
+    rest, _ = opener.communicate("")
+    assert opener.returncode == 0 and rest == "wrote\n"
+    assert STARTED_DURING_RESTORE in titles(store) and integrity(store) == "ok"
+    assert sorted(titles(store)) == sorted(
+        [STARTED_DURING_RESTORE] + [t for t in titles(backup) if t != titles(backup)[0]]
+    )
+    assert STARTED_DURING_RESTORE not in titles(store.with_name("p.db.before-restore"))
+
+
+@pytest.mark.parametrize("step", ["check", "copied"])
+def test_another_program_opening_the_store_during_a_restore_makes_it_refuse(
+    step: str, tmp_path: Path, crashed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program that takes no claim (the sqlite3 shell) is seen by SQLite's own lock, checked
+    again just before the old store is moved: the restore refuses and its write stays."""
+    store, backup = crashed
+    started = _opening_during(step, PLAIN_OPENER, store, monkeypatch)
+    try:
+        code, output = run("restore", str(backup), "--db", str(store))
+        assert (code, output) == (
+            1,
+            f"error: {store} was opened by another process during the restore: stop it, then restore "
+            "again (nothing was changed)",
+        )
+        assert STARTED_DURING_RESTORE in titles(store)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("p.db")) == [
+            "p.db",
+            "p.db-shm",
+            "p.db-wal",
+        ]
+    finally:
+        for process in started:
+            process.communicate("")
+
+
+# A running bot: the store opened the way paperbot opens it, kept open until stdin closes.
+PAPERBOT_HOLDER = """
+import asyncio, sys
+from bot.storage.database import Database
+
+async def main():
+    database = await Database.open(sys.argv[1])
+    print("open", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    await database.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("which", ["this store", "another store in its folder"])
+def test_restore_refuses_while_a_bot_uses_a_store_in_its_folder(
+    which: str, tmp_path: Path, crashed: tuple[Path, Path]
+) -> None:
+    store, backup = crashed
+    held = tmp_path / "other.db" if which != "this store" else store
+    holder = subprocess.Popen(
+        [sys.executable, "-c", PAPERBOT_HOLDER, str(held)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        code, output = run("restore", str(backup), "--db", str(store))
+        assert (code, output) == (
+            1,
+            f"error: {store} is open in another process (a running bot or paperbot command on a store in "
+            f"{tmp_path}): stop it, then restore",
+        )
+        assert not store.with_name("p.db.before-restore").exists()
+    finally:
+        holder.communicate("")
+    assert run("restore", str(backup), "--db", str(store))[0] == 0
+
+
 def _not_sqlite(path: Path, backup: Path) -> None:
     path.write_bytes(b"not a database, just some bytes" * 200)
 

@@ -26,6 +26,7 @@ from bot.domain.text import search_text, title_key, word_set
 from bot.errors import StorageUnavailable
 from bot.storage import stoppable
 from bot.storage.connection import SQLITE, Dialect
+from bot.storage.folder_claim import FolderClaim, claim_for_use
 from bot.storage.sandbox_marker import MARKER_TABLE
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ class Database:
         self.connection = RoutedConnection(self)
         self.busy_timeout_ms = 5000
         self.readonly = False  # opened by open_readonly: nothing may be written, maintenance included
+        self._claim = FolderClaim(None)  # see bot/storage/folder_claim.py
 
     @property
     def dialect(self) -> Dialect:
@@ -235,9 +237,16 @@ class Database:
         Raises StoreMissing when ``create`` is false and there is no file, ForeignDatabase (having
         written nothing) for another program's SQLite file."""
         target = str(path)
+        claim = FolderClaim(None)
         if target != ":memory:":
             _make_room(target, create=create)
-        writer = await _connect(target, busy_timeout_ms)
+            # Held until close: a restore waits for no one and refuses while it is held.
+            claim = await claim_for_use(Path(target))
+        try:
+            writer = await _connect(target, busy_timeout_ms)
+        except BaseException:
+            claim.release()
+            raise
         opened = [writer]
         try:
             await _refuse_foreign(writer, target)  # before WAL: the first write
@@ -257,7 +266,9 @@ class Database:
         except BaseException:
             for connection in opened:
                 await connection.close()
+            claim.release()
             raise
+        database._claim = claim
         return database
 
     @classmethod
@@ -285,6 +296,7 @@ class Database:
         for reader in self._readers:
             await reader.close()
         await self.writer.close()
+        self._claim.release()
 
     def file_size(self) -> int | None:
         """Bytes on disk (the file and its write-ahead log); None for an in-memory store."""

@@ -5,7 +5,10 @@ log onto the copied file at the next open, so the restored store silently carrie
 run's writes on pages that no longer match (an index missing rows). A copy made while the bot
 runs is overwritten or mixed with its writes. So a restore here:
 
-1. refuses while any process has the store open (SQLite's own lock in the ``-shm`` file says so);
+1. refuses while any process has the store open: a paperbot process holds a claim on the folder
+   (bot/storage/folder_claim.py), which the restore then holds itself until the rename, so a bot
+   started meanwhile waits and opens the restored file; any other program is seen by SQLite's own
+   lock in the ``-shm`` file, checked at the start and again just before the old store is moved;
 2. copies the backup next to the store and checks the copy (integrity check, a paperbot schema
    this version can run) before touching the store, then refuses if an earlier restore's kept
    store is in the way (after the check: the member learns first whether the backup is good);
@@ -31,6 +34,7 @@ from pathlib import Path
 
 from bot.errors import PaperbotError
 from bot.storage.database import bundled_migrations
+from bot.storage.folder_claim import claim_for_restore
 
 # SQLite's unix VFS keeps a shared lock on this byte of the -shm file for as long as a connection
 # has a WAL database open (the "DMS" slot: sqlite3/src/os_unix.c, UNIX_SHM_DMS = 120 + 8). An
@@ -113,6 +117,20 @@ def restore_store(backup: Path, store: Path) -> Restored:
         raise RestoreRefused(f"the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RestoreRefused(f"the folder {folder} is read-only: the restored store cannot be written there")
+    claim = claim_for_restore(folder)
+    if claim is None:
+        raise RestoreRefused(
+            f"{store} is open in another process (a running bot or paperbot command on a store in "
+            f"{folder}): stop it, then restore"
+        )
+    try:
+        return _restore_claimed(backup, store)
+    finally:
+        claim.release()  # after the rename: a process waiting to open the store opens the backup
+
+
+def _restore_claimed(backup: Path, store: Path) -> Restored:
+    folder = store.parent
     previous = kept_copy(store)
     if store.exists() and previous.exists() and previous.samefile(store):
         previous.unlink()  # a restore interrupted before its rename: the store is still the old one
@@ -144,6 +162,13 @@ def restore_store(backup: Path, store: Path) -> Restored:
                     f"kept) and {sidecar(store, log)} is another: move or delete one, then restore "
                     f"again (the backup itself is good: schema version {version}, {papers} papers)"
                 )
+        # Again, for a process that does not take the folder claim (the sqlite3 shell, an older
+        # paperbot) and opened the store while the backup was checked.
+        if store_in_use(store):
+            raise RestoreRefused(
+                f"{store} was opened by another process during the restore: stop it, then restore "
+                "again (nothing was changed)"
+            )
     except BaseException:
         incoming.unlink(missing_ok=True)
         raise
