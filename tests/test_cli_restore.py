@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -361,6 +362,55 @@ def test_restore_refuses_while_a_bot_uses_a_store_in_its_folder(
     finally:
         holder.communicate("")
     assert run("restore", str(backup), "--db", str(store))[0] == 0
+
+
+def test_restore_leaves_nothing_beside_the_backup(tmp_path: Path, crashed: tuple[Path, Path]) -> None:
+    """A backup is a WAL-mode file: read plainly, SQLite would leave -shm/-wal beside it."""
+    store, backup = crashed
+    kept = tmp_path / "backups" / "backup.db"
+    kept.parent.mkdir()
+    shutil.copyfile(backup, kept)
+    code, output = run("restore", str(kept), "--db", str(store))
+    assert code == 0, output
+    assert [p.name for p in kept.parent.iterdir()] == ["backup.db"]
+    assert kept.read_bytes() == backup.read_bytes() and titles(store) == titles(backup)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root to run the restore as another user (setpriv)",
+)
+def test_restore_from_a_folder_this_user_cannot_write(crashed: tuple[Path, Path]) -> None:
+    """A backup on a read-only mount (a backup disk, a snapshot): the restore, run as a user who
+    may not write there (file modes do not stop root, so as `nobody`), reads it and leaves the
+    folder as it was."""
+    _, backup = crashed
+    place = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own folder is closed to other users
+    try:
+        place.chmod(0o755)
+        backups, stores = place / "backups", place / "stores"
+        backups.mkdir()
+        stores.mkdir(mode=0o777)
+        stores.chmod(0o777)
+        shutil.copyfile(backup, backups / "backup.db")
+        (backups / "backup.db").chmod(0o444)
+        backups.chmod(0o555)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        command = ["restore", str(backups / "backup.db"), "--db", str(stores / "p.db")]
+        restored = subprocess.run(
+            [*as_nobody, sys.executable, "-m", "bot", *command],
+            cwd=place,
+            env={**os.environ, "HOME": str(stores)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert "Restored" in restored.stdout
+        assert titles(stores / "p.db") == titles(backup) and integrity(stores / "p.db") == "ok"
+        assert [p.name for p in backups.iterdir()] == ["backup.db"]
+    finally:
+        shutil.rmtree(place)
 
 
 def _not_sqlite(path: Path, backup: Path) -> None:

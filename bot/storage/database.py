@@ -109,7 +109,10 @@ def bundled_migrations(backend: str = "sqlite", folder: Traversable | None = Non
     return found
 
 
-def _readonly_uri(target: Path) -> str:
+def readonly_uri(target: Path) -> str:
+    """A URI that reads ``target`` without writing beside it (see Database.open_readonly): a
+    file with no ``-wal`` is opened ``immutable`` (works from a read-only mount, makes no
+    ``-shm``/``-wal``); one with a ``-wal`` uses it, read-only."""
     if not target.is_file():
         raise FileNotFoundError(f"{target} does not exist")
     uri = target.resolve().as_uri() + "?mode=ro"
@@ -279,7 +282,7 @@ class Database:
         leaves them. With no ``-wal`` there (no bot running) the file cannot change under us, so it
         is opened ``immutable`` and nothing is made; with one, the existing files are used.
         """
-        connection = await _open(_readonly_uri(Path(path)), uri=True, isolation_level=None)
+        connection = await _open(readonly_uri(Path(path)), uri=True, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         try:
             await _refuse_foreign(connection, str(path))

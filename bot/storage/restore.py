@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import PaperbotError
-from bot.storage.database import bundled_migrations
+from bot.storage.database import bundled_migrations, readonly_uri
 from bot.storage.folder_claim import claim_for_restore
 
 # SQLite's unix VFS keeps a shared lock on this byte of the -shm file for as long as a connection
@@ -181,7 +181,9 @@ def _restore_claimed(backup: Path, store: Path) -> Restored:
 
 def _checked_copy(backup: Path, incoming: Path) -> tuple[int, int]:
     """The backup copied to ``incoming`` as one self-contained file (no -wal), checked."""
-    source_uri = f"{backup.resolve().as_uri()}?mode=ro"
+    # A backup is a WAL-mode file: opened plainly ``mode=ro``, SQLite makes -shm/-wal beside it
+    # (left behind) and cannot open it at all from a read-only mount.
+    source_uri = readonly_uri(backup)
     try:
         with (
             closing(sqlite3.connect(source_uri, uri=True)) as source,
