@@ -3,6 +3,7 @@ crashed run left beside it, never while a process has the store open, never from
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import shutil
@@ -526,3 +527,20 @@ def test_a_restore_failing_at_any_step_leaves_a_whole_store_and_a_rerun_finishes
     assert code == 0 or "exists (an earlier restore's old store)" in output, output
     assert titles(store) == titles(backup) and integrity(store) == "ok"
     assert titles(store.with_name("p.db.before-restore")) == old
+
+
+def test_a_file_system_without_flock_still_opens_and_restores(
+    crashed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some network file systems refuse flock: the bot must still start; restore keeps its -shm checks."""
+    from bot.storage import folder_claim
+
+    def no_flock(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(folder_claim.fcntl, "flock", no_flock)
+    store, backup = crashed
+    assert run("stats", "--db", str(store))[0] == 0
+    code, output = run("restore", str(backup), "--db", str(store))
+    assert code == 0, output
+    assert titles(store) == titles(backup)

@@ -56,6 +56,9 @@ async def claim_for_use(store: Path) -> FolderClaim:
         except BaseException:
             os.close(descriptor)
             raise
+    except OSError:  # a file system without flock: the restore's -shm checks still stand
+        os.close(descriptor)
+        return FolderClaim(None)
     return FolderClaim(descriptor)
 
 
@@ -69,4 +72,7 @@ def claim_for_restore(folder: Path) -> FolderClaim | None:
     except BlockingIOError:
         os.close(descriptor)
         return None
+    except OSError:  # a file system without flock: the -shm checks are all there is
+        os.close(descriptor)
+        return FolderClaim(None)
     return FolderClaim(descriptor)
