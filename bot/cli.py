@@ -951,6 +951,8 @@ def restore(
             "run the same restore again to finish"
         )
     kept = f"; the previous store is kept as {restored.previous}" if restored.previous else ""
+    for leftover in restored.leftovers:
+        kept += f"; the deleted store's leftover log is kept as {leftover} (it is not replayed)"
     say(
         f"Restored {backup_file} into {settings.db}: schema version {restored.schema_version}, "
         f"{restored.papers} papers{kept}. Start the bot; `paperbot doctor` checks it."

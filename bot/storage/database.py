@@ -26,6 +26,7 @@ from bot.domain.text import search_text, title_key, word_set
 from bot.errors import StorageUnavailable
 from bot.storage import stoppable
 from bot.storage.connection import SQLITE, Dialect
+from bot.storage.folder_claim import FolderClaim, claim_for_use
 from bot.storage.sandbox_marker import MARKER_TABLE
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,10 @@ def bundled_migrations(backend: str = "sqlite", folder: Traversable | None = Non
     return found
 
 
-def _readonly_uri(target: Path) -> str:
+def readonly_uri(target: Path) -> str:
+    """A URI that reads ``target`` without writing beside it (see Database.open_readonly): a
+    file with no ``-wal`` is opened ``immutable`` (works from a read-only mount, makes no
+    ``-shm``/``-wal``); one with a ``-wal`` uses it, read-only."""
     if not target.is_file():
         raise FileNotFoundError(f"{target} does not exist")
     uri = target.resolve().as_uri() + "?mode=ro"
@@ -199,6 +203,7 @@ class Database:
         self.connection = RoutedConnection(self)
         self.busy_timeout_ms = 5000
         self.readonly = False  # opened by open_readonly: nothing may be written, maintenance included
+        self._claim = FolderClaim(None)  # see bot/storage/folder_claim.py
 
     @property
     def dialect(self) -> Dialect:
@@ -235,9 +240,16 @@ class Database:
         Raises StoreMissing when ``create`` is false and there is no file, ForeignDatabase (having
         written nothing) for another program's SQLite file."""
         target = str(path)
+        claim = FolderClaim(None)
         if target != ":memory:":
             _make_room(target, create=create)
-        writer = await _connect(target, busy_timeout_ms)
+            # Held until close: a restore waits for no one and refuses while it is held.
+            claim = await claim_for_use(Path(target))
+        try:
+            writer = await _connect(target, busy_timeout_ms)
+        except BaseException:
+            claim.release()
+            raise
         opened = [writer]
         try:
             await _refuse_foreign(writer, target)  # before WAL: the first write
@@ -257,7 +269,9 @@ class Database:
         except BaseException:
             for connection in opened:
                 await connection.close()
+            claim.release()
             raise
+        database._claim = claim
         return database
 
     @classmethod
@@ -268,7 +282,7 @@ class Database:
         leaves them. With no ``-wal`` there (no bot running) the file cannot change under us, so it
         is opened ``immutable`` and nothing is made; with one, the existing files are used.
         """
-        connection = await _open(_readonly_uri(Path(path)), uri=True, isolation_level=None)
+        connection = await _open(readonly_uri(Path(path)), uri=True, isolation_level=None)
         connection.row_factory = aiosqlite.Row
         try:
             await _refuse_foreign(connection, str(path))
@@ -285,6 +299,7 @@ class Database:
         for reader in self._readers:
             await reader.close()
         await self.writer.close()
+        self._claim.release()
 
     def file_size(self) -> int | None:
         """Bytes on disk (the file and its write-ahead log); None for an in-memory store."""

@@ -5,12 +5,17 @@ log onto the copied file at the next open, so the restored store silently carrie
 run's writes on pages that no longer match (an index missing rows). A copy made while the bot
 runs is overwritten or mixed with its writes. So a restore here:
 
-1. refuses while any process has the store open (SQLite's own lock in the ``-shm`` file says so);
+1. refuses while any process has the store open: a paperbot process holds a claim on the folder
+   (bot/storage/folder_claim.py), which the restore then holds itself until the rename, so a bot
+   started meanwhile waits and opens the restored file; any other program is seen by SQLite's own
+   lock in the ``-shm`` file, checked at the start and again just before the old store is moved;
 2. copies the backup next to the store and checks the copy (integrity check, a paperbot schema
    this version can run) before touching the store, then refuses if an earlier restore's kept
    store is in the way (after the check: the member learns first whether the backup is good);
 3. folds the old store's ``-wal`` into it if it can, then keeps it as ``<store>.before-restore``
-   (with its ``-wal`` if that could not be folded in), and removes the stale ``-shm``;
+   (with its ``-wal`` if that could not be folded in), and removes the stale ``-shm``; with no
+   store file (deleted by hand) a leftover log belongs to no store: SQLite would replay it onto the
+   restored file, so it is kept as ``<store>-wal.before-restore`` (a name SQLite never opens);
 4. moves the checked copy into place in one atomic rename.
 
 Interrupted at any step, the store is either the old one (whole, its log folded in or moved
@@ -28,12 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import PaperbotError
-from bot.storage.database import bundled_migrations
+from bot.storage.database import bundled_migrations, readonly_uri
+from bot.storage.folder_claim import claim_for_restore
 
 # SQLite's unix VFS keeps a shared lock on this byte of the -shm file for as long as a connection
 # has a WAL database open (the "DMS" slot: sqlite3/src/os_unix.c, UNIX_SHM_DMS = 120 + 8). An
 # exclusive lock on it succeeds only when no process has the store open.
 SHM_DMS_BYTE = 128
+
+# SQLite's logs: what one holds is replayed onto (or rolled back into) the file of the same name.
+LOGS = ("-wal", "-journal")
 
 
 class RestoreRefused(PaperbotError):
@@ -45,6 +54,8 @@ class Restored:
     schema_version: int
     papers: int
     previous: Path | None  # where the old store is kept (None: there was none)
+    # A deleted store's leftover logs, kept under names SQLite never replays.
+    leftovers: tuple[Path, ...] = ()
 
 
 def latest_schema() -> int:
@@ -58,6 +69,19 @@ def sidecar(store: Path, suffix: str) -> Path:
 
 def kept_copy(store: Path) -> Path:
     return store.with_name(store.name + ".before-restore")
+
+
+def leftover_copy(store: Path, log: str) -> Path:
+    """Where a log left by a deleted store is kept: not ``<name>-wal`` of any file, so no SQLite
+    connection ever replays it onto a database it does not belong to."""
+    return sidecar(store, log).with_name(sidecar(store, log).name + ".before-restore")
+
+
+def _leftover_logs(store: Path) -> list[str]:
+    """The logs with content beside a store whose file is gone (an empty log holds nothing)."""
+    if store.exists():
+        return []
+    return [log for log in LOGS if sidecar(store, log).exists() and sidecar(store, log).stat().st_size > 0]
 
 
 def store_in_use(store: Path) -> bool:
@@ -93,6 +117,20 @@ def restore_store(backup: Path, store: Path) -> Restored:
         raise RestoreRefused(f"the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RestoreRefused(f"the folder {folder} is read-only: the restored store cannot be written there")
+    claim = claim_for_restore(folder)
+    if claim is None:
+        raise RestoreRefused(
+            f"{store} is open in another process (a running bot or paperbot command on a store in "
+            f"{folder}): stop it, then restore"
+        )
+    try:
+        return _restore_claimed(backup, store)
+    finally:
+        claim.release()  # after the rename: a process waiting to open the store opens the backup
+
+
+def _restore_claimed(backup: Path, store: Path) -> Restored:
+    folder = store.parent
     previous = kept_copy(store)
     if store.exists() and previous.exists() and previous.samefile(store):
         previous.unlink()  # a restore interrupted before its rename: the store is still the old one
@@ -117,18 +155,35 @@ def restore_store(backup: Path, store: Path) -> Restored:
                 f"{previous} exists (an earlier restore's old store): move or delete it, then restore "
                 f"again (the backup itself is good: schema version {version}, {papers} papers)"
             )
+        for log in _leftover_logs(store):
+            if leftover_copy(store, log).exists():
+                raise RestoreRefused(
+                    f"{leftover_copy(store, log)} exists (a deleted store's log an earlier restore "
+                    f"kept) and {sidecar(store, log)} is another: move or delete one, then restore "
+                    f"again (the backup itself is good: schema version {version}, {papers} papers)"
+                )
+        # Again, for a process that does not take the folder claim (the sqlite3 shell, an older
+        # paperbot) and opened the store while the backup was checked.
+        if store_in_use(store):
+            raise RestoreRefused(
+                f"{store} was opened by another process during the restore: stop it, then restore "
+                "again (nothing was changed)"
+            )
     except BaseException:
         incoming.unlink(missing_ok=True)
         raise
     kept = _set_aside(store, previous) if store.exists() else None
+    leftovers = () if kept else _clear_leftovers(store)
     os.replace(incoming, store)
     _sync_folder(folder)
-    return Restored(schema_version=version, papers=papers, previous=kept)
+    return Restored(schema_version=version, papers=papers, previous=kept, leftovers=leftovers)
 
 
 def _checked_copy(backup: Path, incoming: Path) -> tuple[int, int]:
     """The backup copied to ``incoming`` as one self-contained file (no -wal), checked."""
-    source_uri = f"{backup.resolve().as_uri()}?mode=ro"
+    # A backup is a WAL-mode file: opened plainly ``mode=ro``, SQLite makes -shm/-wal beside it
+    # (left behind) and cannot open it at all from a read-only mount.
+    source_uri = readonly_uri(backup)
     try:
         with (
             closing(sqlite3.connect(source_uri, uri=True)) as source,
@@ -175,12 +230,24 @@ def _set_aside(store: Path, previous: Path) -> Path:
         os.link(store, previous)  # the old store stays whole at its own path until the rename below
     except OSError:
         shutil.copy2(store, previous)  # a file system without hard links
-    for log in ("-wal", "-journal"):  # what SQLite could not fold in (a damaged store) stays with it
+    for log in LOGS:  # what SQLite could not fold in (a damaged store) stays with it
         if sidecar(store, log).exists() and sidecar(store, log).stat().st_size > 0:
             os.replace(sidecar(store, log), sidecar(previous, log))
         sidecar(store, log).unlink(missing_ok=True)
     sidecar(store, "-shm").unlink(missing_ok=True)
     return previous
+
+
+def _clear_leftovers(store: Path) -> tuple[Path, ...]:
+    """No store file, but its logs may remain (the store deleted by hand after a crash): keep
+    what they hold under names SQLite never replays, so the restored file starts clean."""
+    kept = []
+    for log in _leftover_logs(store):
+        os.replace(sidecar(store, log), leftover_copy(store, log))
+        kept.append(leftover_copy(store, log))
+    for stale in (*LOGS, "-shm"):  # empty logs and the old shared-memory index hold nothing
+        sidecar(store, stale).unlink(missing_ok=True)
+    return tuple(kept)
 
 
 def _sync_folder(folder: Path) -> None:

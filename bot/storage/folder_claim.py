@@ -1,0 +1,78 @@
+"""A lock on the folder of an SQLite store that says "a paperbot process uses a store here".
+
+SQLite's own locks live on the store's files, and `paperbot restore` replaces those files by a
+rename: a process that opened the store just before the rename keeps its handle on the old file
+and writes into the copy set aside. A lock on the folder survives the rename. Every process that
+opens a store for writing holds it shared for as long as the store is open; a restore holds it
+exclusively from its "nobody uses the store" check until the rename. So a process starting during
+a restore waits, then opens the restored file, and a restore refuses while a process uses it.
+
+It is a ``flock`` on the folder itself: no file is made beside the store, and the kernel drops
+it when the process dies. The folder covers every store in it: a restore also refuses while a
+bot uses another store in the same folder (the message says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class FolderClaim:
+    """A held claim on a folder; ``release`` ends it (closing the descriptor drops the lock)."""
+
+    def __init__(self, descriptor: int | None) -> None:
+        self._descriptor = descriptor
+
+    def release(self) -> None:
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+def _open_folder(folder: Path) -> int | None:
+    try:
+        return os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None  # a folder this user cannot list: nothing can be restored there either
+
+
+async def claim_for_use(store: Path) -> FolderClaim:
+    """Shared claim for a process opening ``store``: waits while a restore runs in its folder."""
+    descriptor = _open_folder(store.parent)
+    if descriptor is None:
+        return FolderClaim(None)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log.warning("%s: waiting for `paperbot restore` in %s to finish", store, store.parent)
+        try:
+            await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_SH)
+        except BaseException:
+            os.close(descriptor)
+            raise
+    except OSError:  # a file system without flock: the restore's -shm checks still stand
+        os.close(descriptor)
+        return FolderClaim(None)
+    return FolderClaim(descriptor)
+
+
+def claim_for_restore(folder: Path) -> FolderClaim | None:
+    """Exclusive claim for a restore, without waiting; None while any process holds a claim."""
+    descriptor = _open_folder(folder)
+    if descriptor is None:
+        return FolderClaim(None)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    except OSError:  # a file system without flock: the -shm checks are all there is
+        os.close(descriptor)
+        return FolderClaim(None)
+    return FolderClaim(descriptor)
