@@ -157,11 +157,18 @@ async def test_a_stop_between_steps_leaves_whole_indexes_and_the_next_pass_finis
     assert await _answers(database, *queries) == before
 
 
+HANG_GUARD = 120.0  # seconds: only a bound on a hang (a writer held across steps), never a timing
+
+
 async def _merge_under_way(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    first_holds: asyncio.Event | None = None,
+    later_wait: asyncio.Event | None = None,
 ) -> tuple[StepWatch, asyncio.Task[Merged]]:
     """A merge of the smallest steps started in the background, its first step holding the writer."""
-    steps = StepWatch(monkeypatch)
+    steps = StepWatch(monkeypatch, first_holds=first_holds, later_wait=later_wait)
     merging = asyncio.create_task(merge_indexes(database, above=1, pages=1))
     await steps.started.wait()
     return steps, merging
@@ -193,8 +200,10 @@ async def test_a_command_arriving_during_a_merge_is_answered_before_the_merge_en
     papers = list(generate(150, seed=9))
     await _ingest_in_commits(database, papers, 6)
     services = await _open_services(database)
-    steps, merging = await _merge_under_way(database, monkeypatch)
-    deferred = asyncio.Event()
+    deferred, answered = asyncio.Event(), asyncio.Event()
+    # The first step keeps the writer until the member's write has met it and deferred; later
+    # steps wait for the answer, so a writer held across steps would never answer (the guard).
+    steps, merging = await _merge_under_way(database, monkeypatch, first_holds=deferred, later_wait=answered)
 
     async def defer() -> None:
         deferred.set()
@@ -202,12 +211,13 @@ async def test_a_command_arriving_during_a_merge_is_answered_before_the_merge_en
     # An interaction's write, as cogs run it: it may defer, then waits a bounded time.
     wait_for_writes(WriteWait(before_waiting=defer, budget=30.0))
     try:
-        await services.follows.add(42, None, "diffusion")
+        await asyncio.wait_for(services.follows.add(42, None, "diffusion"), HANG_GUARD)
     except StorageUnavailable:  # pragma: no cover - the failure this test is about
         pytest.fail("the member's write was refused while the index merged")
     finally:
         wait_for_writes(None)
     steps_when_answered = steps.taken
+    answered.set()
     merged = await merging
 
     assert deferred.is_set()  # it met the merge holding the writer, deferred, and waited...
