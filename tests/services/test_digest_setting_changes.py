@@ -22,12 +22,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.digest import DigestMessage
-from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.schedule import post_instant
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.connection import Store
-from tests.delivery_cells import ABSTRACT, AUTHORS, title
+from tests.delivery_cells import daily_list
 
 GUILD, CHANNEL, ADMIN = 5, 6, 7
 PAPERS_PER_LIST = 40
@@ -151,24 +150,6 @@ class World:
         return await Services.open(self.database, Settings(), clock=lambda: self.now)
 
 
-def papers_of(day: date, first: int) -> list[ListedPaper]:
-    return [
-        ListedPaper(
-            Paper(
-                title=f"{title(first + n)} ({first + n:05d})",
-                abstract=ABSTRACT,
-                source=Source.HF_API,
-                arxiv_id=f"2601.{first + n:05d}",
-                authors=AUTHORS,
-                upvotes=200 - n,
-            ),
-            day,
-            n + 1,
-        )
-        for n in range(PAPERS_PER_LIST)
-    ]
-
-
 async def run_cell(database: Store, change: ZoneChange, when: str, new_time: timedelta, pause: str) -> None:
     world = World(database)
     old_post = post_instant_of(change.old_zone, change.day, change.old_time)
@@ -176,7 +157,9 @@ async def run_cell(database: Store, change: ZoneChange, when: str, new_time: tim
     world.now = start
     bot = await world.process()
     days = [(start - timedelta(days=3)).date() + timedelta(days=n) for n in range(DAYS_AFTER + 8)]
-    await bot.papers.ingest([p for n, day in enumerate(days) for p in papers_of(day, n * 100)])
+    await bot.papers.ingest(
+        [p for n, day in enumerate(days) for p in daily_list(PAPERS_PER_LIST, day=day, first=n * 100 + 1)]
+    )
     await bot.digests.configure(
         GUILD,
         CHANNEL,
