@@ -22,7 +22,7 @@ from bot.domain.layout import (
     truncate,
 )
 from bot.domain.models import Paper
-from bot.domain.schedule import DigestConfig
+from bot.domain.schedule import DigestConfig, post_instant
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
@@ -304,15 +304,14 @@ ON_TIME = timedelta(minutes=2)
 
 def posting_why(status: DigestStatus) -> str:
     """Why a post goes out now, as it is: its time is now, a catch-up (how late), or a resume."""
-    current, now = status.current, status.checked_at
-    if current is None or now is None or current.post_day != status.posting_now:
-        return "going out now"
-    if current.record is not None:
+    assert status.posting_now is not None
+    if status.posting_claim is not None:
         return "being sent (an interrupted post goes on where it stopped)"
-    if current.at is None or now - current.at <= ON_TIME:
-        return f"its time, {current.at:%H:%M}, is now" if current.at else "going out now"
-    late = format_uptime(now - current.at)
-    return f"its time, {current.at:%H:%M}, passed {late} ago: a post that late still goes out"
+    at = post_instant(status.config, status.posting_now)
+    late = (status.checked_at or at) - at
+    if late <= ON_TIME:
+        return f"its time, {at:%H:%M}, is now"
+    return f"its time, {at:%H:%M}, passed {format_uptime(late)} ago: a post that late still goes out"
 
 
 def current_text(status: DigestStatus) -> str:

@@ -166,6 +166,7 @@ class DigestStatus:
     next_post: datetime | None  # the next post that will go out at its time (the ledger consulted)
     last_fetch: FetchRecord | None
     posting_now: date | None = None  # a period whose post goes out now (its time, a catch-up, a resume)
+    posting_claim: PostRecord | None = None  # the post of ``posting_now`` being finished (a resume)
     missed: tuple[Missed, ...] = ()  # recent periods not posted, newest first, with why
     current: CurrentPeriod | None = None  # today's (this week's) post: done, to come, or none
     checked_at: datetime | None = None  # when this status was read (what "now" means in it)
@@ -400,7 +401,7 @@ class DigestService:
         return configs[0]
 
     async def status(self, config: DigestConfig) -> DigestStatus:
-        posting_now, upcoming = (None, None) if config.paused else await self._upcoming(config)
+        posting_now, claim, upcoming = (None, None, None) if config.paused else await self._upcoming(config)
         today = self.today(config)
         return DigestStatus(
             config=config,
@@ -408,6 +409,7 @@ class DigestService:
             next_post=upcoming,
             last_fetch=await self._fetches.last("hf"),
             posting_now=posting_now,
+            posting_claim=claim,
             missed=tuple(await self._notices.missed(config.ledger, (self.now() - LOOK_BACK).date())),
             current=CurrentPeriod(
                 today,
@@ -417,15 +419,17 @@ class DigestService:
             checked_at=self.now(),
         )
 
-    async def _upcoming(self, config: DigestConfig) -> tuple[date | None, datetime]:
-        """The period posted now (due and not yet done: catch-up, or a claim being finished), and
-        when the next post goes out (``_next_unposted``), so what an admin is told is what happens."""
+    async def _upcoming(self, config: DigestConfig) -> tuple[date | None, PostRecord | None, datetime]:
+        """The period posted now (due and not yet done: its time, a catch-up, or a claim being
+        finished: that claim), and when the next post goes out (``_next_unposted``), so what an
+        admin is told is what happens."""
         due = due_day(config, self.now(), self.grace)
+        existing = None
         if due is not None:
             existing = await self.repository.post(config.ledger, due)
             if existing is not None and existing.state is not PostState.CLAIMED:
-                due = None
-        return due, await self._next_unposted(config)
+                due, existing = None, None
+        return due, existing, await self._next_unposted(config)
 
     async def _next_unposted(self, config: DigestConfig) -> datetime:
         """The next scheduled post whose period has no post yet: after /digest post-now, the

@@ -175,3 +175,16 @@ async def test_a_digest_set_up_for_the_current_minute_says_its_time_is_now_not_t
     assert reply["Today"] == "Thu 01 Jan: going out now."
     await cog(env).post_due()
     assert len(digest_messages(s.channel)) == 1
+
+
+async def test_a_post_caught_up_after_downtime_says_how_late_it_is(digest_env: Any) -> None:
+    env = digest_env
+    s = server(env, "late")
+    await s.admin.slash(s.channel, "digest setup", channel=s.channel, time="09:00", timezone="UTC")
+    await env.advance_time(timedelta(hours=10, minutes=30).total_seconds())  # no tick ran since 09:00
+    shown = fields(await s.admin.slash(s.channel, "digest show"))
+    assert shown["Posting now"] == (
+        "the post for Thu 01 Jan: its time, 09:00, passed 1 h 30 min ago: a post that late still goes out"
+    )
+    await cog(env).post_due()
+    assert len(digest_messages(s.channel)) == 1
