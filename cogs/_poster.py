@@ -140,5 +140,7 @@ async def marked_parts(
             continue
         part = parse_part(message.embeds[0].footer.text or "", marker)
         if part is not None:
-            found.setdefault(part, message.id)
+            # The oldest since the claim wins: after a change of time zone a newer post of the
+            # channel can carry the same day (and marker), and the claim's own part came first.
+            found[part] = message.id
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import discord
 
@@ -21,7 +22,7 @@ from bot.domain.layout import (
     truncate,
 )
 from bot.domain.models import Paper
-from bot.domain.schedule import DigestConfig
+from bot.domain.schedule import DigestConfig, post_instant
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
@@ -271,10 +272,11 @@ def digest_status(status: DigestStatus) -> discord.Embed:
     if status.posting_now:
         period = f"the week of {status.posting_now:%a %d %b}" if weekly else f"{status.posting_now:%a %d %b}"
         embed.add_field(
-            name="Posting now",
-            value=f"the post for {period} (its time passed while I was offline)",
-            inline=False,
+            name="Posting now", value=f"the post for {period}: {posting_why(status)}", inline=False
         )
+    if status.current and not config.paused:
+        name = "This week" if weekly else "Today"
+        embed.add_field(name=name, value=current_text(status)[:1024], inline=False)
     if status.next_post:
         embed.add_field(name="Next post", value=stamp(status.next_post), inline=False)
     if status.last_post:
@@ -294,6 +296,56 @@ def digest_status(status: DigestStatus) -> discord.Embed:
         result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"
         embed.add_field(name="Last fetch", value=f"{stamp(fetch.fetched_at, 'R')}: {result}", inline=False)
     return fit(embed)
+
+
+# A post whose time came this recently is going out at its time, not catching up.
+ON_TIME = timedelta(minutes=2)
+
+
+def posting_why(status: DigestStatus) -> str:
+    """Why a post goes out now, as it is: its time is now, a catch-up (how late), or a resume."""
+    assert status.posting_now is not None
+    if status.posting_claim is not None:
+        return "being sent (an interrupted post goes on where it stopped)"
+    at = post_instant(status.config, status.posting_now)
+    late = (status.checked_at or at) - at
+    if late <= ON_TIME:
+        return f"its time, {at:%H:%M}, is now"
+    return f"its time, {at:%H:%M}, passed {format_uptime(late)} ago: a post that late still goes out"
+
+
+def current_text(status: DigestStatus) -> str:
+    """What became of today's (this week's) post: what an admin changing the time needs to know."""
+    current, config, now = status.current, status.config, status.checked_at
+    assert current is not None and now is not None
+    zone = ZoneInfo(config.timezone)
+    period = (
+        f"week of {current.post_day:%a %d %b}"
+        if config.cadence == "weekly"
+        else f"{current.post_day:%a %d %b}"
+    )
+    record = current.record
+    if record is not None:
+        started = record.claimed_at.astimezone(zone)
+        if record.missed:
+            why = md((record.error or "")[:300]).rstrip(".")
+            return f"{period}: not posted ({why}). `/digest post-now` posts it now."
+        if record.state == "posted":
+            return f"{period}: posted at {started:%H:%M}."
+        if record.state == "claimed":
+            return f"{period}: being sent (started {started:%H:%M})."
+        if record.state == "failed":
+            return f"{period}: could not post ({md((record.error or '')[:300])})."
+        return f"{period}: nothing to post (done at {started:%H:%M})."
+    if current.at is None:
+        return f"{period}: no post (weekdays only)."
+    if status.posting_now == current.post_day:
+        return f"{period}: going out now."
+    if current.at > now:
+        return f"{period}: goes out at {current.at:%H:%M}."
+    if config.schedule_from is not None and current.at < config.schedule_from:
+        return f"{period}: none, its time ({current.at:%H:%M}) came before the digest was set up."
+    return f"{period}: not posted yet, its time ({current.at:%H:%M}) passed while I was offline."
 
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import pytest
+
+from bot.domain.models import ListedPaper, Paper, Source
 
 FAULTS = ("5xx", "403", "50007", "timeout", "kill")
 POSITIONAL = ("resume", "restart", "admin")
@@ -36,6 +39,27 @@ AUTHORS = ("Ada Lovelace", "Alan Turing", "Grace Hopper")
 def title(number: int) -> str:
     """Paper ``number``'s title; every alert keyword ``diffusion`` matches it."""
     return f"Diffusion study {number:03d}: scaling denoisers for video"
+
+
+def daily_list(count: int, *, day: date, reverse: bool = False, first: int = 1) -> list[ListedPaper]:
+    """``day``'s list of papers ``first``.. ``first + count - 1``; ``reverse``: the same re-ranked."""
+    listed = list(range(first, first + count))
+    ranked = list(reversed(listed)) if reverse else listed
+    return [
+        ListedPaper(
+            Paper(
+                title=title(n),
+                abstract=ABSTRACT,
+                source=Source.HF_API,
+                arxiv_id=f"2601.{n:05d}",
+                authors=AUTHORS,
+                upvotes=200 - rank,
+            ),
+            day,
+            rank,
+        )
+        for rank, n in enumerate(ranked, 1)
+    ]
 
 
 def parts_for(recovery: str) -> int:

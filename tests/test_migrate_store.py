@@ -41,6 +41,7 @@ async def _add_ledger(path: Path) -> None:
             await digests.claim(
                 DigestPlan(date(2026, 8, 1), None, (), 0),
                 LedgerKey(guild, 100 + guild),
+                date(2026, 8, 1),
                 owner="a",
                 lease_until=NOW,
                 now=NOW,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 NONCE_LIMIT = 25  # Discord's longest message nonce
@@ -53,14 +53,23 @@ def _base36(number: int, width: int) -> str:
     return digits.rjust(width, "0")
 
 
-def digest_nonce(channel_id: int, post_day: date, part: int, *, weekly: bool = False) -> str:
+def digest_nonce(
+    channel_id: int, post_day: date, part: int, *, weekly: bool = False, claimed_at: datetime | None = None
+) -> str:
     """The same for the same part of the same post: Discord keeps one message however often it is
     sent within its nonce window (``enforce_nonce``). Fixed widths, so no two posts collide: each
     channel has its own (one digest per channel), and a weekly post (keyed by its week's Monday)
-    has its own letter, so it never shares a nonce with the daily post of that Monday. 20
-    characters, within Discord's 25."""
+    has its own letter, so it never shares a nonce with the daily post of that Monday.
+    ``claimed_at`` (the claim's minute, frozen with it): after a change of time zone two posts of a
+    channel can carry the same day minutes apart (00:58 Berlin on the 28th, then 00:00 UTC on
+    the 28th), and Discord would answer the second with the first. 24 characters (20 without),
+    within Discord's 25."""
     kind = "w" if weekly else "d"
-    return f"{kind}{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}{_base36(part, 2)}"
+    nonce = f"{kind}{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}{_base36(part, 2)}"
+    if claimed_at is None:
+        return nonce
+    minute = int(claimed_at.timestamp()) // 60 % 36**4  # unique over three years
+    return nonce + _base36(minute, 4)
 
 
 def alert_nonce(batch_id: int, part: int) -> str:

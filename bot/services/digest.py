@@ -17,7 +17,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from bot.domain.digest import DigestMessage, DigestPlan, digest_marker, plan_dig
 from bot.domain.models import DAILY_LIST_SOURCES
 from bot.domain.momentum import Period, Window
 from bot.domain.pacing import Pacer
+from bot.domain.redating import LedgerEntry, redated
 from bot.domain.schedule import (
     Cadence,
     DigestConfig,
@@ -41,6 +42,8 @@ from bot.domain.schedule import (
     parse_weekday,
     period_of,
     post_instant,
+    posts_on,
+    scheduled,
 )
 from bot.domain.topics import TopicFilter, parse_topic, topic_line
 from bot.domain.weekly import WeeklyEntry, plan_weekly, week_lists
@@ -64,6 +67,9 @@ FRESH_BEFORE_POST = timedelta(minutes=10)
 MAX_PAPERS_LIMIT = 50
 # Unfinished claims of this many recent days are resumed whatever the grace window says.
 UNFINISHED_DAYS = timedelta(days=7)
+# How far back a change of time zone re-dates the ledger: past every period a check still reads
+# (unfinished claims, missed days, /digest show), whose rows must all be on one calendar.
+REDATE_WINDOW = timedelta(days=21)
 # Digests (channels) one server may have: enough for a general and several topic channels; a
 # list of them still fits one /digest show page.
 MAX_DIGESTS_PER_SERVER = 10
@@ -159,8 +165,22 @@ class DigestStatus:
     last_post: PostRecord | None
     next_post: datetime | None  # the next post that will go out at its time (the ledger consulted)
     last_fetch: FetchRecord | None
-    posting_now: date | None = None  # a period whose post goes out now (catching up after downtime)
+    posting_now: date | None = None  # a period whose post goes out now (its time, a catch-up, a resume)
+    posting_claim: PostRecord | None = None  # the post of ``posting_now`` being finished (a resume)
     missed: tuple[Missed, ...] = ()  # recent periods not posted, newest first, with why
+    current: CurrentPeriod | None = None  # today's (this week's) post: done, to come, or none
+    checked_at: datetime | None = None  # when this status was read (what "now" means in it)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentPeriod:
+    """The current period's post (today's; this week's), so an admin who just changed the settings
+    is told what became of it: in the ledger (``record``: posted, being sent, not posted and why),
+    still to come at ``at``, or none (``at`` None: no post that day, weekdays only)."""
+
+    post_day: date
+    at: datetime | None
+    record: PostRecord | None
 
 
 class DigestService:
@@ -288,10 +308,68 @@ class DigestService:
                     "remove one with /digest remove first."
                 )
             await self.repository.save_config(config, self.now())
+            if previous is not None:
+                await self._redate(previous, config)
+                await self._settle_current(config)
             if admin_id is not None:
                 await self._notices.set_admin(guild_id, channel_id, admin_id)
             await self._release_failed(config)
         return config
+
+    async def _redate(self, previous: DigestConfig, config: DigestConfig) -> None:
+        """A new time zone: the recent ledger rows move to the periods they fall in on its
+        calendar (bot.domain.redating), so a local day posted under the old zone is not posted
+        again and one that was not is not taken for posted."""
+        if previous.timezone == config.timezone:
+            return  # one calendar: nothing moves (a late catch-up keeps the day it was for)
+        rows = await self.repository.ledger_days(config.guild_id, config.channel_id)
+        since = local_date(self.now(), previous.timezone) - REDATE_WINDOW
+        recent = [
+            LedgerEntry(
+                row.cadence,
+                row.post_day,
+                post_instant(replace(previous, cadence=row.cadence), row.post_day)
+                if row.missed
+                else row.claimed_at,
+                posted=not row.missed,
+            )
+            for row in rows
+            if row.post_day >= since
+        ]
+        moves = redated(
+            recent,
+            kept=[(row.cadence, row.post_day) for row in rows if row.post_day < since],
+            old_zone=previous.timezone,
+            new_zone=config.timezone,
+        )
+        if moves:
+            await self.repository.move_periods(config.guild_id, config.channel_id, moves)
+            log.info(
+                "digest for guild %s channel %s re-dated into %s: %s",
+                config.guild_id,
+                config.channel_id,
+                config.timezone,
+                ", ".join(f"{old} -> {new}" for (_, old), new in sorted(moves.items())),
+            )
+
+    async def _settle_current(self, config: DigestConfig) -> None:
+        """Changed settings whose time today (this week) came before the change, with nothing
+        posted yet in the period: it will not be posted, and that is recorded with why (shown by
+        /digest show and the setup's reply; /digest post-now still posts it), never skipped silently."""
+        day = self.today(config)
+        at = post_instant(config, day)
+        if not posts_on(config, day) or scheduled(config, at):
+            return
+        if await self.repository.post(config.ledger, day) is not None:
+            return  # posted already (or being posted, or recorded): the period is settled
+        local = self.now().astimezone(at.tzinfo)
+        reason = (
+            f"the digest's settings were changed at {local:%H:%M} {config.timezone}, "
+            f"after its new time ({at:%H:%M}) had passed"
+        )
+        if await self._notices.record_missed(config.ledger, day, reason, self.now()):
+            # Told by the setup's reply itself: no DM about what the admin just did.
+            await self._notices.open_notice(config.ledger, day, reason, self.now(), told=True)
 
     async def config(self, guild_id: int, channel_id: int) -> DigestConfig | None:
         return await self.repository.config(guild_id, channel_id)
@@ -323,25 +401,35 @@ class DigestService:
         return configs[0]
 
     async def status(self, config: DigestConfig) -> DigestStatus:
-        posting_now, upcoming = (None, None) if config.paused else await self._upcoming(config)
+        posting_now, claim, upcoming = (None, None, None) if config.paused else await self._upcoming(config)
+        today = self.today(config)
         return DigestStatus(
             config=config,
             last_post=await self.repository.last_post(config.ledger),
             next_post=upcoming,
             last_fetch=await self._fetches.last("hf"),
             posting_now=posting_now,
+            posting_claim=claim,
             missed=tuple(await self._notices.missed(config.ledger, (self.now() - LOOK_BACK).date())),
+            current=CurrentPeriod(
+                today,
+                post_instant(config, today) if posts_on(config, today) else None,
+                await self.repository.post(config.ledger, today),
+            ),
+            checked_at=self.now(),
         )
 
-    async def _upcoming(self, config: DigestConfig) -> tuple[date | None, datetime]:
-        """The period posted now (due and not yet done: catch-up, or a claim being finished), and
-        when the next post goes out (``_next_unposted``), so what an admin is told is what happens."""
+    async def _upcoming(self, config: DigestConfig) -> tuple[date | None, PostRecord | None, datetime]:
+        """The period posted now (due and not yet done: its time, a catch-up, or a claim being
+        finished: that claim), and when the next post goes out (``_next_unposted``), so what an
+        admin is told is what happens."""
         due = due_day(config, self.now(), self.grace)
+        existing = None
         if due is not None:
             existing = await self.repository.post(config.ledger, due)
             if existing is not None and existing.state is not PostState.CLAIMED:
-                due = None
-        return due, await self._next_unposted(config)
+                due, existing = None, None
+        return due, existing, await self._next_unposted(config)
 
     async def _next_unposted(self, config: DigestConfig) -> datetime:
         """The next scheduled post whose period has no post yet: after /digest post-now, the
@@ -680,7 +768,7 @@ class DigestService:
             now = self.now()
             async with self.database.transaction():
                 record = await self.repository.claim(
-                    plan, key, owner=self.lease.owner, lease_until=self.lease.until(now), now=now
+                    plan, key, post_day, owner=self.lease.owner, lease_until=self.lease.until(now), now=now
                 )
                 if record is None:
                     return PostOutcome(guild, channel, post_day, Outcome.ELSEWHERE)
@@ -702,7 +790,9 @@ class DigestService:
         self, config: DigestConfig, plan: DigestPlan, record: PostRecord, *, resuming: bool, poster: Poster
     ) -> PostOutcome:
         guild, channel, key = config.guild_id, config.channel_id, config.ledger
-        day, owner = plan.post_day, self.lease.owner
+        # The ledger row's period; the plan's own day (in its nonces and markers) stays as frozen
+        # when a change of time zone re-dated the row while it was being sent.
+        day, owner = record.post_day, self.lease.owner
         weekly = config.cadence is Cadence.WEEKLY
         sent = dict(record.message_ids)
         held_until = record.lease_until
@@ -727,7 +817,7 @@ class DigestService:
 
         async def send(part: int, message: DigestMessage) -> int:
             await renew()
-            nonce = digest_nonce(channel, day, part, weekly=weekly)
+            nonce = digest_nonce(channel, plan.post_day, part, weekly=weekly, claimed_at=record.claimed_at)
             await asyncio.sleep(self._pacer.reserve())
             message_id = await poster.send(channel, message, nonce=nonce)
             if part == 1 and config.thread:
@@ -752,9 +842,13 @@ class DigestService:
         async def find_sent() -> dict[int, int]:
             # A crash may have come between a send and recording it: the channel knows. Only
             # messages after the claim can be parts of it, however busy the channel was since.
-            return await poster.find_parts(
-                channel, plan.marker or digest_marker(day), since=record.claimed_at
+            found = await poster.find_parts(
+                channel, plan.marker or digest_marker(plan.post_day), since=record.claimed_at
             )
+            if not found:
+                return found
+            others = await self.repository.messages_of_other_posts(key, day, day - UNFINISHED_DAYS)
+            return {part: message_id for part, message_id in found.items() if message_id not in others}
 
         try:
             await send_remaining(

@@ -87,13 +87,16 @@ class DigestNoticeRepository:
         )
         return cursor.rowcount == 1
 
-    async def open_notice(self, key: LedgerKey, post_day: date, reason: str, now: datetime) -> None:
-        """A notice to deliver (once: one per period), in the transaction that records the miss."""
+    async def open_notice(
+        self, key: LedgerKey, post_day: date, reason: str, now: datetime, *, told: bool = False
+    ) -> None:
+        """A notice to deliver (once: one per period), in the transaction that records the miss;
+        ``told``: the admin was told already (the reply to their own command said it)."""
         await self._db.execute(
             "INSERT INTO digest_notices (guild_id, channel_id, cadence, post_day, reason, state, created_at, "
-            "retry_at) VALUES (?, ?, ?, ?, ?, 'dm', ?, ?) "
+            "retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (guild_id, channel_id, cadence, post_day) DO NOTHING",
-            (*_key(key, post_day), reason, instant(now), instant(now)),
+            (*_key(key, post_day), reason, "told" if told else "dm", instant(now), instant(now)),
         )
 
     async def missed(self, key: LedgerKey, since: date, limit: int = 5) -> list[Missed]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -17,6 +18,18 @@ _CONFIG_COLUMNS = (
 )
 # A ledger row: which digest (server, channel, cadence) and which period.
 _ROW = "guild_id = ? AND channel_id = ? AND cadence = ? AND post_day = ?"
+# The tables keyed by a digest's period, which move together when the ledger is re-dated.
+_KEYED_BY_PERIOD = ("digest_posts", "digest_coverage", "digest_notices")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerDay:
+    """A ledger row as re-dating sees it (bot.domain.redating)."""
+
+    cadence: Cadence
+    post_day: date
+    claimed_at: datetime
+    missed: bool  # recorded as not posted (no plan, a reason): it stands for its due time
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +204,20 @@ class DigestRepository:
         return _post(row) if row else None
 
     async def claim(
-        self, plan: DigestPlan, key: LedgerKey, *, owner: str, lease_until: datetime, now: datetime
+        self,
+        plan: DigestPlan,
+        key: LedgerKey,
+        post_day: date,
+        *,
+        owner: str,
+        lease_until: datetime,
+        now: datetime,
     ) -> PostRecord | None:
-        """Claim the period's post for ``owner`` until ``lease_until``: a new claim stores ``plan``;
-        an existing one is taken over only if its lease expired (or is ours), keeping its plan.
+        """Claim the post of the period ``post_day`` for ``owner`` until ``lease_until``: a new claim
+        stores ``plan``; an existing one is taken over only if its lease expired (or is ours),
+        keeping its plan (whose own day differs once a change of time zone re-dated the row).
         None: another process holds a live lease on it."""
-        row = _row(key, plan.post_day)
+        row = _row(key, post_day)
         await self._db.execute(
             "INSERT INTO digest_posts (guild_id, channel_id, cadence, post_day, list_date, state, parts, "
             "claimed_at, plan) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, ?) "
@@ -217,7 +238,7 @@ class DigestRepository:
         )
         if cursor.rowcount != 1:
             return None
-        return await self.post(key, plan.post_day)
+        return await self.post(key, post_day)
 
     async def renew(self, key: LedgerKey, post_day: date, *, owner: str, lease_until: datetime) -> bool:
         """Extend ``owner``'s lease; False when it no longer holds it (stop sending)."""
@@ -274,6 +295,54 @@ class DigestRepository:
             f"lease_until = NULL WHERE {_ROW} AND state = 'skipped' AND plan IS NULL AND error IS NOT NULL",
             _row(key, post_day),
         )
+
+    async def messages_of_other_posts(self, key: LedgerKey, post_day: date, since: date) -> set[int]:
+        """Message ids recorded for the digest's other posts from ``since`` on: a resume's scan for
+        its parts by marker must not take another post's part carrying the same day for its own."""
+        sql = (
+            "SELECT message_ids FROM digest_posts WHERE guild_id = ? AND channel_id = ? AND cadence = ? "
+            "AND post_day >= ? AND post_day <> ?"
+        )
+        params = (key.guild_id, key.channel_id, key.cadence.value, since.isoformat(), post_day.isoformat())
+        async with self._db.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return {int(message_id) for row in rows for message_id in json.loads(row[0]).values()}
+
+    async def ledger_days(self, guild_id: int, channel_id: int) -> list[LedgerDay]:
+        """Every ledger row of a channel's digests (both cadences)."""
+        sql = (
+            "SELECT cadence, post_day, claimed_at, state, plan IS NULL AND error IS NOT NULL "
+            "FROM digest_posts WHERE guild_id = ? AND channel_id = ?"
+        )
+        async with self._db.execute(sql, (guild_id, channel_id)) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            LedgerDay(
+                Cadence(r[0]),
+                date.fromisoformat(str(r[1])),
+                datetime.fromisoformat(str(r[2])),
+                missed=str(r[3]) == PostState.SKIPPED and bool(r[4]),
+            )
+            for r in rows
+        ]
+
+    async def move_periods(
+        self, guild_id: int, channel_id: int, moves: Mapping[tuple[Cadence, date], date]
+    ) -> None:
+        """Re-key rows of a channel's digests (call inside the settings' transaction): the ledger
+        row, its coverage and its notice move together. Two steps, so that a move onto a key
+        another moving row leaves never meets it on the way."""
+        for table in _KEYED_BY_PERIOD:
+            for step in ("aside", "home"):
+                for (cadence, old), new in moves.items():
+                    parked = f"moving {old.isoformat()}"
+                    before, after = (
+                        (old.isoformat(), parked) if step == "aside" else (parked, new.isoformat())
+                    )
+                    await self._db.execute(
+                        f"UPDATE {table} SET post_day = ? WHERE {_ROW}",
+                        (after, guild_id, channel_id, cadence.value, before),
+                    )
 
     async def count_posted(self) -> int:
         async with self._db.execute("SELECT count(*) FROM digest_posts WHERE state = 'posted'") as cursor:

@@ -27,23 +27,21 @@ import discord
 import pytest
 
 from bot.client import PaperBot
-from bot.domain.models import ListedPaper, Paper, Source
+from bot.domain.models import ListedPaper
 from bot.domain.schedule import LedgerKey
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
 from cogs._poster import DiscordMessenger, DiscordPoster
 from tests.delivery_cells import (
-    ABSTRACT,
     ALERT_PAPERS,
-    AUTHORS,
     DIGEST_PAPERS,
     EXTRA_LISTED,
     FAULTS,
     TITLE,
     cells,
+    daily_list,
     numbers,
-    title,
 )
 from tests.delivery_cells import counted as counted_in
 
@@ -58,23 +56,7 @@ class Killed(BaseException):
 
 def papers(count: int, *, reverse: bool = False, first: int = 1) -> list[ListedPaper]:
     """A daily list of papers ``first``.. ``first + count - 1``; ``reverse``: the same re-ranked."""
-    listed = list(range(first, first + count))
-    ranked = list(reversed(listed)) if reverse else listed
-    return [
-        ListedPaper(
-            Paper(
-                title=title(n),
-                abstract=ABSTRACT,
-                source=Source.HF_API,
-                arxiv_id=f"2601.{n:05d}",
-                authors=AUTHORS,
-                upvotes=200 - rank,
-            ),
-            DAY,
-            rank,
-        )
-        for rank, n in enumerate(ranked, 1)
-    ]
+    return daily_list(count, day=DAY, reverse=reverse, first=first)
 
 
 def inject(env: Any, adapter: Any, part: int, fault: str, *, only_to: int | None = None) -> None:

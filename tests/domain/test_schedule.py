@@ -172,3 +172,24 @@ def test_digest_nonces_are_unique_per_channel_and_fit_discord(
         digest_nonce(first, days, part + 1, weekly=weekly),
     }
     assert nonce not in others
+
+
+@given(
+    channel=st.integers(1, 2**64 - 1),
+    day=st.dates(date(2015, 1, 1), date(2100, 12, 31)),
+    part=st.integers(1, 99),
+    claimed=st.datetimes(datetime(2015, 1, 1), datetime(2100, 1, 1), timezones=st.just(UTC)),
+    later=st.integers(1, 60 * 24 * 365),
+)
+def test_two_claims_of_one_day_a_zone_change_apart_never_share_a_nonce(
+    channel: int, day: date, part: int, claimed: datetime, later: int
+) -> None:
+    """After a change of time zone a channel can get two posts labelled with the same day minutes
+    apart: Discord must not answer the second with the first. Each claim's nonce stays the same on
+    every attempt (its claim time is frozen with it) and fits Discord's 25 characters."""
+    nonce = digest_nonce(channel, day, part, claimed_at=claimed)
+    assert nonce == digest_nonce(
+        channel, day, part, claimed_at=claimed + timedelta(seconds=59 - claimed.second)
+    )
+    assert len(nonce) <= NONCE_LIMIT
+    assert nonce != digest_nonce(channel, day, part, claimed_at=claimed + timedelta(minutes=later))

@@ -171,6 +171,7 @@ async def test_concurrent_processes_claim_each_digest_and_alert_batch_once(
                 record = await DigestRepository(store.connection).claim(
                     plan,
                     LedgerKey(guild, 1000 + guild),
+                    plan.post_day,
                     owner=owner,
                     lease_until=now + timedelta(minutes=5),
                     now=now,
