@@ -183,8 +183,8 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
 
 
 async def _tend_indexes(services: Services, settings: Settings) -> None:
-    """Read the full-text indexes into the page cache once (seconds: first calls stop waiting on
-    the disk soon), merge them if they gathered segments (minutes on a large store, which finds the
+    """Read the search indexes into memory once (seconds: first calls stop waiting on the disk
+    soon), merge them if they gathered segments (minutes on a large store, which finds the
     pages the warm-up read), then look every ``search.merge_check_minutes`` for segments that
     fetches added."""
     await _warm_indexes(services, settings)
@@ -212,13 +212,14 @@ async def _merge_indexes(services: Services, settings: Settings) -> None:
 
 
 async def _warm_indexes(services: Services, settings: Settings) -> None:
-    """Read the full-text indexes into the OS page cache once, beside serving (index_warmup)."""
+    """Read what searches need into memory once, beside serving (SQLite: index_warmup; PostgreSQL:
+    pg_warmup). Cancelled (the bot stopping), it stops within the chunk in hand."""
     if not settings.search.warm_indexes:
         return
     try:
         warmed = await services.warm_indexes()
     except Exception:  # a store it cannot read this way serves as before, reading pages as needed
-        log.exception("reading the full-text indexes ahead failed")
+        log.exception("reading the search indexes ahead failed")
         return
     if warmed is not None:
         log.info("%s", warmed.describe())

@@ -63,8 +63,9 @@ class SearchSettings(BaseModel):
     )
     warm_indexes: bool = Field(
         True,
-        description="Read the full-text indexes once after start-up, in the background, so first "
-        "searches and similar papers do not wait on the disk (SQLite)",
+        description="Read what searches need once after start-up, in the background, so first "
+        "searches and similar papers do not wait on the disk (SQLite: the full-text indexes; "
+        "PostgreSQL: the search indexes and the papers' rows, with pg_prewarm where it can)",
     )
     merge_indexes: bool = Field(
         True,

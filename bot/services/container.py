@@ -38,6 +38,8 @@ from bot.storage.database import Database
 from bot.storage.fetches import FetchRecord
 from bot.storage.index_merge import Merged, merge_indexes, segment_counts
 from bot.storage.index_warmup import Warmed, warm_indexes
+from bot.storage.pg_warmup import PgWarmed, warm_store
+from bot.storage.postgres import PostgresDatabase
 from bot.storage.repositories import Repositories
 from bot.storage.store import open_store
 
@@ -224,12 +226,16 @@ class Services:
         await self.follows.refresh_if_changed()
         return await self.papers.refresh_if_changed()
 
-    async def warm_indexes(self) -> Warmed | None:
-        """Read the full-text indexes into the OS page cache once (bot.storage.index_warmup); None
-        where there is nothing to read: PostgreSQL caches on its server, :memory: is memory."""
-        if self.database.dialect.postgres or self.database.path == ":memory:":
+    async def warm_indexes(self) -> Warmed | PgWarmed | None:
+        """Read what searches need into memory once: SQLite's full-text indexes into the OS page
+        cache (bot.storage.index_warmup), PostgreSQL's search indexes and rows into the server's
+        shared buffers (bot.storage.pg_warmup); None where there is nothing to read (:memory:)."""
+        database = self.database
+        if isinstance(database, PostgresDatabase):
+            return await warm_store(database.url)
+        if database.path == ":memory:":
             return None
-        return await warm_indexes(self.database.path)
+        return await warm_indexes(database.path)
 
     async def merge_indexes(self, stopped: Callable[[], bool] = lambda: False) -> Merged | None:
         """Merge the full-text indexes that gathered more than ``search.merge_above_segments``

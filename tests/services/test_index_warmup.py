@@ -1,10 +1,11 @@
-"""After a restart the bot reads its SQLite store's full-text indexes once, in the background, so the
-first searches and "Similar" presses do not wait on the disk a page at a time: every row of those
-indexes is read, a stop request ends it between chunks, and on PostgreSQL (whose server keeps its
-own cache) nothing is read."""
+"""After a restart the bot reads what searches need once, in the background, so the first searches
+and "Similar" presses do not wait on the disk a page at a time: on SQLite every row of the
+full-text indexes, on PostgreSQL every block of the search indexes and the papers' rows
+(bot.storage.pg_warmup); a stop request ends it between chunks, and answers stay the same."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 
@@ -13,7 +14,7 @@ import pytest
 from bot.domain.models import ListedPaper
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.storage import index_warmup
+from bot.storage import index_warmup, pg_warmup
 from bot.storage.connection import Store
 from tests.conftest import FIXED_NOW
 
@@ -33,19 +34,33 @@ def _index_rows(path: str) -> int:
         return sum(int(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in INDEX_TABLES)
 
 
-async def test_every_index_row_is_read_on_sqlite_and_nothing_on_postgres(
+async def _relation_bytes(database: Store, relations: str) -> int:
+    """Bytes of the PostgreSQL relations named in the JSON list ``relations``."""
+    sql = "SELECT sum(pg_relation_size(to_regclass(name))) FROM json_array_elements_text(?::json) AS name"
+    async with database.transaction() as connection, connection.execute(sql, (relations,)) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_every_index_row_is_read_on_sqlite_and_every_search_block_on_postgres(
     database: Store, sample_papers: list[ListedPaper], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(index_warmup, "CHUNK_ROWS", 3)  # several chunks a table, as in a large store
+    monkeypatch.setattr(pg_warmup, "CHUNK_BLOCKS", 2)
     services = await Services.open(database, Settings(), clock=lambda: FIXED_NOW)
     await services.papers.ingest(sample_papers)
 
     warmed = await services.warm_indexes()
 
-    if database.dialect.postgres:
-        assert warmed is None
+    if isinstance(warmed, pg_warmup.PgWarmed):
+        # The test server's role may create pg_prewarm, so every block of every relation is read.
+        relations = json.dumps([name for name, _ in pg_warmup.WARMED])
+        assert warmed.finished and warmed.how == pg_warmup.PREWARM
+        assert warmed.bytes_read == await _relation_bytes(database, relations) > 0
+        assert "read ahead (pg_prewarm)" in warmed.describe() and "MiB in" in warmed.describe()
         return
-    assert warmed is not None and warmed.finished
+    assert isinstance(warmed, index_warmup.Warmed) and warmed.finished
     assert warmed.rows == _index_rows(database.path) > 3 * len(INDEX_TABLES)
     assert "read into the OS page cache" in warmed.describe()
 
@@ -54,7 +69,7 @@ async def test_a_stop_ends_the_reading_after_the_chunk_in_hand(
     database: Store, sample_papers: list[ListedPaper], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if database.dialect.postgres:
-        pytest.skip("PostgreSQL reads nothing ahead (the test above)")
+        pytest.skip("SQLite's reader (PostgreSQL's stop: tests/test_runner_warmup.py)")
     monkeypatch.setattr(index_warmup, "CHUNK_ROWS", 1)
     services = await Services.open(database, Settings(), clock=lambda: FIXED_NOW)
     await services.papers.ingest(sample_papers)
@@ -69,3 +84,27 @@ async def test_a_stop_ends_the_reading_after_the_chunk_in_hand(
 
     assert not warmed.finished and "stopped" in warmed.describe()
     assert 0 < warmed.rows < _index_rows(database.path)
+
+
+async def _answers(services: Services, queries: list[str]) -> list[list[tuple[object, ...]]]:
+    services.papers.search.forget_answers()  # computed afresh, not remembered from the last call
+    return [
+        [
+            (hit.paper.id, hit.score, hit.fuzzy, hit.phrase)
+            for hit in await services.papers.search.search(text)
+        ]
+        for text in queries
+    ]
+
+
+async def test_search_answers_are_the_same_after_the_warm_up(
+    database: Store, sample_papers: list[ListedPaper]
+) -> None:
+    services = await Services.open(database, Settings(), clock=lambda: FIXED_NOW)
+    await services.papers.ingest(sample_papers)
+    queries = ["model", '"language model" reasoning', "modle", "video OR agent"]
+    before = await _answers(services, queries)
+
+    await services.warm_indexes()
+
+    assert await _answers(services, queries) == before and all(before)
