@@ -18,6 +18,7 @@ from bot.client import PaperBot, use_endpoints
 from bot.errors import StorageUnavailable
 from bot.health import FetchOutcome, write_heartbeat
 from bot.loop_watch import LoopWatch
+from bot.repeating_failure import RepeatingFailures
 from bot.services.container import Services, open_services
 from bot.services.shard_claims import RENEW_EVERY, ShardClaims
 from bot.settings import Settings
@@ -156,8 +157,12 @@ async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stoppe
         for source, record in (await services.last_fetches(settings.sources.enabled)).items()
         if record is not None
     }
+    unwritable = services.database.writes.unwritable
     heartbeat = bot.health.heartbeat(
-        interval_seconds=settings.health.interval_seconds, fetches=fetches, stopped=stopped
+        interval_seconds=settings.health.interval_seconds,
+        fetches=fetches,
+        stopped=stopped,
+        unwritable=(unwritable.since, unwritable.reason) if unwritable else None,
     )
     try:
         write_heartbeat(path, heartbeat)
@@ -227,13 +232,15 @@ async def _warm_indexes(services: Services, settings: Settings) -> None:
 async def keep_shards(bot: PaperBot, shards: ShardClaims) -> None:
     """Renew this process's shard claims while it runs; stop serving once another process took
     them over (this one stalled past their expiry), rather than answer beside it."""
+    failing = RepeatingFailures(log)
     while True:
         await asyncio.sleep(RENEW_EVERY.total_seconds())
         try:
             kept = await shards.keep()
-        except Exception:  # e.g. the database is busy: the next renewal may succeed
-            log.exception("renewing the shard claims failed")
+        except Exception as exc:  # e.g. the database is busy or its disk full: the next renewal may succeed
+            failing.failed("renewing the shard claims", exc)
             continue
+        failing.succeeded("renewing the shard claims")
         if not kept:
             log.error("another process took over %s: stopping", shards.plan.describe())
             await bot.close()

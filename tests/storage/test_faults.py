@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import StorageUnavailable
+from bot.errors import DiskFull, StorageUnavailable
 from bot.services.papers import PaperService
 from bot.storage.database import Database, WriteWait, wait_for_writes
 
@@ -74,6 +74,35 @@ async def test_a_full_disk_is_a_clear_error_and_the_store_stays_as_it_was(
         await service.ingest(sample_papers[10:])
     assert (await service.stats()).papers == 10
     assert await service.search.search("federated learning")  # still readable and searchable
+    await db.close()
+
+
+async def test_a_full_disk_marks_the_store_unwritable_until_a_write_goes_through(
+    tmp_path: Path, sample_papers: list
+) -> None:
+    """What `paperbot health` reports: refused writes mark the store, a commit that wrote clears it."""
+    db = await Database.open(tmp_path / "full.db")
+    service = PaperService(db)
+    await service.ingest(sample_papers[:10])
+    assert db.writes.unwritable is None
+    async with db.connection.execute("PRAGMA page_count") as cursor:
+        pages = (await cursor.fetchone())[0]
+    await db.writer.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    with pytest.raises(DiskFull):
+        await service.ingest(sample_papers[10:])
+    refused = db.writes.unwritable
+    assert refused is not None and "disk holding the database is full" in refused.reason
+    with pytest.raises(DiskFull):  # still full: the spell keeps its start
+        await service.ingest(sample_papers[10:])
+    assert db.writes.unwritable == refused
+    async with db.transaction():  # a transaction that only reads needs no room and proves none
+        pass
+    assert db.writes.unwritable == refused
+
+    await db.writer.execute(f"PRAGMA max_page_count = {pages * 100}")  # space freed
+    await service.ingest(sample_papers[10:])
+    assert db.writes.unwritable is None
+    assert (await service.stats()).papers == len(sample_papers)
     await db.close()
 
 
