@@ -226,7 +226,10 @@ def assess(heartbeat: Heartbeat, now: datetime, *, disconnect_grace: timedelta) 
             )
         )
     for source, fetch in sorted(heartbeat.fetches.items()):
-        outcome = f"{fetch.papers} papers" if fetch.ok else f"failed ({fetch.error or 'unknown error'})"
+        if fetch.ok:  # an error beside a good fetch names the malformed entries it left out
+            outcome = f"{fetch.papers} papers" + (f" ({fetch.error})" if fetch.error else "")
+        else:
+            outcome = f"failed ({fetch.error or 'unknown error'})"
         # Informational: a source outage is not something a restart fixes.
         findings.append(Finding(f"fetch {source}", True, f"{_ago(now - fetch.at)}: {outcome}"))
     return findings

@@ -70,6 +70,14 @@ def test_a_failed_fetch_is_shown_but_a_restart_would_not_fix_it() -> None:
     assert any(f.name == "fetch hf" and "HTTP 503" in f.detail for f in findings)
 
 
+def test_a_good_fetch_that_left_out_malformed_entries_says_so_and_stays_healthy() -> None:
+    note = "1 malformed entry skipped: item 3 (2607.00001): publishedAt '2026-13-45' is not a date"
+    heartbeat = beat(fetches={"hf": FetchOutcome(NOW, True, 39, note)})
+    findings = assess(heartbeat, NOW, disconnect_grace=GRACE)
+    assert all(f.ok for f in findings)
+    assert [f.detail for f in findings if f.name == "fetch hf"] == [f"0 s ago: 39 papers ({note})"]
+
+
 def test_the_state_reports_into_a_heartbeat_that_round_trips_through_the_file(tmp_path: Path) -> None:
     now = [NOW]
     state = HealthState(tick_seconds=60, clock=lambda: now[0])
