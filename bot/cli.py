@@ -241,7 +241,7 @@ def _counts_line(counts: UpsertCounts, skipped: Sequence[SkippedEntry] = ()) -> 
 def _name_skipped(skipped: Sequence[SkippedEntry]) -> None:
     """Each malformed entry left out, on stderr: which file or feed, which entry, why."""
     for entry in skipped:
-        err.print(Text(printable(f"skipped: {entry.source}: {entry.entry}: {entry.reason}")))
+        err.print(Text(printable(f"skipped: {entry.where}: {entry.entry}: {entry.reason}")))
 
 
 def parsed_files(

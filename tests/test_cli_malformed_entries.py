@@ -110,8 +110,8 @@ async def test_a_live_fetch_stores_the_good_items_and_names_the_skipped_in_outpu
     feed = f"{base}/api/daily_papers?date=2026-07-02"
     named = [line for line in stderr.decode().splitlines() if line.startswith("skipped: ")]
     assert named == [
-        f"skipped: {feed}: item 1 (2607.00001): publishedAt '2026-13-45T00:00:00.000Z' is not a date",
-        f"skipped: {feed}: item 3 (not-an-id): its id is not an arXiv id",
+        f"skipped: {feed}, line 1: item 1 (2607.00001): publishedAt '2026-13-45T00:00:00.000Z' is not a date",
+        f"skipped: {feed}, line 1: item 3 (not-an-id): its id is not an arXiv id",
     ]
     assert stored_ids(db) == ["2607.00002", "2607.00004"]
     with sqlite3.connect(db) as connection:

@@ -70,17 +70,76 @@ def parse_hf_api(
         raise ParseError("expected a JSON array of daily papers", source=source)
     fallback = list_date or default_date or _answer_day(items)
     papers = []
+    positions = _ItemPositions(text)
     for rank, item in enumerate(items, 1):
         try:
             papers.append(_listed(item, rank, list_date, fallback))
         except _Malformed as bad:
-            skip(skipped, source, bad.entry, bad.reason)
+            skip(skipped, source, bad.entry, bad.reason, line=positions.line(rank, bad.field))
     return papers
 
 
 class _Malformed(Exception):
-    def __init__(self, entry: str, reason: str) -> None:
-        self.entry, self.reason = entry, reason
+    def __init__(self, entry: str, reason: str, field: tuple[str, ...] = ()) -> None:
+        self.entry, self.reason, self.field = entry, reason, field
+
+
+_ITEM_GAP = re.compile(r"[\s,]*")  # between the top-level array's items
+_KEY_END = re.compile(r"\s*:")  # after a string that is an object's key
+
+
+class _ItemPositions:
+    """The line of an item's field, for naming a malformed item. ``json.loads`` keeps no positions,
+    so the answer's items are found again, only once one is malformed: a good answer (the 10k-paper
+    corpus) pays nothing for it."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+
+    def line(self, rank: int, field: tuple[str, ...]) -> int | None:
+        if self._starts is None:
+            self._starts = self._item_starts()
+        if rank > len(self._starts):
+            return None
+        start = self._starts[rank - 1]
+        end = self._starts[rank] if rank < len(self._starts) else len(self._text)
+        return self._text.count("\n", 0, self._key_at(start, end, field)) + 1
+
+    def _item_starts(self) -> list[int]:
+        text, decoder = self._text, json.JSONDecoder()
+        starts: list[int] = []
+        position = text.index("[") + 1
+        while True:
+            gap = _ITEM_GAP.match(text, position)
+            position = gap.end() if gap else position
+            if position >= len(text) or text[position] == "]":
+                return starts
+            starts.append(position)
+            _, position = decoder.raw_decode(text, position)
+
+    def _key_at(self, start: int, end: int, field: tuple[str, ...]) -> int:
+        """Where the key ``field`` (a path: ("paper", "title")) is in the item at ``start``; as
+        far down the path as the item goes (its start when not even the first key is there)."""
+        found, depth, matched = start, 0, 0
+        for token in _BRACKET_OR_STRING.finditer(self._text, start, end):
+            bracket = token.group()
+            if bracket in "[{":
+                depth += 1
+            elif bracket in "]}":
+                depth -= 1
+                if depth < matched + 1 and matched:  # the object holding the next key closed
+                    return found
+            elif (
+                matched < len(field)
+                and depth == matched + 1
+                and _KEY_END.match(self._text, token.end())
+                and json.loads(bracket) == field[matched]
+            ):
+                found, matched = token.start(), matched + 1
+                if matched == len(field):
+                    return found
+        return found
 
 
 def _kind(value: object) -> str:
@@ -102,10 +161,10 @@ def _stated_date(paper: dict[str, Any], key: str, where: str) -> date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Malformed(where, f"its {key} is {_kind(value)}, not a date")
+        raise _Malformed(where, f"its {key} is {_kind(value)}, not a date", ("paper", key))
     day = _date(value)
     if day is None:
-        raise _Malformed(where, f"{key} {quoted(value)} is not a date")
+        raise _Malformed(where, f"{key} {quoted(value)} is not a date", ("paper", key))
     return day
 
 
@@ -136,25 +195,26 @@ def _answer_day(items: list[Any]) -> date | None:
 
 def _listed(item: Any, rank: int, list_date: date | None, fallback: date | None) -> ListedPaper:
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
-        raise _Malformed(f"item {rank}", "no 'paper' object")
+        raise _Malformed(f"item {rank}", "no 'paper' object", ("paper",))
     paper = item["paper"]
     raw_id = paper.get("id")
     where = entry_name("item", rank, raw_id if isinstance(raw_id, str) else "")
     if raw_id is None:
-        raise _Malformed(where, "no id")
+        raise _Malformed(where, "no id", ("paper",))
     if not isinstance(raw_id, str):
-        raise _Malformed(where, f"its id is {_kind(raw_id)}, not text")
+        raise _Malformed(where, f"its id is {_kind(raw_id)}, not text", ("paper", "id"))
     arxiv_id = parse_arxiv_id(raw_id)
     if arxiv_id is None:
-        raise _Malformed(where, "its id is not an arXiv id")
+        raise _Malformed(where, "its id is not an arXiv id", ("paper", "id"))
+    title_at: tuple[str, ...] = ("paper", "title")
     raw_title = paper.get("title")
     if raw_title is None or raw_title == "":  # some answers carry the title on the item only
-        raw_title = item.get("title")
+        raw_title, title_at = item.get("title"), ("title",)
     if raw_title is not None and not isinstance(raw_title, str):
-        raise _Malformed(where, f"its title is {_kind(raw_title)}, not text")
+        raise _Malformed(where, f"its title is {_kind(raw_title)}, not text", title_at)
     title = clean_line(_text(raw_title))
     if not title:
-        raise _Malformed(where, "no title")
+        raise _Malformed(where, "no title", ("paper",))
     published = _stated_date(paper, "publishedAt", where)
     listed_on = _stated_date(paper, "submittedOnDailyAt", where)
     organization: dict[str, Any] = item["organization"] if isinstance(item.get("organization"), dict) else {}

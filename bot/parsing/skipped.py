@@ -21,9 +21,14 @@ class SkippedEntry:
     source: str  # the feed's address or the file's name
     entry: str  # "entry 2 (http://arxiv.org/abs/garbage)": its position, and its id when it has one
     reason: str
+    line: int | None = None  # of the offending field, where the format keeps positions (JSON)
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}, line {self.line}" if self.line is not None else self.source
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.entry} skipped: {self.reason}"
+        return f"{self.where}: {self.entry} skipped: {self.reason}"
 
 
 def quoted(value: str) -> str:
@@ -35,8 +40,10 @@ def entry_name(kind: str, position: int, identifier: str) -> str:
     return f"{kind} {position}" + (f" ({quoted(identifier)[1:-1]})" if identifier else "")
 
 
-def skip(skipped: list[SkippedEntry] | None, source: str, entry: str, reason: str) -> None:
+def skip(
+    skipped: list[SkippedEntry] | None, source: str, entry: str, reason: str, *, line: int | None = None
+) -> None:
     """Collect the entry in ``skipped``; with nowhere to collect it, refuse the whole input."""
     if skipped is None:
-        raise ParseError(f"{entry}: {reason}", source=source)
-    skipped.append(SkippedEntry(source, entry, reason))
+        raise ParseError(f"{entry}: {reason}", source=source, line=line)
+    skipped.append(SkippedEntry(source, entry, reason, line))

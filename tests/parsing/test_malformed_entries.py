@@ -175,7 +175,9 @@ def test_an_hf_item_with_a_date_that_is_not_one_or_no_arxiv_id_is_skipped_the_re
         f"item {rank}" for rank in range(1, len(items) + 1) if rank not in kept
     ]
     if skipped:
-        with pytest.raises(ParseError, match=re.escape(f"day.json: {skipped[0].entry}")):
+        with pytest.raises(
+            ParseError, match=re.escape(f"{skipped[0].where}: {skipped[0].entry}: {skipped[0].reason}")
+        ):
             parse_hf_api(data, source="day.json", list_date=date(2026, 7, 2))
 
 
