@@ -4,10 +4,7 @@ freed, and the log says what is wrong once, not with a traceback per tick."""
 from __future__ import annotations
 
 import logging
-import shutil
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,22 +40,14 @@ class FullDisk:
         monkeypatch.setattr(writer, "execute", failing)
 
 
-@pytest.fixture
-async def store(tmp_path: Path, migrated_store: Path) -> AsyncIterator[Database]:
-    """SQLite's: PostgreSQL's server reports its own disk full (asyncpg.DiskFullError)."""
-    shutil.copyfile(migrated_store, tmp_path / "full.db")
-    database = await Database.open(tmp_path / "full.db")
-    yield database
-    await database.close()
-
-
+# SQLite's: PostgreSQL's server reports its own disk full (storage/test_pg_disk_full).
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def test_a_digest_failing_on_a_full_disk_logs_one_line_then_one_when_it_posts(
-    store: Database,
+    database: Database,
     sample_papers: list[ListedPaper],
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    database = store
     services = await Services.open(database, Settings(), clock=lambda: FIXED_NOW)
     await services.papers.ingest(sample_papers)
     await services.digests.configure(1, 1001, post_time="12:00", timezone="UTC", max_papers=5)
