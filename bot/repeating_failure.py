@@ -4,9 +4,10 @@ line when it clears.
 The bot's background jobs retry on a timer (a due digest every scheduler tick, the shard claims
 every 20 s, the source lease every 15 s). On a full disk each of them failed every time and logged
 a whole traceback for it: 89 tracebacks in 45 s from the digest alone, burying the one line an
-operator needs. An expected failure (a PaperbotError: its message is already the explanation) is
-logged without a traceback; an unexpected one keeps its traceback on the line that starts it, since
-that is a bug to look at, but not on every retry.
+operator needs. An expected failure (a PaperbotError: its message is already the explanation; an
+OSError: the machine's, such as a full disk or a refused connection) is logged without a traceback;
+an unexpected one keeps its traceback on the line that starts it, since that is a bug to look at,
+but not on every retry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Hashable
 from bot.errors import PaperbotError
 
 REMIND_EVERY_SECONDS = 600.0  # a failure still going on is mentioned again this often
+EXPECTED = (PaperbotError, OSError)  # failures whose message says it all: no traceback
 
 
 def describe(exc: BaseException) -> str:
@@ -70,7 +72,7 @@ class RepeatingFailures:
                 what,
                 reason,
                 _duration(self._remind_every),
-                exc_info=None if isinstance(exc, PaperbotError) else exc,
+                exc_info=None if isinstance(exc, EXPECTED) else exc,
             )
             return
         spell.failures += 1

@@ -148,7 +148,14 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*COLLECTION_THRESHOLDS)
 
 
-async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stopped: bool = False) -> None:
+async def _beat(
+    bot: PaperBot,
+    services: Services,
+    settings: Settings,
+    *,
+    stopped: bool = False,
+    failing: RepeatingFailures | None = None,
+) -> None:
     path = settings.health.file
     if path is None:
         return
@@ -164,10 +171,13 @@ async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stoppe
         stopped=stopped,
         unwritable=(unwritable.since, unwritable.reason) if unwritable else None,
     )
+    failing = failing or RepeatingFailures(log)
     try:
         write_heartbeat(path, heartbeat)
     except OSError as exc:  # a full disk must not stop the bot; `paperbot health` will see it stale
-        log.warning("could not write the heartbeat to %s: %s", path, exc)
+        failing.failed(f"writing the heartbeat to {path}", exc)
+        return
+    failing.succeeded(f"writing the heartbeat to {path}")
 
 
 async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> None:
@@ -177,10 +187,11 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
     machine's stall does not make a running bot look dead)."""
     changed = asyncio.Event()
     bot.health.on_change = changed.set
+    failing = RepeatingFailures(log)  # the heartbeat's own disk full: a line, not one every beat
     while settings.health.file is not None:
         changed.clear()
         try:
-            await _beat(bot, services, settings)
+            await _beat(bot, services, settings, failing=failing)
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
         with contextlib.suppress(TimeoutError):
