@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -32,6 +32,7 @@ from bot.domain.shards import shard_plan
 from bot.domain.text import without_lone_surrogates
 from bot.errors import InvalidInput, PaperbotError, PaperNotFound, ParseError, StoreMisconfigured
 from bot.parsing.formats import parse_file
+from bot.parsing.skipped import SkippedEntry
 from bot.services.container import open_services
 from bot.services.momentum import Ranking
 from bot.services.papers import PaperService
@@ -232,16 +233,30 @@ def _print_json(value: object) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def _counts_line(counts: UpsertCounts) -> str:
-    return f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+def _counts_line(counts: UpsertCounts, skipped: Sequence[SkippedEntry] = ()) -> str:
+    line = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
+    return line + (f", {len(skipped)} skipped" if skipped else "")
 
 
-def parsed_files(files: list[tuple[str, bytes]], *, day: date | None, year: int | None) -> list[ListedPaper]:
+def _name_skipped(skipped: Sequence[SkippedEntry]) -> None:
+    """Each malformed entry left out, on stderr: which file or feed, which entry, why."""
+    for entry in skipped:
+        err.print(Text(printable(f"skipped: {entry.where}: {entry.entry}: {entry.reason}")))
+
+
+def parsed_files(
+    files: list[tuple[str, bytes]],
+    *,
+    day: date | None,
+    year: int | None,
+    skipped: list[SkippedEntry] | None = None,
+) -> list[ListedPaper]:
     """Every file parsed, before any store is opened: a file with a mistake (ParseError names its
-    line) or with no paper at all stops the run having created and written nothing."""
+    line) or with no paper at all stops the run having created and written nothing. Feed entries
+    a real feed could not hold (no arXiv id, a date that is not one) go to ``skipped``."""
     listed: list[ListedPaper] = []
     for name, data in files:
-        listed += parse_file(data, source=name, today=day, year=year, list_date=day)
+        listed += parse_file(data, source=name, today=day, year=year, list_date=day, skipped=skipped)
     if not listed:
         names = ", ".join(name for name, _ in files)
         raise ParseError("no papers in it: nothing stored", source=names)
@@ -313,22 +328,27 @@ def ingest(
     if source is not None:
         if paths:
             fail("give files or --source, not both", 2)
-        out.print(_counts_line(_run(_fetch_live(settings, source, list_day, categories))))
+        fetched = _run(_fetch_live(settings, source, list_day, categories))
+        _name_skipped(fetched.skipped)
+        out.print(_counts_line(fetched, fetched.skipped))
         return
     _require_folder(settings)
     files: list[tuple[str, bytes]] = []
     for path in paths or []:
         files.append((str(path), _read_file(path)))
+    skipped: list[SkippedEntry] = []
     try:
-        listed = parsed_files(files or [bundled_sample()], day=list_day, year=year)
+        listed = parsed_files(files or [bundled_sample()], day=list_day, year=year, skipped=skipped)
     except ParseError as exc:
+        _name_skipped(skipped)
         fail(str(exc))
+    _name_skipped(skipped)
 
     async def job() -> UpsertCounts:
         async with open_service(settings, create=True) as service:
             return await ingest_files(service, listed, one_transaction=one_transaction)
 
-    out.print(_counts_line(_run(job(), db=settings.db)))
+    out.print(_counts_line(_run(job(), db=settings.db), skipped))
 
 
 async def _fetch_live(

@@ -124,6 +124,8 @@ async def _schedule(services: Services) -> list[Check]:
             checks.append(Check(f"schedule {source}", "ok", f"never fetched; next fetch {when}"))
             continue
         result = f"{last.papers} papers" if last.ok else f"failed: {last.error}"
+        if last.ok and last.error:  # the malformed entries a good fetch left out
+            result += f", {last.error}"
         detail = f"last fetch {last.fetched_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC ({result}); next {when}"
         checks.append(Check(f"schedule {source}", "ok" if last.ok else "warn", detail))
     holder = await services.repositories.leases.holder(SCHEDULE_LEASE)

@@ -39,6 +39,14 @@ class StorageUnavailable(PaperbotError):
     """The database refused a write (busy with another writer, or the disk is full); nothing was written."""
 
 
+class DiskFull(StorageUnavailable):
+    """The disk holding the store has no room for a write: every write fails until space is freed
+    (a busy store clears by itself; this needs the operator), so health reports it too."""
+
+    def __init__(self) -> None:
+        super().__init__("The disk holding the database is full: nothing was saved. Free some space.")
+
+
 class StoreMisconfigured(PaperbotError):
     """The store's PostgreSQL URL is wrong (the driver or the server refuses a part of it): nothing
     was tried; unlike StorageUnavailable, trying again will not help until the URL is fixed."""

@@ -7,9 +7,10 @@ bot. A file rather than an HTTP port: nothing to bind or expose, and it works th
 container, under systemd or by hand. The file is replaced atomically, so a reader never sees half.
 
 What counts as unhealthy is what a restart could fix: no heartbeat (the process is gone or hung),
-a gateway disconnected for longer than a reconnect takes, a scheduler that stopped ticking. A
-failed fetch is shown but does not fail the check: the source is down, and restarting the bot
-would not bring it back.
+a gateway disconnected for longer than a reconnect takes, a scheduler that stopped ticking; and a
+store that refuses writes (its disk is full), which no restart fixes but which is this machine's
+to fix: nothing can be posted, followed or saved meanwhile. A failed fetch is shown but does not
+fail the check: the source is down, and neither restarting the bot nor the operator brings it back.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Heartbeat:
     fetches: dict[str, FetchOutcome] = field(default_factory=dict)
     stopped: bool = False
     shards: str | None = None  # "0-1 of 6": the Discord shards this process runs
+    unwritable_since: datetime | None = None  # the store refuses writes (full disk) since then
+    unwritable_reason: str | None = None
 
     def to_json(self) -> str:
         def encode(value: Any) -> Any:
@@ -84,6 +87,9 @@ class Heartbeat:
             },
             stopped=bool(data["stopped"]),
             shards=data.get("shards"),
+            # .get: a heartbeat written by an older release has neither
+            unwritable_since=when(data.get("unwritable_since")),
+            unwritable_reason=data.get("unwritable_reason"),
         )
 
 
@@ -121,7 +127,12 @@ class HealthState:
         return self._clock() - self.started_at
 
     def heartbeat(
-        self, *, interval_seconds: float, fetches: dict[str, FetchOutcome], stopped: bool = False
+        self,
+        *,
+        interval_seconds: float,
+        fetches: dict[str, FetchOutcome],
+        stopped: bool = False,
+        unwritable: tuple[datetime, str] | None = None,  # since when, and why, writes are refused
     ) -> Heartbeat:
         return Heartbeat(
             written_at=self._clock(),
@@ -135,6 +146,8 @@ class HealthState:
             fetches=fetches,
             stopped=stopped,
             shards=self.shards,
+            unwritable_since=unwritable[0] if unwritable else None,
+            unwritable_reason=unwritable[1] if unwritable else None,
         )
 
 
@@ -201,8 +214,22 @@ def assess(heartbeat: Heartbeat, now: datetime, *, disconnect_grace: timedelta) 
         late = heartbeat.written_at - since > due_within
         what = f"last tick {_ago(now - heartbeat.last_tick)}" if heartbeat.last_tick else "no tick yet"
         findings.append(Finding("scheduler", not late, what + (" (late: stuck?)" if late else "")))
+    if heartbeat.unwritable_since is None:
+        findings.append(Finding("store", True, "writable"))
+    else:
+        findings.append(
+            Finding(
+                "store",
+                False,
+                f"refusing writes since {_ago(now - heartbeat.unwritable_since)}:"
+                f" {heartbeat.unwritable_reason or 'unknown reason'}",
+            )
+        )
     for source, fetch in sorted(heartbeat.fetches.items()):
-        outcome = f"{fetch.papers} papers" if fetch.ok else f"failed ({fetch.error or 'unknown error'})"
+        if fetch.ok:  # an error beside a good fetch names the malformed entries it left out
+            outcome = f"{fetch.papers} papers" + (f" ({fetch.error})" if fetch.error else "")
+        else:
+            outcome = f"failed ({fetch.error or 'unknown error'})"
         # Informational: a source outage is not something a restart fixes.
         findings.append(Finding(f"fetch {source}", True, f"{_ago(now - fetch.at)}: {outcome}"))
     return findings

@@ -18,6 +18,7 @@ from bot.client import PaperBot, use_endpoints
 from bot.errors import StorageUnavailable
 from bot.health import FetchOutcome, write_heartbeat
 from bot.loop_watch import LoopWatch
+from bot.repeating_failure import RepeatingFailures
 from bot.services.container import Services, open_services
 from bot.services.shard_claims import RENEW_EVERY, ShardClaims
 from bot.settings import Settings
@@ -147,7 +148,14 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*COLLECTION_THRESHOLDS)
 
 
-async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stopped: bool = False) -> None:
+async def _beat(
+    bot: PaperBot,
+    services: Services,
+    settings: Settings,
+    *,
+    stopped: bool = False,
+    failing: RepeatingFailures | None = None,
+) -> None:
     path = settings.health.file
     if path is None:
         return
@@ -156,13 +164,20 @@ async def _beat(bot: PaperBot, services: Services, settings: Settings, *, stoppe
         for source, record in (await services.last_fetches(settings.sources.enabled)).items()
         if record is not None
     }
+    unwritable = services.database.writes.unwritable
     heartbeat = bot.health.heartbeat(
-        interval_seconds=settings.health.interval_seconds, fetches=fetches, stopped=stopped
+        interval_seconds=settings.health.interval_seconds,
+        fetches=fetches,
+        stopped=stopped,
+        unwritable=(unwritable.since, unwritable.reason) if unwritable else None,
     )
+    failing = failing or RepeatingFailures(log)
     try:
         write_heartbeat(path, heartbeat)
     except OSError as exc:  # a full disk must not stop the bot; `paperbot health` will see it stale
-        log.warning("could not write the heartbeat to %s: %s", path, exc)
+        failing.failed(f"writing the heartbeat to {path}", exc)
+        return
+    failing.succeeded(f"writing the heartbeat to {path}")
 
 
 async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> None:
@@ -172,10 +187,11 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
     machine's stall does not make a running bot look dead)."""
     changed = asyncio.Event()
     bot.health.on_change = changed.set
+    failing = RepeatingFailures(log)  # the heartbeat's own disk full: a line, not one every beat
     while settings.health.file is not None:
         changed.clear()
         try:
-            await _beat(bot, services, settings)
+            await _beat(bot, services, settings, failing=failing)
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
         with contextlib.suppress(TimeoutError):
@@ -228,13 +244,15 @@ async def _warm_indexes(services: Services, settings: Settings) -> None:
 async def keep_shards(bot: PaperBot, shards: ShardClaims) -> None:
     """Renew this process's shard claims while it runs; stop serving once another process took
     them over (this one stalled past their expiry), rather than answer beside it."""
+    failing = RepeatingFailures(log)
     while True:
         await asyncio.sleep(RENEW_EVERY.total_seconds())
         try:
             kept = await shards.keep()
-        except Exception:  # e.g. the database is busy: the next renewal may succeed
-            log.exception("renewing the shard claims failed")
+        except Exception as exc:  # e.g. the database is busy or its disk full: the next renewal may succeed
+            failing.failed("renewing the shard claims", exc)
             continue
+        failing.succeeded("renewing the shard claims")
         if not kept:
             log.error("another process took over %s: stopping", shards.plan.describe())
             await bot.close()

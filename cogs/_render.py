@@ -294,6 +294,8 @@ def digest_status(status: DigestStatus) -> discord.Embed:
     if status.last_fetch:
         fetch = status.last_fetch
         result = plural(fetch.papers, "paper") if fetch.ok else f"failed: {md((fetch.error or '')[:300])}"
+        if fetch.ok and fetch.error:  # the malformed entries a good fetch left out
+            result += f" ({md(fetch.error[:300])})"
         embed.add_field(name="Last fetch", value=f"{stamp(fetch.fetched_at, 'R')}: {result}", inline=False)
     return fit(embed)
 

@@ -14,6 +14,7 @@ from bot.domain.follows import MAX_KEYWORD_CHARS
 from bot.domain.layout import plural, text_pages, truncate
 from bot.domain.people import MAX_NAME_CHARS, PersonKind
 from bot.domain.schedule import timezone_choices
+from bot.repeating_failure import RepeatingFailures
 from cogs import _render
 from cogs._poster import DiscordMessenger
 from cogs._views import paged
@@ -36,6 +37,7 @@ class Follows(
         self.service = bot.services.follows
         self.messenger = DiscordMessenger(bot)
         self.poll.change_interval(seconds=bot.settings.follows.poll_seconds)
+        self._failing = RepeatingFailures(log)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -58,8 +60,10 @@ class Follows(
         # Ingests from other processes (the CLI) queue alerts too: look for them regularly.
         try:
             await self.deliver_alerts()
-        except Exception:
-            log.exception("alert delivery failed; will try again")
+        except Exception as exc:
+            self._failing.failed("alert delivery", exc)
+        else:
+            self._failing.succeeded("alert delivery")
 
     @poll.before_loop
     async def _wait_ready(self) -> None:

@@ -19,6 +19,7 @@ from bot.domain.library import MAX_NOTE_CHARS, LibraryEntry, ReadFilter, parse_t
 from bot.domain.picks import picks_text
 from bot.errors import InvalidInput
 from bot.exports import ExportFormat
+from bot.repeating_failure import RepeatingFailures
 from bot.services.library import LibraryPage, Pick
 from cogs import _render
 from cogs._poster import DiscordMessenger
@@ -148,6 +149,7 @@ class Library(
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self.service = bot.services.library
+        self._failing = RepeatingFailures(log)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -167,8 +169,10 @@ class Library(
     async def weekly(self) -> None:
         try:
             await self.send_weekly_picks()
-        except Exception:
-            log.exception("weekly picks failed; will try again")
+        except Exception as exc:
+            self._failing.failed("weekly picks", exc)
+        else:
+            self._failing.succeeded("weekly picks")
 
     @weekly.before_loop
     async def _wait_ready(self) -> None:

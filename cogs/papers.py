@@ -15,6 +15,7 @@ from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import pages, truncate
 from bot.domain.momentum import Period, parse_period
 from bot.errors import InvalidInput
+from bot.repeating_failure import RepeatingFailures
 from bot.services.answer_cache import AnswerCache
 from bot.services.momentum import Ranking
 from bot.services.search import SearchResults
@@ -65,6 +66,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
             bot.settings.search.answer_cache, budget_bytes=RENDERED_BUDGET_BYTES, weigh=_rendered_weight
         )
         self.watch.change_interval(seconds=bot.settings.search.refresh_seconds)
+        self._failing = RepeatingFailures(log)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -90,16 +92,20 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         try:
             if await self.bot.services.refresh_if_changed():
                 self.bot.dispatch("papers_ingested")
-        except Exception:
-            log.exception("refreshing from the store failed; will try again")
+        except Exception as exc:
+            self._failing.failed("refreshing from the store", exc, key="refresh")
+        else:
+            self._failing.succeeded("refreshing from the store", key="refresh")
 
     @tasks.loop(seconds=COUNT_EVERY.total_seconds())
     async def count_servers(self) -> None:
         # This process's shards' server counts, on its claims: /papers stats in any process sums them.
         try:
             await self._record_servers()
-        except Exception:
-            log.exception("recording the server count failed; will try again")
+        except Exception as exc:
+            self._failing.failed("recording the server count", exc, key="count")
+        else:
+            self._failing.succeeded("recording the server count", key="count")
 
     @count_servers.before_loop
     async def _wait_ready(self) -> None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from discord.ext import commands, tasks
 
 from bot.client import PaperBot
+from bot.repeating_failure import RepeatingFailures
 from bot.scheduler import SourceSchedule
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class Sources(commands.Cog):
         )
         self._started = False
         self._holding: bool | None = None  # whether this process runs the schedule (None: unknown yet)
+        self._failing = RepeatingFailures(log)
         # Renewed three times per lease, apart from the fetches, so a long fetch never lets it lapse
         # and a dead holder's schedule is taken over within one lease and a third.
         self.keep_lease.change_interval(seconds=bot.settings.sources.lease_seconds / 3)
@@ -45,9 +47,10 @@ class Sources(commands.Cog):
             return
         try:
             held = await fetcher.hold_schedule()
-        except Exception:
-            log.exception("could not renew the source schedule's lease; will try again")
+        except Exception as exc:
+            self._failing.failed("renewing the source schedule's lease", exc, key="lease")
             return
+        self._failing.succeeded("renewing the source schedule's lease", key="lease")
         if held and self._holding is False:
             # Taken over from a process that stopped renewing: run what is due now, not at the next check.
             self.schedule.run_now()
@@ -63,9 +66,10 @@ class Sources(commands.Cog):
         try:
             due = [name for name, at in (await fetcher.schedule()).items() if at <= fetcher.now()]
             counts = await fetcher.run_scheduled()
-        except Exception:
-            log.exception("source schedule run failed; will try at the next check")
+        except Exception as exc:
+            self._failing.failed("the source schedule run", exc, key="run")
             return 0
+        self._failing.succeeded("the source schedule run", key="run")
         if counts is None:
             if first:
                 log.info("source schedule at start: another process runs it (standing by)")

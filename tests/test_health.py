@@ -70,6 +70,14 @@ def test_a_failed_fetch_is_shown_but_a_restart_would_not_fix_it() -> None:
     assert any(f.name == "fetch hf" and "HTTP 503" in f.detail for f in findings)
 
 
+def test_a_good_fetch_that_left_out_malformed_entries_says_so_and_stays_healthy() -> None:
+    note = "1 malformed entry skipped: item 3 (2607.00001): publishedAt '2026-13-45' is not a date"
+    heartbeat = beat(fetches={"hf": FetchOutcome(NOW, True, 39, note)})
+    findings = assess(heartbeat, NOW, disconnect_grace=GRACE)
+    assert all(f.ok for f in findings)
+    assert [f.detail for f in findings if f.name == "fetch hf"] == [f"0 s ago: 39 papers ({note})"]
+
+
 def test_the_state_reports_into_a_heartbeat_that_round_trips_through_the_file(tmp_path: Path) -> None:
     now = [NOW]
     state = HealthState(tick_seconds=60, clock=lambda: now[0])
@@ -118,6 +126,33 @@ def test_a_sharded_process_says_which_shards_it_runs(tmp_path: Path) -> None:
 
 
 runner = CliRunner()
+
+
+def test_a_store_refusing_writes_is_unhealthy_and_says_why_until_it_writes_again(tmp_path: Path) -> None:
+    """A full disk: searches still work, but nothing can be posted, followed or saved."""
+    path = tmp_path / "heartbeat.json"
+    now = datetime.now(UTC)
+    state = HealthState(tick_seconds=60, clock=lambda: now)
+    state.gateway(connected=True)
+    state.ticked()
+    full = "The disk holding the database is full: nothing was saved. Free some space."
+    write_heartbeat(
+        path, state.heartbeat(interval_seconds=30, fetches={}, unwritable=(now - timedelta(minutes=3), full))
+    )
+    assert failing(read_heartbeat(path), now) == {"store"}
+    result = runner.invoke(app, ["health", "--file", str(path)])
+    assert result.exit_code == 1
+    assert f"✘ store: refusing writes since 3 min ago: {full}" in result.output
+
+    write_heartbeat(path, state.heartbeat(interval_seconds=30, fetches={}))  # a write went through again
+    result = runner.invoke(app, ["health", "--file", str(path)])
+    assert result.exit_code == 0 and "✔ store: writable" in result.output
+
+    # A heartbeat from before the store was reported still reads, as writable.
+    old = json.loads(path.read_text())
+    del old["unwritable_since"], old["unwritable_reason"]
+    path.write_text(json.dumps(old))
+    assert failing(read_heartbeat(path), now) == set()
 
 
 def test_health_exits_0_when_healthy_and_1_when_stale_missing_or_garbled(tmp_path: Path) -> None:

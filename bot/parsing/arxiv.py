@@ -2,6 +2,13 @@
 
 XML is parsed with defusedxml: feeds are input from the network, and entity expansion attacks
 should cost nothing.
+
+What an entry must have, from the feeds as arXiv sends them (tests/fixtures): every RSS item and
+Atom entry names its paper (an arXiv id: the RSS item's link or guid, the Atom entry's id) and has
+a title; an Atom entry always has its ``published`` time, an RSS item's ``pubDate`` may be missing
+(the channel's date stands in). A date that is there but not a date, an id that is not an arXiv
+id, or no title, and the entry is skipped (bot.parsing.skipped), not stored with a made-up id.
+Authors and abstract may be empty: arXiv has papers with neither that are still papers.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line
 from bot.errors import ParseError
 from bot.parsing._text import split_links
+from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -43,33 +51,48 @@ def _text(element: Element | None) -> str:
 
 
 def parse_arxiv_rss(
-    data: bytes, *, source: str = "<arxiv rss>", announce_types: tuple[str, ...] = ANNOUNCE_TYPES
+    data: bytes,
+    *,
+    source: str = "<arxiv rss>",
+    announce_types: tuple[str, ...] = ANNOUNCE_TYPES,
+    skipped: list[SkippedEntry] | None = None,
 ) -> list[ListedPaper]:
-    """One announcement day of one or more categories, in feed order."""
+    """One announcement day of one or more categories, in feed order; malformed items go to
+    ``skipped`` (None: they refuse the whole feed)."""
     root = _root(data, source)
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
         raise ParseError("not an RSS feed", source=source)
     day = _rfc822_date(_text(channel.find("pubDate")) or _text(channel.find("lastBuildDate")))
     papers: list[ListedPaper] = []
-    for item in channel.iter("item"):
+    for position, item in enumerate(channel.iter("item"), 1):
         kind = _text(item.find(f"{ARXIV}announce_type")) or "new"
         if kind not in announce_types:
             continue
         guid = _text(item.find("guid")).removeprefix("oai:arXiv.org:")
-        arxiv_id = parse_arxiv_id(_text(item.find("link"))) or parse_arxiv_id(guid)
+        link = _text(item.find("link"))
+        arxiv_id = parse_arxiv_id(link) or parse_arxiv_id(guid)
+        name = entry_name("item", position, arxiv_id or link or guid)
+        if arxiv_id is None:
+            skip(skipped, source, name, "no arXiv id in its link or guid")
+            continue
         # The link is versionless; the guid names the version announced (a "replace": v2 or later).
-        version = parse_arxiv_version(guid) or parse_arxiv_version(_text(item.find("link")))
+        version = parse_arxiv_version(guid) or parse_arxiv_version(link)
         title = _text(item.find("title"))
         if not title:
-            raise ParseError(f"item {len(papers) + 1} has no title", source=source)
+            skip(skipped, source, name, "no title")
+            continue
+        stated = _text(item.find("pubDate"))
+        listed = _rfc822_date(stated) if stated else day
+        if stated and listed is None:
+            skip(skipped, source, name, f"pubDate {quoted(stated)} is not a date")
+            continue
         description = _text(item.find("description"))
         found = _ABSTRACT.search(description)
         abstract = clean_line(found.group("text")) if found else description
         creators = _text(item.find(f"{DC}creator"))
         authors = tuple(a.strip() for a in re.split(r",\s*|\s+and\s+", creators) if a.strip())
         code_url, project_url = split_links(abstract)
-        listed = _rfc822_date(_text(item.find("pubDate"))) or day
         papers.append(
             ListedPaper(
                 Paper(
@@ -90,30 +113,53 @@ def parse_arxiv_rss(
     return papers
 
 
-def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[ListedPaper]:
-    """Entries of an arXiv API query result. The API is a search, not a daily list: no list date."""
+def parse_arxiv_atom(
+    data: bytes, *, source: str = "<arxiv atom>", skipped: list[SkippedEntry] | None = None
+) -> list[ListedPaper]:
+    """Entries of an arXiv API query result. The API is a search, not a daily list: no list date.
+    Malformed entries go to ``skipped`` (None: they refuse the whole feed)."""
     root = _root(data, source)
     if root.tag != f"{ATOM}feed":
         raise ParseError("not an Atom feed", source=source)
     papers: list[ListedPaper] = []
     for index, entry in enumerate(root.iter(f"{ATOM}entry"), 1):
         title = _text(entry.find(f"{ATOM}title"))
-        if not title or title == "Error":
-            raise ParseError(f"entry {index} has no title (an API error?)", source=source)
+        entry_id = _text(entry.find(f"{ATOM}id"))
+        if title == "Error" and parse_arxiv_id(entry_id) is None:
+            # The API's answer to a query it refuses: one entry titled Error, its summary the reason.
+            reason = _text(entry.find(f"{ATOM}summary")) or "no reason given"
+            raise ParseError(f"the arXiv API answered an error: {reason}", source=source)
+        name = entry_name("entry", index, entry_id)
+        arxiv_id = parse_arxiv_id(entry_id)
+        if arxiv_id is None:
+            skip(skipped, source, name, "its id is not an arXiv id" if entry_id else "no id")
+            continue
+        if not title:
+            skip(skipped, source, name, "no title")
+            continue
+        stated = _text(entry.find(f"{ATOM}published"))
+        published = _iso_date(stated)
+        if published is None:
+            skip(
+                skipped,
+                source,
+                name,
+                f"published {quoted(stated)} is not a date" if stated else "no published date",
+            )
+            continue
         abstract = _text(entry.find(f"{ATOM}summary"))
         code_url, project_url = split_links(abstract)
-        entry_id = _text(entry.find(f"{ATOM}id"))
         papers.append(
             ListedPaper(
                 Paper(
                     title=title,
                     abstract=abstract,
                     source=Source.ARXIV_ATOM,
-                    arxiv_id=parse_arxiv_id(entry_id),
+                    arxiv_id=arxiv_id,
                     arxiv_version=parse_arxiv_version(entry_id),
                     primary_class=_category(entry.find(f"{ARXIV}primary_category")),
                     authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
-                    published=_iso_date(_text(entry.find(f"{ATOM}published"))),
+                    published=published,
                     code_url=code_url,
                     project_url=project_url,
                 ),

@@ -10,6 +10,12 @@ top-level ``publishedAt`` is when it was submitted, often days earlier, so takin
 list into fragments. Older answers lack ``submittedOnDailyAt``; one answer is one day's list, so those
 items share one day: the file's date when known (a name like ``2024-12-06.json``), else the latest
 ``submittedOnDailyAt`` or top-level ``publishedAt`` in the answer.
+
+What an item must have: a ``paper`` object with its arXiv id and a title (every item of every
+recorded answer and of the 10k-paper corpus has them). ``publishedAt`` and ``submittedOnDailyAt``
+may be missing (older answers lack the latter), but one that is there and is not a date (month
+13) makes the item skipped (bot.parsing.skipped) rather than stored with its date lost. A field
+of the wrong type (a number for a title) is named with the type it has.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from bot.domain.people import AuthorCredit, Credits
 from bot.domain.text import clean_line, without_lone_surrogates
 from bot.domain.urls import web_url
 from bot.errors import ParseError
+from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
 
 # Real answers nest about five levels; Python's parser recurses once per level.
 MAX_DEPTH = 100
@@ -37,11 +44,13 @@ def parse_hf_api(
     source: str = "<hf api>",
     list_date: date | None = None,
     default_date: date | None = None,
+    skipped: list[SkippedEntry] | None = None,
 ) -> list[ListedPaper]:
-    """Papers of one day's list, in the API's (ranked) order.
+    """Papers of one day's list, in the API's (ranked) order (a skipped item keeps its rank).
 
     ``list_date`` is the day asked for (a fetch of ``?date=D``): every item is on that list.
-    ``default_date`` is the day for items that do not say which list they are on.
+    ``default_date`` is the day for items that do not say which list they are on. Malformed
+    items go to ``skipped`` (None: they refuse the whole answer).
     """
     try:
         text = data.decode("utf-8-sig")
@@ -60,7 +69,103 @@ def parse_hf_api(
     if not isinstance(items, list):
         raise ParseError("expected a JSON array of daily papers", source=source)
     fallback = list_date or default_date or _answer_day(items)
-    return [_listed(item, rank, source, list_date, fallback) for rank, item in enumerate(items, 1)]
+    papers = []
+    positions = _ItemPositions(text)
+    for rank, item in enumerate(items, 1):
+        try:
+            papers.append(_listed(item, rank, list_date, fallback))
+        except _Malformed as bad:
+            skip(skipped, source, bad.entry, bad.reason, line=positions.line(rank, bad.field))
+    return papers
+
+
+class _Malformed(Exception):
+    def __init__(self, entry: str, reason: str, field: tuple[str, ...] = ()) -> None:
+        self.entry, self.reason, self.field = entry, reason, field
+
+
+_ITEM_GAP = re.compile(r"[\s,]*")  # between the top-level array's items
+_KEY_END = re.compile(r"\s*:")  # after a string that is an object's key
+
+
+class _ItemPositions:
+    """The line of an item's field, for naming a malformed item. ``json.loads`` keeps no positions,
+    so the answer's items are found again, only once one is malformed: a good answer (the 10k-paper
+    corpus) pays nothing for it."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+
+    def line(self, rank: int, field: tuple[str, ...]) -> int | None:
+        if self._starts is None:
+            self._starts = self._item_starts()
+        if rank > len(self._starts):
+            return None
+        start = self._starts[rank - 1]
+        end = self._starts[rank] if rank < len(self._starts) else len(self._text)
+        return self._text.count("\n", 0, self._key_at(start, end, field)) + 1
+
+    def _item_starts(self) -> list[int]:
+        text, decoder = self._text, json.JSONDecoder()
+        starts: list[int] = []
+        position = text.index("[") + 1
+        while True:
+            gap = _ITEM_GAP.match(text, position)
+            position = gap.end() if gap else position
+            if position >= len(text) or text[position] == "]":
+                return starts
+            starts.append(position)
+            _, position = decoder.raw_decode(text, position)
+
+    def _key_at(self, start: int, end: int, field: tuple[str, ...]) -> int:
+        """Where the key ``field`` (a path: ("paper", "title")) is in the item at ``start``; as
+        far down the path as the item goes (its start when not even the first key is there)."""
+        found, depth, matched = start, 0, 0
+        for token in _BRACKET_OR_STRING.finditer(self._text, start, end):
+            bracket = token.group()
+            if bracket in "[{":
+                depth += 1
+            elif bracket in "]}":
+                depth -= 1
+                if depth < matched + 1 and matched:  # the object holding the next key closed
+                    return found
+            elif (
+                matched < len(field)
+                and depth == matched + 1
+                and _KEY_END.match(self._text, token.end())
+                and json.loads(bracket) == field[matched]
+            ):
+                found, matched = token.start(), matched + 1
+                if matched == len(field):
+                    return found
+        return found
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, as a reader would say it."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "text"
+
+
+def _stated_date(paper: dict[str, Any], key: str, where: str) -> date | None:
+    """The date ``paper[key]`` holds; None when it is missing; _Malformed when it is not a date."""
+    value = paper.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _Malformed(where, f"its {key} is {_kind(value)}, not a date", ("paper", key))
+    day = _date(value)
+    if day is None:
+        raise _Malformed(where, f"{key} {quoted(value)} is not a date", ("paper", key))
+    return day
 
 
 def _too_deep_at(text: str) -> int | None:
@@ -88,17 +193,32 @@ def _answer_day(items: list[Any]) -> date | None:
     return max(known) if known else None
 
 
-def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback: date | None) -> ListedPaper:
-    where = f"item {rank}"
+def _listed(item: Any, rank: int, list_date: date | None, fallback: date | None) -> ListedPaper:
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
-        raise ParseError(f"{where} has no 'paper' object", source=source)
+        raise _Malformed(f"item {rank}", "no 'paper' object", ("paper",))
     paper = item["paper"]
-    title = clean_line(_text(paper.get("title")) or _text(item.get("title")))
+    raw_id = paper.get("id")
+    where = entry_name("item", rank, raw_id if isinstance(raw_id, str) else "")
+    if raw_id is None:
+        raise _Malformed(where, "no id", ("paper",))
+    if not isinstance(raw_id, str):
+        raise _Malformed(where, f"its id is {_kind(raw_id)}, not text", ("paper", "id"))
+    arxiv_id = parse_arxiv_id(raw_id)
+    if arxiv_id is None:
+        raise _Malformed(where, "its id is not an arXiv id", ("paper", "id"))
+    title_at: tuple[str, ...] = ("paper", "title")
+    raw_title = paper.get("title")
+    if raw_title is None or raw_title == "":  # some answers carry the title on the item only
+        raw_title, title_at = item.get("title"), ("title",)
+    if raw_title is not None and not isinstance(raw_title, str):
+        raise _Malformed(where, f"its title is {_kind(raw_title)}, not text", title_at)
+    title = clean_line(_text(raw_title))
     if not title:
-        raise ParseError(f"{where} has no title", source=source)
-    arxiv_id = parse_arxiv_id(_text(paper.get("id")))
+        raise _Malformed(where, "no title", ("paper",))
+    published = _stated_date(paper, "publishedAt", where)
+    listed_on = _stated_date(paper, "submittedOnDailyAt", where)
     organization: dict[str, Any] = item["organization"] if isinstance(item.get("organization"), dict) else {}
-    day = list_date or _date(paper.get("submittedOnDailyAt")) or fallback
+    day = list_date or listed_on or fallback
     authors = tuple(
         clean_line(_text(a.get("name")))
         for a in _array(paper.get("authors"))
@@ -116,9 +236,9 @@ def _listed(item: Any, rank: int, source: str, list_date: date | None, fallback:
             source=Source.HF_API,
             arxiv_id=arxiv_id,
             authors=authors,
-            published=_date(paper.get("publishedAt")),
+            published=published,
             first_listed=day,
-            hf_url=hf_paper_url(arxiv_id) if arxiv_id else None,
+            hf_url=hf_paper_url(arxiv_id),
             code_url=_url(paper.get("githubRepo")),
             project_url=_url(paper.get("projectPage")),
             thumbnail_url=_url(item.get("thumbnail")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.domain.models import ListedPaper, Paper, Source
@@ -189,7 +189,10 @@ def parse_hf_page(
     card = _Card()
     papers: list[ListedPaper] = []
 
-    for token in _tokens(lines, indents, start, reference, year, source):
+    tokens = list(_tokens(lines, indents, start, reference, year, source))
+    for index, token in enumerate(tokens):
+        if _is_short_abstract(token, card, tokens, index):
+            token = replace(token, kind="abstract")
         if token.kind == "date":
             if card.title is None:  # between cards: a new day's section
                 section, rank, card = token.day, 0, _Card()
@@ -238,6 +241,25 @@ def parse_hf_page(
     if not papers:
         raise ParseError("no papers found (expected title and abstract paragraphs)", source=source)
     return papers
+
+
+def _is_short_abstract(token: _Token, card: _Card, tokens: Sequence[_Token], index: int) -> bool:
+    """Whether a block read as a title is in fact the abstract of the card above it.
+
+    A block is read as an abstract by its length (``_looks_like_abstract``), so an abstract under
+    200 characters reads as a title, and a card with one was refused as "title ... has no
+    abstract (another title follows)". It is the card's abstract when it follows the card's title
+    directly (no author or date lines between: after those, a short line is the organisation),
+    reads as prose (it ends a sentence) and no abstract follows it (then it would be a title whose
+    card lost the abstract above)."""
+    if token.kind != "title" or card.title is None or card.meta_after_title or token.indented:
+        return False
+    if not token.text.endswith((".", "!", "?")):
+        return False
+    for later in range(index + 1, len(tokens)):  # the next block, not a copy of the rest of the page
+        if tokens[later].kind in ("title", "abstract", "date"):
+            return tokens[later].kind != "abstract"
+    return True
 
 
 def _short(title: str) -> str:

@@ -48,6 +48,7 @@ from bot.domain.schedule import (
 from bot.domain.topics import TopicFilter, parse_topic, topic_line
 from bot.domain.weekly import WeeklyEntry, plan_weekly, week_lists
 from bot.errors import InvalidInput, PaperbotError
+from bot.repeating_failure import RepeatingFailures
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.missed_digests import LOOK_BACK, MissedDigests
 from bot.services.papers import utcnow
@@ -220,6 +221,7 @@ class DigestService:
         self._pacer = pacer or Pacer(FANOUT_RATE, burst=FANOUT_BURST)
         self._concurrency = concurrency
         self._running = False
+        self._failing = RepeatingFailures(log)  # a post failing every tick (a full disk) logs a spell
         self._again = False
         self._notices = notices
         self.missed = MissedDigests(
@@ -714,16 +716,14 @@ class DigestService:
 
         async def one(config: DigestConfig, day: date) -> PostOutcome | None:
             async with gate:
+                what = f"digest for guild {config.guild_id} channel {config.channel_id} on {day}"
                 try:
-                    return await self.post(config, day, poster, memo=memo)
-                except Exception:
-                    log.exception(
-                        "digest for guild %s channel %s on %s failed; will retry",
-                        config.guild_id,
-                        config.channel_id,
-                        day,
-                    )
+                    outcome = await self.post(config, day, poster, memo=memo)
+                except Exception as exc:
+                    self._failing.failed(what, exc, key=(config.ledger, day))
                     return None
+                self._failing.succeeded(what, key=(config.ledger, day))
+                return outcome
 
         outcomes = await asyncio.gather(*(one(config, day) for config, day in due))
         return [o for o in outcomes if o is not None and o.state is not Outcome.ALREADY]

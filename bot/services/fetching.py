@@ -18,12 +18,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.domain.models import ListedPaper
 from bot.domain.rate_budget import RateBudget
 from bot.domain.sources import SourcePolicy, next_fetch, recent_days
 from bot.domain.text import without_lone_surrogates
+from bot.parsing.skipped import SkippedEntry
 from bot.services.delivery import new_instance_id
 from bot.services.papers import PaperService
 from bot.settings import SourceSettings
@@ -66,6 +68,17 @@ async def next_fetches(
         name: max(now, next_fetch(policy, await fetch_log.state(name), now))
         for name, policy in policies.items()
     }
+
+
+def skipped_note(skipped: Sequence[SkippedEntry]) -> str | None:
+    """What a successful fetch's log row says about the entries it left out (None: none), shown
+    beside its paper count by /digest show, doctor and health."""
+    if not skipped:
+        return None
+    first = skipped[0]
+    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+    count = f"{len(skipped)} malformed {'entry' if len(skipped) == 1 else 'entries'} skipped"
+    return f"{count}: {first.entry}: {first.reason}{more}"
 
 
 class FetchService:
@@ -133,16 +146,24 @@ class FetchService:
     # ---- one fetch -----------------------------------------------------------------------------
 
     async def fetch_day(self, day: date) -> UpsertCounts:
-        """Fetch and store the Hugging Face list for ``day``; a failure is recorded, then raised."""
+        """Fetch and store the Hugging Face list for ``day``; a failure is recorded, then raised.
+        Malformed items are left out and named (log, and the counts' ``skipped``); the rest is stored."""
+        skipped: list[SkippedEntry] = []
         try:
-            listed = await self._hf.daily_list(day)
+            listed = await self._hf.daily_list(day, skipped=skipped)
         except FetchError as exc:
             await self._record(day, ok=False, papers=0, error=str(exc))
             raise
         counts = await self._store(listed, day, "hf")
-        await self._record(day, ok=True, papers=len(listed), error=None)
+        await self._record(day, ok=True, papers=len(listed), error=skipped_note(skipped))
         log.info("fetched %d papers for %s: %d new", len(listed), day, counts.new)
-        return counts
+        return self._with_skipped(counts, skipped)
+
+    @staticmethod
+    def _with_skipped(counts: UpsertCounts, skipped: list[SkippedEntry]) -> UpsertCounts:
+        for entry in skipped:
+            log.warning("%s", entry)
+        return replace(counts, skipped=counts.skipped + tuple(skipped))
 
     async def refresh_recent(self, keep_lease: KeepLease | None = None) -> UpsertCounts:
         """Re-fetch the last ``refresh_days`` Hugging Face lists (oldest first): late additions and
@@ -196,15 +217,19 @@ class FetchService:
         """Fetch today's arXiv announcements for ``categories`` (default: the configured ones)."""
         if self._arxiv is None:
             raise FetchError("arXiv is not configured")
+        skipped: list[SkippedEntry] = []
         async with self._locks["arxiv"]:
             try:
-                listed = await self._arxiv.announcements(list(categories) or self._categories)
+                listed = await self._arxiv.announcements(
+                    list(categories) or self._categories, skipped=skipped
+                )
             except FetchError as exc:
                 await self._record(None, ok=False, papers=0, error=str(exc), source="arxiv")
                 raise
             counts = await self._store(listed, None, "arxiv")
-            await self._record(None, ok=True, papers=len(listed), error=None, source="arxiv")
-        return counts
+            note = skipped_note(skipped)
+            await self._record(None, ok=True, papers=len(listed), error=note, source="arxiv")
+        return self._with_skipped(counts, skipped)
 
     async def _store(self, listed: Sequence[ListedPaper], day: date | None, source: str) -> UpsertCounts:
         """Ingest a fetched list (one transaction); a failure to store it is recorded as a failed fetch,

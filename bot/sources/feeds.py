@@ -11,6 +11,7 @@ from bot.domain.models import ListedPaper
 from bot.errors import ParseError
 from bot.parsing.arxiv import parse_arxiv_atom, parse_arxiv_rss
 from bot.parsing.hf_api import parse_hf_api
+from bot.parsing.skipped import SkippedEntry
 from bot.sources.http import FetchError, HttpClient, Sleep
 
 HF_API = "https://huggingface.co/api/daily_papers"
@@ -27,12 +28,14 @@ class HuggingFaceSource:
         self._url = base_url
         self._page_size = page_size
 
-    async def daily_list(self, day: date) -> list[ListedPaper]:
-        """The Daily Papers list for ``day`` (empty on weekends and holidays)."""
+    async def daily_list(self, day: date, *, skipped: list[SkippedEntry] | None = None) -> list[ListedPaper]:
+        """The Daily Papers list for ``day`` (empty on weekends and holidays); malformed items go to
+        ``skipped`` (None: they fail the fetch)."""
         params = {"date": day.isoformat(), "limit": str(self._page_size)}
         data = await self._http.get(self._url, params=params)
         try:
-            return parse_hf_api(data, source=f"{self._url}?date={day.isoformat()}", list_date=day)
+            source = f"{self._url}?date={day.isoformat()}"
+            return parse_hf_api(data, source=source, list_date=day, skipped=skipped)
         except ParseError as exc:
             raise FetchError(
                 f"Hugging Face answered something that is not a papers list: {exc.reason}"
@@ -70,17 +73,23 @@ class ArxivSource:
             finally:
                 self._last_request = self._monotonic()
 
-    async def announcements(self, categories: Sequence[str]) -> list[ListedPaper]:
-        """Today's RSS announcements (new, cross-list, replacements) for the categories."""
+    async def announcements(
+        self, categories: Sequence[str], *, skipped: list[SkippedEntry] | None = None
+    ) -> list[ListedPaper]:
+        """Today's RSS announcements (new, cross-list, replacements) for the categories; malformed
+        items go to ``skipped`` (None: they fail the fetch)."""
         url = self._rss_url + "+".join(categories)
         data = await self._polite_get(url)
         try:
-            return parse_arxiv_rss(data, source=url)
+            return parse_arxiv_rss(data, source=url, skipped=skipped)
         except ParseError as exc:
             raise FetchError(f"arXiv RSS answered something that is not a feed: {exc.reason}") from None
 
-    async def query(self, search_query: str, *, max_results: int = 100) -> list[ListedPaper]:
-        """Papers from the Atom query API (newest submissions first)."""
+    async def query(
+        self, search_query: str, *, max_results: int = 100, skipped: list[SkippedEntry] | None = None
+    ) -> list[ListedPaper]:
+        """Papers from the Atom query API (newest submissions first); malformed entries go to
+        ``skipped`` (None: they fail the query)."""
         params = {
             "search_query": search_query,
             "sortBy": "submittedDate",
@@ -89,6 +98,6 @@ class ArxivSource:
         }
         data = await self._polite_get(self._api_url, params)
         try:
-            return parse_arxiv_atom(data, source=self._api_url)
+            return parse_arxiv_atom(data, source=self._api_url, skipped=skipped)
         except ParseError as exc:
             raise FetchError(f"arXiv API answered something that is not a feed: {exc.reason}") from None

@@ -12,6 +12,8 @@ from contextlib import AbstractAsyncContextManager
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
+from bot.storage.write_health import WriteHealth
+
 
 class Row(Protocol):
     """A result row read by position or by column name (sqlite3.Row and asyncpg.Record both are)."""
@@ -149,6 +151,8 @@ class BulkCopy(Protocol):
 
 class Store(Protocol):
     """A paperbot store on either backend: what services and commands use."""
+
+    writes: WriteHealth  # whether writes go through or are refused for lack of space
 
     @property
     def connection(self) -> Connection: ...

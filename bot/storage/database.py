@@ -23,11 +23,12 @@ from aiosqlite.context import Result
 from bot.domain.ids import title_id_from_key
 from bot.domain.people import PersonFollow, family_key, fold_name
 from bot.domain.text import search_text, title_key, word_set
-from bot.errors import StorageUnavailable
+from bot.errors import DiskFull, StorageUnavailable
 from bot.storage import stoppable
 from bot.storage.connection import SQLITE, Dialect
 from bot.storage.folder_claim import FolderClaim, claim_for_use
 from bot.storage.sandbox_marker import MARKER_TABLE
+from bot.storage.write_health import WriteHealth
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,7 @@ class Database:
         self.busy_timeout_ms = 5000
         self.readonly = False  # opened by open_readonly: nothing may be written, maintenance included
         self._claim = FolderClaim(None)  # see bot/storage/folder_claim.py
+        self.writes = WriteHealth()
 
     @property
     def dialect(self) -> Dialect:
@@ -359,13 +361,14 @@ class Database:
         await self._begin(_write_wait.get())
         try:
             token = _writing.set(self)
+            changes_before = writer.total_changes
             try:
                 yield writer
             except BaseException as exc:
                 if writer.in_transaction:
                     await writer.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.OperationalError) and _is_capacity_error(exc):
-                    raise _unavailable(exc) from exc
+                    raise self._unavailable(exc) from exc
                 raise
             else:
                 try:
@@ -374,12 +377,21 @@ class Database:
                     if writer.in_transaction:
                         await writer.execute("ROLLBACK")
                     if _is_capacity_error(exc):
-                        raise _unavailable(exc) from exc
+                        raise self._unavailable(exc) from exc
                     raise
+                if writer.total_changes != changes_before:
+                    self.writes.wrote()
             finally:
                 _writing.reset(token)
         finally:
             self._write_lock.release()
+
+    def _unavailable(self, exc: sqlite3.OperationalError) -> StorageUnavailable:
+        if "full" in str(exc).lower():
+            full = DiskFull()
+            self.writes.refused(str(full))
+            return full
+        return StorageUnavailable(BUSY)
 
     async def _begin(self, policy: WriteWait | None) -> None:
         """Hold the write lock and an open write transaction (BEGIN IMMEDIATE), or raise."""
@@ -459,7 +471,7 @@ class Database:
                     text = str(exc).lower()
                     if not ("locked" in text or "busy" in text):
                         if _is_capacity_error(exc):
-                            raise _unavailable(exc) from exc
+                            raise self._unavailable(exc) from exc
                         raise
                 left = deadline - loop.time()
                 if left <= 0 or abandoned.is_set():
@@ -562,11 +574,3 @@ def authors_search_text(authors: str) -> str:
 def _is_capacity_error(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text or "full" in text
-
-
-def _unavailable(exc: sqlite3.OperationalError) -> StorageUnavailable:
-    if "full" in str(exc).lower():
-        return StorageUnavailable(
-            "The disk holding the database is full: nothing was saved. Free some space."
-        )
-    return StorageUnavailable(BUSY)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from bot.domain.dedup import place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import word_set
+from bot.parsing.skipped import SkippedEntry
 from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.paper_rows import (
     PAPER_FIELDS,
@@ -91,6 +92,8 @@ class UpsertCounts:
     code_linked: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
     # Stored papers whose arXiv version went up (from v1 when none was seen): their savers hear.
     revised: tuple[StoredPaper, ...] = field(default=(), compare=False, repr=False)
+    # Entries of the fetched lists left out as malformed: what `paperbot ingest` names after the counts.
+    skipped: tuple[SkippedEntry, ...] = field(default=(), compare=False, repr=False)
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(
@@ -100,6 +103,7 @@ class UpsertCounts:
             self.inserted + other.inserted,
             self.code_linked + other.code_linked,
             self.revised + other.revised,
+            self.skipped + other.skipped,
         )
 
 

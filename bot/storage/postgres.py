@@ -19,12 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.errors import StorageUnavailable, StoreMisconfigured
+from bot.errors import DiskFull, StorageUnavailable, StoreMisconfigured
 from bot.storage.connection import POSTGRES, Connection, Dialect
 from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
 from bot.storage.people import backfill_author_names
 from bot.storage.pg_copy import streamed
 from bot.storage.refold import refold_names
+from bot.storage.write_health import WriteHealth
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,7 @@ class PostgresDatabase:
         self.path = redacted(url)
         self.connection = PgRoutedConnection(self)
         self._open_transactions = 0
+        self.writes = WriteHealth()
 
     @property
     def dialect(self) -> Dialect:
@@ -291,13 +293,20 @@ class PostgresDatabase:
                 await transaction.rollback()
                 raise
             else:
+                # Only while marked unwritable: whether this transaction wrote (it has a
+                # transaction id only then), since a commit that wrote nothing proves no room.
+                wrote = self.writes.unwritable is not None and await connection.fetchval(
+                    "SELECT txid_current_if_assigned() IS NOT NULL"
+                )
                 await transaction.commit()
+                if wrote:
+                    self.writes.wrote()
         except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
             raise StorageUnavailable(BUSY) from exc
         except asyncpg.DiskFullError as exc:
-            raise StorageUnavailable(
-                "The disk holding the database is full: nothing was saved. Free some space."
-            ) from exc
+            full = DiskFull()
+            self.writes.refused(str(full))
+            raise full from exc
         except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
             raise StorageUnavailable(UNREACHABLE) from exc
         finally:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import StorageUnavailable
+from bot.errors import DiskFull, StorageUnavailable
 from bot.services.papers import PaperService
 from bot.storage.database import Database, WriteWait, wait_for_writes
 
@@ -61,19 +61,34 @@ async def test_a_lock_beyond_the_busy_timeout_is_a_clear_error_and_writes_nothin
     await db.close()
 
 
-async def test_a_full_disk_is_a_clear_error_and_the_store_stays_as_it_was(
+async def test_a_full_disk_is_a_clear_error_and_the_store_stays_as_it_was_marked_unwritable(
     tmp_path: Path, sample_papers: list
 ) -> None:
+    """Marked for `paperbot health` from the first refused write until a write goes through."""
     db = await Database.open(tmp_path / "full.db")
     service = PaperService(db)
     await service.ingest(sample_papers[:10])
+    assert db.writes.unwritable is None
     async with db.connection.execute("PRAGMA page_count") as cursor:
         pages = (await cursor.fetchone())[0]
     await db.writer.execute(f"PRAGMA max_page_count = {pages + 2}")  # the "disk" is nearly full
-    with pytest.raises(StorageUnavailable, match=r"disk .* is full"):
+    with pytest.raises(DiskFull, match=r"disk .* is full"):
         await service.ingest(sample_papers[10:])
     assert (await service.stats()).papers == 10
     assert await service.search.search("federated learning")  # still readable and searchable
+    refused = db.writes.unwritable
+    assert refused is not None and "disk holding the database is full" in refused.reason
+    with pytest.raises(DiskFull):  # still full: the spell keeps its start
+        await service.ingest(sample_papers[10:])
+    assert db.writes.unwritable == refused
+    async with db.transaction():  # a transaction that only reads needs no room and proves none
+        pass
+    assert db.writes.unwritable == refused
+
+    await db.writer.execute(f"PRAGMA max_page_count = {pages * 100}")  # space freed
+    await service.ingest(sample_papers[10:])
+    assert db.writes.unwritable is None
+    assert (await service.stats()).papers == len(sample_papers)
     await db.close()
 
 
