@@ -16,7 +16,7 @@ from defusedxml.common import DefusedXmlException
 
 from bot.domain.ids import parse_arxiv_id, parse_arxiv_version
 from bot.domain.models import ListedPaper, Paper, Source
-from bot.domain.text import clean_line
+from bot.domain.text import clean_line, clean_lines
 from bot.errors import ParseError
 from bot.parsing._text import split_links
 
@@ -112,7 +112,7 @@ def parse_arxiv_atom(data: bytes, *, source: str = "<arxiv atom>") -> list[Liste
                     arxiv_id=parse_arxiv_id(entry_id),
                     arxiv_version=parse_arxiv_version(entry_id),
                     primary_class=_category(entry.find(f"{ARXIV}primary_category")),
-                    authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
+                    authors=clean_lines(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
                     published=_iso_date(_text(entry.find(f"{ATOM}published"))),
                     code_url=code_url,
                     project_url=project_url,
