@@ -23,6 +23,7 @@ from bot.domain.layout import (
 )
 from bot.domain.models import Paper
 from bot.domain.schedule import DigestConfig, post_instant
+from bot.domain.text import clean_lines
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
@@ -64,18 +65,19 @@ def paper_embed(paper: Paper) -> discord.Embed:
         description=md(cut_at_sentence(paper.abstract, ABSTRACT_LIMIT)),
         colour=ACCENT,
     )
-    if paper.authors:
-        authors = md(short_authors(paper.authors, keep=5, limit=FIELD_VALUE - 20))
-        embed.add_field(name="Authors", value=authors, inline=False)
+    # Judged after cleaning: names stored before blanks were (only zero-width characters) show
+    # nothing, and Discord refuses a field with an empty value.
+    authors = short_authors(paper.authors, keep=5, limit=FIELD_VALUE - 20)
+    if authors:
+        embed.add_field(name="Authors", value=md(authors), inline=False)
     when = _day(paper)
     if when:
         embed.add_field(name="Published" if paper.published else "Listed", value=when.isoformat())
     if paper.upvotes is not None:
         embed.add_field(name="Upvotes", value=f"▲ {paper.upvotes}")
-    if paper.ai_keywords:
-        embed.add_field(
-            name="Keywords", value=md(truncate(", ".join(paper.ai_keywords), FIELD_VALUE)), inline=False
-        )
+    keywords = ", ".join(dict.fromkeys(clean_lines(paper.ai_keywords)))
+    if keywords:
+        embed.add_field(name="Keywords", value=md(truncate(keywords, FIELD_VALUE)), inline=False)
     if paper.thumbnail_url:
         embed.set_thumbnail(url=paper.thumbnail_url)
     embed.set_footer(text=f"id {paper.id}")

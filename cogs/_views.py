@@ -16,7 +16,7 @@ import discord
 from bot.domain.digest import PaperRef, paper_ref
 from bot.domain.layout import escape, truncate
 from bot.domain.models import Paper
-from bot.domain.text import clean_line
+from bot.domain.text import clean_line, clean_lines
 from bot.errors import InvalidInput
 from bot.logging_context import current_context, set_context
 from cogs._render import md, paper_embed, paper_links, similar_page
@@ -233,12 +233,19 @@ class AnotherOne(
 FOLLOW_MENU_ID = "follow-keyword"
 
 
+def followable(keywords: Sequence[str]) -> list[str]:
+    """The keywords a menu can offer: cleaned again (one stored before blanks were judged after
+    cleaning may be only zero-width characters, and Discord refuses an empty option label), each
+    within an option's 100 characters, at most the menu's 25."""
+    return list(dict.fromkeys(keyword[:100].strip() for keyword in clean_lines(keywords)))[:25]
+
+
 class FollowKeywords(discord.ui.DynamicItem[discord.ui.Select[Any]], template=FOLLOW_MENU_ID):
     """A menu under a paper: follow one of its keywords (for whoever picks it). The keyword is the
     option's value, so the menu keeps working on old messages and after a restart."""
 
     def __init__(self, keywords: Sequence[str] = ()) -> None:
-        unique = list(dict.fromkeys(k[:100] for k in keywords))[:25]
+        unique = followable(keywords)
         options = [discord.SelectOption(label=k, value=k) for k in unique]
         select: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=FOLLOW_MENU_ID,

@@ -37,7 +37,6 @@ from cogs._views import (
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 10
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # within Discord's smallest upload limit for bots
 PaperOption = app_commands.Range[str, 1, 300]
 
 
@@ -293,7 +292,10 @@ class Library(
             text = "Weekly picks are off."
         await self._reply(interaction, text)
 
-    @app_commands.command(name="export", description="Your library as a file for a reference manager")
+    @app_commands.command(
+        name="export",
+        description="Your library as a file for a reference manager (up to 10 MiB, Discord's limit)",
+    )
     @app_commands.describe(
         format="bibtex (LaTeX), ris (Zotero, EndNote), csv or markdown", tag="Only this tag"
     )
@@ -303,13 +305,24 @@ class Library(
         format: Literal["bibtex", "ris", "csv", "markdown"],
         tag: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
+        # A full library takes seconds to read and write out, longer than Discord's 3 s to answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.export(interaction.user.id, ExportFormat(format), tag)
-        if len(result.data) > MAX_UPLOAD_BYTES:
-            raise InvalidInput("That export is too large to upload: export one tag at a time.")
+        # What Discord accepts here: 10 MiB for a bot, more in a boosted server.
+        limit = interaction.filesize_limit
+        if len(result.data) > limit:
+            raise InvalidInput(
+                f"That export is {mebibytes(len(result.data))}, over Discord's {mebibytes(limit)} upload "
+                "limit: export one tag at a time (the tag option)."
+            )
         file = discord.File(io.BytesIO(result.data), filename=result.filename)
-        await interaction.response.send_message(
+        await interaction.followup.send(
             f"Your library: {plural(result.count, 'paper')} as {format}.", file=file, ephemeral=True
         )
+
+
+def mebibytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 async def setup(bot: PaperBot) -> None:

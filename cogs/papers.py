@@ -31,6 +31,7 @@ from cogs._views import (
     VoteToggle,
     another_one,
     components,
+    followable,
     page_blob,
     paged,
     paged_blob,
@@ -179,7 +180,7 @@ class Papers(commands.GroupCog, group_name="papers", group_description="Find and
         self, interaction: discord.Interaction[PaperBot], paper: app_commands.Range[str, 1, 300]
     ) -> None:
         found = await self.papers.show(paper)
-        follow = [FollowKeywords(found.ai_keywords)] if found.ai_keywords else []
+        follow = [FollowKeywords(found.ai_keywords)] if followable(found.ai_keywords) else []
         view = components(*follow, *paper_items(found))
         await interaction.response.send_message(embed=_render.paper_embed(found), view=view)
 

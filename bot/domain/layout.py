@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
-from bot.domain.text import clean_line, strip_invisible
+from bot.domain.text import clean_line, clean_lines, strip_invisible
 
 ELLIPSIS = "…"
 T = TypeVar("T")
@@ -87,6 +87,7 @@ def byline(*parts: str) -> str:
 
 def short_authors(authors: Sequence[str], *, keep: int = 3, limit: int = 200) -> str:
     """``A, B, C et al.`` for long lists; always within ``limit`` characters; empty when unknown."""
+    authors = clean_lines(authors)  # a name stored before blanks were judged after cleaning may be blank
     if not authors:
         return ""
     shown = ", ".join(authors[:keep])

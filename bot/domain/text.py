@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 # Chinese and Japanese write a sentence without spaces, so unicode61 would keep "扩散模型的研究" as
 # one word and only the whole run would be found. Each Han or kana character is a word of its own
@@ -136,3 +136,9 @@ def clean_line(text: str) -> str:
     """One storable line: runs of white space (hard line breaks included) become single spaces and
     lone surrogates become U+FFFD."""
     return _SPACES.sub(" ", strip_invisible(without_lone_surrogates(text))).strip()
+
+
+def clean_lines(texts: Iterable[str]) -> tuple[str, ...]:
+    """``clean_line`` of each text, leaving out those it empties: a name or keyword of only
+    zero-width characters is blank once cleaned, so blanks are judged after cleaning, never before."""
+    return tuple(line for line in map(clean_line, texts) if line)

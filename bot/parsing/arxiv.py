@@ -23,7 +23,7 @@ from defusedxml.common import DefusedXmlException
 
 from bot.domain.ids import parse_arxiv_id, parse_arxiv_version
 from bot.domain.models import ListedPaper, Paper, Source
-from bot.domain.text import clean_line
+from bot.domain.text import clean_line, clean_lines
 from bot.errors import ParseError
 from bot.parsing._text import split_links
 from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
@@ -158,7 +158,7 @@ def parse_arxiv_atom(
                     arxiv_id=arxiv_id,
                     arxiv_version=parse_arxiv_version(entry_id),
                     primary_class=_category(entry.find(f"{ARXIV}primary_category")),
-                    authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
+                    authors=clean_lines(_text(a.find(f"{ATOM}name")) for a in entry.iter(f"{ATOM}author")),
                     published=published,
                     code_url=code_url,
                     project_url=project_url,

@@ -28,7 +28,7 @@ from typing import Any
 from bot.domain.ids import hf_paper_url, parse_arxiv_id
 from bot.domain.models import ListedPaper, Paper, Signals, Source
 from bot.domain.people import AuthorCredit, Credits
-from bot.domain.text import clean_line, without_lone_surrogates
+from bot.domain.text import clean_line, clean_lines, without_lone_surrogates
 from bot.domain.urls import web_url
 from bot.errors import ParseError
 from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
@@ -219,15 +219,11 @@ def _listed(item: Any, rank: int, list_date: date | None, fallback: date | None)
     listed_on = _stated_date(paper, "submittedOnDailyAt", where)
     organization: dict[str, Any] = item["organization"] if isinstance(item.get("organization"), dict) else {}
     day = list_date or listed_on or fallback
-    authors = tuple(
-        clean_line(_text(a.get("name")))
-        for a in _array(paper.get("authors"))
-        if isinstance(a, dict) and _text(a.get("name")).strip()
-    )
+    authors = clean_lines(_text(a.get("name")) for a in _array(paper.get("authors")) if isinstance(a, dict))
     keywords = _array(paper.get("ai_keywords"))
     if isinstance(paper.get("ai_keywords"), str):  # one keyword, not one per letter
         keywords = [paper["ai_keywords"]]
-    keyword_texts = tuple(clean_line(_text(k)) for k in keywords if _text(k).strip())
+    keyword_texts = clean_lines(_text(k) for k in keywords)
     upvotes = paper.get("upvotes")
     return ListedPaper(
         Paper(

@@ -132,7 +132,7 @@ class Rest(World):
             log.warning("emulator: unknown route %s %s", request.method, path)
             return error_response(404, "404: Not Found")
         files: list[Upload] = body.pop(FILES, []) if isinstance(body, dict) else []
-        if any(len(upload.data) > ATTACHMENT_BYTES for upload in files):
+        if sum(len(upload.data) for upload in files) > ATTACHMENT_BYTES:
             self.rejections.append((f"{request.method} {path}", [("files", "Request entity too large")]))
             return error_response(413, "Request entity too large", 40005)
         problems = self._problems(request.method, route_shape(parts), parts, body)

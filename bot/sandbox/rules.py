@@ -36,7 +36,9 @@ FOOTER, AUTHOR = 2048, 256
 ROWS, ROW_BUTTONS, LABEL, CUSTOM_ID = 5, 5, 80, 100
 BUTTON, STRING_SELECT = 2, 3  # component types
 MENU_OPTIONS, OPTION_CHARS, PLACEHOLDER = 25, 100, 150
-ATTACHMENTS, ATTACHMENT_BYTES = 10, 10_000_000  # files per message; the upload limit interactions announce
+# Files per message, and the bytes they may total: a bot's upload limit in a server without boosts
+# (10 MiB, discord.py's DEFAULT_FILE_SIZE_LIMIT_BYTES), which interactions announce.
+ATTACHMENTS, ATTACHMENT_BYTES = 10, 10 * 1024 * 1024
 LINK_STYLE = 5
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -167,11 +168,13 @@ class LibraryService:
 
     async def export(self, user_id: int, fmt: ExportFormat, tag: str | None = None) -> Export:
         folded = parse_tag(tag) if tag else None
-        entries = await self.repository.entries(user_id, ReadFilter.ALL, folded)
+        entries = await self.repository.every_entry(user_id, folded)
         if not entries:
             what = f" tagged “{folded}”" if folded else ""
             raise InvalidInput(f"Your library has no papers{what} to export yet.")
-        filename, data = render(fmt, entries)
+        # Writing thousands of long entries is seconds of pure Python: on a worker thread the event
+        # loop keeps answering other members and the gateway's heartbeats meanwhile.
+        filename, data = await asyncio.to_thread(render, fmt, entries)
         return Export(filename, data, len(entries))
 
     # ---- picks for you ------------------------------------------------------------------------

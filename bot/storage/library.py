@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -141,6 +142,19 @@ class LibraryRepository:
         )
         async with self._db.execute(sql, (user_id, tag, tag, limit, offset)) as cursor:
             return [entry_from_row(row) for row in await cursor.fetchall()]
+
+    async def every_entry(self, user_id: int, tag: str | None = None) -> list[LibraryEntry]:
+        """Every saved paper (or every one with ``tag``), newest saved first, for an export.
+
+        Up to the library cap of long rows: turning them into entries takes a second or more of
+        Python, so it runs on a worker thread and the event loop keeps answering meanwhile."""
+        sql = (
+            f"{_SELECT} WHERE l.user_id = ?{_has_tag(self._db.dialect)} "
+            "ORDER BY l.saved_at DESC, l.paper_pk DESC"
+        )
+        async with self._db.execute(sql, (user_id, tag, tag)) as cursor:
+            rows = await cursor.fetchall()
+        return await asyncio.to_thread(lambda: [entry_from_row(row) for row in rows])
 
     async def titles(self, user_id: int) -> list[tuple[str, str]]:
         """(paper id, title) of every saved paper, newest saved first: for autocomplete."""

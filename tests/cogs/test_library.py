@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
 import bibtexparser
+import discord
 import pytest
 import rispy
 import simcord
@@ -13,6 +16,7 @@ import simcord
 from bot.client import PaperBot
 from bot.domain.library import MAX_NOTE_CHARS, MAX_TAG_CHARS, ReadFilter, parse_tag
 from bot.domain.text import words
+from bot.exports import bibtex
 from bot.parsing.arxiv import parse_arxiv_atom
 from bot.services.container import Services
 from cogs.library import LibraryTurn
@@ -196,6 +200,64 @@ async def test_export_is_an_attachment_that_parses(world: Any, services: Service
     for fmt, name in (("csv", "library.csv"), ("markdown", "library.md")):
         [attachment] = (await alice.slash(channel, "library export", format=fmt)).response.attachments
         assert attachment.filename == name
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+
+async def test_a_big_export_is_deferred_and_other_members_are_answered_while_it_is_written(
+    world: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full library takes seconds to write out: the export is deferred at once and written off
+    the event loop, so another member's command is answered while the file is still being made."""
+    env, channel, alice, bob = world
+    await save_some(services, alice.id, 3)
+    writing, bob_answered = threading.Event(), threading.Event()
+    seen_while_writing: list[bool] = []
+    write = bibtex.dumps
+
+    def write_until_bob_is_answered(entries: Any) -> str:
+        steps.append("writing")
+        writing.set()
+        # The timeout only ends the test when the loop is blocked (then Bob is never answered).
+        seen_while_writing.append(bob_answered.wait(timeout=60))
+        return write(entries)
+
+    monkeypatch.setattr(bibtex, "dumps", write_until_bob_is_answered)
+    steps: list[str] = []
+    defer = discord.InteractionResponse.defer
+
+    async def defer_and_note(self: Any, *args: Any, **kwargs: Any) -> Any:
+        steps.append("deferred")
+        return await defer(self, *args, **kwargs)
+
+    monkeypatch.setattr(discord.InteractionResponse, "defer", defer_and_note)
+    export = asyncio.create_task(alice.slash(channel, "library export", format="bibtex"))
+    await asyncio.to_thread(writing.wait, 60)
+    # simcord runs one interaction at a time, so Bob's /library list is its service call here: it
+    # can only run while the export is being written if the event loop is free.
+    listing = await services.library.page(bob.id)
+    assert listing.total == 0
+    bob_answered.set()
+    result = await export
+
+    assert seen_while_writing == [True]
+    assert steps == ["deferred", "writing"]  # Discord had its answer before the slow part began
+    assert result.ephemeral
+    assert "3 papers as bibtex" in result.response.content
+    assert result.response.attachments[0].filename == "library.bib"
+    assert not env.errors
+
+
+async def test_an_export_over_discords_upload_limit_says_so_and_what_to_do(
+    world: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, channel, alice, _ = world
+    await save_some(services, alice.id, 2)
+    too_big = 100 * 1024 * 1024  # over what any interaction allows a bot to upload
+    monkeypatch.setattr(bibtex, "dumps", lambda entries: "x" * too_big)
+    result = await alice.slash(channel, "library export", format="bibtex")
+    assert result.ephemeral and not result.response.attachments
+    assert result.response.content.startswith("That export is 100.0 MiB, over Discord's ")
+    assert "MiB upload limit: export one tag at a time" in result.response.content
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
 
 

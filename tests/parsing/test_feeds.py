@@ -78,6 +78,14 @@ def test_arxiv_atom_entries() -> None:
     assert first.paper.primary_class == "cs.LG" and second.paper.primary_class is None
 
 
+def test_an_arxiv_atom_author_of_only_zero_width_characters_is_left_out() -> None:
+    data = fixture("arxiv_atom_query.xml").replace(
+        b"<author><name>John Smith</name></author>", "<author><name>\u200b\u2060</name></author>".encode()
+    )
+    first, _ = parse_arxiv_atom(data)
+    assert first.paper.authors == ("Jane Doe",)
+
+
 def test_arxiv_feeds_say_which_version_they_announce() -> None:
     # RSS: the versionless link gives the id, the guid the version ("replace" items: v2 or later).
     announced = {

@@ -39,6 +39,7 @@ def test_deeply_nested_json_is_a_clear_error_naming_the_line(data: bytes, line: 
     [
         ("hello", ("hello",)),
         (["kv cache", 5, None, "", {"a": 1}, "  pruning  "], ("kv cache", "pruning")),
+        (["\u200b", "\u200b\u200d ", "kv\u200b cache"], ("kv cache",)),  # blank once cleaned: left out
         ({"hello": 1}, ()),
         (42, ()),
         (None, ()),
@@ -47,6 +48,12 @@ def test_deeply_nested_json_is_a_clear_error_naming_the_line(data: bytes, line: 
 def test_ai_keywords_of_any_shape_are_whole_keywords(value: object, expected: tuple[str, ...]) -> None:
     [listed] = parse_hf_api(answer(ai_keywords=value))
     assert listed.paper.ai_keywords == expected
+
+
+def test_an_author_named_only_by_zero_width_characters_is_left_out() -> None:
+    authors = [{"name": "\u200b"}, {"name": "Ada\u200b Lovelace"}, {"name": "\u2060\ufeff"}]
+    [listed] = parse_hf_api(answer(authors=authors))
+    assert listed.paper.authors == ("Ada Lovelace",)
 
 
 @pytest.mark.parametrize("field", ["githubRepo", "projectPage", "thumbnail"])
@@ -116,6 +123,7 @@ def test_any_value_in_any_field_parses_cleanly_or_is_a_parse_error(
         p = listed.paper
         texts = [p.title, p.abstract, *p.authors, *p.ai_keywords, p.ai_summary or "", p.organization or ""]
         assert all(isinstance(t, str) for t in texts) and p.title
+        assert all(p.authors) and all(p.ai_keywords)  # no blank name or keyword (a menu label)
         "".join(texts).encode("utf-8")  # storable: no lone surrogates
         assert p.upvotes is None or type(p.upvotes) is int
         for url in (p.code_url, p.project_url, p.thumbnail_url, p.hf_url):

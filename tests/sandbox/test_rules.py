@@ -210,6 +210,7 @@ async def test_autocomplete_answers_over_discords_limits_are_refused(world: Worl
         (_menu_row(options=[_option(n) for n in range(26)]), "options"),
         (_menu_row(options=[]), "options"),
         (_menu_row(options=[_option(1) | {"label": "L" * 101}]), "label"),
+        (_menu_row(options=[_option(1) | {"label": ""}]), "Must be 1 to 100"),  # a keyword blank once cleaned
         (_menu_row(options=[_option(1), _option(1)]), "options"),
         (_menu_row(max_values=3), "max_values"),
         (_menu_row(placeholder="P" * 151), "placeholder"),
@@ -354,6 +355,14 @@ async def test_uploaded_files_become_attachments_within_discords_limits(world: W
         assert await response.read() == b"@misc{a,\n}\n"  # served where the message says
     status, answer = await _upload(world, [(f"f{n}.txt", b"x") for n in range(11)])
     assert status == 400 and "attachments" in str(answer["errors"])
-    status, answer = await _upload(world, [("big.txt", b"x" * 10_000_001)])
+    mebibyte = 1024 * 1024
+    status, _ = await _upload(world, [("exactly-the-limit.txt", b"x" * 10 * mebibyte)])
+    assert status == 200
+    status, answer = await _upload(world, [("big.txt", b"x" * (10 * mebibyte + 1))])
     assert status == 413 and answer["code"] == 40005
-    assert len(world.emu.messages(world.channel)) == 1
+    # The limit is for the message's files together, not each file.
+    status, answer = await _upload(
+        world, [("half.txt", b"x" * 6 * mebibyte), ("more.txt", b"x" * 6 * mebibyte)]
+    )
+    assert status == 413 and answer["code"] == 40005
+    assert len(world.emu.messages(world.channel)) == 2
