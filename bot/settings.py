@@ -181,6 +181,14 @@ class HealthSettings(BaseModel):
     def _empty_means_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("file")
+    @classmethod
+    def _a_file_not_a_folder(cls, value: Path | None) -> Path | None:
+        # Caught here, not at the first beat: "/" or a folder would fail every heartbeat.
+        if value is not None and (not value.name or value.name in (".", "..") or value.is_dir()):
+            raise ValueError(f"a folder, not a file; name a file in it, e.g. {value / 'heartbeat.json'}")
+        return value
+
 
 class DeliverySettings(BaseModel):
     model_config = STRICT
@@ -345,6 +353,22 @@ class Settings(BaseSettings):
     def store(self) -> str | Path:
         """Where the store is: the PostgreSQL URL when one is set, else the SQLite file."""
         return self.database_url or self.database.url or self.db
+
+    @field_validator("discord_api_base", "discord_gateway_url")
+    @classmethod
+    def _an_address_discord_py_can_use(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A mistyped address would otherwise surface as an aiohttp traceback on the first request.
+        if value is None or not value.strip():
+            return None
+        schemes = ("http", "https") if info.field_name == "discord_api_base" else ("ws", "wss")
+        parts = urlsplit(value.strip())
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("the address has a bad port") from None
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"not a {' or '.join(s + '://' for s in schemes)} address")
+        return value.strip()
 
     @field_validator("discord_token", mode="before")
     @classmethod
@@ -535,6 +559,8 @@ def _first_problem(exc: ValidationError, path: Path) -> str:
     env = "PAPERBOT_" + "__".join(str(part) for part in error["loc"]).upper()
     if key == "discord_token":
         env = "DISCORD_TOKEN"
+    elif key.isupper():  # a field read under Discord's own name too: name the variable the user set
+        env = key if key in os.environ else f"PAPERBOT_{key}"
     where = f"{path} or {env}" if path.is_file() else env
     got = error.get("input")
     # A token, or a database URL that may hold a password, is never echoed (the problem names the part).

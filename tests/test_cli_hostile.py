@@ -107,6 +107,15 @@ BAD_CONFIG = [
     ({}, "db = \n", "not valid TOML"),
     ({}, "search = 5\n", "search"),
     ({}, 'discord_token = "from-a-committed-file"\n', "not read from config files"),
+    # Addresses that reached aiohttp as a traceback, and a heartbeat "file" that is a folder.
+    # Each named as the variable the user set (Discord's own name or paperbot's).
+    ({"DISCORD_API_BASE": "notaurl"}, None, " DISCORD_API_BASE)"),
+    ({"PAPERBOT_DISCORD_API_BASE": "ftp://x"}, None, "PAPERBOT_DISCORD_API_BASE)"),
+    ({"DISCORD_API_BASE": "http://127.0.0.1:abc/api/v10"}, None, "bad port"),
+    ({"DISCORD_GATEWAY_URL": "garbage"}, None, " DISCORD_GATEWAY_URL)"),
+    ({"DISCORD_GATEWAY_URL": "http://127.0.0.1:9"}, None, "ws:// or wss://"),
+    ({"PAPERBOT_HEALTH__FILE": "/"}, None, "health.file"),
+    ({"PAPERBOT_HEALTH__FILE": "."}, None, "health.file"),
 ]
 
 
