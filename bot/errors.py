@@ -23,8 +23,12 @@ class ParseError(PaperbotError):
 
 class PaperNotFound(PaperbotError):
     def __init__(self, reference: str) -> None:
+        from bot.domain.text import clean_line  # here: errors is imported by everything, text by few
+
         self.reference = reference
-        super().__init__(f"No paper matches {reference!r}.")
+        # Shown as the member typed it, cleaned: repr() showed invisible characters as '\u200b'.
+        shown = clean_line(reference)
+        super().__init__(f"No paper matches '{shown}'." if shown else "No paper matches an empty reference.")
 
 
 class InvalidInput(PaperbotError):

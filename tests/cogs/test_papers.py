@@ -117,6 +117,16 @@ async def test_show_unknown_paper_is_a_friendly_private_error(world: Any) -> Non
     assert [type(e.original) for e in env.errors] == [PaperNotFound]
 
 
+async def test_an_unknown_reference_is_quoted_as_typed_never_as_python_escapes(world: Any) -> None:
+    env, channel, alice, _ = world
+    invisible = await alice.slash(channel, "papers show", paper="\u200b")
+    assert invisible.response.content.startswith("No paper matches an empty reference.")
+    spaced = await alice.slash(channel, "papers show", paper="it's\u200b  gone\\here")
+    assert "No paper matches 'it's gone\\here'." in spaced.response.content
+    assert "\\u200b" not in invisible.response.content + spaced.response.content
+    assert [type(e.original) for e in env.errors] == [PaperNotFound, PaperNotFound]
+
+
 async def test_long_text_and_mentions_stay_within_limits_and_ping_nobody(world: Any) -> None:
     env, channel, alice, _ = world
     hostile = Paper(
