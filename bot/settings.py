@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import os
 import re
 import tomllib
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 from pydantic import (
     AliasChoices,
@@ -429,17 +431,35 @@ def load_settings(config: Path | None = None, **overrides: object) -> Settings:
     class ConfiguredSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
 
+    variables = {name.upper(): name for name in os.environ}
+    variables |= {name.upper(): f"{name} in {dotenv}" for name in names if name.upper() not in variables}
     try:
         return ConfiguredSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError(_first_problem(exc, path)) from None
+        raise ConfigError(_first_problem(exc, path, variables)) from None
     except SettingsError as exc:  # a list or table value in the environment that is not JSON
         field = re.search(r'field "(\w+)"', str(exc))
-        key = field[1] if field else "?"
+        variable = _not_json(f"PAPERBOT_{field[1] if field else ''}".upper(), variables, dotenv)
+        key = variable.removeprefix("PAPERBOT_").replace("__", ".").lower()
         raise ConfigError(
-            f"config key {key} (set in PAPERBOT_{key.upper()}): not valid JSON; a list is written "
-            f'like [1, 2] or ["a", "b"]'
+            f"config key {key} (set in {variables.get(variable, variable)}): not valid JSON; a list "
+            f'is written like [1, 2] or ["a", "b"]'
         ) from None
+
+
+def _not_json(prefix: str, variables: dict[str, str], dotenv: Path) -> str:
+    """The variable under ``prefix`` whose value is not JSON (pydantic-settings names only the
+    top-level field: PAPERBOT_SOURCES for PAPERBOT_SOURCES__ENABLED=nope)."""
+    values = {name.upper(): value for name, value in os.environ.items()}
+    if dotenv.is_file():
+        values |= {k.upper(): v or "" for k, v in dotenv_values(dotenv).items() if k.upper() not in values}
+    for name in sorted(variables):
+        if name == prefix or name.startswith(prefix + "__"):
+            try:
+                json.loads(values.get(name, ""))
+            except ValueError:
+                return name
+    return prefix
 
 
 def check_dotenv(path: Path) -> list[str]:
@@ -553,15 +573,10 @@ def _unknown_keys(data: dict[str, Any], model: type[BaseModel], prefix: str = ""
     return unknown
 
 
-def _first_problem(exc: ValidationError, path: Path) -> str:
+def _first_problem(exc: ValidationError, path: Path, variables: dict[str, str]) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
-    env = "PAPERBOT_" + "__".join(str(part) for part in error["loc"]).upper()
-    if key == "discord_token":
-        env = "DISCORD_TOKEN"
-    elif key.isupper():  # a field read under Discord's own name too: name the variable the user set
-        env = key if key in os.environ else f"PAPERBOT_{key}"
-    where = f"{path} or {env}" if path.is_file() else env
+    where = _where_set(error["loc"], path, variables)
     got = error.get("input")
     # A token, or a database URL that may hold a password, is never echoed (the problem names the part).
     secret = key in ("discord_token", "database_url", "database.url")
@@ -571,3 +586,19 @@ def _first_problem(exc: ValidationError, path: Path) -> str:
     # pydantic prefixes what our validators raise with "Value error, ": say only what is wrong.
     message = error["msg"].removeprefix("Value error, ")
     return f"config key {key} (set in {where}): {message}{shown}{more}"
+
+
+def _where_set(loc: tuple[int | str, ...], path: Path, variables: dict[str, str]) -> str:
+    """Where the value at ``loc`` came from: the variable the user set (a list is set whole, so
+    PAPERBOT_SOURCES__ENABLED for sources.enabled.0; DISCORD_TOKEN and Discord's own names as
+    such), else the config file, else the variable that would set it."""
+    names = [str(part) for part in loc]
+    if any(isinstance(part, int) for part in loc):
+        names = names[: next(i for i, part in enumerate(loc) if isinstance(part, int))]
+    key = "__".join(names).upper()
+    candidates = [key] if key in ("DISCORD_TOKEN", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL") else []
+    candidates += ["PAPERBOT_" + "__".join(names[:depth]).upper() for depth in range(len(names), 0, -1)]
+    for name in candidates:
+        if name in variables:
+            return variables[name]
+    return str(path) if path.is_file() else candidates[0]

@@ -186,3 +186,30 @@ def test_an_unknown_top_level_environment_setting_is_refused(
         load_settings()
     (clean_env / ".env").write_text("PAPERBOT_DIGEST__GRACE_MINUTES=3\nPAPERBOT_TEST_DATABASE_URL=x\n")
     assert load_settings().digest.grace_minutes == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [('["nope"]', "sources.enabled.0"), ('["hf", "nope"]', "sources.enabled.1"), ("nope", "sources.enabled")],
+)
+def test_a_bad_list_names_the_variable_the_user_set_not_an_element_or_its_section(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, value: str, key: str
+) -> None:
+    monkeypatch.setenv("PAPERBOT_SOURCES__ENABLED", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value).startswith(f"config key {key} (set in PAPERBOT_SOURCES__ENABLED):")
+
+
+def test_a_bad_value_says_whether_it_came_from_dotenv_or_the_config_file(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / "custom.toml").write_text('[sources]\nenabled = ["x"]\n')
+    monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env / "custom.toml"))
+    with pytest.raises(ConfigError, match=r"^config key sources\.enabled\.0 \(set in .*custom\.toml\):"):
+        load_settings()
+    (clean_env / ".env").write_text("PAPERBOT_SOURCES__ENABLED=nope\n")
+    with pytest.raises(
+        ConfigError, match=r"^config key sources\.enabled \(set in PAPERBOT_SOURCES__ENABLED in \.env\):"
+    ):
+        load_settings()
