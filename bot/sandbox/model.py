@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 Json = dict[str, Any]
+Problems = list[tuple[str, str]]  # (field path, message): why Discord answers 400 Invalid Form Body
 DISCORD_EPOCH_MS = 1420070400000
 MANAGE_GUILD = 1 << 5
 # View Channel, Send Messages, Embed Links, Read Message History, Use Application Commands.

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.sandbox.message_rules import EMPTY_MESSAGE, EMPTY_MESSAGE_CODE, is_empty, message_problems
 from bot.sandbox.model import (
     EMBED_LINKS,
     EPHEMERAL,
@@ -19,7 +20,9 @@ from bot.sandbox.model import (
     RESPONSE_DEADLINE,
     SEND_MESSAGES,
     Channel,
+    InteractionRecord,
     Json,
+    Problems,
     User,
     now_iso,
     snowflake,
@@ -28,11 +31,10 @@ from bot.sandbox.ratelimit import route_shape
 from bot.sandbox.rules import (
     ATTACHMENT_BYTES,
     ATTACHMENTS,
-    Problems,
     autocomplete_problems,
     commands_problems,
     form_errors,
-    message_problems,
+    thread_problems,
 )
 from bot.sandbox.shards import recommended_shards
 from bot.sandbox.world import API, World
@@ -151,6 +153,8 @@ class Rest(World):
         """What Discord would refuse in this request's body (its limits are the spec)."""
         if shape[-1] == "commands" and method == "PUT":
             return commands_problems(body if isinstance(body, list) else [])
+        if shape[-1] == "threads":
+            return thread_problems(body if isinstance(body, dict) else {})
         if not isinstance(body, dict):
             return []
         if shape[0] == "interactions":
@@ -172,6 +176,16 @@ class Rest(World):
         if shape[-1] in ("messages", "#", "@original") or shape[0] == "webhooks":
             return message_problems(body) if method in ("POST", "PATCH") else []
         return []
+
+    def _refuse_empty(self, request: web.Request, record: InteractionRecord | None = None) -> web.Response:
+        """Discord's answer to a message that would have nothing in it (noted like a 400 above)."""
+        problems = [("message", EMPTY_MESSAGE)]
+        self.rejections.append((f"{request.method} {request.path.removeprefix(API)}", problems))
+        log.warning("emulator: Discord would refuse %s %s: an empty message", request.method, request.path)
+        if record is not None:
+            record.rejected = problems
+            record.changed.set()
+        return error_response(400, EMPTY_MESSAGE, EMPTY_MESSAGE_CODE)
 
     async def _me(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         return json_response(self.bot.payload())
@@ -279,6 +293,8 @@ class Rest(World):
             if channel.bot_denied & (SEND_MESSAGES | EMBED_LINKS):
                 return error_response(403, "Missing Permissions", 50013)
             body = body or {}
+            if is_empty(_posted(body)):
+                return self._refuse_empty(request)
             nonce = body.get("nonce")
             if nonce is not None and body.get("enforce_nonce"):
                 # As Discord: the same author and nonce within the window returns the message
@@ -298,6 +314,8 @@ class Rest(World):
         message = next((m for m in channel.messages if m["id"] == parts[3]), None) if channel else None
         if message is None:
             return error_response(404, "Unknown Message", 10008)
+        if is_empty(_edited(message, body or {})):
+            return self._refuse_empty(request)
         _apply_edit(message, body or {})
         message["edited_timestamp"] = now_iso()
         return json_response(message)
@@ -310,6 +328,10 @@ class Rest(World):
         parent = self._channel(parts[1])
         if parent is None:
             return error_response(404, "Unknown Channel", 10003)
+        if not any(m["id"] == parts[3] for m in parent.messages):
+            return error_response(404, "Unknown Message", 10008)
+        if int(parts[3]) in self.channels:  # a thread takes its message's id: one per message
+            return error_response(400, "A thread has already been created for this message", 160004)
         name = (body or {}).get("name")
         thread = Channel(int(parts[3]), 11, name=name, guild_id=parent.guild_id, parent_id=parent.id)
         self.channels[thread.id] = thread
@@ -344,21 +366,21 @@ class Rest(World):
         kind, data = body["type"], body.get("data") or {}
         if ATTACHED in body:  # files go beside the payload's "data"
             data = data | {ATTACHED: body[ATTACHED]}
+        target = self._component_message(record) if kind == 7 else None
+        if (kind == 4 and is_empty(_posted(data))) or (
+            target is not None and is_empty(_edited(target, data))
+        ):
+            return self._refuse_empty(request, record)
         record.callback_type = kind
         resource: Json = {"type": kind}
         if kind in (4, 5):
             flags = int(data.get("flags") or 0) | (LOADING if kind == 5 else 0)
             record.response = self._message(record.channel, data, flags=flags)
             resource["message"] = record.response
-        elif kind == 7:  # update the message the component was on
-            message = next(
-                (m for c in self.channels.values() for m in c.messages if m["id"] == record.message_id),
-                None,
-            )
-            if message is not None:
-                _apply_edit(message, data)
-                record.response = message
-                resource["message"] = message
+        elif kind == 7 and target is not None:  # update the message the component was on
+            _apply_edit(target, data)
+            record.response = target
+            resource["message"] = target
         elif kind == 8:
             record.response = data
         record.changed.set()
@@ -371,10 +393,18 @@ class Rest(World):
         }
         return json_response({"interaction": interaction, "resource": resource})
 
+    def _component_message(self, record: InteractionRecord) -> Json | None:
+        return next(
+            (m for c in self.channels.values() for m in c.messages if m["id"] == record.message_id),
+            None,
+        )
+
     async def _followup(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         record = self.interactions.get(parts[2])
         if record is None:
             return error_response(404, "Unknown Webhook", 10015)
+        if is_empty(_posted(body or {})):
+            return self._refuse_empty(request)
         original = record.response
         if record.callback_type == 5 and original is not None and original.get("flags", 0) & LOADING:
             # The first follow-up after a deferral fills the "thinking" message.
@@ -398,6 +428,9 @@ class Rest(World):
         if target is None:
             return error_response(404, "Unknown Message", 10008)
         if request.method == "PATCH":
+            # The "thinking" message of a deferral is empty until this edit fills it.
+            if is_empty(_edited(target, body or {})):
+                return self._refuse_empty(request)
             _apply_edit(target, body or {})
             target["flags"] = target.get("flags", 0) & ~LOADING
             target["edited_timestamp"] = now_iso()
@@ -421,6 +454,18 @@ def _history_page(messages: list[Json], query: Any) -> list[Json]:
         ordered = [m for m in ordered if int(m["id"]) > int(query["after"])]
         return list(reversed(ordered[:limit]))
     return list(reversed(ordered[-limit:]))
+
+
+def _posted(body: Json) -> Json:
+    """What a new message made from ``body`` would hold (its files become attachments)."""
+    return body | {"attachments": body.get(ATTACHED) or []}
+
+
+def _edited(message: Json, body: Json) -> Json:
+    """What ``message`` would hold after the edit ``body`` (``message`` itself is unchanged)."""
+    copy = dict(message)
+    _apply_edit(copy, body)
+    return copy
 
 
 def _apply_edit(message: Json, body: Json) -> None:

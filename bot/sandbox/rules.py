@@ -6,9 +6,10 @@ click on a disabled button or a link button (that one opens its URL); nor a pick
 select menu, of an option it does not have, or of more options than it takes. ``check_options``,
 ``check_click`` and ``chosen_values`` raise ``Refused`` for those.
 
-From the bot: Discord answers 400 "Invalid Form Body" (code 50035) to a message, autocomplete
-answer or command list over its limits. The ``*_errors`` functions list what is wrong, as
-(field path, message) pairs; empty means Discord would accept it.
+From the bot: Discord answers 400 "Invalid Form Body" (code 50035) to components, an autocomplete
+answer, a command list or a thread over its limits (a message's text and embeds: message_rules).
+The ``*_problems`` functions list what is wrong, as (field path, message) pairs in Discord's words;
+empty means Discord would accept it. ``form_errors`` is Discord's answer for them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from bot.sandbox.model import Channel, Json, User
+from bot.sandbox.model import Channel, Json, Problems, User
+from bot.sandbox.urls import BUTTON as BUTTON_SCHEMES
+from bot.sandbox.urls import url_problems
 
 SUB_COMMAND, GROUP, STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = range(1, 11)
 TYPE_NAMES = {STRING: "text", INTEGER: "a whole number", BOOLEAN: "true or false", NUMBER: "a number"}
@@ -26,14 +29,10 @@ MAX_SAFE_INTEGER = 2**53  # Discord's integer options are limited to ±2^53
 STRING_OPTION_MAX = 6000
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_CHARS = 100
-CONTENT_CHARS = 2000
-NONCE_CHARS = 25
-EMBEDS = 10
-EMBED_TOTAL = 6000
-EMBED_LIMITS = {"title": 256, "description": 4096}
-FIELDS, FIELD_NAME, FIELD_VALUE = 25, 256, 1024
-FOOTER, AUTHOR = 2048, 256
 ROWS, ROW_BUTTONS, LABEL, CUSTOM_ID = 5, 5, 80, 100
+BUTTON_URL = 512
+THREAD_NAME = 100
+ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
 BUTTON, STRING_SELECT = 2, 3  # component types
 MENU_OPTIONS, OPTION_CHARS, PLACEHOLDER = 25, 100, 150
 # Files per message, and the bytes they may total: a bot's upload limit in a server without boosts
@@ -41,8 +40,6 @@ MENU_OPTIONS, OPTION_CHARS, PLACEHOLDER = 25, 100, 150
 ATTACHMENTS, ATTACHMENT_BYTES = 10, 10 * 1024 * 1024
 LINK_STYLE = 5
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
-
-Problems = list[tuple[str, str]]
 
 
 class Refused(ValueError):
@@ -158,48 +155,6 @@ def chosen_values(menu: Json, picks: list[str]) -> list[str]:
 # ---- from the bot --------------------------------------------------------------------------------
 
 
-def message_problems(body: Json) -> Problems:
-    """Why Discord would refuse to post (or edit to) ``body``: content, embeds, components."""
-    problems: Problems = []
-    content = body.get("content")
-    if isinstance(content, str) and len(content) > CONTENT_CHARS:
-        problems.append(("content", f"Must be {CONTENT_CHARS} or fewer in length."))
-    embeds = body.get("embeds") or []
-    if len(embeds) > EMBEDS:
-        problems.append(("embeds", f"Must be {EMBEDS} or fewer in length."))
-    total = 0
-    for i, embed in enumerate(embeds):
-        for key, limit in EMBED_LIMITS.items():
-            text = embed.get(key) or ""
-            total += len(text)
-            if len(text) > limit:
-                problems.append((f"embeds.{i}.{key}", f"Must be {limit} or fewer in length."))
-        fields = embed.get("fields") or []
-        if len(fields) > FIELDS:
-            problems.append((f"embeds.{i}.fields", f"Must be {FIELDS} or fewer in length."))
-        for j, field in enumerate(fields):
-            for key, limit, required in (("name", FIELD_NAME, True), ("value", FIELD_VALUE, True)):
-                text = field.get(key) or ""
-                total += len(text)
-                if len(text) > limit or (required and not text):
-                    problems.append((f"embeds.{i}.fields.{j}.{key}", f"Must be 1 to {limit} in length."))
-        for key, limit in (("footer", FOOTER), ("author", AUTHOR)):
-            part = embed.get(key) or {}
-            text = part.get("text" if key == "footer" else "name") or ""
-            total += len(text)
-            if len(text) > limit:
-                problems.append((f"embeds.{i}.{key}", f"Must be {limit} or fewer in length."))
-    if total > EMBED_TOTAL:
-        problems.append(("embeds", f"Embed size exceeds maximum size of {EMBED_TOTAL}"))
-    problems += component_problems(body.get("components") or [])
-    nonce = body.get("nonce")
-    if isinstance(nonce, str) and len(nonce) > NONCE_CHARS:
-        problems.append(("nonce", f"Must be {NONCE_CHARS} or fewer in length."))
-    elif isinstance(nonce, int) and not 0 <= nonce < 2**64:
-        problems.append(("nonce", "Int value should be a valid snowflake."))
-    return problems
-
-
 def component_problems(rows: list[Json]) -> Problems:
     problems: Problems = []
     if len(rows) > ROWS:
@@ -214,10 +169,13 @@ def component_problems(rows: list[Json]) -> Problems:
                 problems.append((where, "Component custom id cannot be duplicated"))
             if custom_id:
                 seen.add(custom_id)
-        if len(items) > ROW_BUTTONS:
-            problems.append((f"components.{i}.components", f"Must be {ROW_BUTTONS} or fewer in length."))
+        if not 1 <= len(items) <= ROW_BUTTONS:
+            problems.append((f"components.{i}.components", f"Must be between 1 and {ROW_BUTTONS} in length."))
         if any(item.get("type") == STRING_SELECT for item in items) and len(items) > 1:
-            problems.append((f"components.{i}.components", "A select menu must be alone in its row."))
+            # A select menu takes a whole row's width.
+            problems.append(
+                (f"components.{i}.components", "The specified component exceeds the maximum width")
+            )
         for j, button in enumerate(items):
             where = f"components.{i}.components.{j}"
             if button.get("type") == STRING_SELECT:
@@ -228,11 +186,10 @@ def component_problems(rows: list[Json]) -> Problems:
                 problems.append((f"{where}.label", f"Must be {LABEL} or fewer in length."))
             if button.get("style") == LINK_STYLE:
                 if button.get("custom_id"):
-                    problems.append((f"{where}.custom_id", "A link button cannot have a custom id."))
-                if not str(button.get("url") or "").startswith(("http://", "https://", "discord://")):
-                    problems.append((f"{where}.url", "Scheme must be one of ('http', 'https', 'discord')."))
+                    problems.append((f"{where}.custom_id", "A custom id and url cannot both be specified"))
+                problems += url_problems(button.get("url"), f"{where}.url", BUTTON_SCHEMES, BUTTON_URL)
             elif not 1 <= len(button.get("custom_id") or "") <= CUSTOM_ID:
-                problems.append((f"{where}.custom_id", f"Must be 1 to {CUSTOM_ID} in length."))
+                problems.append((f"{where}.custom_id", f"Must be between 1 and {CUSTOM_ID} in length."))
     return problems
 
 
@@ -242,7 +199,7 @@ def menu_problems(menu: Json, where: str) -> Problems:
     0 <= min_values <= max_values <= the number of options (max_values at least 1)."""
     problems: Problems = []
     if not 1 <= len(menu.get("custom_id") or "") <= CUSTOM_ID:
-        problems.append((f"{where}.custom_id", f"Must be 1 to {CUSTOM_ID} in length."))
+        problems.append((f"{where}.custom_id", f"Must be between 1 and {CUSTOM_ID} in length."))
     if len(menu.get("placeholder") or "") > PLACEHOLDER:
         problems.append((f"{where}.placeholder", f"Must be {PLACEHOLDER} or fewer in length."))
     options = menu.get("options") or []
@@ -251,13 +208,15 @@ def menu_problems(menu: Json, where: str) -> Problems:
     for k, option in enumerate(options):
         for key in ("label", "value"):
             if not 1 <= len(str(option.get(key) or "")) <= OPTION_CHARS:
-                problems.append((f"{where}.options.{k}.{key}", f"Must be 1 to {OPTION_CHARS} in length."))
+                problems.append(
+                    (f"{where}.options.{k}.{key}", f"Must be between 1 and {OPTION_CHARS} in length.")
+                )
         if len(option.get("description") or "") > OPTION_CHARS:
             problems.append(
                 (f"{where}.options.{k}.description", f"Must be {OPTION_CHARS} or fewer in length.")
             )
     if len({option.get("value") for option in options}) < len(options):
-        problems.append((f"{where}.options", "Select menu option values must be unique."))
+        problems.append((f"{where}.options", "The specified option value is already used"))
     least, most = menu.get("min_values", 1), menu.get("max_values", 1)
     if not (0 <= least <= most and 1 <= most <= max(1, min(len(options), MENU_OPTIONS))):
         problems.append((f"{where}.max_values", "min_values and max_values must fit the options."))
@@ -324,6 +283,42 @@ def _command_problems(command: Json, where: str) -> Problems:
     return problems
 
 
+def thread_problems(body: Json) -> Problems:
+    """Why Discord would refuse to start a thread: a name of 1 to 100 characters, an archive
+    duration of one of its four choices."""
+    problems: Problems = []
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= THREAD_NAME:
+        problems.append(("name", f"Must be between 1 and {THREAD_NAME} in length."))
+    minutes = body.get("auto_archive_duration")
+    if minutes is not None and minutes not in ARCHIVE_MINUTES:
+        problems.append(("auto_archive_duration", f"Value must be one of {ARCHIVE_MINUTES}."))
+    return problems
+
+
+# Discord's error code for each of its messages above (by the message's opening words).
+ERROR_CODES = (
+    ("Must be between", "BASE_TYPE_BAD_LENGTH"),
+    ("Must be ", "BASE_TYPE_MAX_LENGTH"),
+    ("This field is required", "BASE_TYPE_REQUIRED"),
+    ("Value must be one of", "BASE_TYPE_CHOICES"),
+    ("Not a well formed URL.", "URL_TYPE_INVALID_URL"),
+    ('Scheme "', "URL_TYPE_INVALID_SCHEME"),
+    ("Embed size exceeds", "MAX_EMBED_SIZE_EXCEEDED"),
+    ("Component custom id cannot be duplicated", "COMPONENT_CUSTOM_ID_DUPLICATED"),
+    ("The specified component exceeds", "COMPONENT_LAYOUT_WIDTH_EXCEEDED"),
+    ("The specified option value is already used", "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED"),
+    ("A custom id and url", "BUTTON_COMPONENT_CUSTOM_ID_URL_MUTUALLY_EXCLUSIVE"),
+    ("The set already contains", "SET_TYPE_ALREADY_CONTAINS_VALUE"),
+    ("parse:[", "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"),
+    ("int value should be", "NUMBER_TYPE_MAX"),
+)
+
+
+def error_code(message: str) -> str:
+    return next((code for start, code in ERROR_CODES if message.startswith(start)), "BASE_TYPE_INVALID")
+
+
 def form_errors(problems: Problems) -> Json:
     """Discord's 400 body for ``problems``: nested ``errors`` with ``_errors`` leaves."""
     errors: Json = {}
@@ -331,5 +326,5 @@ def form_errors(problems: Problems) -> Json:
         node = errors
         for key in path.split("."):
             node = node.setdefault(key, {})
-        node.setdefault("_errors", []).append({"code": "BASE_TYPE_INVALID", "message": message})
+        node.setdefault("_errors", []).append({"code": error_code(message), "message": message})
     return {"code": 50035, "message": "Invalid Form Body", "errors": errors}

@@ -210,7 +210,10 @@ async def test_autocomplete_answers_over_discords_limits_are_refused(world: Worl
         (_menu_row(options=[_option(n) for n in range(26)]), "options"),
         (_menu_row(options=[]), "options"),
         (_menu_row(options=[_option(1) | {"label": "L" * 101}]), "label"),
-        (_menu_row(options=[_option(1) | {"label": ""}]), "Must be 1 to 100"),  # a keyword blank once cleaned
+        (
+            _menu_row(options=[_option(1) | {"label": ""}]),
+            "Must be between 1 and 100",
+        ),  # a keyword blank once cleaned
         (_menu_row(options=[_option(1), _option(1)]), "options"),
         (_menu_row(max_values=3), "max_values"),
         (_menu_row(placeholder="P" * 151), "placeholder"),
@@ -226,7 +229,7 @@ async def test_autocomplete_answers_over_discords_limits_are_refused(world: Worl
                     }
                 ]
             },
-            "alone in its row",
+            "exceeds the maximum width",
         ),
     ],
 )
