@@ -15,6 +15,7 @@ from bot.domain.layout import (
     byline,
     cut_at_sentence,
     escape,
+    escape_within,
     md_link,
     one_line,
     plural,
@@ -23,7 +24,7 @@ from bot.domain.layout import (
 )
 from bot.domain.models import Paper
 from bot.domain.schedule import DigestConfig, post_instant
-from bot.domain.text import clean_lines
+from bot.domain.text import clean_line, clean_lines
 from bot.services.container import Overview
 from bot.services.digest import DigestStatus
 from bot.services.momentum import Ranked, Ranking
@@ -51,7 +52,7 @@ ABSTRACT_LIMIT = 1500  # a readable card; the full text is one click away
 
 
 def link(title: str, url: str | None, limit: int) -> str:
-    return md_link(md(truncate(title, limit)), url)
+    return md_link(escape_within(title, limit), url)
 
 
 def _day(paper: Paper) -> date | None:
@@ -60,7 +61,7 @@ def _day(paper: Paper) -> date | None:
 
 def paper_embed(paper: Paper) -> discord.Embed:
     embed = discord.Embed(
-        title=truncate(paper.title, EMBED_TITLE),
+        title=escape_within(paper.title, EMBED_TITLE),
         url=paper.url,
         description=md(cut_at_sentence(paper.abstract, ABSTRACT_LIMIT)),
         colour=ACCENT,
@@ -77,7 +78,7 @@ def paper_embed(paper: Paper) -> discord.Embed:
         embed.add_field(name="Upvotes", value=f"▲ {paper.upvotes}")
     keywords = ", ".join(dict.fromkeys(clean_lines(paper.ai_keywords)))
     if keywords:
-        embed.add_field(name="Keywords", value=md(truncate(keywords, FIELD_VALUE)), inline=False)
+        embed.add_field(name="Keywords", value=escape_within(keywords, FIELD_VALUE), inline=False)
     if paper.thumbnail_url:
         embed.set_thumbnail(url=paper.thumbnail_url)
     embed.set_footer(text=f"id {paper.id}")
@@ -107,10 +108,10 @@ def search_page(
         paper = hit.paper
         when = _day(paper)
         meta = byline(short_authors(paper.authors, limit=120), when.isoformat() if when else "")
-        snippet = md(one_line(hit.snippet or paper.abstract, 180))
+        snippet = escape_within(clean_line(hit.snippet or paper.abstract), 180)
         lines.append(f"**{link(paper.title, paper.url, 200)}**\n{md(meta)}\n> {snippet}")
     embed = discord.Embed(
-        title=truncate(f"Papers matching “{md(one_line(query, 200))}”", EMBED_TITLE),
+        title=f"Papers matching “{escape_within(clean_line(query), 200)}”",
         description="\n\n".join(lines),
         colour=ACCENT,
     )
@@ -132,7 +133,7 @@ def similar_page(source: Paper, hits: Sequence[SimilarPaper]) -> discord.Embed:
             f"**{rank}.** {link(hit.paper.title, hit.paper.url, 180)}" + (f"\n{meta}" if meta else "")
         )
     embed = discord.Embed(
-        title=truncate(f"More like “{one_line(source.title, 200)}”", EMBED_TITLE),
+        title=f"More like “{escape_within(clean_line(source.title), 200)}”",
         url=source.url,
         description="\n".join(lines) or "No similar papers in the store yet.",
         colour=ACCENT,
@@ -228,7 +229,7 @@ def stats_embed(overview: Overview, *, servers: ServerCount, next_post: datetime
     elif fetch.ok:
         fetched = f"{stamp(fetch.fetched_at, 'R')}: {plural(fetch.papers, 'paper')}"
     else:
-        fetched = f"{stamp(fetch.fetched_at, 'R')}: failed ({md(truncate(fetch.error or '', 200))})"
+        fetched = f"{stamp(fetch.fetched_at, 'R')}: failed ({escape_within(fetch.error or '', 200)})"
     embed.add_field(name="Last fetch", value=fetched)
     upcoming = " · ".join(f"{name}: {stamp(at, 'R')}" for name, at in overview.next_fetch.items())
     embed.add_field(name="Next fetch", value=upcoming or "no source enabled")

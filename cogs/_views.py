@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot.domain.digest import PaperRef, paper_ref
-from bot.domain.layout import escape, truncate
+from bot.domain.layout import escape_within, truncate
 from bot.domain.models import Paper
 from bot.domain.text import clean_line, clean_lines
 from bot.errors import InvalidInput
@@ -283,7 +283,7 @@ MAX_CUSTOM_ID = 100
 
 
 def saved_text(title: str, created: bool) -> str:
-    shown = escape(truncate(clean_line(title), 200))
+    shown = escape_within(clean_line(title), 200)
     if created:
         return f"🔖 Saved “{shown}” to your library. See it with /library list."
     return f"“{shown}” is already in your library."
@@ -421,7 +421,7 @@ async def _vote(interaction: discord.Interaction[Any], paper_id: str) -> None:
     except Exception as error:  # dynamic items bypass views' error handlers: answer like a command
         await PaperTree.handle(interaction, error)
         return
-    title = escape(truncate(clean_line(vote.title), 200))
+    title = escape_within(clean_line(vote.title), 200)
     count = f"{vote.count} vote{'s' * (vote.count != 1)} in this server"
     text = f"👍 Voted for “{title}” ({count})." if vote.voted else f"Vote for “{title}” taken back ({count})."
     fits = len(f"vote:{vote.paper_id}") <= MAX_CUSTOM_ID

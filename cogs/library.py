@@ -14,7 +14,7 @@ from discord.ext import commands, tasks
 
 from bot.client import PaperBot, respond
 from bot.domain.digest import paper_ref
-from bot.domain.layout import byline, plural, truncate
+from bot.domain.layout import byline, escape_within, plural, truncate
 from bot.domain.library import MAX_NOTE_CHARS, LibraryEntry, ReadFilter, parse_tag
 from bot.domain.picks import picks_text
 from bot.errors import InvalidInput
@@ -75,7 +75,7 @@ def _entry_line(number: int, entry: LibraryEntry) -> str:
     )
     lines = [heading, meta]
     if entry.note:
-        lines.append(f"> {_render.md(truncate(entry.note, 200))}")
+        lines.append(f"> {escape_within(entry.note, 200)}")
     return "\n".join(lines)
 
 
@@ -227,19 +227,19 @@ class Library(
     @app_commands.describe(paper="One of your saved papers (start typing)")
     async def remove(self, interaction: discord.Interaction[PaperBot], paper: PaperOption) -> None:
         title = await self.service.remove(interaction.user.id, paper)
-        await self._reply(interaction, f"Removed “{_render.md(truncate(title, 200))}” from your library.")
+        await self._reply(interaction, f"Removed “{escape_within(title, 200)}” from your library.")
 
     @app_commands.command(name="read", description="Mark a saved paper as read")
     @app_commands.describe(paper="One of your saved papers (start typing)")
     async def read(self, interaction: discord.Interaction[PaperBot], paper: PaperOption) -> None:
         title = await self.service.mark(interaction.user.id, paper, read=True)
-        await self._reply(interaction, f"✓ Marked “{_render.md(truncate(title, 200))}” as read.")
+        await self._reply(interaction, f"✓ Marked “{escape_within(title, 200)}” as read.")
 
     @app_commands.command(name="unread", description="Mark a saved paper as unread")
     @app_commands.describe(paper="One of your saved papers (start typing)")
     async def unread(self, interaction: discord.Interaction[PaperBot], paper: PaperOption) -> None:
         title = await self.service.mark(interaction.user.id, paper, read=False)
-        await self._reply(interaction, f"○ Marked “{_render.md(truncate(title, 200))}” as unread.")
+        await self._reply(interaction, f"○ Marked “{escape_within(title, 200)}” as unread.")
 
     @app_commands.command(name="tag", description="Set a saved paper's tags (empty-ish text clears them)")
     @app_commands.describe(paper="One of your saved papers", tags="Tags separated by commas or spaces")
@@ -251,7 +251,7 @@ class Library(
     ) -> None:
         title, stored = await self.service.tag(interaction.user.id, paper, tags)
         shown = " ".join(f"#{t}" for t in stored) or "no tags"
-        await self._reply(interaction, f"“{_render.md(truncate(title, 200))}”: {_render.md(shown)}.")
+        await self._reply(interaction, f"“{escape_within(title, 200)}”: {_render.md(shown)}.")
 
     @app_commands.command(name="note", description="A short private note on a saved paper")
     @app_commands.describe(paper="One of your saved papers", text=f"Up to {MAX_NOTE_CHARS} characters")
@@ -263,7 +263,7 @@ class Library(
     ) -> None:
         title, stored = await self.service.note(interaction.user.id, paper, text)
         done = "Note saved" if stored else "Note cleared"
-        await self._reply(interaction, f"{done} on “{_render.md(truncate(title, 200))}”.")
+        await self._reply(interaction, f"{done} on “{escape_within(title, 200)}”.")
 
     @remove.autocomplete("paper")
     @read.autocomplete("paper")

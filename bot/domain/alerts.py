@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.digest import DigestMessage, EmbedSpec, pack_entries, pack_messages, paper_ref
-from bot.domain.layout import escape, md_link, one_line, plural, short_authors, truncate
+from bot.domain.layout import escape, escape_within, md_link, plural, short_authors, truncate
 from bot.domain.models import Paper
+from bot.domain.text import clean_line
 
 
 def alert_marker(batch_id: int) -> str:
@@ -39,12 +40,12 @@ def change_reason(change: str, paper: Paper) -> str:
 
 
 def alert_entry(paper: Paper, keywords: Sequence[str], changes: Sequence[str] = ()) -> str:
-    title = escape(truncate(paper.title, 200))
+    title = escape_within(paper.title, 200)
     heading = f"**{md_link(title, paper.url)}**"
     matched = ", ".join(f"`{truncate(k, 60).replace('`', '')}`" for k in keywords)
     saved = ", ".join(change_reason(change, paper) for change in changes)
     authors = escape(short_authors(paper.authors, limit=100))
-    summary = escape(one_line(paper.ai_summary or paper.abstract, 160))
+    summary = escape_within(clean_line(paper.ai_summary or paper.abstract), 160)
     lines = (
         heading,
         authors,

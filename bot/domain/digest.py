@@ -16,8 +16,16 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from bot.domain.layout import byline, escape, md_link, one_line, plural, short_authors, truncate
+from bot.domain.layout import (
+    byline,
+    escape,
+    escape_within,
+    md_link,
+    plural,
+    short_authors,
+)
 from bot.domain.models import Paper
+from bot.domain.text import clean_line
 
 DESCRIPTION_BUDGET = 4000  # of 4,096: room for separators
 MESSAGE_BUDGET = 5800  # of 6,000 across a message's embeds: titles and footers count too
@@ -168,11 +176,11 @@ def parse_part(footer: str, marker: str) -> int | None:
 
 
 def entry(rank: int, paper: Paper) -> str:
-    title = escape(truncate(paper.title, 200))
+    title = escape_within(paper.title, 200)
     heading = f"**{rank}. {md_link(title, paper.url)}**"
     votes = f"▲ {paper.upvotes}" if paper.upvotes is not None else ""
     meta = byline(escape(short_authors(paper.authors, limit=120)), votes)
-    summary = escape(one_line(paper.ai_summary or paper.abstract, 220))
+    summary = escape_within(clean_line(paper.ai_summary or paper.abstract), 220)
     return "\n".join(line for line in (heading, meta, summary) if line)
 
 

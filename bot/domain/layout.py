@@ -46,8 +46,16 @@ def _markdown_escaped(text: str) -> str:
     return _LINE_START_MARKDOWN.sub(r"\1\\\2", text)
 
 
+def escape_within(text: str, limit: int) -> str:
+    """Paper or member text for chat (content, embed titles, descriptions, field values): escaped
+    (``escape``: markdown shown as typed, no mentions) and then cut within ``limit``. Escaping
+    lengthens text, so the cut comes after it, and never inside an escape."""
+    return truncate(escape(text), limit)
+
+
 def truncate(text: str, limit: int) -> str:
-    """``text`` within ``limit`` characters, cut at a word boundary with an ellipsis when needed."""
+    """``text`` within ``limit`` characters, cut at a word boundary with an ellipsis when needed.
+    A cut never ends in half an escape: a lone backslash would escape the ellipsis or show."""
     if limit <= 0:
         return ""
     if len(text) <= limit:
@@ -56,7 +64,13 @@ def truncate(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     if space >= limit // 2:
         cut = cut[:space]
-    return cut.rstrip(" ,;:-") + ELLIPSIS
+    while True:
+        trimmed = cut.rstrip(" ,;:-")
+        if (len(trimmed) - len(trimmed.rstrip("\\"))) % 2:  # "\*" cut after its backslash
+            trimmed = trimmed[:-1]
+        if trimmed == cut:
+            return cut + ELLIPSIS
+        cut = trimmed
 
 
 def cut_at_sentence(text: str, limit: int) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.digest import DigestMessage, EmbedSpec, paper_ref
-from bot.domain.layout import escape, md_link, truncate
+from bot.domain.layout import escape_within, md_link
 from bot.domain.models import Paper
 
 WEEKLY_TITLE = "🧭 Your weekly picks"
@@ -22,8 +22,8 @@ def picks_text(picks: Sequence[tuple[Paper, str]]) -> str:
     """``picks`` (a new paper, the title of the saved paper it is like), best first, one numbered
     entry each with its reason: the weekly DM and `/library picks` list them alike."""
     return "\n\n".join(
-        f"**{rank}.** {md_link(escape(truncate(paper.title, 180)), paper.url)}\n"
-        f"like “{escape(truncate(like, 150))}”"
+        f"**{rank}.** {md_link(escape_within(paper.title, 180), paper.url)}\n"
+        f"like “{escape_within(like, 150)}”"
         for rank, (paper, like) in enumerate(picks, 1)
     )
 

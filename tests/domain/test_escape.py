@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.layout import escape
+from bot.domain.layout import ELLIPSIS, escape, escape_within
 from bot.domain.text import strip_invisible
 
 INLINE_MARKUP = set("\\*_~`|[]<")
@@ -83,3 +83,22 @@ def test_any_text_escaped_has_no_live_markup_and_shows_as_typed(text: str) -> No
     assert _unescaped_markup(escaped) == []
     assert _as_shown(escaped) == strip_invisible(text)
     assert "@everyone" not in escaped and "@here" not in escaped  # mentions broken as well
+
+
+@given(text_with_markup, st.integers(min_value=1, max_value=300))
+def test_escaped_text_cut_to_a_limit_stays_within_it_and_shows_as_typed(text: str, limit: int) -> None:
+    """Escaping lengthens text: the cut comes after it (the limit holds for what is sent) and never
+    splits an escape (no backslash left to swallow the ellipsis or show)."""
+    shown = escape_within(text, limit)
+    assert len(shown) <= limit
+    assert _unescaped_markup(shown) == []
+    typed = strip_invisible(text)
+    if len(escape(text)) <= limit:
+        assert _as_shown(shown) == typed
+    else:
+        assert shown.endswith(ELLIPSIS) and typed.startswith(_as_shown(shown)[: -len(ELLIPSIS)])
+
+
+def test_a_title_of_only_markup_is_cut_between_escapes() -> None:
+    shown = escape_within("*" * 300, 256)  # 600 characters escaped
+    assert len(shown) <= 256 and shown.endswith("\\*" + ELLIPSIS)
