@@ -25,6 +25,7 @@ from bot.domain.admission import BUSY_MESSAGE, Admission, AdmissionPolicy, Ticke
 from bot.domain.page_lists import PageLists
 from bot.domain.shards import IdentifyPacer, format_shard_ids
 from bot.errors import PaperbotError
+from bot.gateway_reach import wait_until_reachable
 from bot.health import HealthState
 from bot.logging_context import set_context
 from bot.services.container import Services
@@ -398,6 +399,14 @@ class PaperBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         for extension in self._extensions:
             await self.load_extension(extension)
+
+    async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        # discord.py would wait up to 180 s on an address that never answers, then log a traceback
+        # without the address: reaching it first says what is wrong, once per failed try.
+        await wait_until_reachable(
+            str(gateway), answer_within=self.settings.gateway_connect_timeout_seconds, shard_id=shard_id
+        )
+        await super().launch_shard(gateway, shard_id, initial=initial)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """IDENTIFY as fast as Discord's max_concurrency allows (discord.py waits 5 s before every

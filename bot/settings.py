@@ -299,6 +299,12 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = Field(
         None, validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "PAPERBOT_DISCORD_GATEWAY_URL")
     )
+    gateway_connect_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long the gateway's address may take to answer a connect before the bot "
+        "warns (naming the address) and tries again",
+    )
     owner_ids: list[int] = Field(
         default_factory=list, description="Discord user ids allowed to run owner commands"
     )

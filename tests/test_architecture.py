@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
         "bot.data",
         "bot.logging_context",
         "bot.loop_watch",
+        "bot.gateway_reach",
         "bot.repeating_failure",
         "bot.health",
         "bot.exports",
