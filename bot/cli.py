@@ -811,7 +811,12 @@ def _configure_logging(settings: Settings) -> None:
     log = settings.log
     try:
         configure(
-            settings.log_level, format=log.format, file=log.file, max_bytes=log.max_bytes, backups=log.backups
+            settings.log_level,
+            format=log.format,
+            file=log.file,
+            max_bytes=log.max_bytes,
+            backups=log.backups,
+            scheduler_level=log.scheduler_level,
         )
     except OSError as exc:
         fail(f"cannot write the log file {log.file} (log.file): {exc.strerror}", 2)

@@ -81,6 +81,7 @@ class JsonFormatter(logging.Formatter):
 
 
 LogFormat = Literal["plain", "json"]
+SCHEDULER_RUNS = "apscheduler.executors"  # its loggers say "Running job ..." / "... executed successfully"
 
 
 def configure(
@@ -91,8 +92,11 @@ def configure(
     max_bytes: int = 10_000_000,
     backups: int = 5,
     stream: IO[str] | None = None,
+    scheduler_level: str = "WARNING",
 ) -> list[logging.Handler]:
-    """Route every log record to stderr (or ``stream``) and, when given, a rotating ``file``."""
+    """Route every log record to stderr (or ``stream``) and, when given, a rotating ``file``.
+    apscheduler's executor logs at ``scheduler_level``: at INFO it says two lines for every run of
+    the digest tick, every minute, drowning what matters."""
     handlers: list[logging.Handler] = [logging.StreamHandler(stream)]
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -111,4 +115,5 @@ def configure(
         old.close()  # a file handler from an earlier configure (tests, the sandbox) is released
     root.handlers[:] = handlers
     root.setLevel(level.upper())
+    logging.getLogger(SCHEDULER_RUNS).setLevel(scheduler_level.upper())
     return handlers

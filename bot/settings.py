@@ -159,6 +159,16 @@ class LogSettings(BaseModel):
     file: Path | None = Field(None, description="Also log to this file, rotated (empty: stderr only)")
     max_bytes: int = Field(10_000_000, ge=1000, description="Rotate the log file at this size")
     backups: int = Field(5, ge=0, le=100, description="Rotated log files kept")
+    scheduler_level: LogLevel = Field(
+        "WARNING",
+        description="Level of apscheduler's lines about each run of a job (INFO: two lines a tick, "
+        "'Running job ...' and '... executed successfully'); a failed run is logged at ERROR",
+    )
+
+    @field_validator("scheduler_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("file", mode="before")
     @classmethod

@@ -104,3 +104,48 @@ def test_an_unwritable_log_file_is_a_clear_error_not_a_traceback(tmp_path: Path)
     )
     assert done.returncode == 2 and "cannot write the log file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _scheduler_tick_lines() -> None:
+    """What apscheduler's executor says for every run of the digest tick (every minute)."""
+    runs = logging.getLogger("apscheduler.executors.default")
+    runs.info('Running job "Digest.post_due (trigger: interval[0:01:00])" (scheduled at 06:00:00)')
+    runs.info('Job "Digest.post_due (trigger: interval[0:01:00])" executed successfully')
+
+
+@pytest.fixture
+def restore_scheduler_level() -> Iterator[None]:
+    runs = logging.getLogger("apscheduler.executors")
+    level = runs.level
+    yield
+    runs.setLevel(level)
+
+
+def test_scheduler_runs_are_quiet_at_info_but_a_failed_run_still_shows(
+    restore_logging: None, restore_scheduler_level: None, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from bot.cli import _configure_logging
+
+    monkeypatch.delenv("PAPERBOT_LOG__SCHEDULER_LEVEL", raising=False)
+    _configure_logging(Settings())
+    _scheduler_tick_lines()
+    logging.getLogger("apscheduler.executors.default").error('Job "Digest.post_due" raised an exception')
+    logging.getLogger("bot.services.digest").info("posted the digest")
+    err = capsys.readouterr().err
+    assert "Running job" not in err and "executed successfully" not in err
+    assert "raised an exception" in err and "posted the digest" in err
+
+
+def test_scheduler_runs_can_be_shown_again_from_the_log_settings(
+    restore_logging: None, restore_scheduler_level: None, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from bot.cli import _configure_logging
+
+    monkeypatch.setenv("PAPERBOT_LOG__SCHEDULER_LEVEL", "info")
+    _configure_logging(Settings())
+    _scheduler_tick_lines()
+    err = capsys.readouterr().err
+    assert "Running job" in err and "executed successfully" in err
+    monkeypatch.setenv("PAPERBOT_LOG__SCHEDULER_LEVEL", "chatty")
+    with pytest.raises(ValueError, match="WARNING"):
+        Settings()
