@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 
 import pytest
 
 from bot import gateway_reach
 from bot.gateway_reach import shown_address, wait_until_reachable
+from tests.loopback import closed_port
 
 SECRET_URL = "ws://paperbot:hunter2@127.0.0.1:{port}/gateway?token=s3cr3t"
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def test_each_failed_connect_warns_with_the_address_and_the_wait_then_it_connects(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    port = _closed_port()
+    port = closed_port()
     waits: list[float] = []
     servers: list[asyncio.Server] = []
 

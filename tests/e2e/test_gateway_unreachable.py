@@ -4,23 +4,16 @@ without the URL's password or query, and still stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import signal
-import socket
 from pathlib import Path
 
 from tests.e2e.conftest import BotProcess
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from tests.loopback import closed_port
 
 
 async def test_an_unreachable_gateway_is_a_warning_naming_it_and_the_wait(
     bot_env: dict[str, str], tmp_path: Path, bots: list[BotProcess]
 ) -> None:
-    port = _closed_port()
+    port = closed_port()
     env = bot_env | {
         "DISCORD_GATEWAY_URL": f"ws://bot:hunter2@127.0.0.1:{port}/?token=s3cr3t",
         "PAPERBOT_SHARD_COUNT": "1",  # a set shard count connects to DISCORD_GATEWAY_URL itself

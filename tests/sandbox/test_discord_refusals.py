@@ -7,32 +7,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.sandbox.emulator import DiscordEmulator
-from bot.sandbox.model import Channel, Json
+from bot.sandbox.model import Json
+from tests.sandbox.test_rules import World
 
 EMPTY = {"message": "Cannot send an empty message", "code": 50006}
 
 
-class Api:
-    def __init__(self, emu: DiscordEmulator) -> None:
-        self.emu = emu
-        guild = emu.create_guild("g")
-        self.channel: Channel = emu.create_channel(guild, "c")
-        self.member = emu.add_member(guild, "m")
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Json]:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.request(method, self.emu.api_base + path, json=body) as response,
-        ):
-            return response.status, await response.json()
-
-    async def post(self, body: Json) -> tuple[int, Json]:
-        return await self.call("POST", f"/channels/{self.channel.id}/messages", body)
-
+class Api(World):
     async def thread(self, message_id: str, body: Json) -> tuple[int, Json]:
         return await self.call("POST", f"/channels/{self.channel.id}/messages/{message_id}/threads", body)
 
