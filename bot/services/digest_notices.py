@@ -232,17 +232,7 @@ class DigestNotices:
             return await destination.send(batch.target_id, message, nonce=notice_nonce(batch.batch_id, part))
 
         async def record(part: int, message_id: int) -> None:
-            async with self.database.transaction():
-                held = await self._batches.record_part(
-                    batch.batch_id,
-                    part,
-                    message_id,
-                    batch.messages[part - 1].papers,
-                    told=TOLD[batch.target],
-                    owner=owner,
-                    lease_until=self.lease.until(self._clock()),
-                )
-            if not held:
+            if not await self._record(batch, part, message_id):
                 raise LeaseLost(f"missed-digest notice #{batch.batch_id} was taken over by another process")
 
         async def find_sent() -> dict[int, int]:
@@ -258,25 +248,13 @@ class DigestNotices:
         if batch.target == DM and attempts >= MAX_ATTEMPTS:
             # Three ambiguous failures: what arrived is recorded (read back), the rest goes to the channel.
             try:
-                for part, message_id in sorted(
-                    (
-                        await destination.find_parts(
-                            batch.target_id, notices_marker(batch.batch_id), since=batch.created_at
-                        )
-                    ).items()
-                ):
+                found = await destination.find_parts(
+                    batch.target_id, notices_marker(batch.batch_id), since=batch.created_at
+                )
+                for part, message_id in sorted(found.items()):
                     if part not in sent and 1 <= part <= len(batch.messages):
                         sent[part] = message_id
-                        async with self.database.transaction():
-                            await self._batches.record_part(
-                                batch.batch_id,
-                                part,
-                                message_id,
-                                batch.messages[part - 1].papers,
-                                told=TOLD[DM],
-                                owner=self.lease.owner,
-                                lease_until=self.lease.until(self._clock()),
-                            )
+                        await self._record(batch, part, message_id)
             except Exception as exc:  # the DMs cannot even be read: the next try reads them again
                 log.warning("missed-digest notice #%s: DMs not readable (%s)", batch.batch_id, exc)
                 await self._release(batch, self._clock() + FIRST_RETRY, counted=False)
@@ -284,6 +262,19 @@ class DigestNotices:
             await self._hand_back(batch, rest=CHANNEL)
             return
         await self._release(batch, self._clock() + FIRST_RETRY * (1 << min(attempts - 1, 3)), counted=True)
+
+    async def _record(self, batch: NoticeBatch, part: int, message_id: int) -> bool:
+        """The part arrived: the notices it names are told. False when the lease was lost."""
+        async with self.database.transaction():
+            return await self._batches.record_part(
+                batch.batch_id,
+                part,
+                message_id,
+                batch.messages[part - 1].papers,
+                told=TOLD[batch.target],
+                owner=self.lease.owner,
+                lease_until=self.lease.until(self._clock()),
+            )
 
     async def _hand_back(self, batch: NoticeBatch, *, rest: str) -> None:
         async with self.database.transaction():

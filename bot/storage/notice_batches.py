@@ -231,12 +231,7 @@ class NoticeBatchRepository:
     async def close(self, batch_id: int, *, told: str, owner: str) -> bool:
         """Every part arrived: each notice of the batch is ``told`` (one re-dated since the plan
         keeps its batch: it was said too)."""
-        cursor = await self._db.execute(
-            "UPDATE notice_batches SET state = 'sent', lease_until = NULL WHERE id = ? AND owner = ? "
-            "AND state = 'sending'",
-            (batch_id, owner),
-        )
-        if cursor.rowcount != 1:
+        if not await self._end(batch_id, owner=owner):
             return False
         await self._db.execute(
             f"UPDATE digest_notices SET state = ? WHERE batch_id = ? AND {_OPEN}", (told, batch_id)
@@ -246,12 +241,7 @@ class NoticeBatchRepository:
     async def hand_back(self, batch_id: int, *, rest: str, owner: str, now: datetime) -> bool:
         """End the batch part-way: what arrived stays told; the notices it did not tell wait again
         as ``rest`` (channel: DMs refused; dropped: the digest was removed) for a new batch."""
-        cursor = await self._db.execute(
-            "UPDATE notice_batches SET state = 'sent', lease_until = NULL WHERE id = ? AND owner = ? "
-            "AND state = 'sending'",
-            (batch_id, owner),
-        )
-        if cursor.rowcount != 1:
+        if not await self._end(batch_id, owner=owner):
             return False
         await self._db.execute(
             "UPDATE digest_notices SET state = ?, batch_id = NULL, retry_at = ? "
@@ -259,6 +249,14 @@ class NoticeBatchRepository:
             (rest, instant(now), batch_id),
         )
         return True
+
+    async def _end(self, batch_id: int, *, owner: str) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE notice_batches SET state = 'sent', lease_until = NULL WHERE id = ? AND owner = ? "
+            "AND state = 'sending'",
+            (batch_id, owner),
+        )
+        return cursor.rowcount == 1
 
     async def release(self, batch_id: int, *, owner: str, retry_at: datetime, counted: bool) -> None:
         """Try the batch again at ``retry_at``; ``counted``: an ambiguous failure (5xx, timeout)."""
