@@ -773,7 +773,8 @@ class DigestService:
                 if record is None:
                     return PostOutcome(guild, channel, post_day, Outcome.ELSEWHERE)
                 plan = record.plan or plan  # the plan frozen by whoever claimed first
-                if existing is None and record.claimed_at == now and planned.cover is not None:
+                first_claim = existing is None or existing.plan is None  # new, or a reopened miss
+                if first_claim and record.claimed_at == now and planned.cover is not None:
                     # Claimed here: the channel's record keeps these papers out of every later post,
                     # and the covered days tell the next post where to start.
                     await self._coverage.record(key, post_day, planned.cover, planned.paper_keys)

@@ -230,11 +230,26 @@ class DigestRepository:
                 plan.to_json(),
             ),
         )
+        # A row with no plan is a missed period /digest post-now reopened: this claim is its first,
+        # so it takes the claim's time and list as a new claim would (its coverage is recorded too).
         cursor = await self._db.execute(
-            "UPDATE digest_posts SET owner = ?, lease_until = ?, plan = coalesce(plan, ?) "
+            "UPDATE digest_posts SET owner = ?, lease_until = ?, plan = coalesce(plan, ?), "
+            "claimed_at = CASE WHEN plan IS NULL THEN ? ELSE claimed_at END, "
+            "list_date = CASE WHEN plan IS NULL THEN ? ELSE list_date END, "
+            "parts = CASE WHEN plan IS NULL THEN ? ELSE parts END "
             f"WHERE {_ROW} AND state = 'claimed' "
             "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?)",
-            (owner, instant(lease_until), plan.to_json(), *row, owner, instant(now)),
+            (
+                owner,
+                instant(lease_until),
+                plan.to_json(),
+                instant(now),
+                plan.list_date.isoformat() if plan.list_date else None,
+                plan.parts,
+                *row,
+                owner,
+                instant(now),
+            ),
         )
         if cursor.rowcount != 1:
             return None
