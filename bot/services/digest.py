@@ -313,6 +313,9 @@ class DigestService:
             if previous is not None:
                 await self._redate(previous, config)
                 await self._settle_current(config)
+            elif (removed := await self.repository.take_removed(config)) is not None:
+                # Set up again after /digest remove: its ledger is on the removed digest's calendar.
+                await self._redate(removed, config)
             if admin_id is not None:
                 await self._notices.set_admin(guild_id, channel_id, admin_id)
             await self._release_failed(config)
@@ -465,6 +468,7 @@ class DigestService:
         """Stop a channel's digest. Its ledger stays: set up again, it posts nothing twice."""
         config = await self.require(guild_id, channel_id)
         async with self.database.transaction():
+            await self.repository.remember_removed(config, self.now())
             await self.repository.delete_config(guild_id, channel_id)
         return config
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
 from bot.domain.delivery import PostState
@@ -172,6 +172,45 @@ class DigestRepository:
     async def delete_config(self, guild_id: int, channel_id: int) -> None:
         await self._db.execute(
             "DELETE FROM digest_configs WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
+        )
+
+    async def remember_removed(self, config: DigestConfig, now: datetime) -> None:
+        """The schedule of a digest being removed, whose ledger stays keyed on its zone's calendar."""
+        await self._db.execute(
+            "INSERT INTO removed_digest_zones (guild_id, channel_id, timezone, post_time, cadence, weekday, "
+            "removed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, channel_id) DO UPDATE SET "
+            "timezone = excluded.timezone, post_time = excluded.post_time, cadence = excluded.cadence, "
+            "weekday = excluded.weekday, removed_at = excluded.removed_at",
+            (
+                config.guild_id,
+                config.channel_id,
+                config.timezone,
+                config.post_time.strftime("%H:%M"),
+                config.cadence.value,
+                config.weekday,
+                instant(now),
+            ),
+        )
+
+    async def take_removed(self, config: DigestConfig) -> DigestConfig | None:
+        """The channel's removed digest's schedule (``config`` on its zone, time and cadence), if it
+        had one, and forget it: the ledger is re-dated from it once."""
+        sql = (
+            "SELECT timezone, post_time, cadence, weekday FROM removed_digest_zones "
+            "WHERE guild_id = ? AND channel_id = ?"
+        )
+        key = (config.guild_id, config.channel_id)
+        async with self._db.execute(sql, key) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        await self._db.execute("DELETE FROM removed_digest_zones WHERE guild_id = ? AND channel_id = ?", key)
+        return replace(
+            config,
+            timezone=str(row[0]),
+            post_time=time.fromisoformat(str(row[1])),
+            cadence=Cadence(row[2]),
+            weekday=int(row[3]),
         )
 
     # ---- the post ledger -----------------------------------------------------------------------
