@@ -77,10 +77,15 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             )
             if outcome.state == "failed":
                 self.scheduler.remove(outcome.guild_id, outcome.channel_id)
-        # Periods not posted (downtime, a channel lost): their admins are told, once.
-        await self.bot.services.digest_notices.deliver(self.messenger, self.poster)
+        # Periods not posted (downtime, a channel lost): their admins are told, once, grouped.
+        await self.bot.services.digest_notices.deliver(self.messenger, self.poster, self._server_name)
         self.bot.health.ticked()  # only a pass that finished counts: a stuck one goes stale
         return outcomes
+
+    def _server_name(self, guild_id: int) -> str | None:
+        """A server's name for a notice listing several servers' digests (None: not in the cache)."""
+        guild = self.bot.get_guild(guild_id)
+        return guild.name if guild is not None else None
 
     # ---- commands ------------------------------------------------------------------------------
 

@@ -86,11 +86,10 @@ class PicksState(StrEnum):
     GAVE_UP = "gave_up"  # Discord kept failing through every backed-off attempt
 
 
-def notice_nonce(channel_id: int, post_day: date, *, in_channel: bool) -> str:
-    """As ``digest_nonce``, for the notice that a digest's period was not posted (one per channel
-    and period; its DM and its channel post differ). 19 characters, within Discord's 25."""
-    kind = "n" if in_channel else "m"
-    return f"{kind}{_base36(channel_id, 13)}{_base36(post_day.toordinal(), 4)}x"
+def notice_nonce(batch_id: int, part: int) -> str:
+    """As ``alert_nonce``, for a part of a grouped missed-day notice (batch ids never repeat; the
+    letter keeps them apart from alert batches of the same id). 16 characters, within Discord's 25."""
+    return f"g{_base36(batch_id, 13)}{_base36(part, 2)}"
 
 
 def picks_nonce(user_id: int, week_monday: date, plan: str) -> str:

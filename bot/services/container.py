@@ -188,7 +188,7 @@ class Services:
             votes,
             ShardClaims(database, repos.shard_claims, settings.shard_plan, lease.owner, clock=clock),
             weekly_picks,
-            DigestNotices(database, repos.digest_notices, repos.digests, clock=clock, lease=lease),
+            DigestNotices(database, repos.notice_batches, repos.digests, clock=clock, lease=lease),
             fetcher,
             clock,
             IdentifyTurns(database, repos.leases, owner=lease.owner),

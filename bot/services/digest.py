@@ -313,6 +313,9 @@ class DigestService:
             if previous is not None:
                 await self._redate(previous, config)
                 await self._settle_current(config)
+            elif (removed := await self.repository.take_removed(config)) is not None:
+                # Set up again after /digest remove: its ledger is on the removed digest's calendar.
+                await self._redate(removed, config)
             if admin_id is not None:
                 await self._notices.set_admin(guild_id, channel_id, admin_id)
             await self._release_failed(config)
@@ -465,6 +468,7 @@ class DigestService:
         """Stop a channel's digest. Its ledger stays: set up again, it posts nothing twice."""
         config = await self.require(guild_id, channel_id)
         async with self.database.transaction():
+            await self.repository.remember_removed(config, self.now())
             await self.repository.delete_config(guild_id, channel_id)
         return config
 
@@ -773,7 +777,8 @@ class DigestService:
                 if record is None:
                     return PostOutcome(guild, channel, post_day, Outcome.ELSEWHERE)
                 plan = record.plan or plan  # the plan frozen by whoever claimed first
-                if existing is None and record.claimed_at == now and planned.cover is not None:
+                first_claim = existing is None or existing.plan is None  # new, or a reopened miss
+                if first_claim and record.claimed_at == now and planned.cover is not None:
                     # Claimed here: the channel's record keeps these papers out of every later post,
                     # and the covered days tell the next post where to start.
                     await self._coverage.record(key, post_day, planned.cover, planned.paper_keys)

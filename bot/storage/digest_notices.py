@@ -5,26 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from bot.domain.schedule import Cadence, LedgerKey
+from bot.domain.schedule import LedgerKey
 from bot.storage.connection import Connection
 from bot.storage.digests import instant
-
-_KEY = "guild_id = ? AND channel_id = ? AND cadence = ? AND post_day = ?"
 
 
 def _key(key: LedgerKey, post_day: date) -> tuple[int, int, str, str]:
     return (key.guild_id, key.channel_id, key.cadence.value, post_day.isoformat())
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    key: LedgerKey
-    post_day: date
-    reason: str
-    state: str  # dm | channel
-    created_at: datetime
-    tries: int  # more than one: an earlier try may have delivered it (read the destination first)
-    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,74 +100,3 @@ class DigestNoticeRepository:
         async with self._db.execute(sql, params) as cursor:
             rows = await cursor.fetchall()
         return [Missed(date.fromisoformat(str(r[0])), str(r[1])) for r in rows]
-
-    # ---- delivering notices: leased like alert batches ---------------------------------------
-
-    async def has_takeable(self, *, owner: str, now: datetime) -> bool:
-        sql = (
-            "SELECT 1 FROM digest_notices WHERE state IN ('dm', 'channel') AND retry_at <= ? "
-            "AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?) LIMIT 1"
-        )
-        async with self._db.execute(sql, (instant(now), owner, instant(now))) as cursor:
-            return await cursor.fetchone() is not None
-
-    async def take_over(self, *, owner: str, lease_until: datetime, now: datetime) -> list[Notice]:
-        """Lease every notice due (new, retry due, or its process died) to ``owner``."""
-        moment = instant(now)
-        await self._db.execute(
-            "UPDATE digest_notices SET owner = ?, lease_until = ?, tries = tries + 1 "
-            "WHERE state IN ('dm', 'channel') AND retry_at <= ? "
-            "AND (owner IS NULL OR owner = ? OR lease_until IS NULL OR lease_until <= ?)",
-            (owner, instant(lease_until), moment, owner, moment),
-        )
-        sql = (
-            "SELECT guild_id, channel_id, cadence, post_day, reason, state, created_at, tries, attempts "
-            "FROM digest_notices WHERE state IN ('dm', 'channel') AND owner = ? AND lease_until = ? "
-            "ORDER BY post_day, guild_id, channel_id"
-        )
-        async with self._db.execute(sql, (owner, instant(lease_until))) as cursor:
-            rows = await cursor.fetchall()
-        return [
-            Notice(
-                LedgerKey(int(r[0]), int(r[1]), Cadence(r[2])),
-                date.fromisoformat(str(r[3])),
-                str(r[4]),
-                str(r[5]),
-                datetime.fromisoformat(str(r[6])),
-                int(r[7]),
-                int(r[8]),
-            )
-            for r in rows
-        ]
-
-    async def renew(self, notice: Notice, *, owner: str, lease_until: datetime) -> bool:
-        cursor = await self._db.execute(
-            f"UPDATE digest_notices SET lease_until = ? WHERE {_KEY} AND owner = ? AND state = ?",
-            (instant(lease_until), *_key(notice.key, notice.post_day), owner, notice.state),
-        )
-        return cursor.rowcount > 0
-
-    async def close(self, notice: Notice, state: str, *, owner: str, message_id: int | None = None) -> bool:
-        """Delivered (told, said) or nobody left to tell (dropped); False when not ``owner``'s."""
-        cursor = await self._db.execute(
-            "UPDATE digest_notices SET state = ?, message_id = ?, lease_until = NULL "
-            f"WHERE {_KEY} AND owner = ? AND state = ?",
-            (state, message_id, *_key(notice.key, notice.post_day), owner, notice.state),
-        )
-        return cursor.rowcount > 0
-
-    async def redirect(self, notice: Notice, *, owner: str, now: datetime) -> None:
-        """The admin's DMs refused it (or nobody is known): tell the channel instead."""
-        await self._db.execute(
-            "UPDATE digest_notices SET state = 'channel', attempts = 0, tries = 0, retry_at = ?, "
-            f"lease_until = NULL WHERE {_KEY} AND owner = ? AND state = 'dm'",
-            (instant(now), *_key(notice.key, notice.post_day), owner),
-        )
-
-    async def retry_later(self, notice: Notice, retry_at: datetime, *, owner: str, counted: bool) -> None:
-        """Try again at ``retry_at``; ``counted``: an ambiguous failure of this target."""
-        await self._db.execute(
-            f"UPDATE digest_notices SET attempts = attempts + ?, retry_at = ?, lease_until = NULL "
-            f"WHERE {_KEY} AND owner = ? AND state = ?",
-            (int(counted), instant(retry_at), *_key(notice.key, notice.post_day), owner, notice.state),
-        )

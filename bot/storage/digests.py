@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
 from bot.domain.delivery import PostState
@@ -174,6 +174,45 @@ class DigestRepository:
             "DELETE FROM digest_configs WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
         )
 
+    async def remember_removed(self, config: DigestConfig, now: datetime) -> None:
+        """The schedule of a digest being removed, whose ledger stays keyed on its zone's calendar."""
+        await self._db.execute(
+            "INSERT INTO removed_digest_zones (guild_id, channel_id, timezone, post_time, cadence, weekday, "
+            "removed_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, channel_id) DO UPDATE SET "
+            "timezone = excluded.timezone, post_time = excluded.post_time, cadence = excluded.cadence, "
+            "weekday = excluded.weekday, removed_at = excluded.removed_at",
+            (
+                config.guild_id,
+                config.channel_id,
+                config.timezone,
+                config.post_time.strftime("%H:%M"),
+                config.cadence.value,
+                config.weekday,
+                instant(now),
+            ),
+        )
+
+    async def take_removed(self, config: DigestConfig) -> DigestConfig | None:
+        """The channel's removed digest's schedule (``config`` on its zone, time and cadence), if it
+        had one, and forget it: the ledger is re-dated from it once."""
+        sql = (
+            "SELECT timezone, post_time, cadence, weekday FROM removed_digest_zones "
+            "WHERE guild_id = ? AND channel_id = ?"
+        )
+        key = (config.guild_id, config.channel_id)
+        async with self._db.execute(sql, key) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        await self._db.execute("DELETE FROM removed_digest_zones WHERE guild_id = ? AND channel_id = ?", key)
+        return replace(
+            config,
+            timezone=str(row[0]),
+            post_time=time.fromisoformat(str(row[1])),
+            cadence=Cadence(row[2]),
+            weekday=int(row[3]),
+        )
+
     # ---- the post ledger -----------------------------------------------------------------------
 
     async def post(self, key: LedgerKey, post_day: date) -> PostRecord | None:
@@ -230,11 +269,26 @@ class DigestRepository:
                 plan.to_json(),
             ),
         )
+        # A row with no plan is a missed period /digest post-now reopened: this claim is its first,
+        # so it takes the claim's time and list as a new claim would (its coverage is recorded too).
         cursor = await self._db.execute(
-            "UPDATE digest_posts SET owner = ?, lease_until = ?, plan = coalesce(plan, ?) "
+            "UPDATE digest_posts SET owner = ?, lease_until = ?, plan = coalesce(plan, ?), "
+            "claimed_at = CASE WHEN plan IS NULL THEN ? ELSE claimed_at END, "
+            "list_date = CASE WHEN plan IS NULL THEN ? ELSE list_date END, "
+            "parts = CASE WHEN plan IS NULL THEN ? ELSE parts END "
             f"WHERE {_ROW} AND state = 'claimed' "
             "AND (owner = ? OR owner IS NULL OR lease_until IS NULL OR lease_until <= ?)",
-            (owner, instant(lease_until), plan.to_json(), *row, owner, instant(now)),
+            (
+                owner,
+                instant(lease_until),
+                plan.to_json(),
+                instant(now),
+                plan.list_date.isoformat() if plan.list_date else None,
+                plan.parts,
+                *row,
+                owner,
+                instant(now),
+            ),
         )
         if cursor.rowcount != 1:
             return None

@@ -14,6 +14,7 @@ from bot.storage.generations import GenerationRepository
 from bot.storage.leases import LeaseRepository
 from bot.storage.library import LibraryRepository
 from bot.storage.momentum import MomentumRepository
+from bot.storage.notice_batches import NoticeBatchRepository
 from bot.storage.papers import PaperRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.privacy import PrivacyRepository
@@ -27,6 +28,7 @@ class Repositories:
     papers: PaperRepository
     digests: DigestRepository
     digest_notices: DigestNoticeRepository
+    notice_batches: NoticeBatchRepository
     follows: FollowRepository
     fetches: FetchLogRepository
     generations: GenerationRepository
@@ -47,6 +49,7 @@ class Repositories:
             papers=PaperRepository(connection),
             digests=DigestRepository(connection),
             digest_notices=DigestNoticeRepository(connection),
+            notice_batches=NoticeBatchRepository(connection),
             follows=FollowRepository(connection),
             fetches=FetchLogRepository(connection),
             generations=GenerationRepository(connection),

@@ -220,3 +220,30 @@ async def test_a_first_post_from_an_old_list_says_its_date_and_age(
     await at(env, THURSDAY + timedelta(days=8), 9, 0)
     note = digest_posts(other)[-1]
     assert titles([note]) == [] and "days old" in header(note)
+
+
+async def test_post_now_on_a_missed_day_records_what_it_covered_so_the_next_post_does_not_repeat_it(
+    world: Any, services: Services, hf_api: FakeHfApi
+) -> None:
+    env = world[0]
+    friday, saturday, sunday = (THURSDAY + timedelta(days=n) for n in (1, 2, 3))
+    for n, day in enumerate((THURSDAY, friday, saturday)):
+        hf_api.add(
+            day, *(hf_item(f"2601.0{n}{k:03d}", f"Day {n} paper {k}", upvotes=k + n) for k in range(2))
+        )
+    channel = await set_up(env, services, max_papers=3)
+    await at(env, friday, 9, 0)  # Friday's post covers Thursday
+    # Down from Saturday before 09:00 until 16:00: Saturday's post is recorded as not posted ...
+    await env.advance_time((datetime(2026, 1, 3, 16, 0, tzinfo=UTC) - env.now()).total_seconds())
+    await at(env, saturday, 16, 0)
+    config = await services.digests.require(channel.guild.id, channel.id)
+    assert saturday in [m.post_day for m in (await services.digests.status(config)).missed]
+    # ... and the admin posts it with /digest post-now: Friday's list.
+    posted = await services.digests.post_now(config, env.bot.get_cog("Digest").poster)
+    assert posted.state == "posted"
+    assert titles(post_of(channel, saturday)) == ["Day 1 paper 1", "Day 1 paper 0"]
+    await at(env, sunday, 9, 0)
+    sunday_post = post_of(channel, sunday)
+    # Sunday's post covers Saturday only: Friday's papers were posted by post-now, not again.
+    assert titles(sunday_post) == ["Day 2 paper 1", "Day 2 paper 0"], titles(sunday_post)
+    assert "Saturday 03 January 2026" in header(sunday_post[0])

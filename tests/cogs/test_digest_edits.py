@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.cogs.test_digest import NEW_YEAR, cog, digest_messages, server, until
 
 
@@ -107,12 +109,14 @@ async def test_setting_up_again_keeps_every_option_left_out_and_the_reply_lists_
     assert config is not None and config.topic is None and config.max_papers == 7 and config.thread
 
 
+@pytest.mark.parametrize("removed_first", [False, True], ids=["edited", "removed-then-set-up"])
 async def test_a_zone_moved_back_a_day_after_todays_post_posts_the_next_local_day_as_the_reply_says(
-    digest_env: Any,
+    digest_env: Any, removed_first: bool
 ) -> None:
     """The trial: a UTC digest posted at 00:05 on Thursday (Wednesday afternoon in Los Angeles);
     set up again for Los Angeles a minute ahead, it posted a back-dated empty note at once and then
-    never posted Thursday in Los Angeles. Wednesday there is posted: the next post is Thursday's."""
+    never posted Thursday in Los Angeles. Wednesday there is posted: the next post is Thursday's.
+    The same when the admin removed the digest first (its ledger stays, on the old calendar)."""
     env = digest_env
     s = server(env, "zones")
     setup = ("digest setup",)
@@ -120,6 +124,8 @@ async def test_a_zone_moved_back_a_day_after_todays_post_posts_the_next_local_da
     await until(env, 0, 5)
     assert [m.embeds[0].footer.text for m in digest_messages(s.channel)] == ["digest 2026-01-01"]
     await until(env, 0, 12)
+    if removed_first:
+        await s.admin.slash(s.channel, "digest remove", channel=str(s.channel.id))
     moved = fields(
         await s.admin.slash(
             s.channel, *setup, channel=s.channel, time="16:13", timezone="America/Los_Angeles"
