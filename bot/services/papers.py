@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import AbstractContextManager, aclosing, nullcontext
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -24,7 +24,6 @@ from bot.services.search import (
 )
 from bot.storage.connection import Store
 from bot.storage.generations import GenerationRepository
-from bot.storage.paper_rows import PreparedBatch
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
 
 BATCH_SIZE = 2000
@@ -173,13 +172,19 @@ class PaperService:
     async def _store(
         self, listed: Sequence[ListedPaper], now: datetime, progress: Progress | None
     ) -> UpsertCounts:
-        """One transaction: the papers, their listings, what the hooks add (alerts), the generation."""
+        """One transaction: the papers, their listings, what the hooks add (alerts), the generation.
+
+        Each BATCH_SIZE batch is prepared (row values, index texts, search documents) at its turn,
+        then written. Preparing batch k+1 while the server ran batch k's statements cost this
+        process ~17 us a paper (the prepared rows of a whole batch alive meanwhile, promoted by
+        the collector) for no overlap worth it: the COPY of a batch's rows streams already, made
+        a chunk at a time while the server stores the chunk before (bot.storage.pg_copy;
+        docs/performance.md, "Eighth session: PostgreSQL ingest (client)")."""
         counts = UpsertCounts()
         async with self.database.transaction():
-            # The batches are closed at once when a write fails: the one being prepared is given up then.
-            prepared = aclosing(self._prepared_ahead(listed, now))
-            async with self.repository.cold_load(len(listed)), prepared as batches:
-                async for batch in batches:
+            async with self.repository.cold_load(len(listed)):
+                for start in range(0, len(listed), BATCH_SIZE):
+                    batch = await self.repository.prepare(listed[start : start + BATCH_SIZE], now)
                     counts += await self.repository.write(batch)
                     if progress:
                         progress(len(batch.listed))
@@ -194,39 +199,6 @@ class PaperService:
             if counts.new or counts.updated:
                 await self._generations.bump("papers")
         return counts
-
-    async def _prepared_ahead(
-        self, listed: Sequence[ListedPaper], now: datetime
-    ) -> AsyncGenerator[PreparedBatch]:
-        """``listed``'s BATCH_SIZE batches, prepared in order. The preparation (row values, index
-        texts, search documents) reads and writes nothing, so on PostgreSQL this process makes
-        batch k+1's rows while the server runs batch k's statements; placing a batch against the
-        stored rows still waits for its turn in ``write``. A preparation that fails is raised at
-        its batch's turn; one not wanted (a write failed) is given up.
-
-        On SQLite each batch is prepared at its turn: the writes run on aiosqlite's thread in this
-        process, and Python's sqlite3 takes the GIL back after every row's step, so Python running
-        beside them does not overlap them: 1.5 CPU s of it beside a 50,000-paper ingest made the
-        ingest 1.6 s longer (docs/performance.md, "Seventh session: ingest pipeline")."""
-        batches = [listed[start : start + BATCH_SIZE] for start in range(0, len(listed), BATCH_SIZE)]
-        if not batches:
-            return
-        if not self.database.dialect.postgres:
-            for batch in batches:
-                yield await self.repository.prepare(batch, now)
-            return
-        ahead = asyncio.ensure_future(self.repository.prepare(batches[0], now))
-        try:
-            for number in range(1, len(batches) + 1):
-                prepared = await ahead
-                if number < len(batches):
-                    ahead = asyncio.ensure_future(self.repository.prepare(batches[number], now))
-                yield prepared
-        finally:
-            # Given up when still running; when done, its error (if any) is taken so that a
-            # preparation nobody wanted raises nothing later.
-            if not ahead.cancel() and not ahead.cancelled():
-                ahead.exception()
 
     async def show(self, reference: str) -> Paper:
         return (await self.resolve(reference)).paper

@@ -1,8 +1,7 @@
 """What an ingest writes for each incoming paper, made before the paper is placed (bot.domain.dedup):
 its row's values, its full-text index texts, its title's words and, on PostgreSQL, its search
-document. None of it depends on what the batches before stored, so ``PaperService`` makes the next
-batch's while the store writes this one's: on PostgreSQL the server's work and this process's then
-overlap instead of taking turns."""
+document. None of it depends on what the batches before stored; ``write`` then places the batch
+against the stored rows and writes it."""
 
 from __future__ import annotations
 
@@ -24,8 +23,8 @@ PAPER_FIELDS = (
     "source", "content_hash", "updated_at", "arxiv_version", "primary_class",
 )  # fmt: skip
 _AUTHORS = PAPER_FIELDS.index("authors")
-# Papers prepared between two yields to the event loop (about a millisecond of work): a write of the
-# batch before, whose statement has just finished, waits no longer than that to send its next one.
+# Papers prepared between two yields to the event loop (about a millisecond of work): the running
+# bot's other work (an interaction, a heartbeat) waits no longer than that beside a big ingest.
 PREPARE_STEP = 32
 # JSON lists of names and keywords as the columns hold them (json.dumps with ensure_ascii=False
 # builds a new encoder on every call: a shared one writes the same text for a third of the cost).

@@ -1,9 +1,9 @@
-"""An ingest prepares each batch's rows apart from writing them (on PostgreSQL the next batch's
-while the server writes this one, bot.services.papers): it stores exactly what storing the batches
-one after the other stores, with duplicates, title-only captures and updates falling in other
-batches than their papers; a failure in batch k of n, in its preparation or in its write, writes
-nothing; the hooks hear the papers the batches inserted and progress counts every batch. An ingest
-of more than one batch freezes the objects alive before it, and they are collected again after."""
+"""An ingest prepares each batch's rows apart from writing them (bot.services.papers): it stores
+exactly what storing the batches one after the other stores, with duplicates, title-only captures
+and updates falling in other batches than their papers; a failure in batch k of n, in its
+preparation or in its write, writes nothing; the hooks hear the papers the batches inserted and
+progress counts every batch. An ingest of more than one batch freezes the objects alive before it,
+and they are collected again after."""
 
 from __future__ import annotations
 

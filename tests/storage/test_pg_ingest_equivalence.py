@@ -198,7 +198,7 @@ async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
             await service.ingest(poisoned)
         assert await snapshot(store) == before
 
-        # Making a row of the second batch fails (its rows are made while the first batch is written).
+        # Making a row of the second batch fails (after the first batch was written).
         made = 0
         real_document = rows_module.paper_document
 
