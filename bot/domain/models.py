@@ -81,6 +81,12 @@ class Paper:
     def content_hash(self) -> str:
         """Digest of everything a re-ingest could change; equal digests mean "unchanged"."""
         content = _content_of(self)
+        source = content[_SOURCE]
+        if type(source) is Source:
+            # The digest is of the values' repr, the source's as an enum member: what every stored
+            # hash was made from. Enum's __repr__ runs in Python (half the digest's cost), so the
+            # member's text is written in from a table instead.
+            content = (*content[:_SOURCE], _SOURCE_REPRS[source], *content[_SOURCE + 1 :])
         return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -89,6 +95,22 @@ _CONTENT_FIELDS = tuple(
     f.name for f in fields(Paper) if f.name not in ("created_at", "updated_at", "title_key")
 )
 _content_of = attrgetter(*_CONTENT_FIELDS)  # the tuple of those values, in one call
+_SOURCE = _CONTENT_FIELDS.index("source")
+
+
+class _Written:
+    """A value whose repr is the text given (a ``Source`` member's, made once)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+_SOURCE_REPRS = {member: _Written(repr(member)) for member in Source}
 
 
 @dataclass(frozen=True, slots=True)
