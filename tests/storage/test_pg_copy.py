@@ -1,6 +1,7 @@
 """Rows written with COPY (the PostgreSQL ingest's stream) are stored exactly as given: text with
 tabs, line breaks, backslashes, quotes and any other characters a paper may hold, NULLs and
-numbers, read back unchanged."""
+numbers, read back unchanged. The stream is made a slice of rows at a time, checked for COPY's
+characters once a slice: it is every row's own line, in order, whatever the slice holds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.storage.connection import BulkCopy
+from bot.storage.pg_copy import SLICE_ROWS, chunks, line
 from bot.storage.postgres import PostgresDatabase
 
 # Any text PostgreSQL can store (no NUL, no lone surrogate), with COPY's own characters likelier.
@@ -17,6 +19,28 @@ TEXTS = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters=
     alphabet=st.sampled_from(list("\\\t\n\r ab'\"\\N.é😀"))
 )
 ROWS = st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1), TEXTS, st.none() | TEXTS), max_size=150)
+# Rows of any width, mostly plain (a slice with nothing to escape), some with COPY's characters.
+PLAIN = st.text(alphabet=st.sampled_from(list("ab N.é😀'\"")), max_size=8)
+VALUES = st.none() | st.integers() | PLAIN | TEXTS
+WIDE_ROWS = st.lists(st.lists(VALUES, min_size=1, max_size=6).map(tuple), max_size=3 * SLICE_ROWS + 5)
+
+
+@given(WIDE_ROWS, st.integers(1, 400))
+def test_the_stream_is_each_rows_line_in_order(rows: list[tuple[object, ...]], size: int) -> None:
+    made = list(chunks(rows, size))
+    assert b"".join(made) == "".join(map(line, rows)).encode()
+    assert all(len(chunk) >= size for chunk in made[:-1])  # no message smaller than asked, but the last
+
+
+def test_a_slice_with_one_special_character_is_escaped_and_the_rest_kept() -> None:
+    rows: list[tuple[int, str, str | None]] = [
+        (number, f"row {number}", None) for number in range(2 * SLICE_ROWS)
+    ]
+    rows[SLICE_ROWS + 3] = (7, "tab\there", "back\\slash")
+    text = b"".join(chunks(rows)).decode()
+    assert text.count("\n") == len(rows)
+    assert "7\ttab\\there\tback\\\\slash\n" in text
+    assert text.startswith("0\trow 0\t\\N\n")
 
 
 async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> None:
