@@ -2,6 +2,8 @@
 
 A cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR would run as a formula when the file is
 opened in a spreadsheet (CSV injection): such text cells get a leading apostrophe, the usual guard.
+A spreadsheet hides a leading apostrophe as its text marker, so a text that starts with one gets
+one more: a title "'@home" shows as itself, not as "@home", and reads apart from "@home".
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from bot.exports import paper_date, plain
 
 COLUMNS = ("id", "title", "authors", "date", "url", "saved_at", "read", "tags", "note")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED_START = (*_FORMULA_START, "'")
 
 
 def cell(text: str) -> str:
     text = plain(text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(_GUARDED_START) else text
 
 
 def dumps(entries: Sequence[LibraryEntry]) -> str:
