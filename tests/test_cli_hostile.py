@@ -391,3 +391,52 @@ def test_a_bad_top_date_names_the_option_and_is_bad_usage(tmp_path: Path, option
 def test_an_unparsable_option_is_typers_usage_error_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
     code, _, said = invoke(*args, "--db", str(tmp_path / "p.db"))
     assert code == 2 and "Invalid value for '--limit'" in said and said.startswith("Usage: ")
+
+
+async def sync_to(tmp_path: Path, emulator: DiscordEmulator, *options: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    env |= {
+        "DISCORD_TOKEN": "a-token-value",
+        "DISCORD_API_BASE": emulator.api_base,
+        "DISCORD_GATEWAY_URL": emulator.gateway_url,
+        "PAPERBOT_DB": str(tmp_path / "bot.db"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sync", *options, env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    # Missing Access (not in that server, or no applications.commands scope); Unknown Guild.
+    [(403, 50001), (404, 10004)],
+)
+async def test_a_server_refusing_the_commands_is_one_line_not_a_traceback(
+    tmp_path: Path, status: int, code: int
+) -> None:
+    emulator = await DiscordEmulator().start()
+    try:
+        emulator.inject("PUT", "/applications/*/guilds/*/commands", status=status, code=code, times=None)
+        exit_code, said = await sync_to(tmp_path, emulator, "--guild", "1234567890123")
+    finally:
+        await emulator.stop()
+    assert exit_code == 1, said
+    [error] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert f"Discord refused the commands for server 1234567890123 ({status} " in error
+    assert "applications.commands" in error
+    assert "Traceback" not in said and "a-token-value" not in said
+
+
+async def test_sync_to_server_zero_is_refused_and_publishes_nothing(tmp_path: Path) -> None:
+    """It read as no server at all: every server got the commands, "Synced 8 commands to every server"."""
+    emulator = await DiscordEmulator().start()
+    try:
+        exit_code, said = await sync_to(tmp_path, emulator, "--guild", "0")
+    finally:
+        await emulator.stop()
+    assert exit_code == 2 and "--guild" in said and "Synced" not in said, said
+    assert emulator.global_commands == []
