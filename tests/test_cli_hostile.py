@@ -178,6 +178,20 @@ def test_an_empty_token_is_no_token(tmp_path: Path) -> None:
     assert code == 2 and "DISCORD_TOKEN is not set" in said
 
 
+@pytest.mark.parametrize("token", ["Tok3n-part\nrest", "Tok3n-part\x01rest", "Tok3n-part\r\nrest"])
+@pytest.mark.parametrize("command", ["run", "sync"])
+def test_a_token_with_a_line_break_inside_is_a_config_error_that_never_shows_it(
+    tmp_path: Path, command: str, token: str
+) -> None:
+    """A .env line DISCORD_TOKEN="abc\\nxyz" reached aiohttp, which refused the header with a
+    73-line traceback and exit 1 (systemd restarts on 1, not on 2)."""
+    loopback = {"DISCORD_API_BASE": "http://127.0.0.1:9/api/v10", "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9"}
+    code, _, said = invoke(command, "--db", str(tmp_path / "x.db"), env={"DISCORD_TOKEN": token, **loopback})
+    assert code == 2 and said.startswith("error: config key DISCORD_TOKEN") and said.count("\n") == 1, said
+    assert "line break" in said and "Tok3n" not in said and "rest" not in said
+    assert not (tmp_path / "x.db").exists()
+
+
 @pytest.mark.parametrize("command", ["run", "sync"])
 async def test_a_revoked_token_is_explained_not_a_traceback(tmp_path: Path, command: str) -> None:
     emulator = await DiscordEmulator().start()
