@@ -736,7 +736,8 @@ def run(
 def sync(
     guild: Annotated[
         int | None,
-        typer.Option("--guild", help="Only this server id: instant, for testing. Default: global."),
+        # min: 0 would read as "no server" and publish to every server instead.
+        typer.Option("--guild", min=1, help="Only this server id: instant, for testing. Default: global."),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -749,7 +750,8 @@ def sync(
     from bot.runner import sync_commands
 
     names = _run(sync_commands(settings, guild))
-    where = f"server {guild}" if guild else "every server (global commands can take a while to appear)"
+    everywhere = "every server (global commands can take a while to appear)"
+    where = f"server {guild}" if guild is not None else everywhere
     out.print(f"Synced {len(names)} commands to {where}: {', '.join(sorted(names))}")
 
 

@@ -442,10 +442,22 @@ class PaperBot(commands.AutoShardedBot):
 
     async def publish_commands(self, guild_id: int | None = None) -> list[str]:
         """Sync the command tree: to one server (instant, for testing) or globally."""
-        target = discord.Object(guild_id) if guild_id else None
+        target = discord.Object(guild_id) if guild_id is not None else None
         if target is not None:
             self.tree.copy_global_to(guild=target)
-        synced = await self.tree.sync(guild=target)
+        try:
+            synced = await self.tree.sync(guild=target)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            if target is None:
+                raise
+            # The usual mistake when syncing to one server, and one sentence, not a traceback.
+            why = exc.text or exc.response.reason
+            raise PaperbotError(
+                f"Discord refused the commands for server {guild_id} ({exc.status} {why}): "
+                "the bot is not in that server, was invited without the applications.commands scope, or "
+                "the id is not a server's. Invite it with the link /about shows (or the bot and "
+                "applications.commands scopes) and sync again."
+            ) from None
         return [command.name for command in synced]
 
     async def close(self) -> None:

@@ -396,6 +396,17 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, SecretStr) and not value.get_secret_value().strip():
             return None
+        token = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(token, str):
+            # Spaces or a line break around it are left from pasting; one inside (a .env value
+            # "abc\nxyz", a \x01) cannot go into an HTTP header: aiohttp refused it with a traceback.
+            token = token.strip()
+            if any(ord(character) < 32 or ord(character) == 127 for character in token):
+                raise ValueError(
+                    "holds a line break or another control character, which no Discord token has: "
+                    "copy the bot's token again from https://discord.com/developers/applications"
+                )
+            return token
         return value
 
     @classmethod
@@ -593,9 +604,11 @@ def _first_problem(exc: ValidationError, path: Path, variables: dict[str, str]) 
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
     where = _where_set(error["loc"], path, variables)
+    if key.lower() == "discord_token":  # read under its alias DISCORD_TOKEN
+        key = "DISCORD_TOKEN"
     got = error.get("input")
     # A token, or a database URL that may hold a password, is never echoed (the problem names the part).
-    secret = key in ("discord_token", "database_url", "database.url")
+    secret = key in ("DISCORD_TOKEN", "database_url", "database.url")
     shown = "" if secret or isinstance(got, dict) else f" (got {str(got)[:60]!r})"
     count = exc.error_count()
     more = f"; {count - 1} more problem{'s' * (count > 2)} after this one" if count > 1 else ""

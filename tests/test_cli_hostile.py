@@ -178,30 +178,52 @@ def test_an_empty_token_is_no_token(tmp_path: Path) -> None:
     assert code == 2 and "DISCORD_TOKEN is not set" in said
 
 
+@pytest.mark.parametrize("token", ["Tok3n-part\nrest", "Tok3n-part\x01rest", "Tok3n-part\r\nrest"])
+@pytest.mark.parametrize("command", ["run", "sync"])
+def test_a_token_with_a_line_break_inside_is_a_config_error_that_never_shows_it(
+    tmp_path: Path, command: str, token: str
+) -> None:
+    """A .env line DISCORD_TOKEN="abc\\nxyz" reached aiohttp, which refused the header with a
+    73-line traceback and exit 1 (systemd restarts on 1, not on 2)."""
+    loopback = {"DISCORD_API_BASE": "http://127.0.0.1:9/api/v10", "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9"}
+    code, _, said = invoke(command, "--db", str(tmp_path / "x.db"), env={"DISCORD_TOKEN": token, **loopback})
+    assert code == 2 and said.startswith("error: config key DISCORD_TOKEN") and said.count("\n") == 1, said
+    assert "line break" in said and "Tok3n" not in said and "rest" not in said
+    assert not (tmp_path / "x.db").exists()
+
+
+async def against(
+    emulator: DiscordEmulator, tmp_path: Path, *args: str, token: str = "a-token-value"
+) -> tuple[int, str, str]:
+    """``paperbot ARGS`` in its own process against the emulator: exit code, stdout, stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    env |= {
+        "DISCORD_TOKEN": token,
+        "DISCORD_API_BASE": emulator.api_base,
+        "DISCORD_GATEWAY_URL": emulator.gateway_url,
+        "PAPERBOT_DB": str(tmp_path / "bot.db"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
 @pytest.mark.parametrize("command", ["run", "sync"])
 async def test_a_revoked_token_is_explained_not_a_traceback(tmp_path: Path, command: str) -> None:
     emulator = await DiscordEmulator().start()
     try:
         emulator.inject("GET", "/users/@me", status=401, times=None)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
-        env |= {
-            "DISCORD_TOKEN": "revoked-token-value",
-            "DISCORD_API_BASE": emulator.api_base,
-            "DISCORD_GATEWAY_URL": emulator.gateway_url,
-            "PAPERBOT_DB": str(tmp_path / "bot.db"),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", command, env=env, cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        returncode, stdout, said = await against(emulator, tmp_path, command, token="revoked-token-value")
     finally:
         await emulator.stop()
-    said = stderr.decode()
-    assert process.returncode == 1, said
+    assert returncode == 1, said
     assert "Discord refused the token in DISCORD_TOKEN (401 Unauthorized)" in said
     assert "Traceback" not in said and "LoginFailure" not in said
-    assert "revoked-token-value" not in said + stdout.decode()
+    assert "revoked-token-value" not in said + stdout
 
 
 def test_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:
@@ -391,3 +413,35 @@ def test_a_bad_top_date_names_the_option_and_is_bad_usage(tmp_path: Path, option
 def test_an_unparsable_option_is_typers_usage_error_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
     code, _, said = invoke(*args, "--db", str(tmp_path / "p.db"))
     assert code == 2 and "Invalid value for '--limit'" in said and said.startswith("Usage: ")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    # Missing Access (not in that server, or no applications.commands scope); Unknown Guild.
+    [(403, 50001), (404, 10004)],
+)
+async def test_a_server_refusing_the_commands_is_one_line_not_a_traceback(
+    tmp_path: Path, status: int, code: int
+) -> None:
+    emulator = await DiscordEmulator().start()
+    try:
+        emulator.inject("PUT", "/applications/*/guilds/*/commands", status=status, code=code, times=None)
+        exit_code, printed, said = await against(emulator, tmp_path, "sync", "--guild", "1234567890123")
+    finally:
+        await emulator.stop()
+    assert exit_code == 1, said
+    [error] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert f"Discord refused the commands for server 1234567890123 ({status} " in error
+    assert "applications.commands" in error
+    assert "Traceback" not in said and "a-token-value" not in printed + said
+
+
+async def test_sync_to_server_zero_is_refused_and_publishes_nothing(tmp_path: Path) -> None:
+    """It read as no server at all: every server got the commands, "Synced 8 commands to every server"."""
+    emulator = await DiscordEmulator().start()
+    try:
+        exit_code, printed, said = await against(emulator, tmp_path, "sync", "--guild", "0")
+    finally:
+        await emulator.stop()
+    assert exit_code == 2 and "--guild" in said and "Synced" not in printed + said, said
+    assert emulator.global_commands == []

@@ -10,9 +10,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bot.storage.postgres import redacted
 from tests.backends import postgres_server
 from tests.postgres_server import PostgresServer
 
@@ -100,3 +104,40 @@ def test_an_option_the_server_does_not_know_is_named_not_unreachable(
     [line] = [line for line in output.splitlines() if "database:" in line]
     assert "✘" in line and UNREACHABLE in line and "saved" not in line, output
     assert "Check that it runs and the URL's host and port" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://bot@127.0.0.1:1/paperbot?password=hunter2",  # libpq's and asyncpg's query form
+        "postgresql:///paperbot?user=bot&password=hunter2&host=127.0.0.1&port=1",
+        "postgresql://bot:hunter2@127.0.0.1:1/paperbot?sslmode=disable&sslpassword=hunter2",
+    ],
+)
+def test_a_password_anywhere_in_the_url_is_never_echoed(tmp_path: Path, sqlite_store: Path, url: str) -> None:
+    """The trial's leak: a password given as a query option was printed whole with "cannot be
+    reached", twice in the doctor's line."""
+    for args, env_url in (
+        (("stats",), url),
+        (("doctor",), url),
+        (("migrate-store", "--from", str(sqlite_store), "--to", url), None),
+    ):
+        code, output = paperbot(tmp_path, *args, url=env_url)
+        assert code == 1 and UNREACHABLE in output, (args, output)
+        assert "hunter2" not in output and "***" in output, (args, output)
+
+
+@given(
+    password=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1),
+    form=st.sampled_from(["userinfo", "query", "sslpassword"]),
+    host=st.sampled_from(["db.example:5432", "[::1]:5433", "", "10.0.0.7"]),
+)
+def test_redacted_never_shows_a_password_and_keeps_the_rest(password: str, form: str, host: str) -> None:
+    """Exactly the password goes, whatever it holds (percent-encoded, as in any URL)."""
+    forms = {
+        "userinfo": "postgresql://bot:{}@{}/paperbot?sslmode=require",
+        "query": "postgresql://bot@{1}/paperbot?sslmode=require&password={0}",
+        "sslpassword": "postgresql://bot@{1}/paperbot?sslpassword={0}&sslmode=require",
+    }
+    url = forms[form].format(quote(password, safe=""), host)
+    assert redacted(url) == forms[form].format("***", host)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Itera
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
@@ -61,16 +61,33 @@ def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+# Query options that carry a secret: libpq and asyncpg take the password there too
+# (``postgresql:///db?user=bot&password=...``), and ``sslpassword`` unlocks the client key.
+_SECRET_OPTIONS = frozenset({"password", "sslpassword"})
+
+
 def redacted(url: str) -> str:
-    """The URL without its password (for logs and messages)."""
+    """The URL without its passwords (for logs and messages): the one before the host and any
+    ``password`` or ``sslpassword`` option; the rest as written (an IPv6 host keeps its brackets)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+    query = "&".join(_without_secret(option) for option in parts.query.split("&"))
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    # Rebuilt by hand: urlunsplit would drop the empty host of postgresql:///db?host=/run/...
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
+
+
+def _without_secret(option: str) -> str:
+    name, has_value, _ = option.partition("=")
+    return f"{name}=***" if has_value and unquote(name).strip().lower() in _SECRET_OPTIONS else option
 
 
 def numbered(sql: str) -> str:
