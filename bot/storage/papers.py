@@ -177,8 +177,10 @@ class PaperRepository:
         self._db = connection
         # PostgreSQL searches its own tsvector column; None: SQLite's FTS5 tables below.
         self._pg = PgTextSearch(connection) if connection.dialect.postgres else None
-        # During a cold load: the word counts of every batch so far, written once when it ends.
+        # During a cold load: the word and title-word counts of every batch so far, written once
+        # when it ends.
         self._held_word_counts: Counter[str] | None = None
+        self._held_title_counts: Counter[str] | None = None
         # During a cold load: the rows it wrote, which its dedup reads instead of the server.
         self._loaded: LoadedPapers | None = None
 
@@ -194,22 +196,26 @@ class PaperRepository:
         store, a large load builds the full-text indexes and the papers' look-up b-trees once at
         the end (bot.storage.pg_bulk), places each batch against the rows it wrote itself
         (bot.storage.loaded_papers: the only rows there are), and writes the word counts
-        (``term_docs``) once, not once a batch: the words common enough to be in every batch were
-        upserted again by each (116,000 upserts for 94,000 words at 100,000 papers), each a new
-        version of the row and its index entry."""
+        (``term_docs``) and title-word counts (``title_terms``) once, not once a batch: the words
+        common enough to be in every batch were upserted again by each (116,000 upserts for 94,000
+        words at 100,000 papers), each a new version of the row and its index entry."""
         async with search_indexes_built_after(self._db, papers) as cold:
             if not cold:
                 yield False
                 return
             held: Counter[str] = Counter()
-            self._held_word_counts = held
+            held_titles: Counter[str] = Counter()
+            self._held_word_counts, self._held_title_counts = held, held_titles
             self._loaded = LoadedPapers()
             try:
                 yield True
             finally:
-                self._held_word_counts = None
+                self._held_word_counts = self._held_title_counts = None
                 self._loaded = None
             await self._count_paper_terms(held)
+            # A title word the load counted and then counted down again (a retitled paper) keeps
+            # its row at 0, as it would have batch by batch: readers must hear that it went.
+            await self._count_title_terms(held_titles, keep_zero=True)
 
     async def is_cold_load(self, papers: int) -> bool:
         """Whether ``cold_load(papers)`` would build the indexes at the end if it started now."""
@@ -438,12 +444,16 @@ class PaperRepository:
                 [(count, term) for term, count in shrunk],
             )
 
-    async def _count_title_terms(self, delta: Counter[str]) -> None:
+    async def _count_title_terms(self, delta: Counter[str], *, keep_zero: bool = False) -> None:
         """Apply per-term changes in the number of titles holding each word, stamped with the
         papers generation this transaction is about to become (``PaperService.ingest`` bumps it
         whenever papers were added or updated, the only upserts that change titles): readers
-        that loaded an older generation fetch just these rows (``title_terms_since``)."""
-        grown = [(term, count) for term, count in delta.items() if count > 0]
+        that loaded an older generation fetch just these rows (``title_terms_since``). In a cold
+        load, held until it ends (``keep_zero``: its words netted to 0 are written too)."""
+        if self._held_title_counts is not None:
+            self._held_title_counts.update(delta)
+            return
+        grown = [(term, count) for term, count in delta.items() if count > 0 or (keep_zero and count == 0)]
         shrunk = [(-count, term) for term, count in delta.items() if count < 0]
         stamp = "(SELECT value + 1 FROM generations WHERE name = 'papers')"
         if self._pg is not None:

@@ -279,9 +279,14 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
         paper=replace(first[7].paper, title="Retitled: quokka lattices", abstract="Quokka lattices only."),
         list_date=first[-1].list_date,
     )
+    # A title word no other paper has, gone again when its paper is retitled: its count is 0 at
+    # the end, and its row stays (readers of the vocabulary must hear that it went).
+    wombat = ListedPaper(Paper("Wombat burrows", "Digging.", "hf-api", arxiv_id="2602.70003"), DAY, 9)
+    unwombat = replace(wombat, paper=replace(wombat.paper, title="Burrows, dug"), list_date=NEXT)
     early, middle, late = across_batches()
+    early.append(wombat)
     batch = [*early, *first[: BATCH_SIZE - len(early)], *middle, *first[BATCH_SIZE - len(early) :]]
-    batch += [retitled, *late]
+    batch += [retitled, *late, unwombat]
     assert [item in batch[BATCH_SIZE : 2 * BATCH_SIZE] for item in middle] == [True] * len(middle)
 
     # A cold load that fails part of the way leaves the empty store and its indexes as they were.
@@ -314,6 +319,7 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     stored = await snapshot(postgres.database)
     assert stored == await snapshot(reference.database)
     assert ("quokka", 1) in stored["words"] and ("quokka", 1, 1) in stored["terms"]
+    assert ("wombat", 0, 1) in stored["terms"]
     # The page capture, its arXiv paper and the capture again are one row, with the arXiv id.
     base = crafted()[0].paper
     rows = await postgres.database.connection.fetch_all(
