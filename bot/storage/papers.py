@@ -286,7 +286,8 @@ class PaperRepository:
         ids = sorted({paper.id for paper in papers})
         keys = sorted({paper.title_key for paper in papers})
         if self._loaded is not None:
-            return [paper_from_row(row) for row in self._loaded.matching(ids, keys)]
+            pks = self._loaded.matching(ids, keys)
+            return sorted((await self.by_pks(pks)).values(), key=lambda stored: stored.pk) if pks else []
         if self._pg is not None:
             rows = await self._db.fetch_all(_PG_EXISTING, (json.dumps(ids), json.dumps(keys)))
             return sorted((paper_from_row(row) for row in rows), key=lambda stored: stored.pk)
@@ -351,7 +352,9 @@ class PaperRepository:
             counted = await counting  # a failed write is raised once the thread is done with its batch
         await self._count_paper_terms(Counter(dict(counted)))
         if self._loaded is not None:
-            self._loaded.inserted(((pk, row.values) for pk, (_, row) in zip(pks, papers, strict=True)), stamp)
+            self._loaded.inserted(
+                (pk, paper.id, paper.title_key) for pk, (paper, _) in zip(pks, papers, strict=True)
+            )
         return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
 
     async def _new_pks(self, count: int) -> list[int]:
@@ -371,14 +374,13 @@ class PaperRepository:
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         if self._pg is not None:
             assignments = ", ".join(f"{name} = ?" for name in _FIELDS)
-            rows = [(pk, after, row_values(after, stamp)) for pk, _, after in updates]
             await self._db.executemany(
                 f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
-                [(*values, paper_document(after), pk) for pk, after, values in rows],
+                [(*row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
             )
             if self._loaded is not None:
-                for pk, _, values in rows:
-                    self._loaded.updated(pk, values)
+                for pk, before, after in updates:
+                    self._loaded.rewritten(pk, (before.id, before.title_key), (after.id, after.title_key))
             await self._count_title_terms(_title_delta(updates))
             await self._count_paper_terms(_paper_terms_delta(updates))
             return
