@@ -67,29 +67,25 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
     # Every GIN index of a table that is empty now (the papers' search column and any table the
     # database fills from papers: a later migration's trigger-fed title table, say), and the
     # b-trees of the written tables that no constraint owns.
-    indexes = [
-        (str(row[0]), str(row[1]), str(row[2]))
-        for row in await db.fetch_all(
-            "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-            "JOIN pg_am a ON a.oid = i.relam "
-            "WHERE t.relnamespace = current_schema()::regnamespace AND (a.amname = 'gin' OR ("
-            f"a.amname = 'btree' AND t.relname IN ({db.dialect.texts()}) "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid))) "
-            "ORDER BY i.relname",
-            (json.dumps(WRITTEN_TABLES),),
-        )
-    ]
-    constraints = [
-        (str(row[0]), str(row[1]), str(row[2]))
-        for row in await db.fetch_all(
-            "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-            "JOIN pg_class t ON t.oid = c.conrelid "
-            "WHERE t.relnamespace = current_schema()::regnamespace AND c.contype = 'u' "
-            f"AND t.relname IN ({db.dialect.texts()}) ORDER BY c.conname",
-            (json.dumps(CHECKED_AT_END),),
-        )
-    ]
+    indexes = await _named_definitions(
+        db,
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+        "JOIN pg_am a ON a.oid = i.relam "
+        "WHERE t.relnamespace = current_schema()::regnamespace AND (a.amname = 'gin' OR ("
+        f"a.amname = 'btree' AND t.relname IN ({db.dialect.texts()}) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid))) "
+        "ORDER BY i.relname",
+        WRITTEN_TABLES,
+    )
+    constraints = await _named_definitions(
+        db,
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid "
+        "WHERE t.relnamespace = current_schema()::regnamespace AND c.contype = 'u' "
+        f"AND t.relname IN ({db.dialect.texts()}) ORDER BY c.conname",
+        CHECKED_AT_END,
+    )
     empty = [index for index in indexes if not await _holds_rows(db, index[0])]
     unchecked = [constraint for constraint in constraints if not await _holds_rows(db, constraint[0])]
     for _, name, _ in empty:
@@ -108,6 +104,11 @@ async def is_cold_load(db: Connection, papers: int) -> bool:
     """Whether ingesting ``papers`` papers now is a cold load: PostgreSQL, at least COLD_LOAD_PAPERS
     of them, and no paper stored yet."""
     return db.dialect.postgres and papers >= COLD_LOAD_PAPERS and not await _any_paper(db)
+
+
+async def _named_definitions(db: Connection, sql: str, tables: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(table, name, definition) rows of a catalog query over ``tables``."""
+    return [(str(row[0]), str(row[1]), str(row[2])) for row in await db.fetch_all(sql, (json.dumps(tables),))]
 
 
 async def _any_paper(db: Connection) -> bool:
