@@ -15,6 +15,7 @@ from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import word_set
 from bot.parsing.skipped import SkippedEntry
 from bot.storage.connection import BulkCopy, Connection, Row, Store
+from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import (
     PAPER_FIELDS,
     PaperRow,
@@ -176,8 +177,12 @@ class PaperRepository:
         self._db = connection
         # PostgreSQL searches its own tsvector column; None: SQLite's FTS5 tables below.
         self._pg = PgTextSearch(connection) if connection.dialect.postgres else None
-        # During a cold load: the word counts of every batch so far, written once when it ends.
+        # During a cold load: the word and title-word counts of every batch so far, written once
+        # when it ends.
         self._held_word_counts: Counter[str] | None = None
+        self._held_title_counts: Counter[str] | None = None
+        # During a cold load: the rows it wrote, which its dedup reads instead of the server.
+        self._loaded: LoadedPapers | None = None
 
     @classmethod
     def of(cls, database: Store) -> PaperRepository:
@@ -188,21 +193,29 @@ class PaperRepository:
     @asynccontextmanager
     async def cold_load(self, papers: int) -> AsyncIterator[bool]:
         """Around the upserts of ``papers`` papers in one transaction: into an empty PostgreSQL
-        store, a large load builds the full-text indexes once at the end (bot.storage.pg_bulk), and
-        writes the word counts (``term_docs``) once, not once a batch: the words common enough to
-        be in every batch were upserted again by each (116,000 upserts for 94,000 words at 100,000
-        papers), each a new version of the row and its index entry."""
+        store, a large load builds the full-text indexes and the papers' look-up b-trees once at
+        the end (bot.storage.pg_bulk), places each batch against the rows it wrote itself
+        (bot.storage.loaded_papers: the only rows there are), and writes the word counts
+        (``term_docs``) and title-word counts (``title_terms``) once, not once a batch: the words
+        common enough to be in every batch were upserted again by each (116,000 upserts for 94,000
+        words at 100,000 papers), each a new version of the row and its index entry."""
         async with search_indexes_built_after(self._db, papers) as cold:
             if not cold:
                 yield False
                 return
             held: Counter[str] = Counter()
-            self._held_word_counts = held
+            held_titles: Counter[str] = Counter()
+            self._held_word_counts, self._held_title_counts = held, held_titles
+            self._loaded = LoadedPapers()
             try:
                 yield True
             finally:
-                self._held_word_counts = None
+                self._held_word_counts = self._held_title_counts = None
+                self._loaded = None
             await self._count_paper_terms(held)
+            # A title word the load counted and then counted down again (a retitled paper) keeps
+            # its row at 0, as it would have batch by batch: readers must hear that it went.
+            await self._count_title_terms(held_titles, keep_zero=True)
 
     async def is_cold_load(self, papers: int) -> bool:
         """Whether ``cold_load(papers)`` would build the indexes at the end if it started now."""
@@ -272,6 +285,9 @@ class PaperRepository:
         """Stored rows that could be the same paper as one in ``papers``: same id or same title key."""
         ids = sorted({paper.id for paper in papers})
         keys = sorted({paper.title_key for paper in papers})
+        if self._loaded is not None:
+            pks = self._loaded.matching(ids, keys)
+            return sorted((await self.by_pks(pks)).values(), key=lambda stored: stored.pk) if pks else []
         if self._pg is not None:
             rows = await self._db.fetch_all(_PG_EXISTING, (json.dumps(ids), json.dumps(keys)))
             return sorted((paper_from_row(row) for row in rows), key=lambda stored: stored.pk)
@@ -320,10 +336,7 @@ class PaperRepository:
 
     async def _insert_pg(self, papers: Sequence[tuple[Paper, PaperRow]], stamp: str) -> list[StoredPaper]:
         assert isinstance(self._db, BulkCopy)
-        # The new rows' pks, taken from the table's own sequence (unique across processes
-        # inserting at the same time), so the rows need no reading back by id.
-        sql = "SELECT nextval(pg_get_serial_sequence('papers', 'pk')) FROM generate_series(1, ?)"
-        pks = sorted(int(row[0]) for row in await self._db.fetch_all(sql, (len(papers),)))
+        pks = await self._new_pks(len(papers))
         counting = _count_words_aside([(row.title_text, row.abstract_text) for _, row in papers])
         try:
             # One COPY stream. The search column goes in with the row (one write per paper): the
@@ -338,7 +351,25 @@ class PaperRepository:
         finally:
             counted = await counting  # a failed write is raised once the thread is done with its batch
         await self._count_paper_terms(Counter(dict(counted)))
+        if self._loaded is not None:
+            self._loaded.inserted(
+                (pk, paper.id, paper.title_key) for pk, (paper, _) in zip(pks, papers, strict=True)
+            )
         return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
+
+    async def _new_pks(self, count: int) -> list[int]:
+        """``count`` new pks from the papers table's own sequence (unique across processes inserting
+        at the same time), so the rows need no reading back by id."""
+        sequence = "pg_get_serial_sequence('papers', 'pk')"
+        if self._loaded is not None:
+            # A cold load holds the papers table exclusively (pg_bulk dropped its indexes), so no
+            # other insert can take a value between these two calls: the batch's range is taken at
+            # once instead of by a nextval each (3 us of the server's CPU a paper).
+            sql = f"SELECT setval({sequence}, nextval({sequence}) + ? - 1)"
+            last = int((await self._db.fetch_all(sql, (count,)))[0][0])
+            return list(range(last - count + 1, last + 1))
+        sql = f"SELECT nextval({sequence}) FROM generate_series(1, ?)"
+        return sorted(int(row[0]) for row in await self._db.fetch_all(sql, (count,)))
 
     async def _update(self, updates: Sequence[tuple[int, Paper, Paper]], stamp: str) -> None:
         if self._pg is not None:
@@ -347,6 +378,9 @@ class PaperRepository:
                 f"UPDATE papers SET {assignments}, search = ?::text::tsvector WHERE pk = ?",
                 [(*row_values(after, stamp), paper_document(after), pk) for pk, _, after in updates],
             )
+            if self._loaded is not None:
+                for pk, before, after in updates:
+                    self._loaded.rewritten(pk, (before.id, before.title_key), (after.id, after.title_key))
             await self._count_title_terms(_title_delta(updates))
             await self._count_paper_terms(_paper_terms_delta(updates))
             return
@@ -412,12 +446,16 @@ class PaperRepository:
                 [(count, term) for term, count in shrunk],
             )
 
-    async def _count_title_terms(self, delta: Counter[str]) -> None:
+    async def _count_title_terms(self, delta: Counter[str], *, keep_zero: bool = False) -> None:
         """Apply per-term changes in the number of titles holding each word, stamped with the
         papers generation this transaction is about to become (``PaperService.ingest`` bumps it
         whenever papers were added or updated, the only upserts that change titles): readers
-        that loaded an older generation fetch just these rows (``title_terms_since``)."""
-        grown = [(term, count) for term, count in delta.items() if count > 0]
+        that loaded an older generation fetch just these rows (``title_terms_since``). In a cold
+        load, held until it ends (``keep_zero``: its words netted to 0 are written too)."""
+        if self._held_title_counts is not None:
+            self._held_title_counts.update(delta)
+            return
+        grown = [(term, count) for term, count in delta.items() if count > 0 or (keep_zero and count == 0)]
         shrunk = [(-count, term) for term, count in delta.items() if count < 0]
         stamp = "(SELECT value + 1 FROM generations WHERE name = 'papers')"
         if self._pg is not None:

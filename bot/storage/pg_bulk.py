@@ -12,9 +12,12 @@ other processes' reads (they wait for the commit; there was nothing to find befo
 
 The same holds for the b-tree indexes of the tables the ingest writes that back no constraint: an
 author row went into three b-trees, its two look-up indexes (autocomplete by name and family name)
-9 us of the server's CPU a paper, sorted and built at the end in about 2. The indexes a constraint
-needs (primary keys, unique ids: the ingest's ON CONFLICT clauses and its look-up by id) stay, and
-so does the title-key index the ingest's dedup look-up reads for every batch.
+9 us of the server's CPU a paper, sorted and built at the end in about 2. And for the papers' own
+look-up b-trees (id, arxiv_id, title_key): a cold load places its batches against the rows it wrote
+itself (bot.storage.loaded_papers), so nothing reads them while it runs; the unique ones come back
+at the end as the same constraints, whose build refuses an id or arXiv id stored twice, failing the
+load as the row's insert would have. The primary keys stay (rows are updated and listings and
+author rows upserted by them).
 
 Every ingest on PostgreSQL, cold or not, also gives its transaction room to keep the title table's
 trigger rows in memory (TRIGGER_ROWS_MEMORY below).
@@ -43,17 +46,19 @@ BUILD_MEMORY = "256MB"
 TRIGGER_ROWS_MEMORY = "64MB"
 # The tables an ingest writes whose plain b-tree indexes are built at the end of a cold load.
 WRITTEN_TABLES = ("papers", "listings", "paper_people")
-# Indexes the load reads while it runs (the dedup look-up by title key): kept, or each batch's
-# look-up would scan every row stored before it.
-READ_DURING_LOAD = ("papers_by_title_key",)
+# The tables whose unique constraints (not the primary key) are added back at the end of a cold
+# load: no statement of the load names them (no ON CONFLICT on them, no look-up by them).
+CHECKED_AT_END = ("papers",)
 
 
 @asynccontextmanager
 async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterator[bool]:
     """Inside the ingest's transaction: when ``papers`` is a cold load (the store holds no paper
-    yet, at least COLD_LOAD_PAPERS coming), drop the GIN indexes of the empty tables and build them
-    again when the block ends (yields whether it did). On PostgreSQL, cold or not, the
-    transaction's statements keep the title trigger's rows in memory."""
+    yet, at least COLD_LOAD_PAPERS coming), drop the GIN indexes of the empty tables, the plain
+    b-trees of the tables it writes and the papers' unique constraints, and make them again when
+    the block ends (yields whether it did; the load must then place its batches against its own
+    rows, not read these indexes). On PostgreSQL, cold or not, the transaction's statements keep
+    the title trigger's rows in memory."""
     if db.dialect.postgres:
         await db.execute(f"SET LOCAL work_mem = '{TRIGGER_ROWS_MEMORY}'")
     if not await is_cold_load(db, papers):
@@ -61,34 +66,49 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
         return
     # Every GIN index of a table that is empty now (the papers' search column and any table the
     # database fills from papers: a later migration's trigger-fed title table, say), and the
-    # b-trees of the written tables that no constraint owns and the load does not read.
-    indexes = [
-        (str(row[0]), str(row[1]), str(row[2]))
-        for row in await db.fetch_all(
-            "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-            "JOIN pg_am a ON a.oid = i.relam "
-            "WHERE t.relnamespace = current_schema()::regnamespace AND (a.amname = 'gin' OR ("
-            f"a.amname = 'btree' AND t.relname IN ({db.dialect.texts()}) "
-            f"AND i.relname NOT IN ({db.dialect.texts()}) "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid))) "
-            "ORDER BY i.relname",
-            (json.dumps(WRITTEN_TABLES), json.dumps(READ_DURING_LOAD)),
-        )
-    ]
+    # b-trees of the written tables that no constraint owns.
+    indexes = await _named_definitions(
+        db,
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+        "JOIN pg_am a ON a.oid = i.relam "
+        "WHERE t.relnamespace = current_schema()::regnamespace AND (a.amname = 'gin' OR ("
+        f"a.amname = 'btree' AND t.relname IN ({db.dialect.texts()}) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid))) "
+        "ORDER BY i.relname",
+        WRITTEN_TABLES,
+    )
+    constraints = await _named_definitions(
+        db,
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid "
+        "WHERE t.relnamespace = current_schema()::regnamespace AND c.contype = 'u' "
+        f"AND t.relname IN ({db.dialect.texts()}) ORDER BY c.conname",
+        CHECKED_AT_END,
+    )
     empty = [index for index in indexes if not await _holds_rows(db, index[0])]
+    unchecked = [constraint for constraint in constraints if not await _holds_rows(db, constraint[0])]
     for _, name, _ in empty:
         await db.execute(f"DROP INDEX {_quoted(name)}")
+    for table, name, _ in unchecked:
+        await db.execute(f"ALTER TABLE {_quoted(table)} DROP CONSTRAINT {_quoted(name)}")
     yield True
     await db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
     for _, _, definition in empty:
         await db.execute(definition)
+    for table, name, definition in unchecked:
+        await db.execute(f"ALTER TABLE {_quoted(table)} ADD CONSTRAINT {_quoted(name)} {definition}")
 
 
 async def is_cold_load(db: Connection, papers: int) -> bool:
     """Whether ingesting ``papers`` papers now is a cold load: PostgreSQL, at least COLD_LOAD_PAPERS
     of them, and no paper stored yet."""
     return db.dialect.postgres and papers >= COLD_LOAD_PAPERS and not await _any_paper(db)
+
+
+async def _named_definitions(db: Connection, sql: str, tables: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(table, name, definition) rows of a catalog query over ``tables``."""
+    return [(str(row[0]), str(row[1]), str(row[2])) for row in await db.fetch_all(sql, (json.dumps(tables),))]
 
 
 async def _any_paper(db: Connection) -> bool:

@@ -27,6 +27,7 @@ from bot.services.papers import BATCH_SIZE, PaperService
 from bot.storage import pg_bulk
 from bot.storage.connection import Store
 from bot.storage.database import Database
+from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.papers import paper_columns, paper_from_row
 from bot.storage.pg_search import folded_columns
 from bot.storage.postgres import PostgresDatabase
@@ -234,6 +235,27 @@ async def search_indexes(store: PostgresDatabase) -> list[tuple[str, str, bool]]
     return [tuple(row) for row in rows]
 
 
+async def unique_constraints(store: PostgresDatabase) -> list[tuple[str, str, str]]:
+    """(table, name, definition) of every unique and primary-key constraint."""
+    rows = await store.connection.fetch_all(
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "JOIN pg_class t ON t.oid = c.conrelid WHERE t.relnamespace = current_schema()::regnamespace "
+        "AND c.contype IN ('u', 'p') ORDER BY 1, 2"
+    )
+    return [tuple(row) for row in rows]
+
+
+def across_batches() -> tuple[list[ListedPaper], list[ListedPaper], list[ListedPaper]]:
+    """``crafted``'s papers spread over three upsert batches, so that each merge is with a row an
+    earlier batch of the same transaction wrote: a page capture stored first, then its arXiv paper
+    (which takes the capture's row and its arXiv id), then the capture again (found by the title
+    through the arXiv id the row has now); a paper and a new version of it; a title-only paper
+    twice."""
+    base, page, lone, revised, _, base_again, lone_again, revised_again = crafted()
+    page_again = replace(page, paper=replace(page.paper, upvotes=20), list_date=NEXT + timedelta(days=1))
+    return [page, lone, revised], [base, lone_again, revised_again, base_again], [page_again]
+
+
 async def index_oids(store: PostgresDatabase, names: list[str]) -> list[int]:
     named = f"c.relname IN ({store.dialect.texts()})"
     sql = f"SELECT c.oid::bigint FROM pg_class c WHERE {named} ORDER BY c.relname"
@@ -248,15 +270,24 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     assert isinstance(postgres.database, PostgresDatabase)
     indexes = await search_indexes(postgres.database)
     assert indexes and all(usable for _, _, usable in indexes)
-    # A paper of the first upsert batch comes again in the second, retitled and with a new
+    # A paper of the first upsert batch comes again in the last, retitled and with a new
     # abstract: the word counts the load holds until its end lose its old words and gain the new.
-    first = many(BATCH_SIZE + 500)
+    # The crafted duplicates merge with rows earlier batches of the load wrote.
+    first = many(2 * BATCH_SIZE + 500)
     retitled = replace(
         first[7],
         paper=replace(first[7].paper, title="Retitled: quokka lattices", abstract="Quokka lattices only."),
         list_date=first[-1].list_date,
     )
-    batch = [*first, retitled]
+    # A title word no other paper has, gone again when its paper is retitled: its count is 0 at
+    # the end, and its row stays (readers of the vocabulary must hear that it went).
+    wombat = ListedPaper(Paper("Wombat burrows", "Digging.", "hf-api", arxiv_id="2602.70003"), DAY, 9)
+    unwombat = replace(wombat, paper=replace(wombat.paper, title="Burrows, dug"), list_date=NEXT)
+    early, middle, late = across_batches()
+    early.append(wombat)
+    batch = [*early, *first[: BATCH_SIZE - len(early)], *middle, *first[BATCH_SIZE - len(early) :]]
+    batch += [retitled, *late, unwombat]
+    assert [item in batch[BATCH_SIZE : 2 * BATCH_SIZE] for item in middle] == [True] * len(middle)
 
     # A cold load that fails part of the way leaves the empty store and its indexes as they were.
     poisoned = list(batch)
@@ -266,16 +297,20 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     assert await search_indexes(postgres.database) == indexes
     assert await postgres.repository.count() == 0
 
-    # Built at the end: the full-text indexes and the look-up indexes the load does not read; the
-    # constraints' indexes and the dedup look-up's title-key index are kept as they are.
+    # Built at the end: the full-text indexes, the look-up indexes and the papers' unique
+    # constraints (the load places its batches against its own rows, not through them); the
+    # primary keys (the load's updates and upserts go by them) are kept as they are.
     rebuilt = [
-        "listings_by_date", "listings_by_paper", "papers_by_created", "papers_search", "title_search_words",
+        "listings_by_date", "listings_by_paper", "papers_arxiv_id_key", "papers_by_created",
+        "papers_by_title_key", "papers_id_key", "papers_search", "title_search_words",
     ]  # fmt: skip
-    kept = ["listings_pkey", "paper_people_pkey", "papers_by_title_key", "papers_id_key", "papers_pkey"]
+    kept = ["listings_pkey", "paper_people_pkey", "papers_pkey"]
     oids = await index_oids(postgres.database, rebuilt + kept)
+    constraints = await unique_constraints(postgres.database)
     for service in stores:
         await service.ingest(batch)
     assert await search_indexes(postgres.database) == indexes
+    assert await unique_constraints(postgres.database) == constraints
     after = await index_oids(postgres.database, rebuilt + kept)
     changed = sorted(
         name for name, old, new in zip(sorted(rebuilt + kept), oids, after, strict=True) if old != new
@@ -284,6 +319,13 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     stored = await snapshot(postgres.database)
     assert stored == await snapshot(reference.database)
     assert ("quokka", 1) in stored["words"] and ("quokka", 1, 1) in stored["terms"]
+    assert ("wombat", 0, 1) in stored["terms"]
+    # The page capture, its arXiv paper and the capture again are one row, with the arXiv id.
+    base = crafted()[0].paper
+    rows = await postgres.database.connection.fetch_all(
+        "SELECT id, upvotes FROM papers WHERE title_key = ?", (base.title_key,)
+    )
+    assert [tuple(row) for row in rows] == [(base.arxiv_id, 20)]
     await assert_search_columns_rebuild(postgres.database)
     # The rebuilt index answers searches as SQLite's does (the bulk's papers by their words).
     paper = batch[1234].paper
@@ -300,3 +342,35 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     await assert_search_columns_rebuild(postgres.database)
     suggested = await postgres.search.suggest(many(1500, first=50_000)[-1].paper.title)
     assert suggested and suggested[0].title == many(1500, first=50_000)[-1].paper.title
+
+
+async def test_a_cold_load_that_would_store_a_paper_twice_fails_whole(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The papers' unique constraints, built at the end of a cold load, still refuse a paper stored
+    twice: a load whose placement missed a row it wrote stores nothing, and the store keeps its
+    indexes and constraints."""
+    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
+    store = await PostgresDatabase.open(postgres_url)
+    service = PaperService(store, clock=lambda: FIXED_NOW)
+    await service.start()
+    try:
+        indexes, constraints = await search_indexes(store), await unique_constraints(store)
+        listed = many(BATCH_SIZE + 500)
+        again = replace(listed[0], list_date=listed[-1].list_date)  # in the second upsert batch
+        monkeypatch.setattr(LoadedPapers, "matching", lambda self, ids, keys: [])  # blind to its rows
+        with pytest.raises(Exception, match=r"unique index \"papers_(arxiv_)?id_key\""):
+            await service.ingest([*listed, again])
+        assert await service.repository.count() == 0
+        assert await search_indexes(store) == indexes
+        assert await unique_constraints(store) == constraints
+        monkeypatch.undo()
+
+        # The same load, placed against its own rows, stores the paper once.
+        monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)
+        counts = await service.ingest([*listed, again])
+        assert counts.new == BATCH_SIZE + 500
+        assert await service.repository.count() == BATCH_SIZE + 500
+        assert await unique_constraints(store) == constraints
+    finally:
+        await store.close()

@@ -1,0 +1,72 @@
+"""The papers a cold load has written so far, by id and title key: its dedup look-up without asking
+the server.
+
+In a cold load (bot.storage.pg_bulk) the store held no paper when the load began, so every stored
+paper that could be the same as an incoming one is a row this load wrote, and the load knows each
+row's id and title key: it sent them. Asking the server which rows hold a batch's ids and title
+keys cost about 4 us of its CPU a paper (an index probe per id and key of every batch), and
+reading nothing through the papers' id, arxiv_id and title_key indexes lets the load build them
+once at the end instead of inserting into them row by row (docs/performance.md, "Eighth session:
+PostgreSQL ingest (server, cold load)"). The unique constraints, added back at the end, still
+refuse a paper stored twice.
+
+Only the keys are kept, not the rows: the rows found (a paper arriving again in a later batch of
+the load, rare) are read back by pk, exactly as stored. Keeping every row's values for the whole
+load cost this process more than the look-up saved (100,000 long-lived tuples for the collector to
+walk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class LoadedPapers:
+    """The pk of each id and the pks of each title key among the rows the load wrote."""
+
+    def __init__(self) -> None:
+        self._pk_of_id: dict[str, int] = {}
+        self._pk_of_key: dict[str, int] = {}  # the first row with each title key
+        # Later rows with a title key an earlier row has (two arXiv papers of one title: rare), so
+        # the common case costs two dictionary stores a paper.
+        self._more_of_key: dict[str, list[int]] = {}
+
+    def inserted(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        """Rows written with these (pk, id, title key)."""
+        pk_of_id, pk_of_key = self._pk_of_id, self._pk_of_key
+        for pk, paper_id, title_key in rows:
+            pk_of_id[paper_id] = pk
+            if pk_of_key.setdefault(title_key, pk) != pk:  # inline _add_key: once a paper
+                self._more_of_key.setdefault(title_key, []).append(pk)
+
+    def rewritten(self, pk: int, before: tuple[str, str], after: tuple[str, str]) -> None:
+        """Row ``pk``'s (id, title key) went from ``before`` to ``after`` (a merge may change both)."""
+        if before == after:
+            return
+        old_id, old_key = before
+        if self._pk_of_id.get(old_id) == pk:
+            del self._pk_of_id[old_id]
+        others = [other for other in self._pks_of(old_key) if other != pk]
+        self._pk_of_key.pop(old_key, None)
+        self._more_of_key.pop(old_key, None)
+        for other in others:
+            self._add_key(old_key, other)
+        new_id, new_key = after
+        self._pk_of_id[new_id] = pk
+        self._add_key(new_key, pk)
+
+    def matching(self, ids: Iterable[str], keys: Iterable[str]) -> list[int]:
+        """The pks, ascending, of the rows with one of these ids or one of these title keys: the
+        rows the look-up statement finds in a store holding only the load's rows."""
+        pks = {self._pk_of_id[paper_id] for paper_id in ids if paper_id in self._pk_of_id}
+        for key in keys:
+            pks.update(self._pks_of(key))
+        return sorted(pks)
+
+    def _pks_of(self, title_key: str) -> list[int]:
+        first = self._pk_of_key.get(title_key)
+        return [] if first is None else [first, *self._more_of_key.get(title_key, ())]
+
+    def _add_key(self, title_key: str, pk: int) -> None:
+        if self._pk_of_key.setdefault(title_key, pk) != pk:
+            self._more_of_key.setdefault(title_key, []).append(pk)
