@@ -45,7 +45,7 @@ from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreM
 from bot.storage.folder_claim import FolderClaim, claim_exclusively
 from bot.storage.papers import UpsertCounts
 from bot.storage.postgres import PostgresDatabase, redacted
-from bot.storage.transfer import CopyNotVerified, TableCopy, TargetInUse, copy_store
+from bot.storage.transfer import CopyFailed, CopyNotVerified, TableCopy, TargetInUse, copy_store
 
 app = typer.Typer(
     name="paperbot",
@@ -929,6 +929,8 @@ async def _migrate(
                 return await copy_store(origin, destination, advance)
         except TargetInUse as exc:
             fail(str(exc), 2)
+        except CopyFailed as exc:
+            fail(f"{exc}: nothing was changed in PostgreSQL (the whole copy was rolled back)")
         except CopyNotVerified as exc:
             _report_copy(exc.results)
             wrong = next(r for r in exc.results if not r.verified)

@@ -12,7 +12,7 @@ import pytest
 
 from bot.storage.database import Database
 from bot.storage.postgres import PostgresDatabase
-from bot.storage.transfer import copy_store, data_tables
+from bot.storage.transfer import CopyFailed, copy_store, data_tables
 from tests.migrate_store_fixtures import postgres_server, postgres_url, run, sqlite_store, whole_store
 from tests.test_migrate_store_rerun import _change, _edit_digest, _forget_member, _remove_follow
 
@@ -41,7 +41,7 @@ async def _failing_at_every_table(source_path: Path, url: str) -> list[str]:
                 f'CREATE TRIGGER paperbot_test_refuse BEFORE INSERT OR UPDATE ON "{table}" '
                 "FOR EACH STATEMENT EXECUTE FUNCTION paperbot_test_refuse()"
             )
-            with pytest.raises(asyncpg.RaiseError, match=f"the disk refused {table}"):
+            with pytest.raises(CopyFailed, match=f"PostgreSQL refused the copy: the disk refused {table}"):
                 await copy_store(source, target, lambda *_: None)
             await admin.execute(f'DROP TRIGGER paperbot_test_refuse ON "{table}"')
             if await whole_store(url) != before:
@@ -53,9 +53,16 @@ async def _failing_at_every_table(source_path: Path, url: str) -> list[str]:
     return changed
 
 
-async def _migrated(url: str) -> None:
+async def _migrated(url: str, *statements: str) -> None:
+    """The schema in place, then ``statements`` run on it."""
     store = await PostgresDatabase.open(url)
     await store.close()
+    admin = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await admin.execute(statement)
+    finally:
+        await admin.close()
 
 
 async def _change_everything(path: Path) -> None:
@@ -82,22 +89,15 @@ def test_a_failure_at_any_table_leaves_the_target_as_it_was(
 def test_rows_that_come_out_different_are_named_and_nothing_is_kept(
     sqlite_store: Path, postgres_url: str
 ) -> None:
-    async def rewriting_target() -> None:
-        await _migrated(postgres_url)
-        admin = await asyncpg.connect(postgres_url)
-        try:  # a target that changes what it is given (a trigger someone left there)
-            await admin.execute(
-                "CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN NEW.keyword := upper(NEW.keyword); RETURN NEW; END $$"
-            )
-            await admin.execute(
-                "CREATE TRIGGER shout BEFORE INSERT OR UPDATE ON follows "
-                "FOR EACH ROW EXECUTE FUNCTION shout()"
-            )
-        finally:
-            await admin.close()
-
-    asyncio.run(rewriting_target())
+    # A target that changes what it is given (a trigger someone left there).
+    asyncio.run(
+        _migrated(
+            postgres_url,
+            "CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN NEW.keyword := upper(NEW.keyword); RETURN NEW; END $$",
+            "CREATE TRIGGER shout BEFORE INSERT OR UPDATE ON follows FOR EACH ROW EXECUTE FUNCTION shout()",
+        )
+    )
     before = asyncio.run(whole_store(postgres_url))
     code, output = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
     assert code == 1
@@ -105,3 +105,19 @@ def test_rows_that_come_out_different_are_named_and_nothing_is_kept(
     assert "follows differs in PostgreSQL after the copy, first at id=1" in output
     assert "papers: 69 rows, 69 added" in output and "rolled back" in output
     assert asyncio.run(whole_store(postgres_url)) == before  # counters included
+
+
+def test_a_refused_copy_is_one_line_and_changes_nothing(sqlite_store: Path, postgres_url: str) -> None:
+    asyncio.run(
+        _migrated(
+            postgres_url,
+            REFUSE,
+            "CREATE TRIGGER paperbot_test_refuse BEFORE INSERT ON papers "
+            "FOR EACH STATEMENT EXECUTE FUNCTION paperbot_test_refuse()",
+        )
+    )
+    before = asyncio.run(whole_store(postgres_url))
+    code, output = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
+    assert code == 1 and "Traceback" not in output
+    assert "PostgreSQL refused the copy: the disk refused papers: nothing was changed" in output
+    assert asyncio.run(whole_store(postgres_url)) == before

@@ -5,16 +5,21 @@ SQLite store (its folder claim) unless --while-running, and bots running on the 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from bot import cli
 from bot.storage.database import Database
 from bot.storage.folder_claim import claim_for_use
 from bot.storage.leases import LeaseRepository
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.shard_claims import ShardClaimRepository
-from bot.storage.transfer import copy_store
+from bot.storage.transfer import Progress, TableCopy, copy_store
 from tests.migrate_store_fixtures import postgres_server, postgres_url, run, sqlite_store, whole_store
 
 __all__ = ["postgres_server", "postgres_url", "sqlite_store"]
@@ -118,3 +123,27 @@ def test_claims_copied_from_the_store_do_not_block_a_rerun(sqlite_store: Path, p
     assert run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)[0] == 0
     code, output = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
     assert code == 0 and "leases: 1 rows, 0 added, 0 changed, 0 removed" in output
+
+
+def test_a_bot_starting_during_the_copy_waits_for_it(
+    sqlite_store: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    async def copy_and_look(
+        source: Database, target: PostgresDatabase, progress: Progress
+    ) -> list[TableCopy]:
+        descriptor = os.open(sqlite_store.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:  # the claim a bot takes on start (bot/storage/folder_claim.py), without waiting
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            seen.append(False)
+        except BlockingIOError:
+            seen.append(True)
+        finally:
+            os.close(descriptor)
+        return await copy_store(source, target, progress)
+
+    monkeypatch.setattr(cli, "copy_store", copy_and_look)
+    assert run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)[0] == 0
+    assert seen == [True]  # it would have waited
+    asyncio.run(claim_for_use(sqlite_store)).release()  # and starts once it is done (no wait here)

@@ -64,6 +64,10 @@ class TargetInUse(RuntimeError):
     """Bots run on the target: their claims there are live, so a copy would overwrite their work."""
 
 
+class CopyFailed(RuntimeError):
+    """The server refused a step of the copy (the transaction rolled back: nothing changed)."""
+
+
 class CopyNotVerified(RuntimeError):
     """The target's rows differ from the source's after the writes; nothing was committed."""
 
@@ -94,6 +98,20 @@ async def copy_store(
     clock: Clock = lambda: datetime.now(UTC),
 ) -> list[TableCopy]:
     """Make ``target`` hold exactly the data of ``source`` (both at the newest schema)."""
+    try:
+        return await _copy(source, target, progress, clock)
+    except asyncpg.LockNotAvailableError as exc:
+        raise CopyFailed(
+            f"a table of the PostgreSQL database stayed locked by another process for {LOCK_TIMEOUT} "
+            f"({exc}); stop the processes using it and run again"
+        ) from exc
+    except asyncpg.PostgresError as exc:
+        raise CopyFailed(f"PostgreSQL refused the copy: {exc}") from exc
+
+
+async def _copy(
+    source: Database, target: PostgresDatabase, progress: Progress, clock: Clock
+) -> list[TableCopy]:
     async with _snapshot(source) as reader, target.transaction(), target.acquired() as connection:
         counts = await _source_tables(reader)
         order = await _parents_first(connection, list(counts))
