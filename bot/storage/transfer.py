@@ -20,7 +20,7 @@ run after the community kept using the SQLite store carries everything over, not
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -263,30 +263,46 @@ async def _stage(
     async with reader.execute(
         f"SELECT {selected} FROM {_quoted(shape.table)} ORDER BY {shape.order_by(postgres=False)}"
     ) as cursor:
-        while chunk := list(await cursor.fetchmany(CHUNK)):
-            for row in chunk:
-                digest.add(row)
-            rows = _with_search(shape, chunk) if shape.table == "papers" else [tuple(r) for r in chunk]
-            await connection.copy_to_table(stage, source=streamed(rows), columns=list(written), format="text")
+        while chunk := [tuple(row) for row in await cursor.fetchmany(CHUNK)]:
+            digest.add(chunk)
+            await connection.copy_to_table(
+                stage, source=streamed(chunk), columns=list(shape.columns), format="text"
+            )
             progress(shape.table, digest.rows, total)
+    if shape.table == "papers":
+        await _search_documents(connection, stage)
     return _Staged(shape, stage, written, digest.rows, digest.hexdigest())
 
 
-def _with_search(shape: TableShape, chunk: Sequence[Sequence[object]]) -> list[tuple[object, ...]]:
-    """Paper rows with their search column, from the same folded words SQLite indexed (the
-    document built here, as the ingest builds it: the server only reads it)."""
-    at = {name: index for index, name in enumerate(shape.columns)}
-    return [
-        (
-            *row,
-            search_document(
-                folded_words(str(row[at["title"]])),
-                folded_words(str(row[at["abstract"]])),
-                folded_words(" ".join(json.loads(str(row[at["authors"]])))),
-            ),
+async def _search_documents(connection: asyncpg.Connection, stage: str) -> None:
+    """The staged papers' search column: the target's own where title, abstract and authors are
+    the same (a re-run builds only what changed: building is most of a paper's copy cost), else
+    built from the folded words SQLite indexed, as the ingest builds it (the server only reads it)."""
+    await connection.execute(
+        f"UPDATE {stage} AS s SET search = p.search FROM papers AS p WHERE p.pk = s.pk "
+        "AND p.title = s.title AND p.abstract = s.abstract AND p.authors = s.authors"
+    )
+    await connection.execute(
+        "CREATE TEMP TABLE paperbot_copy_search (pk bigint, search tsvector) ON COMMIT DROP"
+    )
+    # A cursor (a named portal: the COPYs between its fetches leave it open) over the papers to build.
+    cursor = await connection.cursor(f"SELECT pk, title, abstract, authors FROM {stage} WHERE search IS NULL")
+    while rows := await cursor.fetch(CHUNK):
+        documents = [
+            (
+                row[0],
+                search_document(
+                    folded_words(row[1]), folded_words(row[2]), folded_words(" ".join(json.loads(row[3])))
+                ),
+            )
+            for row in rows
+        ]
+        await connection.copy_to_table(
+            "paperbot_copy_search", source=streamed(documents), columns=["pk", "search"], format="text"
         )
-        for row in chunk
-    ]
+    await connection.execute(
+        f"UPDATE {stage} AS s SET search = d.search FROM paperbot_copy_search AS d WHERE d.pk = s.pk"
+    )
 
 
 def _same_key(shape: TableShape, left: str, right: str) -> str:
@@ -363,6 +379,7 @@ async def _target_digest(connection: asyncpg.Connection, shape: TableShape) -> t
     digest = RowDigest(shape)
     columns = ", ".join(_quoted(c) for c in shape.columns)
     query = f"SELECT {columns} FROM {_quoted(shape.table)} ORDER BY {shape.order_by(postgres=True)}"
-    async for record in connection.cursor(query, prefetch=CHUNK):
-        digest.add(tuple(record))
+    cursor = await connection.cursor(query)
+    while records := await cursor.fetch(CHUNK):
+        digest.add(records)
     return digest.hexdigest(), digest.rows
