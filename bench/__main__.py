@@ -455,6 +455,14 @@ def fanout(
     bench_fanout.report(asyncio.run(bench_fanout.run(servers, max_papers, wait)), project)
 
 
+@app.command()
+def migrate(n: N = 100_000, database_url: DatabaseUrl = None) -> None:
+    """migrate-store on N papers: a first copy, an unchanged re-run, a re-run after 1% retitled."""
+    from bench import migrate as bench_migrate
+
+    asyncio.run(bench_migrate.run(n, _postgres("postgres", database_url) or ""))
+
+
 @app.command(name="alert-fanout")
 def alert_fanout(
     members: Annotated[int, typer.Option(help="Members following the keyword.")] = 1_000,

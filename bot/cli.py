@@ -42,9 +42,10 @@ from bot.settings import DEFAULT_DB, ConfigError, Settings, load_settings, postg
 from bot.sources.files import FileTooLarge, read_papers_file
 from bot.sources.http import FetchError
 from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing, bundled_migrations
+from bot.storage.folder_claim import FolderClaim, claim_exclusively
 from bot.storage.papers import UpsertCounts
 from bot.storage.postgres import PostgresDatabase, redacted
-from bot.storage.transfer import TableCopy, copy_store
+from bot.storage.transfer import CopyFailed, CopyNotVerified, TableCopy, TargetInUse, copy_store
 
 app = typer.Typer(
     name="paperbot",
@@ -867,53 +868,96 @@ def follows_match(
 def migrate_store(
     source: Annotated[Path, typer.Option("--from", help="The SQLite store to copy (it is not changed).")],
     target: Annotated[str, typer.Option("--to", help="postgresql://user:password@host:port/database")],
+    while_running: Annotated[
+        bool,
+        typer.Option(
+            "--while-running",
+            help="Copy even though a paperbot process uses the store: a snapshot of this moment "
+            "(what the bot writes later is carried over by the next run).",
+        ),
+    ] = False,
 ) -> None:
-    """Copy every table of an SQLite store into PostgreSQL (again: copies only what is missing)."""
+    """Make a PostgreSQL store hold exactly an SQLite store's data (again: carries every change over)."""
     problem = postgres_url_problem(target.strip(), scheme_hint="the PostgreSQL database to copy into")
     if problem is not None:
         fail(f"--to {problem}", 2)
     if source.is_dir():
         fail(f"{source} is a directory; give the SQLite store's file", 2)
+    # Held while copying: a bot starting meanwhile waits, so the copy is the store as it stays.
+    claim = claim_exclusively(source.absolute().parent) if source.is_file() else None
+    if source.is_file() and claim is None and not while_running:
+        fail(
+            f"{source} is in use: a paperbot process (a running bot or command) uses a store in "
+            f"{source.absolute().parent}. Stop it and run migrate-store again, or pass --while-running "
+            "to copy a snapshot of this moment (a later run carries over what it writes meanwhile).",
+            2,
+        )
+    try:
+        read_only = source.is_file() and read_only_folder(source) is not None
+        results = _run(_migrate(source, target, claim, read_only=read_only), db=source)
+    finally:
+        if claim is not None:
+            claim.release()
+    _report_copy(results)
+    say(f"{redacted(target)} now holds exactly the data of {source}: every table's digest matches.")
 
-    async def job() -> list[TableCopy]:
-        if source.is_file() and read_only_folder(source) is not None:
-            # Copying only reads: a store on a read-only mount is read as it is, if it needs no migration.
-            origin = await Database.open_readonly(source)
-            version, latest = await origin.schema_version(), bundled_migrations()[-1].number
-            if version != latest:
-                await origin.close()
-                fail(
-                    f"{source} has schema version {version} (this paperbot: {latest}) and its folder is "
-                    "read-only, so it cannot be brought up to date: copy it somewhere writable first"
-                )
-        else:
-            origin = await Database.open(source, create=False)  # brings an older file to the newest schema
-        try:
-            destination = await PostgresDatabase.open(target)
-            try:
-                with _progress_bar() as bar:
-                    tasks: dict[str, TaskID] = {}
 
-                    def advance(table: str, done: int, total: int) -> None:
-                        if table not in tasks:
-                            tasks[table] = bar.add_task(table, total=total)
-                        bar.update(tasks[table], completed=done)
-
-                    return await copy_store(origin, destination, advance)
-            finally:
-                await destination.close()
-        finally:
+async def _migrate(
+    source: Path, target: str, claim: FolderClaim | None, *, read_only: bool
+) -> list[TableCopy]:
+    if read_only:
+        # Copying only reads: a store on a read-only mount is read as it is, if it needs no migration.
+        origin = await Database.open_readonly(source)
+        version, latest = await origin.schema_version(), bundled_migrations()[-1].number
+        if version != latest:
             await origin.close()
+            fail(
+                f"{source} has schema version {version} (this paperbot: {latest}) and its folder is "
+                "read-only, so it cannot be brought up to date: copy it somewhere writable first"
+            )
+    else:  # brings an older file to the newest schema
+        origin = await Database.open(source, create=False, claim=claim)
+    try:
+        destination = await PostgresDatabase.open(target)
+        try:
+            with _progress_bar() as bar:
+                tasks: dict[str, TaskID] = {}
 
-    results = _run(job(), db=source)
-    for result in results:
-        state = "ok" if result.verified else f"MISMATCH: {result.target_rows} in PostgreSQL"
-        say(f"{result.table}: {result.source_rows} rows, {result.copied} copied now ({state})")
-    wrong = [r.table for r in results if not r.verified]
-    if wrong:
-        fail(f"row counts differ in {', '.join(wrong)}: the PostgreSQL database held other rows already")
-    copied = sum(r.copied for r in results)
-    say(f"Copied {copied} rows into {redacted(target)}; every table's count matches {source}.")
+                def advance(table: str, done: int, total: int) -> None:
+                    if table not in tasks:
+                        tasks[table] = bar.add_task(table, total=total)
+                    bar.update(tasks[table], completed=done)
+
+                return await copy_store(origin, destination, advance)
+        except TargetInUse as exc:
+            fail(str(exc), 2)
+        except CopyFailed as exc:
+            fail(f"{exc}: nothing was changed in PostgreSQL (the whole copy was rolled back)")
+        except CopyNotVerified as exc:
+            _report_copy(exc.results)
+            wrong = next(r for r in exc.results if not r.verified)
+            where = wrong.first_difference or "its row count"
+            fail(
+                f"{wrong.table} differs in PostgreSQL after the copy, first at {where}: "
+                "nothing was changed there (the whole copy was rolled back)"
+            )
+        finally:
+            await destination.close()
+    finally:
+        await origin.close()
+
+
+def _report_copy(results: list[TableCopy]) -> None:
+    for r in results:
+        state = (
+            "ok"
+            if r.verified
+            else f"MISMATCH: PostgreSQL {r.target_rows} rows, digest {r.target_digest[:16]}"
+        )
+        say(
+            f"{r.table}: {r.source_rows} rows, {r.added} added, {r.changed} changed, {r.removed} removed; "
+            f"digest {r.source_digest[:16]} ({state})"
+        )
 
 
 @app.command()

@@ -4,69 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.domain.digest import DigestPlan
-from bot.domain.schedule import LedgerKey
 from bot.services.papers import PaperService
-from bot.storage.database import Database
-from bot.storage.digests import DigestRepository
 from bot.storage.follows import FollowRepository
 from bot.storage.postgres import PostgresDatabase
-from tests.backends import postgres_server
-from tests.postgres_server import PostgresServer
+from tests.migrate_store_fixtures import NOW, postgres_server, postgres_url, run, sqlite_store
 
-__all__ = ["postgres_server"]
-runner = CliRunner()
-NOW = datetime(2026, 8, 1, 12, tzinfo=UTC)
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
-
-
-async def _add_ledger(path: Path) -> None:
-    """Besides the papers: a server's posts, members' follows, their alerts and a DM batch."""
-    db = await Database.open(path)
-    async with db.transaction():
-        digests, follows = DigestRepository(db.connection), FollowRepository(db.connection)
-        for guild in (1, 2):
-            await digests.claim(
-                DigestPlan(date(2026, 8, 1), None, (), 0),
-                LedgerKey(guild, 100 + guild),
-                date(2026, 8, 1),
-                owner="a",
-                lease_until=NOW,
-                now=NOW,
-            )
-        for user in (10, 11, 12):
-            await follows.ensure_member(user, 1, NOW)
-            await follows.add_follow(user, "federated", "federated", NOW)
-            await follows.queue([(user, pk, ["federated"]) for pk in (1, 2, 3)], NOW)
-        await follows.open_batch(10, None, NOW, owner="a", lease_until=NOW + timedelta(minutes=1))
-    await db.close()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Path:
-    path = tmp_path / "community.db"
-    assert run("ingest", "--db", str(path))[0] == 0  # the bundled sample: 69 papers
-    asyncio.run(_add_ledger(path))
-    return path
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    url = asyncio.run(postgres_server.empty_database())
-    yield url
-    asyncio.run(postgres_server.drop(url))
+__all__ = ["postgres_server", "postgres_url", "sqlite_store"]
 
 
 async def _search_and_continue(url: str) -> tuple[list[str], list[str], int]:
@@ -88,20 +35,23 @@ def test_every_table_is_copied_verified_and_a_second_run_copies_nothing(
 ) -> None:
     code, output = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
     assert code == 0, output
-    assert "papers: 69 rows, 69 copied now (ok)" in output
-    assert "alerts: 9 rows, 9 copied now (ok)" in output
-    assert "digest_posts: 2 rows, 2 copied now (ok)" in output
-    assert "every table's count matches" in output
+    assert "papers: 69 rows, 69 added, 0 changed, 0 removed; digest " in output
+    assert "alerts: 9 rows, 9 added, 0 changed, 0 removed; digest " in output
+    assert "digest_posts: 2 rows, 2 added, 0 changed, 0 removed; digest " in output
+    assert "every table's digest matches" in output and "MISMATCH" not in output
     code, again = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
-    assert code == 0 and "papers: 69 rows, 0 copied now (ok)" in again and "Copied 0 rows" in again
+    assert code == 0 and "papers: 69 rows, 0 added, 0 changed, 0 removed" in again
+    assert " added, 0 changed, 0 removed" in again and not any(
+        " 0 added, 0 changed, 0 removed" not in line for line in again.splitlines() if "; digest " in line
+    )
 
     titles, suggested, follow_id = asyncio.run(_search_and_continue(postgres_url))
     assert titles and all("federated" in title.lower() for title in titles)  # searchable there
     assert suggested and "federated" in suggested[0].lower()  # and its titles suggested
     assert follow_id == 4  # new rows take ids after the 3 copied follows
-    # A PostgreSQL store that has moved on is not silently "verified".
+    # A re-run makes PostgreSQL the file's copy again: the row only PostgreSQL had goes.
     code, later = run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)
-    assert code == 1 and "follows: 3 rows, 0 copied now (MISMATCH: 4 in PostgreSQL)" in later
+    assert code == 0 and "follows: 3 rows, 0 added, 0 changed, 1 removed" in later
 
 
 @pytest.mark.parametrize(

@@ -236,17 +236,21 @@ class Database:
         migrations: list[Migration] | None = None,
         readers: int = 1,
         create: bool = True,
+        claim: FolderClaim | None = None,
     ) -> Database:
-        """Open (``create``: or make) the store, migrated to the newest schema.
+        """Open (``create``: or make) the store, migrated to the newest schema. ``claim``: the
+        caller's own claim on the store's folder (migrate-store's exclusive one), held until close
+        instead of a shared one (which would wait for the caller's own).
 
         Raises StoreMissing when ``create`` is false and there is no file, ForeignDatabase (having
         written nothing) for another program's SQLite file."""
         target = str(path)
-        claim = FolderClaim(None)
         if target != ":memory:":
             _make_room(target, create=create)
             # Held until close: a restore waits for no one and refuses while it is held.
-            claim = await claim_for_use(Path(target))
+            claim = claim or await claim_for_use(Path(target))
+        else:
+            claim = claim or FolderClaim(None)
         try:
             writer = await _connect(target, busy_timeout_ms)
         except BaseException:

@@ -6,6 +6,8 @@ and writes into the copy set aside. A lock on the folder survives the rename. Ev
 opens a store for writing holds it shared for as long as the store is open; a restore holds it
 exclusively from its "nobody uses the store" check until the rename. So a process starting during
 a restore waits, then opens the restored file, and a restore refuses while a process uses it.
+``migrate-store`` holds it exclusively the same way while it copies, so what it copies is the store
+as it stays (a bot started meanwhile waits until the copy is done).
 
 It is a ``flock`` on the folder itself: no file is made beside the store, and the kernel drops
 it when the process dies. The folder covers every store in it: a restore also refuses while a
@@ -50,7 +52,9 @@ async def claim_for_use(store: Path) -> FolderClaim:
     try:
         fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        log.warning("%s: waiting for `paperbot restore` in %s to finish", store, store.parent)
+        log.warning(
+            "%s: waiting for `paperbot restore` or `migrate-store` in %s to finish", store, store.parent
+        )
         try:
             await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_SH)
         except BaseException:
@@ -62,8 +66,9 @@ async def claim_for_use(store: Path) -> FolderClaim:
     return FolderClaim(descriptor)
 
 
-def claim_for_restore(folder: Path) -> FolderClaim | None:
-    """Exclusive claim for a restore, without waiting; None while any process holds a claim."""
+def claim_exclusively(folder: Path) -> FolderClaim | None:
+    """Exclusive claim (a restore's, or migrate-store's while it reads the store), without
+    waiting; None while any process holds a claim."""
     descriptor = _open_folder(folder)
     if descriptor is None:
         return FolderClaim(None)

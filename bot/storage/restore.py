@@ -34,7 +34,7 @@ from pathlib import Path
 
 from bot.errors import PaperbotError
 from bot.storage.database import bundled_migrations, readonly_uri
-from bot.storage.folder_claim import claim_for_restore
+from bot.storage.folder_claim import claim_exclusively
 
 # SQLite's unix VFS keeps a shared lock on this byte of the -shm file for as long as a connection
 # has a WAL database open (the "DMS" slot: sqlite3/src/os_unix.c, UNIX_SHM_DMS = 120 + 8). An
@@ -117,7 +117,7 @@ def restore_store(backup: Path, store: Path) -> Restored:
         raise RestoreRefused(f"the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise RestoreRefused(f"the folder {folder} is read-only: the restored store cannot be written there")
-    claim = claim_for_restore(folder)
+    claim = claim_exclusively(folder)
     if claim is None:
         raise RestoreRefused(
             f"{store} is open in another process (a running bot or paperbot command on a store in "
