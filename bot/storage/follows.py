@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.domain.delivery import BatchState
+from bot.storage import batch_leases
 from bot.storage.connection import Connection, Row
 from bot.storage.digests import instant
 
@@ -285,7 +286,7 @@ class FollowRepository:
             created_at=datetime.fromisoformat(row["created_at"]),
             owner=row["owner"],
             plan=row["plan"],
-            parts_sent={int(k): int(v) for k, v in json.loads(row["parts_sent"]).items()},
+            parts_sent=batch_leases.parts_sent(row["parts_sent"]),
         )
 
     async def record_part(
@@ -300,13 +301,10 @@ class FollowRepository:
     ) -> bool:
         """Record which message delivered which alerts (renewing the lease); False when ``owner``
         lost the lease."""
-        with_part = self._db.dialect.json_put("parts_sent")
-        cursor = await self._db.execute(
-            f"UPDATE alert_batches SET parts_sent = {with_part}, lease_until = ? "
-            "WHERE id = ? AND owner = ? AND state = 'sending'",
-            (str(part), message_id, instant(lease_until), batch_id, owner),
+        recorded = await batch_leases.record_part(
+            self._db, "alert_batches", batch_id, part, message_id, owner=owner, lease_until=lease_until
         )
-        if cursor.rowcount != 1:
+        if not recorded:
             return False
         for table in _LEDGERS:
             await self._db.execute(
@@ -317,11 +315,9 @@ class FollowRepository:
         return True
 
     async def renew_batch(self, batch_id: int, *, owner: str, lease_until: datetime) -> bool:
-        cursor = await self._db.execute(
-            "UPDATE alert_batches SET lease_until = ? WHERE id = ? AND owner = ? AND state = 'sending'",
-            (instant(lease_until), batch_id, owner),
+        return await batch_leases.renew(
+            self._db, "alert_batches", batch_id, owner=owner, lease_until=lease_until
         )
-        return cursor.rowcount == 1
 
     async def close_batch(self, batch_id: int, now: datetime, *, owner: str) -> bool:
         """End a batch: what it delivered stays sent; anything it did not deliver waits again in the

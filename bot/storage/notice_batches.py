@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from bot.domain.missed_notices import MissedNotice, parse_token
 from bot.domain.schedule import Cadence, LedgerKey
+from bot.storage import batch_leases
 from bot.storage.connection import Connection
 from bot.storage.digests import instant
 
@@ -186,18 +187,16 @@ class NoticeBatchRepository:
             target_id=int(row["target_id"]),
             guild_id=int(row["guild_id"]),
             plan=str(row["plan"]),
-            parts_sent={int(k): int(v) for k, v in json.loads(row["parts_sent"]).items()},
+            parts_sent=batch_leases.parts_sent(str(row["parts_sent"])),
             created_at=datetime.fromisoformat(str(row["created_at"])),
             tries=int(row["tries"]),
             attempts=int(row["attempts"]),
         )
 
     async def renew(self, batch_id: int, *, owner: str, lease_until: datetime) -> bool:
-        cursor = await self._db.execute(
-            "UPDATE notice_batches SET lease_until = ? WHERE id = ? AND owner = ? AND state = 'sending'",
-            (instant(lease_until), batch_id, owner),
+        return await batch_leases.renew(
+            self._db, "notice_batches", batch_id, owner=owner, lease_until=lease_until
         )
-        return cursor.rowcount == 1
 
     async def record_part(
         self,
@@ -212,13 +211,10 @@ class NoticeBatchRepository:
     ) -> bool:
         """The part arrived: its notices are ``told`` (told | said) by ``message_id``; False when
         ``owner`` lost the lease."""
-        with_part = self._db.dialect.json_put("parts_sent")
-        cursor = await self._db.execute(
-            f"UPDATE notice_batches SET parts_sent = {with_part}, lease_until = ? "
-            "WHERE id = ? AND owner = ? AND state = 'sending'",
-            (str(part), message_id, instant(lease_until), batch_id, owner),
+        recorded = await batch_leases.record_part(
+            self._db, "notice_batches", batch_id, part, message_id, owner=owner, lease_until=lease_until
         )
-        if cursor.rowcount != 1:
+        if not recorded:
             return False
         for token in tokens:
             await self._db.execute(
