@@ -174,12 +174,13 @@ class PaperService:
     ) -> UpsertCounts:
         """One transaction: the papers, their listings, what the hooks add (alerts), the generation.
 
-        Each BATCH_SIZE batch is prepared (row values, index texts, search documents) at its turn,
-        then written. Preparing batch k+1 while the server ran batch k's statements cost this
-        process ~17 us a paper (the prepared rows of a whole batch alive meanwhile, promoted by
-        the collector) for no overlap worth it: the COPY of a batch's rows streams already, made
-        a chunk at a time while the server stores the chunk before (bot.storage.pg_copy;
-        docs/performance.md, "Eighth session: PostgreSQL ingest (client)")."""
+        Each BATCH_SIZE batch is prepared at its turn, then written. Preparing batch k+1 while
+        the server ran batch k's statements cost this process ~17 us a paper (the prepared rows
+        of a whole batch alive meanwhile, promoted by the collector) for no overlap worth it. On
+        PostgreSQL a new paper's row (values, search document) is not prepared ahead at all but
+        made inside the COPY that writes it, a chunk at a time while the server stores the chunk
+        before (bot.storage.paper_rows.copy_rows; docs/performance.md, "Eighth session:
+        PostgreSQL ingest (client)" and "Ninth session: PostgreSQL ingest (overlap)")."""
         counts = UpsertCounts()
         async with self.database.transaction():
             async with self.repository.cold_load(len(listed)):

@@ -1,13 +1,16 @@
-"""What an ingest writes for each incoming paper, made before the paper is placed (bot.domain.dedup):
-its row's values, its full-text index texts, its title's words and, on PostgreSQL, its search
-document. None of it depends on what the batches before stored; ``write`` then places the batch
-against the stored rows and writes it."""
+"""What an ingest writes for each incoming paper: its row's values, its full-text index texts, its
+title's words and, on PostgreSQL, its search document. None of it depends on what the batches before
+stored. On SQLite the rows are made before the batch is placed (bot.domain.dedup); on PostgreSQL
+each new paper's row is made inside the COPY stream that writes it (``copy_rows``), while the server
+stores the rows before: made ahead of the write, the server sat idle while this process made them
+(docs/performance.md, "Ninth session: PostgreSQL ingest (overlap)")."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -45,28 +48,31 @@ class PaperRow:
 
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
-    """A batch of listed papers with the row of each (``rows[i]`` is ``candidates[i]``'s)."""
+    """A batch of listed papers with, on SQLite, the row of each (``rows[i]`` is ``candidates[i]``'s);
+    on PostgreSQL ``rows`` is None: the rows are made as the COPY streams them (``copy_rows``)."""
 
     listed: Sequence[ListedPaper]
     now: datetime
     stamp: str
     candidates: list[Paper]  # each listed paper with its first listing no later than its list's day
-    rows: list[PaperRow]
+    rows: list[PaperRow] | None
     postgres: bool
 
     def row_of(self, placement: Placement) -> PaperRow:
         """The row of a placement to insert: prepared already unless it merged several listed
         papers into a new one (the same paper twice in one batch), whose row is made now."""
         first = placement.members[0]
-        if placement.paper is self.candidates[first]:
+        if self.rows is not None and placement.paper is self.candidates[first]:
             return self.rows[first]
         return paper_row(placement.paper, self.stamp, postgres=self.postgres)
 
 
 async def prepare(listed: Sequence[ListedPaper], now: datetime, *, postgres: bool) -> PreparedBatch:
-    """``listed``'s rows, yielding to the event loop every PREPARE_STEP papers so that writes
-    waiting on it go on meanwhile."""
+    """``listed``'s rows (on SQLite), yielding to the event loop every PREPARE_STEP papers so that
+    writes waiting on it go on meanwhile."""
     stamp = now.isoformat(timespec="seconds")
+    if postgres:
+        return PreparedBatch(listed, now, stamp, [with_listing(item) for item in listed], None, postgres)
     candidates: list[Paper] = []
     rows: list[PaperRow] = []
     for start in range(0, len(listed), PREPARE_STEP):
@@ -91,6 +97,23 @@ def paper_row(paper: Paper, stamp: str, *, postgres: bool) -> PaperRow:
         title_terms(paper),
         paper_document(paper) if postgres else None,
     )
+
+
+def copy_rows(
+    papers: Sequence[Paper], pks: Sequence[int], stamp: str, title_counts: Counter[str]
+) -> Iterator[tuple[object, ...]]:
+    """The PostgreSQL rows of new papers as COPY takes them (``pk``, PAPER_FIELDS, ``created_at``,
+    ``search``), each made when the stream asks for it, so this process makes paper k+1's row
+    while the server stores paper k's; each paper's title words are added to ``title_counts`` as
+    its row is made (complete once the stream is)."""
+    for pk, paper in zip(pks, papers, strict=True):
+        title_counts.update(title_terms(paper))
+        yield (pk, *row_values(paper, stamp), stamp, paper_document(paper))
+
+
+def index_texts(paper: Paper) -> tuple[str, str]:
+    """The (title, abstract) texts the full-text indexes are given (and the word counts are made of)."""
+    return title_index_text(paper), search_text(paper.abstract)
 
 
 def row_values(paper: Paper, now: str) -> tuple[object, ...]:

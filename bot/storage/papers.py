@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.domain.dedup import place
+from bot.domain.dedup import Placement, place
 from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import word_set
 from bot.parsing.skipped import SkippedEntry
@@ -18,8 +18,9 @@ from bot.storage.connection import BulkCopy, Connection, Row, Store
 from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import (
     PAPER_FIELDS,
-    PaperRow,
     PreparedBatch,
+    copy_rows,
+    index_texts,
     prepare,
     row_values,
     title_terms,
@@ -237,13 +238,13 @@ class PaperRepository:
         existing = await self._existing_for(batch.candidates)
         placements = place(batch.candidates, [entry.paper for entry in existing])
 
-        inserts: list[tuple[Paper, PaperRow]] = []
+        inserts: list[Placement] = []
         updates: list[tuple[int, Paper, Paper]] = []  # pk, before, after
         unchanged = 0
         pk_of: dict[int, int] = {}  # placement -> the stored row's pk
         for number, placement in enumerate(placements):
             if placement.stored is None:
-                inserts.append((placement.paper, batch.row_of(placement)))
+                inserts.append(placement)
                 continue
             found = existing[placement.stored]
             pk_of[number] = found.pk
@@ -257,7 +258,7 @@ class PaperRepository:
             await self._update(updates, stamp)
         inserted: list[StoredPaper] = []
         if inserts:
-            inserted = await self._insert(inserts, stamp)
+            inserted = await self._insert(batch, inserts)
         new_pks = iter(stored.pk for stored in inserted)  # in the order of the placements inserted
         for number, placement in enumerate(placements):
             if placement.stored is None:
@@ -298,9 +299,11 @@ class PaperRepository:
         async with self._db.execute(sql, (json.dumps(ids), json.dumps(keys))) as cursor:
             return [paper_from_row(row) for row in await cursor.fetchall()]
 
-    async def _insert(self, papers: Sequence[tuple[Paper, PaperRow]], stamp: str) -> list[StoredPaper]:
+    async def _insert(self, batch: PreparedBatch, placements: Sequence[Placement]) -> list[StoredPaper]:
         if self._pg is not None:
-            return await self._insert_pg(papers, stamp)
+            return await self._insert_pg([placement.paper for placement in placements], batch.stamp)
+        stamp = batch.stamp
+        papers = [(placement.paper, batch.row_of(placement)) for placement in placements]
         async with self._db.execute("SELECT coalesce(max(pk), 0) FROM papers") as cursor:
             row = await cursor.fetchone()
         before = int(row[0]) if row else 0
@@ -334,28 +337,29 @@ class PaperRepository:
         await self._count_paper_terms(Counter(dict(counted)))
         return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
 
-    async def _insert_pg(self, papers: Sequence[tuple[Paper, PaperRow]], stamp: str) -> list[StoredPaper]:
+    async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
         assert isinstance(self._db, BulkCopy)
         pks = await self._new_pks(len(papers))
-        counting = _count_words_aside([(row.title_text, row.abstract_text) for _, row in papers])
+        counting = _count_words_aside([index_texts(paper) for paper in papers])
+        title_counts: Counter[str] = Counter()
         try:
-            # One COPY stream. The search column goes in with the row (one write per paper): the
-            # document of the folded text, as SQLite's index holds it (migration 0001's
-            # paperbot_document), made with the row before the batch was placed.
+            # One COPY stream, each row made as the stream asks for it (paper_rows.copy_rows). The
+            # search column goes in with the row (one write per paper): the document of the folded
+            # text, as SQLite's index holds it (migration 0001's paperbot_document).
             await self._db.copy_rows(
                 "papers",
                 ("pk", *_FIELDS, "created_at", "search"),
-                [(pk, *row.values, stamp, row.document) for pk, (_, row) in zip(pks, papers, strict=True)],
+                copy_rows(papers, pks, stamp, title_counts),
             )
-            await self._count_title_terms(Counter(t for _, row in papers for t in row.title_terms))
+            await self._count_title_terms(title_counts)
         finally:
             counted = await counting  # a failed write is raised once the thread is done with its batch
         await self._count_paper_terms(Counter(dict(counted)))
         if self._loaded is not None:
             self._loaded.inserted(
-                (pk, paper.id, paper.title_key) for pk, (paper, _) in zip(pks, papers, strict=True)
+                (pk, paper.id, paper.title_key) for pk, paper in zip(pks, papers, strict=True)
             )
-        return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
+        return [StoredPaper(pk, paper) for pk, paper in zip(pks, papers, strict=True)]
 
     async def _new_pks(self, count: int) -> list[int]:
         """``count`` new pks from the papers table's own sequence (unique across processes inserting

@@ -1,7 +1,8 @@
 """An ingest prepares each batch's rows apart from writing them (bot.services.papers): it stores
 exactly what storing the batches one after the other stores, with duplicates, title-only captures
 and updates falling in other batches than their papers; a failure in batch k of n, in its
-preparation or in its write, writes nothing; the hooks hear the papers the batches inserted and
+preparation, in its write or in making a row (on PostgreSQL inside the COPY that streams it), writes
+nothing; the hooks hear the papers the batches inserted and
 progress counts every batch. An ingest of more than one batch freezes the objects alive before it,
 and they are collected again after."""
 
@@ -23,6 +24,7 @@ from bot.domain.models import ListedPaper, Paper, Signals
 from bot.parsing.hf_api import parse_hf_api
 from bot.services import papers as paper_service
 from bot.services.papers import PaperService
+from bot.storage import paper_rows
 from bot.storage.connection import Store
 from bot.storage.generations import GenerationRepository
 from bot.storage.papers import PaperRepository, StoredPaper, UpsertCounts
@@ -167,6 +169,36 @@ async def test_a_failure_in_batch_k_of_n_writes_nothing(
     counts = await service.ingest(batches)  # the store is usable and the same ingest stores it whole
     assert counts.new + counts.updated + counts.unchanged > 0
     assert await snapshot(database) != before
+
+
+@pytest.mark.parametrize("failing_batch", [1, 2, 3, 4])
+async def test_a_failure_in_making_a_row_of_batch_k_of_n_writes_nothing(
+    database: Store, monkeypatch: pytest.MonkeyPatch, failing_batch: int
+) -> None:
+    """On PostgreSQL the new papers' rows are made as the COPY streams them, after the batches
+    before were written: a row that cannot be made fails the whole ingest all the same."""
+    monkeypatch.setattr(paper_service, "BATCH_SIZE", SMALL_BATCH)
+    service = PaperService(database, clock=lambda: FIXED_NOW)
+    fresh = [
+        ListedPaper(Paper(f"Fresh paper {n}", f"Abstract {n}.", "hf-api", arxiv_id=f"2409.{n:05d}"), NEXT, n)
+        for n in range(4 * SMALL_BATCH)
+    ]
+    await service.ingest(real_sample()[:SMALL_BATCH])
+    before = await snapshot(database)
+    doomed = fresh[(failing_batch - 1) * SMALL_BATCH + 2].paper.id
+    real = paper_rows.row_values
+
+    def failing(paper: Paper, now: str) -> tuple[object, ...]:
+        if paper.id == doomed:
+            raise ValueError(f"simulated failure making the row of {doomed}")
+        return real(paper, now)
+
+    monkeypatch.setattr(paper_rows, "row_values", failing)
+    with pytest.raises(ValueError, match=doomed):
+        await service.ingest(fresh)
+    assert await snapshot(database) == before
+    monkeypatch.setattr(paper_rows, "row_values", real)
+    assert (await service.ingest(fresh)).new == len(fresh)
 
 
 async def test_a_big_ingest_freezes_the_objects_before_it_and_they_are_collected_after(

@@ -6,12 +6,13 @@ characters once a slice: it is every row's own line, in order, whatever the slic
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.storage.connection import BulkCopy
-from bot.storage.pg_copy import SLICE_ROWS, chunks, line
+from bot.storage.pg_copy import CHUNK_BYTES, SLICE_ROWS, chunks, line, streamed
 from bot.storage.postgres import PostgresDatabase
 
 # Any text PostgreSQL can store (no NUL, no lone surrogate), with COPY's own characters likelier.
@@ -41,6 +42,30 @@ def test_a_slice_with_one_special_character_is_escaped_and_the_rest_kept() -> No
     assert text.count("\n") == len(rows)
     assert "7\ttab\\there\tback\\\\slash\n" in text
     assert text.startswith("0\trow 0\t\\N\n")
+
+
+async def test_the_running_bot_gets_its_turn_between_the_chunks_of_a_long_copy() -> None:
+    """A paper's row is made inside the COPY stream (bot.storage.paper_rows.copy_rows) and asyncpg
+    only waits when the socket is full: each chunk lets other tasks (an interaction, a heartbeat)
+    run before the next is made, not once the whole batch has streamed."""
+    rows = [(number, "x" * 3000) for number in range(1000)]  # a batch of paper-sized rows
+    turns = 0
+    seen: list[int] = []
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    async for chunk in streamed(rows):
+        assert len(chunk) >= CHUNK_BYTES
+        seen.append(turns)
+    task.cancel()
+    assert len(seen) > 10
+    assert all(later > earlier for earlier, later in pairwise(seen))
 
 
 async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> None:
