@@ -272,7 +272,7 @@ def bot_env(
     """The environment every benchmark starts the real bot with: the emulator, the store, no live source."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
     env |= {
-        "DISCORD_TOKEN": "bench-token",
+        "DISCORD_TOKEN": emu.token,
         "DISCORD_API_BASE": emu.api_base,
         "DISCORD_GATEWAY_URL": emu.gateway_url,
         "PAPERBOT_DB": str(db),

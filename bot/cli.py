@@ -147,12 +147,24 @@ def _run(job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False) 
     except OSError as exc:
         fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
     except Exception as exc:
-        # discord.py's LoginFailure: imported only here, where a token was used.
-        from discord import LoginFailure
-
-        if isinstance(exc, LoginFailure):
-            fail(REVOKED_TOKEN)
+        refusal = _token_refusal(exc)
+        if refusal is not None:
+            # 2, as for no token at all: restarting cannot fix it (the unit's RestartPreventExitStatus=2).
+            fail(refused_token(refusal), 2)
         raise
+
+
+def _token_refusal(exc: BaseException) -> str | None:
+    """How Discord refused the bot's token, if that is what ``exc`` is: a 401 at login (discord.py's
+    LoginFailure), or the gateway closing with 4004 (a token reset between login and IDENTIFY)."""
+    # discord.py imported only here, where a token was used.
+    from discord import ConnectionClosed, LoginFailure
+
+    if isinstance(exc, LoginFailure):
+        return "401 Unauthorized"
+    if isinstance(exc, ConnectionClosed) and exc.code == GATEWAY_AUTHENTICATION_FAILED:
+        return "gateway close 4004 Authentication failed"
+    return None
 
 
 def _database_error(db: Path | None, exc: sqlite3.DatabaseError) -> str:
@@ -599,11 +611,18 @@ def stats(as_json: JsonOption = False, db: DbOption = None) -> None:
     say(f"Database: {_store_name(settings)} (schema version {result.schema_version})")
 
 
-REVOKED_TOKEN = (
-    "Discord refused the token in DISCORD_TOKEN (401 Unauthorized): it is mistyped, or was reset or "
-    "revoked. Copy the bot's current token from https://discord.com/developers/applications (Bot, "
-    "Reset Token) into DISCORD_TOKEN."
-)
+GATEWAY_AUTHENTICATION_FAILED = 4004
+
+
+def refused_token(how: str) -> str:
+    """The one line for a token Discord refused (never the token itself)."""
+    return (
+        f"Discord refused the token in DISCORD_TOKEN ({how}): it is mistyped, or was reset or revoked. "
+        "Copy the bot's current token from https://discord.com/developers/applications (Bot, Reset Token) "
+        "into DISCORD_TOKEN."
+    )
+
+
 NO_TOKEN = (
     "paperbot needs a Discord bot token to connect, and DISCORD_TOKEN is not set. Create an application at "
     "https://discord.com/developers/applications, add a Bot, copy its token and put DISCORD_TOKEN=... in the "

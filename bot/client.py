@@ -391,6 +391,7 @@ class PaperBot(commands.AutoShardedBot):
         parsers["INTERACTION_CREATE"] = self.tree.judging_raw_payloads(parsers["INTERACTION_CREATE"])
         self._extensions = extensions
         self._identify_pacer: IdentifyPacer | None = None
+        self._token_refused: discord.LoginFailure | None = None
         digest = settings.digest
         self.health = HealthState(
             tick_seconds=digest.tick_seconds if digest.scheduler else None, clock=services.clock
@@ -400,7 +401,17 @@ class PaperBot(commands.AutoShardedBot):
         for extension in self._extensions:
             await self.load_extension(extension)
 
+    async def launch_shards(self) -> None:
+        # The session start limits are read before any shard connects: inside launch_shard
+        # discord.py retries every failure every 5 s for ever, so a token refused there (reset since
+        # login) was a loop of 401s (Discord bans a bot's IP over too many) instead of a stop.
+        with contextlib.suppress(discord.GatewayNotFound):  # Discord is down: each shard's try asks again
+            await self._identify_pacing()
+        await super().launch_shards()
+
     async def launch_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool = False) -> None:
+        if self._token_refused is not None:  # a shard's earlier try met a refused token: stop, not retry
+            raise self._token_refused
         # discord.py would wait up to 180 s on an address that never answers, then log a traceback
         # without the address: reaching it first says what is wrong, once per failed try.
         await wait_until_reachable(
@@ -411,16 +422,29 @@ class PaperBot(commands.AutoShardedBot):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """IDENTIFY as fast as Discord's max_concurrency allows (discord.py waits 5 s before every
         shard but the first): shards in different buckets start together."""
-        if self._identify_pacer is None:
-            limits = await self.fetch_session_start_limits()
-            self._identify_pacer = IdentifyPacer(limits.max_concurrency)
-        delay = self._identify_pacer.reserve(shard_id or 0, self.loop.time())
+        pacer = await self._identify_pacing()
+        delay = pacer.reserve(shard_id or 0, self.loop.time())
         if delay > 0:
             log.info("shard %s waits %.1f s to identify (Discord's max_concurrency)", shard_id, delay)
             await asyncio.sleep(delay)
         turns = self.services.identify_turns
         if turns is not None:  # other processes of this bot identify too: the store keeps the turns
-            await turns.take((shard_id or 0) % self._identify_pacer.max_concurrency)
+            await turns.take((shard_id or 0) % pacer.max_concurrency)
+
+    async def _identify_pacing(self) -> IdentifyPacer:
+        """The IDENTIFY pacing of Discord's max_concurrency, read once; a 401 is discord.py's
+        LoginFailure (as at login), remembered so that no shard tries again."""
+        if self._identify_pacer is None:
+            try:
+                limits = await self.fetch_session_start_limits()
+            except discord.GatewayNotFound as exc:
+                cause = exc.__cause__
+                if isinstance(cause, discord.HTTPException) and cause.status == 401:
+                    self._token_refused = discord.LoginFailure("Improper token has been passed.")
+                    raise self._token_refused from exc
+                raise
+            self._identify_pacer = IdentifyPacer(limits.max_concurrency)
+        return self._identify_pacer
 
     def running_shards(self) -> str:
         """Which shards this process runs, for the log and the heartbeat: ``0-1 of 6``."""

@@ -193,12 +193,13 @@ def test_a_token_with_a_line_break_inside_is_a_config_error_that_never_shows_it(
 
 
 async def against(
-    emulator: DiscordEmulator, tmp_path: Path, *args: str, token: str = "a-token-value"
+    emulator: DiscordEmulator, tmp_path: Path, *args: str, token: str | None = None
 ) -> tuple[int, str, str]:
-    """``paperbot ARGS`` in its own process against the emulator: exit code, stdout, stderr."""
+    """``paperbot ARGS`` in its own process against the emulator (with the bot's token unless
+    ``token`` is given): exit code, stdout, stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
     env |= {
-        "DISCORD_TOKEN": token,
+        "DISCORD_TOKEN": emulator.token if token is None else token,
         "DISCORD_API_BASE": emulator.api_base,
         "DISCORD_GATEWAY_URL": emulator.gateway_url,
         "PAPERBOT_DB": str(tmp_path / "bot.db"),
@@ -212,18 +213,61 @@ async def against(
     return process.returncode, stdout.decode(), stderr.decode()
 
 
+@pytest.mark.parametrize("token", ["wr0ng-t0ken-value", "Bot wr0ng-t0ken-value", "wr0ng t0ken value"])
 @pytest.mark.parametrize("command", ["run", "sync"])
-async def test_a_revoked_token_is_explained_not_a_traceback(tmp_path: Path, command: str) -> None:
-    emulator = await DiscordEmulator().start()
+async def test_a_refused_token_is_one_line_and_exit_2_so_systemd_does_not_loop(
+    tmp_path: Path, command: str, token: str
+) -> None:
+    """It exited 1, and the unit (Restart=always, RestartPreventExitStatus=2) restarted it every 5 s."""
+    emulator = await DiscordEmulator(token="the-bots-current-token").start()
     try:
-        emulator.inject("GET", "/users/@me", status=401, times=None)
-        returncode, stdout, said = await against(emulator, tmp_path, command, token="revoked-token-value")
+        returncode, stdout, said = await against(emulator, tmp_path, command, token=token)
     finally:
         await emulator.stop()
-    assert returncode == 1, said
-    assert "Discord refused the token in DISCORD_TOKEN (401 Unauthorized)" in said
+    assert returncode == 2, said
+    assert emulator.unauthorized == 1  # one try: no retry loop inside the process either
+    [line] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert line.startswith("error: Discord refused the token in DISCORD_TOKEN (401 Unauthorized)")
     assert "Traceback" not in said and "LoginFailure" not in said
-    assert "revoked-token-value" not in said + stdout
+    assert "wr0ng" not in stdout + said and "t0ken" not in stdout + said
+    assert "Synced" not in stdout and emulator.global_commands == []
+
+
+async def test_a_token_refused_after_login_is_one_line_and_exit_2_not_a_retry_loop(tmp_path: Path) -> None:
+    """Refused when the bot read its session start limits (before IDENTIFY), discord.py retried the
+    shard every 5 s for ever: a 401 loop that gets a bot's IP banned, and a process that never ended."""
+    emulator = await DiscordEmulator().start()
+    refused = emulator.inject("GET", "/gateway/bot", status=401, times=None)
+    try:
+        returncode, stdout, said = await against(emulator, tmp_path, "run")
+    finally:
+        await emulator.stop()
+    assert returncode == 2, said
+    assert refused.hits == 1 and not emulator.connected
+    [error] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert "Discord refused the token in DISCORD_TOKEN (401 Unauthorized)" in error
+    assert "Traceback" not in said and emulator.token not in stdout + said
+
+
+async def test_a_token_reset_between_login_and_identify_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """The gateway closes with 4004 (Authentication failed): discord.py raises ConnectionClosed,
+    which was a traceback and exit 1 (a restart loop under systemd)."""
+    emulator = await DiscordEmulator(token="the-token-before-the-reset").start()
+    emulator.hello.clear()  # the bot logs in, then waits for the gateway's HELLO
+    try:
+        running = asyncio.ensure_future(against(emulator, tmp_path, "run"))
+        await emulator.wait_for(lambda: emulator.held_hellos, wait=60)
+        emulator.reset_token("the-token-after-the-reset")
+        emulator.hello.set()
+        returncode, stdout, said = await running
+    finally:
+        await emulator.stop()
+    assert returncode == 2, said
+    [error] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert "Discord refused the token in DISCORD_TOKEN (gateway close 4004 Authentication failed)" in error
+    assert "Traceback" not in said and "ConnectionClosed" not in said
+    assert "the-token-before" not in stdout + said
+    assert emulator.identify_count == 0
 
 
 def test_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:

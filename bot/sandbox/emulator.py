@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.sandbox.auth import DEFAULT_TOKEN
 from bot.sandbox.faults import Fault, Faults
 from bot.sandbox.gateway import Gateway
 from bot.sandbox.interactions import Interactions
@@ -29,10 +30,19 @@ __all__ = ["DiscordEmulator", "Fault", "InteractionRecord"]
 
 class DiscordEmulator(Interactions, Rest, Faults, Gateway):
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, rate_limited: bool = True, max_concurrency: int = 1
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = DEFAULT_TOKEN,
+        rate_limited: bool = True,
+        max_concurrency: int = 1,
     ) -> None:
-        """``max_concurrency``: IDENTIFYs allowed per 5 s (Discord gives large bots 16)."""
-        super().__init__(host=host, port=port, rate_limited=rate_limited, max_concurrency=max_concurrency)
+        """``token``: the bot's, the only one answered (others: 401, gateway 4004);
+        ``max_concurrency``: IDENTIFYs allowed per 5 s (Discord gives large bots 16)."""
+        super().__init__(
+            host=host, port=port, token=token, rate_limited=rate_limited, max_concurrency=max_concurrency
+        )
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> DiscordEmulator:

@@ -1,5 +1,6 @@
 """Failures on demand: REST calls that answer an HTTP error or a 429 burst, as tests inject them.
-The middleware here sees every REST call first (faults, the token used, rate-limit headers)."""
+The middleware here sees every REST call first (faults, the token used and refused, rate-limit
+headers)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.auth import UNAUTHORIZED, is_authorized, needs_bot_token
 from bot.sandbox.model import Channel
 from bot.sandbox.ratelimit import RateLimits
 from bot.sandbox.rest import error_response, json_response
@@ -42,6 +44,7 @@ class Faults(World):
         self.faults: list[Fault] = []
         self.rate_limits = RateLimits() if rate_limited else None
         self.stopping = asyncio.Event()
+        self.unauthorized = 0  # REST calls answered 401: not the bot's token
 
     def inject(
         self,
@@ -116,9 +119,13 @@ class Faults(World):
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bot "):
             self.tokens_seen.add(auth[4:])
+        parts = path.strip("/").split("/")
+        if request.path.startswith(API) and needs_bot_token(parts) and not is_authorized(auth, self.token):
+            self.unauthorized += 1
+            return json_response(UNAUTHORIZED, 401)
         limits = None
         if self.rate_limits is not None:
-            verdict = self.rate_limits.check(request.method, path.strip("/").split("/"), auth)
+            verdict = self.rate_limits.check(request.method, parts, auth)
             if not verdict.allowed:
                 return json_response(verdict.body(), 429, verdict.headers)
             limits = verdict.headers

@@ -3,7 +3,8 @@ replaying what a bot missed, and dispatching each event to the sessions of the s
 
 Sharding is Discord's (bot/sandbox/shards.py): a session identifies as ``[shard_id, shard_count]``
 and hears only about its shard's servers (DMs: shard 0); impossible shards, sessions holding too
-many servers and IDENTIFYs faster than ``max_concurrency`` allows are refused as Discord refuses them.
+many servers and IDENTIFYs faster than ``max_concurrency`` allows are refused as Discord refuses them;
+so is an IDENTIFY or RESUME with a token not the bot's (4004, bot/sandbox/auth.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.auth import AUTHENTICATION_FAILED
 from bot.sandbox.model import Json, snowflake
 from bot.sandbox.shards import (
     GUILDS_PER_SHARD_LIMIT,
@@ -140,6 +142,9 @@ class Gateway(World):
         elif op == 2:
             await self._identify(socket, data)
         elif op == 6:  # resume: replay what the bot missed
+            if data.get("token") != self.token:
+                await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+                return
             session_id, seq = str(data.get("session_id")), int(data.get("seq") or 0)
             session = self._sessions.get(session_id)
             if session is None:
@@ -154,6 +159,9 @@ class Gateway(World):
 
     async def _identify(self, socket: web.WebSocketResponse, data: Json) -> None:
         self.tokens_seen.add(str(data.get("token")))
+        if data.get("token") != self.token:
+            await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return
         try:
             shard = parse_shard(data.get("shard"))
         except InvalidShard:

@@ -120,7 +120,7 @@ class Sandbox:
     def __init__(self, settings: Settings, console: Console) -> None:
         self.settings = settings
         self.console = console
-        self.emulator = DiscordEmulator()
+        self.emulator = DiscordEmulator(token=TOKEN)
         self.channel: Channel
         self.you: User
         self.last_message: Json | None = None

@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from bot.sandbox.auth import DEFAULT_TOKEN, bot_header
 from bot.sandbox.model import (
     EPHEMERAL,
     MANAGE_GUILD,
@@ -26,8 +27,9 @@ API = "/api/v10"
 
 
 class World:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN) -> None:
         self.host, self.port = host, port
+        self.token = token  # the bot's token: Discord answers nobody else (bot/sandbox/auth.py)
         self.bot = User(snowflake(), "paperbot", bot=True)
         self.application_id = snowflake()
         self.owner = User(snowflake(), "owner")
@@ -44,6 +46,15 @@ class World:
     @property
     def api_base(self) -> str:
         return f"http://{self.host}:{self.port}{API}"
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """What a REST client sends to be the bot."""
+        return {"Authorization": bot_header(self.token)}
+
+    def reset_token(self, token: str) -> None:
+        """The owner pressed Reset Token in the Developer Portal: from now on only ``token`` works."""
+        self.token = token
 
     @property
     def gateway_url(self) -> str:

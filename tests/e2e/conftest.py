@@ -100,7 +100,7 @@ class BotProcess:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[DiscordEmulator]:
-    emu = await DiscordEmulator().start()
+    emu = await DiscordEmulator(token=TOKEN).start()
     yield emu
     await emu.stop()
     # Nothing the bot sent would Discord have refused (Invalid Form Body: limits, components, choices).

@@ -19,9 +19,9 @@ from tests.e2e.conftest import HANG_GUARD, BotProcess, start_bot
 STEPS = {
     # Logging in: the application's details, read before the cogs load.
     "logging in": ("GET", "/oauth2/applications/@me", 0),
-    # Connecting the shard: before IDENTIFY the bot reads its session start limits; the first
-    # /gateway/bot call (the recommended shard count) is let through.
-    "identifying": ("GET", "/gateway/bot", 1),
+    # Connecting the shards: before any shard connects the bot reads its session start limits
+    # (the first /gateway/bot call).
+    "identifying": ("GET", "/gateway/bot", 0),
 }
 
 

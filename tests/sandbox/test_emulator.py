@@ -20,7 +20,10 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
 
 
 async def test_json_content_type_is_exact_and_rate_limit_headers_are_sent(emu: DiscordEmulator) -> None:
-    async with aiohttp.ClientSession() as session, session.get(emu.api_base + "/users/@me") as response:
+    async with (
+        aiohttp.ClientSession(headers=emu.auth_headers) as session,
+        session.get(emu.api_base + "/users/@me") as response,
+    ):
         assert response.headers["Content-Type"] == "application/json"  # no charset, as Discord
         assert response.headers["X-RateLimit-Bucket"] and response.headers["X-RateLimit-Remaining"]
         assert (await response.json())["bot"] is True
@@ -28,7 +31,7 @@ async def test_json_content_type_is_exact_and_rate_limit_headers_are_sent(emu: D
 
 async def test_unknown_routes_answer_404_and_are_logged(emu: DiscordEmulator) -> None:
     async with (
-        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(headers=emu.auth_headers) as session,
         session.post(emu.api_base + "/guilds/1/emojis", json={}) as response,
     ):
         assert response.status == 404
@@ -40,7 +43,7 @@ async def test_429s_on_demand_carry_retry_after(emu: DiscordEmulator) -> None:
     channel = emu.create_channel(guild, "c")
     emu.inject("POST", "/channels/*/messages", status=429, times=1, retry_after=0.25)
     url = f"{emu.api_base}/channels/{channel.id}/messages"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         async with session.post(url, json={"content": "x"}) as limited:
             assert limited.status == 429
             assert limited.headers["Retry-After"] == "0.25"
@@ -57,7 +60,10 @@ async def test_multipart_messages_read_payload_json(emu: DiscordEmulator) -> Non
     form.add_field("payload_json", json.dumps({"content": "with a file"}), content_type="application/json")
     form.add_field("files[0]", b"data", filename="a.txt", content_type="text/plain")
     url = f"{emu.api_base}/channels/{channel.id}/messages"
-    async with aiohttp.ClientSession() as session, session.post(url, data=form) as response:
+    async with (
+        aiohttp.ClientSession(headers=emu.auth_headers) as session,
+        session.post(url, data=form) as response,
+    ):
         assert response.status == 200
     assert emu.messages(channel)[0]["content"] == "with a file"
 
@@ -66,7 +72,7 @@ async def test_an_enforced_nonce_returns_the_first_message_instead_of_a_second(e
     """As Discord: the same nonce with enforce_nonce within the window is one message."""
     channel = emu.create_channel(emu.create_guild("g"), "c")
     url = f"{emu.api_base}/channels/{channel.id}/messages"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         async with session.post(url, json={"content": "a", "nonce": "d1", "enforce_nonce": True}) as first:
             sent = await first.json()
         async with session.post(url, json={"content": "a", "nonce": "d1", "enforce_nonce": True}) as again:
@@ -83,7 +89,7 @@ async def test_history_pages_like_discord() -> None:
     emu = await DiscordEmulator(rate_limited=False).start()  # 250 posts at once: no 429s wanted here
     channel = emu.create_channel(emu.create_guild("g"), "c")
     url = f"{emu.api_base}/channels/{channel.id}/messages"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         for n in range(250):
             async with session.post(url, json={"content": str(n)}):
                 pass
@@ -104,7 +110,7 @@ async def test_a_hanging_answer_still_creates_the_message(emu: DiscordEmulator) 
     channel = emu.create_channel(emu.create_guild("g"), "c")
     url = f"{emu.api_base}/channels/{channel.id}/messages"
     emu.inject("POST", "/channels/*/messages", status=0, hang=True, skip=1)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         async with session.post(url, json={"content": "first"}) as first:
             assert first.status == 200
         with pytest.raises(TimeoutError):
@@ -129,7 +135,7 @@ async def test_a_fault_on_the_kth_message_of_one_channel_or_dm_leaves_the_others
         async with session.post(url, json={"content": text}) as response:
             return response.status, (await response.json()).get("code", 0)
 
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         assert await post(other.id, "o1") == (200, 0)
         assert await post(target.id, "t1") == (200, 0)
         assert await post(target.id, "t2") == (403, 50013)  # the second message there
@@ -147,7 +153,7 @@ async def test_a_held_back_answer_comes_late_once_the_fault_is_cleared(emu: Disc
     channel = emu.create_channel(emu.create_guild("g"), "c")
     held = emu.fail_message(channel, at=1, hang=True)
     url = f"{emu.api_base}/channels/{channel.id}/messages"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         answer = asyncio.ensure_future(session.post(url, json={"content": "late"}))
         await emu.wait_for(lambda: held.hits == 1)  # created, its answer held back
         assert [m["content"] for m in emu.messages(channel)] == ["late"] and not answer.done()

@@ -105,7 +105,7 @@ async def test_the_emulator_answers_429_over_the_limit_and_stays_consistent(emu:
     guild = emu.create_guild("g")
     channel = emu.create_channel(guild, "c")
     url = f"{emu.api_base}/channels/{channel.id}/messages"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         statuses = []
         for i in range(6):
             async with session.post(url, json={"content": str(i)}) as response:
@@ -129,7 +129,7 @@ async def test_discord_py_sends_everything_exactly_once_through_the_limits(
     monkeypatch.setattr(discord.http.Route, "BASE", emu.api_base)
     http = discord.http.HTTPClient(asyncio.get_running_loop())
     try:
-        await http.static_login("ratelimit-token")
+        await http.static_login(emu.token)
         sends = [http.send_message(c.id, params=_params(f"to {c.name}")) for c in channels]
         sends += [http.send_message(busy.id, params=_params(f"extra {i}")) for i in range(6)]
         await asyncio.gather(*sends)

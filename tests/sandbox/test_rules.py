@@ -70,7 +70,7 @@ class World:
 
     async def call(self, method: str, path: str, body: Any) -> tuple[int, Json]:
         async with (
-            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(headers=self.emu.auth_headers) as session,
             session.request(method, self.emu.api_base + path, json=body) as response,
         ):
             return response.status, await response.json()
@@ -344,7 +344,10 @@ async def _upload(world: World, files: list[tuple[str, bytes]]) -> tuple[int, Js
     for n, (name, data) in enumerate(files):
         form.add_field(f"files[{n}]", data, filename=name, content_type="text/plain")
     url = f"{world.emu.api_base}/channels/{world.channel.id}/messages"
-    async with aiohttp.ClientSession() as session, session.post(url, data=form) as response:
+    async with (
+        aiohttp.ClientSession(headers=world.emu.auth_headers) as session,
+        session.post(url, data=form) as response,
+    ):
         return response.status, await response.json()
 
 

@@ -46,23 +46,24 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+async def http(emu: DiscordEmulator) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(headers=emu.auth_headers) as session:
         yield session
 
 
 class Connection:
     """A raw gateway connection, as a bot's shard makes it."""
 
-    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse, token: str) -> None:
         self.socket = socket
+        self.token = token
 
     async def frame(self) -> Frame | None:
         message = await self.socket.receive(timeout=5)
         return json.loads(message.data) if message.type == aiohttp.WSMsgType.TEXT else None
 
     async def identify(self, shard: object = None) -> Frame | None:
-        data: Frame = {"token": "t", "intents": 1, "properties": {}}
+        data: Frame = {"token": self.token, "intents": 1, "properties": {}}
         if shard is not None:
             data["shard"] = shard
         await self.socket.send_json({"op": 2, "d": data})
@@ -78,7 +79,7 @@ class Connection:
 
 
 async def connect(emu: DiscordEmulator, http: aiohttp.ClientSession) -> Connection:
-    connection = Connection(await http.ws_connect(emu.gateway_url))
+    connection = Connection(await http.ws_connect(emu.gateway_url), emu.token)
     hello = await connection.frame()
     assert hello is not None and hello["op"] == 10
     return connection
