@@ -756,8 +756,14 @@ def run(
 def sync(
     guild: Annotated[
         int | None,
-        # min: 0 would read as "no server" and publish to every server instead.
-        typer.Option("--guild", min=1, help="Only this server id: instant, for testing. Default: global."),
+        # min: 0 would read as "no server" and publish to every server instead; max: a server id is
+        # a snowflake (64 bits), and Discord answers a bigger one 400 Invalid Form Body.
+        typer.Option(
+            "--guild",
+            min=1,
+            max=2**64 - 1,
+            help="Only this server id: instant, for testing. Default: global.",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:

@@ -467,9 +467,10 @@ def test_an_unparsable_option_is_typers_usage_error_exit_2(tmp_path: Path, args:
 async def test_a_server_refusing_the_commands_is_one_line_not_a_traceback(
     tmp_path: Path, status: int, code: int
 ) -> None:
-    emulator = await DiscordEmulator().start()
+    emulator = await DiscordEmulator(token="a-token-value").start()
     try:
-        emulator.inject("PUT", "/applications/*/guilds/*/commands", status=status, code=code, times=None)
+        if status == 404:  # 403 is the emulator's own answer: the bot is not in server 1234567890123
+            emulator.inject("PUT", "/applications/*/guilds/*/commands", status=status, code=code, times=None)
         exit_code, printed, said = await against(emulator, tmp_path, "sync", "--guild", "1234567890123")
     finally:
         await emulator.stop()
@@ -478,6 +479,32 @@ async def test_a_server_refusing_the_commands_is_one_line_not_a_traceback(
     assert f"Discord refused the commands for server 1234567890123 ({status} " in error
     assert "applications.commands" in error
     assert "Traceback" not in said and "a-token-value" not in printed + said
+
+
+async def test_a_server_without_the_commands_scope_is_one_line_naming_the_scope(tmp_path: Path) -> None:
+    emulator = await DiscordEmulator().start()
+    guild = emulator.create_guild("invited with the bot scope only", commands_scope=False)
+    try:
+        exit_code, _, said = await against(emulator, tmp_path, "sync", "--guild", str(guild.id))
+    finally:
+        await emulator.stop()
+    assert exit_code == 1, said
+    [error] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert f"Discord refused the commands for server {guild.id} (403 Missing Access)" in error
+    assert "applications.commands" in error and "Traceback" not in said
+    assert emulator.guild_commands == {}
+
+
+@pytest.mark.parametrize("guild", ["18446744073709551616", "99999999999999999999999"])
+async def test_a_server_id_over_64_bits_is_refused_before_asking_discord(tmp_path: Path, guild: str) -> None:
+    """Discord answers 400 Invalid Form Body (not a snowflake): it was a traceback and exit 1."""
+    emulator = await DiscordEmulator().start()
+    try:
+        exit_code, printed, said = await against(emulator, tmp_path, "sync", "--guild", guild)
+    finally:
+        await emulator.stop()
+    assert exit_code == 2 and "--guild" in said and "Traceback" not in said, said
+    assert "Synced" not in printed and emulator.requests == [] and emulator.rejections == []
 
 
 async def test_sync_to_server_zero_is_refused_and_publishes_nothing(tmp_path: Path) -> None:

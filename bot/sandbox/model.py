@@ -128,6 +128,7 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     channels: dict[int, Channel] = field(default_factory=dict)
     bot_role_id: int = field(default_factory=snowflake)
+    commands_scope: bool = True  # invited with applications.commands: its commands can be synced
 
     def payload(self, bot: User) -> Json:
         roles = [

@@ -1,6 +1,8 @@
 """The emulator's REST routes (API v10): users, applications and commands, channels and messages,
 threads, DMs, members, interaction callbacks and webhooks. Unknown routes answer 404 and are logged
-in ``unknown_routes``."""
+in ``unknown_routes``; an id in a known route that is not a snowflake answers 400 (bot/sandbox/paths.py);
+a server's commands are answered only for a server the application is in with the
+applications.commands scope (else 403 Missing Access, 50001)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from bot.sandbox.model import (
     now_iso,
     snowflake,
 )
+from bot.sandbox.paths import path_id_problems, with_ids_as_numbers
 from bot.sandbox.ratelimit import route_shape
 from bot.sandbox.rules import (
     ATTACHMENT_BYTES,
@@ -129,6 +132,10 @@ class Rest(World):
         self.requests.append((request.method, path, body))
         parts = path.strip("/").split("/")
         handler = ROUTES.get((request.method, route_shape(parts)))
+        bad_ids = path_id_problems(parts)
+        if bad_ids and (request.method, route_shape(with_ids_as_numbers(parts))) in ROUTES:
+            self.rejections.append((f"{request.method} {path}", bad_ids))
+            return json_response(form_errors(bad_ids), 400)
         if handler is None:
             self.unknown_routes.append(f"{request.method} {path}")
             log.warning("emulator: unknown route %s %s", request.method, path)
@@ -238,6 +245,10 @@ class Rest(World):
 
     async def _commands(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         guild_id = int(parts[3]) if "guilds" in parts else None
+        guild = self.guilds.get(guild_id) if guild_id is not None else None
+        if guild_id is not None and (guild is None or not guild.commands_scope):
+            # A server the application is not in, or that did not grant applications.commands.
+            return error_response(403, "Missing Access", 50001)
         if request.method == "PUT":
             return json_response(self._store_commands(body or [], guild_id))
         return json_response(self.guild_commands.get(guild_id, []) if guild_id else self.global_commands)

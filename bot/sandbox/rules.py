@@ -310,6 +310,7 @@ ERROR_CODES = (
     ("The specified option value is already used", "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED"),
     ("A custom id and url", "BUTTON_COMPONENT_CUSTOM_ID_URL_MUTUALLY_EXCLUSIVE"),
     ("The set already contains", "SET_TYPE_ALREADY_CONTAINS_VALUE"),
+    ('Value "', "NUMBER_TYPE_COERCE"),
     ("parse:[", "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE"),
     ("int value should be", "NUMBER_TYPE_MAX"),
 )

@@ -75,9 +75,11 @@ class World:
 
     # ---- builders --------------------------------------------------------------------------------
 
-    def create_guild(self, name: str, *, guild_id: int | None = None) -> Guild:
-        """A server; ``guild_id`` places it (on a shard: bot.sandbox.shards.guild_id_on_shard)."""
-        guild = Guild(guild_id or snowflake(), name, self.owner.id)
+    def create_guild(self, name: str, *, guild_id: int | None = None, commands_scope: bool = True) -> Guild:
+        """A server; ``guild_id`` places it (on a shard: bot.sandbox.shards.guild_id_on_shard);
+        ``commands_scope``: the bot was invited with applications.commands (else syncing its
+        server's commands is refused)."""
+        guild = Guild(guild_id or snowflake(), name, self.owner.id, commands_scope=commands_scope)
         guild.members[self.owner.id] = Member(self.owner, MEMBER_DEFAULT | MANAGE_GUILD)
         self.guilds[guild.id] = guild
         if self.connected:

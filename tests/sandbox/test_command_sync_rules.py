@@ -1,0 +1,96 @@
+"""A server's commands are synced only where Discord would take them: 403 Missing Access for a server
+the application is not in (or that did not grant applications.commands), 400 for an id that is not a
+snowflake."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.sandbox.emulator import DiscordEmulator
+from bot.sandbox.paths import SNOWFLAKE_MAX, is_snowflake, path_id_problems
+
+COMMANDS = [{"name": "papers", "description": "Find papers", "type": 1}]
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[DiscordEmulator]:
+    emulator = await DiscordEmulator().start()
+    yield emulator
+    await emulator.stop()
+
+
+async def call(emu: DiscordEmulator, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession(headers=emu.auth_headers) as session,
+        session.request(method, emu.api_base + path, json=body) as response,
+    ):
+        return response.status, await response.json()
+
+
+def guild_commands(emu: DiscordEmulator, guild_id: object) -> str:
+    return f"/applications/{emu.application_id}/guilds/{guild_id}/commands"
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET"])
+async def test_a_server_the_bot_is_not_in_is_missing_access(emu: DiscordEmulator, method: str) -> None:
+    status, body = await call(emu, method, guild_commands(emu, 1234567890123), COMMANDS)
+    assert (status, body) == (403, {"message": "Missing Access", "code": 50001})
+    assert emu.guild_commands == {}
+
+
+async def test_a_server_without_the_commands_scope_is_missing_access(emu: DiscordEmulator) -> None:
+    guild = emu.create_guild("invited with the bot scope only", commands_scope=False)
+    status, body = await call(emu, "PUT", guild_commands(emu, guild.id), COMMANDS)
+    assert (status, body["code"]) == (403, 50001)
+    assert guild.id not in emu.guild_commands
+
+
+async def test_a_server_the_bot_is_in_takes_its_commands(emu: DiscordEmulator) -> None:
+    guild = emu.create_guild("lab")
+    status, body = await call(emu, "PUT", guild_commands(emu, guild.id), COMMANDS)
+    assert status == 200 and [c["name"] for c in body] == ["papers"]
+    assert [c["guild_id"] for c in emu.guild_commands[guild.id]] == [str(guild.id)]
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1e5", str(SNOWFLAKE_MAX + 1), "１２３", "12 3"])
+async def test_a_server_id_that_is_not_a_snowflake_is_invalid_form_body(
+    emu: DiscordEmulator, bad: str
+) -> None:
+    status, body = await call(emu, "PUT", guild_commands(emu, bad), COMMANDS)
+    assert status == 400 and body["code"] == 50035 and body["message"] == "Invalid Form Body"
+    assert body["errors"] == {
+        "guild_id": {
+            "_errors": [{"code": "NUMBER_TYPE_COERCE", "message": f'Value "{bad}" is not snowflake.'}]
+        }
+    }
+    assert emu.guild_commands == {} and emu.unknown_routes == []
+
+
+async def test_other_routes_name_their_bad_id_and_unknown_routes_stay_404(emu: DiscordEmulator) -> None:
+    status, body = await call(emu, "GET", "/channels/general")
+    assert status == 400 and list(body["errors"]) == ["channel_id"]
+    status, body = await call(emu, "GET", "/users/@me")
+    assert status == 200
+    status, _ = await call(emu, "GET", "/guilds/abc/emojis")  # no such route at all
+    assert status == 404 and emu.unknown_routes == ["GET /guilds/abc/emojis"]
+
+
+@given(st.integers(0, SNOWFLAKE_MAX))
+def test_every_64_bit_id_is_a_snowflake(n: int) -> None:
+    assert is_snowflake(str(n)) and path_id_problems(["guilds", str(n), "commands"]) == []
+
+
+@given(st.text(min_size=1, max_size=30).filter(lambda t: "/" not in t))
+def test_an_id_that_is_not_a_whole_number_is_named(text: str) -> None:
+    problems = path_id_problems(["channels", text, "messages"])
+    expected = (text.isascii() and text.isdigit() and int(text) <= SNOWFLAKE_MAX) or text in (
+        "@me",
+        "@original",
+    )
+    assert problems == ([] if expected else [("channel_id", f'Value "{text}" is not snowflake.')])
