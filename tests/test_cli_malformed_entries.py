@@ -65,9 +65,9 @@ def test_a_feed_file_stores_its_good_entries_and_names_the_skipped_ones(tmp_path
     assert result.exit_code == 0, result.output
     atom, rss = str(tmp_path / "query.atom"), str(tmp_path / "today.rss")
     assert result.stderr.splitlines() == [
-        f"skipped: {atom}: entry 1 (http://arxiv.org/abs/garbage): its id is not an arXiv id",
-        f"skipped: {atom}: entry 3 (http://arxiv.org/abs/2405.18444v1): published 'notadate' is not a date",
-        f"skipped: {rss}: item 1: no arXiv id in its link or guid",
+        f"skipped: {atom}: entry http://arxiv.org/abs/garbage: its id is not an arXiv id",
+        f"skipped: {atom}: entry http://arxiv.org/abs/2405.18444v1: published 'notadate' is not a date",
+        f"skipped: {rss}: item titled 'No Link Here': no arXiv id in its link or guid",
     ]
     assert result.stdout == "2 new, 0 updated, 0 unchanged, 3 skipped\n"
     assert stored_ids(db) == ["2405.18001", "2405.18443"]  # no made-up "t-…" id

@@ -26,7 +26,7 @@ from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line, clean_lines
 from bot.errors import ParseError
 from bot.parsing._text import split_links
-from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
+from bot.parsing.skipped import SkippedEntry, feed_entry_name, quoted, skip
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
@@ -69,16 +69,17 @@ def parse_arxiv_rss(
         kind = _text(item.find(f"{ARXIV}announce_type")) or "new"
         if kind not in announce_types:
             continue
-        guid = _text(item.find("guid")).removeprefix("oai:arXiv.org:")
+        stated_guid = _text(item.find("guid"))
+        guid = stated_guid.removeprefix("oai:arXiv.org:")
         link = _text(item.find("link"))
         arxiv_id = parse_arxiv_id(link) or parse_arxiv_id(guid)
-        name = entry_name("item", position, arxiv_id or link or guid)
+        title = _text(item.find("title"))
+        name = feed_entry_name("item", position, identifier=stated_guid, link=link, title=title)
         if arxiv_id is None:
             skip(skipped, source, name, "no arXiv id in its link or guid")
             continue
         # The link is versionless; the guid names the version announced (a "replace": v2 or later).
         version = parse_arxiv_version(guid) or parse_arxiv_version(link)
-        title = _text(item.find("title"))
         if not title:
             skip(skipped, source, name, "no title")
             continue
@@ -129,7 +130,7 @@ def parse_arxiv_atom(
             # The API's answer to a query it refuses: one entry titled Error, its summary the reason.
             reason = _text(entry.find(f"{ATOM}summary")) or "no reason given"
             raise ParseError(f"the arXiv API answered an error: {reason}", source=source)
-        name = entry_name("entry", index, entry_id)
+        name = feed_entry_name("entry", index, identifier=entry_id, link=_link(entry), title=title)
         arxiv_id = parse_arxiv_id(entry_id)
         if arxiv_id is None:
             skip(skipped, source, name, "its id is not an arXiv id" if entry_id else "no id")
@@ -168,6 +169,14 @@ def parse_arxiv_atom(
             )
         )
     return papers
+
+
+def _link(entry: Element) -> str:
+    """An Atom entry's address: its alternate link (the abstract page), else its first link."""
+    links = entry.findall(f"{ATOM}link")
+    alternate = next((a for a in links if a.get("rel", "alternate") == "alternate"), None)
+    chosen = alternate if alternate is not None else (links[0] if links else None)
+    return clean_line(chosen.get("href") or "") if chosen is not None else ""
 
 
 def _category(element: Element | None) -> str | None:

@@ -19,7 +19,7 @@ SHOWN_CHARS = 60  # of a bad value quoted in a reason: enough to recognise it, n
 @dataclass(frozen=True, slots=True)
 class SkippedEntry:
     source: str  # the feed's address or the file's name
-    entry: str  # "entry 2 (http://arxiv.org/abs/garbage)": its position, and its id when it has one
+    entry: str  # "entry http://arxiv.org/abs/garbage", "item 2 (2607.00002)": see feed_entry_name
     reason: str
     line: int | None = None  # of the offending field, where the format keeps positions (JSON)
 
@@ -37,7 +37,29 @@ def quoted(value: str) -> str:
 
 
 def entry_name(kind: str, position: int, identifier: str) -> str:
-    return f"{kind} {position}" + (f" ({quoted(identifier)[1:-1]})" if identifier else "")
+    """A JSON record's name: its position (the line is given beside it) and its id if it has one."""
+    return f"{kind} {position}" + (f" ({shown(identifier)})" if identifier else "")
+
+
+def feed_entry_name(
+    kind: str, position: int, *, identifier: str = "", link: str = "", title: str = ""
+) -> str:
+    """An RSS item's or Atom entry's name, by what it has: its id, else its link, else its title
+    (each cut to a recognisable length, control and invisible characters escaped). A feed changes
+    from one fetch to the next and XML gives no line, so "entry 7" could not be found again; the
+    position is named only when the entry has none of them."""
+    if identifier:
+        return f"{kind} {shown(identifier)}"
+    if link:
+        return f"{kind} linking to {shown(link)}"
+    if title:
+        return f"{kind} titled {quoted(title)}"
+    return f"{kind} {position} (it has no id, link or title)"
+
+
+def shown(value: str) -> str:
+    """``value`` as quoted() shows it, without the quotes: ids and addresses read better bare."""
+    return quoted(value)[1:-1]
 
 
 def skip(

@@ -5,8 +5,9 @@ Hugging Face item date it in the format their feed promises (tests/fixtures, the
 The trial fed `<id>http://arxiv.org/abs/garbage</id>`, `<published>notadate</published>`, an RSS
 item with no link and `publishedAt: "2026-13-45…"`: each was stored, with a made-up id or its
 date lost. The properties: every entry is either stored (with its real id and date) or skipped
-and named by position, never both and never neither, and without a list to collect them in the
-first malformed entry refuses the whole input.
+and named (an RSS item or Atom entry by its id, link or title, its position only when it has none;
+a JSON record by its position, its line and its id), never both and never neither, and without a
+list to collect them in the first malformed entry refuses the whole input.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.ids import parse_arxiv_id
+from bot.domain.text import clean_line
 from bot.errors import ParseError
 from bot.parsing.arxiv import parse_arxiv_atom, parse_arxiv_rss
 from bot.parsing.hf_api import parse_hf_api
-from bot.parsing.skipped import SkippedEntry
+from bot.parsing.skipped import SkippedEntry, shown
 
 GOOD_IDS = st.builds(lambda a, b: f"{2300 + a % 100:04d}.{b:05d}", st.integers(0, 99), st.integers(0, 99999))
 # Ids and dates as a mangled feed might hold them: real ones, near misses, and any text.
@@ -62,7 +64,7 @@ def atom(entries: list[tuple[str, str]]) -> bytes:
 
 
 @given(st.lists(st.tuples(IDS.map(lambda i: f"http://arxiv.org/abs/{i}"), ISO_TIMES), max_size=8))
-def test_an_atom_entry_is_stored_with_its_id_and_date_or_skipped_by_position(
+def test_an_atom_entry_is_stored_with_its_id_and_date_or_skipped_by_its_id(
     entries: list[tuple[str, str]],
 ) -> None:
     skipped: list[SkippedEntry] = []
@@ -76,8 +78,8 @@ def test_an_atom_entry_is_stored_with_its_id_and_date_or_skipped_by_position(
         (f"Paper {n}", arxiv_id, published) for n, arxiv_id, published in good
     ]
     kept = {n for n, _, _ in good}
-    assert [s.entry.split(" (")[0] for s in skipped] == [
-        f"entry {n}" for n in range(1, len(entries) + 1) if n not in kept
+    assert [s.entry for s in skipped] == [
+        f"entry {shown(clean_line(i))}" for n, (i, _) in enumerate(entries, 1) if n not in kept
     ]
     assert all(s.source == "feed.atom" for s in skipped)
     if skipped:  # nowhere to collect them: the first one refuses the feed, naming it
@@ -136,8 +138,16 @@ def test_an_rss_item_without_an_arxiv_id_or_with_a_bad_date_is_skipped_the_rest_
         (f"Paper {n}", i, day) for n, i, day in good
     ]
     kept = {n for n, _, _ in good}
-    assert [s.entry.split(" (")[0] for s in skipped] == [
-        f"item {n}" for n in range(1, len(items) + 1) if n not in kept
+
+    def named(n: int, link: str | None, guid: str | None) -> str:
+        if guid and clean_line(guid):
+            return f"item {shown(clean_line(guid))}"
+        if link and clean_line(link):
+            return f"item linking to {shown(clean_line(link))}"
+        return f"item titled 'Paper {n}'"
+
+    assert [s.entry for s in skipped] == [
+        named(n, link, guid) for n, (link, guid, _) in enumerate(items, 1) if n not in kept
     ]
 
 
