@@ -10,7 +10,8 @@ run after the community kept using the SQLite store carries everything over, not
   is transactional, setval is not) and the check. A failure at any step, or a check that finds a
   difference, leaves the target as it was.
 - Each table's source rows are streamed into a temporary table (COPY), then applied with set
-  statements: delete what the source lacks, upsert the rest, writing only rows that differ.
+  statements: delete what the source lacks, move aside unique values another row takes (two rows
+  that swapped one: bot/storage/transfer_swaps.py), upsert the rest, writing only rows that differ.
 - The papers' search column is built from each source row, as the ingest builds it; title_search
   follows it by the triggers of migration 0024.
 - The check: a digest of each table's rows (bot/storage/row_digest.py), computed from the source
@@ -35,6 +36,7 @@ from bot.storage.pg_search import search_document
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.row_digest import RowDigest, TableShape, canonical_for
 from bot.storage.transfer_checks import first_difference, foreign_claims
+from bot.storage.transfer_swaps import make_room
 
 CHUNK = 2000
 # SQLite's own index tables (FTS5 and its shadow tables) and the sandbox marker: nothing to copy.
@@ -128,7 +130,10 @@ async def _copy(
                 await _stage(reader, connection, shape, f"paperbot_copy_{index}", counts[table], progress)
             )
         removed = {s.shape.table: await _remove_gone(connection, s) for s in reversed(staged)}
-        written = {s.shape.table: await _upsert(connection, s) for s in staged}
+        written = {}
+        for s in staged:
+            await make_room(connection, s.shape, s.stage)  # rows that swapped a unique value
+            written[s.shape.table] = await _upsert(connection, s)
         await _advance_identities(reader, connection, order)
         results = []
         for s in staged:
