@@ -961,11 +961,15 @@ async def _migrate(
         except CopyNotVerified as exc:
             _report_copy(exc.results)
             wrong = next(r for r in exc.results if not r.verified)
-            where = wrong.first_difference or "its row count"
-            fail(
-                f"{wrong.table} differs in PostgreSQL after the copy, first at {where}: "
-                "nothing was changed there (the whole copy was rolled back)"
-            )
+            if wrong.wrong_search and wrong.source_digest == wrong.target_digest:
+                what = (
+                    f"the search column of {wrong.wrong_search} differs in PostgreSQL after the copy "
+                    "from the document of its title, abstract and authors"
+                )
+            else:
+                where = wrong.first_difference or "its row count"
+                what = f"{wrong.table} differs in PostgreSQL after the copy, first at {where}"
+            fail(f"{what}: nothing was changed there (the whole copy was rolled back)")
         finally:
             await destination.close()
     finally:
@@ -974,11 +978,12 @@ async def _migrate(
 
 def _report_copy(results: list[TableCopy]) -> None:
     for r in results:
-        state = (
-            "ok"
-            if r.verified
-            else f"MISMATCH: PostgreSQL {r.target_rows} rows, digest {r.target_digest[:16]}"
-        )
+        if r.verified:
+            state = "ok, every paper's search column checked" if r.table == "papers" else "ok"
+        elif r.wrong_search and r.source_digest == r.target_digest:
+            state = f"MISMATCH: the search column of {r.wrong_search}"
+        else:
+            state = f"MISMATCH: PostgreSQL {r.target_rows} rows, digest {r.target_digest[:16]}"
         say(
             f"{r.table}: {r.source_rows} rows, {r.added} added, {r.changed} changed, {r.removed} removed; "
             f"digest {r.source_digest[:16]} ({state})"

@@ -12,15 +12,15 @@ run after the community kept using the SQLite store carries everything over, not
 - Each table's source rows are streamed into a temporary table (COPY), then applied with set
   statements: delete what the source lacks, move aside unique values another row takes (two rows
   that swapped one: bot/storage/transfer_swaps.py), upsert the rest, writing only rows that differ.
-- The papers' search column is built from each source row, as the ingest builds it; title_search
-  follows it by the triggers of migration 0024.
+- The papers' search column is built from each source row, as the ingest builds it, and checked
+  on its own against the server's paperbot_document (bot/storage/transfer_search.py);
+  title_search follows it by the triggers of migration 0024.
 - The check: a digest of each table's rows (bot/storage/row_digest.py), computed from the source
   while it is read and from the target after the writes, inside the transaction.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,13 +29,12 @@ from datetime import UTC, datetime
 import aiosqlite
 import asyncpg
 
-from bot.domain.text import folded_words
 from bot.storage.database import Database
 from bot.storage.pg_copy import streamed
-from bot.storage.pg_search import search_document
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.row_digest import RowDigest, TableShape, canonical_for
 from bot.storage.transfer_checks import first_difference, foreign_claims
+from bot.storage.transfer_search import build_search_column, first_wrong_search
 from bot.storage.transfer_swaps import make_room
 
 CHUNK = 2000
@@ -56,10 +55,12 @@ class TableCopy:
     source_digest: str
     target_digest: str
     first_difference: str = ""  # the key of the first row that differs, as column=value
+    wrong_search: str = ""  # papers: the first paper whose search column is not its words' document
 
     @property
     def verified(self) -> bool:
-        return self.source_digest == self.target_digest and self.source_rows == self.target_rows
+        same_rows = self.source_digest == self.target_digest and self.source_rows == self.target_rows
+        return same_rows and not self.wrong_search
 
 
 class TargetInUse(RuntimeError):
@@ -143,6 +144,7 @@ async def _copy(
                 key = await first_difference(reader, connection, s.shape)
                 difference = ", ".join(f"{c}={v!r}" for c, v in zip(s.shape.key, key or (), strict=False))
             added, changed = written[s.shape.table]
+            wrong_search = await first_wrong_search(connection) if s.shape.table == "papers" else ""
             results.append(
                 TableCopy(
                     s.shape.table,
@@ -154,6 +156,7 @@ async def _copy(
                     s.source_digest,
                     target_digest,
                     difference,
+                    wrong_search,
                 )
             )
         if not all(result.verified for result in results):
@@ -275,39 +278,8 @@ async def _stage(
             )
             progress(shape.table, digest.rows, total)
     if shape.table == "papers":
-        await _search_documents(connection, stage)
+        await build_search_column(connection, stage)
     return _Staged(shape, stage, written, digest.rows, digest.hexdigest())
-
-
-async def _search_documents(connection: asyncpg.Connection, stage: str) -> None:
-    """The staged papers' search column: the target's own where title, abstract and authors are
-    the same (a re-run builds only what changed: building is most of a paper's copy cost), else
-    built from the folded words SQLite indexed, as the ingest builds it (the server only reads it)."""
-    await connection.execute(
-        f"UPDATE {stage} AS s SET search = p.search FROM papers AS p WHERE p.pk = s.pk "
-        "AND p.title = s.title AND p.abstract = s.abstract AND p.authors = s.authors"
-    )
-    await connection.execute(
-        "CREATE TEMP TABLE paperbot_copy_search (pk bigint, search tsvector) ON COMMIT DROP"
-    )
-    # A cursor (a named portal: the COPYs between its fetches leave it open) over the papers to build.
-    cursor = await connection.cursor(f"SELECT pk, title, abstract, authors FROM {stage} WHERE search IS NULL")
-    while rows := await cursor.fetch(CHUNK):
-        documents = [
-            (
-                row[0],
-                search_document(
-                    folded_words(row[1]), folded_words(row[2]), folded_words(" ".join(json.loads(row[3])))
-                ),
-            )
-            for row in rows
-        ]
-        await connection.copy_to_table(
-            "paperbot_copy_search", source=streamed(documents), columns=["pk", "search"], format="text"
-        )
-    await connection.execute(
-        f"UPDATE {stage} AS s SET search = d.search FROM paperbot_copy_search AS d WHERE d.pk = s.pk"
-    )
 
 
 def _same_key(shape: TableShape, left: str, right: str) -> str:
