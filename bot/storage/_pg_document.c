@@ -1,0 +1,310 @@
+/* The PostgreSQL search document of a paper's folded words, each lexeme once with all its
+ * positions: what bot.storage.pg_document.merged_document builds in Python, for about a tenth of
+ * its cost (docs/performance.md, "Ninth session: PostgreSQL ingest (search document)").
+ * tests/storage/test_pg_document.py holds the two to the same text for any columns.
+ *
+ * document(title, abstract, authors): the title a list of words, the others each a list of words
+ * or an ASCII text split as bot.domain.text.words splits one (letters and digits, lower-cased).
+ * Returns the tsvector text, or None where the merged form needs what this does not do (an empty
+ * word, a quote or a backslash to escape, a position past 16383, a text that is not ASCII): the
+ * caller then builds the document in Python.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* tsvector's limits: positions stop at 16383, a lexeme holds at most 2046 bytes (longer ones are
+ * left out, their positions counted) and keeps its first 256 positions. */
+#define MAX_POSITION 16383
+#define MAX_LEXEME_BYTES 2046
+#define MAX_POSITIONS 256
+
+typedef struct {
+    uint64_t prefix; /* the first 8 bytes, big-endian, zero-padded: most orders are decided here */
+    const char *text;
+    Py_ssize_t size;
+    int position;
+    char weight;
+} Token;
+
+/* Each byte of ASCII text as a word's byte (a letter lower-cased, a digit), or 0 between words. */
+static unsigned char word_byte[256];
+
+static void
+fill_word_bytes(void)
+{
+    for (int c = '0'; c <= '9'; c++)
+        word_byte[c] = (unsigned char)c;
+    for (int c = 'a'; c <= 'z'; c++)
+        word_byte[c] = word_byte[c - 'a' + 'A'] = (unsigned char)c;
+}
+
+static Token
+token(const char *text, Py_ssize_t size, int position, char weight)
+{
+    uint64_t prefix = 0;
+    for (int i = 0; i < 8; i++)
+        prefix = (prefix << 8) | (i < size ? (unsigned char)text[i] : 0);
+    return (Token){prefix, text, size, position, weight};
+}
+
+/* The server's order of lexemes (bytes, then the shorter first), then by position. */
+static inline int
+before(const Token *a, const Token *b)
+{
+    if (a->prefix != b->prefix)
+        return a->prefix < b->prefix;
+    Py_ssize_t shorter = a->size < b->size ? a->size : b->size;
+    if (shorter > 8) {
+        int order = memcmp(a->text + 8, b->text + 8, (size_t)(shorter - 8));
+        if (order != 0)
+            return order < 0;
+    }
+    if (a->size != b->size)
+        return a->size < b->size;
+    return a->position < b->position;
+}
+
+/* A merge sort with the comparison inlined: the C library's qsort, calling a comparison function
+ * for each of a paper's ~1,200 comparisons, cost more than everything else here together. */
+static void
+sort_tokens(Token *tokens, Token *spare, Py_ssize_t count)
+{
+    if (count < 16) {
+        for (Py_ssize_t i = 1; i < count; i++) {
+            Token moving = tokens[i];
+            Py_ssize_t j = i;
+            for (; j > 0 && before(&moving, &tokens[j - 1]); j--)
+                tokens[j] = tokens[j - 1];
+            tokens[j] = moving;
+        }
+        return;
+    }
+    Py_ssize_t half = count / 2;
+    sort_tokens(tokens, spare, half);
+    sort_tokens(tokens + half, spare, count - half);
+    if (!before(&tokens[half], &tokens[half - 1]))
+        return;
+    memcpy(spare, tokens, sizeof(Token) * (size_t)half);
+    Py_ssize_t left = 0, right = half, out = 0;
+    while (left < half && right < count)
+        tokens[out++] = before(&tokens[right], &spare[left]) ? tokens[right++] : spare[left++];
+    while (left < half)
+        tokens[out++] = spare[left++];
+}
+
+/* Each add_* returns 1 (tokens added, *length set to the column's words), 0 (the Python builder
+ * must do it: None) or -1 (an error is set). */
+static int
+add_words(PyObject *words, Token *tokens, Py_ssize_t *count, int first, char weight, Py_ssize_t *length)
+{
+    Py_ssize_t number = PyList_GET_SIZE(words);
+    if (number > 0 && first + number - 1 > MAX_POSITION)
+        return 0;
+    for (Py_ssize_t i = 0; i < number; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "words must be str");
+            return -1;
+        }
+        Py_ssize_t size;
+        const char *text = PyUnicode_AsUTF8AndSize(word, &size);
+        if (text == NULL)
+            return -1;
+        if (size == 0 || memchr(text, '\'', (size_t)size) || memchr(text, '\\', (size_t)size))
+            return 0;
+        if (size > MAX_LEXEME_BYTES)
+            continue;
+        tokens[(*count)++] = token(text, size, first + (int)i, weight);
+    }
+    *length = number;
+    return 1;
+}
+
+static int
+add_ascii_text(PyObject *text, char **lowered_out, Token *tokens, Py_ssize_t *count, int first, char weight,
+               Py_ssize_t *length)
+{
+    if (!PyUnicode_IS_ASCII(text))
+        return 0;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    const unsigned char *source = PyUnicode_1BYTE_DATA(text);
+    char *lowered = PyMem_Malloc((size_t)size + 1);
+    if (lowered == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *lowered_out = lowered;
+    for (Py_ssize_t i = 0; i < size; i++)
+        lowered[i] = (char)word_byte[source[i]];
+    lowered[size] = 0; /* ends the last word */
+    Py_ssize_t number = 0;
+    Py_ssize_t at = 0;
+    for (;;) {
+        while (at < size && lowered[at] == 0)
+            at++;
+        if (at == size)
+            break;
+        Py_ssize_t start = at;
+        while (lowered[at] != 0)
+            at++;
+        int position = first + (int)number;
+        if (position > MAX_POSITION)
+            return 0;
+        if (at - start <= MAX_LEXEME_BYTES)
+            tokens[(*count)++] = token(lowered + start, at - start, position, weight);
+        number++;
+    }
+    *length = number;
+    return 1;
+}
+
+static Py_ssize_t
+bound(PyObject *value)
+{
+    /* The tokens a column can give: a word each, or a word every two characters of a text. */
+    if (PyList_Check(value))
+        return PyList_GET_SIZE(value);
+    if (PyUnicode_Check(value))
+        return PyUnicode_GET_LENGTH(value) / 2 + 1;
+    return 0;
+}
+
+static char *
+put_position(char *at, int position, char weight)
+{
+    /* The position (1..16383) in decimal, then its weight: a formatted print cost more than the
+     * rest of the writing. */
+    char digits[5];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + position % 10);
+        position /= 10;
+    } while (position > 0);
+    while (n > 0)
+        *at++ = digits[--n];
+    *at++ = weight;
+    return at;
+}
+
+static PyObject *
+written(const Token *tokens, Py_ssize_t count)
+{
+    size_t capacity = 1;
+    for (Py_ssize_t i = 0; i < count; i++)
+        capacity += (size_t)tokens[i].size + 12; /* quotes, colon, space, comma, 5 digits, weight */
+    char *out = PyMem_Malloc(capacity);
+    if (out == NULL)
+        return PyErr_NoMemory();
+    char *at = out;
+    Py_ssize_t i = 0;
+    while (i < count) {
+        const Token *word = &tokens[i];
+        if (at != out)
+            *at++ = ' ';
+        *at++ = '\'';
+        memcpy(at, word->text, (size_t)word->size);
+        at += word->size;
+        *at++ = '\'';
+        *at++ = ':';
+        int kept = 0;
+        for (; i < count && tokens[i].size == word->size &&
+               memcmp(tokens[i].text, word->text, (size_t)word->size) == 0;
+             i++) {
+            if (kept == MAX_POSITIONS)
+                continue;
+            if (kept++)
+                *at++ = ',';
+            at = put_position(at, tokens[i].position, tokens[i].weight);
+        }
+    }
+    PyObject *result = PyUnicode_DecodeUTF8(out, at - out, "strict");
+    PyMem_Free(out);
+    return result;
+}
+
+static PyObject *
+document(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 3 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "document(title words, abstract, authors)");
+        return NULL;
+    }
+    for (int c = 1; c < 3; c++) {
+        if (!PyList_Check(args[c]) && !PyUnicode_Check(args[c])) {
+            PyErr_SetString(PyExc_TypeError, "a column is a list of words or an ASCII text");
+            return NULL;
+        }
+    }
+    /* Room for every word and the title's first once more, as '^word'. */
+    Py_ssize_t room = bound(args[0]) + bound(args[1]) + bound(args[2]) + 1;
+    Token *tokens = PyMem_Malloc(sizeof(Token) * (size_t)room);
+    if (tokens == NULL)
+        return PyErr_NoMemory();
+    char *lowered[3] = {NULL, NULL, NULL};
+    char *caret = NULL;
+    PyObject *result = NULL;
+    Py_ssize_t count = 0;
+    int first = 1;
+    int done = 1;
+    for (int c = 0; c < 3 && done == 1; c++) {
+        Py_ssize_t length = 0;
+        if (PyList_Check(args[c]))
+            done = add_words(args[c], tokens, &count, first, "ABC"[c], &length);
+        else
+            done = add_ascii_text(args[c], &lowered[c], tokens, &count, first, "ABC"[c], &length);
+        if (done == 1 && c == 0 && length > 0) {
+            /* The title's first word once more as '^word' (its own length rule applies). */
+            Py_ssize_t size;
+            const char *text = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(args[0], 0), &size);
+            if (size + 1 <= MAX_LEXEME_BYTES) {
+                caret = PyMem_Malloc((size_t)size + 1);
+                if (caret == NULL) {
+                    PyErr_NoMemory();
+                    done = -1;
+                    break;
+                }
+                caret[0] = '^';
+                memcpy(caret + 1, text, (size_t)size);
+                tokens[count++] = token(caret, size + 1, 1, 'A');
+            }
+        }
+        first += (int)length + 1;
+    }
+    if (done == 1) {
+        Token *spare = PyMem_Malloc(sizeof(Token) * (size_t)(count / 2 + 1));
+        if (spare == NULL) {
+            PyErr_NoMemory();
+        } else {
+            sort_tokens(tokens, spare, count);
+            PyMem_Free(spare);
+            result = written(tokens, count);
+        }
+    } else if (done == 0) {
+        result = Py_NewRef(Py_None);
+    }
+    for (int c = 0; c < 3; c++)
+        PyMem_Free(lowered[c]);
+    PyMem_Free(caret);
+    PyMem_Free(tokens);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"document", (PyCFunction)(void (*)(void))document, METH_FASTCALL,
+     "document(title, abstract, authors) -> the tsvector text, or None to build it in Python"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, .m_name = "_pg_document", .m_size = 0, .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit__pg_document(void)
+{
+    fill_word_bytes();
+    return PyModule_Create(&module);
+}

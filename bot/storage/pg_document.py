@@ -1,0 +1,67 @@
+"""The search document the PostgreSQL ingest sends for each paper: the ``tsvector`` text of its
+folded words with each lexeme once, all its positions after it (``'word':3A,17B``), lexemes in the
+server's byte order.
+
+The server reads it into the vector it made of the one-lexeme-a-position text before (the same
+stored bytes: tests/storage/test_pg_document.py), in about a fifth less of its CPU: it parses each
+word once and has no positions to gather. Built by a small C function (``_pg_document``, compiled
+by ``make``; about a tenth of the Python's cost) where it is there, else by ``merged_document``
+below, which gives the same text; where neither can (a position past 16383, where the server's
+own merging decides a capped position's weight, or a word to escape) the caller builds the
+one-lexeme-a-position text as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.domain.text import words
+
+# tsvector's limits: positions stop at 16383, a lexeme holds at most 2046 bytes (longer ones are
+# left out, their positions counted) and keeps its first 256 positions.
+MAX_POSITION = 16383
+MAX_LEXEME_BYTES = 2046
+MAX_POSITIONS = 256
+
+Builder = Callable[[list[str], str | list[str], str | list[str]], str | None]
+
+
+def merged_document(title: list[str], abstract: str | list[str], authors: str | list[str]) -> str | None:
+    """The document of the title's, abstract's and authors' words (weights A, B, C; title from
+    position 1, each column one position after the one before; the title's first word once more
+    as '^word' at 1). A column given as text is split as ``words`` splits ASCII. None where such
+    a text is not ASCII, a word is empty or holds a quote or a backslash, or a position passes
+    16383."""
+    positions: dict[str, list[str]] = {}
+    first = 1
+    for column, weight in ((title, "A"), (abstract, "B"), (authors, "C")):
+        if isinstance(column, str) and not column.isascii():
+            return None
+        column_words = words(column) if isinstance(column, str) else column
+        if first + len(column_words) - 1 > MAX_POSITION:
+            return None
+        for position, word in enumerate(column_words, first):
+            if not word or "'" in word or "\\" in word:
+                return None
+            if len(word) * 4 > MAX_LEXEME_BYTES and len(word.encode()) > MAX_LEXEME_BYTES:
+                continue
+            positions.setdefault(word, []).append(f"{position}{weight}")
+        first += len(column_words) + 1
+    if title and len(title[0].encode()) < MAX_LEXEME_BYTES:
+        # Position 1 comes before any other of the word's ('^' is no word character anyway).
+        positions.setdefault("^" + title[0], []).insert(0, "1A")
+    # Python orders text by code point, which UTF-8's byte order (the server's) follows.
+    lexemes = sorted(positions.items())
+    return " ".join(f"'{word}':{','.join(found[:MAX_POSITIONS])}" for word, found in lexemes)
+
+
+def _compiled() -> Builder | None:
+    try:
+        from bot.storage._pg_document import document
+    except ImportError:  # not built (no C compiler where it was installed): the Python builder
+        return None
+    return document
+
+
+# The builder the ingest uses: the C one where it was built.
+build_document: Builder = _compiled() or merged_document

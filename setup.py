@@ -1,0 +1,13 @@
+"""The one compiled part: the PostgreSQL search document's builder (bot/storage/pg_document.py).
+Everything else is in pyproject.toml; this file only because setuptools still calls extension
+modules there experimental (a warning on every install)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        # Optional: an install without a C compiler (the slim Docker image) still works, on the
+        # Python builder, which gives the same text.
+        Extension("bot.storage._pg_document", ["bot/storage/_pg_document.c"], optional=True)
+    ]
+)

@@ -1,0 +1,132 @@
+"""The search document the PostgreSQL ingest sends (``paper_document``) names each lexeme once with
+all its positions, built in C where the extension was compiled and in Python otherwise. The
+server reads it into the very vector it read from the one-lexeme-a-position text sent before
+(compared as ``tsvectorsend`` bytes) and that its own ``paperbot_document`` builds, for any paper:
+quotes, backslashes, Han and kana, combining marks, words past tsvector's 2046 bytes, a word more
+than 256 times, abstracts past position 16383 (sent in the old form: there the server's own
+merging picks a capped position's weight). The two builders write the same text for any columns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bot.storage.pg_search as pg_search
+from bench.corpus import generate
+from bot.domain.models import Paper
+from bot.domain.text import words
+from bot.storage._pg_document import document as compiled_document
+from bot.storage.pg_document import build_document, merged_document
+from bot.storage.pg_search import _document, folded_columns, paper_document
+from tests.storage.test_ingest_equivalence import unicode_papers
+
+BUILDERS = {"compiled": compiled_document, "python": merged_document}
+# Text with everything a document must survive: quotes and backslashes (folded away, or kept
+# literal in words given as lists), Han and kana (a word each), combining marks, ligatures,
+# full-width letters, upper case.
+HOSTILE = st.sampled_from(list("ab'\\\"Zé ﬁ Ｆ 日本語 かな e\u0301 ß İ 1 \t")) | st.characters()
+HOSTILE_TEXT = st.text(HOSTILE, max_size=60)
+ASCII_TEXT = st.text(st.characters(max_codepoint=127), max_size=80)
+ANY_WORDS = st.lists(st.text(HOSTILE, max_size=6), max_size=12)
+
+
+def hostile_papers() -> list[Paper]:
+    long_word = "x" * 3000  # past tsvector's 2046 bytes: left out, its position counted
+    edge = "é" * 1023  # 2046 bytes: kept, while '^' + it (2047 bytes) is left out
+    return [
+        Paper("A 'quoted' title\\ with back\\slashes", "It's a \"test\" of \\ and '.", "hf-api",
+              authors=('Ann "Nan" O\'Neil', "Tab\tName\\Slash")),
+        Paper("日本語のタイトル 研究", "中文摘要 with mixed かな text", "hf-api", authors=("山田 太郎",)),
+        Paper("Cafe\u0301 combining marks", "Nai\u0308ve re\u0301sume\u0301 ﬁne ＦＵＬＬ", "hf-api"),
+        Paper(f"{long_word} first word too long", f"text {long_word} end", "hf-api", authors=(long_word,)),
+        Paper(f"{edge} edge", "short", "hf-api"),
+        Paper("Repeated", " ".join(["again"] * 700), "hf-api"),  # one lexeme, 700 positions: 256 kept
+        Paper("Past the cap", " ".join(f"w{n % 500}" for n in range(20_000)), "hf-api", authors=("Ann Lee",)),
+        Paper("", "no title at all", "hf-api"),
+        Paper("!!!", "", "hf-api"),
+    ]  # fmt: skip
+
+
+def every_position_document(paper: Paper) -> str:
+    """The document as the ingest sent it before: every position its own lexeme."""
+    title = paper.title_key.split() if paper.title.isascii() else words(paper.title)
+    return _document([title, words(paper.abstract), words(" ".join(paper.authors))], plain=True)
+
+
+async def vectors_agree(url: str, papers: list[Paper]) -> list[int]:
+    """The indexes of the papers whose sent document the server reads into another vector than
+    the old text's, or than ``paperbot_document`` of the stored columns."""
+    columns = [folded_columns(paper) for paper in papers]
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT d.n, tsvectorsend(d.sent::tsvector) = tsvectorsend(d.old::tsvector) AS same, "
+            "tsvectorsend(d.sent::tsvector) = "
+            "tsvectorsend(paperbot_document(d.title, d.abstract, d.authors)) AS built "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "
+            "WITH ORDINALITY AS d(sent, old, title, abstract, authors, n) ORDER BY d.n",
+            [paper_document(paper) for paper in papers],
+            [every_position_document(paper) for paper in papers],
+            [c[0] for c in columns],
+            [c[1] for c in columns],
+            [c[2] for c in columns],
+        )
+    finally:
+        await connection.close()
+    return [int(row["n"]) - 1 for row in rows if not (row["same"] and row["built"])]
+
+
+def test_the_ingest_builds_the_document_in_c() -> None:
+    assert build_document is compiled_document  # `make` compiled it: the ingest's speed depends on it
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+async def test_the_server_reads_the_merged_document_into_the_same_vector(
+    postgres_url: str, builder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg_search, "build_document", BUILDERS[builder])
+    papers = hostile_papers() + [item.paper for item in [*unicode_papers(), *generate(300)]]
+    assert await vectors_agree(postgres_url, papers) == []
+    # Merged where it can be: one lexeme a word (the capped abstract goes in the old form).
+    sent = paper_document(papers[5])
+    assert sent.count("'again':") == 1 and sent.count(",") == 255
+    assert paper_document(papers[6]).count("'w1':") > 1
+
+
+async def test_any_paper_is_read_into_the_same_vector(postgres_url: str) -> None:
+    @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=4)), min_size=1))
+    def check(drawn: list[tuple[str, str, list[str]]]) -> None:
+        papers = [Paper(title, abstract, "hf-api", authors=tuple(names)) for title, abstract, names in drawn]
+        assert asyncio.run(vectors_agree(postgres_url, papers)) == []
+
+    await asyncio.to_thread(check)
+
+
+@settings(max_examples=300)
+@given(
+    ANY_WORDS,
+    ANY_WORDS | ASCII_TEXT,
+    ANY_WORDS | ASCII_TEXT | HOSTILE_TEXT,
+)
+def test_the_compiled_and_python_builders_write_the_same_text(
+    title: list[str], abstract: list[str] | str, authors: list[str] | str
+) -> None:
+    assert compiled_document(title, abstract, authors) == merged_document(title, abstract, authors)
+
+
+def test_both_builders_leave_what_they_cannot_merge_to_the_old_form() -> None:
+    past_cap = " ".join(["word"] * 16_400)
+    for builder in BUILDERS.values():
+        assert builder(["a"], past_cap, []) is None
+        assert builder(["a"], words(past_cap), []) is None
+        assert builder(["it's"], [], []) is None
+        assert builder(["a", ""], [], []) is None
+        assert builder(["a"], "", "Zoë") is None  # a text given must be ASCII
+        assert builder(["a"], "x", ["y"]) == "'^a':1A 'a':1A 'x':3B 'y':5C"
+        assert builder([], "", []) == ""
