@@ -6,8 +6,9 @@
  * document(title, abstract, authors): the title a list of words, the others each a list of words
  * or an ASCII text split as bot.domain.text.words splits one (letters and digits, lower-cased).
  * Returns the tsvector text, or None where the merged form needs what this does not do (an empty
- * word, a quote or a backslash to escape, a position past 16383, a text that is not ASCII): the
- * caller then builds the document in Python.
+ * word, a quote or a backslash to escape, a zero byte, a position past 16383, a text that is not
+ * ASCII): the caller then builds the document in Python. vector(...) takes the same and returns
+ * the same vector as tsvectorsend's bytes, for COPY's binary format.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -112,7 +113,8 @@ add_words(PyObject *words, Token *tokens, Py_ssize_t *count, int first, char wei
         const char *text = PyUnicode_AsUTF8AndSize(word, &size);
         if (text == NULL)
             return -1;
-        if (size == 0 || memchr(text, '\'', (size_t)size) || memchr(text, '\\', (size_t)size))
+        if (size == 0 || memchr(text, '\'', (size_t)size) || memchr(text, '\\', (size_t)size) ||
+            memchr(text, 0, (size_t)size))
             return 0;
         if (size > MAX_LEXEME_BYTES)
             continue;
@@ -224,12 +226,63 @@ written(const Token *tokens, Py_ssize_t count)
     return result;
 }
 
-static PyObject *
-document(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+static char *
+put_uint16(char *at, unsigned value)
 {
-    (void)module;
+    *at++ = (char)(value >> 8);
+    *at++ = (char)(value & 0xff);
+    return at;
+}
+
+/* The vector as tsvectorsend writes it (tsvectorrecv reads it without parsing a word): the
+ * number of lexemes, then each lexeme, a zero byte, its number of positions and each position as
+ * weight << 14 | position (A 3, B 2, C 1), big-endian. */
+static PyObject *
+sent(const Token *tokens, Py_ssize_t count)
+{
+    size_t capacity = 4;
+    for (Py_ssize_t i = 0; i < count; i++)
+        capacity += (size_t)tokens[i].size + 5;
+    char *out = PyMem_Malloc(capacity);
+    if (out == NULL)
+        return PyErr_NoMemory();
+    char *at = out + 4;
+    uint32_t lexemes = 0;
+    Py_ssize_t i = 0;
+    while (i < count) {
+        const Token *word = &tokens[i];
+        lexemes++;
+        memcpy(at, word->text, (size_t)word->size);
+        at += word->size;
+        *at++ = 0;
+        char *number = at;
+        at += 2;
+        unsigned kept = 0;
+        for (; i < count && tokens[i].size == word->size &&
+               memcmp(tokens[i].text, word->text, (size_t)word->size) == 0;
+             i++) {
+            if (kept == MAX_POSITIONS)
+                continue;
+            kept++;
+            unsigned weight = (unsigned)('D' - tokens[i].weight);
+            at = put_uint16(at, weight << 14 | (unsigned)tokens[i].position);
+        }
+        put_uint16(number, kept);
+    }
+    out[0] = (char)(lexemes >> 24);
+    out[1] = (char)(lexemes >> 16);
+    out[2] = (char)(lexemes >> 8);
+    out[3] = (char)lexemes;
+    PyObject *result = PyBytes_FromStringAndSize(out, at - out);
+    PyMem_Free(out);
+    return result;
+}
+
+static PyObject *
+built(PyObject *const *args, Py_ssize_t nargs, int binary)
+{
     if (nargs != 3 || !PyList_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "document(title words, abstract, authors)");
+        PyErr_SetString(PyExc_TypeError, "(title words, abstract, authors)");
         return NULL;
     }
     for (int c = 1; c < 3; c++) {
@@ -280,7 +333,7 @@ document(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         } else {
             sort_tokens(tokens, spare, count);
             PyMem_Free(spare);
-            result = written(tokens, count);
+            result = binary ? sent(tokens, count) : written(tokens, count);
         }
     } else if (done == 0) {
         result = Py_NewRef(Py_None);
@@ -292,9 +345,25 @@ document(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+static PyObject *
+document(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return built(args, nargs, 0);
+}
+
+static PyObject *
+vector(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    return built(args, nargs, 1);
+}
+
 static PyMethodDef methods[] = {
     {"document", (PyCFunction)(void (*)(void))document, METH_FASTCALL,
      "document(title, abstract, authors) -> the tsvector text, or None to build it in Python"},
+    {"vector", (PyCFunction)(void (*)(void))vector, METH_FASTCALL,
+     "vector(title, abstract, authors) -> the tsvector in binary (tsvectorsend's bytes), or None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -146,7 +146,14 @@ class Connection(Protocol):
 class BulkCopy(Protocol):
     """A connection that can write many rows as one stream (PostgreSQL's COPY)."""
 
-    async def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int: ...
+    async def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        binary: Sequence[str] | None = None,
+    ) -> int: ...
 
 
 class Store(Protocol):

@@ -18,7 +18,7 @@ from bot.domain.dedup import Placement
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.text import search_text, words
 from bot.storage.database import authors_search_text
-from bot.storage.pg_search import paper_document
+from bot.storage.pg_search import paper_document, paper_vector
 
 PAPER_FIELDS = (
     "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
@@ -100,15 +100,26 @@ def paper_row(paper: Paper, stamp: str, *, postgres: bool) -> PaperRow:
 
 
 def copy_rows(
-    papers: Sequence[Paper], pks: Sequence[int], stamp: str, title_counts: Counter[str]
+    papers: Sequence[Paper],
+    pks: Sequence[int],
+    stamp: str,
+    title_counts: Counter[str],
+    left_out: list[tuple[object, ...]],
 ) -> Iterator[tuple[object, ...]]:
     """The PostgreSQL rows of new papers as COPY takes them (``pk``, PAPER_FIELDS, ``created_at``,
-    ``search``), each made when the stream asks for it, so this process makes paper k+1's row
-    while the server stores paper k's; each paper's title words are added to ``title_counts`` as
-    its row is made (complete once the stream is)."""
+    ``search``), the search vector in binary (``paper_vector``), each made when the stream asks
+    for it, so this process makes paper k+1's row while the server stores paper k's; each paper's
+    title words are added to ``title_counts`` as its row is made (complete once the stream is).
+    A paper with no binary vector (past position 16383, where only the server's own reading of
+    its document says which weight a capped position keeps) is not streamed: its row, with the
+    document's text, goes to ``left_out``, to be inserted with it after the stream."""
     for pk, paper in zip(pks, papers, strict=True):
         title_counts.update(title_terms(paper))
-        yield (pk, *row_values(paper, stamp), stamp, paper_document(paper))
+        vector = paper_vector(paper)
+        if vector is None:
+            left_out.append((pk, *row_values(paper, stamp), stamp, paper_document(paper)))
+        else:
+            yield (pk, *row_values(paper, stamp), stamp, vector)
 
 
 def index_texts(paper: Paper) -> tuple[str, str]:

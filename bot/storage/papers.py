@@ -36,6 +36,21 @@ Weights = tuple[float, float, float]
 # Classic BM25 over title and abstract alike: the baseline search quality is measured against.
 PLAIN_BM25: Weights = (1.0, 1.0, 0.0)
 _FIELDS = PAPER_FIELDS
+# The papers COPY's columns, and how pg_copy.BINARY_KINDS sends each: bigint pk and upvotes,
+# integer arxiv_version, the search vector in tsvectorsend's bytes, the rest text
+# (tests/storage/test_pg_document.py checks them against the table).
+_COPY_COLUMNS = ("pk", *_FIELDS, "created_at", "search")
+_COPY_KINDS = (
+    "int8",
+    *("int8" if name == "upvotes" else "int4" if name == "arxiv_version" else "text" for name in _FIELDS),
+    "text",
+    "raw",
+)
+# A paper the COPY leaves out (paper_rows.copy_rows): its row with the search document's text.
+_INSERT_WITH_DOCUMENT = (
+    f"INSERT INTO papers ({', '.join(_COPY_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COPY_COLUMNS[1:])}, ?::text::tsvector)"
+)
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
 RECENT_LIMIT = 2000  # the most recent papers a new follow is counted against
@@ -343,14 +358,19 @@ class PaperRepository:
         counting = _count_words_aside([index_texts(paper) for paper in papers])
         title_counts: Counter[str] = Counter()
         try:
-            # One COPY stream, each row made as the stream asks for it (paper_rows.copy_rows). The
-            # search column goes in with the row (one write per paper): the document of the folded
-            # text, as SQLite's index holds it (migration 0001's paperbot_document).
+            # One COPY stream in binary, each row made as the stream asks for it
+            # (paper_rows.copy_rows). The search column goes in with the row (one write per paper):
+            # the vector of the folded text, as SQLite's index holds it (migration 0001's
+            # paperbot_document), in tsvectorsend's bytes.
+            left_out: list[tuple[object, ...]] = []
             await self._db.copy_rows(
                 "papers",
-                ("pk", *_FIELDS, "created_at", "search"),
-                copy_rows(papers, pks, stamp, title_counts),
+                _COPY_COLUMNS,
+                copy_rows(papers, pks, stamp, title_counts, left_out),
+                binary=_COPY_KINDS,
             )
+            if left_out:
+                await self._db.executemany(_INSERT_WITH_DOCUMENT, left_out)
             await self._count_title_terms(title_counts)
         finally:
             counted = await counting  # a failed write is raised once the thread is done with its batch

@@ -13,7 +13,9 @@ one-lexeme-a-position text as before.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
+from typing import TypeVar
 
 from bot.domain.text import words
 
@@ -23,16 +25,23 @@ MAX_POSITION = 16383
 MAX_LEXEME_BYTES = 2046
 MAX_POSITIONS = 256
 
-Builder = Callable[[list[str], str | list[str], str | list[str]], str | None]
+Built = TypeVar("Built", str, bytes)
+Builder = Callable[[list[str], str | list[str], str | list[str]], Built | None]
 
 
-def merged_document(title: list[str], abstract: str | list[str], authors: str | list[str]) -> str | None:
-    """The document of the title's, abstract's and authors' words (weights A, B, C; title from
-    position 1, each column one position after the one before; the title's first word once more
-    as '^word' at 1). A column given as text is split as ``words`` splits ASCII. None where such
-    a text is not ASCII, a word is empty or holds a quote or a backslash, or a position passes
+Lexemes = list[tuple[str, list[tuple[int, str]]]]
+# tsvector's binary weights (tsvectorsend): A 3, B 2, C 1, in a position's top two bits.
+_WEIGHT_BITS = {"A": 3 << 14, "B": 2 << 14, "C": 1 << 14}
+
+
+def merged_lexemes(title: list[str], abstract: str | list[str], authors: str | list[str]) -> Lexemes | None:
+    """Each lexeme of the document of the title's, abstract's and authors' words with its
+    (position, weight)s, in the server's order (weights A, B, C; title from position 1, each
+    column one position after the one before; the title's first word once more as '^word' at 1).
+    A column given as text is split as ``words`` splits ASCII. None where such a text is not
+    ASCII, a word is empty or holds a quote, a backslash or a zero byte, or a position passes
     16383."""
-    positions: dict[str, list[str]] = {}
+    positions: dict[str, list[tuple[int, str]]] = {}
     first = 1
     for column, weight in ((title, "A"), (abstract, "B"), (authors, "C")):
         if isinstance(column, str) and not column.isascii():
@@ -41,27 +50,51 @@ def merged_document(title: list[str], abstract: str | list[str], authors: str | 
         if first + len(column_words) - 1 > MAX_POSITION:
             return None
         for position, word in enumerate(column_words, first):
-            if not word or "'" in word or "\\" in word:
+            if not word or "'" in word or "\\" in word or "\0" in word:
                 return None
             if len(word) * 4 > MAX_LEXEME_BYTES and len(word.encode()) > MAX_LEXEME_BYTES:
                 continue
-            positions.setdefault(word, []).append(f"{position}{weight}")
+            positions.setdefault(word, []).append((position, weight))
         first += len(column_words) + 1
     if title and len(title[0].encode()) < MAX_LEXEME_BYTES:
         # Position 1 comes before any other of the word's ('^' is no word character anyway).
-        positions.setdefault("^" + title[0], []).insert(0, "1A")
+        positions.setdefault("^" + title[0], []).insert(0, (1, "A"))
     # Python orders text by code point, which UTF-8's byte order (the server's) follows.
-    lexemes = sorted(positions.items())
-    return " ".join(f"'{word}':{','.join(found[:MAX_POSITIONS])}" for word, found in lexemes)
+    return sorted(positions.items())
 
 
-def _compiled() -> Builder | None:
-    try:
-        from bot.storage._pg_document import document
-    except ImportError:  # not built (no C compiler where it was installed): the Python builder
+def merged_document(title: list[str], abstract: str | list[str], authors: str | list[str]) -> str | None:
+    """``merged_lexemes`` as tsvector text: ``'word':3A,17B``, at most 256 positions a lexeme."""
+    lexemes = merged_lexemes(title, abstract, authors)
+    if lexemes is None:
         return None
-    return document
+    return " ".join(
+        f"'{word}':{','.join(f'{position}{weight}' for position, weight in found[:MAX_POSITIONS])}"
+        for word, found in lexemes
+    )
 
 
-# The builder the ingest uses: the C one where it was built.
-build_document: Builder = _compiled() or merged_document
+def merged_vector(title: list[str], abstract: str | list[str], authors: str | list[str]) -> bytes | None:
+    """``merged_lexemes`` as ``tsvectorsend`` writes a vector (``tsvectorrecv`` reads it in COPY's
+    binary format): the number of lexemes, then each lexeme, a zero byte, its number of positions
+    and each position as weight << 14 | position, big-endian."""
+    lexemes = merged_lexemes(title, abstract, authors)
+    if lexemes is None:
+        return None
+    parts = [len(lexemes).to_bytes(4, "big")]
+    for word, found in lexemes:
+        kept = [_WEIGHT_BITS[weight] | position for position, weight in found[:MAX_POSITIONS]]
+        parts.append(word.encode() + b"\0" + struct.pack(f"!{len(kept) + 1}H", len(kept), *kept))
+    return b"".join(parts)
+
+
+def _compiled() -> tuple[Builder[str], Builder[bytes]] | None:
+    try:
+        from bot.storage._pg_document import document, vector
+    except ImportError:  # not built (no C compiler where it was installed): the Python builders
+        return None
+    return document, vector
+
+
+# The builders the ingest uses: the C ones where they were built.
+build_document, build_vector = _compiled() or (merged_document, merged_vector)

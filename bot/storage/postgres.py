@@ -23,7 +23,7 @@ from bot.errors import DiskFull, StorageUnavailable, StoreMisconfigured
 from bot.storage.connection import POSTGRES, Connection, Dialect
 from bot.storage.database import BUSY, ForeignDatabase, Migration, SchemaTooNew, bundled_migrations
 from bot.storage.people import backfill_author_names
-from bot.storage.pg_copy import streamed
+from bot.storage.pg_copy import binary_streamed, streamed
 from bot.storage.refold import refold_names
 from bot.storage.write_health import WriteHealth
 
@@ -181,12 +181,22 @@ class PgRoutedConnection:
         async with self._database.acquired() as connection:
             await connection.executemany(numbered(sql), rows)
 
-    async def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    async def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        binary: Sequence[str] | None = None,
+    ) -> int:
         """Write ``rows`` into ``table`` with COPY (bot.storage.pg_copy), made as the server reads
-        them; an error in any row (or in making one) writes none of them. Returns the rows written."""
+        them; an error in any row (or in making one) writes none of them. Returns the rows written.
+        ``binary``: each column's kind (``pg_copy.BINARY_KINDS``), to send them in COPY's binary
+        format instead of its text."""
+        source = streamed(rows) if binary is None else binary_streamed(rows, binary)
         async with self._database.acquired() as connection:
             status = await connection.copy_to_table(
-                table, source=streamed(rows), columns=list(columns), format="text"
+                table, source=source, columns=list(columns), format="text" if binary is None else "binary"
             )
         return _rowcount(status)
 

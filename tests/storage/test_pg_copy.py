@@ -1,7 +1,9 @@
 """Rows written with COPY (the PostgreSQL ingest's stream) are stored exactly as given: text with
 tabs, line breaks, backslashes, quotes and any other characters a paper may hold, NULLs and
 numbers, read back unchanged. The stream is made a slice of rows at a time, checked for COPY's
-characters once a slice: it is every row's own line, in order, whatever the slice holds."""
+characters once a slice: it is every row's own line, in order, whatever the slice holds. The
+binary format (the papers' stream, whose search vector goes in as ``tsvectorsend``'s bytes) stores
+the same."""
 
 from __future__ import annotations
 
@@ -75,18 +77,23 @@ async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> No
     def on_loop(coroutine):  # type: ignore[no-untyped-def]
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
-    async def round_trip(rows: list[tuple[int, str, str | None]]) -> list[tuple[int, str, str | None]]:
+    async def round_trip(
+        rows: list[tuple[int, str, str | None]], binary: bool = False
+    ) -> list[tuple[int, str, str | None]]:
+        kinds = ("int8", "text", "text") if binary else None
         async with store.transaction() as connection:
             assert isinstance(connection, BulkCopy)
             await connection.execute("DELETE FROM copied")
-            assert await connection.copy_rows("copied", ("number", "text", "maybe"), rows) == len(rows)
+            copied = await connection.copy_rows("copied", ("number", "text", "maybe"), rows, binary=kinds)
+            assert copied == len(rows)
             found = await connection.fetch_all("SELECT number, text, maybe FROM copied ORDER BY position")
         return [tuple(row) for row in found]
 
     @settings(max_examples=80)
-    @given(ROWS)
-    def check(rows: list[tuple[int, str, str | None]]) -> None:
-        assert on_loop(round_trip(rows)) == rows
+    @given(ROWS, st.booleans())
+    def check(rows: list[tuple[int, str, str | None]], binary: bool) -> None:
+        # In COPY's text format or its binary one (the papers' stream), alike.
+        assert on_loop(round_trip(rows, binary)) == rows
 
     try:
         await store.connection.execute(
@@ -96,6 +103,7 @@ async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> No
         # The text that spells NULL, and each character COPY gives a meaning, as plain text.
         edges = [(1, "\\N", None), (2, "a\tb", "\\N"), (3, "line\nbreak\r", "back\\slash\\"), (4, "", "")]
         assert await round_trip(edges) == edges
+        assert await round_trip(edges, binary=True) == edges
         # Hypothesis drives the examples from a thread; each round trip runs on this test's loop.
         await asyncio.to_thread(check)
     finally:

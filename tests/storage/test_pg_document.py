@@ -16,20 +16,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bot.storage.papers as papers_module
 import bot.storage.pg_search as pg_search
 from bench.corpus import generate
 from bot.domain.models import Paper
 from bot.domain.text import words
 from bot.storage._pg_document import document as compiled_document
-from bot.storage.pg_document import build_document, merged_document
-from bot.storage.pg_search import _document, folded_columns, paper_document
+from bot.storage._pg_document import vector as compiled_vector
+from bot.storage.pg_document import build_document, build_vector, merged_document, merged_vector
+from bot.storage.pg_search import _document, folded_columns, paper_document, paper_vector
 from tests.storage.test_ingest_equivalence import unicode_papers
 
-BUILDERS = {"compiled": compiled_document, "python": merged_document}
+BUILDERS = {"compiled": (compiled_document, compiled_vector), "python": (merged_document, merged_vector)}
 # Text with everything a document must survive: quotes and backslashes (folded away, or kept
 # literal in words given as lists), Han and kana (a word each), combining marks, ligatures,
 # full-width letters, upper case.
-HOSTILE = st.sampled_from(list("ab'\\\"Zé ﬁ Ｆ 日本語 かな e\u0301 ß İ 1 \t")) | st.characters()
+HOSTILE = st.sampled_from(list("ab'\\\"Zé ﬁ Ｆ 日本語 かな e\u0301 ß İ 1 \t")) | st.characters(codec="utf-8")
 HOSTILE_TEXT = st.text(HOSTILE, max_size=60)
 ASCII_TEXT = st.text(st.characters(max_codepoint=127), max_size=80)
 ANY_WORDS = st.lists(st.text(HOSTILE, max_size=6), max_size=12)
@@ -60,42 +62,48 @@ def every_position_document(paper: Paper) -> str:
 
 async def vectors_agree(url: str, papers: list[Paper]) -> list[int]:
     """The indexes of the papers whose sent document the server reads into another vector than
-    the old text's, or than ``paperbot_document`` of the stored columns."""
+    the old text's, or than ``paperbot_document`` of the stored columns, or whose binary vector
+    (where one is made) is not the server's own ``tsvectorsend`` of that vector."""
     columns = [folded_columns(paper) for paper in papers]
     connection = await asyncpg.connect(url)
     try:
         rows = await connection.fetch(
             "SELECT d.n, tsvectorsend(d.sent::tsvector) = tsvectorsend(d.old::tsvector) AS same, "
             "tsvectorsend(d.sent::tsvector) = "
-            "tsvectorsend(paperbot_document(d.title, d.abstract, d.authors)) AS built "
-            "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "
-            "WITH ORDINALITY AS d(sent, old, title, abstract, authors, n) ORDER BY d.n",
+            "tsvectorsend(paperbot_document(d.title, d.abstract, d.authors)) AS built, "
+            "coalesce(d.sent_binary = tsvectorsend(d.old::tsvector), true) AS binary "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[]) "
+            "WITH ORDINALITY AS d(sent, old, title, abstract, authors, sent_binary, n) ORDER BY d.n",
             [paper_document(paper) for paper in papers],
             [every_position_document(paper) for paper in papers],
             [c[0] for c in columns],
             [c[1] for c in columns],
             [c[2] for c in columns],
+            [paper_vector(paper) for paper in papers],
         )
     finally:
         await connection.close()
-    return [int(row["n"]) - 1 for row in rows if not (row["same"] and row["built"])]
+    return [int(row["n"]) - 1 for row in rows if not (row["same"] and row["built"] and row["binary"])]
 
 
 def test_the_ingest_builds_the_document_in_c() -> None:
-    assert build_document is compiled_document  # `make` compiled it: the ingest's speed depends on it
+    # `make` compiled it: the ingest's speed depends on it.
+    assert (build_document, build_vector) == (compiled_document, compiled_vector)
 
 
 @pytest.mark.parametrize("builder", BUILDERS)
 async def test_the_server_reads_the_merged_document_into_the_same_vector(
     postgres_url: str, builder: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pg_search, "build_document", BUILDERS[builder])
+    monkeypatch.setattr(pg_search, "build_document", BUILDERS[builder][0])
+    monkeypatch.setattr(pg_search, "build_vector", BUILDERS[builder][1])
     papers = hostile_papers() + [item.paper for item in [*unicode_papers(), *generate(300)]]
     assert await vectors_agree(postgres_url, papers) == []
     # Merged where it can be: one lexeme a word (the capped abstract goes in the old form).
     sent = paper_document(papers[5])
     assert sent.count("'again':") == 1 and sent.count(",") == 255
     assert paper_document(papers[6]).count("'w1':") > 1
+    assert paper_vector(papers[6]) is None  # the ingest has the server read its text instead
 
 
 async def test_any_paper_is_read_into_the_same_vector(postgres_url: str) -> None:
@@ -118,15 +126,39 @@ def test_the_compiled_and_python_builders_write_the_same_text(
     title: list[str], abstract: list[str] | str, authors: list[str] | str
 ) -> None:
     assert compiled_document(title, abstract, authors) == merged_document(title, abstract, authors)
+    assert compiled_vector(title, abstract, authors) == merged_vector(title, abstract, authors)
 
 
 def test_both_builders_leave_what_they_cannot_merge_to_the_old_form() -> None:
     past_cap = " ".join(["word"] * 16_400)
-    for builder in BUILDERS.values():
+    for builder in (compiled_document, merged_document, compiled_vector, merged_vector):
         assert builder(["a"], past_cap, []) is None
         assert builder(["a"], words(past_cap), []) is None
         assert builder(["it's"], [], []) is None
         assert builder(["a", ""], [], []) is None
         assert builder(["a"], "", "Zoë") is None  # a text given must be ASCII
-        assert builder(["a"], "x", ["y"]) == "'^a':1A 'a':1A 'x':3B 'y':5C"
-        assert builder([], "", []) == ""
+        assert builder(["a", "b\0"], [], []) is None
+    for document in (compiled_document, merged_document):
+        assert document(["a"], "x", ["y"]) == "'^a':1A 'a':1A 'x':3B 'y':5C"
+        assert document([], "", []) == ""
+    for vector in (compiled_vector, merged_vector):
+        assert vector([], "", []) == bytes(4)
+        # 2 lexemes: 'x' at 2B (0b10 << 14 | 2); 'y' at 3B and 5C (0b01 << 14 | 5)
+        assert vector([], "x y", ["y"]) == (
+            b"\0\0\0\x02" + b"x\0\0\x01\x80\x02" + b"y\0\0\x02\x80\x03\x40\x05"
+        )
+
+
+async def test_the_papers_copy_sends_each_column_as_its_type(postgres_url: str) -> None:
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        types = dict(
+            await connection.fetch(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'papers'"
+            )
+        )
+    finally:
+        await connection.close()
+    kinds = {"bigint": "int8", "integer": "int4", "text": "text", "tsvector": "raw"}
+    columns = ("pk", *papers_module._FIELDS, "created_at", "search")
+    assert [kinds[types[name]] for name in columns] == list(papers_module._COPY_KINDS)

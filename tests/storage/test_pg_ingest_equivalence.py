@@ -201,16 +201,16 @@ async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
 
         # Making a row of the second batch fails (after the first batch was written).
         made = 0
-        real_document = rows_module.paper_document
+        real_vector = rows_module.paper_vector
 
-        def failing_document(paper: Paper) -> str:
+        def failing_vector(paper: Paper) -> bytes | None:
             nonlocal made
             made += 1
             if made == late:
                 raise RuntimeError("the process failed while making row 2,300")
-            return real_document(paper)
+            return real_vector(paper)
 
-        monkeypatch.setattr(rows_module, "paper_document", failing_document)
+        monkeypatch.setattr(rows_module, "paper_vector", failing_vector)
         with pytest.raises(RuntimeError, match="row 2,300"):
             await service.ingest(batch)
         monkeypatch.undo()
