@@ -10,6 +10,8 @@ merging picks a capped position's weight). The two builders write the same text 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import date
 
 import asyncpg
 import pytest
@@ -19,13 +21,17 @@ from hypothesis import strategies as st
 import bot.storage.papers as papers_module
 import bot.storage.pg_search as pg_search
 from bench.corpus import generate
-from bot.domain.models import Paper
+from bot.domain.models import ListedPaper, Paper
 from bot.domain.text import words
+from bot.services.papers import PaperService
 from bot.storage._pg_document import document as compiled_document
 from bot.storage._pg_document import vector as compiled_vector
 from bot.storage.pg_document import build_document, build_vector, merged_document, merged_vector
 from bot.storage.pg_search import _document, folded_columns, paper_document, paper_vector
+from bot.storage.postgres import PostgresDatabase
+from tests.conftest import FIXED_NOW
 from tests.storage.test_ingest_equivalence import unicode_papers
+from tests.storage.test_pg_ingest_equivalence import assert_search_columns_rebuild
 
 BUILDERS = {"compiled": (compiled_document, compiled_vector), "python": (merged_document, merged_vector)}
 # Text with everything a document must survive: quotes and backslashes (folded away, or kept
@@ -162,3 +168,27 @@ async def test_the_papers_copy_sends_each_column_as_its_type(postgres_url: str) 
     kinds = {"bigint": "int8", "integer": "int4", "text": "text", "tsvector": "raw"}
     columns = ("pk", *papers_module._FIELDS, "created_at", "search")
     assert [kinds[types[name]] for name in columns] == list(papers_module._COPY_KINDS)
+
+
+async def test_the_ingest_stores_each_vector_as_the_server_builds_it(postgres_url: str) -> None:
+    """Through the ingest's binary COPY, and for the paper past position 16383 (left out of the
+    stream and inserted with its document's text after it)."""
+    store = await PostgresDatabase.open(postgres_url)
+    service = PaperService(store, clock=lambda: FIXED_NOW)
+    await service.start()
+    try:
+        day = date(2026, 2, 3)
+        hostile = [
+            ListedPaper(replace(paper, arxiv_id=f"2602.{80000 + n}"), day, n + 1)
+            for n, paper in enumerate(hostile_papers())
+        ]
+        counts = await service.ingest([*hostile, *generate(50), *unicode_papers()])
+        assert counts.new == len(hostile) + 50 + len(unicode_papers())
+        await assert_search_columns_rebuild(store)
+        capped = await store.connection.fetch_all(
+            "SELECT tsvectorsend(search) = tsvectorsend(?::text::tsvector) FROM papers WHERE arxiv_id = ?",
+            (every_position_document(hostile_papers()[6]), "2602.80006"),
+        )
+        assert [tuple(row) for row in capped] == [(True,)]
+    finally:
+        await store.close()
