@@ -17,7 +17,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml setup.py bot/storage/_pg_document.c | $(BIN)/python
+# The compiled part (setup.py) is rebuilt when its source changes.
+$(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml $(wildcard setup.py bot/storage/*.c) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
