@@ -72,7 +72,7 @@ def test_the_image_copies_paths_that_exist_and_installs_from_the_lock() -> None:
 
 
 def test_the_image_keeps_its_data_in_a_volume_and_runs_as_a_non_root_user() -> None:
-    [base, *_] = instructions("FROM")
+    *_, base = instructions("FROM")
     assert re.match(r"python:3\.1\d-slim", base)
     assert instructions("VOLUME") == ['["/data"]']
     env = " ".join(instructions("ENV"))
@@ -82,6 +82,16 @@ def test_the_image_keeps_its_data_in_a_volume_and_runs_as_a_non_root_user() -> N
     assert instructions("STOPSIGNAL") == ["SIGTERM"] and signal.SIGTERM in STOP_SIGNALS
     # The image's WORKDIR has the config the settings read from their working directory.
     assert "COPY config/paperbot.toml config/paperbot.toml" in DOCKERFILE
+
+
+def test_the_image_builds_the_compiled_search_document_builder() -> None:
+    # setup.py declares the C extension; the build stage needs it and a compiler (the full image has
+    # gcc and the Python headers, the slim one neither), else PostgreSQL ingest falls back to Python.
+    build, *_ = instructions("FROM")
+    assert re.match(r"python:3\.1\d-bookworm AS build$", build), build
+    assert any("setup.py" in shlex.split(copy) for copy in instructions("COPY"))
+    [runtime] = [line for line in instructions("FROM") if not line.endswith("AS build")]
+    assert re.match(r"python:3\.1\d-slim", runtime)
 
 
 def test_compose_defaults_to_sqlite_on_a_volume_with_an_optional_postgres_profile() -> None:
