@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import aiohttp
 
@@ -84,7 +84,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event | N
     stop = stop or asyncio.Event()
     async with PaperBot(services=services, settings=settings) as bot:
         beating = asyncio.create_task(_heartbeats(bot, services, settings))
-        keeping = asyncio.create_task(keep_shards(bot, services.shards))
+        keeping = asyncio.create_task(keep_shards(bot, services.shards, services.measure_clock))
         tending = asyncio.create_task(_tend_indexes(services, settings))
         freeze_startup_heap()
         serving = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
@@ -241,13 +241,18 @@ async def _warm_indexes(services: Services, settings: Settings) -> None:
         log.info("%s", warmed.describe())
 
 
-async def keep_shards(bot: PaperBot, shards: ShardClaims) -> None:
+async def keep_shards(
+    bot: PaperBot, shards: ShardClaims, measure_clock: Callable[[], Awaitable[None]] | None = None
+) -> None:
     """Renew this process's shard claims while it runs; stop serving once another process took
-    them over (this one stalled past their expiry), rather than answer beside it."""
+    them over (this one stalled past their expiry), rather than answer beside it. ``measure_clock``
+    first: the claims' time is the store's, followed as the machine's clock is stepped."""
     failing = RepeatingFailures(log)
     while True:
         await asyncio.sleep(RENEW_EVERY.total_seconds())
         try:
+            if measure_clock is not None:
+                await measure_clock()
             kept = await shards.keep()
         except Exception as exc:  # e.g. the database is busy or its disk full: the next renewal may succeed
             failing.failed("renewing the shard claims", exc)

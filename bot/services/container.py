@@ -28,6 +28,7 @@ from bot.services.papers import PaperService, utcnow
 from bot.services.privacy import PrivacyService
 from bot.services.shard_claims import ShardClaims
 from bot.services.similar import SimilarPapers
+from bot.services.store_clock import StoreClock
 from bot.services.votes import VoteService
 from bot.services.weekly_picks import WeeklyPicks
 from bot.settings import Settings
@@ -88,11 +89,16 @@ class Services:
         settings: Settings,
         *,
         session: aiohttp.ClientSession | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
         warm: bool = True,
     ) -> Services:
-        """Build every service over ``database``; ``warm``: load the search vocabulary now."""
+        """Build every service over ``database``; ``warm``: load the search vocabulary now.
+        ``clock``: the services' clock; by default the store's (``StoreClock``: the database
+        server's time, which every process of the store shares)."""
         repos = Repositories.of(database)
+        if clock is None:
+            clock = StoreClock(repos.server_time, utcnow)
+            await clock.measure()
         # One instance id per process: what its digest claims and alert batches are leased to.
         lease = Lease(new_instance_id(), seconds=settings.delivery.lease_seconds)
         papers = PaperService(
@@ -191,8 +197,13 @@ class Services:
             DigestNotices(database, repos.notice_batches, repos.digests, clock=clock, lease=lease),
             fetcher,
             clock,
-            IdentifyTurns(database, repos.leases, owner=lease.owner),
+            IdentifyTurns(database, repos.leases, owner=lease.owner, clock=clock),
         )
+
+    async def measure_clock(self) -> None:
+        """Measure the store clock's offset again (the machine's clock may have been stepped)."""
+        if isinstance(self.clock, StoreClock):
+            await self.clock.measure()
 
     async def overview(self) -> Overview:
         stats = await self.papers.stats()
@@ -260,7 +271,7 @@ async def open_services(
     settings: Settings,
     *,
     session: aiohttp.ClientSession | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
     warm: bool = True,
     readonly: bool = False,
     create: bool = True,

@@ -18,6 +18,7 @@ from bot.storage.notice_batches import NoticeBatchRepository
 from bot.storage.papers import PaperRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.privacy import PrivacyRepository
+from bot.storage.server_time import ServerTimeRepository
 from bot.storage.shard_claims import ShardClaimRepository
 from bot.storage.similar import TermIndex
 from bot.storage.votes import VoteRepository
@@ -41,6 +42,7 @@ class Repositories:
     people: PeopleRepository
     votes: VoteRepository
     shard_claims: ShardClaimRepository
+    server_time: ServerTimeRepository
 
     @classmethod
     def of(cls, database: Store) -> Repositories:
@@ -62,4 +64,5 @@ class Repositories:
             people=PeopleRepository(connection),
             votes=VoteRepository(connection),
             shard_claims=ShardClaimRepository(connection),
+            server_time=ServerTimeRepository(connection),
         )

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 import asyncpg
@@ -98,7 +98,7 @@ async def copy_store(
     target: PostgresDatabase,
     progress: Progress,
     *,
-    clock: Clock = lambda: datetime.now(UTC),
+    clock: Clock | None = None,
 ) -> list[TableCopy]:
     """Make ``target`` hold exactly the data of ``source`` (both at the newest schema)."""
     try:
@@ -113,7 +113,7 @@ async def copy_store(
 
 
 async def _copy(
-    source: Database, target: PostgresDatabase, progress: Progress, clock: Clock
+    source: Database, target: PostgresDatabase, progress: Progress, clock: Clock | None
 ) -> list[TableCopy]:
     async with _snapshot(source) as reader, target.transaction(), target.acquired() as connection:
         counts = await _source_tables(reader)
@@ -121,7 +121,9 @@ async def _copy(
         await connection.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         # Locked before the claims are read: no bot takes a claim or writes a row until this commits.
         await connection.execute(f"LOCK TABLE {', '.join(_quoted(t) for t in order)} IN EXCLUSIVE MODE")
-        claims = await foreign_claims(reader, connection, clock())
+        # The server's time by default: the bots wrote their claims' expiry in it (StoreClock).
+        now = clock() if clock is not None else await connection.fetchval("SELECT clock_timestamp()")
+        claims = await foreign_claims(reader, connection, now)
         if claims:
             raise TargetInUse(claims)
         staged = []
