@@ -38,6 +38,13 @@ PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
 MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
+# A hot standby (or a database with default_transaction_read_only) answers reads and refuses every
+# write: `paperbot run` ended in a traceback at its first claim, exit 1, restarted for ever.
+READ_ONLY = (
+    "only takes reads (a standby, or default_transaction_read_only is on), and paperbot writes to its "
+    "store: point the URL at the primary server"
+)
+_IS_READ_ONLY = "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'"
 # What a server that was reached answers to a URL it will not take: an unknown option (sent as a
 # server setting), a bad value for one, a role or database that does not exist, a wrong password.
 REFUSED_SETTINGS = (
@@ -258,6 +265,8 @@ class PostgresDatabase:
         database = cls(pool, url)
         try:
             chosen = bundled_migrations("postgres") if migrations is None else migrations
+            if migrate and await database.read_only():
+                raise StoreMisconfigured(f"the database {database.path} {READ_ONLY}. {MISCONFIGURED}")
             if migrate:
                 await database.migrate(chosen)
             elif await database.schema_version() > (chosen[-1].number if chosen else 0):
@@ -330,6 +339,8 @@ class PostgresDatabase:
                     self.writes.wrote()
         except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
             raise StorageUnavailable(BUSY) from exc
+        except asyncpg.ReadOnlySQLTransactionError as exc:  # the server became a standby meanwhile
+            raise StorageUnavailable(f"Nothing was saved: the database {READ_ONLY}.") from exc
         except asyncpg.DiskFullError as exc:
             full = DiskFull()
             self.writes.refused(str(full))
@@ -350,10 +361,12 @@ class PostgresDatabase:
             return int(version)
 
     async def integrity(self) -> str:
-        """PostgreSQL checks its own pages; this says whether the server answers."""
+        """PostgreSQL checks its own pages; this says whether the server answers, and takes writes."""
+        return f"failed: it {READ_ONLY}" if await self.read_only() else "ok"
+
+    async def read_only(self) -> bool:
         async with self.acquired() as connection:
-            await connection.fetchval("SELECT 1")
-        return "ok"
+            return bool(await connection.fetchval(_IS_READ_ONLY))
 
     async def migrate(self, migrations: list[Migration]) -> int:
         """Apply pending migrations in one transaction (all or none), once across processes."""
