@@ -11,14 +11,16 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 
 import aiohttp
 
 from bot.client import PaperBot, use_endpoints
 from bot.errors import StorageUnavailable
 from bot.health import FetchOutcome, write_heartbeat
+from bot.health import utcnow as health_now
 from bot.loop_watch import LoopWatch
-from bot.repeating_failure import RepeatingFailures
+from bot.repeating_failure import RepeatingFailures, describe
 from bot.services.container import Services, open_services
 from bot.services.shard_claims import RENEW_EVERY, ShardClaims
 from bot.settings import Settings
@@ -148,6 +150,34 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(*COLLECTION_THRESHOLDS)
 
 
+class StoreReads:
+    """What the heartbeat reads from the store (the last fetches), and since when it cannot.
+
+    A heartbeat is the sign that the process lives: while the store cannot be read (PostgreSQL
+    restarting, refusing connections) it is still written, with the last fetches read and the
+    store marked failing. It used to fail as a whole, so after 90 s `paperbot health` said "is the
+    bot running?" and "store: writable", and a supervisor restarted every bot over a database
+    outage that no restart fixes."""
+
+    def __init__(self) -> None:
+        self.fetches: dict[str, FetchOutcome] = {}
+        self.failing: tuple[datetime, str] | None = None
+
+    async def read(self, services: Services, settings: Settings) -> None:
+        try:
+            records = await services.last_fetches(settings.sources.enabled)
+        except Exception as exc:
+            if self.failing is None:  # a spell already under way keeps its start
+                self.failing = (health_now(), f"the store cannot be read: {describe(exc)}")
+            return
+        self.failing = None
+        self.fetches = {
+            source: FetchOutcome(record.fetched_at, record.ok, record.papers, record.error)
+            for source, record in records.items()
+            if record is not None
+        }
+
+
 async def _beat(
     bot: PaperBot,
     services: Services,
@@ -155,21 +185,19 @@ async def _beat(
     *,
     stopped: bool = False,
     failing: RepeatingFailures | None = None,
+    reads: StoreReads | None = None,
 ) -> None:
     path = settings.health.file
     if path is None:
         return
-    fetches = {
-        source: FetchOutcome(record.fetched_at, record.ok, record.papers, record.error)
-        for source, record in (await services.last_fetches(settings.sources.enabled)).items()
-        if record is not None
-    }
+    reads = reads or StoreReads()
+    await reads.read(services, settings)
     unwritable = services.database.writes.unwritable
     heartbeat = bot.health.heartbeat(
         interval_seconds=settings.health.interval_seconds,
-        fetches=fetches,
+        fetches=reads.fetches,
         stopped=stopped,
-        unwritable=(unwritable.since, unwritable.reason) if unwritable else None,
+        unwritable=(unwritable.since, unwritable.reason) if unwritable else reads.failing,
     )
     failing = failing or RepeatingFailures(log)
     try:
@@ -188,10 +216,11 @@ async def _heartbeats(bot: PaperBot, services: Services, settings: Settings) -> 
     changed = asyncio.Event()
     bot.health.on_change = changed.set
     failing = RepeatingFailures(log)  # the heartbeat's own disk full: a line, not one every beat
+    reads = StoreReads()
     while settings.health.file is not None:
         changed.clear()
         try:
-            await _beat(bot, services, settings, failing=failing)
+            await _beat(bot, services, settings, failing=failing, reads=reads)
         except Exception:  # e.g. the database is locked: log it, the next beat may succeed
             log.exception("heartbeat failed")
         with contextlib.suppress(TimeoutError):

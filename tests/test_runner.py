@@ -19,6 +19,8 @@ from bot.health import Finding, HealthState, assess, read_heartbeat
 from bot.repeating_failure import RepeatingFailures
 from bot.services.container import open_services
 from bot.settings import Settings
+from tests.backends import postgres_server, postgres_url  # noqa: F401 (fixtures)
+from tests.services.test_digest_store_outage import admits
 
 
 async def test_the_startup_heap_is_frozen_before_the_bot_connects(
@@ -132,3 +134,44 @@ async def test_a_heartbeat_that_cannot_be_written_is_one_warning_not_one_a_beat(
         ("INFO", f"writing the heartbeat to {heartbeat} works again after 20 failed tries in 0 s", None),
     ]
     assert read_heartbeat(heartbeat).pid == os.getpid()
+
+
+async def test_the_heartbeat_goes_on_while_the_postgres_store_is_down_and_says_the_store_is_why(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """PostgreSQL restarting under running bots: the heartbeat failed as a whole (it reads the last
+    fetches), so after 90 s `paperbot health` said "is the bot running?" and "store: writable", and
+    a supervisor acting on it restarted every bot over an outage that no restart fixes."""
+    heartbeat = tmp_path / "heartbeat.json"
+    settings = Settings(
+        database={"url": postgres_url},
+        discord_token="not-a-token",
+        digest={"scheduler": False},
+        health={"file": heartbeat},
+    )
+    seen: list[list[Finding]] = []
+
+    def assess_now() -> list[Finding]:
+        return assess(read_heartbeat(heartbeat), datetime.now(UTC), disconnect_grace=timedelta(minutes=3))
+
+    async def start(self: PaperBot, token: str, *, reconnect: bool = True) -> None:
+        await admits(postgres_url, False)
+        try:
+            heartbeat.unlink()
+            await runner._beat(self, services, settings)
+            seen.append(assess_now())
+        finally:
+            await admits(postgres_url, True)
+        await runner._beat(self, services, settings)
+        seen.append(assess_now())
+
+    monkeypatch.setattr(PaperBot, "start", start)
+    monkeypatch.setattr(runner, "freeze_startup_heap", lambda: None)
+    async with open_services(settings, warm=False) as services:
+        await runner._serve(services, settings)
+    down, back = ({f.name: f for f in findings} for findings in seen)
+    assert down["heartbeat"].ok  # written: the process lives
+    assert not down["store"].ok and "the store cannot be read" in down["store"].detail
+    assert back["store"].ok and back["store"].detail == "writable"

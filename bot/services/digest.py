@@ -184,6 +184,9 @@ class CurrentPeriod:
     record: PostRecord | None
 
 
+_DUE_LOOKUP = "due digests"  # the key of run_due's own failure spell (a post's is its ledger and day)
+
+
 class DigestService:
     def __init__(
         self,
@@ -688,7 +691,14 @@ class DigestService:
         try:
             while True:
                 self._again = False
-                outcomes += await self._run_due_once(poster)
+                try:
+                    outcomes += await self._run_due_once(poster)
+                except Exception as exc:
+                    # The store cannot be read (PostgreSQL restarting): the next tick tries again. A
+                    # spell of one line, as a post failing every tick, not a traceback each tick.
+                    self._failing.failed("looking for due digests", exc, key=_DUE_LOOKUP)
+                    return outcomes
+                self._failing.succeeded("looking for due digests", key=_DUE_LOOKUP)
                 if not self._again:
                     return outcomes
         finally:
