@@ -12,7 +12,7 @@ import aiohttp
 from bot.errors import StoreMisconfigured
 from bot.services.container import Services, open_services
 from bot.services.fetching import SCHEDULE_LEASE
-from bot.services.shard_claims import claim_names, layout_of, named_shards
+from bot.services.shard_claims import claim_names, layout_of, named_shards, unrun_shards, unrun_warning
 from bot.settings import DEFAULT_CONFIG, Settings
 from bot.sources.http import USER_AGENT
 from bot.storage.database import ForeignDatabase, SchemaTooNew, bundled_migrations
@@ -152,6 +152,8 @@ async def _running(services: Services) -> Check:
         for owner, claims in sorted(owners.items())
     )
     detail = f"{layout or 'a shard layout'}: {running}"
+    if unrun := unrun_shards(holders):
+        return Check("running shards", "fail", f"{detail}; {unrun_warning(unrun, holders[0].shard_count)}")
     mine = layout_of(shards.plan)
     if layout is not None and layout != mine:
         return Check("running shards", "warn", f"{detail}; `paperbot run` here ({mine}) would be refused")

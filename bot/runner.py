@@ -22,7 +22,7 @@ from bot.health import utcnow as health_now
 from bot.loop_watch import LoopWatch
 from bot.repeating_failure import RepeatingFailures, describe
 from bot.services.container import Services, open_services
-from bot.services.shard_claims import RENEW_EVERY, ShardClaims
+from bot.services.shard_claims import RENEW_EVERY, ShardClaims, unrun_warning
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -277,12 +277,14 @@ async def keep_shards(
     them over (this one stalled past their expiry), rather than answer beside it. ``measure_clock``
     first: the claims' time is the store's, followed as the machine's clock is stepped."""
     failing = RepeatingFailures(log)
+    unrun: tuple[int, ...] = ()
     while True:
         await asyncio.sleep(RENEW_EVERY.total_seconds())
         try:
             if measure_clock is not None:
                 await measure_clock()
             kept = await shards.keep()
+            now_unrun = await shards.unrun() if kept else unrun
         except Exception as exc:  # e.g. the database is busy or its disk full: the next renewal may succeed
             failing.failed("renewing the shard claims", exc)
             continue
@@ -291,6 +293,17 @@ async def keep_shards(
             log.error("another process took over %s: stopping", shards.plan.describe())
             await bot.close()
             return
+        unrun = _say_unrun_shards(unrun, now_unrun, shards.plan.count or 0)
+
+
+def _say_unrun_shards(before: tuple[int, ...], now: tuple[int, ...], shard_count: int) -> tuple[int, ...]:
+    """Warn once when shards of the layout run in no process (a process stopped and not started
+    again: its servers silently get nothing), and once when every shard runs again."""
+    if now and now != before:
+        log.warning("%s", unrun_warning(now, shard_count))
+    elif before and not now:
+        log.info("every shard of %d runs in a process again", shard_count)
+    return now
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> list[str]:

@@ -54,3 +54,22 @@ def test_doctor_names_the_processes_and_their_shards(tmp_path: Path, monkeypatch
     assert line.endswith("; `paperbot run` here (all shards) would be refused")
     line = doctor_line(db, monkeypatch, ("PAPERBOT_SHARD_COUNT", "3"), ("PAPERBOT_SHARDS", "1-2"))
     assert line.endswith("; `paperbot run` here would be refused: shards 1-2 taken"), line
+
+
+def test_doctor_fails_when_shards_of_the_layout_run_in_no_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three processes over 6 shards, the third stopped: its servers get nothing, and every running
+    # process is healthy, so doctor is where an operator must read it.
+    db = tmp_path / "p.db"
+    assert runner.invoke(app, ["ingest", "--db", str(db)]).exit_code == 0
+    asyncio.run(claim(db, ShardPlan(6, (0, 1)), "machine-a:101:0000abcd"))
+    asyncio.run(claim(db, ShardPlan(6, (2, 3)), "machine-b:202:0000abcd"))
+    line = doctor_line(db, monkeypatch)
+    assert line.startswith("✘ running shards: 6 shards: shards 0-1 by machine-a"), line
+    assert line.endswith(
+        "; shards 4-5 of 6 run in no process: their servers get no digest and no command answer. "
+        "Start `paperbot run --shard-count 6 --shards 4-5`"
+    ), line
+    asyncio.run(claim(db, ShardPlan(6, (4, 5)), "machine-c:303:0000abcd"))
+    assert "run in no process" not in doctor_line(db, monkeypatch)

@@ -130,6 +130,10 @@ class ShardClaims:
         """Every live claim, for doctor: which process runs which shard, until when."""
         return await self._claims.live(self._clock())
 
+    async def unrun(self) -> tuple[int, ...]:
+        """The shards of the live layout that no live process runs (see ``unrun_shards``)."""
+        return unrun_shards(await self.holders())
+
     async def layout(self) -> str | None:
         """The live claims' layout (``3 shards``); None while no process runs any shard."""
         held = await self.holders()
@@ -151,6 +155,28 @@ class ShardClaims:
         """The bot's servers over every process of the ``shard_count`` shards: what each live
         claim's holder counted, summed (a lapsed or taken-over claim's count never adds up)."""
         return await self._claims.total(shard_count, self._clock())
+
+
+def unrun_shards(holders: list[ShardClaim]) -> tuple[int, ...]:
+    """The shards of the live claims' layout that no live claim holds: a process stopped or dead and
+    not started again. Their servers get no digest and no command answer, and nothing else says so
+    (each running process is healthy). Nothing for a process running every shard."""
+    counts = {claim.shard_count for claim in holders}
+    if len(counts) != 1 or 0 in counts:
+        return ()
+    [count] = counts
+    held = {int(claim.shard) for claim in holders if claim.shard.isdigit()}
+    return tuple(shard for shard in range(count) if shard not in held)
+
+
+def unrun_warning(shards: tuple[int, ...], shard_count: int) -> str:
+    """What an operator reads about shards no process runs, and the command that runs them."""
+    ids = format_shard_ids(shards)
+    named = f"shards {ids} of {shard_count} run" if len(shards) > 1 else f"shard {ids} of {shard_count} runs"
+    return (
+        f"{named} in no process: {'their' if len(shards) > 1 else 'its'} servers get no digest and no "
+        f"command answer. Start `paperbot run --shard-count {shard_count} --shards {ids}`"
+    )
 
 
 def named_shards(claims: list[ShardClaim]) -> str:
