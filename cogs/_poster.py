@@ -81,10 +81,11 @@ class DiscordPoster:
 
 
 def refused_for_good(exc: discord.HTTPException) -> bool:
-    """Discord refused the message itself (a 4xx other than a rate limit or a timeout): sent again
-    it is refused again, so retrying on every tick would only repeat the refusal for days while
-    the rest of the post never goes out and nobody is told."""
-    return 400 <= exc.status < 500 and exc.status not in (408, 429)
+    """Discord refused the message itself (a 4xx other than a rate limit, a timeout or the bot's
+    own token being refused, which no pause of one digest fixes): sent again it is refused again,
+    so retrying on every tick would only repeat the refusal for days while the rest of the post
+    never goes out and nobody is told."""
+    return 400 <= exc.status < 500 and exc.status not in (401, 408, 429)
 
 
 def refusal_reason(exc: discord.HTTPException) -> str:

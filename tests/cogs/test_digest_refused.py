@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import discord
 import pytest
 
 from bot.domain.schedule import LedgerKey
+from cogs._poster import refused_for_good
 from tests.cogs.test_delivery_matrix import DAY, TITLE, Deployment, counted, deployment, papers
 from tests.cogs.test_digest import NEW_YEAR, cog, digest_messages, server, until
 from tests.cogs.test_missed_digests import shown
@@ -120,3 +122,17 @@ async def test_a_part_refused_by_automod_midway_keeps_the_rest_of_the_plan_for_t
     assert counted(posted) == expected
     record = await services.repositories.digests.post(LedgerKey(channel.guild.id, channel.id), DAY)
     assert record is not None and record.state == "posted"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "for_good"),
+    [
+        *[(400, 200000, True), (400, 240000, True), (400, 50035, True), (413, 40005, True)],
+        *[(401, 0, False), (408, 0, False), (429, 20016, False), (500, 0, False), (503, 0, False)],
+    ],
+)
+def test_only_a_refusal_of_the_message_itself_stops_the_post(status: int, code: int, for_good: bool) -> None:
+    """A rate limit (slowmode's 20016 included), a timeout, Discord failing or the bot's token
+    refused pass or need the owner, not the server's admin: the claim stays open and is resumed."""
+    answer = SimpleNamespace(status=status, reason="refused")
+    assert refused_for_good(discord.HTTPException(answer, {"code": code, "message": "refused"})) is for_good
