@@ -19,6 +19,8 @@ from cogs._views import save_menu
 # our clock and Discord's may disagree slightly.
 CLOCK_SKEW = timedelta(minutes=2)
 DMS_CLOSED = 50007  # "Cannot send messages to this user"
+# A server's AutoMod rules apply to bots too: a paper's title can meet a keyword filter.
+AUTOMOD_BLOCKED = (200000, 240000)  # "blocked by automatic moderation", "... by harmful links filter"
 
 
 class DiscordPoster:
@@ -58,6 +60,10 @@ class DiscordPoster:
             raise DestinationGone(
                 "The digest channel was deleted: pick another with /digest setup."
             ) from None
+        except discord.HTTPException as exc:
+            if not refused_for_good(exc):
+                raise  # a 5xx or rate limit passes: the claim stays open and is resumed
+            raise DestinationGone(refusal_reason(exc)) from None
         return sent.id
 
     async def find_parts(self, channel_id: int, marker: str, *, since: datetime) -> dict[int, int]:
@@ -72,6 +78,23 @@ class DiscordPoster:
     async def open_thread(self, channel_id: int, message_id: int, name: str) -> None:
         channel = await self._channel(channel_id)
         await channel.get_partial_message(message_id).create_thread(name=name, auto_archive_duration=1440)
+
+
+def refused_for_good(exc: discord.HTTPException) -> bool:
+    """Discord refused the message itself (a 4xx other than a rate limit, a timeout or the bot's
+    own token being refused, which no pause of one digest fixes): sent again it is refused again,
+    so retrying on every tick would only repeat the refusal for days while the rest of the post
+    never goes out and nobody is told."""
+    return 400 <= exc.status < 500 and exc.status not in (401, 408, 429)
+
+
+def refusal_reason(exc: discord.HTTPException) -> str:
+    """Why a post stopped, for /digest show and the admin's notice (shown cut at 200 characters),
+    which go on to say that /digest resume posts it once that is fixed."""
+    said = " ".join(exc.text.split())[:80] or f"HTTP {exc.status}"
+    if exc.code in AUTOMOD_BLOCKED:
+        return f"This server's AutoMod blocked the post ({said}): exempt the bot's role from that rule."
+    return f"Discord refused the post (error {exc.code}: {said})."
 
 
 class DiscordMessenger:

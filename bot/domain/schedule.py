@@ -159,9 +159,19 @@ def period_of(config: DigestConfig, local_day: date) -> date:
 
 def post_instant(config: DigestConfig, post_day: date) -> datetime:
     """The instant of the post for the period starting ``post_day``: a wall-clock time in the
-    server's zone (for a weekly digest, on its weekday of that week)."""
+    server's zone (for a weekly digest, on its weekday of that week).
+
+    A time the fall-back hour repeats (01:30 in New York on the first Sunday of November) is the
+    first of its two instants, except for settings made between them: the wall clock has yet to
+    show it again, and a new digest's first post is the next occurrence, not tomorrow's."""
     day = post_day + timedelta(days=config.weekday) if config.cadence is Cadence.WEEKLY else post_day
-    return wall_clock(day, config.post_time, config.timezone)
+    first = wall_clock(day, config.post_time, config.timezone)
+    made = config.schedule_from
+    if made is not None and first < made:
+        second = first.replace(fold=1)
+        if second.utcoffset() != first.utcoffset() and second.astimezone(UTC) >= made:
+            return second
+    return first
 
 
 def posts_on(config: DigestConfig, local_day: date) -> bool:

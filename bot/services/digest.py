@@ -105,7 +105,8 @@ def parse_list_mode(text: str) -> ListMode:
 
 
 class DestinationGone(PaperbotError):
-    """The digest channel is gone or the bot may no longer post there: pause, tell the admin."""
+    """The digest channel is gone, the bot may no longer post there, or Discord refuses the post's
+    messages for good (a server's AutoMod): pause, tell the admin."""
 
 
 class Poster(Protocol):

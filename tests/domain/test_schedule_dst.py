@@ -101,3 +101,55 @@ def test_the_reported_berlin_gap_post_is_sent_and_caught_up() -> None:
     assert due_day(config, datetime(2026, 3, 29, 7, 15, tzinfo=UTC), timedelta(minutes=360)) == date(
         2026, 3, 29
     )
+
+
+FALL_BACKS = [
+    (zone, day)
+    for zone, day in CASES
+    if datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    - datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    > timedelta(days=1)
+]
+
+
+def shown_on_the_wall(at: time, zone: str, made: datetime) -> datetime:
+    """The first instant at or after ``made`` at which the zone's clocks show ``at`` (a time the
+    fall-back hour repeats is shown twice)."""
+    tz = ZoneInfo(zone)
+    start = local_date(made, zone)
+    instants = [
+        candidate.astimezone(UTC)
+        for day in (start, start + timedelta(days=1))
+        for fold in (0, 1)
+        if (candidate := datetime.combine(day, at, tzinfo=tz).replace(fold=fold))
+        .astimezone(UTC)
+        .astimezone(tz)
+        .time()
+        == at
+    ]
+    return min(instant for instant in instants if instant >= made)
+
+
+@pytest.mark.parametrize(("zone", "day"), FALL_BACKS, ids=[f"{zone}-{day}" for zone, day in FALL_BACKS])
+def test_a_digest_set_up_in_the_repeated_hour_first_posts_when_the_wall_clock_next_shows_its_time(
+    zone: str, day: date
+) -> None:
+    """Set up at 01:20 EST on 1 November (New York's second 01:20) for 01:45: the clocks show 01:45
+    again 25 minutes later, so that is its first post, not tomorrow's; once, and the next day as
+    usual. Every setup minute (5-minute steps) around the change, every post time the wall shows."""
+    tz = ZoneInfo(zone)
+    midnight = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    quarters = (midnight + timedelta(minutes=m) for m in range(15, 26 * 60, 15))
+    change = next(q for q in quarters if q.astimezone(tz).utcoffset() != midnight.astimezone(tz).utcoffset())
+    for step in range(-24, 25):
+        made = change + timedelta(minutes=5 * step)
+        for at in quarter_hours():  # a fall-back day has no gap: the wall shows every one
+            config = DigestConfig(guild_id=1, channel_id=2, post_time=at, timezone=zone, schedule_from=made)
+            label = f"{zone} set up {made.astimezone(tz)} for {at}"
+            first = post_trigger(config).get_next_fire_time(None, made).astimezone(UTC)
+            assert first == shown_on_the_wall(at, zone, made), label
+            posted = local_date(first, zone)
+            assert due_day(config, first, timedelta(0)) == posted, label
+            assert due_day(config, first - SECOND, timedelta(hours=6)) != posted, label
+            following = next_post(config, first)
+            assert local_date(following, zone) == posted + timedelta(days=1), label
