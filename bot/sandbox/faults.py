@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.sandbox.auth import UNAUTHORIZED, is_authorized, needs_bot_token
 from bot.sandbox.model import Channel
-from bot.sandbox.ratelimit import RateLimits
+from bot.sandbox.ratelimit import VIA, RateLimits
 from bot.sandbox.rest import error_response, json_response
 from bot.sandbox.world import API, World
 
@@ -110,10 +110,16 @@ class Faults(World):
                     return answer if fault.released.is_set() else error_response(503, "the emulator stopped")
                 await self._notify()
                 if fault.status == 429:
+                    # Through Discord's proxy (Via), as every real 429 is: discord.py waits and
+                    # retries those itself, and takes one without Via for a Cloudflare ban.
                     return json_response(
-                        {"message": "Rate limited.", "retry_after": fault.retry_after, "global": False},
+                        {
+                            "message": "You are being rate limited.",
+                            "retry_after": fault.retry_after,
+                            "global": False,
+                        },
                         429,
-                        {"Retry-After": str(fault.retry_after), "X-RateLimit-Scope": "user"},
+                        {"Retry-After": str(fault.retry_after), "X-RateLimit-Scope": "user", "Via": VIA},
                     )
                 return error_response(fault.status, "injected by the emulator", fault.code)
         auth = request.headers.get("Authorization", "")

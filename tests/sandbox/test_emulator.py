@@ -47,6 +47,9 @@ async def test_429s_on_demand_carry_retry_after(emu: DiscordEmulator) -> None:
         async with session.post(url, json={"content": "x"}) as limited:
             assert limited.status == 429
             assert limited.headers["Retry-After"] == "0.25"
+            # A 429 without Via is what Discord's Cloudflare answers to a banned address: discord.py
+            # raises on it instead of waiting, so an injected burst would test another path.
+            assert limited.headers["Via"] == "1.1 google"
             assert (await limited.json())["retry_after"] == 0.25
         async with session.post(url, json={"content": "x"}) as passed:
             assert passed.status == 200
