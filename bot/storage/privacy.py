@@ -32,7 +32,8 @@ _ANONYMISE_BATCHES = (
 # too (``digest_admins`` no longer names them: nobody to DM). Every batch row stays, its id in the
 # DMs' marker and nonce, without the member's id or the frozen DM.
 _HAND_NOTICES_TO_CHANNELS = (
-    "UPDATE digest_notices SET state = 'channel', batch_id = NULL WHERE state = 'dm' AND batch_id IN "
+    "UPDATE digest_notices SET state = 'channel', batch_id = NULL, planned_day = NULL "
+    "WHERE state = 'dm' AND batch_id IN "
     "(SELECT id FROM notice_batches WHERE target = 'dm' AND target_id = ? AND state = 'sending')"
 )
 _ANONYMISE_NOTICE_BATCHES = (
