@@ -21,10 +21,7 @@ from bot.storage.connection import Store
 from tests.member_tables import member_condition
 from tests.services.test_grouped_notices import (
     ADMIN,
-    BACK,
-    CHANNELS,
     LEASE,
-    SERVERS,
     Discord,
     DiscordDown,
     Killed,
@@ -69,12 +66,7 @@ async def test_after_forget_no_missed_day_dm_reaches_the_admin_and_each_day_is_t
     database: Store, moment: str, carry_on: str
 ) -> None:
     world = World(database)
-    first = await world.process()
-    for guild in SERVERS:
-        for channel in CHANNELS[guild]:
-            await first.digests.configure(guild, channel, post_time="09:00", timezone="UTC", admin_id=ADMIN)
-    world.now = BACK
-    assert await first.digests.missed.record(await first.digests.configs(), world.now) == 210
+    first = await world.a_week_offline()
     discord = DiscordFailingAtPart2({"5xx-at-part-2": "5xx", "killed-before-part-2": "kill"}.get(moment))
     if moment != "before-the-dm":
         with contextlib.suppress(Killed):

@@ -27,8 +27,6 @@ from bot.services.alerts import RecipientUnreachable
 from bot.services.container import Services
 from bot.storage.connection import Store
 from tests.services.test_grouped_notices import (
-    ADMIN,
-    BACK,
     CHANNELS,
     LEASE,
     SERVERS,
@@ -75,12 +73,7 @@ async def test_a_notice_redated_while_its_dm_is_part_way_sent_is_said_once(
     database: Store, part: int, when: str, recorded_by: str
 ) -> None:
     world = World(database)
-    first = await world.process()
-    for guild in SERVERS:
-        for channel in CHANNELS[guild]:
-            await first.digests.configure(guild, channel, post_time="09:00", timezone="UTC", admin_id=ADMIN)
-    world.now = BACK
-    assert await first.digests.missed.record(await first.digests.configs(), world.now) == 210
+    first = await world.a_week_offline()
     moved = IN_PART[part]
     guild = next(g for g in SERVERS if moved in CHANNELS[g])
     days_before = {row.post_day for row in await first.digests.repository.ledger_days(guild, moved)}
