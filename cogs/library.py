@@ -285,9 +285,16 @@ class Library(
     @app_commands.command(name="digest", description="A weekly DM of picks for you: on or off")
     @app_commands.describe(state="on: one DM a week with new papers like your saved ones; off: none")
     async def digest(self, interaction: discord.Interaction[PaperBot], state: Literal["on", "off"]) -> None:
-        await self.service.set_weekly(interaction.user.id, state == "on")
-        if state == "on":
+        reachable = await self.service.set_weekly(
+            interaction.user.id, state == "on", guild_id=interaction.guild_id
+        )
+        if state == "on" and reachable:
             text = "You'll get a DM once a week with new papers like the ones you saved."
+        elif state == "on":
+            text = (
+                "Weekly picks are on, but the bot can only DM members of a server it is in: "
+                "run this command in one of them and they'll start."
+            )
         else:
             text = "Weekly picks are off."
         await self._reply(interaction, text)

@@ -26,7 +26,7 @@ MEMBER_DATA = (
     "whether you want weekly picks by DM, the week they last came, and each week's picks DM"
     " (the papers in it, whether it arrived)",
     "your 👍 votes on digest papers, per server",
-    "the digests you set up, to tell you by DM when one could not be posted",
+    "the digests you set up, to tell you by DM when one could not be posted, and those DMs",
 )
 MEMBER_TABLES = (
     "members",
@@ -40,6 +40,7 @@ MEMBER_TABLES = (
     "weekly_picks_sends",
     "votes",
     "digest_admins",
+    "notice_batches",  # target_id: the admin a missed-day DM went to
 )
 NOT_KEPT = "No message content, names or avatars: commands are answered and forgotten."
 FORGET_POINTER = "`/privacy forget` deletes everything paperbot keeps about you."

@@ -104,7 +104,7 @@ class AlertService:
                 # Another process may have claimed them meanwhile: a read, before asking Discord.
                 if not await self.repository.has_pending(user_id):
                     continue
-                if not await self._shares_a_server(messenger, user_id):
+                if not await self.shares_a_server(messenger, user_id):
                     continue
                 claimed = await self.claim(user_id)
                 if claimed is not None:
@@ -301,8 +301,9 @@ class AlertService:
                     batch.user_id, unreachable_since=self._clock().isoformat()
                 )
 
-    async def _shares_a_server(self, messenger: Messenger, user_id: int) -> bool:
-        """Alerts only go to members of a server the bot is in; servers they left are forgotten."""
+    async def shares_a_server(self, messenger: Messenger, user_id: int) -> bool:
+        """Alerts (and weekly picks) only go to members of a server the bot is in, asked of Discord
+        for each server the member used the bot in; servers they left are forgotten."""
         for guild_id in await self.repository.member_guilds(user_id):
             if await messenger.is_member(guild_id, user_id):
                 return True

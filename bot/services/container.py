@@ -174,7 +174,9 @@ class Services:
         votes = VoteService(database, repos.votes, repos.papers, clock=clock)
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
         library = LibraryService(database, repos.library, papers, similar, clock=clock, members=repos.follows)
-        weekly_picks = WeeklyPicks(database, repos.library, library, clock=clock, lease=lease)
+        weekly_picks = WeeklyPicks(
+            database, repos.library, library, reach=alerts.shares_a_server, clock=clock, lease=lease
+        )
         updates = LibraryUpdates(repos.library, repos.follows, clock=clock)
         papers.on_code_linked(updates.queue_code_released)  # savers hear once, with their alerts
         papers.on_revised(updates.queue_new_versions)

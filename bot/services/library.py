@@ -197,9 +197,15 @@ class LibraryService:
                     best[hit.paper.id] = Pick(hit.paper, seed.paper.title, hit.score)
         return sorted(best.values(), key=lambda pick: -pick.score)[:limit]
 
-    async def set_weekly(self, user_id: int, on: bool) -> None:
+    async def set_weekly(self, user_id: int, on: bool, *, guild_id: int | None = None) -> bool:
+        """Turn the weekly DM on or off; run from a server, that server is remembered as one where
+        the member can be sent DMs (as a save or /follow does). Returns whether any such server is
+        known: without one no weekly DM can go out."""
         async with self.database.transaction():
+            if guild_id is not None:
+                await self._members.ensure_member(user_id, guild_id, self._clock())
             await self.repository.set_weekly(user_id, on)
+            return bool(await self._members.member_guilds(user_id))
 
     async def weekly_due(self) -> list[int]:
         """Members with weekly picks on who have had none this week (UTC)."""

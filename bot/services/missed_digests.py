@@ -18,6 +18,9 @@ from bot.storage.digest_notices import DigestNoticeRepository
 
 log = logging.getLogger(__name__)
 
+# How many missed days the one warning of a catch-up names (the rest are logged at INFO).
+NAMED_IN_WARNING = 3
+
 # How far back a missed period is looked for, and how often (at the start, then now and then).
 LOOK_BACK = timedelta(days=7)
 CHECK_EVERY = timedelta(minutes=10)
@@ -66,7 +69,7 @@ class MissedDigests:
         since = now - LOOK_BACK
         ledger = await self._notices.ledger_days(since.date() - timedelta(days=7))
         changed = await self._notices.changed_at()
-        recorded = 0
+        recorded: list[tuple[DigestConfig, date]] = []
         for config in configs:
             if config.paused:
                 continue  # paused: the admin paused it, or was told why when it paused
@@ -80,12 +83,35 @@ class MissedDigests:
                     if not await self._notices.record_missed(key, day, reason, now):
                         continue  # posted late, or recorded by another process: its row decides
                     await self._notices.open_notice(key, day, reason, now)
-                recorded += 1
-                log.warning(
+                recorded.append((config, day))
+                log.info(
                     "digest for guild %s channel %s on %s not posted: %s",
                     key.guild_id,
                     key.channel_id,
                     day,
                     reason,
                 )
-        return recorded
+        if recorded:
+            _warn_once(recorded)
+        return len(recorded)
+
+
+def _warn_once(recorded: Sequence[tuple[DigestConfig, date]]) -> None:
+    """One warning for a whole catch-up: a week offline with 30 digests was 210 warning lines,
+    burying anything else a self-hoster should see; each day is at INFO above."""
+    digests = {config.ledger for config, _ in recorded}
+    days = {day for _, day in recorded}
+    named = ", ".join(
+        f"guild {config.guild_id} channel {config.channel_id} on {day}"
+        for config, day in recorded[:NAMED_IN_WARNING]
+    )
+    more = f" and {len(recorded) - NAMED_IN_WARNING} more" if len(recorded) > NAMED_IN_WARNING else ""
+    log.warning(
+        "%d digest posts not made (%d digests, %d days; paperbot was not running in their catch-up "
+        "window): %s%s; their admins are told, /digest show lists them",
+        len(recorded),
+        len(digests),
+        len(days),
+        named,
+        more,
+    )

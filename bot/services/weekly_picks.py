@@ -8,6 +8,11 @@ the member's DMs for the week's marker first. So a DM that failed is retried lat
 attempts, backed off), a process killed after the send but before the record does not send it
 again, and a second process never sends it at the same time. A refusal (closed DMs, any 403) is
 recorded and not retried that week.
+
+A member's week is only claimed once Discord confirms they still share a server with the bot, the
+rule alert DMs follow (``AlertService.shares_a_server``): a member who left every such server is
+not sent a DM Discord would refuse every week, and their week stays unclaimed, so they get it once
+they are back and use the bot in a server again.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.domain.delivery import PicksState, picks_nonce
@@ -29,6 +34,9 @@ from bot.storage.connection import Store
 from bot.storage.library import LibraryRepository, PicksSend
 
 log = logging.getLogger(__name__)
+
+# Whether the member still shares a server with the bot (asked of Discord through the messenger).
+Reach = Callable[[Messenger, int], Awaitable[bool]]
 
 # A failed DM (Discord 5xx, a timeout) is tried again after 10, 20, 40, 80 minutes: five attempts
 # over about 2.5 hours ride out an outage without asking Discord every few seconds.
@@ -48,12 +56,14 @@ class WeeklyPicks:
         repository: LibraryRepository,
         library: LibraryService,
         *,
+        reach: Reach,
         clock: Callable[[], datetime] = utcnow,
         lease: Lease | None = None,
     ) -> None:
         self.database = database
         self.repository = repository
         self.library = library
+        self._reach = reach
         self._clock = clock
         self.lease = lease or Lease(new_instance_id())
         self._sending = asyncio.Lock()
@@ -66,6 +76,8 @@ class WeeklyPicks:
             for resumed in await self.interrupted():
                 delivered += await self._attempt(messenger, resumed, resuming=True)
             for user_id in await self.library.weekly_due():
+                if not await self._reach(messenger, user_id):
+                    continue  # left every server the bot is in: Discord would refuse the DM
                 claimed = await self.claim(user_id)
                 if claimed is not None:
                     delivered += await self._attempt(messenger, claimed, resuming=False)

@@ -189,9 +189,13 @@ class LibraryRepository:
         )
 
     async def weekly_due(self, week: str) -> list[int]:
+        """Members with picks on and none this week, among those the bot can DM: who used it in a
+        server (the caller then asks Discord whether they are still in one)."""
         sql = (
-            "SELECT user_id FROM library_settings WHERE weekly_picks = 1 "
-            "AND (last_week IS NULL OR last_week < ?) ORDER BY user_id"
+            "SELECT s.user_id FROM library_settings s WHERE s.weekly_picks = 1 "
+            "AND (s.last_week IS NULL OR s.last_week < ?) "
+            "AND EXISTS (SELECT 1 FROM member_guilds g WHERE g.user_id = s.user_id) "
+            "ORDER BY s.user_id"
         )
         async with self._db.execute(sql, (week,)) as cursor:
             return [int(row[0]) for row in await cursor.fetchall()]

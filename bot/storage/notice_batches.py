@@ -20,6 +20,8 @@ from bot.storage.digests import instant
 
 _OPEN = "state IN ('dm', 'channel')"
 _KEY = "guild_id = ? AND channel_id = ? AND cadence = ? AND post_day = ?"
+# A notice of a batch, by the day its frozen messages name (a zone change may re-date post_day).
+_PLANNED = "guild_id = ? AND channel_id = ? AND cadence = ? AND planned_day = ?"
 
 
 def _key(token: str) -> tuple[int, int, str, str]:
@@ -133,8 +135,8 @@ class NoticeBatchRepository:
         batch_id = int(row[0])
         for token in sorted(tokens):  # one order for every process: no deadlock on PostgreSQL
             await self._db.execute(
-                f"UPDATE digest_notices SET batch_id = ?, state = ? WHERE {_KEY} AND {_OPEN} "
-                "AND batch_id IS NULL",
+                f"UPDATE digest_notices SET batch_id = ?, state = ?, planned_day = post_day WHERE {_KEY} "
+                f"AND {_OPEN} AND batch_id IS NULL",
                 (batch_id, target, *_key(token)),
             )
         sql = (
@@ -210,7 +212,8 @@ class NoticeBatchRepository:
         lease_until: datetime,
     ) -> bool:
         """The part arrived: its notices are ``told`` (told | said) by ``message_id``; False when
-        ``owner`` lost the lease."""
+        ``owner`` lost the lease. ``tokens`` name the notices as frozen in the part, so each is
+        found by its planned day: one re-dated since is told all the same."""
         recorded = await batch_leases.record_part(
             self._db, "notice_batches", batch_id, part, message_id, owner=owner, lease_until=lease_until
         )
@@ -219,7 +222,7 @@ class NoticeBatchRepository:
         for token in tokens:
             await self._db.execute(
                 "UPDATE digest_notices SET state = ?, message_id = ? "
-                f"WHERE {_KEY} AND batch_id = ? AND {_OPEN}",
+                f"WHERE {_PLANNED} AND batch_id = ? AND {_OPEN}",
                 (told, message_id, *_key(token), batch_id),
             )
         return True
@@ -240,7 +243,7 @@ class NoticeBatchRepository:
         if not await self._end(batch_id, owner=owner):
             return False
         await self._db.execute(
-            "UPDATE digest_notices SET state = ?, batch_id = NULL, retry_at = ? "
+            "UPDATE digest_notices SET state = ?, batch_id = NULL, planned_day = NULL, retry_at = ? "
             f"WHERE batch_id = ? AND {_OPEN}",
             (rest, instant(now), batch_id),
         )

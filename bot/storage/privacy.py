@@ -26,6 +26,21 @@ _ANONYMISE_BATCHES = (
     "WHERE user_id = ?"
 )
 
+# The member's missed-day DMs as a digest admin (migration 0039) end the same way: a batch being
+# sent is renewed and recorded only while 'sending' under its sender's lease, so it stops. The days
+# it had not told yet go to their digests' channels, where a day missed after the forget is said
+# too (``digest_admins`` no longer names them: nobody to DM). Every batch row stays, its id in the
+# DMs' marker and nonce, without the member's id or the frozen DM.
+_HAND_NOTICES_TO_CHANNELS = (
+    "UPDATE digest_notices SET state = 'channel', batch_id = NULL, planned_day = NULL "
+    "WHERE state = 'dm' AND batch_id IN "
+    "(SELECT id FROM notice_batches WHERE target = 'dm' AND target_id = ? AND state = 'sending')"
+)
+_ANONYMISE_NOTICE_BATCHES = (
+    "UPDATE notice_batches SET target_id = 0, state = 'sent', plan = '[]', parts_sent = '{}', "
+    "owner = NULL, lease_until = NULL WHERE target = 'dm' AND target_id = ?"
+)
+
 
 class PrivacyRepository:
     def __init__(self, connection: Connection) -> None:
@@ -39,8 +54,10 @@ class PrivacyRepository:
         """Delete what paperbot keeps about a member (see bot/domain/about.py for the list)."""
         async with self._db.execute(
             "SELECT (SELECT count(*) FROM alert_batches WHERE user_id = ? AND state = 'sending') "
-            "+ (SELECT count(*) FROM weekly_picks_sends WHERE user_id = ? AND state = 'sending')",
-            (user_id, user_id),
+            "+ (SELECT count(*) FROM weekly_picks_sends WHERE user_id = ? AND state = 'sending') "
+            "+ (SELECT count(*) FROM notice_batches WHERE target = 'dm' AND target_id = ? "
+            "AND state = 'sending')",
+            (user_id, user_id, user_id),
         ) as cursor:
             row = await cursor.fetchone()
         in_flight = int(row[0]) if row else 0
@@ -51,6 +68,8 @@ class PrivacyRepository:
         await self._delete("DELETE FROM votes WHERE user_id = ?", (user_id,))
         # Digests they set up keep running; a missed post is then told in the channel instead.
         await self._delete("DELETE FROM digest_admins WHERE user_id = ?", (user_id,))
+        await self._db.execute(_HAND_NOTICES_TO_CHANNELS, (user_id,))
+        await self._db.execute(_ANONYMISE_NOTICE_BATCHES, (user_id,))
         alerts = await self._delete("DELETE FROM alerts WHERE user_id = ?", (user_id,))
         alerts += await self._delete("DELETE FROM library_updates WHERE user_id = ?", (user_id,))
         await self._db.execute(_ANONYMISE_BATCHES, (user_id,))

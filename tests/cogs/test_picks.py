@@ -84,3 +84,36 @@ async def test_weekly_picks_dm_once_a_week_and_only_when_on(world: Any, services
     await alice.slash(channel, "library digest", state="off")
     await env.advance_time(7 * 24 * 3600)
     assert await cog(env).send_weekly_picks() == 0
+
+
+async def test_weekly_picks_stop_when_the_member_leaves_every_server_and_resume_when_back(
+    world: Any, services: Services
+) -> None:
+    """Discord refuses a DM to someone who shares no server with the bot: a member who left gets
+    no weekly picks (as with alerts, the bot asks Discord), and gets them again once back."""
+    env, channel, alice, _ = world
+    await setup_library(env, services, alice, channel)
+    await alice.slash(channel, "library digest", state="on")
+    channel.guild.remove_member(alice)
+    assert await cog(env).send_weekly_picks() == 0
+    assert [m for m in alice.user.dm_channel.history() if m.embeds] == []
+
+    alice = channel.guild.add_member(alice.user)
+    again = await alice.slash(channel, "library digest", state="on")
+    assert "once a week" in again.response.content
+    assert await cog(env).send_weekly_picks() == 1
+    [dm] = [m for m in alice.user.dm_channel.history() if m.embeds]
+    assert dm.embeds[0].title == "🧭 Your weekly picks"
+
+
+async def test_weekly_picks_turned_on_outside_any_server_say_where_to_run_it(
+    world: Any, services: Services
+) -> None:
+    """From the bot's DM, by a member who never used the bot in a server: no DM could go out, so
+    the answer says where to run it instead of promising a weekly DM that never comes."""
+    _, channel, alice, _ = world
+    from_dm = await alice.user.slash("library digest", state="on")
+    assert "only DM members of a server" in from_dm.response.content
+    in_server = await alice.slash(channel, "library digest", state="on")
+    assert "once a week" in in_server.response.content
+    assert await services.repositories.follows.member_guilds(alice.id) == [channel.guild.id]

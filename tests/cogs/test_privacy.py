@@ -10,6 +10,7 @@ from cogs.privacy import EXPIRED_CONFIRMATION
 from tests.cogs.test_follows import BATCH, dms, ingest_and_deliver
 from tests.cogs.test_papers import _buttons
 from tests.cogs.view_memory import NOTHING_KEPT, views_kept
+from tests.member_tables import member_condition
 
 
 async def rows(services: Services, user_id: int) -> dict[str, int]:
@@ -19,7 +20,7 @@ async def rows(services: Services, user_id: int) -> dict[str, int]:
     out = {}
     for table in MEMBER_TABLES:
         async with services.database.connection.execute(
-            f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)
+            f"SELECT count(*) FROM {table} WHERE {member_condition(table)}", (user_id,)
         ) as cursor:
             row = await cursor.fetchone()
         out[table] = int(row[0]) if row else 0

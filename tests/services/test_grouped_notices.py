@@ -146,6 +146,18 @@ class World:
     async def process(self) -> Services:
         return await Services.open(self.database, Settings(), clock=lambda: self.now)
 
+    async def a_week_offline(self) -> Services:
+        """A process where the admin's 30 digests were set up, then a week offline: 210 days missed."""
+        process = await self.process()
+        for guild in SERVERS:
+            for channel in CHANNELS[guild]:
+                await process.digests.configure(
+                    guild, channel, post_time="09:00", timezone="UTC", admin_id=ADMIN
+                )
+        self.now = BACK
+        assert await process.digests.missed.record(await process.digests.configs(), self.now) == 210
+        return process
+
     async def missed_days(self, services: Services) -> set[tuple[int, date]]:
         days = set()
         for guild in SERVERS:
@@ -182,12 +194,7 @@ async def test_a_week_of_missed_days_is_told_once_in_one_grouped_dm_whatever_fai
     database: Store, fault: str, part: int, recovery: str
 ) -> None:
     world = World(database)
-    first = await world.process()
-    for guild in SERVERS:
-        for channel in CHANNELS[guild]:
-            await first.digests.configure(guild, channel, post_time="09:00", timezone="UTC", admin_id=ADMIN)
-    world.now = BACK
-    assert await first.digests.missed.record(await first.digests.configs(), world.now) == 210
+    first = await world.a_week_offline()
     discord = Discord(fault, part)
     await first_delivery(first, discord)
     assert discord.faulted, "the fault was met"

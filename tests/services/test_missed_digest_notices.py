@@ -3,6 +3,8 @@ notice delivered once, by DM or (DMs closed) in the channel, resumed after a cra
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -85,3 +87,30 @@ async def test_a_missed_day_is_recorded_and_told_once_by_any_number_of_processes
         assert dm.arrived == [] and [t for t, _, _ in channel.arrived] == [CHANNEL]
     else:
         assert [t for t, _, _ in dm.arrived] == [ADMIN] and channel.arrived == []
+
+
+async def test_a_week_offline_logs_one_warning_with_the_counts_and_each_day_at_info(
+    database: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A self-hoster back from a week offline with 30 digests reads one warning saying how many
+    posts, digests and days were missed (it was 210 warning lines), the days themselves at INFO."""
+    world = World(database)
+    process = await world.process()
+    channels = [(guild, guild * 100 + n) for guild in (101, 102, 103) for n in range(10)]
+    for guild, channel in channels:
+        await process.digests.configure(guild, channel, post_time="09:00", timezone="UTC", admin_id=ADMIN)
+    world.now = SET_UP + timedelta(days=8, hours=1)
+    with caplog.at_level(logging.DEBUG, logger="bot.services.missed_digests"):
+        assert await process.digests.missed.record(await process.digests.configs(), world.now) == 210
+    records = [r for r in caplog.records if r.name == "bot.services.missed_digests"]
+    [warning] = [r for r in records if r.levelno >= logging.WARNING]
+    counts = [int(n) for n in re.findall(r"(\d+) (?:digest posts|digests|days)\b", warning.getMessage())]
+    assert counts == [210, 30, 7]
+    assert warning.getMessage().count("channel ") == 3  # the first few named, not all 210
+    assert len([r for r in records if r.levelno == logging.INFO]) == 210
+
+    caplog.clear()
+    world.now += timedelta(minutes=30)  # the next check finds nothing new: no warning at all
+    with caplog.at_level(logging.DEBUG, logger="bot.services.missed_digests"):
+        assert await process.digests.missed.record(await process.digests.configs(), world.now) == 0
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

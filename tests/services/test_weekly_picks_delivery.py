@@ -60,6 +60,7 @@ OTHERS = [
     for n, topic in enumerate(TOPICS * 3)
 ]
 MEMBERS = (101, 102, 103)
+GUILD = 7  # the server where the members saved their papers
 FAULTY = 102  # the middle member's DM fails: the others' go out all the same
 LEASE = timedelta(seconds=Settings().delivery.lease_seconds)
 
@@ -88,12 +89,15 @@ class Dms:
     now: list[datetime]
     fault: str | None = None
     times: int = 1
+    left: set[int] = field(default_factory=set)  # members no longer in any server of the bot's
+    asked: list[int] = field(default_factory=list)  # members whose membership was asked about
     messages: list[Sent] = field(default_factory=list)
     attempts: list[tuple[int, str, datetime]] = field(default_factory=list)  # (member, nonce, when)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def is_member(self, guild_id: int, user_id: int) -> bool:
-        return True
+        self.asked.append(user_id)
+        return user_id not in self.left
 
     async def find_parts(self, user_id: int, marker: str, *, since: datetime) -> dict[int, int]:
         found: dict[int, int] = {}
@@ -162,7 +166,7 @@ async def members_with_picks(process: Services, members: tuple[int, ...] = MEMBE
     await process.papers.ingest(listed)
     await process.papers.search.refresh()
     for member in members:
-        await process.library.save(member, SAVED.arxiv_id or "")
+        await process.library.save(member, SAVED.arxiv_id or "", guild_id=GUILD)
         await process.library.set_weekly(member, True)
     assert await process.library.picks(members[0])  # the world has picks to send
 
@@ -176,6 +180,46 @@ async def run(process: Services, dms: Dms) -> int:
         return await process.weekly_picks.deliver(dms)
     except Killed:
         return -1  # this process is gone
+
+
+async def test_a_member_who_left_every_server_is_not_sent_picks_until_they_are_back(world: World) -> None:
+    """Discord refuses a DM to someone who shares no server with the bot (and counts the refusal
+    against it): as for alerts, the bot asks whether the member is still in one before the week is
+    claimed. Weekly picks used to be sent to a member who left, refused every week."""
+    process = await world.process()
+    gone, staying = MEMBERS[0], MEMBERS[1]
+    await members_with_picks(process, (gone, staying))
+    dms = Dms(world.now, left={gone})
+
+    assert await run(process, dms) == 1
+    assert dms.attempts_at(gone) == 0 and dms.received(staying) == 1
+    assert await process.repositories.follows.member_guilds(gone) == []  # the server they left
+    dms.asked.clear()
+    assert await run(process, dms) == 0
+    assert gone not in dms.asked  # no server left to ask about: Discord is not asked every run
+
+    # Back in the server later that week, they turn picks on there: that week's DM comes, once.
+    world.advance(timedelta(hours=3))
+    dms.left.clear()
+    assert await process.library.set_weekly(gone, True, guild_id=GUILD)
+    assert await run(process, dms) == 1
+    assert await run(process, dms) == 0
+    assert dms.received(gone) == 1 and dms.received(staying) == 1
+
+
+async def test_a_member_still_in_one_server_gets_picks_though_they_left_another(world: World) -> None:
+    process = await world.process()
+    member = MEMBERS[0]
+    await members_with_picks(process, (member,))
+    await process.library.save(member, NEW[0].arxiv_id or "", guild_id=GUILD + 1)
+
+    class LeftTheFirst(Dms):
+        async def is_member(self, guild_id: int, user_id: int) -> bool:
+            return guild_id != GUILD
+
+    dms = LeftTheFirst(world.now)
+    assert await run(process, dms) == 1
+    assert await process.repositories.follows.member_guilds(member) == [GUILD + 1]
 
 
 @pytest.mark.parametrize("recovery", ["restart", "two"])
@@ -309,7 +353,7 @@ async def test_picks_turned_back_on_after_a_forget_in_the_same_week_arrive_under
 
     world.advance(timedelta(minutes=1))
     await process.privacy.forget(member)
-    await process.library.save(member, NEW[0].arxiv_id or "")
+    await process.library.save(member, NEW[0].arxiv_id or "", guild_id=GUILD)
     await process.library.set_weekly(member, True)
     assert await run(process, dms) == 1
 

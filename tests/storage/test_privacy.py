@@ -10,6 +10,7 @@ from bot.services.papers import PaperService
 from bot.storage.database import Database
 from bot.storage.privacy import PrivacyRepository
 from bot.storage.votes import VoteRepository
+from tests.member_tables import member_condition
 
 
 async def count(database: Database, sql: str) -> int:
@@ -48,7 +49,8 @@ async def test_forgetting_leaves_no_row_of_the_member_and_ends_a_batch_being_sen
         forgotten = await PrivacyRepository(database.connection).forget(7)
     assert (forgotten.follows, forgotten.alerts, forgotten.stopped_in_flight) == (1, 3, 2)
     for table in MEMBER_TABLES:
-        assert await count(database, f"SELECT count(*) FROM {table} WHERE user_id = 7") == 0, table
+        condition = member_condition(table).replace("?", "7")
+        assert await count(database, f"SELECT count(*) FROM {table} WHERE {condition}") == 0, table
     # The batch ids stay taken (they are in DM markers and nonces), with nothing left to send.
     assert await count(database, "SELECT count(*) FROM alert_batches WHERE state = 'sending'") == 0
     assert await count(database, "SELECT max(id) FROM alert_batches") == 2
