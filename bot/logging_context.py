@@ -59,6 +59,25 @@ class QuietVoiceWarnings(logging.Filter):
         return "voice will NOT be supported" not in record.getMessage()
 
 
+class QuietOverlappingTicks(logging.Filter):
+    """apscheduler warns "maximum number of running instances reached" for every tick that comes
+    while the job's previous run still goes (a digest fan-out longer than the tick: one WARNING a
+    minute for as long as it lasts). Our jobs run one at a time on purpose and the run in hand does
+    the tick's work (the services coalesce it), so it is scheduler chatter: shown only where the
+    scheduler's own lines are asked for (``log.scheduler_level`` INFO or DEBUG)."""
+
+    def __init__(self, scheduler_level: str) -> None:
+        super().__init__()
+        self._shown = logging.getLevelName(scheduler_level.upper()) <= logging.INFO
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return (
+            self._shown
+            or not record.name.startswith("apscheduler")
+            or "maximum number of running instances reached" not in record.getMessage()
+        )
+
+
 PLAIN = "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"
 
 
@@ -109,6 +128,7 @@ def configure(
     for handler in handlers:
         handler.addFilter(ContextFilter())
         handler.addFilter(QuietVoiceWarnings())
+        handler.addFilter(QuietOverlappingTicks(scheduler_level))
         handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in root.handlers:
