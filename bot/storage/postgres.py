@@ -247,13 +247,26 @@ class PostgresDatabase:
     ) -> PostgresDatabase:
         """Connect and migrate to the newest schema (ForeignDatabase for another program's database);
         ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema."""
+        pool_size = max(4, readers + 3)
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=max(4, readers + 3), server_settings=SESSION_SETTINGS
+                url, min_size=1, max_size=pool_size, server_settings=SESSION_SETTINGS
             )
         except (asyncpg.ClientConfigurationError, *REFUSED_SETTINGS) as exc:
             raise StoreMisconfigured(
                 f"the database URL {redacted(url)} is refused: {exc}. {MISCONFIGURED}"
+            ) from exc
+        except asyncpg.TooManyConnectionsError as exc:
+            # The server is there and answered: its host and port are right, its slots are taken.
+            raise StorageUnavailable(
+                f"The database server at {redacted(url)} refuses more connections ({exc}): each "
+                f"paperbot process holds up to {pool_size}. Raise the server's max_connections, stop "
+                "what else holds its connections, or try again shortly."
+            ) from exc
+        except asyncpg.CannotConnectNowError as exc:
+            raise StorageUnavailable(
+                f"The database server at {redacted(url)} does not take connections yet ({exc}). "
+                "Try again shortly."
             ) from exc
         except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # At open nothing was tried yet, so not UNREACHABLE's "nothing was saved" (doctor, which
