@@ -36,14 +36,13 @@ _JSON_LIST = json.JSONEncoder(ensure_ascii=False).encode
 
 @dataclass(frozen=True, slots=True)
 class PaperRow:
-    """One paper's row as the ingest inserts it."""
+    """One paper's row as the SQLite ingest inserts it (PostgreSQL's are made in its COPY stream)."""
 
     values: tuple[object, ...]  # in PAPER_FIELDS order
     title_text: str  # what the full-text indexes are given (the *_INDEX_TEXT folding of bot.storage.papers)
     abstract_text: str
-    authors_text: str | None  # None on PostgreSQL, whose search document holds the authors' words
+    authors_text: str
     title_terms: frozenset[str]  # the title's words as the index holds them
-    document: str | None  # the PostgreSQL search document (None on SQLite, which has no such column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +55,15 @@ class PreparedBatch:
     stamp: str
     candidates: list[Paper]  # each listed paper with its first listing no later than its list's day
     rows: list[PaperRow] | None
-    postgres: bool
 
     def row_of(self, placement: Placement) -> PaperRow:
-        """The row of a placement to insert: prepared already unless it merged several listed
-        papers into a new one (the same paper twice in one batch), whose row is made now."""
+        """The row of a placement to insert on SQLite: prepared already unless it merged several
+        listed papers into a new one (the same paper twice in one batch), whose row is made now."""
+        assert self.rows is not None, "PostgreSQL's rows are made in its COPY stream (copy_rows)"
         first = placement.members[0]
-        if self.rows is not None and placement.paper is self.candidates[first]:
+        if placement.paper is self.candidates[first]:
             return self.rows[first]
-        return paper_row(placement.paper, self.stamp, postgres=self.postgres)
+        return paper_row(placement.paper, self.stamp)
 
 
 async def prepare(listed: Sequence[ListedPaper], now: datetime, *, postgres: bool) -> PreparedBatch:
@@ -72,7 +71,7 @@ async def prepare(listed: Sequence[ListedPaper], now: datetime, *, postgres: boo
     writes waiting on it go on meanwhile."""
     stamp = now.isoformat(timespec="seconds")
     if postgres:
-        return PreparedBatch(listed, now, stamp, [with_listing(item) for item in listed], None, postgres)
+        return PreparedBatch(listed, now, stamp, [with_listing(item) for item in listed], None)
     candidates: list[Paper] = []
     rows: list[PaperRow] = []
     for start in range(0, len(listed), PREPARE_STEP):
@@ -81,21 +80,18 @@ async def prepare(listed: Sequence[ListedPaper], now: datetime, *, postgres: boo
         for item in listed[start : start + PREPARE_STEP]:
             paper = with_listing(item)
             candidates.append(paper)
-            rows.append(paper_row(paper, stamp, postgres=postgres))
-    return PreparedBatch(listed, now, stamp, candidates, rows, postgres)
+            rows.append(paper_row(paper, stamp))
+    return PreparedBatch(listed, now, stamp, candidates, rows)
 
 
-def paper_row(paper: Paper, stamp: str, *, postgres: bool) -> PaperRow:
+def paper_row(paper: Paper, stamp: str) -> PaperRow:
     values = row_values(paper, stamp)
     return PaperRow(
         values,
         title_index_text(paper),
         search_text(paper.abstract),
-        # Only SQLite's index is given this text: folding a JSON list of names costs about 5 us a
-        # paper where a name is not ASCII (a third of the bench corpus's lists), for nothing on PostgreSQL.
-        None if postgres else authors_search_text(str(values[_AUTHORS])),
+        authors_search_text(str(values[_AUTHORS])),
         title_terms(paper),
-        paper_document(paper) if postgres else None,
     )
 
 
