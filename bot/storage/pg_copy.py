@@ -103,12 +103,17 @@ def _lines(rows: list[Sequence[object]]) -> bytes:
     return data
 
 
-async def streamed(rows: Iterable[Sequence[object]]) -> AsyncIterator[bytes]:
-    """``chunks`` for asyncpg's ``copy_to_table(source=...)``, which takes an async iterable,
-    yielding to the event loop after each chunk: asyncpg only waits when the socket's buffer is
-    full, and rows made inside the stream (a paper's row and search document, about 1.5 ms a
-    chunk) would otherwise keep the running bot's other work waiting for the whole COPY."""
-    for chunk in chunks(rows):
+def streamed(rows: Iterable[Sequence[object]]) -> AsyncIterator[bytes]:
+    """``chunks`` for asyncpg's ``copy_to_table(source=...)``, which takes an async iterable."""
+    return _yielding(chunks(rows))
+
+
+async def _yielding(stream: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream``'s chunks, yielding to the event loop after each: asyncpg only waits when the
+    socket's buffer is full, and rows made inside the stream (a paper's row and search document,
+    about 1.5 ms a chunk) would otherwise keep the running bot's other work waiting for the whole
+    COPY."""
+    for chunk in stream:
         yield chunk
         await asyncio.sleep(0)
 
@@ -168,9 +173,6 @@ def binary_chunks(
     yield b"".join(pending)
 
 
-async def binary_streamed(rows: Iterable[Sequence[object]], kinds: Sequence[str]) -> AsyncIterator[bytes]:
-    """``binary_chunks`` for asyncpg's ``copy_to_table(source=..., format="binary")``, yielding to
-    the event loop after each chunk as ``streamed`` does."""
-    for chunk in binary_chunks(rows, kinds):
-        yield chunk
-        await asyncio.sleep(0)
+def binary_streamed(rows: Iterable[Sequence[object]], kinds: Sequence[str]) -> AsyncIterator[bytes]:
+    """``binary_chunks`` for asyncpg's ``copy_to_table(source=..., format="binary")``."""
+    return _yielding(binary_chunks(rows, kinds))
