@@ -126,6 +126,12 @@ SQLITE = Dialect(Backend.SQLITE)
 POSTGRES = Dialect(Backend.POSTGRES)
 
 
+def quoted_identifier(name: str) -> str:
+    """A table, column, index or constraint name read from the catalog, quoted as an SQL
+    identifier (the same rule on both backends), for statements that must name it."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class Connection(Protocol):
     """The routed connection of a store: the open transaction's inside ``transaction()``, a
     read connection (or the pool) everywhere else."""

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from bot.storage.connection import Connection
+from bot.storage.connection import quoted_identifier as _quoted
 
 # Below this many papers a cold load's rebuild saves too little to lock the table for.
 COLD_LOAD_PAPERS = 10_000
@@ -118,7 +119,3 @@ async def _any_paper(db: Connection) -> bool:
 async def _holds_rows(db: Connection, table: str) -> bool:
     # A name from the catalog, not from anyone's input, quoted as an identifier.
     return bool(await db.fetch_all(f"SELECT 1 FROM {_quoted(table)} LIMIT 1"))
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

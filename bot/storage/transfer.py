@@ -29,6 +29,7 @@ from datetime import datetime
 import aiosqlite
 import asyncpg
 
+from bot.storage.connection import quoted_identifier as _quoted
 from bot.storage.database import Database
 from bot.storage.pg_copy import streamed
 from bot.storage.postgres import PostgresDatabase
@@ -180,10 +181,6 @@ async def _snapshot(source: Database) -> AsyncIterator[aiosqlite.Connection]:
 async def data_tables(source: Database) -> list[str]:
     """The tables of the SQLite store that migrate-store copies."""
     return list(await _source_tables(source.reader()))
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 async def _source_tables(reader: aiosqlite.Connection) -> dict[str, int]:

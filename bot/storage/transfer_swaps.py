@@ -15,11 +15,8 @@ import uuid
 
 import asyncpg
 
+from bot.storage.connection import quoted_identifier as _quoted
 from bot.storage.row_digest import TableShape
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 async def unique_column_sets(connection: asyncpg.Connection, table: str) -> list[tuple[str, ...]]:
