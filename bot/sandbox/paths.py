@@ -27,7 +27,18 @@ def is_snowflake(text: str) -> bool:
 
 
 def _id_places(parts: list[str]) -> list[int]:
-    return [n for n in range(1, len(parts)) if parts[n - 1] in ID_NAMES and parts[n] not in NOT_IDS]
+    # Walk the path in step: the part after a collection is its id, and an id is never itself a
+    # collection, even when it spells one (/channels/commands/messages has one bad id, not two).
+    places: list[int] = []
+    n = 1
+    while n < len(parts):
+        if parts[n - 1] in ID_NAMES:
+            if parts[n] not in NOT_IDS:
+                places.append(n)
+            n += 2
+        else:
+            n += 1
+    return places
 
 
 def path_id_problems(parts: list[str]) -> Problems:
