@@ -22,6 +22,7 @@ import bot.storage.paper_rows as rows_module
 from bench.corpus import generate
 from bot.domain.models import ListedPaper, Paper, Signals
 from bot.domain.people import AuthorCredit, Credits
+from bot.domain.text import word_set
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.papers import BATCH_SIZE, PaperService
 from bot.storage import pg_bulk
@@ -342,6 +343,34 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     await assert_search_columns_rebuild(postgres.database)
     suggested = await postgres.search.suggest(many(1500, first=50_000)[-1].paper.title)
     assert suggested and suggested[0].title == many(1500, first=50_000)[-1].paper.title
+
+
+async def test_a_cold_load_adds_its_counts_to_count_rows_a_store_without_papers_still_holds(
+    stores: tuple[PaperService, PaperService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold load writes its word and title-word counts into the empty count tables as COPY
+    streams; count tables that still hold rows (papers stored once and deleted by hand) are
+    upserted, their rows counted on as a load batch by batch counts them: the same counts as
+    SQLite's, where a COPY into them would have refused the word they hold."""
+    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
+    reference, postgres = stores
+    listed = many(BATCH_SIZE + 500)
+    held = sorted(word_set(listed[0].paper.title))[0]  # a word of the load's, already counted at 0
+    for service in stores:
+        async with service.database.transaction():
+            await service.database.connection.execute(
+                "INSERT INTO term_docs (term, docs) VALUES (?, 0)", (held,)
+            )
+            await service.database.connection.execute(
+                "INSERT INTO title_terms (term, docs, generation) VALUES (?, 0, 0)", (held,)
+            )
+    assert await postgres.repository.is_cold_load(len(listed))
+    for service in stores:
+        await service.ingest(listed)
+    stored = await snapshot(postgres.database)
+    assert stored == await snapshot(reference.database)
+    assert next(docs for term, docs, _ in stored["terms"] if term == held) > 0
+    assert next(docs for term, docs in stored["words"] if term == held) > 0
 
 
 async def test_a_cold_load_that_would_store_a_paper_twice_fails_whole(
