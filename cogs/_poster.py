@@ -10,7 +10,7 @@ import discord
 
 from bot.client import PaperBot
 from bot.domain.digest import DigestMessage, parse_part
-from bot.services.alerts import RecipientUnreachable
+from bot.services.alerts import PartRefused, RecipientUnreachable
 from bot.services.digest import DestinationGone
 from cogs._render import message_embeds
 from cogs._views import save_menu
@@ -91,10 +91,18 @@ def refused_for_good(exc: discord.HTTPException) -> bool:
 def refusal_reason(exc: discord.HTTPException) -> str:
     """Why a post stopped, for /digest show and the admin's notice (shown cut at 200 characters),
     which go on to say that /digest resume posts it once that is fixed."""
-    said = " ".join(exc.text.split())[:80] or f"HTTP {exc.status}"
     if exc.code in AUTOMOD_BLOCKED:
-        return f"This server's AutoMod blocked the post ({said}): exempt the bot's role from that rule."
-    return f"Discord refused the post (error {exc.code}: {said})."
+        return f"This server's AutoMod blocked the post ({said(exc)}): exempt the bot's role from that rule."
+    return f"Discord refused the post ({refusal_words(exc)})."
+
+
+def said(exc: discord.HTTPException) -> str:
+    return " ".join(exc.text.split())[:80] or f"HTTP {exc.status}"
+
+
+def refusal_words(exc: discord.HTTPException) -> str:
+    """Discord's code and words, on one short line (logs, /digest show)."""
+    return f"error {exc.code}: {said(exc)}"
 
 
 class DiscordMessenger:
@@ -125,9 +133,26 @@ class DiscordMessenger:
     async def send(self, user_id: int, message: DigestMessage, *, nonce: str) -> int:
         try:
             async with asyncio.timeout(self.bot.settings.delivery.send_timeout_seconds):
-                return (await send_planned(await self._dm(user_id), message, nonce=nonce)).id
+                channel = await self._reach(user_id)
+                return (await send_planned(channel, message, nonce=nonce)).id
         except discord.Forbidden as exc:
             raise RecipientUnreachable("DMs closed" if exc.code == DMS_CLOSED else exc.text) from None
+        except discord.NotFound as exc:  # their DM channel is gone: about the member, not the part
+            raise RecipientUnreachable(refusal_words(exc)) from None
+        except discord.HTTPException as exc:
+            if not refused_for_good(exc):
+                raise  # a 5xx or rate limit passes: the batch stays open and is resumed
+            raise PartRefused(refusal_words(exc)) from None
+
+    async def _reach(self, user_id: int) -> discord.DMChannel:
+        """The member's DM channel; a refusal here is about the member (an unknown or deleted
+        account), never about the part, so it stops their alerts instead of dropping papers."""
+        try:
+            return await self._dm(user_id)
+        except discord.HTTPException as exc:
+            if not refused_for_good(exc):
+                raise
+            raise RecipientUnreachable(refusal_words(exc)) from None
 
 
 async def send_planned(

@@ -34,6 +34,18 @@ class RecipientUnreachable(PaperbotError):
     member comes back."""
 
 
+class PartRefused(RecipientUnreachable):
+    """Discord refused one part itself, for good (a 4xx but 403/401/408/429: an invalid form body,
+    an empty message): sent again it would be refused again. The member stays reachable (another
+    DM may go through), so only that part's papers are given up."""
+
+
+class _PartGivenUp(Exception):
+    def __init__(self, part: int, refusal: PartRefused) -> None:
+        super().__init__(str(refusal))
+        self.part = part
+
+
 class StopRequested(Exception):
     """The member removed a follow or paused alerts since the batch was opened: it goes no
     further (the part already on its way is still recorded)."""
@@ -50,7 +62,8 @@ class Messenger(Protocol):
         part number -> message id."""
 
     async def send(self, user_id: int, message: DigestMessage, *, nonce: str) -> int:
-        """Send one part; returns its message id. Raises RecipientUnreachable when refused.
+        """Send one part; returns its message id. Raises RecipientUnreachable when the member cannot
+        be reached, PartRefused when Discord refuses this part itself.
         ``nonce``: the same for the same part, so Discord keeps one message if it is sent twice."""
 
 
@@ -234,7 +247,10 @@ class AlertService:
                 raise _no_longer_ours(batch)
             if stop:
                 raise StopRequested(f"alert batch {batch.batch_id}: its member removed a follow or paused")
-            return await messenger.send(batch.user_id, message, nonce=alert_nonce(batch.batch_id, part))
+            try:
+                return await messenger.send(batch.user_id, message, nonce=alert_nonce(batch.batch_id, part))
+            except PartRefused as exc:
+                raise _PartGivenUp(part, exc) from None
 
         async def record(part: int, message_id: int) -> None:
             papers = [int(key) for key in batch.messages[part - 1].papers]
@@ -258,6 +274,8 @@ class AlertService:
             await send_remaining(
                 batch.messages, sent, send=send, record=record, find_sent=find_sent if resuming else None
             )
+        except _PartGivenUp as refused:
+            return await self._give_up_part(batch, refused, sent)
         except RecipientUnreachable as exc:
             # Any refusal (closed DMs, a block, missing access) holds until the member does
             # something: retried every poll, it would only pile up batches and refused requests.
@@ -278,6 +296,33 @@ class AlertService:
                 await self.repository.release_batch(batch.batch_id, self._clock(), owner=owner)
             raise
         await self._close(batch, unreachable=False)
+        return _delivered(batch, sent)
+
+    async def _give_up_part(self, batch: AlertBatch, refused: _PartGivenUp, sent: dict[int, int]) -> int:
+        """Part k refused for good: its papers are dropped, once, and the batch closed; the parts
+        after it (never sent) go back to the queue and out in the next poll's batch. Retried, the
+        part was refused on every poll with a traceback while the rest never went out."""
+        papers = [int(key) for key in batch.messages[refused.part - 1].papers]
+        async with self.database.transaction():
+            held = await self.repository.drop_refused(
+                batch.batch_id, papers, owner=self.lease.owner, lease_until=self.lease.until(self._clock())
+            )
+            if held:
+                await self.repository.hand_on_day(batch.batch_id)
+                await self.repository.close_batch(batch.batch_id, self._clock(), owner=self.lease.owner)
+        if not held:
+            log.warning("stopped sending: %s", _no_longer_ours(batch))
+        else:
+            log.warning(
+                "alerts for %s: Discord refused part %s of %s of alert batch %s for good (%s); "
+                "its %s papers are not sent, the rest goes out in the next batch",
+                batch.user_id,
+                refused.part,
+                len(batch.messages),
+                batch.batch_id,
+                refused,
+                len(papers),
+            )
         return _delivered(batch, sent)
 
     async def _stop_requested(self, batch: AlertBatch) -> bool:

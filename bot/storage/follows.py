@@ -314,6 +314,21 @@ class FollowRepository:
             )
         return True
 
+    async def drop_refused(
+        self, batch_id: int, paper_pks: Sequence[int], *, owner: str, lease_until: datetime
+    ) -> bool:
+        """Discord refused the part carrying ``paper_pks`` for good: those alerts are dropped (sent
+        again they would be refused again), under ``owner``'s lease; False when it lost the lease."""
+        if not await self.renew_batch(batch_id, owner=owner, lease_until=lease_until):
+            return False
+        for table in _LEDGERS:
+            await self._db.execute(
+                f"UPDATE {table} SET state = 'dropped' "
+                f"WHERE batch_id = ? AND state = 'sending' AND paper_pk IN ({self._db.dialect.ints()})",
+                (batch_id, json.dumps(list(paper_pks))),
+            )
+        return True
+
     async def renew_batch(self, batch_id: int, *, owner: str, lease_until: datetime) -> bool:
         return await batch_leases.renew(
             self._db, "alert_batches", batch_id, owner=owner, lease_until=lease_until
