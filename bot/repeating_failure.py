@@ -86,6 +86,10 @@ class RepeatingFailures:
                 reason,
             )
 
+    def failing(self, *, key: Hashable = None) -> bool:
+        """Whether the work of ``key`` failed last time (a spell is under way)."""
+        return key in self._spells
+
     def succeeded(self, what: str, *, key: Hashable = None) -> None:
         """``what`` worked: if it had been failing, say that the failure cleared."""
         spell = self._spells.pop(key, None)

@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.client import PaperBot, respond
 from bot.domain.schedule import WEEKDAYS, DigestConfig, timezone_choices
 from bot.errors import InvalidInput
+from bot.repeating_failure import RepeatingFailures
 from bot.scheduler import DigestScheduler
 from bot.services.digest import MAX_PAPERS_LIMIT, PostOutcome
 from cogs import _render
@@ -36,6 +37,7 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             post_due=self.post_due, tick=timedelta(seconds=bot.settings.digest.tick_seconds)
         )
         self._caught_up = False
+        self._failing = RepeatingFailures(log)
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -77,8 +79,15 @@ class Digest(commands.GroupCog, group_name="digest", group_description="This ser
             )
             if outcome.state == "failed":
                 self.scheduler.remove(outcome.guild_id, outcome.channel_id)
+        if self.service.store_failing:  # said once by the tick; the notices would fail the same way
+            return outcomes
         # Periods not posted (downtime, a channel lost): their admins are told, once, grouped.
-        await self.bot.services.digest_notices.deliver(self.messenger, self.poster, self._server_name)
+        try:
+            await self.bot.services.digest_notices.deliver(self.messenger, self.poster, self._server_name)
+        except Exception as exc:  # the store down: one line a spell, not apscheduler's traceback a tick
+            self._failing.failed("telling admins of missed digest days", exc)
+            return outcomes
+        self._failing.succeeded("telling admins of missed digest days")
         self.bot.health.ticked()  # only a pass that finished counts: a stuck one goes stale
         return outcomes
 

@@ -19,7 +19,7 @@ from bot.domain.alerts import AlertItem, alert_marker, plan_alert
 from bot.domain.delivery import alert_nonce
 from bot.domain.digest import DigestMessage, messages_from_data, messages_to_data
 from bot.domain.schedule import local_date, wall_clock
-from bot.errors import PaperbotError
+from bot.errors import PaperbotError, StorageUnavailable
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.papers import utcnow
 from bot.storage.connection import Store
@@ -131,6 +131,8 @@ class AlertService:
         open for the next poll and never holds up the other members' alerts."""
         try:
             return await self._deliver(messenger, batch, resuming=resuming)
+        except StorageUnavailable:
+            raise  # the store is down for every member: the poll stops, and its job says so once
         except Exception:
             log.exception("alerts for %s interrupted; resumed on the next poll", batch.user_id)
             return 0

@@ -677,6 +677,11 @@ class DigestService:
 
     # ---- posting -------------------------------------------------------------------------------
 
+    @property
+    def store_failing(self) -> bool:
+        """The last tick could not read which digests are due (the store down): already said once."""
+        return self._failing.failing(key=_DUE_LOOKUP)
+
     async def run_due(self, poster: Poster) -> list[PostOutcome]:
         """Post every digest whose time has come (within the grace window) and is not posted yet.
 

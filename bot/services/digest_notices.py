@@ -29,6 +29,7 @@ from bot.domain.delivery import notice_nonce
 from bot.domain.digest import DigestMessage, messages_from_data, messages_to_data
 from bot.domain.missed_notices import MissedNotice, notices_marker, plan_notices
 from bot.domain.schedule import LedgerKey
+from bot.errors import StorageUnavailable
 from bot.services.alerts import RecipientUnreachable
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.digest import DestinationGone
@@ -205,6 +206,8 @@ class DigestNotices:
         except DestinationGone as exc:
             log.info("missed-digest notice #%s not said in the channel yet (%s)", batch.batch_id, exc)
             await self._release(batch, self._clock() + CHANNEL_WAIT, counted=False)
+        except StorageUnavailable:
+            raise  # the store is down for every notice: the run stops, and its job says so once
         except Exception as exc:
             # 5xx, timeout: it may have arrived; the retry reads the destination first.
             log.warning(

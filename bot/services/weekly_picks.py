@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from bot.domain.delivery import PicksState, picks_nonce
 from bot.domain.digest import DigestMessage, messages_from_data, messages_to_data
 from bot.domain.picks import picks_marker, plan_weekly_picks
+from bot.errors import StorageUnavailable
 from bot.services.alerts import Messenger, RecipientUnreachable
 from bot.services.delivery import Lease, LeaseLost, new_instance_id, send_remaining
 from bot.services.library import LibraryService, iso_week
@@ -116,6 +117,8 @@ class WeeklyPicks:
         """One member's DM; its failure never holds up the other members' DMs."""
         try:
             return await self._deliver(messenger, send, resuming=resuming)
+        except StorageUnavailable:
+            raise  # the store is down for every member: the run stops, and its job says so once
         except Exception:
             log.exception("weekly picks for %s interrupted; tried again later", send.user_id)
             return 0

@@ -64,6 +64,35 @@ _MIGRATION_LOCK = 7_123_560_001
 SESSION_SETTINGS = {"jit": "off"}
 
 
+async def _connected_pool(url: str, size: int) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(url, min_size=0, max_size=size, server_settings=SESSION_SETTINGS)
+    try:
+        async with pool.acquire():
+            pass
+    except BaseException:
+        pool.terminate()
+        raise
+    return pool
+
+
+# The server ended the session (a restart, pg_terminate_backend, a crash) or the socket closed.
+_SESSION_ENDED = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+def _session_ended(exc: Exception, connection: asyncpg.Connection) -> bool:
+    """Whether ``exc`` is the session ending under a statement (said as the store being unreachable);
+    a client-side InterfaceError on a live connection is a bug to see, not an outage."""
+    if isinstance(exc, _SESSION_ENDED):
+        return True
+    return isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError)) and connection.is_closed()
+
+
 def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
@@ -248,10 +277,12 @@ class PostgresDatabase:
         """Connect and migrate to the newest schema (ForeignDatabase for another program's database);
         ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema."""
         pool_size = max(4, readers + 3)
+        # No floor of connections kept open: while the server is down, asyncpg's pool restoring one
+        # logs a WARNING with a traceback every retry (1 s, 2 s, ... 60 s), beside the jobs' one
+        # line. Each use opens what it needs; the first one here, at once, so a wrong URL or a
+        # server that is not there is said now, not by the first job.
         try:
-            pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=pool_size, server_settings=SESSION_SETTINGS
-            )
+            pool = await _connected_pool(url, pool_size)
         except (asyncpg.ClientConfigurationError, *REFUSED_SETTINGS) as exc:
             raise StoreMisconfigured(
                 f"the database URL {redacted(url)} is refused: {exc}. {MISCONFIGURED}"
@@ -313,11 +344,32 @@ class PostgresDatabase:
         if current is not None and current[0] is self:
             yield current[1]
             return
+        connection_context = self._pool.acquire()
+        connection = await self._connected(connection_context)
         try:
-            async with self._pool.acquire() as connection:
-                yield connection
-        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
+            yield connection
+        except Exception as exc:
+            if _session_ended(exc, connection):
+                raise StorageUnavailable(UNREACHABLE) from exc
+            raise
+        finally:
+            await connection_context.__aexit__(None, None, None)
+
+    async def _connected(self, connection_context: Any) -> asyncpg.Connection:
+        """A pooled connection; the pool opens a new one for a connection it found ended (the
+        server restarted), and whatever stops it from connecting now (refused, starting up,
+        not accepting connections, full) is the store being unavailable, said the same way by every
+        job: each raw reason (3 in one restart) made a job's failure spell log a line of its own."""
+        try:
+            connection: asyncpg.Connection = await connection_context.__aenter__()
+        except asyncpg.TooManyConnectionsError as exc:
+            raise StorageUnavailable(
+                f"The database server refuses more connections ({exc}): each paperbot process holds "
+                f"up to {self.reader_count}. Nothing was saved; try again shortly."
+            ) from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
             raise StorageUnavailable(UNREACHABLE) from exc
+        return connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgRoutedConnection]:
@@ -326,11 +378,8 @@ class PostgresDatabase:
         current = _in_transaction.get()
         if current is not None and current[0] is self:
             raise RuntimeError("transactions do not nest: one use case, one transaction")
-        try:
-            connection_context = self._pool.acquire()
-            connection = await connection_context.__aenter__()
-        except OSError as exc:
-            raise StorageUnavailable(UNREACHABLE) from exc
+        connection_context = self._pool.acquire()
+        connection = await self._connected(connection_context)
         self._open_transactions += 1
         token = _in_transaction.set((self, connection))
         try:
@@ -339,7 +388,13 @@ class PostgresDatabase:
             try:
                 yield self.connection
             except BaseException:
-                await transaction.rollback()
+                try:
+                    await transaction.rollback()
+                except Exception:
+                    if not connection.is_closed():
+                        raise
+                    # The connection ended (and its transaction with it): the failure is why,
+                    # not "cannot call Transaction.rollback(): the underlying connection is closed".
                 raise
             else:
                 # Only while marked unwritable: whether this transaction wrote (it has a
@@ -358,8 +413,10 @@ class PostgresDatabase:
             full = DiskFull()
             self.writes.refused(str(full))
             raise full from exc
-        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as exc:
-            raise StorageUnavailable(UNREACHABLE) from exc
+        except Exception as exc:
+            if _session_ended(exc, connection):
+                raise StorageUnavailable(UNREACHABLE) from exc
+            raise
         finally:
             _in_transaction.reset(token)
             self._open_transactions -= 1
