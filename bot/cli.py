@@ -155,15 +155,20 @@ def _run(job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False) 
 
 
 def _token_refusal(exc: BaseException) -> str | None:
-    """How Discord refused the bot's token, if that is what ``exc`` is: a 401 at login (discord.py's
-    LoginFailure), or the gateway closing with 4004 (a token reset between login and IDENTIFY)."""
+    """How Discord refused the bot's token, if that is what ``exc`` (or what it wraps: a cog that
+    failed to load) is: a 401 at login (discord.py's LoginFailure) or on any call after it (the
+    token reset between login and setup_hook: discord.py's plain HTTPException), or the gateway
+    closing with 4004 (a token reset between login and IDENTIFY)."""
     # discord.py imported only here, where a token was used.
-    from discord import ConnectionClosed, LoginFailure
+    from discord import ConnectionClosed, HTTPException, LoginFailure
 
-    if isinstance(exc, LoginFailure):
-        return "401 Unauthorized"
-    if isinstance(exc, ConnectionClosed) and exc.code == GATEWAY_AUTHENTICATION_FAILED:
-        return "gateway close 4004 Authentication failed"
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, LoginFailure) or (isinstance(seen, HTTPException) and seen.status == 401):
+            return "401 Unauthorized"
+        if isinstance(seen, ConnectionClosed) and seen.code == GATEWAY_AUTHENTICATION_FAILED:
+            return "gateway close 4004 Authentication failed"
+        seen = seen.__cause__
     return None
 
 

@@ -249,6 +249,26 @@ async def test_a_token_refused_after_login_is_one_line_and_exit_2_not_a_retry_lo
     assert "Traceback" not in said and emulator.token not in stdout + said
 
 
+@pytest.mark.parametrize("command", ["run", "sync"])
+async def test_a_token_reset_between_login_and_setup_is_one_line_and_exit_2(
+    tmp_path: Path, command: str
+) -> None:
+    """The token is reset in the moment after discord.py's login read the bot's user: its next call
+    (the application, before setup_hook) is refused 401, an HTTPException that was a traceback and
+    exit 1 (a restart loop under systemd), not the invalid token's one line."""
+    emulator = await DiscordEmulator().start()
+    refused = emulator.inject("GET", "/oauth2/applications/@me", status=401, times=None)
+    try:
+        returncode, stdout, said = await against(emulator, tmp_path, command)
+    finally:
+        await emulator.stop()
+    assert returncode == 2, said
+    assert refused.hits == 1 and not emulator.connected
+    [error] = [line for line in said.splitlines() if line.startswith("error: ")]
+    assert "Discord refused the token in DISCORD_TOKEN (401 Unauthorized)" in error
+    assert "Traceback" not in said and emulator.token not in stdout + said
+
+
 async def test_a_token_reset_between_login_and_identify_is_one_line_and_exit_2(tmp_path: Path) -> None:
     """The gateway closes with 4004 (Authentication failed): discord.py raises ConnectionClosed,
     which was a traceback and exit 1 (a restart loop under systemd)."""
