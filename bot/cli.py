@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -42,7 +43,7 @@ from bot.settings import DEFAULT_DB, ConfigError, Settings, load_settings, postg
 from bot.sources.files import FileTooLarge, read_papers_file
 from bot.sources.http import FetchError
 from bot.storage.database import Database, ForeignDatabase, SchemaTooNew, StoreMissing, bundled_migrations
-from bot.storage.folder_claim import FolderClaim, claim_exclusively
+from bot.storage.folder_claim import FolderClaim, Holder, claim_exclusively, holders
 from bot.storage.papers import UpsertCounts
 from bot.storage.postgres import PostgresDatabase, redacted
 from bot.storage.transfer import CopyFailed, CopyNotVerified, TableCopy, TargetInUse, copy_store
@@ -916,10 +917,20 @@ def migrate_store(
     # Held while copying: a bot starting meanwhile waits, so the copy is the store as it stays.
     claim = claim_exclusively(source.absolute().parent) if source.is_file() else None
     if source.is_file() and claim is None and not while_running:
+        folder = source.absolute().parent
+        present = holders(folder)
+        copying = [h for h in present if h.exclusive]
+        if copying:  # another migrate-store (or a restore): named, not "a running bot or command"
+            doing = _EXCLUSIVE_WORK.get(_paperbot_command(copying[0].argv) or "", "holds")
+            named = _holder_named(copying[0])
+            fail(f"{source} is in use: {named} {doing} a store in {folder} now. {_WAIT_FOR_IT}", 2)
+        using = (
+            ", ".join(_holder_named(h) for h in present) or "a paperbot process (a running bot or command)"
+        )
         fail(
-            f"{source} is in use: a paperbot process (a running bot or command) uses a store in "
-            f"{source.absolute().parent}. Stop it and run migrate-store again, or pass --while-running "
-            "to copy a snapshot of this moment (a later run carries over what it writes meanwhile).",
+            f"{source} is in use: {using} uses a store in {folder}. Stop it and run migrate-store "
+            "again, or pass --while-running to copy a snapshot of this moment (a later run carries "
+            "over what it writes meanwhile).",
             2,
         )
     try:
@@ -930,6 +941,30 @@ def migrate_store(
             claim.release()
     _report_copy(results)
     say(f"{redacted(target)} now holds exactly the data of {source}: every table's digest matches.")
+
+
+_EXCLUSIVE_WORK = {"migrate-store": "is copying", "restore": "is restoring"}
+_WAIT_FOR_IT = "Wait until it has finished, then run migrate-store again (it carries over any change)."
+
+
+def _holder_named(holder: Holder) -> str:
+    """A process in the way, by the paperbot command it runs (never its arguments: a --to URL can
+    carry a password) and its pid on this machine."""
+    command = _paperbot_command(holder.argv)
+    where = f"pid {holder.pid} on {socket.gethostname()}"
+    if command == "migrate-store":
+        return f"another `paperbot migrate-store` ({where})"
+    if command in ("run", "start"):
+        return f"a running bot (`paperbot {command}`, {where})"
+    return f"`paperbot {command}` ({where})" if command else f"a paperbot process ({where})"
+
+
+def _paperbot_command(argv: tuple[str, ...]) -> str | None:
+    names = {
+        c.name or (c.callback.__name__.replace("_", "-") if c.callback else "")
+        for c in app.registered_commands
+    }
+    return next((arg for arg in argv if arg in names), None)
 
 
 async def _migrate(

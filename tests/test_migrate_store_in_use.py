@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
 import sqlite3
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot import cli
 from bot.storage.database import Database
-from bot.storage.folder_claim import claim_for_use
+from bot.storage.folder_claim import claim_for_use, holders
 from bot.storage.leases import LeaseRepository
-from bot.storage.postgres import PostgresDatabase
+from bot.storage.postgres import MIGRATION_LOCK, PostgresDatabase
 from bot.storage.shard_claims import ShardClaimRepository
 from bot.storage.transfer import Progress, TableCopy, copy_store
 from tests.migrate_store_fixtures import postgres_server, postgres_url, run, sqlite_store, whole_store
@@ -147,3 +151,52 @@ def test_a_bot_starting_during_the_copy_waits_for_it(
     assert run("migrate-store", "--from", str(sqlite_store), "--to", postgres_url)[0] == 0
     assert seen == [True]  # it would have waited
     asyncio.run(claim_for_use(sqlite_store)).release()  # and starts once it is done (no wait here)
+
+
+async def _paperbot(*args: str) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def _until(condition: Callable[[], bool], process: asyncio.subprocess.Process) -> None:
+    """Until ``condition`` holds (the first migrate-store reached it), while ``process`` still runs."""
+    async with asyncio.timeout(60):
+        while not condition():
+            assert process.returncode is None, await process.communicate()
+            await asyncio.sleep(0.05)
+
+
+async def _two_migrate_stores_at_once(source: Path, url: str) -> tuple[int, int, str, int]:
+    """The first is held while copying (the target's migration lock is taken elsewhere), the second
+    starts then: its exit code and words, and the first's pid and exit code once let go."""
+    blocker = await asyncpg.connect(url)
+    try:
+        await blocker.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        first = await _paperbot("migrate-store", "--from", str(source), "--to", url)
+        await _until(lambda: any(h.pid == first.pid and h.exclusive for h in holders(source.parent)), first)
+        second = await _paperbot("migrate-store", "--from", str(source), "--to", url)
+        out, err = await asyncio.wait_for(second.communicate(), 60)
+        assert second.returncode is not None
+    finally:
+        await blocker.close()  # its session's advisory lock goes with it
+    await asyncio.wait_for(first.communicate(), 120)
+    assert first.returncode is not None
+    return second.returncode, (out + err).decode(), first.pid, first.returncode
+
+
+def test_a_second_migrate_store_is_refused_naming_the_one_copying(
+    sqlite_store: Path, postgres_url: str
+) -> None:
+    """It said "a paperbot process (a running bot or command) uses a store": the operator looked for
+    a bot to stop, and --while-running (which it suggested) would have copied beside the first."""
+    code, said, first_pid, first_code = asyncio.run(_two_migrate_stores_at_once(sqlite_store, postgres_url))
+    assert code == 2, said
+    assert (
+        f"{sqlite_store} is in use: another `paperbot migrate-store` (pid {first_pid} on "
+        f"{socket.gethostname()}) is copying a store in {sqlite_store.parent} now. Wait until it has finished"
+    ) in " ".join(said.split())
+    assert "running bot" not in said and "--while-running" not in said and "Traceback" not in said
+    assert first_code == 0  # the first went on and finished

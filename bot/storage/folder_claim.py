@@ -20,6 +20,7 @@ import asyncio
 import fcntl
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -81,3 +82,43 @@ def claim_exclusively(folder: Path) -> FolderClaim | None:
         os.close(descriptor)
         return FolderClaim(None)
     return FolderClaim(descriptor)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A process holding a claim on a folder: ``exclusive`` (a restore or migrate-store) or shared
+    (a process using a store there); ``argv``: its command line, when this user may read it."""
+
+    pid: int
+    exclusive: bool
+    argv: tuple[str, ...]
+
+
+def holders(folder: Path, *, locks: Path = Path("/proc/locks")) -> list[Holder]:
+    """Who holds a claim on ``folder``, as the kernel lists flocks (Linux's /proc/locks, where a
+    process of this machine and pid namespace is named by its pid): empty where that list cannot be
+    read or names nobody, so a refusal can say who is in the way when it can be known."""
+    try:
+        stat = folder.stat()
+        listed = locks.read_text("ascii", errors="replace").splitlines()
+    except OSError:
+        return []
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    found: dict[int, Holder] = {}
+    for line in listed:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 2839 fe:00:2738706 0 EOF"; a waiter's has "->" after the id.
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[5] != device:
+            continue
+        pid = int(fields[4]) if fields[4].isdigit() else 0
+        if pid > 0 and pid != os.getpid():
+            found[pid] = Holder(pid, fields[3] == "WRITE", _argv(pid))
+    return sorted(found.values(), key=lambda holder: holder.pid)
+
+
+def _argv(pid: int) -> tuple[str, ...]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ()
+    return tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)

@@ -56,7 +56,7 @@ WARMED: tuple[tuple[str, bool], ...] = (
 TOAST_OF = "papers"
 CHUNK_BLOCKS = 1_024  # 8 MiB a statement at the default block size
 BUFFER_SHARE = 0.5  # of shared_buffers, filled by pg_prewarm before it reads into the OS cache only
-WARM_LOCK = 7_123_560_002  # _MIGRATION_LOCK's neighbour (bot/storage/postgres.py)
+WARM_LOCK = 7_123_560_002  # MIGRATION_LOCK's neighbour (bot/storage/postgres.py)
 CLOSE_SECONDS = 10.0  # then the connection is dropped without waiting for the server's answer
 APPLICATION_NAME = "paperbot store warm-up"  # what pg_stat_activity shows for the reading connection
 

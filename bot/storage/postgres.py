@@ -57,7 +57,7 @@ REFUSED_SETTINGS = (
 )
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\?(\d+)?")
 # Taken by the transaction that migrates, so processes starting together migrate once.
-_MIGRATION_LOCK = 7_123_560_001
+MIGRATION_LOCK = 7_123_560_001
 # Settings of paperbot's own sessions, whatever the server's defaults. JIT compiles a statement
 # whose estimated cost passes jit_above_cost (a search over a million papers does) before running
 # it, tens of milliseconds each time, more than the statement itself takes once compiled.
@@ -445,7 +445,7 @@ class PostgresDatabase:
             current = _in_transaction.get()
             assert current is not None
             connection = current[1]
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
             version = await self.schema_version()
             if version == 0:
                 await self._refuse_foreign(connection)
