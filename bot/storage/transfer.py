@@ -81,7 +81,11 @@ class CopyNotVerified(RuntimeError):
         self.results = results
 
 
-Progress = Callable[[str, int, int], None]  # table, rows read, rows in table
+# What is done: (a table, its rows read of its rows) while reading; then (WRITING, rows written of
+# all rows) and (CHECKING, rows checked of all rows), a table's rows counted once its statements end.
+Progress = Callable[[str, int, int], None]
+WRITING = "writing the changes"
+CHECKING = "checking the copy"
 Clock = Callable[[], datetime]
 
 
@@ -133,12 +137,21 @@ async def _copy(
             staged.append(
                 await _stage(reader, connection, shape, f"paperbot_copy_{index}", counts[table], progress)
             )
-        removed = {s.shape.table: await _remove_gone(connection, s) for s in reversed(staged)}
+        # A table's statements are one each (no row-by-row count): each phase moves on by a table's
+        # rows as its statements end, so a 1M-paper move shows where it is after the read too.
+        weights = {s.shape.table: max(1, s.source_rows) for s in staged}
+        writing = _Phase(WRITING, 2 * sum(weights.values()), progress)
+        removed = {}
+        for s in reversed(staged):
+            removed[s.shape.table] = await _remove_gone(connection, s)
+            writing.advance(weights[s.shape.table])
         written = {}
         for s in staged:
             await make_room(connection, s.shape, s.stage)  # rows that swapped a unique value
             written[s.shape.table] = await _upsert(connection, s)
+            writing.advance(weights[s.shape.table])
         await _advance_identities(reader, connection, order)
+        checking = _Phase(CHECKING, sum(weights.values()), progress)
         results = []
         for s in staged:
             target_digest, target_rows = await _target_digest(connection, s.shape)
@@ -162,9 +175,22 @@ async def _copy(
                     wrong_search,
                 )
             )
+            checking.advance(weights[s.shape.table])
         if not all(result.verified for result in results):
             raise CopyNotVerified(results)  # rolls the transaction back
         return results
+
+
+class _Phase:
+    """One phase's progress: shown at 0 when it starts, then moved on as its parts end."""
+
+    def __init__(self, name: str, total: int, progress: Progress) -> None:
+        self.name, self.total, self._progress, self.done = name, total, progress, 0
+        progress(name, 0, total)
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+        self._progress(self.name, self.done, self.total)
 
 
 @asynccontextmanager
