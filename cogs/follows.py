@@ -15,6 +15,7 @@ from bot.domain.layout import plural, text_pages, truncate
 from bot.domain.people import MAX_NAME_CHARS, PersonKind
 from bot.domain.schedule import timezone_choices
 from bot.repeating_failure import RepeatingFailures
+from bot.services.follows import chosen_follow
 from cogs import _render
 from cogs._poster import DiscordMessenger
 from cogs._views import paged
@@ -193,7 +194,7 @@ class Follows(
         self, interaction: discord.Interaction[PaperBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return [
-            app_commands.Choice(name=_render.choice_name(label), value=str(f.id))
+            app_commands.Choice(name=_render.choice_name(label), value=chosen_follow(f.id))
             for f, label in await self.service.choices(interaction.user.id, current)
         ]
 

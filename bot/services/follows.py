@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,15 @@ RECENT_DAYS = 7
 # Appended to a keyword's canonical form for "code:yes" follows: it never occurs in a canonical
 # query (those hold folded words, quotes, parentheses, AND/OR and "-"), so both can coexist.
 CODE_ONLY = " +code"
+# What /follow remove's autocomplete sends for a follow: its id behind an unclosed quote, a form
+# no keyword can take (parse_keyword refuses it), so text a member types is always a keyword, a
+# year such as 2024 included (typed digits were read as a follow id first).
+_CHOSEN_FOLLOW = re.compile(r'"follow #(\d+)')
+
+
+def chosen_follow(follow_id: int) -> str:
+    """The autocomplete's value for a follow (see _CHOSEN_FOLLOW)."""
+    return f'"follow #{follow_id}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +142,8 @@ class FollowService:
         return follow_id
 
     async def remove(self, user_id: int, reference: str) -> str:
-        """Remove by follow id (what autocomplete sends) or by the keyword itself."""
+        """Remove the follow autocomplete chose (``chosen_follow``) or the one typed (its keyword, or
+        an author's or organisation's label)."""
         if not reference.strip():
             raise InvalidInput("Give the keyword to stop following (start typing to see yours).")
         follows = await self.repository.follows(user_id)
@@ -395,10 +406,9 @@ def person_of(follow: StoredFollow) -> PersonFollow | None:
 
 def _find(follows: Sequence[StoredFollow], reference: str) -> StoredFollow | None:
     reference = reference.strip()
-    if reference.isdigit():
-        for follow in follows:
-            if follow.id == int(reference):
-                return follow
+    chosen = _CHOSEN_FOLLOW.fullmatch(reference)
+    if chosen is not None:
+        return next((follow for follow in follows if follow.id == int(chosen[1])), None)
     try:
         key = parse_keyword(reference).key
     except InvalidInput:

@@ -269,3 +269,27 @@ async def test_any_refused_dm_stops_the_retries_until_the_member_returns(
     await alice.slash(channel, "follow list")
     await cog(env).deliver_alerts()
     assert len(dms(alice)) == 1 and "Video Diffusion" in dm_text(dms(alice)[0])
+
+
+async def test_a_keyword_of_digits_typed_in_follow_remove_is_that_keyword_not_a_follow_id(
+    world: Any, services: Services
+) -> None:
+    """/follow remove keyword:2024 typed by hand removed whichever of the member's follows had the
+    id 2024 (digits were read as the id autocomplete sends), and kept following "2024"."""
+    _, channel, alice, _ = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    [diffusion] = await services.repositories.follows.follows(alice.user.id)
+    year = str(diffusion.id)  # a year-like keyword that is also the id of another of their follows
+    await alice.slash(channel, "follow add", keyword=year)
+
+    removed = await alice.slash(channel, "follow remove", keyword=year)
+    assert removed.ephemeral and removed.response.content == f"You no longer follow “{year}”."
+    assert [f.keyword for f in await services.repositories.follows.follows(alice.user.id)] == ["diffusion"]
+
+    # Picked from the autocomplete, a follow is removed by what the member chose, whatever its text.
+    await alice.slash(channel, "follow add", keyword=year)
+    choices = await alice.autocomplete(channel, "follow remove", "keyword", "")
+    assert [c["name"] for c in choices] == ["diffusion", year]
+    removed = await alice.slash(channel, "follow remove", keyword=choices[0]["value"])
+    assert removed.response.content == "You no longer follow “diffusion”."
+    assert [f.keyword for f in await services.repositories.follows.follows(alice.user.id)] == [year]
