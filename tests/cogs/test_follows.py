@@ -293,3 +293,24 @@ async def test_a_keyword_of_digits_typed_in_follow_remove_is_that_keyword_not_a_
     removed = await alice.slash(channel, "follow remove", keyword=choices[0]["value"])
     assert removed.response.content == "You no longer follow “diffusion”."
     assert [f.keyword for f in await services.repositories.follows.follows(alice.user.id)] == [year]
+
+
+async def test_a_keyword_mixing_scripts_with_look_alikes_is_refused_naming_them(
+    world: Any, services: Services
+) -> None:
+    """`раper` (Cyrillic р and а) was accepted and never matched: papers spell "paper" in Latin.
+    A keyword in one script (Russian, Greek) and a mix without look-alikes (μP) are followed."""
+    env, channel, alice, _ = world
+    refused = await alice.slash(channel, "follow add", keyword="раper")
+    assert refused.ephemeral
+    said = refused.response.content
+    assert "mixes Latin letters with look-alikes" in said
+    assert "р (U+0440 CYRILLIC SMALL LETTER ER)" in said and "а (U+0430 CYRILLIC SMALL LETTER A)" in said
+    assert await services.repositories.follows.follows(alice.user.id) == []
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+    for keyword in ("трансформер", "διάχυση", "μP scaling", "paper"):
+        added = await alice.slash(channel, "follow add", keyword=keyword)
+        assert f"Following “{keyword}”" in added.response.content, added.response.content
+    followed = [f.keyword for f in await services.repositories.follows.follows(alice.user.id)]
+    assert followed == ["трансформер", "διάχυση", "μP scaling", "paper"]
