@@ -140,6 +140,11 @@ class Rest(World):
             self.unknown_routes.append(f"{request.method} {path}")
             log.warning("emulator: unknown route %s %s", request.method, path)
             return error_response(404, "404: Not Found")
+        refusal = self._not_this_application(parts)
+        if refusal is not None:
+            status, message, code = refusal
+            self.rejections.append((f"{request.method} {path}", [("application_id", message)]))
+            return error_response(status, message, code)
         files: list[Upload] = body.pop(FILES, []) if isinstance(body, dict) else []
         if sum(len(upload.data) for upload in files) > ATTACHMENT_BYTES:
             self.rejections.append((f"{request.method} {path}", [("files", "Request entity too large")]))
@@ -155,6 +160,17 @@ class Rest(World):
             body[ATTACHED] = self._store_files(files)
         response: web.StreamResponse = await handler(self, request, parts, body)
         return response
+
+    def _not_this_application(self, parts: list[str]) -> tuple[int, str, int] | None:
+        """Discord's answer to another application's id in a route (a bot's token acts only for its
+        own application): its commands are 403 20012, its interactions' webhooks unknown (10015)."""
+        if len(parts) < 2 or parts[0] not in ("applications", "webhooks") or parts[1] == "@me":
+            return None
+        if parts[1] == str(self.application_id):
+            return None
+        if parts[0] == "webhooks":
+            return 404, "Unknown Webhook", 10015
+        return 403, "You are not authorized to perform this action on this application", 20012
 
     def _problems(self, method: str, shape: tuple[str, ...], parts: list[str], body: Any) -> Problems:
         """What Discord would refuse in this request's body (its limits are the spec)."""

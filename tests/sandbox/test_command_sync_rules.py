@@ -96,3 +96,40 @@ def test_an_id_that_is_not_a_whole_number_is_named(text: str) -> None:
         "@original",
     )
     assert problems == ([] if expected else [("channel_id", f'Value "{text}" is not snowflake.')])
+
+
+OTHER_APPLICATION = 1456074443980800999  # a well-formed id that is not the bot's application
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/applications/{OTHER_APPLICATION}/commands",
+        f"/applications/{OTHER_APPLICATION}/guilds/{{guild}}/commands",
+    ],
+)
+@pytest.mark.parametrize("method", ["PUT", "GET"])
+async def test_another_applications_commands_are_not_the_bots_to_touch(
+    emu: DiscordEmulator, method: str, path: str
+) -> None:
+    """As Discord: the bot's token acts for its own application only (403, 20012)."""
+    guild = emu.create_guild("lab")
+    status, body = await call(emu, method, path.format(guild=guild.id), COMMANDS)
+    assert (status, body["code"]) == (403, 20012)
+    assert emu.global_commands == [] and emu.guild_commands == {}
+    assert [r[1][0][0] for r in emu.rejections] == ["application_id"]
+
+
+async def test_an_interaction_token_under_another_applications_id_is_an_unknown_webhook(
+    emu: DiscordEmulator,
+) -> None:
+    """A follow-up is the application's webhook: the interaction's own token under another id is
+    unknown to Discord, and nothing is posted."""
+    guild = emu.create_guild("lab")
+    channel = emu.create_channel(guild, "papers")
+    record = emu._interaction(2, emu.add_member(guild, "alice"), channel, {"name": "papers"})
+    status, body = await call(emu, "POST", f"/webhooks/{OTHER_APPLICATION}/{record.token}", {"content": "hi"})
+    assert (status, body["code"]) == (404, 10015)
+    assert record.followups == []
+    status, _ = await call(emu, "POST", f"/webhooks/{emu.application_id}/{record.token}", {"content": "hi"})
+    assert status == 200 and len(record.followups) == 1
