@@ -7,7 +7,7 @@
  * or an ASCII text split as bot.domain.text.words splits one (letters and digits, lower-cased).
  * Returns the tsvector text, or None where the merged form needs what this does not do (an empty
  * word, a quote or a backslash to escape, a zero byte, a position past 16383, a text that is not
- * ASCII): the caller then builds the document in Python. vector(...) takes the same and returns
+ * ASCII, a vector past tsvector's 1,048,575 bytes): the caller then builds the document in Python. vector(...) takes the same and returns
  * the same vector as tsvectorsend's bytes, for COPY's binary format.
  */
 #define PY_SSIZE_T_CLEAN
@@ -20,6 +20,9 @@
 #define MAX_POSITION 16383
 #define MAX_LEXEME_BYTES 2046
 #define MAX_POSITIONS 256
+/* A vector holds at most 1,048,575 bytes of lexemes and positions (MAXSTRPOS). Past it the server
+ * leaves out lexemes (migration 0042's paperbot_document): this returns None for it to build. */
+#define MAX_VECTOR_BYTES 1048575
 
 typedef struct {
     uint64_t prefix; /* the first 8 bytes, big-endian, zero-padded: most orders are decided here */
@@ -278,6 +281,28 @@ sent(const Token *tokens, Py_ssize_t count)
     return result;
 }
 
+/* Whether the sorted tokens' vector is within MAX_VECTOR_BYTES, each lexeme counted as its bytes,
+ * an alignment byte, its count of positions and its positions (at most 256): the bound
+ * pg_document.lexeme_cost and paperbot_document count. */
+static int
+fits(const Token *tokens, Py_ssize_t count)
+{
+    size_t total = 0;
+    Py_ssize_t i = 0;
+    while (i < count) {
+        const Token *word = &tokens[i];
+        size_t positions = 0;
+        for (; i < count && tokens[i].size == word->size &&
+               memcmp(tokens[i].text, word->text, (size_t)word->size) == 0;
+             i++)
+            positions++;
+        total += (size_t)word->size + 3 + 2 * (positions < MAX_POSITIONS ? positions : MAX_POSITIONS);
+        if (total > MAX_VECTOR_BYTES)
+            return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 built(PyObject *const *args, Py_ssize_t nargs, int binary)
 {
@@ -333,7 +358,10 @@ built(PyObject *const *args, Py_ssize_t nargs, int binary)
         } else {
             sort_tokens(tokens, spare, count);
             PyMem_Free(spare);
-            result = binary ? sent(tokens, count) : written(tokens, count);
+            if (!fits(tokens, count))
+                result = Py_NewRef(Py_None);
+            else
+                result = binary ? sent(tokens, count) : written(tokens, count);
         }
     } else if (done == 0) {
         result = Py_NewRef(Py_None);

@@ -106,9 +106,9 @@ def copy_rows(
     ``search``), the search vector in binary (``paper_vector``), each made when the stream asks
     for it, so this process makes paper k+1's row while the server stores paper k's; each paper's
     title words are added to ``title_counts`` as its row is made (complete once the stream is).
-    A paper with no binary vector (past position 16383, where only the server's own reading of
-    its document says which weight a capped position keeps) is not streamed: its row, with the
-    document's text, goes to ``left_out``, to be inserted with it after the stream."""
+    A paper with no binary vector (past position 16383 or tsvector's size, where migration 0042's
+    document is written as text) is not streamed: its row, with the document's text, goes to
+    ``left_out``, to be inserted with it after the stream."""
     for pk, paper in zip(pks, papers, strict=True):
         title_counts.update(title_terms(paper))
         vector = paper_vector(paper)

@@ -6,9 +6,9 @@ The server reads it into the vector it made of the one-lexeme-a-position text be
 stored bytes: tests/storage/test_pg_document.py), in about a fifth less of its CPU: it parses each
 word once and has no positions to gather. Built by a small C function (``_pg_document``, compiled
 by ``make``; about a tenth of the Python's cost) where it is there, else by ``merged_document``
-below, which gives the same text; where neither can (a position past 16383, where the server's
-own merging decides a capped position's weight, or a word to escape) the caller builds the
-one-lexeme-a-position text as before.
+below, which gives the same text; where neither can (a word to escape, a position past 16383 or
+a vector past tsvector's size: ``capped_document`` then writes migration 0042's document) the
+caller builds the text another way (bot/storage/pg_search.py ``_document``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from bot.domain.text import words
 MAX_POSITION = 16383
 MAX_LEXEME_BYTES = 2046
 MAX_POSITIONS = 256
+# A vector holds at most 1,048,575 bytes of lexemes and positions (MAXSTRPOS): past it the server
+# refused the paper (and the batch it came in). ``capped_document`` leaves out what would pass it,
+# as migration 0042's paperbot_document does; the merged builders return None for it.
+MAX_VECTOR_BYTES = 1048575
 
 Built = TypeVar("Built", str, bytes)
 Builder = Callable[[list[str], str | list[str], str | list[str]], Built | None]
@@ -39,8 +43,8 @@ def merged_lexemes(title: list[str], abstract: str | list[str], authors: str | l
     (position, weight)s, in the server's order (weights A, B, C; title from position 1, each
     column one position after the one before; the title's first word once more as '^word' at 1).
     A column given as text is split as ``words`` splits ASCII. None where such a text is not
-    ASCII, a word is empty or holds a quote, a backslash or a zero byte, or a position passes
-    16383."""
+    ASCII, a word is empty or holds a quote, a backslash or a zero byte, a position passes 16383
+    or the lexemes' ``lexeme_cost`` passes MAX_VECTOR_BYTES."""
     positions: dict[str, list[tuple[int, str]]] = {}
     first = 1
     for column, weight in ((title, "A"), (abstract, "B"), (authors, "C")):
@@ -60,7 +64,56 @@ def merged_lexemes(title: list[str], abstract: str | list[str], authors: str | l
         # Position 1 comes before any other of the word's ('^' is no word character anyway).
         positions.setdefault("^" + title[0], []).insert(0, (1, "A"))
     # Python orders text by code point, which UTF-8's byte order (the server's) follows.
-    return sorted(positions.items())
+    merged = sorted(positions.items())
+    if sum(lexeme_cost(word, len(found)) for word, found in merged) > MAX_VECTOR_BYTES:
+        return None
+    return merged
+
+
+def lexeme_cost(word: str, positions: int) -> int:
+    """At least the bytes a lexeme takes in a stored vector: its bytes, an alignment byte, its
+    count of positions and each position (it keeps at most 256)."""
+    return len(word.encode()) + 3 + 2 * min(positions, MAX_POSITIONS)
+
+
+def capped_document(columns: list[list[str]]) -> str:
+    """The tsvector text of migration 0042's ``paperbot_document`` of the columns' words (title A,
+    abstract B, authors C, one position apart, the title's first word again as '^word' at 1):
+    each lexeme once with all its positions, a position past 16383 counted as 16383 with the
+    highest weight of the words there, and, in order of first position (ties in byte order), the
+    lexemes whose costs (``lexeme_cost``) together stay within MAX_VECTOR_BYTES; the rest left
+    out, as words past 2046 bytes are."""
+    places: dict[str, dict[int, str]] = {}
+    first = 1
+    for column, weight in zip(columns, "ABC", strict=True):
+        for position, word in enumerate(column, first):
+            _place(places, word, min(position, MAX_POSITION), weight)
+        first += len(column) + 1
+    if columns[0]:
+        _place(places, "^" + columns[0][0], 1, "A")
+    total = 0
+    kept: list[tuple[str, dict[int, str]]] = []
+    for word, at in sorted(places.items(), key=lambda item: (min(item[1]), item[0])):
+        total += lexeme_cost(word, len(at))
+        if total > MAX_VECTOR_BYTES:
+            break
+        kept.append((word, at))
+    return " ".join(
+        f"'{_escaped(word)}':{','.join(f'{position}{at[position]}' for position in sorted(at))}"
+        for word, at in sorted(kept)
+    )
+
+
+def _place(places: dict[str, dict[int, str]], word: str, position: int, weight: str) -> None:
+    if not word or (len(word) * 4 > MAX_LEXEME_BYTES and len(word.encode()) > MAX_LEXEME_BYTES):
+        return
+    at = places.setdefault(word, {})
+    # 'A' < 'B' < 'C': the highest weight is the least letter.
+    at[position] = min(weight, at.get(position, weight))
+
+
+def _escaped(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("'", "''")
 
 
 def merged_document(title: list[str], abstract: str | list[str], authors: str | list[str]) -> str | None:

@@ -17,7 +17,7 @@ from bot.domain.models import Paper
 from bot.domain.text import folded_words, words
 from bot.domain.tsquery import UnsafeQuery, to_tsquery
 from bot.storage.connection import Connection
-from bot.storage.pg_document import build_document, build_vector
+from bot.storage.pg_document import MAX_VECTOR_BYTES, build_document, build_vector, capped_document
 
 # Autocomplete's title-only matches come from title_search (migration 0024): each row holds only a
 # title's words (weight A, as in the search column), so the default weights rank them as before.
@@ -94,9 +94,9 @@ def paper_document(paper: Paper) -> str:
     merged = build_document(*columns)
     if merged is not None:
         return merged
-    # Past position 16383 the server's own merging decides which weight a capped position keeps:
-    # it is given every position as before. Folded words are runs of word characters: never
-    # empty, never a quote or a backslash.
+    # Past position 16383 or tsvector's size (the builders' None) ``_document`` writes migration
+    # 0042's document. Folded words are runs of word characters: never empty, never a quote or a
+    # backslash.
     title, abstract, authors = columns
     return _document(
         [title, *(words(c) if isinstance(c, str) else c for c in (abstract, authors))], plain=True
@@ -106,7 +106,7 @@ def paper_document(paper: Paper) -> str:
 def paper_vector(paper: Paper) -> bytes | None:
     """The vector of ``paper_document`` as ``tsvectorsend`` writes it, for COPY's binary format
     (``tsvectorrecv`` reads it for about a twentieth of ``tsvectorin``'s CPU); None past position
-    16383, where only the server's own reading of ``paper_document`` says what it holds."""
+    16383 or tsvector's size, where ``paper_document``'s text is sent instead."""
     return build_vector(*_document_columns(paper))
 
 
@@ -129,6 +129,11 @@ def _document(columns: list[list[str]], *, plain: bool) -> str:
     them here, so it pays where the server is the slower side (docs/performance.md, "Seventh
     session: PostgreSQL ingest (server)")."""
     title_words, abstract_words, author_words = columns
+    if sum(map(len, columns)) + 2 > _MAX_POSITION or _text_bytes(columns) > _MAX_TEXT_BYTES:
+        # Past position 16383 or tsvector's size the server's reading of this text would merge
+        # capped positions as its sort falls, or refuse it: the document migration 0042's
+        # paperbot_document builds is written out whole.
+        return capped_document(columns)
     lexemes = _lexemes(title_words, 1, "A", plain)
     lexemes += _lexemes(abstract_words, len(title_words) + 2, "B", plain)
     lexemes += _lexemes(author_words, len(title_words) + len(abstract_words) + 3, "C", plain)
@@ -144,6 +149,16 @@ def _document(columns: list[list[str]], *, plain: bool) -> str:
 # "':<position><weight>" for every position up to the cap: a column's lexemes are its words with
 # these appended, in C (an f-string per word was the largest part of building a document).
 _SUFFIXES = {weight: [f"':{position}{weight}" for position in range(_MAX_POSITION + 1)] for weight in "ABC"}
+
+
+# The title's first word again as '^word' takes at most 2046 bytes + 5 more than its text counts.
+_MAX_TEXT_BYTES = MAX_VECTOR_BYTES - 2051
+
+
+def _text_bytes(columns: list[list[str]]) -> int:
+    """At least the bytes of the one-lexeme-a-position text of the columns' words (each word,
+    quotes, a colon, a position and a weight): it bounds the vector the server reads of it."""
+    return sum(len(word) * (1 if word.isascii() else 4) + 5 for column in columns for word in column)
 
 
 def _lexemes(words: list[str], first: int, weight: str, plain: bool) -> list[str]:
