@@ -20,6 +20,7 @@ from bot.domain.follows import (
     stem,
 )
 from bot.errors import InvalidInput
+from tests.property_budget import examples
 
 
 def test_normalisation_folds_case_accents_hyphens_and_plurals() -> None:
@@ -113,7 +114,7 @@ def _nodes(draw: st.DrawFn, depth: int = 0) -> All | Any | Not | Term:
     return All(children) if kind == "all" else Any(children)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_nodes())
 def test_render_then_parse_is_stable(node: All | Any | Not | Term) -> None:
     try:
@@ -136,7 +137,7 @@ FOLLOW_NODES = st.lists(_nodes(), min_size=1, max_size=12)  # what members might
 PAPER_TEXTS = st.lists(st.lists(_word, min_size=3, max_size=25), min_size=1, max_size=5)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(FOLLOW_NODES, PAPER_TEXTS)
 def test_matcher_agrees_with_the_naive_reference(
     nodes: list[All | Any | Not | Term], texts: list[list[str]]

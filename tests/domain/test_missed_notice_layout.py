@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.domain.digest import parse_part
 from bot.domain.missed_notices import SINGLE_TITLE, MissedNotice, notices_marker, plan_notices
 from bot.domain.schedule import Cadence, LedgerKey
+from tests.property_budget import examples
 
 REASON = (
     "paperbot was not running at its time (09:00 UTC) or within 6 hours after it, "
@@ -30,7 +31,7 @@ notices = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(notices, st.text(max_size=200), st.booleans())
 def test_every_notice_is_told_once_within_discords_limits(
     missed: list[MissedNotice], server: str, in_channel: bool

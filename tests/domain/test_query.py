@@ -18,6 +18,7 @@ from bot.domain.query import (
 from bot.domain.text import search_text, words
 from bot.domain.tsquery import to_tsquery
 from bot.errors import InvalidInput
+from tests.property_budget import examples
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_column_scope_and_alternatives(fts: sqlite3.Connection) -> None:
     assert fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone() == (0,)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(max_size=120))
 def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str) -> None:
     query = parse_search(text)
@@ -198,7 +199,7 @@ HAN_KANA = st.text(st.sampled_from("扩散模型的研究日本語の論文大�
 LATIN = st.text(st.sampled_from("diffusonmelab"), min_size=1, max_size=8)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(st.one_of(HAN_KANA, LATIN), min_size=1, max_size=6), st.data())
 def test_any_part_of_a_han_or_kana_run_finds_the_text_and_its_reverse_does_not(
     parts: list[str], data: st.DataObject

@@ -17,6 +17,7 @@ from bot.domain.follows import FollowMatcher, paper_words, parse_keyword, stem
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import typed_words, words
 from bot.services.papers import PaperService
+from tests.property_budget import examples
 
 # Titles and abstracts written as people write them: Chinese and Japanese without spaces, accents,
 # ß, full-width and ligature letters; each held by some papers and not others.
@@ -81,7 +82,7 @@ async def test_a_follow_of_a_word_matches_exactly_what_a_search_for_it_finds(ser
             if matcher.match(paper_words(p.paper.title, p.paper.abstract, ()))
         }
 
-    @settings(max_examples=80)
+    @settings(max_examples=examples(80))
     @given(QUERIES)
     def check(word: str) -> None:
         assert followed(word) == searched(word), word

@@ -28,6 +28,7 @@ from bot.storage.store import open_store
 from tests.backends import later_tables_meanwhile
 from tests.conftest import FIXED_NOW
 from tests.postgres_server import PostgresServer
+from tests.property_budget import examples
 
 SEARCHES = [
     "federated learning",
@@ -94,7 +95,7 @@ async def test_hostile_search_text_is_never_an_error_and_agrees_on_both_backends
         except InvalidInput as refused:  # nothing to look for: told so, alike on both
             return str(refused)
 
-    @settings(max_examples=60)
+    @settings(max_examples=examples(60))
     @given(
         st.text(alphabet=st.sampled_from(list("ab \"()*:^-{}'\\;$?AND OR NEAR ß ı 𝓐 é")), max_size=40)
         | st.text(max_size=30)
