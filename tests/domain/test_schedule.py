@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.domain.delivery import NONCE_LIMIT, digest_nonce
@@ -115,6 +115,8 @@ def test_a_missed_weekly_post_is_due_all_week_but_never_beside_the_next_one() ->
         ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]
     ),
 )
+# The week the clocks go forward is an hour short: its post is due up to one minute before the next.
+@example(instant=datetime(2025, 4, 1, 9, tzinfo=UTC), weekday=1, at=time(11, 1), zone="Europe/Berlin")
 def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
     instant: datetime, weekday: int, at: time, zone: str
 ) -> None:
@@ -122,7 +124,9 @@ def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
     due = due_day(weekly, instant, GRACE)
     if due is not None:
         posted_at = post_instant(weekly, due)
-        assert due.weekday() == 0 and posted_at <= instant <= posted_at + WEEKLY_GRACE
+        # The window is elapsed time: added in UTC (added to the local post time it would be a
+        # wall-clock span, an hour off across a change of the clocks).
+        assert due.weekday() == 0 and posted_at <= instant <= posted_at.astimezone(UTC) + WEEKLY_GRACE
         assert posted_at.astimezone(ZoneInfo(zone)).weekday() == weekday
 
 
@@ -137,6 +141,14 @@ def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
         ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", "Asia/Kathmandu"]
     ),
 )
+# A week the clocks go back is an hour long: its window still ends 6 days 23 hours after the post.
+@example(
+    made=datetime(2025, 10, 27, 15, tzinfo=UTC),
+    later=timedelta(days=7, minutes=30),
+    at=time(12),
+    weekly=True,
+    zone="America/New_York",
+)
 def test_a_post_time_before_the_settings_were_made_is_never_due(
     made: datetime, later: timedelta, at: time, weekly: bool, zone: str
 ) -> None:
@@ -150,7 +162,7 @@ def test_a_post_time_before_the_settings_were_made_is_never_due(
         assert made <= post_instant(digest, due) <= now
     first = next_post(digest, made)
     if first <= now:  # its first post's time has come: it is due until the window passes
-        assert due is not None or now > first + (WEEKLY_GRACE if weekly else GRACE)
+        assert due is not None or now > first.astimezone(UTC) + (WEEKLY_GRACE if weekly else GRACE)
 
 
 @given(
