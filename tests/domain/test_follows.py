@@ -21,6 +21,7 @@ from bot.domain.follows import (
 )
 from bot.errors import InvalidInput
 from tests.property_budget import examples
+from tests.typed_text import typed_text
 
 
 def test_normalisation_folds_case_accents_hyphens_and_plurals() -> None:
@@ -150,7 +151,7 @@ def test_matcher_agrees_with_the_naive_reference(
         assert sorted(matcher.match(text)) == sorted(naive_matches(follows, text))
 
 
-@given(st.text(max_size=120))
+@given(typed_text(max_size=120))
 def test_any_text_parses_or_fails_cleanly(text: str) -> None:
     with contextlib.suppress(InvalidInput):
         parse_keyword(text)

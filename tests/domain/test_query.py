@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.query import (
@@ -19,6 +19,7 @@ from bot.domain.text import search_text, words
 from bot.domain.tsquery import to_tsquery
 from bot.errors import InvalidInput
 from tests.property_budget import examples
+from tests.typed_text import typed_text
 
 
 @pytest.fixture(scope="module")
@@ -124,14 +125,16 @@ def test_bare_words_side_by_side_are_one_phrase_beside_the_quoted_ones(fts: sqli
     assert as_one_phrase(parse_search('pruning "global magnitude"')) is None  # one bare word: no new phrase
 
 
-@given(st.text(max_size=120))
+@given(typed_text(max_size=120))
+@example('0 TITLE:0"1')  # a column's words are scored too: they stay beside the joined phrase
 def test_a_joined_phrase_holds_every_word_of_the_query(text: str) -> None:
     query = parse_search(text)
     together = as_one_phrase(query)
     assert (together is None) == (len(query.terms) < 2)
     if together is not None:
         assert together.all_words() == (*query.terms, *query.all_words()[len(query.terms) :])
-        assert together.size == len(query.phrases) + 1
+        assert together.size == len(query.phrases) + 1 + len(query.required)
+        assert together.required == query.required and together.excluded == query.excluded
 
 
 def test_term_count_is_bounded() -> None:
@@ -145,7 +148,7 @@ def test_column_scope_and_alternatives(fts: sqlite3.Connection) -> None:
 
 
 @settings(max_examples=examples(300))
-@given(st.text(max_size=120))
+@given(typed_text(max_size=120))
 def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str) -> None:
     query = parse_search(text)
     if not query:

@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.sandbox.emulator import DiscordEmulator
-from bot.sandbox.paths import SNOWFLAKE_MAX, is_snowflake, path_id_problems
+from bot.sandbox.paths import ID_NAMES, NOT_IDS, SNOWFLAKE_MAX, is_snowflake, path_id_problems
 
 COMMANDS = [{"name": "papers", "description": "Find papers", "type": 1}]
 
@@ -86,7 +86,17 @@ def test_every_64_bit_id_is_a_snowflake(n: int) -> None:
     assert is_snowflake(str(n)) and path_id_problems(["guilds", str(n), "commands"]) == []
 
 
-@given(st.text(min_size=1, max_size=30).filter(lambda t: "/" not in t))
+# What a route's id place could hold that a plain text strategy seldom draws: the collection names
+# the path walk looks for, the words Discord takes for an id, and numbers just inside and outside
+# a snowflake in every digit form Python's isdigit() accepts.
+ID_LOOKALIKES = [
+    *ID_NAMES, *NOT_IDS, "@ME", "me", "0", "00", "-0", "+1", " 1", "1 ", "1_000", "1e3", "0x1f",
+    str(SNOWFLAKE_MAX), str(SNOWFLAKE_MAX + 1), "0" + str(SNOWFLAKE_MAX), "１２３", "٣", "²", "𝟙",
+]  # fmt: skip
+ID_TEXTS = (st.sampled_from(ID_LOOKALIKES) | st.text(min_size=1, max_size=30)).filter(lambda t: "/" not in t)
+
+
+@given(ID_TEXTS)
 @example("commands")  # an id that spells a collection is still one id, and the part after it none
 @example("guilds")
 def test_an_id_that_is_not_a_whole_number_is_named(text: str) -> None:
