@@ -29,7 +29,9 @@ from tests.backends import later_tables_meanwhile
 from tests.conftest import FIXED_NOW
 from tests.postgres_server import PostgresServer
 from tests.property_budget import examples
+from tests.typed_text import FOLDED_LETTERS, SEARCH_SYNTAX, typed_text
 
+SAMPLE_WORDS = ("learning", "federated", "pruning", "value", "Straße", "strasse", "model")
 SEARCHES = [
     "federated learning",
     '"global magnitude pruning"',
@@ -106,6 +108,8 @@ async def test_hostile_search_text_is_never_an_error_and_agrees_on_both_backends
         | st.lists(
             st.sampled_from(["-learning", "title:value", "author:a", "federated", '"value function"'])
         ).map(" ".join)
+        # Every piece either grammar or folding treats specially, beside words the sample holds.
+        | typed_text((*SEARCH_SYNTAX, *FOLDED_LETTERS, *SAMPLE_WORDS), max_size=40)
     )
     def check(text: str) -> None:
         sqlite, postgres = (found(service, text) for service in both)
