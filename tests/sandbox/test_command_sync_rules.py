@@ -143,3 +143,29 @@ async def test_an_interaction_token_under_another_applications_id_is_an_unknown_
     assert record.followups == []
     status, _ = await call(emu, "POST", f"/webhooks/{emu.application_id}/{record.token}", {"content": "hi"})
     assert status == 200 and len(record.followups) == 1
+
+
+# Parts of real routes that are neither a collection nor an id (/interactions/{id}/{token}/callback).
+ROUTE_WORDS = ["callback", "reactions", "pins", "threads", "typing", "bulk-delete", "permissions"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(ID_NAMES)), ID_TEXTS, st.lists(st.sampled_from(ROUTE_WORDS), max_size=2)
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_each_id_of_a_longer_path_is_judged_once_by_its_own_collection(
+    steps: list[tuple[str, str, list[str]]],
+) -> None:
+    # Built collection by collection, so the expected problems never depend on walking the path.
+    parts: list[str] = []
+    expected = []
+    for collection, id_text, route_words in steps:
+        parts += [collection, id_text, *route_words]
+        if id_text not in NOT_IDS and not is_snowflake(id_text):
+            expected.append((ID_NAMES[collection], f'Value "{id_text}" is not snowflake.'))
+    assert path_id_problems(parts) == expected
