@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,6 +65,7 @@ QUERIES = (
 ).filter(one_word)
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_a_follow_of_a_word_matches_exactly_what_a_search_for_it_finds(service: PaperService) -> None:
     assert all(singular(title) and singular(abstract) for title, abstract in TEXTS)
     papers = [listed(n, title, abstract) for n, (title, abstract) in enumerate(TEXTS, 1)]

@@ -83,6 +83,7 @@ async def test_autocomplete_gives_the_same_titles_on_both_backends(
     }
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_hostile_search_text_is_never_an_error_and_agrees_on_both_backends(
     both: tuple[PaperService, PaperService],
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,6 +72,7 @@ async def test_the_running_bot_gets_its_turn_between_the_chunks_of_a_long_copy()
     assert all(later > earlier for earlier, later in pairwise(seen))
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> None:
     store = await PostgresDatabase.open(postgres_url)
     loop = asyncio.get_running_loop()

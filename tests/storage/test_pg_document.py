@@ -113,6 +113,7 @@ async def test_the_server_reads_the_merged_document_into_the_same_vector(
     assert paper_vector(papers[6]) is None  # the ingest has the server read its text instead
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_any_paper_is_read_into_the_same_vector(postgres_url: str) -> None:
     @settings(max_examples=examples(40), suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=4)), min_size=1))
