@@ -11,7 +11,7 @@ UV_VERSION    := 0.13.8
 LOCK_FLAGS    := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet
 SOURCES       := bot cogs tests bench
 
-.PHONY: run test lint format typecheck unit bench lock clean
+.PHONY: run test lint format typecheck unit stress bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ unit: $(DEV_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Only the property tests (pytest -m hypothesis), each with ten times its examples and no deadline
+# (HYPOTHESIS_PROFILE=stress, tests/conftest.py), at the lowest CPU priority. Not part of `make test`:
+# run it after changing a parser, a strategy or a rule the emulator checks, with a few seeds.
+# `make stress SEED=3 STRESS_TESTS=tests/domain` replays one seed over one folder.
+STRESS_TESTS ?= tests
+stress: $(DEV_STAMP)
+	HYPOTHESIS_PROFILE=stress nice -n 19 $(BIN)/pytest -q -m hypothesis $(if $(SEED),--hypothesis-seed=$(SEED)) $(STRESS_TESTS)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench all

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,13 @@ from bot.storage.database import Database
 
 # Property tests check behaviour, not speed: no per-example deadline that a busy CI machine could trip.
 settings.register_profile("paperbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("paperbot")
+# `make stress`: ten times the examples of every property test (tests/property_budget.py scales those
+# that name their own number), so what an everyday run draws once in many CI runs is drawn by us first.
+# Not part of `make test`; failures print the blob that replays them.
+settings.register_profile(
+    "stress", parent=settings.get_profile("paperbot"), max_examples=1000, print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "paperbot"))
 
 SAMPLE_DAY = date(2026, 7, 30)
 FIXED_NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.property_budget import examples
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hf_daily_2024-07-31.json"
-PROPERTY = settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(40), suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Text a user might type or a file might hold: markup-like brackets, quotes, escapes, odd Unicode.
 HOSTILE = st.sampled_from(

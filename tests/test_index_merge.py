@@ -27,6 +27,7 @@ from bot.storage.database import Database, WriteWait, wait_for_writes
 from bot.storage.index_merge import INDEXES, Merged, merge_indexes, segment_counts
 from tests.conftest import FIXED_NOW
 from tests.index_merge_steps import StepWatch
+from tests.property_budget import examples
 
 
 async def _open_services(database: Database) -> Services:
@@ -77,7 +78,7 @@ def _queries(papers: list[ListedPaper], rng: random.Random) -> tuple[list[str], 
     return queries, [listed.paper.id for listed in rng.sample(papers, min(3, len(papers)))]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(min_value=20, max_value=90),
     commits=st.integers(min_value=2, max_value=7),

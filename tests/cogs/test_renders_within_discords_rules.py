@@ -18,6 +18,7 @@ from bot.services.papers import DailyList
 from bot.services.similar import SimilarPaper
 from cogs import _render
 from cogs._views import save_menu
+from tests.property_budget import examples
 
 PIECES = [*"*_~`|[]<>#-\\@ \n\t\u200b\u202eé.1", "@everyone", "<t:1:R>", "2. ", "word "]
 text = st.lists(st.sampled_from(PIECES), max_size=300).map("".join)
@@ -37,7 +38,7 @@ papers = st.lists(st.tuples(text, text, texts, texts), max_size=30).map(
         for n, (title, abstract, authors, keywords) in enumerate(rows, 1)
     ]
 )
-quick = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+quick = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _refusal(body: dict[str, object]) -> object:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bot.domain.digest import DigestPlan, digest_marker, parse_part, plan_digest
 from bot.domain.models import Paper, Source
+from tests.property_budget import examples
 
 DAY = date(2026, 7, 30)
 
@@ -65,7 +66,7 @@ def test_note_only_post() -> None:
     assert "No new papers today." in plan.messages[0].embeds[0].description
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(1, 400), st.integers(0, 5000), st.integers(0, 300)), min_size=0, max_size=60

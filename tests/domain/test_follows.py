@@ -20,6 +20,8 @@ from bot.domain.follows import (
     stem,
 )
 from bot.errors import InvalidInput
+from tests.property_budget import examples
+from tests.typed_text import typed_text
 
 
 def test_normalisation_folds_case_accents_hyphens_and_plurals() -> None:
@@ -97,9 +99,13 @@ def test_matching_is_at_whole_word_boundaries_across_title_abstract_keywords() -
     assert matcher.match(paper_words("Efficient low", "rank adaptation", [])) == [4]
 
 
+# Words normalising treats specially beside plain ones: plurals and look-alike plurals, kept
+# symbols, hyphens, ß/ss, ligatures, accents and case, Han characters (each a word), operators.
 _word = st.sampled_from(
-    ["diffusion", "video", "model", "models", "pruning", "lottery", "rank", "low", "graph"]
-)
+    ["diffusion", "video", "model", "models", "pruning", "lottery", "rank", "low", "graph",
+     "studies", "study", "news", "C++", "C#", "low-rank", "Straße", "STRASSE", "ﬁne", "Élan",
+     "扩散", "and", "or", "not"]
+)  # fmt: skip
 
 
 @st.composite
@@ -113,7 +119,7 @@ def _nodes(draw: st.DrawFn, depth: int = 0) -> All | Any | Not | Term:
     return All(children) if kind == "all" else Any(children)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_nodes())
 def test_render_then_parse_is_stable(node: All | Any | Not | Term) -> None:
     try:
@@ -136,7 +142,7 @@ FOLLOW_NODES = st.lists(_nodes(), min_size=1, max_size=12)  # what members might
 PAPER_TEXTS = st.lists(st.lists(_word, min_size=3, max_size=25), min_size=1, max_size=5)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(FOLLOW_NODES, PAPER_TEXTS)
 def test_matcher_agrees_with_the_naive_reference(
     nodes: list[All | Any | Not | Term], texts: list[list[str]]
@@ -149,7 +155,7 @@ def test_matcher_agrees_with_the_naive_reference(
         assert sorted(matcher.match(text)) == sorted(naive_matches(follows, text))
 
 
-@given(st.text(max_size=120))
+@given(typed_text(max_size=120))
 def test_any_text_parses_or_fails_cleanly(text: str) -> None:
     with contextlib.suppress(InvalidInput):
         parse_keyword(text)

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from bot.domain.digest import parse_part
 from bot.domain.missed_notices import SINGLE_TITLE, MissedNotice, notices_marker, plan_notices
 from bot.domain.schedule import Cadence, LedgerKey
+from tests.property_budget import examples
+from tests.typed_text import typed_text
 
 REASON = (
     "paperbot was not running at its time (09:00 UTC) or within 6 hours after it, "
@@ -30,8 +32,8 @@ notices = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
-@given(notices, st.text(max_size=200), st.booleans())
+@settings(max_examples=examples(60), deadline=None)
+@given(notices, typed_text(max_size=200), st.booleans())  # server names with mentions, markdown
 def test_every_notice_is_told_once_within_discords_limits(
     missed: list[MissedNotice], server: str, in_channel: bool
 ) -> None:
@@ -45,6 +47,7 @@ def test_every_notice_is_told_once_within_discords_limits(
         assert parse_part(message.embeds[0].footer or "", notices_marker(9)) == number
         text = "\n".join(e.description for e in message.embeds)
         assert "@everyone" not in text.replace("@\u200beveryone", "")
+        assert "@here" not in text.replace("@\u200bhere", "")
     size = sum(e.size() for m in messages for e in m.embeds)
     assert len(messages) <= 1 + size // 3000  # as few as the limits need, not one per day
 

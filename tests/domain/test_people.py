@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.domain.people import AuthorCredit, Credits, PersonFollow, PersonKind, fold_name, same_author
 from bot.domain.text import words as search_words
 from bot.errors import InvalidInput
+from tests.typed_text import typed_text
 
 CHOSEN = PersonFollow.parse(PersonKind.AUTHOR, "Yann LeCun (@ylecun)")  # picked from autocomplete
 TYPED = PersonFollow.parse(PersonKind.AUTHOR, "Y. LeCun")  # typed, no HF account
@@ -82,7 +83,7 @@ def test_follows_need_a_name_and_keep_the_chosen_account() -> None:
             PersonFollow.parse(PersonKind.AUTHOR, bad)
 
 
-@given(st.text(max_size=40))
+@given(typed_text(max_size=40))
 def test_folding_is_idempotent_and_keyword_canonicals_never_look_like_people(text: str) -> None:
     assert fold_name(fold_name(text)) == fold_name(text)
     assert ":" not in fold_name(text)

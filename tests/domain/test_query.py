@@ -3,7 +3,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.query import (
@@ -18,6 +18,8 @@ from bot.domain.query import (
 from bot.domain.text import search_text, words
 from bot.domain.tsquery import to_tsquery
 from bot.errors import InvalidInput
+from tests.property_budget import examples
+from tests.typed_text import typed_text
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +125,16 @@ def test_bare_words_side_by_side_are_one_phrase_beside_the_quoted_ones(fts: sqli
     assert as_one_phrase(parse_search('pruning "global magnitude"')) is None  # one bare word: no new phrase
 
 
-@given(st.text(max_size=120))
+@given(typed_text(max_size=120))
+@example('0 TITLE:0"1')  # a column's words are scored too: they stay beside the joined phrase
 def test_a_joined_phrase_holds_every_word_of_the_query(text: str) -> None:
     query = parse_search(text)
     together = as_one_phrase(query)
     assert (together is None) == (len(query.terms) < 2)
     if together is not None:
         assert together.all_words() == (*query.terms, *query.all_words()[len(query.terms) :])
-        assert together.size == len(query.phrases) + 1
+        assert together.size == len(query.phrases) + 1 + len(query.required)
+        assert together.required == query.required and together.excluded == query.excluded
 
 
 def test_term_count_is_bounded() -> None:
@@ -143,8 +147,8 @@ def test_column_scope_and_alternatives(fts: sqlite3.Connection) -> None:
     assert fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone() == (0,)
 
 
-@settings(max_examples=300)
-@given(st.text(max_size=120))
+@settings(max_examples=examples(300))
+@given(typed_text(max_size=120))
 def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str) -> None:
     query = parse_search(text)
     if not query:
@@ -198,7 +202,7 @@ HAN_KANA = st.text(st.sampled_from("扩散模型的研究日本語の論文大�
 LATIN = st.text(st.sampled_from("diffusonmelab"), min_size=1, max_size=8)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.lists(st.one_of(HAN_KANA, LATIN), min_size=1, max_size=6), st.data())
 def test_any_part_of_a_han_or_kana_run_finds_the_text_and_its_reverse_does_not(
     parts: list[str], data: st.DataObject

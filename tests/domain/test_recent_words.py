@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from bot.domain.follows import All, Any, FollowMatcher, Not, Term, paper_words, parse_keyword
 from bot.domain.recent_words import RecentWords
 from tests.domain.test_follows import FOLLOW_NODES, PAPER_TEXTS, parsed_follows
+from tests.property_budget import examples
 
 
 def test_counts_phrases_within_a_field_and_exclusions() -> None:
@@ -28,7 +29,7 @@ def test_counts_phrases_within_a_field_and_exclusions() -> None:
     assert len(RecentWords([])) == 0 and RecentWords([]).count(parse_keyword("graph")) == 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(FOLLOW_NODES, PAPER_TEXTS)
 def test_count_agrees_with_matching_paper_by_paper(
     nodes: list[All | Any | Not | Term], texts: list[list[str]]

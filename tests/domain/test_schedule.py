@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import operator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.domain.delivery import NONCE_LIMIT, digest_nonce
@@ -105,16 +106,45 @@ def test_a_missed_weekly_post_is_due_all_week_but_never_beside_the_next_one() ->
     assert due_day(weekly, wednesday + timedelta(days=7), GRACE) == date(2026, 1, 12)
 
 
-@given(
-    instant=st.datetimes(
-        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+def _clock_changes(zones: tuple[str, ...], years: range) -> list[datetime]:
+    """The instants (to the hour) at which these zones change their clocks."""
+    changes = []
+    for name in zones:
+        zone, day = ZoneInfo(name), datetime(years.start, 1, 1, tzinfo=UTC)
+        while day.year < years.stop:
+            hours = [day + timedelta(hours=h) for h in range(25)]
+            offsets = [hour.astimezone(zone).utcoffset() for hour in (hours[0], hours[-1])]
+            if offsets[0] != offsets[1]:  # changed today: find the hour
+                changes.append(next(h for h in hours if h.astimezone(zone).utcoffset() == offsets[1]))
+            day = hours[-1]
+    return changes
+
+
+# A week around a change of the clocks is an hour short or long (half an hour on Lord Howe): instants
+# drawn evenly over four years seldom land where a window ends beside one, so half are drawn there.
+NEAR_CLOCK_CHANGES = st.builds(
+    operator.add,
+    st.sampled_from(
+        _clock_changes(("Europe/Berlin", "America/New_York", "Australia/Lord_Howe"), range(2025, 2029))
     ),
+    st.timedeltas(-timedelta(days=8), timedelta(days=8)),
+)
+INSTANTS = (
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC))
+    | NEAR_CLOCK_CHANGES
+)
+
+
+@given(
+    instant=INSTANTS,
     weekday=st.integers(0, 6),
     at=st.times(),
     zone=st.sampled_from(
         ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"]
     ),
 )
+# The week the clocks go forward is an hour short: its post is due up to one minute before the next.
+@example(instant=datetime(2025, 4, 1, 9, tzinfo=UTC), weekday=1, at=time(11, 1), zone="Europe/Berlin")
 def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
     instant: datetime, weekday: int, at: time, zone: str
 ) -> None:
@@ -122,20 +152,28 @@ def test_a_due_weekly_post_is_the_iso_week_of_its_own_post_time(
     due = due_day(weekly, instant, GRACE)
     if due is not None:
         posted_at = post_instant(weekly, due)
-        assert due.weekday() == 0 and posted_at <= instant <= posted_at + WEEKLY_GRACE
+        # The window is elapsed time: added in UTC (added to the local post time it would be a
+        # wall-clock span, an hour off across a change of the clocks).
+        assert due.weekday() == 0 and posted_at <= instant <= posted_at.astimezone(UTC) + WEEKLY_GRACE
         assert posted_at.astimezone(ZoneInfo(zone)).weekday() == weekday
 
 
 @given(
-    made=st.datetimes(
-        min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
-    ),
+    made=INSTANTS,
     later=st.timedeltas(timedelta(0), timedelta(days=8)),
     at=st.times(),
     weekly=st.booleans(),
     zone=st.sampled_from(
         ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", "Asia/Kathmandu"]
     ),
+)
+# A week the clocks go back is an hour long: its window still ends 6 days 23 hours after the post.
+@example(
+    made=datetime(2025, 10, 27, 15, tzinfo=UTC),
+    later=timedelta(days=7, minutes=30),
+    at=time(12),
+    weekly=True,
+    zone="America/New_York",
 )
 def test_a_post_time_before_the_settings_were_made_is_never_due(
     made: datetime, later: timedelta, at: time, weekly: bool, zone: str
@@ -150,7 +188,7 @@ def test_a_post_time_before_the_settings_were_made_is_never_due(
         assert made <= post_instant(digest, due) <= now
     first = next_post(digest, made)
     if first <= now:  # its first post's time has come: it is due until the window passes
-        assert due is not None or now > first + (WEEKLY_GRACE if weekly else GRACE)
+        assert due is not None or now > first.astimezone(UTC) + (WEEKLY_GRACE if weekly else GRACE)
 
 
 @given(

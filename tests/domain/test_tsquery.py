@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from bot.domain.query import Mode, alternatives_to_fts, parse_search, to_fts
 from bot.domain.tsquery import UnsafeQuery, to_tsquery
+from tests.typed_text import typed_text
 
 _LEXEME = re.compile(r"'((?:[^']|'')*)'")
 
 
-@given(st.text(max_size=80))
+@given(typed_text(max_size=80))
 def test_every_search_the_project_builds_translates_to_its_own_words(text: str) -> None:
     query = parse_search(text)
     if not query:
@@ -43,7 +44,7 @@ def test_autocomplete_alternatives_translate_to_plain_title_words(groups: list[l
     assert all("'" + word + "'" in translated for group in groups[1:] for word in group)
 
 
-@given(st.text(max_size=60))
+@given(typed_text(max_size=60))
 def test_raw_text_is_translated_only_when_it_is_the_safe_grammar(text: str) -> None:
     with contextlib.suppress(UnsafeQuery):
         to_tsquery(text)

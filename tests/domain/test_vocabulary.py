@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.vocabulary import Vocabulary
+from tests.property_budget import examples
 
 # Few letters and short words: changes collide with existing words, buckets and prefixes.
 WORDS = st.text("abcdeé", min_size=1, max_size=6)
@@ -27,7 +28,7 @@ def answers(vocabulary: Vocabulary) -> object:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(COUNTS, st.lists(CHANGES, max_size=6), st.booleans())
 def test_applying_changes_equals_building_afresh(
     start: dict[str, int], changes: list[dict[str, int]], warm: bool

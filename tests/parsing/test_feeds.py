@@ -12,6 +12,7 @@ from bot.errors import ParseError
 from bot.parsing.arxiv import parse_arxiv_atom, parse_arxiv_rss
 from bot.parsing.formats import parse_file, sniff
 from bot.parsing.hf_api import parse_hf_api
+from tests.property_budget import examples
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -120,7 +121,7 @@ def test_format_is_detected_from_content(name: str, kind: str) -> None:
     assert parse_file(fixture(name), source=name)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_parse_or_fail_cleanly_in_every_format(data: bytes) -> None:
     for parser in (parse_hf_api, parse_arxiv_rss, parse_arxiv_atom):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.domain.urls import web_url
 from bot.errors import ParseError
 from bot.parsing.hf_api import parse_hf_api
+from tests.property_budget import examples
 
 
 def answer(**paper: Any) -> bytes:
@@ -106,7 +107,7 @@ ITEM_FIELDS = ["publishedAt", "title", "thumbnail", "organization"]
 hostile_text = st.text(st.characters(codec=None, categories=None), max_size=30)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.dictionaries(st.sampled_from(PAPER_FIELDS), json_values | hostile_text),
     st.dictionaries(st.sampled_from(ITEM_FIELDS), json_values | hostile_text),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.domain.models import Paper, Source
 from bot.errors import ParseError
 from bot.parsing.hf_page import _COUNT, _DATE, _META, parse_hf_page, render_hf_page
+from tests.property_budget import examples
 
 TODAY = date(2026, 11, 27)
 ABSTRACT = (
@@ -128,7 +129,7 @@ def _pages(draw: st.DrawFn) -> list[tuple[date, list[Paper]]]:
     return sections
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(_pages())
 def test_render_then_parse_round_trips(sections: list[tuple[date, list[Paper]]]) -> None:
     parsed = parse_hf_page(render_hf_page(sections).encode(), source="x", today=TODAY, year=None)
@@ -142,7 +143,7 @@ def test_render_then_parse_round_trips(sections: list[tuple[date, list[Paper]]])
         assert (got_day.month, got_day.day) == (day.month, day.day)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_parse_or_fail_cleanly(data: bytes) -> None:
     with contextlib.suppress(ParseError):
@@ -164,7 +165,7 @@ def _wrap_like_arxiv(title: str, at: int, abstract: str, *, layout: str) -> str:
     return f"{first}\n  {rest}\n\n{wrapped_abstract}"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(st.tuples(_title, _abstract, st.integers(1, 11)), min_size=1, max_size=4),
     st.sampled_from(["blank-after-title", "blank-between-title-lines", "abstract-right-below"]),

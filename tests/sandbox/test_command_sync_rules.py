@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.sandbox.emulator import DiscordEmulator
-from bot.sandbox.paths import SNOWFLAKE_MAX, is_snowflake, path_id_problems
+from bot.sandbox.paths import ID_NAMES, NOT_IDS, SNOWFLAKE_MAX, is_snowflake, path_id_problems
 
 COMMANDS = [{"name": "papers", "description": "Find papers", "type": 1}]
 
@@ -86,7 +86,17 @@ def test_every_64_bit_id_is_a_snowflake(n: int) -> None:
     assert is_snowflake(str(n)) and path_id_problems(["guilds", str(n), "commands"]) == []
 
 
-@given(st.text(min_size=1, max_size=30).filter(lambda t: "/" not in t))
+# What a route's id place could hold that a plain text strategy seldom draws: the collection names
+# the path walk looks for, the words Discord takes for an id, and numbers just inside and outside
+# a snowflake in every digit form Python's isdigit() accepts.
+ID_LOOKALIKES = [
+    *ID_NAMES, *NOT_IDS, "@ME", "me", "0", "00", "-0", "+1", " 1", "1 ", "1_000", "1e3", "0x1f",
+    str(SNOWFLAKE_MAX), str(SNOWFLAKE_MAX + 1), "0" + str(SNOWFLAKE_MAX), "１２３", "٣", "²", "𝟙",
+]  # fmt: skip
+ID_TEXTS = (st.sampled_from(ID_LOOKALIKES) | st.text(min_size=1, max_size=30)).filter(lambda t: "/" not in t)
+
+
+@given(ID_TEXTS)
 @example("commands")  # an id that spells a collection is still one id, and the part after it none
 @example("guilds")
 def test_an_id_that_is_not_a_whole_number_is_named(text: str) -> None:
@@ -133,3 +143,29 @@ async def test_an_interaction_token_under_another_applications_id_is_an_unknown_
     assert record.followups == []
     status, _ = await call(emu, "POST", f"/webhooks/{emu.application_id}/{record.token}", {"content": "hi"})
     assert status == 200 and len(record.followups) == 1
+
+
+# Parts of real routes that are neither a collection nor an id (/interactions/{id}/{token}/callback).
+ROUTE_WORDS = ["callback", "reactions", "pins", "threads", "typing", "bulk-delete", "permissions"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(ID_NAMES)), ID_TEXTS, st.lists(st.sampled_from(ROUTE_WORDS), max_size=2)
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_each_id_of_a_longer_path_is_judged_once_by_its_own_collection(
+    steps: list[tuple[str, str, list[str]]],
+) -> None:
+    # Built collection by collection, so the expected problems never depend on walking the path.
+    parts: list[str] = []
+    expected = []
+    for collection, id_text, route_words in steps:
+        parts += [collection, id_text, *route_words]
+        if id_text not in NOT_IDS and not is_snowflake(id_text):
+            expected.append((ID_NAMES[collection], f'Value "{id_text}" is not snowflake.'))
+    assert path_id_problems(parts) == expected

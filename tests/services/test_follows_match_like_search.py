@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from bot.domain.follows import FollowMatcher, paper_words, parse_keyword, stem
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import typed_words, words
 from bot.services.papers import PaperService
+from tests.property_budget import examples
 
 # Titles and abstracts written as people write them: Chinese and Japanese without spaces, accents,
 # ß, full-width and ligature letters; each held by some papers and not others.
@@ -63,6 +65,7 @@ QUERIES = (
 ).filter(one_word)
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_a_follow_of_a_word_matches_exactly_what_a_search_for_it_finds(service: PaperService) -> None:
     assert all(singular(title) and singular(abstract) for title, abstract in TEXTS)
     papers = [listed(n, title, abstract) for n, (title, abstract) in enumerate(TEXTS, 1)]
@@ -81,7 +84,7 @@ async def test_a_follow_of_a_word_matches_exactly_what_a_search_for_it_finds(ser
             if matcher.match(paper_words(p.paper.title, p.paper.abstract, ()))
         }
 
-    @settings(max_examples=80)
+    @settings(max_examples=examples(80))
     @given(QUERIES)
     def check(word: str) -> None:
         assert followed(word) == searched(word), word

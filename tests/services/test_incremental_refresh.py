@@ -18,6 +18,7 @@ from bot.domain.text import title_key
 from bot.domain.vocabulary import Vocabulary
 from bot.services.papers import PaperService
 from bot.storage.database import Database
+from tests.property_budget import examples
 
 WORDS = ["diffusion", "models", "graph", "agents", "vision", "tokens", "sparse", "Łódź", "Straße"]
 TITLES = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
@@ -63,7 +64,7 @@ async def follow_ingests(ingests: list[tuple[list[tuple[int, str]], bool]]) -> N
             await bot_db.close()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(INGESTS)
 def test_following_ingests_change_by_change_equals_a_rebuild(
     ingests: list[tuple[list[tuple[int, str]], bool]],

@@ -19,6 +19,7 @@ from bot.domain.query import searchable, to_fts
 from bot.services.papers import PaperService
 from bot.services.search import SEARCH_WEIGHTS, SearchEngine
 from bot.storage.database import Database
+from tests.property_budget import examples
 
 WORDS = ["model", "data", "sparse", "graph", "agent", "token"]
 # A paper's abstract: some of the words, each said one to four times, among filler of its own length.
@@ -79,7 +80,7 @@ async def search_agrees_with_scoring_every_word(
             await database.close()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(PAPERS, min_size=1, max_size=3),
     st.data(),

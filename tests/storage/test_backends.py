@@ -28,7 +28,10 @@ from bot.storage.store import open_store
 from tests.backends import later_tables_meanwhile
 from tests.conftest import FIXED_NOW
 from tests.postgres_server import PostgresServer
+from tests.property_budget import examples
+from tests.typed_text import FOLDED_LETTERS, SEARCH_SYNTAX, typed_text
 
+SAMPLE_WORDS = ("learning", "federated", "pruning", "value", "Straße", "strasse", "model")
 SEARCHES = [
     "federated learning",
     '"global magnitude pruning"',
@@ -80,6 +83,7 @@ async def test_autocomplete_gives_the_same_titles_on_both_backends(
     }
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_hostile_search_text_is_never_an_error_and_agrees_on_both_backends(
     both: tuple[PaperService, PaperService],
 ) -> None:
@@ -94,7 +98,7 @@ async def test_hostile_search_text_is_never_an_error_and_agrees_on_both_backends
         except InvalidInput as refused:  # nothing to look for: told so, alike on both
             return str(refused)
 
-    @settings(max_examples=60)
+    @settings(max_examples=examples(60))
     @given(
         st.text(alphabet=st.sampled_from(list("ab \"()*:^-{}'\\;$?AND OR NEAR ß ı 𝓐 é")), max_size=40)
         | st.text(max_size=30)
@@ -105,6 +109,8 @@ async def test_hostile_search_text_is_never_an_error_and_agrees_on_both_backends
         | st.lists(
             st.sampled_from(["-learning", "title:value", "author:a", "federated", '"value function"'])
         ).map(" ".join)
+        # Every piece either grammar or folding treats specially, beside words the sample holds.
+        | typed_text((*SEARCH_SYNTAX, *FOLDED_LETTERS, *SAMPLE_WORDS), max_size=40)
     )
     def check(text: str) -> None:
         sqlite, postgres = (found(service, text) for service in both)

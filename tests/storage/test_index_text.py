@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from bot.domain.text import search_text, words
 from bot.storage.database import authors_search_text
 from bot.storage.papers import ABSTRACT_INDEX_TEXT, AUTHORS_INDEX_TEXT
+from tests.typed_text import FOLDED_LETTERS, typed_text
 
 # The same tokenizer as papers_fts and titles_fts (migration 0007).
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -26,7 +27,9 @@ TOKENIZER = "unicode61 remove_diacritics 2"
 # Mostly what papers hold (ASCII words, punctuation, JSON's own escapes), with any character mixed in.
 ASCII = st.text(st.characters(min_codepoint=0, max_codepoint=127), max_size=60)
 ANY = st.text(st.characters(codec="utf-8"), max_size=60)
-TEXTS = st.one_of(ASCII, ANY, st.lists(st.one_of(ASCII, ANY), max_size=4).map("".join))
+# Letters folding treats specially (ß, ligatures, dotless i, full-width digits, direction marks).
+FOLDED = typed_text(FOLDED_LETTERS, max_size=60)
+TEXTS = st.one_of(ASCII, ANY, FOLDED, st.lists(st.one_of(ASCII, ANY, FOLDED), max_size=4).map("".join))
 
 
 @pytest.fixture(scope="module")

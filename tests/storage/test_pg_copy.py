@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.storage.connection import BulkCopy
 from bot.storage.pg_copy import CHUNK_BYTES, SLICE_ROWS, chunks, line, streamed
 from bot.storage.postgres import PostgresDatabase
+from tests.property_budget import examples
 
 # Any text PostgreSQL can store (no NUL, no lone surrogate), with COPY's own characters likelier.
 TEXTS = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")) | st.text(
@@ -70,6 +72,7 @@ async def test_the_running_bot_gets_its_turn_between_the_chunks_of_a_long_copy()
     assert all(later > earlier for earlier, later in pairwise(seen))
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> None:
     store = await PostgresDatabase.open(postgres_url)
     loop = asyncio.get_running_loop()
@@ -89,7 +92,7 @@ async def test_copied_rows_read_back_as_they_were_given(postgres_url: str) -> No
             found = await connection.fetch_all("SELECT number, text, maybe FROM copied ORDER BY position")
         return [tuple(row) for row in found]
 
-    @settings(max_examples=80)
+    @settings(max_examples=examples(80))
     @given(ROWS, st.booleans())
     def check(rows: list[tuple[int, str, str | None]], binary: bool) -> None:
         # In COPY's text format or its binary one (the papers' stream), alike.

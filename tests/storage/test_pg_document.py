@@ -31,6 +31,7 @@ from bot.storage.pg_document import build_document, build_vector, merged_documen
 from bot.storage.pg_search import _document, folded_columns, paper_document, paper_vector
 from bot.storage.postgres import PostgresDatabase
 from tests.conftest import FIXED_NOW
+from tests.property_budget import examples
 from tests.storage.test_ingest_equivalence import unicode_papers
 from tests.storage.test_pg_ingest_equivalence import assert_search_columns_rebuild
 
@@ -114,8 +115,9 @@ async def test_the_server_reads_the_merged_document_into_the_same_vector(
     assert paper_vector(papers[6]) is None  # the ingest has the server read its text instead
 
 
+@pytest.mark.hypothesis  # its property runs inside: `make stress` selects it by this mark
 async def test_any_paper_is_read_into_the_same_vector(postgres_url: str) -> None:
-    @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=examples(40), suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT, st.lists(HOSTILE_TEXT, max_size=4)), min_size=1))
     def check(drawn: list[tuple[str, str, list[str]]]) -> None:
         papers = [Paper(title, abstract, "hf-api", authors=tuple(names)) for title, abstract, names in drawn]
@@ -124,7 +126,7 @@ async def test_any_paper_is_read_into_the_same_vector(postgres_url: str) -> None
     await asyncio.to_thread(check)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     ANY_WORDS,
     ANY_WORDS | ASCII_TEXT,
