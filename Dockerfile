@@ -1,10 +1,10 @@
 # paperbot as a container: `docker build -t paperbot .` then see compose.yaml (or README "Docker").
 # Dependencies come from the hash-checked lock file, so every build installs the same versions.
 
-# The build stage is the full image for its C compiler and Python headers: the PostgreSQL search
-# document's builder (bot/storage/_pg_document.c, declared in setup.py) is compiled here. The slim
-# image that runs the bot needs neither; without them the install falls back to the Python builder,
-# which makes a PostgreSQL ingest's vectors several times slower.
+# The build stage is the full image for its C compiler and Python headers: the compiled parts
+# declared in setup.py (the PostgreSQL search document's builder, the COPY binary row encoder, the
+# paper's content hash) are built here. The slim image that runs the bot needs neither; without
+# them the install falls back to the Python code, which gives the same bytes several times slower.
 FROM python:3.11-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/paperbot

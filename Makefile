@@ -18,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The compiled part (setup.py) is rebuilt when its source changes.
-$(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml $(wildcard setup.py bot/storage/*.c) | $(BIN)/python
+$(RUNTIME_STAMP): requirements/runtime.txt pyproject.toml $(wildcard setup.py bot/*/*.c) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@

@@ -80,14 +80,11 @@ class Paper:
 
     def content_hash(self) -> str:
         """Digest of everything a re-ingest could change; equal digests mean "unchanged"."""
-        content = _content_of(self)
-        source = content[_SOURCE]
-        if type(source) is Source:
-            # The digest is of the values' repr, the source's as an enum member: what every stored
-            # hash was made from. Enum's __repr__ runs in Python (half the digest's cost), so the
-            # member's text is written in from a table instead.
-            content = (*content[:_SOURCE], _SOURCE_REPRS[source], *content[_SOURCE + 1 :])
-        return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
+        if _compiled_digest is not None:
+            # Written in C where the extension was built, for about a fifth of the Python's cost
+            # (docs/performance.md, "Tenth session: PostgreSQL ingest (row work in C)").
+            return _compiled_digest(_content_of(self), _MEMBER_REPRS)
+        return python_content_hash(self)
 
 
 _LINK_FIELDS = ("hf_url", "code_url", "project_url", "thumbnail_url")
@@ -111,6 +108,26 @@ class _Written:
 
 
 _SOURCE_REPRS = {member: _Written(repr(member)) for member in Source}
+
+
+def python_content_hash(paper: Paper) -> str:
+    """The digest of the repr of the paper's content values, the source's as an enum member: what
+    every stored hash was made from (the compiled ``digest`` writes the same text)."""
+    content = _content_of(paper)
+    source = content[_SOURCE]
+    if type(source) is Source:
+        # Enum's __repr__ runs in Python (half the digest's cost): the member's text is written in
+        # from a table instead.
+        content = (*content[:_SOURCE], _SOURCE_REPRS[source], *content[_SOURCE + 1 :])
+    return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
+
+
+try:
+    from bot.domain._content_hash import digest as _compiled_digest
+except ImportError:  # not built (no C compiler where it was installed): the Python digest
+    _compiled_digest = None  # type: ignore[assignment]
+# Objects whose repr the compiled digest writes from this table (found by identity), as above.
+_MEMBER_REPRS = tuple((member, repr(member)) for member in Source)
 
 
 @dataclass(frozen=True, slots=True)

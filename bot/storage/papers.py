@@ -46,6 +46,8 @@ _COPY_KINDS = (
     "text",
     "raw",
 )
+# A new listing's row in COPY's binary format (source, list_date, paper_pk, rank).
+_LISTING_KINDS = ("text", "text", "int8", "int8")
 # A paper the COPY leaves out (paper_rows.copy_rows): its row with the search document's text.
 _INSERT_WITH_DOCUMENT = (
     f"INSERT INTO papers ({', '.join(_COPY_COLUMNS)}) "
@@ -552,7 +554,8 @@ class PaperRepository:
             new = {(source, day, pk): rank for source, day, pk, rank in rows if pk in fresh}
             if new:
                 columns = ("source", "list_date", "paper_pk", "rank")
-                await self._db.copy_rows("listings", columns, [(*key, rank) for key, rank in new.items()])
+                listed = [(*key, rank) for key, rank in new.items()]
+                await self._db.copy_rows("listings", columns, listed, binary=_LISTING_KINDS)
             rows = [row for row in rows if row[2] not in fresh]
         if rows:
             await self._db.executemany(

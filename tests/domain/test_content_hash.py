@@ -1,19 +1,25 @@
 """A paper's content hash is what every stored row's ``content_hash`` was made from: made faster
-(the source's enum repr written from a table), it must give the same hex string for every paper,
-or every stored paper would read as changed at its next listing (an update, a new version of the
-row, its search document rewritten) for nothing."""
+(the source's enum repr written from a table; the repr written in C where the extension was built),
+it must give the same hex string for every paper, or every stored paper would read as changed at
+its next listing (an update, a new version of the row, its search document rewritten) for nothing.
+Both digests are tested: the compiled one and the Python one a machine without a compiler uses."""
 
 from __future__ import annotations
 
 import hashlib
 import tarfile
-from datetime import date
+from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.models import Paper, Source, merge
+import bot.domain.models as models
+from bench.similar import CORPUS, FALLBACK_CORPUS, corpus_papers
+from bot.domain._content_hash import digest
+from bot.domain.models import Paper, Source, merge, python_content_hash
 from bot.parsing.formats import parse_file
 from tests.storage.test_ingest_equivalence import unicode_papers
 
@@ -25,6 +31,16 @@ def hash_as_stored(paper: Paper) -> str:
     names = ("created_at", "updated_at", "title_key")
     content = tuple(getattr(paper, name) for name in Paper.__dataclass_fields__ if name not in names)
     return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
+
+
+@pytest.fixture(params=["compiled", "python"], autouse=True)
+def digest_used(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test here runs with the compiled digest and again with the Python one."""
+    if request.param == "python":
+        monkeypatch.setattr(models, "_compiled_digest", None)
+    else:
+        assert models._compiled_digest is digest  # the extension is built where the tests run
+    yield request.param
 
 
 def real_papers(tmp_path: Path) -> list[Paper]:
@@ -99,3 +115,72 @@ def test_any_paper_hashes_as_its_stored_row_did(
         arxiv_version=version,
     )
     assert paper.content_hash() == hash_as_stored(paper)
+
+
+def test_every_paper_of_the_real_corpus_keeps_its_hash() -> None:
+    if not any((folder / "hf_daily_papers.jsonl").exists() for folder in (CORPUS, FALLBACK_CORPUS)):
+        pytest.skip("the HF Daily Papers corpus is not on this machine")
+    papers = [item.paper for item in corpus_papers()]
+    assert len(papers) > 10_000
+    mismatched = [paper.id for paper in papers if paper.content_hash() != hash_as_stored(paper)]
+    assert mismatched == []
+
+
+# Text repr must escape or quote differently: quotes of both kinds, backslashes, control characters
+# (C0, DEL, C1), characters str.isprintable rejects (separators, format, unassigned, private use),
+# lone surrogates, wide characters past U+FFFF, and any character at all.
+HOSTILE_CHARACTERS = (
+    st.sampled_from(list("'\"\\\t\n\r\x00\x07\x1b\x7f\x80\x9f\xa0\xad\u2028\u200b\ufeff\U0001f600\U000e0001"))
+    | st.sampled_from(["\ud800", "\udfff", "\udce9", "\ue000", "\U0010ffff", "\u0378", "é", "日"])
+    | st.characters(codec=None, categories=None)
+)
+HOSTILE_TEXT = st.text(HOSTILE_CHARACTERS, max_size=30)
+HOSTILE_VALUE = st.recursive(
+    st.none()
+    | HOSTILE_TEXT
+    | st.integers()  # past 64 bits too
+    | st.booleans()
+    | st.dates()
+    | st.datetimes()  # a date subclass: its own repr
+    | st.sampled_from(list(Source))
+    | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=4).map(tuple),
+    max_leaves=12,
+)
+
+
+@given(values=st.lists(HOSTILE_VALUE, max_size=20).map(tuple))
+def test_the_compiled_digest_is_the_digest_of_the_repr_of_any_values(values: tuple[object, ...]) -> None:
+    expected = hashlib.blake2b(repr(values).encode("utf-8"), digest_size=16).hexdigest()
+    assert digest(values, models._MEMBER_REPRS) == expected
+
+
+@given(
+    title=HOSTILE_TEXT,
+    abstract=HOSTILE_TEXT,
+    authors=st.lists(HOSTILE_TEXT, max_size=3),
+    keywords=st.lists(HOSTILE_TEXT, max_size=3),
+    organization=st.none() | HOSTILE_TEXT,
+    published=st.none() | st.dates() | st.datetimes(),
+    upvotes=st.none() | st.integers(),
+)
+def test_a_hostile_paper_hashes_the_same_in_c_and_python(
+    title: str,
+    abstract: str,
+    authors: list[str],
+    keywords: list[str],
+    organization: str | None,
+    published: date | datetime | None,
+    upvotes: int | None,
+) -> None:
+    paper = Paper(
+        title,
+        abstract,
+        Source.HF_API,
+        authors=tuple(authors),
+        ai_keywords=tuple(keywords),
+        organization=organization,
+        published=published,
+        upvotes=upvotes,
+    )
+    assert paper.content_hash() == python_content_hash(paper) == hash_as_stored(paper)

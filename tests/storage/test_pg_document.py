@@ -27,6 +27,7 @@ from bot.domain.text import words
 from bot.services.papers import PaperService
 from bot.storage._pg_document import document as compiled_document
 from bot.storage._pg_document import vector as compiled_vector
+from bot.storage.people import PERSON_COLUMNS, PERSON_KINDS
 from bot.storage.pg_document import build_document, build_vector, merged_document, merged_vector
 from bot.storage.pg_search import _document, folded_columns, paper_document, paper_vector
 from bot.storage.postgres import PostgresDatabase
@@ -159,19 +160,29 @@ def test_both_builders_leave_what_they_cannot_merge_to_the_old_form() -> None:
         )
 
 
-async def test_the_papers_copy_sends_each_column_as_its_type(postgres_url: str) -> None:
+BINARY_COPIES = {
+    "papers": (("pk", *papers_module._FIELDS, "created_at", "search"), papers_module._COPY_KINDS),
+    "paper_people": (PERSON_COLUMNS, PERSON_KINDS),
+    "listings": (("source", "list_date", "paper_pk", "rank"), papers_module._LISTING_KINDS),
+}
+
+
+@pytest.mark.parametrize("table", list(BINARY_COPIES))
+async def test_each_binary_copy_sends_each_column_as_its_type(postgres_url: str, table: str) -> None:
+    """COPY's binary format takes each field as its column's type reads it: a bigint sent in four
+    bytes would be refused (or, the other way round, misread)."""
     connection = await asyncpg.connect(postgres_url)
     try:
         types = dict(
             await connection.fetch(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'papers'"
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1", table
             )
         )
     finally:
         await connection.close()
     kinds = {"bigint": "int8", "integer": "int4", "text": "text", "tsvector": "raw"}
-    columns = ("pk", *papers_module._FIELDS, "created_at", "search")
-    assert [kinds[types[name]] for name in columns] == list(papers_module._COPY_KINDS)
+    columns, sent = BINARY_COPIES[table]
+    assert [kinds[types[name]] for name in columns] == list(sent)
 
 
 async def test_the_ingest_stores_each_vector_as_the_server_builds_it(postgres_url: str) -> None:
