@@ -477,10 +477,12 @@ class DigestService:
         return config
 
     async def _release_failed(self, config: DigestConfig) -> None:
-        today = period_of(config, self.now().date())
+        """Every failed post the unfinished claims' pass still resumes (UNFINISHED_DAYS), not just
+        today's and yesterday's: its papers were recorded as the channel's at the claim, so a
+        post left failed loses them for good, and an admin told on Friday resumes on Monday."""
         step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
-        for day in (today - step, today, today + step):
-            await self.repository.release(config.ledger, day)
+        since = min(period_of(config, self.now().date()) - step, self.now().date() - UNFINISHED_DAYS)
+        await self.repository.release(config.ledger, since)
 
     # ---- what a post says ----------------------------------------------------------------------
 

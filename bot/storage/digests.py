@@ -332,14 +332,16 @@ class DigestRepository:
         )
         return cursor.rowcount == 1
 
-    async def release(self, key: LedgerKey, post_day: date) -> None:
-        """Let a failed post (channel gone, permission lost) go out after all, once the admin fixed
-        it: back to a free claim that resumes its frozen plan. The row (with the parts already
-        sent) is never deleted, so nothing is posted twice."""
+    async def release(self, key: LedgerKey, since: date) -> None:
+        """Let the failed posts (channel gone, permission lost, a part refused) of periods from
+        ``since`` on go out after all, once the admin fixed it: back to free claims that resume
+        their frozen plans. The rows (with the parts already sent) are never deleted, so nothing is
+        posted twice."""
         await self._db.execute(
             "UPDATE digest_posts SET state = 'claimed', error = NULL, finished_at = NULL, owner = NULL, "
-            f"lease_until = NULL WHERE {_ROW} AND state = 'failed'",
-            _row(key, post_day),
+            "lease_until = NULL WHERE guild_id = ? AND channel_id = ? AND cadence = ? AND post_day >= ? "
+            "AND state = 'failed'",
+            (key.guild_id, key.channel_id, key.cadence.value, since.isoformat()),
         )
 
     async def reopen_missed(self, key: LedgerKey, post_day: date) -> None:
