@@ -133,3 +133,13 @@ async def test_an_interaction_token_under_another_applications_id_is_an_unknown_
     assert record.followups == []
     status, _ = await call(emu, "POST", f"/webhooks/{emu.application_id}/{record.token}", {"content": "hi"})
     assert status == 200 and len(record.followups) == 1
+
+
+async def test_a_member_of_a_server_the_bot_is_not_in_is_missing_access(emu: DiscordEmulator) -> None:
+    """As Discord answers GET /guilds/{id}/members/{user} once the server removed the bot: 403,
+    not the 404 Unknown Member of a server the bot is in."""
+    guild = emu.create_guild("lab")
+    member = emu.add_member(guild, "alice")
+    assert (await call(emu, "GET", f"/guilds/1234567890123/members/{member.id}"))[0] == 403
+    assert (await call(emu, "GET", f"/guilds/{guild.id}/members/1234567890123"))[0] == 404
+    assert (await call(emu, "GET", f"/guilds/{guild.id}/members/{member.id}"))[0] == 200
