@@ -117,7 +117,7 @@ class AlertService:
                 # Another process may have claimed them meanwhile: a read, before asking Discord.
                 if not await self.repository.has_pending(user_id):
                     continue
-                if not await self._still_shares_a_server(messenger, user_id):
+                if not await self.still_shares_a_server(messenger, user_id):
                     continue
                 claimed = await self.claim(user_id)
                 if claimed is not None:
@@ -348,9 +348,10 @@ class AlertService:
                     batch.user_id, unreachable_since=self._clock().isoformat()
                 )
 
-    async def _still_shares_a_server(self, messenger: Messenger, user_id: int) -> bool:
+    async def still_shares_a_server(self, messenger: Messenger, user_id: int) -> bool:
         """``shares_a_server``, where Discord failing to answer for one member (a 5xx, a timeout)
-        skips that member this poll: it never holds up the other members' alerts."""
+        skips that member this poll: it never holds up the other members' alerts (or weekly picks,
+        which ask through this too)."""
         try:
             return await self.shares_a_server(messenger, user_id)
         except Exception as exc:

@@ -36,7 +36,8 @@ from bot.storage.library import LibraryRepository, PicksSend
 
 log = logging.getLogger(__name__)
 
-# Whether the member still shares a server with the bot (asked of Discord through the messenger).
+# Whether the member still shares a server with the bot (asked of Discord through the messenger;
+# False for this run when Discord cannot say: one member's check never holds up the others').
 Reach = Callable[[Messenger, int], Awaitable[bool]]
 
 # A failed DM (Discord 5xx, a timeout) is tried again after 10, 20, 40, 80 minutes: five attempts
@@ -77,26 +78,12 @@ class WeeklyPicks:
             for resumed in await self.interrupted():
                 delivered += await self._attempt(messenger, resumed, resuming=True)
             for user_id in await self.library.weekly_due():
-                if not await self._reaches(messenger, user_id):
+                if not await self._reach(messenger, user_id):
                     continue  # left every server the bot is in: Discord would refuse the DM
                 claimed = await self.claim(user_id)
                 if claimed is not None:
                     delivered += await self._attempt(messenger, claimed, resuming=False)
         return delivered
-
-    async def _reaches(self, messenger: Messenger, user_id: int) -> bool:
-        """Whether the member still shares a server; Discord failing to answer for one member (a
-        5xx, a timeout) skips that member this run, never the members after them."""
-        try:
-            return await self._reach(messenger, user_id)
-        except Exception as exc:
-            log.warning(
-                "could not ask Discord whether %s still shares a server (tried again later): %s: %s",
-                user_id,
-                type(exc).__name__,
-                exc,
-            )
-            return False
 
     async def claim(self, user_id: int) -> PicksSend | None:
         """Claim the member's week and open its DM, frozen and leased here; None when the week was
