@@ -354,6 +354,8 @@ class AlertService:
         which ask through this too)."""
         try:
             return await self.shares_a_server(messenger, user_id)
+        except StorageUnavailable:
+            raise  # the store itself is down: the whole pass stops (said once by the poll)
         except Exception as exc:
             log.warning(
                 "could not ask Discord whether %s still shares a server (tried again later): %s: %s",
