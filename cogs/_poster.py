@@ -125,6 +125,10 @@ class DiscordMessenger:
                 await self.bot.http.get_member(guild_id, user_id)
         except discord.NotFound:
             return False
+        except discord.Forbidden:
+            # Discord answers 403 Missing Access about a server the bot is not in (another
+            # process's shard that removed the bot, or a removal this process has not heard of).
+            return False
         return True
 
     async def find_parts(self, user_id: int, marker: str, *, since: datetime) -> dict[int, int]:

@@ -376,10 +376,13 @@ class Rest(World):
 
     async def _member(self, request: web.Request, parts: list[str], body: Any) -> web.Response:
         guild = self.guilds.get(int(parts[1]))
-        member = guild.members.get(int(parts[3])) if guild else None
+        if guild is None:
+            # Discord's answer about a server the bot is not in (one that removed it, say).
+            return error_response(403, "Missing Access", 50001)
+        member = guild.members.get(int(parts[3]))
         return (
             json_response(member.payload(guild.id))
-            if guild and member
+            if member
             else error_response(404, "Unknown Member", 10007)
         )
 

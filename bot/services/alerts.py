@@ -117,7 +117,7 @@ class AlertService:
                 # Another process may have claimed them meanwhile: a read, before asking Discord.
                 if not await self.repository.has_pending(user_id):
                     continue
-                if not await self.shares_a_server(messenger, user_id):
+                if not await self.still_shares_a_server(messenger, user_id):
                     continue
                 claimed = await self.claim(user_id)
                 if claimed is not None:
@@ -347,6 +347,23 @@ class AlertService:
                 await self.repository.update_member(
                     batch.user_id, unreachable_since=self._clock().isoformat()
                 )
+
+    async def still_shares_a_server(self, messenger: Messenger, user_id: int) -> bool:
+        """``shares_a_server``, where Discord failing to answer for one member (a 5xx, a timeout)
+        skips that member this poll: it never holds up the other members' alerts (or weekly picks,
+        which ask through this too)."""
+        try:
+            return await self.shares_a_server(messenger, user_id)
+        except StorageUnavailable:
+            raise  # the store itself is down: the whole pass stops (said once by the poll)
+        except Exception as exc:
+            log.warning(
+                "could not ask Discord whether %s still shares a server (tried again later): %s: %s",
+                user_id,
+                type(exc).__name__,
+                exc,
+            )
+            return False
 
     async def shares_a_server(self, messenger: Messenger, user_id: int) -> bool:
         """Alerts (and weekly picks) only go to members of a server the bot is in, asked of Discord

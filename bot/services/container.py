@@ -175,7 +175,7 @@ class Services:
         similar = SimilarPapers(repos.papers, repos.terms, title_docs=lambda: papers.search.vocabulary.docs)
         library = LibraryService(database, repos.library, papers, similar, clock=clock, members=repos.follows)
         weekly_picks = WeeklyPicks(
-            database, repos.library, library, reach=alerts.shares_a_server, clock=clock, lease=lease
+            database, repos.library, library, reach=alerts.still_shares_a_server, clock=clock, lease=lease
         )
         updates = LibraryUpdates(repos.library, repos.follows, clock=clock)
         papers.on_code_linked(updates.queue_code_released)  # savers hear once, with their alerts

@@ -477,10 +477,16 @@ class DigestService:
         return config
 
     async def _release_failed(self, config: DigestConfig) -> None:
+        """The failed posts of yesterday and today (the period before and this one), and every
+        half-sent one the unfinished claims' pass still resumes (UNFINISHED_DAYS): a post whose
+        later parts were refused on a Thursday, resumed on the Saturday, sends the rest (its papers
+        were recorded as the channel's at the claim). An older post nothing of which went out
+        stays told as not posted, not posted days late."""
         today = period_of(config, self.now().date())
         step = timedelta(days=7 if config.cadence is Cadence.WEEKLY else 1)
-        for day in (today - step, today, today + step):
-            await self.repository.release(config.ledger, day)
+        await self.repository.release(
+            config.ledger, today - step, started_since=min(today - step, self.now().date() - UNFINISHED_DAYS)
+        )
 
     # ---- what a post says ----------------------------------------------------------------------
 

@@ -36,7 +36,8 @@ from bot.storage.library import LibraryRepository, PicksSend
 
 log = logging.getLogger(__name__)
 
-# Whether the member still shares a server with the bot (asked of Discord through the messenger).
+# Whether the member still shares a server with the bot (asked of Discord through the messenger;
+# False for this run when Discord cannot say: one member's check never holds up the others').
 Reach = Callable[[Messenger, int], Awaitable[bool]]
 
 # A failed DM (Discord 5xx, a timeout) is tried again after 10, 20, 40, 80 minutes: five attempts

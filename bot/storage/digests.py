@@ -332,14 +332,24 @@ class DigestRepository:
         )
         return cursor.rowcount == 1
 
-    async def release(self, key: LedgerKey, post_day: date) -> None:
-        """Let a failed post (channel gone, permission lost) go out after all, once the admin fixed
-        it: back to a free claim that resumes its frozen plan. The row (with the parts already
-        sent) is never deleted, so nothing is posted twice."""
+    async def release(self, key: LedgerKey, whole_since: date, *, started_since: date) -> None:
+        """Let failed posts (channel gone, permission lost, a part refused) go out after all, once
+        the admin fixed it: back to free claims that resume their frozen plans. Those of periods
+        from ``whole_since`` on, and older ones from ``started_since`` on whose first parts are in
+        the channel already (their other papers are the channel's since the claim: left failed,
+        they never reach it). The rows (with the parts already sent) are never deleted, so nothing
+        is posted twice."""
         await self._db.execute(
             "UPDATE digest_posts SET state = 'claimed', error = NULL, finished_at = NULL, owner = NULL, "
-            f"lease_until = NULL WHERE {_ROW} AND state = 'failed'",
-            _row(key, post_day),
+            "lease_until = NULL WHERE guild_id = ? AND channel_id = ? AND cadence = ? AND state = 'failed' "
+            "AND (post_day >= ? OR (post_day >= ? AND message_ids <> '{}'))",
+            (
+                key.guild_id,
+                key.channel_id,
+                key.cadence.value,
+                whole_since.isoformat(),
+                started_since.isoformat(),
+            ),
         )
 
     async def reopen_missed(self, key: LedgerKey, post_day: date) -> None:

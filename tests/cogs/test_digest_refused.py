@@ -136,3 +136,54 @@ def test_only_a_refusal_of_the_message_itself_stops_the_post(status: int, code: 
     refused pass or need the owner, not the server's admin: the claim stays open and is resumed."""
     answer = SimpleNamespace(status=status, reason="refused")
     assert refused_for_good(discord.HTTPException(answer, {"code": code, "message": "refused"})) is for_good
+
+
+@pytest.mark.parametrize("days_later", [2, 6])
+async def test_a_resume_days_after_the_refusal_still_sends_the_rest_of_the_plan(
+    world: Any, deployment: Deployment, days_later: int
+) -> None:
+    """The admin told on a Thursday fixes AutoMod and resumes on the Saturday (or a week on):
+    parts 2 and 3 of Thursday's plan still go out, once. Resume released only yesterday's and
+    today's posts, so those papers (the channel's since the claim) never reached it."""
+    env, channel, _, _ = world
+    services = deployment.first
+    mods = channel.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    admin = channel.guild.add_member(env.create_user("mod"), roles=[mods])
+    await services.papers.ingest(papers(DIGEST_PAPERS[3]))
+    await services.digests.configure(
+        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=DIGEST_PAPERS[3]
+    )
+    planned = await services.digests.plan(await services.digests.require(channel.guild.id), DAY)
+    poster = cog(env).poster
+    original = poster.send
+
+    async def send(target: int, message: Any, *, nonce: str) -> int:
+        sent = await original(target, message, nonce=nonce)
+        # Part 1 went out; from part 2 on the server's AutoMod blocks the bot's posts.
+        env.inject_error(
+            "POST",
+            f"/channels/{channel.id}/messages",
+            status=400,
+            code=200000,
+            message="Message was blocked by automatic moderation",
+            times=None,
+        )
+        return sent
+
+    poster.send = send
+    await cog(env).post_due()
+    poster.send = original
+    assert [m.embeds[0].footer.text for m in digest_messages(channel)] == [f"digest {DAY} · 1 of 3"]
+
+    env.backend.faults.clear()
+    await env.advance_time(timedelta(days=days_later).total_seconds())
+    await admin.slash(channel, "digest resume")
+    await cog(env).post_due()
+    posted = [m for m in digest_messages(channel) if f"digest {DAY}" in m.embeds[0].footer.text]
+    assert Counter(m.embeds[0].footer.text for m in posted) == Counter(
+        f"digest {DAY} · {k} of 3" for k in (1, 2, 3)
+    )
+    expected = Counter(
+        p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
+    )
+    assert counted(posted) == expected

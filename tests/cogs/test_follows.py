@@ -209,6 +209,26 @@ async def test_leaving_every_shared_server_stops_alerts(world: Any, services: Se
     assert await services.repositories.follows.member_guilds(alice.id) == []
 
 
+async def test_a_server_that_removed_the_bot_is_no_shared_server(world: Any, services: Services) -> None:
+    """Discord answers 403 Missing Access about a member of a server the bot is not in (another
+    process's shard, or a removal not heard of yet): that server is forgotten as one the member
+    left, and the other members' alerts go out in the same poll."""
+    env, channel, alice, bob = world
+    await alice.slash(channel, "follow add", keyword="diffusion")
+    await bob.slash(channel, "follow add", keyword="diffusion")
+    env.inject_error(
+        "GET",
+        f"/guilds/{channel.guild.id}/members/{alice.id}",
+        status=403,
+        code=50001,
+        message="Missing Access",
+        times=None,
+    )
+    await ingest_and_deliver(env, services, BATCH)
+    assert dms(alice) == [] and len(dms(bob)) == 1
+    assert await services.repositories.follows.member_guilds(alice.id) == []
+
+
 async def test_follow_a_keyword_straight_from_a_paper(world: Any, services: Services) -> None:
     env, channel, alice, bob = world
     from pathlib import Path

@@ -12,9 +12,11 @@ from typing import Any
 import discord
 import pytest
 
+from bot.errors import StorageUnavailable
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.storage.database import Database
+from bot.storage.postgres import UNREACHABLE
 from tests.cogs.conftest import VirtualClock
 from tests.cogs.test_digest import NEW_YEAR, cog, digest_messages, server, until
 
@@ -134,3 +136,24 @@ async def test_post_now_posts_a_missed_day_once_and_it_is_no_longer_listed(diges
     assert len(digest_messages(s.channel)) == 1
     after = await shown(s, s.channel)
     assert "Not posted" not in after and after["Last post"].startswith("Posted on Thu 01 Jan 2026")
+
+
+async def test_the_store_down_while_telling_admins_is_one_line_a_spell_not_a_traceback_a_tick(
+    digest_env: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL restarting: the due digests' lookup said so in one line, but telling the admins
+    of days not posted raised on every tick, a traceback each from the scheduler (one a minute
+    for the whole outage; two a second at the e2e tick)."""
+    env = digest_env
+    notices = env.bot.services.digest_notices
+
+    async def store_down(*args: object, **kwargs: object) -> int:
+        raise StorageUnavailable(UNREACHABLE)
+
+    monkeypatch.setattr(notices, "deliver", store_down)
+    with caplog.at_level("WARNING", logger="cogs.digest"):
+        for _ in range(3):  # three ticks of the outage
+            await cog(env).post_due()
+    said = [r for r in caplog.records if r.name == "cogs.digest"]
+    assert [r.levelname for r in said] == ["WARNING"] and UNREACHABLE in said[0].getMessage()
+    assert said[0].exc_info is None

@@ -169,3 +169,13 @@ def test_each_id_of_a_longer_path_is_judged_once_by_its_own_collection(
         if id_text not in NOT_IDS and not is_snowflake(id_text):
             expected.append((ID_NAMES[collection], f'Value "{id_text}" is not snowflake.'))
     assert path_id_problems(parts) == expected
+
+
+async def test_a_member_of_a_server_the_bot_is_not_in_is_missing_access(emu: DiscordEmulator) -> None:
+    """As Discord answers GET /guilds/{id}/members/{user} once the server removed the bot: 403,
+    not the 404 Unknown Member of a server the bot is in."""
+    guild = emu.create_guild("lab")
+    member = emu.add_member(guild, "alice")
+    assert (await call(emu, "GET", f"/guilds/1234567890123/members/{member.id}"))[0] == 403
+    assert (await call(emu, "GET", f"/guilds/{guild.id}/members/1234567890123"))[0] == 404
+    assert (await call(emu, "GET", f"/guilds/{guild.id}/members/{member.id}"))[0] == 200

@@ -68,3 +68,34 @@ async def test_a_second_process_starts_elsewhere_and_skips_members_claimed_meanw
     assert set(first_messenger.sent) | set(second_messenger.sent) == set(members)
     assert not set(first_messenger.sent) & set(second_messenger.sent)
     assert first_messenger.checked == members
+
+
+class ServerDown(Messenger):
+    """Discord fails to answer whether ``member`` is in the server (a 5xx)."""
+
+    def __init__(self, member: int) -> None:
+        super().__init__()
+        self.member = member
+
+    async def is_member(self, guild_id: int, user_id: int) -> bool:
+        if user_id == self.member:
+            raise RuntimeError("503 Service Unavailable")
+        return await super().is_member(guild_id, user_id)
+
+
+async def test_discord_failing_to_say_whether_one_member_shares_a_server_holds_up_no_other(
+    database: Database, sample_papers: list[ListedPaper]
+) -> None:
+    """The members after that one get their alerts in the same poll (the poll stopped there, and
+    with a server that kept failing, every poll did); that member's come on a later poll."""
+    services = await process(database, "0-5")
+    members = [101, 102, 103]
+    for member in members:
+        await services.follows.add(member, GUILD, "model")
+    await services.papers.ingest(sample_papers)
+    messenger = ServerDown(102)
+    await services.alerts.deliver(messenger)
+    assert set(messenger.sent) == {101, 103}
+    healed = Messenger()
+    await services.alerts.deliver(healed)
+    assert set(healed.sent) == {102}

@@ -222,6 +222,31 @@ async def test_a_member_still_in_one_server_gets_picks_though_they_left_another(
     assert await process.repositories.follows.member_guilds(member) == [GUILD + 1]
 
 
+async def test_discord_failing_to_say_whether_one_member_shares_a_server_holds_up_no_other(
+    world: World,
+) -> None:
+    """Asking Discord about the middle member fails (a 5xx): the members after them get their
+    picks all the same (the whole run stopped there, every run), and the middle member gets
+    theirs on a later run, once."""
+    process = await world.process()
+    await members_with_picks(process)
+
+    class DownForOne(Dms):
+        down = True
+
+        async def is_member(self, guild_id: int, user_id: int) -> bool:
+            if user_id == FAULTY and self.down:
+                raise DiscordDown("503 Service Unavailable")
+            return True
+
+    dms = DownForOne(world.now)
+    assert await run(process, dms) == 2
+    assert [dms.received(member) for member in MEMBERS] == [1, 0, 1]
+    dms.down = False
+    assert await run(process, dms) == 1
+    assert [dms.received(member) for member in MEMBERS] == [1, 1, 1]
+
+
 @pytest.mark.parametrize("recovery", ["restart", "two"])
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_fault_at_each_step_then_recovery_delivers_each_members_picks_once(
