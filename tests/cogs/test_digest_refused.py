@@ -34,6 +34,38 @@ def refused_posts(env: Any, channel: Any) -> list[dict[str, Any]]:
     return [f for f in env.backend.faults if str(channel.id) in f["path"]]
 
 
+async def a_three_part_digest(env: Any, channel: Any, services: Any) -> tuple[Any, Any]:
+    """An admin of ``channel``'s server, and its digest of DAY planned in three parts."""
+    mods = channel.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    admin = channel.guild.add_member(env.create_user("mod"), roles=[mods])
+    await services.papers.ingest(papers(DIGEST_PAPERS[3]))
+    await services.digests.configure(
+        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=DIGEST_PAPERS[3]
+    )
+    planned = await services.digests.plan(await services.digests.require(channel.guild.id), DAY)
+    assert planned.parts == 3
+    return admin, planned
+
+
+def blocked_by_automod(env: Any, channel: Any) -> None:
+    """From now on the server's AutoMod refuses every post of the bot in ``channel``."""
+    env.inject_error(
+        "POST",
+        f"/channels/{channel.id}/messages",
+        status=400,
+        code=200000,
+        message="Message was blocked by automatic moderation",
+        times=None,
+    )
+
+
+def planned_titles(planned: Any) -> Counter[str]:
+    """Each planned paper's title, as many times as the plan holds it."""
+    return Counter(
+        p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
+    )
+
+
 @pytest.mark.parametrize("code", sorted(REFUSALS))
 async def test_a_post_discord_refuses_for_good_pauses_the_digest_and_tells_its_admin_once(
     digest_env: Any, code: int
@@ -77,14 +109,7 @@ async def test_a_part_refused_by_automod_midway_keeps_the_rest_of_the_plan_for_t
     no later post would carry them)."""
     env, channel, _, _ = world
     services = deployment.first
-    mods = channel.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
-    admin = channel.guild.add_member(env.create_user("mod"), roles=[mods])
-    await services.papers.ingest(papers(DIGEST_PAPERS[3]))
-    await services.digests.configure(
-        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=DIGEST_PAPERS[3]
-    )
-    planned = await services.digests.plan(await services.digests.require(channel.guild.id), DAY)
-    assert planned.parts == 3
+    admin, planned = await a_three_part_digest(env, channel, services)
     poster = cog(env).poster
     original = poster.send
     sent = {"parts": 0}
@@ -92,14 +117,7 @@ async def test_a_part_refused_by_automod_midway_keeps_the_rest_of_the_plan_for_t
     async def send(target: int, message: Any, *, nonce: str) -> int:
         sent["parts"] += 1
         if sent["parts"] == 2:  # from part 2 on, the server's AutoMod blocks the bot's posts
-            env.inject_error(
-                "POST",
-                f"/channels/{channel.id}/messages",
-                status=400,
-                code=200000,
-                message="Message was blocked by automatic moderation",
-                times=None,
-            )
+            blocked_by_automod(env, channel)
         return await original(target, message, nonce=nonce)
 
     poster.send = send
@@ -116,10 +134,7 @@ async def test_a_part_refused_by_automod_midway_keeps_the_rest_of_the_plan_for_t
     posted = digest_messages(channel)
     footers = Counter(m.embeds[0].footer.text for m in posted)
     assert footers == Counter(f"digest {DAY} · {k} of 3" for k in (1, 2, 3))
-    expected = Counter(
-        p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
-    )
-    assert counted(posted) == expected
+    assert counted(posted) == planned_titles(planned)
     record = await services.repositories.digests.post(LedgerKey(channel.guild.id, channel.id), DAY)
     assert record is not None and record.state == "posted"
 
@@ -147,27 +162,13 @@ async def test_a_resume_days_after_the_refusal_still_sends_the_rest_of_the_plan(
     today's posts, so those papers (the channel's since the claim) never reached it."""
     env, channel, _, _ = world
     services = deployment.first
-    mods = channel.guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
-    admin = channel.guild.add_member(env.create_user("mod"), roles=[mods])
-    await services.papers.ingest(papers(DIGEST_PAPERS[3]))
-    await services.digests.configure(
-        channel.guild.id, channel.id, post_time="09:00", timezone="UTC", max_papers=DIGEST_PAPERS[3]
-    )
-    planned = await services.digests.plan(await services.digests.require(channel.guild.id), DAY)
+    admin, planned = await a_three_part_digest(env, channel, services)
     poster = cog(env).poster
     original = poster.send
 
     async def send(target: int, message: Any, *, nonce: str) -> int:
         sent = await original(target, message, nonce=nonce)
-        # Part 1 went out; from part 2 on the server's AutoMod blocks the bot's posts.
-        env.inject_error(
-            "POST",
-            f"/channels/{channel.id}/messages",
-            status=400,
-            code=200000,
-            message="Message was blocked by automatic moderation",
-            times=None,
-        )
+        blocked_by_automod(env, channel)  # part 1 went out; from part 2 on AutoMod blocks the bot
         return sent
 
     poster.send = send
@@ -183,7 +184,4 @@ async def test_a_resume_days_after_the_refusal_still_sends_the_rest_of_the_plan(
     assert Counter(m.embeds[0].footer.text for m in posted) == Counter(
         f"digest {DAY} · {k} of 3" for k in (1, 2, 3)
     )
-    expected = Counter(
-        p for m in planned.messages for p in TITLE.findall(" ".join(e.description for e in m.embeds))
-    )
-    assert counted(posted) == expected
+    assert counted(posted) == planned_titles(planned)
