@@ -26,7 +26,7 @@ from bot.storage.paper_rows import (
     title_terms,
 )
 from bot.storage.people import record_people
-from bot.storage.pg_bulk import is_cold_load, search_indexes_built_after
+from bot.storage.pg_bulk import holds_rows, is_cold_load, search_indexes_built_after
 from bot.storage.pg_search import PgTextSearch, paper_document
 from bot.storage.signals import record_signals
 from bot.storage.word_counts import batch_word_counts
@@ -239,12 +239,12 @@ class PaperRepository:
         about 94,000 words at 100,000 papers (and this process the arrays' encoding), at the end of
         the load where this process only waits (docs/performance.md, "Tenth session: PostgreSQL
         ingest (waits)"). A table holding rows (papers stored once and deleted by hand) is upserted."""
-        if isinstance(self._db, BulkCopy) and not await self._holds_rows("term_docs"):
+        if isinstance(self._db, BulkCopy) and not await holds_rows(self._db, "term_docs"):
             rows = sorted((term, count) for term, count in words.items() if count > 0)
             await self._db.copy_rows("term_docs", ("term", "docs"), rows)
         else:
             await self._count_paper_terms(words)
-        if isinstance(self._db, BulkCopy) and not await self._holds_rows("title_terms"):
+        if isinstance(self._db, BulkCopy) and not await holds_rows(self._db, "title_terms"):
             # Stamped as _count_title_terms stamps them: the generation the commit is about to bump to.
             stamp = await self._db.fetch_all("SELECT value + 1 FROM generations WHERE name = 'papers'")
             # A title word counted and counted down again (a retitled paper) keeps its row at 0, as
@@ -253,10 +253,6 @@ class PaperRepository:
             await self._db.copy_rows("title_terms", ("term", "docs", "generation"), kept)
         else:
             await self._count_title_terms(titles, keep_zero=True)
-
-    async def _holds_rows(self, table: str) -> bool:
-        # Only this module's own table names, never anyone's input.
-        return bool(await self._db.fetch_all(f"SELECT 1 FROM {table} LIMIT 1"))
 
     async def is_cold_load(self, papers: int) -> bool:
         """Whether ``cold_load(papers)`` would build the indexes at the end if it started now."""

@@ -87,8 +87,8 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
         f"AND t.relname IN ({db.dialect.texts()}) ORDER BY c.conname",
         CHECKED_AT_END,
     )
-    empty = [index for index in indexes if not await _holds_rows(db, index[0])]
-    unchecked = [constraint for constraint in constraints if not await _holds_rows(db, constraint[0])]
+    empty = [index for index in indexes if not await holds_rows(db, index[0])]
+    unchecked = [constraint for constraint in constraints if not await holds_rows(db, constraint[0])]
     for _, name, _ in empty:
         await db.execute(f"DROP INDEX {_quoted(name)}")
     for table, name, _ in unchecked:
@@ -116,6 +116,7 @@ async def _any_paper(db: Connection) -> bool:
     return bool(await db.fetch_all("SELECT 1 FROM papers LIMIT 1"))
 
 
-async def _holds_rows(db: Connection, table: str) -> bool:
-    # A name from the catalog, not from anyone's input, quoted as an identifier.
+async def holds_rows(db: Connection, table: str) -> bool:
+    """Whether ``table`` holds any row."""
+    # A name from the catalog or this package, never from anyone's input, quoted as an identifier.
     return bool(await db.fetch_all(f"SELECT 1 FROM {_quoted(table)} LIMIT 1"))
