@@ -93,6 +93,16 @@ def _session_ended(exc: Exception, connection: asyncpg.Connection) -> bool:
     return isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError)) and connection.is_closed()
 
 
+def _refuses_more_connections(exc: Exception, where: str, held: int) -> StorageUnavailable:
+    """A full server, at open or at any later use alike: it is there and answered (its host and
+    port are right), its connection slots are taken."""
+    return StorageUnavailable(
+        f"The database server at {where} refuses more connections ({exc}): each paperbot process "
+        f"holds up to {held}. Raise the server's max_connections, stop what else holds its "
+        "connections, or try again shortly."
+    )
+
+
 def is_postgres_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
@@ -288,12 +298,7 @@ class PostgresDatabase:
                 f"the database URL {redacted(url)} is refused: {exc}. {MISCONFIGURED}"
             ) from exc
         except asyncpg.TooManyConnectionsError as exc:
-            # The server is there and answered: its host and port are right, its slots are taken.
-            raise StorageUnavailable(
-                f"The database server at {redacted(url)} refuses more connections ({exc}): each "
-                f"paperbot process holds up to {pool_size}. Raise the server's max_connections, stop "
-                "what else holds its connections, or try again shortly."
-            ) from exc
+            raise _refuses_more_connections(exc, redacted(url), pool_size) from exc
         except asyncpg.CannotConnectNowError as exc:
             raise StorageUnavailable(
                 f"The database server at {redacted(url)} does not take connections yet ({exc}). "
@@ -363,10 +368,7 @@ class PostgresDatabase:
         try:
             connection: asyncpg.Connection = await connection_context.__aenter__()
         except asyncpg.TooManyConnectionsError as exc:
-            raise StorageUnavailable(
-                f"The database server refuses more connections ({exc}): each paperbot process holds "
-                f"up to {self.reader_count}. Nothing was saved; try again shortly."
-            ) from exc
+            raise _refuses_more_connections(exc, self.path, self.reader_count) from exc
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
             raise StorageUnavailable(UNREACHABLE) from exc
         return connection
