@@ -37,6 +37,7 @@ PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {
 }
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
+SCHEMA_CHANGED = "Another paperbot changed the store's tables meanwhile: nothing was saved. Try again."
 MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
 # A hot standby (or a database with default_transaction_read_only) answers reads and refuses every
 # write: `paperbot run` ended in a traceback at its first claim, exit 1, restarted for ever.
@@ -61,7 +62,10 @@ MIGRATION_LOCK = 7_123_560_001
 # Settings of paperbot's own sessions, whatever the server's defaults. JIT compiles a statement
 # whose estimated cost passes jit_above_cost (a search over a million papers does) before running
 # it, tens of milliseconds each time, more than the statement itself takes once compiled.
-SESSION_SETTINGS = {"jit": "off"}
+# plan_cache_mode: a statement from asyncpg's cache is planned for each execution's values, as a
+# freshly prepared one was; after five runs the server may otherwise keep a generic plan, blind to
+# how many papers a search's words match.
+SESSION_SETTINGS = {"jit": "off", "plan_cache_mode": "force_custom_plan"}
 
 
 async def _connected_pool(url: str, size: int) -> asyncpg.Pool:
@@ -200,9 +204,22 @@ class PgResult:
 
     async def _run(self) -> PgCursor:
         async with self._database.acquired() as connection:
-            statement = await connection.prepare(self._sql)
-            rows = await statement.fetch(*self._parameters)
-            return PgCursor(rows, statement.get_statusmsg())
+            rows, status = await _cached_fetch(connection, self._sql, self._parameters)
+            return PgCursor(rows, status)
+
+
+async def _cached_fetch(
+    connection: asyncpg.Connection, sql: str, parameters: tuple[Any, ...]
+) -> tuple[list[asyncpg.Record], str]:
+    """The statement's rows and its command tag, prepared once per connection: asyncpg's
+    statement cache (what its ``fetch`` and ``execute`` use) skips the Parse round trip after the
+    first use. ``Connection.prepare`` never caches, so every statement was two round trips, and
+    no public call returns both the rows and the tag (an UPDATE's count). This is the call
+    asyncpg's own ``execute`` makes. A statement cached before another process's migration
+    changed its table is prepared again by asyncpg outside a transaction; inside one it fails
+    once (InvalidCachedStatementError, said as SCHEMA_CHANGED: the next try prepares it anew)."""
+    rows, status, _ = await connection._execute(sql, parameters, 0, None, return_status=True)
+    return rows, status.decode() if status else ""
 
 
 class PgRoutedConnection:
@@ -409,6 +426,8 @@ class PostgresDatabase:
                     self.writes.wrote()
         except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
             raise StorageUnavailable(BUSY) from exc
+        except asyncpg.InvalidCachedStatementError as exc:  # see _cached_fetch; asyncpg dropped the cache
+            raise StorageUnavailable(SCHEMA_CHANGED) from exc
         except asyncpg.ReadOnlySQLTransactionError as exc:  # the server became a standby meanwhile
             raise StorageUnavailable(f"Nothing was saved: the database {READ_ONLY}.") from exc
         except asyncpg.DiskFullError as exc:
