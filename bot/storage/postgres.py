@@ -300,9 +300,12 @@ class PostgresDatabase:
         migrations: list[Migration] | None = None,
         readers: int = 1,
         migrate: bool = True,
+        reads_only: bool = False,
     ) -> PostgresDatabase:
         """Connect and migrate to the newest schema (ForeignDatabase for another program's database);
-        ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema."""
+        ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema.
+        ``reads_only``: for a command that only reads, a database that only takes reads (a
+        standby) is used as it is, when it already has this paperbot's schema."""
         pool_size = max(4, readers + 3)
         # No floor of connections kept open: while the server is down, asyncpg's pool restoring one
         # logs a WARNING with a traceback every retry (1 s, 2 s, ... 60 s), beside the jobs' one
@@ -332,7 +335,10 @@ class PostgresDatabase:
         try:
             chosen = bundled_migrations("postgres") if migrations is None else migrations
             if migrate and await database.read_only():
-                raise StoreMisconfigured(f"the database {database.path} {READ_ONLY}. {MISCONFIGURED}")
+                if not reads_only:
+                    raise StoreMisconfigured(f"the database {database.path} {READ_ONLY}. {MISCONFIGURED}")
+                await database._require_schema(chosen)
+                migrate = False
             if migrate:
                 await database.migrate(chosen)
             elif await database.schema_version() > (chosen[-1].number if chosen else 0):
@@ -458,6 +464,23 @@ class PostgresDatabase:
     async def read_only(self) -> bool:
         async with self.acquired() as connection:
             return bool(await connection.fetchval(_IS_READ_ONLY))
+
+    async def _require_schema(self, migrations: list[Migration]) -> None:
+        """A read-only database is read as it is: one at an older schema (or none) cannot be brought
+        up to date here, and its tables would not answer today's queries."""
+        version = await self.schema_version()
+        latest = migrations[-1].number if migrations else 0
+        if version < latest:
+            held = (
+                f"schema version {version}, older than this paperbot's {latest}"
+                if version
+                else "no paperbot schema yet"
+            )
+            raise StoreMisconfigured(
+                f"the database {self.path} only takes reads (a standby, or default_transaction_read_only "
+                f"is on) and has {held}: start this paperbot's bot (`paperbot run`) on the primary server "
+                "once, which brings the schema up to date"
+            )
 
     async def migrate(self, migrations: list[Migration]) -> int:
         """Apply pending migrations in one transaction (all or none), once across processes."""
