@@ -37,6 +37,12 @@ PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {
 }
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
+# The same outage under a statement outside a transaction (a search, a list, a job's look-up),
+# which had nothing to save: "nothing was saved" there read as if a write had been tried.
+STORE_UNREACHABLE = (
+    "The store is unreachable: its database server cannot be reached (stopped or restarting). "
+    "Try again shortly."
+)
 SCHEMA_CHANGED = "Another paperbot changed the store's tables meanwhile: nothing was saved. Try again."
 MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
 # A hot standby (or a database with default_transaction_read_only) answers reads and refuses every
@@ -373,17 +379,17 @@ class PostgresDatabase:
             yield current[1]
             return
         connection_context = self._pool.acquire()
-        connection = await self._connected(connection_context)
+        connection = await self._connected(connection_context, STORE_UNREACHABLE)
         try:
             yield connection
         except Exception as exc:
             if _session_ended(exc, connection):
-                raise StorageUnavailable(UNREACHABLE) from exc
+                raise StorageUnavailable(STORE_UNREACHABLE) from exc
             raise
         finally:
             await connection_context.__aexit__(None, None, None)
 
-    async def _connected(self, connection_context: Any) -> asyncpg.Connection:
+    async def _connected(self, connection_context: Any, unreachable: str) -> asyncpg.Connection:
         """A pooled connection; the pool opens a new one for a connection it found ended (the
         server restarted), and whatever stops it from connecting now (refused, starting up,
         not accepting connections, full) is the store being unavailable, said the same way by every
@@ -393,7 +399,7 @@ class PostgresDatabase:
         except asyncpg.TooManyConnectionsError as exc:
             raise _refuses_more_connections(exc, self.path, self.reader_count) from exc
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
-            raise StorageUnavailable(UNREACHABLE) from exc
+            raise StorageUnavailable(unreachable) from exc
         return connection
 
     @asynccontextmanager
@@ -404,7 +410,7 @@ class PostgresDatabase:
         if current is not None and current[0] is self:
             raise RuntimeError("transactions do not nest: one use case, one transaction")
         connection_context = self._pool.acquire()
-        connection = await self._connected(connection_context)
+        connection = await self._connected(connection_context, UNREACHABLE)
         self._open_transactions += 1
         token = _in_transaction.set((self, connection))
         try:
