@@ -254,13 +254,16 @@ def _print_json(value: object) -> None:
 
 def _counts_line(counts: UpsertCounts, skipped: Sequence[SkippedEntry] = ()) -> str:
     line = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
-    return line + (f", {len(skipped)} skipped" if skipped else "")
+    cut = sum(1 for entry in skipped if entry.trimmed)
+    left_out = len(skipped) - cut
+    return line + (f", {left_out} skipped" if left_out else "") + (f", {cut} trimmed" if cut else "")
 
 
 def _name_skipped(skipped: Sequence[SkippedEntry]) -> None:
-    """Each malformed entry left out, on stderr: which file or feed, which entry, why."""
+    """Each malformed entry left out, and each paper cut to the size limits, on stderr: which file
+    or feed, which entry, why."""
     for entry in skipped:
-        err.print(Text(printable(f"skipped: {entry.where}: {entry.entry}: {entry.reason}")))
+        err.print(Text(printable(f"{entry.done}: {entry.where}: {entry.entry}: {entry.reason}")))
 
 
 def parsed_files(
