@@ -254,13 +254,16 @@ def _print_json(value: object) -> None:
 
 def _counts_line(counts: UpsertCounts, skipped: Sequence[SkippedEntry] = ()) -> str:
     line = f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged"
-    return line + (f", {len(skipped)} skipped" if skipped else "")
+    cut = sum(1 for entry in skipped if entry.trimmed)
+    left_out = len(skipped) - cut
+    return line + (f", {left_out} skipped" if left_out else "") + (f", {cut} trimmed" if cut else "")
 
 
 def _name_skipped(skipped: Sequence[SkippedEntry]) -> None:
-    """Each malformed entry left out, on stderr: which file or feed, which entry, why."""
+    """Each malformed entry left out, and each paper cut to the size limits, on stderr: which file
+    or feed, which entry, why."""
     for entry in skipped:
-        err.print(Text(printable(f"skipped: {entry.where}: {entry.entry}: {entry.reason}")))
+        err.print(Text(printable(f"{entry.done}: {entry.where}: {entry.entry}: {entry.reason}")))
 
 
 def parsed_files(
@@ -917,20 +920,13 @@ def migrate_store(
     # Held while copying: a bot starting meanwhile waits, so the copy is the store as it stays.
     claim = claim_exclusively(source.absolute().parent) if source.is_file() else None
     if source.is_file() and claim is None and not while_running:
-        folder = source.absolute().parent
-        present = holders(folder)
-        copying = [h for h in present if h.exclusive]
-        if copying:  # another migrate-store (or a restore): named, not "a running bot or command"
-            doing = _EXCLUSIVE_WORK.get(_paperbot_command(copying[0].argv) or "", "holds")
-            named = _holder_named(copying[0])
-            fail(f"{source} is in use: {named} {doing} a store in {folder} now. {_WAIT_FOR_IT}", 2)
-        using = (
-            ", ".join(_holder_named(h) for h in present) or "a paperbot process (a running bot or command)"
-        )
         fail(
-            f"{source} is in use: {using} uses a store in {folder}. Stop it and run migrate-store "
-            "again, or pass --while-running to copy a snapshot of this moment (a later run carries "
-            "over what it writes meanwhile).",
+            _in_use(
+                source,
+                stop="Stop it and run migrate-store again, or pass --while-running to copy a snapshot "
+                "of this moment (a later run carries over what it writes meanwhile).",
+                wait="Wait until it has finished, then run migrate-store again (it carries over any change).",
+            ),
             2,
         )
     try:
@@ -944,7 +940,20 @@ def migrate_store(
 
 
 _EXCLUSIVE_WORK = {"migrate-store": "is copying", "restore": "is restoring"}
-_WAIT_FOR_IT = "Wait until it has finished, then run migrate-store again (it carries over any change)."
+
+
+def _in_use(store: Path, *, stop: str, wait: str) -> str:
+    """Why ``store`` cannot be copied or restored now: the paperbot processes holding their claim
+    on its folder (bot.storage.folder_claim), each by command and pid, and what to do (``stop``:
+    for processes that use a store there; ``wait``: for one copying or restoring, which ends)."""
+    folder = store.absolute().parent
+    present = holders(folder)
+    copying = [h for h in present if h.exclusive]
+    if copying:  # another migrate-store (or a restore): named, not "a running bot or command"
+        doing = _EXCLUSIVE_WORK.get(_paperbot_command(copying[0].argv) or "", "holds")
+        return f"{store} is in use: {_holder_named(copying[0])} {doing} a store in {folder} now. {wait}"
+    using = ", ".join(_holder_named(h) for h in present) or "a paperbot process (a running bot or command)"
+    return f"{store} is in use: {using} uses a store in {folder}. {stop}"
 
 
 def _holder_named(holder: Holder) -> str:
@@ -1075,7 +1084,7 @@ def restore(
     db: DbOption = None,
 ) -> None:
     """Put a backup back in place of the SQLite store (the bot stopped; the old store is kept)."""
-    from bot.storage.restore import RestoreRefused, restore_store
+    from bot.storage.restore import FolderInUse, RestoreRefused, restore_store
 
     settings = _settings(db)
     if settings.store != settings.db:
@@ -1084,6 +1093,12 @@ def restore(
         )
     try:
         restored = restore_store(backup_file, settings.db)
+    except FolderInUse as exc:
+        fail(
+            _in_use(
+                exc.store, stop="Stop it, then restore.", wait="Wait until it has finished, then restore."
+            )
+        )
     except RestoreRefused as exc:
         fail(str(exc))
     except OSError as exc:

@@ -7,6 +7,7 @@ import errno
 import itertools
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -354,10 +355,12 @@ def test_restore_refuses_while_a_bot_uses_a_store_in_its_folder(
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
         code, output = run("restore", str(backup), "--db", str(store))
-        assert (code, output) == (
+        # Named by its pid (from /proc/locks, as migrate-store names it): it said "a running bot or
+        # paperbot command", and the operator had to find which.
+        assert (code, " ".join(output.split())) == (
             1,
-            f"error: {store} is open in another process (a running bot or paperbot command on a store in "
-            f"{tmp_path}): stop it, then restore",
+            f"error: {store} is in use: a paperbot process (pid {holder.pid} on {socket.gethostname()}) "
+            f"uses a store in {tmp_path}. Stop it, then restore.",
         )
         assert not store.with_name("p.db.before-restore").exists()
     finally:

@@ -200,3 +200,40 @@ def test_a_second_migrate_store_is_refused_naming_the_one_copying(
     ) in " ".join(said.split())
     assert "running bot" not in said and "--while-running" not in said and "Traceback" not in said
     assert first_code == 0  # the first went on and finished
+
+
+async def _restore_while_a_migrate_store_copies(source: Path, backup: Path, url: str) -> tuple[int, str, int]:
+    """A restore started while migrate-store copies the store (held on the target's migration
+    lock): its exit code and words, and the copying process's pid."""
+    blocker = await asyncpg.connect(url)
+    try:
+        await blocker.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        first = await _paperbot("migrate-store", "--from", str(source), "--to", url)
+        await _until(lambda: any(h.pid == first.pid and h.exclusive for h in holders(source.parent)), first)
+        restore = await _paperbot("restore", str(backup), "--db", str(source))
+        out, err = await asyncio.wait_for(restore.communicate(), 60)
+        assert restore.returncode is not None
+    finally:
+        await blocker.close()
+    await asyncio.wait_for(first.communicate(), 120)
+    return restore.returncode, (out + err).decode(), first.pid
+
+
+def test_a_restore_while_migrate_store_copies_is_refused_naming_the_copy(
+    sqlite_store: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    """The same naming as a second migrate-store's (the folder's claims in /proc/locks), untested
+    for restore: it said "a running bot or paperbot command", and there was none to stop."""
+    backup = tmp_path / "backups" / "before.db"
+    backup.parent.mkdir()
+    assert run("backup", str(backup), "--db", str(sqlite_store))[0] == 0
+    code, said, copying = asyncio.run(
+        _restore_while_a_migrate_store_copies(sqlite_store, backup, postgres_url)
+    )
+    assert (code, " ".join(said.split())) == (
+        1,
+        f"error: {sqlite_store} is in use: another `paperbot migrate-store` (pid {copying} on "
+        f"{socket.gethostname()}) is copying a store in {sqlite_store.parent} now. Wait until it has "
+        "finished, then restore.",
+    )
+    assert not sqlite_store.with_name("community.db.before-restore").exists()  # nothing was changed

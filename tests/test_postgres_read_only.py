@@ -67,3 +67,55 @@ def test_doctor_fails_the_database_check_of_a_read_only_database(tmp_path: Path,
     assert code == 1
     line = next(line for line in output.splitlines() if "database:" in line)
     assert line.startswith("✘ database:") and "only takes reads" in line, output
+
+
+@pytest.fixture
+def filled_standby_url(tmp_path: Path, postgres_server: PostgresServer) -> Iterator[str]:
+    """A standby of a primary that holds a day's list: its schema is this paperbot's."""
+    url = asyncio.run(postgres_server.fresh_database())
+    assert paperbot(tmp_path, "ingest", str(FIXTURE), url=url)[0] == 0
+    asyncio.run(_read_only(url, True))
+    yield url
+    asyncio.run(_read_only(url, False))
+    asyncio.run(postgres_server.release(url))
+
+
+@pytest.mark.parametrize(
+    ("command", "shows"),
+    [
+        (("search", "diffusion"), "Federated Diffusion"),
+        (("stats",), "Papers: "),
+        (("top", "--day", "latest"), "Top papers"),
+        (("random",), "id: "),
+        (("show", "Federated Diffusion"), "Federated Diffusion"),
+        (("similar", "Federated Diffusion"), ""),
+        (("follows", "match", str(FIXTURE)), "No stored follow matches"),
+    ],
+    ids=lambda value: value[0] if isinstance(value, tuple) else None,
+)
+def test_the_commands_that_only_read_answer_from_a_read_only_database(
+    tmp_path: Path, filled_standby_url: str, command: tuple[str, ...], shows: str
+) -> None:
+    """They were refused with the writing commands' error ("... Nothing was saved: fix the URL"):
+    a standby serves reads, and these commands write nothing."""
+    code, output = paperbot(tmp_path, *command, url=filled_standby_url)
+    assert code == 0 and shows in output and "error" not in output, output
+
+
+def test_a_read_only_database_without_this_schema_says_so_to_a_reading_command(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """Its tables cannot be brought up to date there: said, without claiming a write was tried."""
+    url = asyncio.run(postgres_server.empty_database())
+    asyncio.run(_read_only(url, True))
+    try:
+        code, output = paperbot(tmp_path, "search", "diffusion", url=url)
+    finally:
+        asyncio.run(_read_only(url, False))
+        asyncio.run(postgres_server.drop(url))
+    assert code == 2, output
+    assert output.strip() == (
+        f"error: the database {redacted(url)} only takes reads (a standby, or "
+        "default_transaction_read_only is on) and has no paperbot schema yet: start this paperbot's "
+        "bot (`paperbot run`) on the primary server once, which brings the schema up to date"
+    )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.errors import InvalidInput
+
 # Cyrillic and Greek letters drawn like a Latin letter (Unicode's confusables, the common ones),
 # and the Latin letters they copy (a Latin "o" in a Cyrillic word is as invisible).
 LATIN_LOOKALIKES = frozenset(
@@ -47,3 +49,15 @@ def mixed_lookalikes(text: str) -> list[str]:
             if letter in (LATIN_TWINS if odd_is_latin else LATIN_LOOKALIKES):
                 found[letter] = None
     return [f"{letter} (U+{ord(letter):04X} {unicodedata.name(letter, '?')})" for letter in found]
+
+
+def refuse_lookalikes(text: str) -> None:
+    """InvalidInput naming the look-alikes when ``text`` (a follow's keyword, a digest's topic) mixes
+    Latin letters with them: typed so, it is kept and never matches a paper."""
+    lookalikes = mixed_lookalikes(text)
+    if lookalikes:
+        raise InvalidInput(
+            f"“{text}” mixes Latin letters with look-alikes from another script: "
+            f"{', '.join(lookalikes)}. Papers write a word in one script, so it would never match: "
+            "type it again in one script."
+        )

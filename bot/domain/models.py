@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -122,10 +123,18 @@ def python_content_hash(paper: Paper) -> str:
     return hashlib.blake2b(repr(content).encode("utf-8"), digest_size=16).hexdigest()
 
 
-try:
-    from bot.domain._content_hash import digest as _compiled_digest
-except ImportError:  # not built (no C compiler where it was installed): the Python digest
-    _compiled_digest = None  # type: ignore[assignment]
+Digest = Callable[[tuple[object, ...], tuple[tuple[object, str], ...]], str]
+
+
+def _compiled() -> Digest | None:
+    try:
+        from bot.domain._content_hash import digest
+    except ImportError:  # not built (no C compiler where it was installed): the Python digest
+        return None
+    return digest
+
+
+_compiled_digest = _compiled()
 # Objects whose repr the compiled digest writes from this table (found by identity), as above.
 _MEMBER_REPRS = tuple((member, repr(member)) for member in Source)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.domain.follows import FollowMatcher, paper_words, parse_keyword
 from bot.domain.layout import escape
+from bot.domain.lookalikes import refuse_lookalikes
 from bot.domain.models import Paper
 from bot.errors import InvalidInput
 
@@ -15,7 +16,11 @@ from bot.errors import InvalidInput
 def parse_topic(text: str) -> str:
     """The canonical form of a digest topic, or InvalidInput saying what is wrong (as /follow add)."""
     try:
-        return parse_keyword(text).key
+        topic = parse_keyword(text)
+        # As /follow add refuses it: a topic typed with look-alikes would never match a paper, and
+        # the digest would post "No papers on this topic" every day.
+        refuse_lookalikes(topic.text)
+        return topic.key
     except InvalidInput as exc:
         raise InvalidInput(f"topic: {exc}") from None
 

@@ -26,6 +26,7 @@ from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line, clean_lines
 from bot.errors import ParseError
 from bot.parsing._text import split_links
+from bot.parsing.limits import trimmed
 from bot.parsing.skipped import SkippedEntry, feed_entry_name, quoted, skip
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -111,6 +112,7 @@ def parse_arxiv_rss(
                 len(papers) + 1,
             )
         )
+        papers[-1] = trimmed(papers[-1], skipped, source, name)
     return papers
 
 
@@ -168,6 +170,7 @@ def parse_arxiv_atom(
                 index,
             )
         )
+        papers[-1] = trimmed(papers[-1], skipped, source, name)
     return papers
 
 

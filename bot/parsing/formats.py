@@ -58,4 +58,4 @@ def parse_file(
         return parse_arxiv_atom(data, source=source, skipped=skipped)
     if kind == "arxiv-rss":
         return parse_arxiv_rss(data, source=source, skipped=skipped)
-    return parse_hf_page(data, source=source, today=today, year=year, list_date=list_date)
+    return parse_hf_page(data, source=source, today=today, year=year, list_date=list_date, skipped=skipped)

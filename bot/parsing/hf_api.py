@@ -31,6 +31,7 @@ from bot.domain.people import AuthorCredit, Credits
 from bot.domain.text import clean_line, clean_lines, without_lone_surrogates
 from bot.domain.urls import web_url
 from bot.errors import ParseError
+from bot.parsing.limits import trimmed, within_limits
 from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
 
 # Real answers nest about five levels; Python's parser recurses once per level.
@@ -73,9 +74,14 @@ def parse_hf_api(
     positions = _ItemPositions(text)
     for rank, item in enumerate(items, 1):
         try:
-            papers.append(_listed(item, rank, list_date, fallback))
+            listed = _listed(item, rank, list_date, fallback)
         except _Malformed as bad:
             skip(skipped, source, bad.entry, bad.reason, line=positions.line(rank, bad.field))
+            continue
+        if within_limits(listed.paper)[1]:  # rare: the item's line is found only then
+            where = entry_name("item", rank, item["paper"]["id"])
+            listed = trimmed(listed, skipped, source, where, line=positions.line(rank, ("paper",)))
+        papers.append(listed)
     return papers
 
 

@@ -18,6 +18,8 @@ from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import clean_line
 from bot.errors import ParseError
 from bot.parsing._text import decode_text, most_recent, split_links
+from bot.parsing.limits import trimmed
+from bot.parsing.skipped import SkippedEntry
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE = re.compile(
@@ -172,11 +174,13 @@ def parse_hf_page(
     today: date | None = None,
     year: int | None = None,
     list_date: date | None = None,
+    skipped: list[SkippedEntry] | None = None,
 ) -> list[ListedPaper]:
     """Papers of a Daily Papers page capture, ranked in page order within each date section.
 
     ``today`` anchors yearless date lines (the most recent such date not after it); ``year``
-    forces their year; ``list_date`` is used when the capture has no date line at all.
+    forces their year; ``list_date`` is used when the capture has no date line at all. A paper cut
+    to the limits (bot.parsing.limits) is named in ``skipped`` as trimmed.
     """
     reference = today or date.today()
     raw = decode_text(data, source=source).splitlines()
@@ -231,7 +235,9 @@ def parse_hf_page(
                     line=card.title_line,
                 )
             rank += 1
-            papers.append(ListedPaper(_paper(card, token.text, section), section, rank))
+            listed = ListedPaper(_paper(card, token.text, section), section, rank)
+            where = f"title {_short(card.title or '')}"
+            papers.append(trimmed(listed, skipped, source, where, line=card.title_line))
             card = _Card()
 
     if card.title is not None:

@@ -22,13 +22,19 @@ class SkippedEntry:
     entry: str  # "entry http://arxiv.org/abs/garbage", "item 2 (2607.00002)": see feed_entry_name
     reason: str
     line: int | None = None  # of the offending field, where the format keeps positions (JSON)
+    # Stored all the same, with a field cut to its limit (bot.parsing.limits): "trimmed", not "skipped".
+    trimmed: bool = False
 
     @property
     def where(self) -> str:
         return f"{self.source}, line {self.line}" if self.line is not None else self.source
 
+    @property
+    def done(self) -> str:
+        return "trimmed" if self.trimmed else "skipped"
+
     def __str__(self) -> str:
-        return f"{self.where}: {self.entry} skipped: {self.reason}"
+        return f"{self.where}: {self.entry} {self.done}: {self.reason}"
 
 
 def quoted(value: str) -> str:

@@ -73,12 +73,21 @@ async def next_fetches(
 def skipped_note(skipped: Sequence[SkippedEntry]) -> str | None:
     """What a successful fetch's log row says about the entries it left out (None: none), shown
     beside its paper count by /digest show, doctor and health."""
-    if not skipped:
-        return None
-    first = skipped[0]
-    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-    count = f"{len(skipped)} malformed {'entry' if len(skipped) == 1 else 'entries'} skipped"
-    return f"{count}: {first.entry}: {first.reason}{more}"
+    left_out = [entry for entry in skipped if not entry.trimmed]
+    cut = [entry for entry in skipped if entry.trimmed]
+    notes = []
+    if left_out:
+        count = f"{len(left_out)} malformed {'entry' if len(left_out) == 1 else 'entries'} skipped"
+        notes.append(_first_of(count, left_out))
+    if cut:
+        count = f"{len(cut)} {'paper' if len(cut) == 1 else 'papers'} trimmed to the size limits"
+        notes.append(_first_of(count, cut))
+    return "; ".join(notes) or None
+
+
+def _first_of(count: str, entries: Sequence[SkippedEntry]) -> str:
+    more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+    return f"{count}: {entries[0].entry}: {entries[0].reason}{more}"
 
 
 class FetchService:

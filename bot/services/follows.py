@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.follows import Follow, FollowMatcher, paper_words, parse_keyword, terms_of
-from bot.domain.lookalikes import mixed_lookalikes
+from bot.domain.lookalikes import refuse_lookalikes
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.people import Credits, PersonFollow, PersonKind
 from bot.domain.recent_words import RecentWords
@@ -107,13 +107,7 @@ class FollowService:
         """Follow a keyword; ``code_only``: hear about a matching paper only once it links its code
         (at once if it already does, else when a later fetch brings the link)."""
         follow = parse_keyword(keyword)
-        lookalikes = mixed_lookalikes(follow.text)
-        if lookalikes:
-            raise InvalidInput(
-                f"“{follow.text}” mixes Latin letters with look-alikes from another script: "
-                f"{', '.join(lookalikes)}. Papers write a word in one script, so it would never match: "
-                "type it again in one script."
-            )
+        refuse_lookalikes(follow.text)
         canonical = follow.key + (CODE_ONLY if code_only else "")
         follow_id = await self._store(user_id, guild_id, follow.text, canonical)
         recent = await self._recent_matches([follow])

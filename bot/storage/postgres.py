@@ -37,6 +37,13 @@ PYTHON_STEPS: dict[int, Callable[[Connection], Awaitable[object]]] = {
 }
 
 UNREACHABLE = "The database server cannot be reached: nothing was saved. Try again shortly."
+# The same outage under a statement outside a transaction (a search, a list, a job's look-up),
+# which had nothing to save: "nothing was saved" there read as if a write had been tried.
+STORE_UNREACHABLE = (
+    "The store is unreachable: its database server cannot be reached (stopped or restarting). "
+    "Try again shortly."
+)
+SCHEMA_CHANGED = "Another paperbot changed the store's tables meanwhile: nothing was saved. Try again."
 MISCONFIGURED = "Nothing was saved: fix the URL (database.url, PAPERBOT_DATABASE_URL or --to)."
 # A hot standby (or a database with default_transaction_read_only) answers reads and refuses every
 # write: `paperbot run` ended in a traceback at its first claim, exit 1, restarted for ever.
@@ -61,7 +68,10 @@ MIGRATION_LOCK = 7_123_560_001
 # Settings of paperbot's own sessions, whatever the server's defaults. JIT compiles a statement
 # whose estimated cost passes jit_above_cost (a search over a million papers does) before running
 # it, tens of milliseconds each time, more than the statement itself takes once compiled.
-SESSION_SETTINGS = {"jit": "off"}
+# plan_cache_mode: a statement from asyncpg's cache is planned for each execution's values, as a
+# freshly prepared one was; after five runs the server may otherwise keep a generic plan, blind to
+# how many papers a search's words match.
+SESSION_SETTINGS = {"jit": "off", "plan_cache_mode": "force_custom_plan"}
 
 
 async def _connected_pool(url: str, size: int) -> asyncpg.Pool:
@@ -91,6 +101,16 @@ def _session_ended(exc: Exception, connection: asyncpg.Connection) -> bool:
     if isinstance(exc, _SESSION_ENDED):
         return True
     return isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError)) and connection.is_closed()
+
+
+def _refuses_more_connections(exc: Exception, where: str, held: int) -> StorageUnavailable:
+    """A full server, at open or at any later use alike: it is there and answered (its host and
+    port are right), its connection slots are taken."""
+    return StorageUnavailable(
+        f"The database server at {where} refuses more connections ({exc}): each paperbot process "
+        f"holds up to {held}. Raise the server's max_connections, stop what else holds its "
+        "connections, or try again shortly."
+    )
 
 
 def is_postgres_url(target: object) -> bool:
@@ -190,9 +210,22 @@ class PgResult:
 
     async def _run(self) -> PgCursor:
         async with self._database.acquired() as connection:
-            statement = await connection.prepare(self._sql)
-            rows = await statement.fetch(*self._parameters)
-            return PgCursor(rows, statement.get_statusmsg())
+            rows, status = await _cached_fetch(connection, self._sql, self._parameters)
+            return PgCursor(rows, status)
+
+
+async def _cached_fetch(
+    connection: asyncpg.Connection, sql: str, parameters: tuple[Any, ...]
+) -> tuple[list[asyncpg.Record], str]:
+    """The statement's rows and its command tag, prepared once per connection: asyncpg's
+    statement cache (what its ``fetch`` and ``execute`` use) skips the Parse round trip after the
+    first use. ``Connection.prepare`` never caches, so every statement was two round trips, and
+    no public call returns both the rows and the tag (an UPDATE's count). This is the call
+    asyncpg's own ``execute`` makes. A statement cached before another process's migration
+    changed its table is prepared again by asyncpg outside a transaction; inside one it fails
+    once (InvalidCachedStatementError, said as SCHEMA_CHANGED: the next try prepares it anew)."""
+    rows, status, _ = await connection._execute(sql, parameters, 0, None, return_status=True)
+    return rows, status.decode() if status else ""
 
 
 class PgRoutedConnection:
@@ -273,9 +306,12 @@ class PostgresDatabase:
         migrations: list[Migration] | None = None,
         readers: int = 1,
         migrate: bool = True,
+        reads_only: bool = False,
     ) -> PostgresDatabase:
         """Connect and migrate to the newest schema (ForeignDatabase for another program's database);
-        ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema."""
+        ``migrate`` false: only look (diagnostics), SchemaTooNew still raised for a newer schema.
+        ``reads_only``: for a command that only reads, a database that only takes reads (a
+        standby) is used as it is, when it already has this paperbot's schema."""
         pool_size = max(4, readers + 3)
         # No floor of connections kept open: while the server is down, asyncpg's pool restoring one
         # logs a WARNING with a traceback every retry (1 s, 2 s, ... 60 s), beside the jobs' one
@@ -288,12 +324,7 @@ class PostgresDatabase:
                 f"the database URL {redacted(url)} is refused: {exc}. {MISCONFIGURED}"
             ) from exc
         except asyncpg.TooManyConnectionsError as exc:
-            # The server is there and answered: its host and port are right, its slots are taken.
-            raise StorageUnavailable(
-                f"The database server at {redacted(url)} refuses more connections ({exc}): each "
-                f"paperbot process holds up to {pool_size}. Raise the server's max_connections, stop "
-                "what else holds its connections, or try again shortly."
-            ) from exc
+            raise _refuses_more_connections(exc, redacted(url), pool_size) from exc
         except asyncpg.CannotConnectNowError as exc:
             raise StorageUnavailable(
                 f"The database server at {redacted(url)} does not take connections yet ({exc}). "
@@ -310,7 +341,10 @@ class PostgresDatabase:
         try:
             chosen = bundled_migrations("postgres") if migrations is None else migrations
             if migrate and await database.read_only():
-                raise StoreMisconfigured(f"the database {database.path} {READ_ONLY}. {MISCONFIGURED}")
+                if not reads_only:
+                    raise StoreMisconfigured(f"the database {database.path} {READ_ONLY}. {MISCONFIGURED}")
+                await database._require_schema(chosen)
+                migrate = False
             if migrate:
                 await database.migrate(chosen)
             elif await database.schema_version() > (chosen[-1].number if chosen else 0):
@@ -345,17 +379,17 @@ class PostgresDatabase:
             yield current[1]
             return
         connection_context = self._pool.acquire()
-        connection = await self._connected(connection_context)
+        connection = await self._connected(connection_context, STORE_UNREACHABLE)
         try:
             yield connection
         except Exception as exc:
             if _session_ended(exc, connection):
-                raise StorageUnavailable(UNREACHABLE) from exc
+                raise StorageUnavailable(STORE_UNREACHABLE) from exc
             raise
         finally:
             await connection_context.__aexit__(None, None, None)
 
-    async def _connected(self, connection_context: Any) -> asyncpg.Connection:
+    async def _connected(self, connection_context: Any, unreachable: str) -> asyncpg.Connection:
         """A pooled connection; the pool opens a new one for a connection it found ended (the
         server restarted), and whatever stops it from connecting now (refused, starting up,
         not accepting connections, full) is the store being unavailable, said the same way by every
@@ -363,12 +397,9 @@ class PostgresDatabase:
         try:
             connection: asyncpg.Connection = await connection_context.__aenter__()
         except asyncpg.TooManyConnectionsError as exc:
-            raise StorageUnavailable(
-                f"The database server refuses more connections ({exc}): each paperbot process holds "
-                f"up to {self.reader_count}. Nothing was saved; try again shortly."
-            ) from exc
+            raise _refuses_more_connections(exc, self.path, self.reader_count) from exc
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
-            raise StorageUnavailable(UNREACHABLE) from exc
+            raise StorageUnavailable(unreachable) from exc
         return connection
 
     @asynccontextmanager
@@ -379,7 +410,7 @@ class PostgresDatabase:
         if current is not None and current[0] is self:
             raise RuntimeError("transactions do not nest: one use case, one transaction")
         connection_context = self._pool.acquire()
-        connection = await self._connected(connection_context)
+        connection = await self._connected(connection_context, UNREACHABLE)
         self._open_transactions += 1
         token = _in_transaction.set((self, connection))
         try:
@@ -407,6 +438,8 @@ class PostgresDatabase:
                     self.writes.wrote()
         except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
             raise StorageUnavailable(BUSY) from exc
+        except asyncpg.InvalidCachedStatementError as exc:  # see _cached_fetch; asyncpg dropped the cache
+            raise StorageUnavailable(SCHEMA_CHANGED) from exc
         except asyncpg.ReadOnlySQLTransactionError as exc:  # the server became a standby meanwhile
             raise StorageUnavailable(f"Nothing was saved: the database {READ_ONLY}.") from exc
         except asyncpg.DiskFullError as exc:
@@ -437,6 +470,23 @@ class PostgresDatabase:
     async def read_only(self) -> bool:
         async with self.acquired() as connection:
             return bool(await connection.fetchval(_IS_READ_ONLY))
+
+    async def _require_schema(self, migrations: list[Migration]) -> None:
+        """A read-only database is read as it is: one at an older schema (or none) cannot be brought
+        up to date here, and its tables would not answer today's queries."""
+        version = await self.schema_version()
+        latest = migrations[-1].number if migrations else 0
+        if version < latest:
+            held = (
+                f"schema version {version}, older than this paperbot's {latest}"
+                if version
+                else "no paperbot schema yet"
+            )
+            raise StoreMisconfigured(
+                f"the database {self.path} only takes reads (a standby, or default_transaction_read_only "
+                f"is on) and has {held}: start this paperbot's bot (`paperbot run`) on the primary server "
+                "once, which brings the schema up to date"
+            )
 
     async def migrate(self, migrations: list[Migration]) -> int:
         """Apply pending migrations in one transaction (all or none), once across processes."""

@@ -49,6 +49,19 @@ class RestoreRefused(PaperbotError):
     """The restore did not start (nothing was changed): the message says why and what to do."""
 
 
+class FolderInUse(RestoreRefused):
+    """A paperbot process holds its claim on the store's folder; the command line names it
+    (bot.cli: the same words as migrate-store's)."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.folder = store.parent
+        super().__init__(
+            f"{store} is open in another process (a running bot or paperbot command on a store in "
+            f"{self.folder}): stop it, then restore"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Restored:
     schema_version: int
@@ -119,10 +132,7 @@ def restore_store(backup: Path, store: Path) -> Restored:
         raise RestoreRefused(f"the folder {folder} is read-only: the restored store cannot be written there")
     claim = claim_exclusively(folder)
     if claim is None:
-        raise RestoreRefused(
-            f"{store} is open in another process (a running bot or paperbot command on a store in "
-            f"{folder}): stop it, then restore"
-        )
+        raise FolderInUse(store)
     try:
         return _restore_claimed(backup, store)
     finally:

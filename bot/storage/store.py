@@ -18,9 +18,12 @@ async def open_store(
     readonly: bool = False,
 ) -> Store:
     """The store at ``target``, migrated to the newest schema (``readonly``: opened without
-    writing anything, neither created nor migrated)."""
+    writing anything, neither created nor migrated). ``create`` false: a command that only reads,
+    which a PostgreSQL database that only takes reads (a standby) answers as it is."""
     if is_postgres_url(target):
-        return await PostgresDatabase.open(str(target), readers=readers, migrate=not readonly)
+        return await PostgresDatabase.open(
+            str(target), readers=readers, migrate=not readonly, reads_only=not create
+        )
     if readonly:
         return await Database.open_readonly(target)
     return await Database.open(target, readers=readers, busy_timeout_ms=busy_timeout_ms, create=create)

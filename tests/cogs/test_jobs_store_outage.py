@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.services.container import Services
-from bot.storage.postgres import UNREACHABLE, PostgresDatabase
+from bot.storage.postgres import STORE_UNREACHABLE, PostgresDatabase
 from tests.backends import postgres_server, postgres_url  # noqa: F401 (fixtures)
 from tests.services.test_digest_store_outage import admits
 
@@ -71,7 +71,8 @@ async def test_every_job_says_one_line_per_outage_and_one_when_it_works_again(
 
     said = [r.getMessage() for r in down]
     assert len(said) == len(running), said  # one line a job for the whole outage
-    assert all(UNREACHABLE in line for line in said), said
+    # A write (the lease) says nothing was saved; a look-up, that the store is unreachable.
+    assert all(line.count("cannot be reached") == 1 for line in said), said
     assert [r for r in down if r.exc_info] == []  # no traceback
     assert not any("apscheduler" in r.name for r in caplog.records)
 
@@ -82,3 +83,26 @@ async def test_every_job_says_one_line_per_outage_and_one_when_it_works_again(
     back = [r.getMessage() for r in caplog.records if "works again" in r.getMessage()]
     assert len(back) == len(running), back
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_search_while_the_store_is_down_says_it_is_unreachable_not_that_nothing_was_saved(
+    world: Any,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """A search saves nothing: "nothing was saved" read as if it had tried a write."""
+    env, channel, alice, _ = world
+    found = await alice.slash(channel, "papers search", query="diffusion")
+    assert found.response.embeds, found.response.content  # its connection is pooled
+
+    await admits(postgres_url, False)
+    try:
+        refused = await alice.slash(channel, "papers search", query="pruning key cache")
+    finally:
+        await admits(postgres_url, True)
+    assert refused.ephemeral
+    assert refused.response.content == STORE_UNREACHABLE
+    assert STORE_UNREACHABLE == (
+        "The store is unreachable: its database server cannot be reached (stopped or restarting). "
+        "Try again shortly."
+    )
+    assert [type(e.original).__name__ for e in env.errors] == ["StorageUnavailable"]

@@ -124,6 +124,24 @@ async def test_hostile_topics_are_refused_or_shown_as_plain_text(digest_env: Any
     assert "**" not in post.embeds[0].description.split("Topic:")[1].splitlines()[0]
 
 
+async def test_a_topic_mixing_scripts_with_look_alikes_is_refused_as_a_follow_is(digest_env: Any) -> None:
+    """`раper` (Cyrillic р and а) as a topic was kept and matched nothing: the channel got "No
+    papers on this topic" every day. Refused in /follow add's words; one script (Russian) is kept."""
+    env = digest_env
+    s = server(env, "lookalike")
+    refused = await setup_topic(s, s.channel, "раper pruning")
+    assert refused.ephemeral
+    assert refused.response.content.startswith("topic: “раper pruning” mixes Latin letters with look-alikes")
+    said = refused.response.content
+    assert "р (U+0440 CYRILLIC SMALL LETTER ER)" in said and "а (U+0430 CYRILLIC SMALL LETTER A)" in said
+    assert await env.bot.services.digests.configs(s.guild.id) == []
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+    russian = await setup_topic(s, s.channel, "трансформер")
+    fields = {f.name: f.value for f in russian.response.embeds[0].fields}
+    assert fields["Topic"] == "трансформер"
+
+
 async def test_a_server_has_at_most_ten_digests_and_show_lists_them_within_limits(digest_env: Any) -> None:
     env = digest_env
     s = server(env, "busy")

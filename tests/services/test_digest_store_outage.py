@@ -60,9 +60,9 @@ async def test_ticks_while_the_store_is_down_log_one_line_then_post_once_it_is_b
         # One line for the outage: the pool's ended connection and then the server refusing new
         # ones are the same store being unreachable (they were a line each), never a line per tick.
         assert lines == [
-            "looking for due digests failed: The database server cannot be reached: nothing was "
-            "saved. Try again shortly. (retrying; logged again only as a reminder every 10 min or "
-            "when it works)"
+            "looking for due digests failed: The store is unreachable: its database server cannot be "
+            "reached (stopped or restarting). Try again shortly. (retrying; logged again only as a "
+            "reminder every 10 min or when it works)"
         ]
         assert poster.sent == {}
 
