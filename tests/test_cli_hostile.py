@@ -473,6 +473,16 @@ def test_a_bad_top_date_names_the_option_and_is_bad_usage(tmp_path: Path, option
     assert "day:" not in said and not (tmp_path / "p.db").exists()
 
 
+@pytest.mark.parametrize("period", ["--week", "--month"])
+def test_a_window_reaching_before_the_first_date_is_nothing_listed_not_a_traceback(
+    tmp_path: Path, period: str
+) -> None:
+    db = tmp_path / "p.db"
+    assert invoke("ingest", "--db", str(db))[0] == 0
+    code, _, said = invoke("top", period, "--until", "0001-01-05", "--db", str(db))
+    assert code == 1 and said == "error: No daily list is stored for 0001-01-01 to 0001-01-05.\n"
+
+
 @pytest.mark.parametrize("args", [("search", "x", "--limit", "abc"), ("search", "x", "--limit", "0")])
 def test_an_unparsable_option_is_typers_usage_error_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:
     code, _, said = invoke(*args, "--db", str(tmp_path / "p.db"))
