@@ -1108,7 +1108,7 @@ def health(
     ] = None,
 ) -> None:
     """Is the running bot healthy? Reads the heartbeat `paperbot run` writes; exit 0 yes, 1 no."""
-    from bot.health import assess, read_heartbeat, utcnow
+    from bot.health import NotAHeartbeat, assess, read_heartbeat, utcnow
 
     settings = _settings(None)
     path = file or settings.health.file
@@ -1121,7 +1121,11 @@ def health(
     try:
         heartbeat = read_heartbeat(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = "missing" if isinstance(exc, FileNotFoundError) else f"unreadable ({type(exc).__name__})"
+        reason = (
+            "missing"
+            if isinstance(exc, FileNotFoundError)
+            else f"unreadable ({exc if isinstance(exc, NotAHeartbeat) else type(exc).__name__})"
+        )
         err.print(
             Text.assemble(
                 unhealthy, " ", printable(f"heartbeat {path}: {reason}; is `paperbot run` running?")
