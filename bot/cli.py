@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.data import bundled_sample
+from bot.domain.ids import arxiv_category_problem
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.momentum import Period
 from bot.domain.printable import printable
@@ -350,7 +351,8 @@ def ingest(
     if source is not None:
         if paths:
             fail("give files or --source, not both", 2)
-        fetched = _run(_fetch_live(settings, source, list_day, categories))
+        wanted = _categories(categories)
+        fetched = _run(_fetch_live(settings, source, list_day, wanted))
         _name_skipped(fetched.skipped)
         out.print(_counts_line(fetched, fetched.skipped))
         return
@@ -373,8 +375,17 @@ def ingest(
     out.print(_counts_line(_run(job(), db=settings.db), skipped))
 
 
+def _categories(typed: str | None) -> list[str]:
+    """``--categories cs.LG,cs.CL`` as a list (empty: the configured ones); exit 2 for one that is
+    no arXiv category, before anything is fetched or created."""
+    wanted = [c.strip() for c in (typed or "").split(",") if c.strip()]
+    if wanted and (problem := arxiv_category_problem(wanted)):
+        fail(f"--categories: {problem}", 2)
+    return wanted
+
+
 async def _fetch_live(
-    settings: Settings, source: LiveSource, day: date | None, categories: str | None
+    settings: Settings, source: LiveSource, day: date | None, categories: list[str]
 ) -> UpsertCounts:
     import aiohttp
 
@@ -386,8 +397,7 @@ async def _fetch_live(
         assert services.fetcher is not None
         if source is LiveSource.hf:
             return await services.fetcher.fetch_day(day or datetime.now(UTC).date())
-        wanted = [c.strip() for c in (categories or "").split(",") if c.strip()]
-        return await services.fetcher.fetch_arxiv(wanted)
+        return await services.fetcher.fetch_arxiv(categories)
 
 
 @app.command()
@@ -1123,7 +1133,7 @@ def health(
     ] = None,
 ) -> None:
     """Is the running bot healthy? Reads the heartbeat `paperbot run` writes; exit 0 yes, 1 no."""
-    from bot.health import assess, read_heartbeat, utcnow
+    from bot.health import NotAHeartbeat, assess, read_heartbeat, utcnow
 
     settings = _settings(None)
     path = file or settings.health.file
@@ -1136,7 +1146,11 @@ def health(
     try:
         heartbeat = read_heartbeat(path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = "missing" if isinstance(exc, FileNotFoundError) else f"unreadable ({type(exc).__name__})"
+        reason = (
+            "missing"
+            if isinstance(exc, FileNotFoundError)
+            else f"unreadable ({exc if isinstance(exc, NotAHeartbeat) else type(exc).__name__})"
+        )
         err.print(
             Text.assemble(
                 unhealthy, " ", printable(f"heartbeat {path}: {reason}; is `paperbot run` running?")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.domain.urls import shown_url
 from bot.errors import StoreMisconfigured
 from bot.services.container import Services, open_services
 from bot.services.fetching import SCHEDULE_LEASE
@@ -175,6 +176,7 @@ def _servers_counted(claims: list[ShardClaim]) -> str:
 
 async def _source(settings: Settings, wait: float) -> Check:
     url = settings.sources.hf_api_url
+    shown = shown_url(url)  # a mirror's user, password or token stays out of the output
     params = {"date": datetime.now(UTC).date().isoformat(), "limit": "1"}
     try:
         async with (
@@ -182,10 +184,10 @@ async def _source(settings: Settings, wait: float) -> Check:
             session.get(url, params=params, timeout=aiohttp.ClientTimeout(total=wait)) as response,
         ):
             if response.status == 200:
-                return Check("source hf", "ok", f"{url} answered")
-            return Check("source hf", "fail", f"{url} answered HTTP {response.status}")
+                return Check("source hf", "ok", f"{shown} answered")
+            return Check("source hf", "fail", f"{shown} answered HTTP {response.status}")
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return Check("source hf", "fail", f"{url} unreachable ({type(exc).__name__})")
+        return Check("source hf", "fail", f"{shown} unreachable ({type(exc).__name__})")
 
 
 def _schema_detail(version: int, latest: int) -> str:

@@ -17,18 +17,12 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import yarl
 
+from bot.domain.urls import shown_url
+
 log = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 5.0  # as discord.py's own retry of a failed shard connect
 LONGEST_RETRY_SECONDS = 60.0
 DEFAULT_PORTS = {"ws": 80, "wss": 443, "http": 80, "https": 443}
-
-
-def shown_address(url: str) -> str:
-    """``url`` fit for a log line: scheme, host, port and path only (a user, password or query
-    could hold a secret)."""
-    parsed = yarl.URL(url)
-    port = f":{parsed.explicit_port}" if parsed.explicit_port is not None else ""
-    return f"{parsed.scheme}://{parsed.raw_host or ''}{port}{parsed.raw_path}"
 
 
 def retry_delays() -> Iterator[float]:
@@ -73,7 +67,7 @@ async def wait_until_reachable(
             log.warning(
                 "cannot connect to the Discord gateway at %s%s (%s); trying again in %g s "
                 "(check DISCORD_GATEWAY_URL and the network)",
-                shown_address(url),
+                shown_url(url),
                 "" if shard_id is None else f" for shard {shard_id}",
                 reason,
                 delay,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from typing import Any
 
 STALE_AFTER_INTERVALS = 3  # heartbeats missed before the file counts as stale
 TICK_SLACK = timedelta(seconds=60)  # a tick may run late behind a long post
+# A heartbeat is a few KiB (a source's error note the most of it); far above that it is not one.
+MAX_HEARTBEAT_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,5 +239,20 @@ def assess(heartbeat: Heartbeat, now: datetime, *, disconnect_grace: timedelta) 
 
 
 def read_heartbeat(path: Path) -> Heartbeat:
-    """The heartbeat at ``path``; OSError or ValueError when it is missing or unreadable."""
-    return Heartbeat.from_json(path.read_text(encoding="utf-8"))
+    """The heartbeat at ``path``; OSError or ValueError when it is missing or unreadable.
+
+    Only a regular file of at most ``MAX_HEARTBEAT_BYTES`` is read: a named pipe would hold the
+    check until something writes to it and ``/dev/zero`` until memory runs out, so a health check
+    pointed at either never answered (opened without blocking, so a pipe is seen, not waited on)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotAHeartbeat("not a regular file")
+        data = handle.read(MAX_HEARTBEAT_BYTES + 1)
+    if len(data) > MAX_HEARTBEAT_BYTES:
+        raise NotAHeartbeat(f"over {MAX_HEARTBEAT_BYTES // (1024 * 1024)} MiB, far more than a heartbeat")
+    return Heartbeat.from_json(data.decode("utf-8"))
+
+
+class NotAHeartbeat(ValueError):
+    """The path holds something no heartbeat is; the message says what."""

@@ -37,6 +37,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.ids import arxiv_category_problem
 from bot.domain.shards import MAX_SHARD_COUNT, ShardPlan, shard_plan
 from bot.errors import InvalidInput
 
@@ -115,6 +116,16 @@ class SourceSettings(BaseModel):
     arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
     arxiv_api_url: str = "http://export.arxiv.org/api/query"
     arxiv_categories: list[str] = Field(default_factory=lambda: ["cs.LG", "cs.CL"])
+
+    @field_validator("arxiv_categories")
+    @classmethod
+    def _feeds_exist(cls, value: list[str]) -> list[str]:
+        # They go into the RSS address as written: none fetched the feed site's root, and a space
+        # or "/" another address; either way every scheduled fetch failed with "not a feed".
+        if problem := arxiv_category_problem(value):
+            raise ValueError(problem)
+        return value
+
     timeout_seconds: float = Field(30.0, gt=0)
     retry_attempts: int = Field(4, ge=1, le=10, description="Tries per request on 429/5xx/timeouts")
     hf_calls_per_window: int = Field(500, ge=1, description="Hugging Face's rate limit: calls per window")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -329,7 +330,8 @@ class Library(
 
 
 def mebibytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MiB"
+    """``10.1 MiB``: rounded up to a tenth, so a file a byte over the limit reads as over it."""
+    return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MiB"
 
 
 async def setup(bot: PaperBot) -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.sandbox.emulator import DiscordEmulator
 from bot.storage.database import Database, bundled_migrations
+from tests.loopback import closed_port
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hf_daily_2024-07-31.json"
 HOSTILE_TITLES = {
@@ -471,6 +472,28 @@ def test_a_bad_top_date_names_the_option_and_is_bad_usage(tmp_path: Path, option
     code, _, said = invoke("top", option, value, "--db", str(tmp_path / "p.db"))
     assert code == 2 and said == f"error: {option} must be YYYY-MM-DD, got {value!r}\n"
     assert "day:" not in said and not (tmp_path / "p.db").exists()
+
+
+@pytest.mark.parametrize("categories", ["cs LG", "cs.LG,../admin", "cs.LG+math.AP"])
+def test_arxiv_categories_that_name_no_feed_are_bad_usage_before_any_fetch(
+    tmp_path: Path, categories: str
+) -> None:
+    code, _, said = invoke(
+        "ingest", "--source", "arxiv", "--categories", categories, "--db", str(tmp_path / "p.db"),
+        env={"PAPERBOT_SOURCES__ARXIV_RSS_URL": f"http://127.0.0.1:{closed_port()}/rss/"},
+    )  # fmt: skip
+    assert code == 2 and said.startswith("error: --categories: ") and "arXiv categor" in said, said
+    assert said.count("\n") == 1 and not (tmp_path / "p.db").exists()
+
+
+@pytest.mark.parametrize("period", ["--week", "--month"])
+def test_a_window_reaching_before_the_first_date_is_nothing_listed_not_a_traceback(
+    tmp_path: Path, period: str
+) -> None:
+    db = tmp_path / "p.db"
+    assert invoke("ingest", "--db", str(db))[0] == 0
+    code, _, said = invoke("top", period, "--until", "0001-01-05", "--db", str(db))
+    assert code == 1 and said == "error: No daily list is stored for 0001-01-01 to 0001-01-05.\n"
 
 
 @pytest.mark.parametrize("args", [("search", "x", "--limit", "abc"), ("search", "x", "--limit", "0")])

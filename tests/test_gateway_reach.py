@@ -9,7 +9,8 @@ import logging
 import pytest
 
 from bot import gateway_reach
-from bot.gateway_reach import shown_address, wait_until_reachable
+from bot.domain.urls import shown_url
+from bot.gateway_reach import wait_until_reachable
 from tests.loopback import closed_port
 
 SECRET_URL = "ws://paperbot:hunter2@127.0.0.1:{port}/gateway?token=s3cr3t"
@@ -72,4 +73,4 @@ def test_waits_double_up_to_a_minute() -> None:
 
 
 def test_shown_address_keeps_only_scheme_host_port_and_path() -> None:
-    assert shown_address("wss://u:p@gateway.discord.gg/?v=10&encoding=json") == "wss://gateway.discord.gg/"
+    assert shown_url("wss://u:p@gateway.discord.gg/?v=10&encoding=json") == "wss://gateway.discord.gg/"

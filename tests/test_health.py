@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +14,15 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.health import FetchOutcome, HealthState, Heartbeat, assess, read_heartbeat, write_heartbeat
+from bot.health import (
+    MAX_HEARTBEAT_BYTES,
+    FetchOutcome,
+    HealthState,
+    Heartbeat,
+    assess,
+    read_heartbeat,
+    write_heartbeat,
+)
 
 NOW = datetime(2026, 7, 30, 9, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=180)
@@ -187,3 +198,35 @@ def test_health_exits_0_when_healthy_and_1_when_stale_missing_or_garbled(tmp_pat
     path.write_text(json.dumps({"written_at": "yesterday"}))
     assert runner.invoke(app, ["health", "--file", str(path)]).exit_code == 1
     assert runner.invoke(app, ["health", "--file", str(tmp_path / "missing.json")]).exit_code == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "huge"])
+async def test_a_heartbeat_path_that_is_no_heartbeat_file_is_unhealthy_at_once(
+    tmp_path: Path, kind: str
+) -> None:
+    """`paperbot health --file` on a named pipe waited for a writer for ever, and on /dev/zero read
+    until memory ran out (a HEALTHCHECK that never answers): anything but a regular file of at most
+    a heartbeat's size is one line, exit 1, at once."""
+    path = tmp_path / "heartbeat.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        fresh = beat(written_at=datetime.now(UTC), last_tick=datetime.now(UTC), interval_seconds=3600)
+        path.write_text(fresh.to_json() + " " * MAX_HEARTBEAT_BYTES, encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "health", "--file", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    said = stderr.decode()
+    assert process.returncode == 1, said
+    assert said.startswith(f"✘ heartbeat {path}: unreadable (") and said.count("\n") == 1, said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,28 @@ def test_a_bad_value_says_whether_it_came_from_dotenv_or_the_config_file(
         ConfigError, match=r"^config key sources\.enabled \(set in PAPERBOT_SOURCES__ENABLED in \.env\):"
     ):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    "categories",
+    ["[]", '["cs.LG", "cs LG"]', '["../../admin?x=1"]', '["cs.LG+math.AP"]', '["cs.LG/"]', '[""]'],
+)
+@pytest.mark.parametrize("where", ["toml", "environment"])
+def test_arxiv_categories_that_name_no_feed_are_a_config_error(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, categories: str, where: str
+) -> None:
+    """They went into the RSS address as typed: `[]` fetched https://rss.arxiv.org/rss/ itself, and
+    every scheduled arXiv fetch then failed with "not a feed", backing off for ever."""
+    if where == "toml":
+        (clean_env / "c.toml").write_text(f"[sources]\narxiv_categories = {categories}\n")
+        monkeypatch.setenv("PAPERBOT_CONFIG", str(clean_env / "c.toml"))
+    else:
+        monkeypatch.setenv("PAPERBOT_SOURCES__ARXIV_CATEGORIES", categories)
+    with pytest.raises(ConfigError, match=r"^config key sources\.arxiv_categories .*arXiv categor"):
+        load_settings()
+
+
+def test_every_kind_of_arxiv_category_is_taken(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = ["cs.LG", "cs", "hep-th", "cond-mat.stat-mech", "physics.atom-ph", "q-bio.NC", "astro-ph.GA"]
+    monkeypatch.setenv("PAPERBOT_SOURCES__ARXIV_CATEGORIES", json.dumps(taken))
+    assert load_settings().sources.arxiv_categories == taken

@@ -18,6 +18,10 @@ _VERSIONED = re.compile(rf"(?:^|/)(?:{_NEW_STYLE}|{_OLD_STYLE})v(?P<version>\d{{
 _HF_PAPER_URL = re.compile(rf"huggingface\.co/papers/(?P<id>{_NEW_STYLE})", re.IGNORECASE)
 
 TITLE_ID_PREFIX = "t-"
+# An arXiv archive (cs, hep-th, cond-mat) and optionally its subject class (cs.LG, cond-mat.stat-mech,
+# physics.atom-ph): what the RSS feed's address takes, joined by "+".
+_ARXIV_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?")
+_EXAMPLES = "cs.LG, hep-th or cond-mat.stat-mech"
 
 
 def parse_arxiv_id(text: str) -> str | None:
@@ -31,6 +35,16 @@ def parse_arxiv_id(text: str) -> str | None:
         text = text[len("arxiv:") :]
     match = ARXIV_ID.fullmatch(text)
     return match.group("id") if match else None
+
+
+def arxiv_category_problem(categories: list[str]) -> str | None:
+    """Why these arXiv categories name no feed (none at all, or one that is no category), else None."""
+    if not categories:
+        return f"list at least one arXiv category, such as {_EXAMPLES}"
+    for category in categories:
+        if _ARXIV_CATEGORY.fullmatch(category) is None:
+            return f"{category!r} is not an arXiv category such as {_EXAMPLES}"
+    return None
 
 
 def parse_arxiv_version(text: str) -> int | None:

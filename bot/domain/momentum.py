@@ -67,8 +67,10 @@ def parse_period(text: str) -> tuple[Period, date | None]:
 
 
 def window(period: Period, anchor: date) -> Window:
-    """The ``period`` of lists ending at ``anchor`` (the newest list, or the day asked for)."""
-    return Window(period, anchor - timedelta(days=PERIOD_DAYS[period] - 1), anchor)
+    """The ``period`` of lists ending at ``anchor`` (the newest list, or the day asked for); a
+    typed date in the first days of year 1 starts the window there (no date before it exists)."""
+    back = min(PERIOD_DAYS[period] - 1, (anchor - date.min).days)
+    return Window(period, anchor - timedelta(days=back), anchor)
 
 
 @dataclass(frozen=True, slots=True)

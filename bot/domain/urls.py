@@ -40,3 +40,12 @@ def web_url(text: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not _HOST.fullmatch(host) or port == 0:
         return None
     return candidate
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a log line or a message an admin sees: scheme, host, port and path only (a
+    mirror's ``user:password@`` or ``?token=`` would be a secret written out)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path or '/'}"

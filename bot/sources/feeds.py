@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from bot.domain.models import ListedPaper
+from bot.domain.urls import shown_url
 from bot.errors import ParseError
 from bot.parsing.arxiv import parse_arxiv_atom, parse_arxiv_rss
 from bot.parsing.hf_api import parse_hf_api
@@ -34,7 +35,7 @@ class HuggingFaceSource:
         params = {"date": day.isoformat(), "limit": str(self._page_size)}
         data = await self._http.get(self._url, params=params)
         try:
-            source = f"{self._url}?date={day.isoformat()}"
+            source = f"{shown_url(self._url)}?date={day.isoformat()}"  # skipped items name it
             return parse_hf_api(data, source=source, list_date=day, skipped=skipped)
         except ParseError as exc:
             raise FetchError(
@@ -81,7 +82,7 @@ class ArxivSource:
         url = self._rss_url + "+".join(categories)
         data = await self._polite_get(url)
         try:
-            return parse_arxiv_rss(data, source=url, skipped=skipped)
+            return parse_arxiv_rss(data, source=shown_url(url), skipped=skipped)
         except ParseError as exc:
             raise FetchError(f"arXiv RSS answered something that is not a feed: {exc.reason}") from None
 
@@ -98,6 +99,6 @@ class ArxivSource:
         }
         data = await self._polite_get(self._api_url, params)
         try:
-            return parse_arxiv_atom(data, source=self._api_url, skipped=skipped)
+            return parse_arxiv_atom(data, source=shown_url(self._api_url), skipped=skipped)
         except ParseError as exc:
             raise FetchError(f"arXiv API answered something that is not a feed: {exc.reason}") from None

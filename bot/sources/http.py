@@ -16,6 +16,7 @@ import aiohttp
 
 from bot import __version__
 from bot.domain.rate_budget import RateBudget
+from bot.domain.urls import shown_url
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,10 @@ class HttpClient:
             self._budget.spend(self._monotonic())
 
     async def get(self, url: str, *, params: Mapping[str, str] | None = None) -> bytes:
-        """The body of a 200 answer; retries transient failures, then raises FetchError."""
+        """The body of a 200 answer; retries transient failures, then raises FetchError. Messages
+        and log lines name the address without its user, password or query (``shown_url``): they
+        reach the fetch log, which /digest show, /papers stats and /about show in Discord."""
+        shown = shown_url(url)
         last_problem = "no attempt made"
         for attempt in range(1, self._retry.attempts + 1):
             await self._take_turn()
@@ -103,13 +107,13 @@ class HttpClient:
                     url, params=params, timeout=self._timeout, headers={"User-Agent": USER_AGENT}
                 ) as response:
                     if response.status == 200:
-                        return await self._read_capped(response, url)
+                        return await self._read_capped(response, shown)
                     last_problem = f"HTTP {response.status}"
                     if response.status not in RETRY_STATUSES:
-                        raise FetchError(f"{url} answered HTTP {response.status}")
+                        raise FetchError(f"{shown} answered HTTP {response.status}")
                     wait = retry_after(response.headers)
             except (aiohttp.ClientError, TimeoutError) as exc:
-                last_problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                last_problem = _problem(exc)
                 wait = None
             if attempt == self._retry.attempts:
                 break
@@ -117,19 +121,29 @@ class HttpClient:
             delay = min(delay, self._retry.max_delay)
             if self._budget is not None and last_problem == "HTTP 429":
                 self._budget.pause(self._monotonic(), delay)
-            log.warning("fetch %s failed (%s); retry %d in %.1f s", url, last_problem, attempt, delay)
+            log.warning("fetch %s failed (%s); retry %d in %.1f s", shown, last_problem, attempt, delay)
             await self._sleep(delay)
-        raise SourceUnavailable(f"{url} failed after {self._retry.attempts} attempts ({last_problem})")
+        raise SourceUnavailable(f"{shown} failed after {self._retry.attempts} attempts ({last_problem})")
 
-    async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+    async def _read_capped(self, response: aiohttp.ClientResponse, shown: str) -> bytes:
         declared = response.content_length
         if declared is not None and declared > self._max_bytes:
-            raise FetchError(f"{url} is {declared} bytes, over the {self._max_bytes}-byte cap")
+            raise FetchError(f"{shown} is {declared} bytes, over the {self._max_bytes}-byte cap")
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.content.iter_chunked(64 * 1024):
             size += len(chunk)
             if size > self._max_bytes:
-                raise FetchError(f"{url} sent more than the {self._max_bytes}-byte cap")
+                raise FetchError(f"{shown} sent more than the {self._max_bytes}-byte cap")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _problem(exc: aiohttp.ClientError | TimeoutError) -> str:
+    """What went wrong, in words fit for the fetch log. aiohttp writes the whole address into an
+    invalid URL's text and a response error's (``url=...``): those are named by type alone."""
+    if isinstance(exc, aiohttp.InvalidURL):
+        return f"{type(exc).__name__}: not a URL aiohttp can fetch"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{type(exc).__name__}: HTTP {exc.status} {exc.message}".rstrip()
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

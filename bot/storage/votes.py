@@ -25,18 +25,27 @@ class VoteRepository:
         self._db = connection
 
     async def toggle(self, guild_id: int, paper_pk: int, user_id: int, now: datetime) -> bool:
-        """Vote, or take back the member's vote if they had one; True when they now vote."""
-        cursor = await self._db.execute(
-            "DELETE FROM votes WHERE guild_id = ? AND paper_pk = ? AND user_id = ?",
-            (guild_id, paper_pk, user_id),
-        )
-        if cursor.rowcount > 0:
-            return False
-        await self._db.execute(
-            "INSERT INTO votes (guild_id, paper_pk, user_id, voted_at) VALUES (?, ?, ?, ?)",
-            (guild_id, paper_pk, user_id, now.isoformat()),
-        )
-        return True
+        """Vote, or take back the member's vote if they had one; True when they now vote.
+
+        Two votes of one member at once count as one after the other: on PostgreSQL the second may
+        find no vote to take back (the first's not yet committed) and then meet it on inserting.
+        Its insert then waits for the first to commit and does nothing, and the second goes round
+        again: its next DELETE (a new statement, so a new READ COMMITTED snapshot) takes the vote
+        back. SQLite's one writer runs them one after the other anyway."""
+        key = (guild_id, paper_pk, user_id)
+        while True:
+            cursor = await self._db.execute(
+                "DELETE FROM votes WHERE guild_id = ? AND paper_pk = ? AND user_id = ?", key
+            )
+            if cursor.rowcount > 0:
+                return False
+            cursor = await self._db.execute(
+                "INSERT INTO votes (guild_id, paper_pk, user_id, voted_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (guild_id, paper_pk, user_id) DO NOTHING",
+                (*key, now.isoformat()),
+            )
+            if cursor.rowcount > 0:
+                return True
 
     async def count(self, guild_id: int, paper_pk: int) -> int:
         sql = "SELECT count(*) FROM votes WHERE guild_id = ? AND paper_pk = ?"

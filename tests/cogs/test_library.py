@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,22 @@ async def test_an_export_over_discords_upload_limit_says_so_and_what_to_do(
     assert result.ephemeral and not result.response.attachments
     assert result.response.content.startswith("That export is 100.0 MiB, over Discord's ")
     assert "MiB upload limit: export one tag at a time" in result.response.content
+    assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+
+@pytest.mark.parametrize("over", [1, 50 * 1024])
+async def test_an_export_just_over_the_limit_shows_a_size_over_the_limit(
+    world: Any, services: Services, monkeypatch: pytest.MonkeyPatch, over: int
+) -> None:
+    """A file a byte over the limit was "25.0 MiB, over Discord's 25.0 MiB upload limit"."""
+    env, channel, alice, _ = world
+    await save_some(services, alice.id, 2)
+    limit = 25 * 1024 * 1024  # what simcord's interactions announce (attachment_size_limit)
+    monkeypatch.setattr(bibtex, "dumps", lambda entries: "x" * (limit + over))
+    result = await alice.slash(channel, "library export", format="bibtex")
+    shown = re.match(r"That export is ([\d.]+) MiB, over Discord's ([\d.]+) MiB", result.response.content)
+    assert shown is not None, result.response.content
+    assert float(shown[1]) > float(shown[2]) == 25.0
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
 
 

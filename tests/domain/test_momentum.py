@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.domain.momentum import Period, UpvoteHistory, parse_period, rank_rising, recent_gain, window
+from bot.domain.momentum import (
+    PERIOD_DAYS,
+    Period,
+    UpvoteHistory,
+    parse_period,
+    rank_rising,
+    recent_gain,
+    window,
+)
 from bot.domain.rate_budget import RateBudget
 from bot.errors import InvalidInput
 
@@ -66,6 +74,17 @@ def test_periods_parse_and_name_their_windows() -> None:
     for bad in ("fortnight", "day:yesterday", "2026-13-01", "", "year:2026-01-01", ":"):
         with pytest.raises(InvalidInput):
             parse_period(bad)
+
+
+@given(period=st.sampled_from(Period), anchor=st.dates(max_value=date(1, 3, 1)) | st.dates())
+@example(Period.MONTH, date(1, 1, 5))
+def test_any_date_typed_makes_a_window_ending_there(period: Period, anchor: date) -> None:
+    """`/papers top period:month:0001-01-05` and `paperbot top --month --until 0001-01-05` were an
+    OverflowError (an apology with an error reference; a traceback): the window starts no earlier
+    than the first date there is."""
+    span = window(period, anchor)
+    assert span.end == anchor and date.min <= span.start <= anchor
+    assert (anchor - span.start).days == min(PERIOD_DAYS[period] - 1, (anchor - date.min).days)
 
 
 def history(first_listed: date, latest: int | None, before: int | None, after: int | None) -> UpvoteHistory:
