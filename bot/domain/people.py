@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.text import fold
+from bot.domain.text import fold, words
 from bot.errors import InvalidInput
 
 MAX_NAME_CHARS = 100
@@ -47,6 +47,15 @@ def fold_name(text: str) -> str:
     digits a space: ``Yánn Le-Cun`` -> ``yann le cun``. Stored in paper_people and person follows'
     keys: a change here needs a migration that folds them again (0034)."""
     return " ".join(_NOT_NAME.sub(" ", fold(text)).split())
+
+
+@functools.lru_cache(maxsize=1 << 16)  # as fold_name's: NFKC and casefold once a name an ingest
+def name_words(name: str) -> tuple[str, ...]:
+    """``words(name)``, once a name: an author list's words (its search vector's column C) are its
+    names' words one after the other, since a space breaks no normalisation and splits words
+    (tests/domain/test_name_words.py), so a name that recurs across papers is folded once, not
+    again for every paper that lists it."""
+    return tuple(words(name))
 
 
 def family_key(name: str) -> str:

@@ -103,11 +103,11 @@ sort_tokens(Token *tokens, Token *spare, Py_ssize_t count)
 static int
 add_words(PyObject *words, Token *tokens, Py_ssize_t *count, int first, char weight, Py_ssize_t *length)
 {
-    Py_ssize_t number = PyList_GET_SIZE(words);
+    Py_ssize_t number = PySequence_Fast_GET_SIZE(words);
     if (number > 0 && first + number - 1 > MAX_POSITION)
         return 0;
     for (Py_ssize_t i = 0; i < number; i++) {
-        PyObject *word = PyList_GET_ITEM(words, i);
+        PyObject *word = PySequence_Fast_GET_ITEM(words, i);
         if (!PyUnicode_Check(word)) {
             PyErr_SetString(PyExc_TypeError, "words must be str");
             return -1;
@@ -135,7 +135,7 @@ add_ascii_text(PyObject *text, char **lowered_out, Token *tokens, Py_ssize_t *co
         return 0;
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     const unsigned char *source = PyUnicode_1BYTE_DATA(text);
-    char *lowered = PyMem_Malloc((size_t)size + 1);
+    char *lowered = PyMem_RawMalloc((size_t)size + 1);
     if (lowered == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -169,8 +169,8 @@ static Py_ssize_t
 bound(PyObject *value)
 {
     /* The tokens a column can give: a word each, or a word every two characters of a text. */
-    if (PyList_Check(value))
-        return PyList_GET_SIZE(value);
+    if (PyList_Check(value) || PyTuple_Check(value))
+        return PySequence_Fast_GET_SIZE(value);
     if (PyUnicode_Check(value))
         return PyUnicode_GET_LENGTH(value) / 2 + 1;
     return 0;
@@ -193,15 +193,17 @@ put_position(char *at, int position, char weight)
     return at;
 }
 
-static PyObject *
-written(const Token *tokens, Py_ssize_t count)
+/* The tsvector text of the sorted tokens in a new buffer (PyMem_RawMalloc: made without the GIL),
+ * its length in *size; NULL where memory ran out. */
+static char *
+written(const Token *tokens, Py_ssize_t count, Py_ssize_t *size)
 {
     size_t capacity = 1;
     for (Py_ssize_t i = 0; i < count; i++)
         capacity += (size_t)tokens[i].size + 12; /* quotes, colon, space, comma, 5 digits, weight */
-    char *out = PyMem_Malloc(capacity);
+    char *out = PyMem_RawMalloc(capacity);
     if (out == NULL)
-        return PyErr_NoMemory();
+        return NULL;
     char *at = out;
     Py_ssize_t i = 0;
     while (i < count) {
@@ -224,9 +226,8 @@ written(const Token *tokens, Py_ssize_t count)
             at = put_position(at, tokens[i].position, tokens[i].weight);
         }
     }
-    PyObject *result = PyUnicode_DecodeUTF8(out, at - out, "strict");
-    PyMem_Free(out);
-    return result;
+    *size = at - out;
+    return out;
 }
 
 static char *
@@ -239,16 +240,16 @@ put_uint16(char *at, unsigned value)
 
 /* The vector as tsvectorsend writes it (tsvectorrecv reads it without parsing a word): the
  * number of lexemes, then each lexeme, a zero byte, its number of positions and each position as
- * weight << 14 | position (A 3, B 2, C 1), big-endian. */
-static PyObject *
-sent(const Token *tokens, Py_ssize_t count)
+ * weight << 14 | position (A 3, B 2, C 1), big-endian. In a new buffer as ``written``'s. */
+static char *
+sent(const Token *tokens, Py_ssize_t count, Py_ssize_t *size)
 {
     size_t capacity = 4;
     for (Py_ssize_t i = 0; i < count; i++)
         capacity += (size_t)tokens[i].size + 5;
-    char *out = PyMem_Malloc(capacity);
+    char *out = PyMem_RawMalloc(capacity);
     if (out == NULL)
-        return PyErr_NoMemory();
+        return NULL;
     char *at = out + 4;
     uint32_t lexemes = 0;
     Py_ssize_t i = 0;
@@ -276,9 +277,8 @@ sent(const Token *tokens, Py_ssize_t count)
     out[1] = (char)(lexemes >> 16);
     out[2] = (char)(lexemes >> 8);
     out[3] = (char)lexemes;
-    PyObject *result = PyBytes_FromStringAndSize(out, at - out);
-    PyMem_Free(out);
-    return result;
+    *size = at - out;
+    return out;
 }
 
 /* Whether the sorted tokens' vector is within MAX_VECTOR_BYTES, each lexeme counted as its bytes,
@@ -303,74 +303,137 @@ fits(const Token *tokens, Py_ssize_t count)
     return 1;
 }
 
-static PyObject *
-built(PyObject *const *args, Py_ssize_t nargs, int binary)
+/* One paper's document in three steps: ``gather`` its tokens (with the GIL: it reads the words'
+ * UTF-8), ``make`` the sorted lexemes' bytes (plain C, no Python object touched: ``vectors`` runs
+ * it without the GIL), ``finish`` them into the result. Every buffer is PyMem_RawMalloc's. */
+typedef struct {
+    Token *tokens;
+    Py_ssize_t count;
+    char *lowered[3];
+    char *caret;
+    int state; /* 1: to make, 0: None (the Python builder's to build), -1: an error is set */
+    int no_memory;
+    char *out;
+    Py_ssize_t size;
+} Job;
+
+static void
+release(Job *job)
 {
-    if (nargs != 3 || !PyList_Check(args[0])) {
+    for (int c = 0; c < 3; c++)
+        PyMem_RawFree(job->lowered[c]);
+    PyMem_RawFree(job->caret);
+    PyMem_RawFree(job->tokens);
+    PyMem_RawFree(job->out);
+    memset(job, 0, sizeof(Job));
+}
+
+/* The columns' tokens: returns job->state. The tokens point into the columns' words (their UTF-8,
+ * kept by the str objects) and the job's own buffers: the columns must outlive the job. */
+static int
+gather(PyObject *const *args, Job *job)
+{
+    memset(job, 0, sizeof(Job));
+    job->state = -1;
+    if (!PyList_Check(args[0]) && !PyTuple_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError, "(title words, abstract, authors)");
-        return NULL;
+        return -1;
     }
     for (int c = 1; c < 3; c++) {
-        if (!PyList_Check(args[c]) && !PyUnicode_Check(args[c])) {
+        if (!PyList_Check(args[c]) && !PyTuple_Check(args[c]) && !PyUnicode_Check(args[c])) {
             PyErr_SetString(PyExc_TypeError, "a column is a list of words or an ASCII text");
-            return NULL;
+            return -1;
         }
     }
     /* Room for every word and the title's first once more, as '^word'. */
     Py_ssize_t room = bound(args[0]) + bound(args[1]) + bound(args[2]) + 1;
-    Token *tokens = PyMem_Malloc(sizeof(Token) * (size_t)room);
-    if (tokens == NULL)
-        return PyErr_NoMemory();
-    char *lowered[3] = {NULL, NULL, NULL};
-    char *caret = NULL;
-    PyObject *result = NULL;
-    Py_ssize_t count = 0;
+    job->tokens = PyMem_RawMalloc(sizeof(Token) * (size_t)room);
+    if (job->tokens == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
     int first = 1;
     int done = 1;
     for (int c = 0; c < 3 && done == 1; c++) {
         Py_ssize_t length = 0;
-        if (PyList_Check(args[c]))
-            done = add_words(args[c], tokens, &count, first, "ABC"[c], &length);
+        if (PyUnicode_Check(args[c]))
+            done = add_ascii_text(args[c], &job->lowered[c], job->tokens, &job->count, first, "ABC"[c],
+                                  &length);
         else
-            done = add_ascii_text(args[c], &lowered[c], tokens, &count, first, "ABC"[c], &length);
+            done = add_words(args[c], job->tokens, &job->count, first, "ABC"[c], &length);
         if (done == 1 && c == 0 && length > 0) {
             /* The title's first word once more as '^word' (its own length rule applies). */
             Py_ssize_t size;
-            const char *text = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(args[0], 0), &size);
+            const char *text = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(args[0], 0), &size);
             if (size + 1 <= MAX_LEXEME_BYTES) {
-                caret = PyMem_Malloc((size_t)size + 1);
-                if (caret == NULL) {
+                job->caret = PyMem_RawMalloc((size_t)size + 1);
+                if (job->caret == NULL) {
                     PyErr_NoMemory();
                     done = -1;
                     break;
                 }
-                caret[0] = '^';
-                memcpy(caret + 1, text, (size_t)size);
-                tokens[count++] = token(caret, size + 1, 1, 'A');
+                job->caret[0] = '^';
+                memcpy(job->caret + 1, text, (size_t)size);
+                job->tokens[job->count++] = token(job->caret, size + 1, 1, 'A');
             }
         }
         first += (int)length + 1;
     }
-    if (done == 1) {
-        Token *spare = PyMem_Malloc(sizeof(Token) * (size_t)(count / 2 + 1));
-        if (spare == NULL) {
-            PyErr_NoMemory();
-        } else {
-            sort_tokens(tokens, spare, count);
-            PyMem_Free(spare);
-            if (!fits(tokens, count))
-                result = Py_NewRef(Py_None);
-            else
-                result = binary ? sent(tokens, count) : written(tokens, count);
-        }
-    } else if (done == 0) {
-        result = Py_NewRef(Py_None);
+    job->state = done;
+    return done;
+}
+
+/* Touches no Python object and takes no Python lock: safe without the GIL. */
+static void
+make(Job *job, int binary)
+{
+    if (job->state != 1)
+        return;
+    Token *spare = PyMem_RawMalloc(sizeof(Token) * (size_t)(job->count / 2 + 1));
+    if (spare == NULL) {
+        job->no_memory = 1;
+        return;
     }
-    for (int c = 0; c < 3; c++)
-        PyMem_Free(lowered[c]);
-    PyMem_Free(caret);
-    PyMem_Free(tokens);
+    sort_tokens(job->tokens, spare, job->count);
+    PyMem_RawFree(spare);
+    if (!fits(job->tokens, job->count)) {
+        job->state = 0;
+        return;
+    }
+    job->out = binary ? sent(job->tokens, job->count, &job->size) : written(job->tokens, job->count, &job->size);
+    if (job->out == NULL)
+        job->no_memory = 1;
+}
+
+static PyObject *
+finish(Job *job, int binary)
+{
+    PyObject *result = NULL;
+    if (job->state == -1)
+        result = NULL; /* the error gather set */
+    else if (job->no_memory)
+        PyErr_NoMemory();
+    else if (job->state == 0)
+        result = Py_NewRef(Py_None);
+    else if (binary)
+        result = PyBytes_FromStringAndSize(job->out, job->size);
+    else
+        result = PyUnicode_DecodeUTF8(job->out, job->size, "strict");
+    release(job);
     return result;
+}
+
+static PyObject *
+built(PyObject *const *args, Py_ssize_t nargs, int binary)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "(title words, abstract, authors)");
+        return NULL;
+    }
+    Job job;
+    if (gather(args, &job) == 1)
+        make(&job, binary);
+    return finish(&job, binary);
 }
 
 static PyObject *
@@ -387,11 +450,80 @@ vector(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return built(args, nargs, 1);
 }
 
+/* vectors([(title, abstract, authors), ...]): [vector(*columns) for columns in ...], with the
+ * sorting and writing of them all done without the GIL, so that a worker thread builds a block of
+ * papers' vectors while the event loop's thread makes their rows (docs/performance.md, "Eleventh
+ * session"). Each column list is copied to a tuple first: the words the tokens point into stay
+ * alive whatever another thread does to the lists meanwhile. */
+static PyObject *
+vectors(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    PyObject *papers = PySequence_Tuple(arg);
+    if (papers == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(papers);
+    Job *jobs = PyMem_RawCalloc((size_t)n + 1, sizeof(Job));
+    PyObject **held = PyMem_RawCalloc((size_t)n * 3 + 1, sizeof(PyObject *));
+    PyObject *result = NULL;
+    if (jobs == NULL || held == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *columns = PyTuple_GET_ITEM(papers, i);
+        if (!PyTuple_Check(columns) || PyTuple_GET_SIZE(columns) != 3) {
+            PyErr_SetString(PyExc_TypeError, "each paper's (title words, abstract, authors)");
+            goto done;
+        }
+        PyObject *args[3];
+        for (int c = 0; c < 3; c++) {
+            PyObject *column = PyTuple_GET_ITEM(columns, c);
+            held[i * 3 + c] = PyList_Check(column) ? PyList_AsTuple(column) : Py_NewRef(column);
+            if (held[i * 3 + c] == NULL)
+                goto done;
+            args[c] = held[i * 3 + c];
+        }
+        if (gather(args, &jobs[i]) == -1)
+            goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++)
+        make(&jobs[i], 1);
+    Py_END_ALLOW_THREADS
+    result = PyList_New(n);
+    if (result == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *built_one = finish(&jobs[i], 1);
+        if (built_one == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, i, built_one);
+    }
+done:
+    if (jobs != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            release(&jobs[i]);
+        PyMem_RawFree(jobs);
+    }
+    if (held != NULL) {
+        for (Py_ssize_t i = 0; i < n * 3; i++)
+            Py_XDECREF(held[i]);
+        PyMem_RawFree(held);
+    }
+    Py_DECREF(papers);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"document", (PyCFunction)(void (*)(void))document, METH_FASTCALL,
      "document(title, abstract, authors) -> the tsvector text, or None to build it in Python"},
     {"vector", (PyCFunction)(void (*)(void))vector, METH_FASTCALL,
      "vector(title, abstract, authors) -> the tsvector in binary (tsvectorsend's bytes), or None"},
+    {"vectors", (PyCFunction)vectors, METH_O,
+     "vectors([(title, abstract, authors), ...]) -> [vector(...) of each], built without the GIL"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,7 +19,7 @@ from bot.domain.dedup import Placement
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.text import search_text, words
 from bot.storage.database import authors_search_text
-from bot.storage.pg_search import paper_document, paper_vector
+from bot.storage.pg_search import paper_document, paper_vectors
 
 PAPER_FIELDS = (
     "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
@@ -113,16 +113,16 @@ def copy_rows(
     left_out: list[tuple[object, ...]],
 ) -> Iterator[tuple[object, ...]]:
     """The PostgreSQL rows of new papers as COPY takes them (``pk``, PAPER_FIELDS, ``created_at``,
-    ``search``), the search vector in binary (``paper_vector``), each made when the stream asks
+    ``search``), the search vector in binary (``paper_vectors``), each made when the stream asks
     for it, so this process makes paper k+1's row while the server stores paper k's; the papers'
     title words are added to ``title_counts`` when the stream has taken the last row.
     A paper with no binary vector (past position 16383 or tsvector's size, where migration 0042's
     document is written as text) is not streamed: its row, with the document's text, goes to
     ``left_out``, to be inserted with it after the stream."""
     terms: list[str] = []
-    for pk, paper in zip(pks, papers, strict=True):
+    # Built a block ahead on a worker thread (``paper_vectors``), while this thread makes the rows.
+    for pk, paper, vector in zip(pks, papers, paper_vectors(papers), strict=True):
         terms += title_terms(paper)
-        vector = paper_vector(paper)
         if vector is None:
             left_out.append((pk, *row_values(paper, stamp), stamp, paper_document(paper)))
         else:

@@ -14,7 +14,7 @@ caller builds the text another way (bot/storage/pg_search.py ``_document``).
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from bot.domain.text import words
@@ -31,6 +31,9 @@ MAX_VECTOR_BYTES = 1048575
 
 Built = TypeVar("Built", str, bytes)
 Builder = Callable[[list[str], str | list[str], str | list[str]], Built | None]
+Columns = tuple[list[str], str | list[str], str | list[str]]
+# Many papers' vectors in one call, built without the GIL (the compiled ``vectors``).
+BlockBuilder = Callable[[Sequence[Columns]], list[bytes | None]]
 
 
 Lexemes = list[tuple[str, list[tuple[int, str]]]]
@@ -141,13 +144,21 @@ def merged_vector(title: list[str], abstract: str | list[str], authors: str | li
     return b"".join(parts)
 
 
-def _compiled() -> tuple[Builder[str], Builder[bytes]] | None:
+def merged_vectors(papers: Sequence[Columns]) -> list[bytes | None]:
+    """``merged_vector`` of each paper's columns: what the compiled ``vectors`` returns."""
+    return [merged_vector(*columns) for columns in papers]
+
+
+def _compiled() -> tuple[Builder[str], Builder[bytes], BlockBuilder] | None:
     try:
-        from bot.storage._pg_document import document, vector
+        from bot.storage._pg_document import document, vector, vectors
     except ImportError:  # not built (no C compiler where it was installed): the Python builders
         return None
-    return document, vector
+    return document, vector, vectors
 
 
-# The builders the ingest uses: the C ones where they were built.
-build_document, build_vector = _compiled() or (merged_document, merged_vector)
+# The builders the ingest uses: the C ones where they were built. ``block_vectors`` only where
+# compiled: in Python it would hold the GIL throughout, and a worker thread would gain nothing.
+_built = _compiled()
+build_document, build_vector = _built[:2] if _built else (merged_document, merged_vector)
+block_vectors: BlockBuilder | None = _built[2] if _built else None

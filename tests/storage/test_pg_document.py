@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bot.storage.papers as papers_module
+import bot.storage.pg_document as pg_document
 import bot.storage.pg_search as pg_search
 from bench.corpus import generate
 from bot.domain.models import ListedPaper, Paper
@@ -27,9 +28,24 @@ from bot.domain.text import words
 from bot.services.papers import PaperService
 from bot.storage._pg_document import document as compiled_document
 from bot.storage._pg_document import vector as compiled_vector
+from bot.storage._pg_document import vectors as compiled_vectors
 from bot.storage.people import PERSON_COLUMNS, PERSON_KINDS
-from bot.storage.pg_document import build_document, build_vector, merged_document, merged_vector
-from bot.storage.pg_search import _document, folded_columns, paper_document, paper_vector
+from bot.storage.pg_document import (
+    block_vectors,
+    build_document,
+    build_vector,
+    merged_document,
+    merged_vector,
+    merged_vectors,
+)
+from bot.storage.pg_search import (
+    VECTOR_BLOCK,
+    _document,
+    folded_columns,
+    paper_document,
+    paper_vector,
+    paper_vectors,
+)
 from bot.storage.postgres import PostgresDatabase
 from tests.conftest import FIXED_NOW
 from tests.property_budget import examples
@@ -138,6 +154,38 @@ def test_the_compiled_and_python_builders_write_the_same_text(
 ) -> None:
     assert compiled_document(title, abstract, authors) == merged_document(title, abstract, authors)
     assert compiled_vector(title, abstract, authors) == merged_vector(title, abstract, authors)
+
+
+ANY_COLUMNS = st.tuples(ANY_WORDS, ANY_WORDS | ASCII_TEXT, ANY_WORDS | ASCII_TEXT | HOSTILE_TEXT)
+
+
+@settings(max_examples=examples(100))
+@given(st.lists(ANY_COLUMNS, max_size=6))
+def test_a_block_of_papers_built_without_the_gil_gets_each_papers_own_vector(
+    papers: list[tuple[list[str], list[str] | str, list[str] | str]],
+) -> None:
+    assert compiled_vectors(papers) == merged_vectors(papers) == [compiled_vector(*paper) for paper in papers]
+
+
+def test_a_block_with_a_column_of_the_wrong_type_is_refused_as_one_paper_is() -> None:
+    with pytest.raises(TypeError):
+        compiled_vectors([(["a"], "x", []), (["a"], 3, [])])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        compiled_vectors([(["a"], "x", [b"bytes"])])  # type: ignore[list-item]
+
+
+def test_the_ingest_builds_the_vectors_a_block_ahead_each_as_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # More than two blocks, the hostile papers (None past the cap, words left out) among them.
+    papers = [item.paper for item in generate(2 * VECTOR_BLOCK + 5)]
+    papers[VECTOR_BLOCK + 1 : VECTOR_BLOCK + 1] = hostile_papers()
+    expected = [merged_vector(*pg_search._document_columns(paper)) for paper in papers]
+    assert block_vectors is compiled_vectors
+    assert list(paper_vectors(papers)) == expected
+    assert list(paper_vectors([])) == []
+    # Where the builder is not compiled, each vector is built in Python as it is asked for.
+    monkeypatch.setattr(pg_document, "block_vectors", None)
+    monkeypatch.setattr(pg_search, "build_vector", merged_vector)
+    assert list(paper_vectors(papers)) == expected
 
 
 def test_both_builders_leave_what_they_cannot_merge_to_the_old_form() -> None:

@@ -10,7 +10,7 @@ of the way through a batch, in the server or in making a row, writes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -202,16 +202,17 @@ async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
 
         # Making a row of the second batch fails (after the first batch was written).
         made = 0
-        real_vector = rows_module.paper_vector
+        real_vectors = rows_module.paper_vectors
 
-        def failing_vector(paper: Paper) -> bytes | None:
+        def failing_vectors(papers: Sequence[Paper]) -> Iterator[bytes | None]:
             nonlocal made
-            made += 1
-            if made == late:
-                raise RuntimeError("the process failed while making row 2,300")
-            return real_vector(paper)
+            for vector in real_vectors(papers):
+                made += 1
+                if made == late:
+                    raise RuntimeError("the process failed while making row 2,300")
+                yield vector
 
-        monkeypatch.setattr(rows_module, "paper_vector", failing_vector)
+        monkeypatch.setattr(rows_module, "paper_vectors", failing_vectors)
         with pytest.raises(RuntimeError, match="row 2,300"):
             await service.ingest(batch)
         monkeypatch.undo()
