@@ -16,8 +16,14 @@ author row went into three b-trees, its two look-up indexes (autocomplete by nam
 look-up b-trees (id, arxiv_id, title_key): a cold load places its batches against the rows it wrote
 itself (bot.storage.loaded_papers), so nothing reads them while it runs; the unique ones come back
 at the end as the same constraints, whose build refuses an id or arXiv id stored twice, failing the
-load as the row's insert would have. The primary keys stay (rows are updated and listings and
-author rows upserted by them).
+load as the row's insert would have. The papers' primary key stays (rows are updated by it); the
+listings' and author rows' keys go too, and come back at the end: the load writes those rows only
+there, one COPY stream a table (bot.storage.held_links), and a key built over them sorted costs a
+fraction of the inserts one by one.
+
+The end of the load keeps this process busy while the server builds: ``IndexBuilds.build_beside``
+runs the caller's work on a thread while the GIN indexes are built (the event loop only awaits
+the server), then writes what it made, then builds the b-trees and the constraints over it.
 
 Every ingest on PostgreSQL, cold or not, also gives its transaction room to keep the title table's
 trigger rows in memory (TRIGGER_ROWS_MEMORY below).
@@ -52,6 +58,11 @@ WRITTEN_TABLES = ("papers", "listings", "paper_people")
 # The tables whose unique constraints (not the primary key) are added back at the end of a cold
 # load: no statement of the load names them (no ON CONFLICT on them, no look-up by them).
 CHECKED_AT_END = ("papers",)
+# The tables whose primary keys are added back at the end of a cold load too: the load writes their
+# rows only there (bot.storage.held_links), in one COPY stream each, so nothing upserts by them.
+# A key built over the sorted rows costs the server a fraction of its 450,000 inserts one by one
+# (the author rows of 100,000 papers).
+KEYED_AT_END = ("listings", "paper_people", "paper_signals")
 Made = TypeVar("Made")
 
 
@@ -76,7 +87,7 @@ class IndexBuilds:
         """Build the GIN indexes (the papers' search column's is most of the end of a load: about
         1.8 s at 100,000 papers) while ``meanwhile`` runs on a thread of this process (the event
         loop only awaits the server's answer), then ``then`` writes what it made, then the b-trees
-        and the unique constraints (after ``then``: it may write to their tables)."""
+        and the constraints (after ``then``: it may write to their tables)."""
         self.built = True
         await self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
         gin = [definition for _, _, definition in self._indexes if _is_gin(definition)]
@@ -142,9 +153,11 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
         db,
         "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
         "JOIN pg_class t ON t.oid = c.conrelid "
-        "WHERE t.relnamespace = current_schema()::regnamespace AND c.contype = 'u' "
-        f"AND t.relname IN ({db.dialect.texts()}) ORDER BY c.conname",
+        "WHERE t.relnamespace = current_schema()::regnamespace "
+        f"AND (c.contype = 'u' AND t.relname IN ({db.dialect.texts()}) "
+        f"OR c.contype = 'p' AND t.relname IN ({db.dialect.texts()})) ORDER BY c.conname",
         CHECKED_AT_END,
+        KEYED_AT_END,
     )
     empty = [index for index in indexes if not await holds_rows(db, index[0])]
     unchecked = [constraint for constraint in constraints if not await holds_rows(db, constraint[0])]
@@ -164,9 +177,12 @@ async def is_cold_load(db: Connection, papers: int) -> bool:
     return db.dialect.postgres and papers >= COLD_LOAD_PAPERS and not await _any_paper(db)
 
 
-async def _named_definitions(db: Connection, sql: str, tables: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(table, name, definition) rows of a catalog query over ``tables``."""
-    return [(str(row[0]), str(row[1]), str(row[2])) for row in await db.fetch_all(sql, (json.dumps(tables),))]
+async def _named_definitions(
+    db: Connection, sql: str, *tables: tuple[str, ...]
+) -> list[tuple[str, str, str]]:
+    """(table, name, definition) rows of a catalog query over each list of ``tables``."""
+    parameters = tuple(json.dumps(names) for names in tables)
+    return [(str(row[0]), str(row[1]), str(row[2])) for row in await db.fetch_all(sql, parameters)]
 
 
 async def _any_paper(db: Connection) -> bool:
