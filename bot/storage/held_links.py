@@ -18,7 +18,7 @@ only while it has none (``record_people``).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,8 +31,8 @@ from bot.storage.people import (
     PersonRow,
     add_name_slots,
     batch_credits,
-    name_key,
     name_rows,
+    name_slots,
 )
 from bot.storage.pg_bulk import holds_rows
 from bot.storage.signals import unix
@@ -87,8 +87,8 @@ class HeldLinks:
         return LinkRows(
             [(*key, rank) for key, rank in listings.items()],
             list(signals.values()),
-            [row for rows in people.rows.values() for row in rows.values()],
-            people.slots,
+            [row for rows in people.rows.values() for row in rows],
+            people.slots(),
         )
 
 
@@ -96,24 +96,26 @@ class HeldLinks:
 class _People:
     """``record_people`` batch after batch, on rows in memory."""
 
-    rows: dict[int, dict[tuple[str, int], PersonRow]] = field(default_factory=dict)
-    slots: Counter[NameKey] = field(default_factory=Counter)
+    rows: dict[int, list[PersonRow]] = field(default_factory=dict)  # by paper pk
+    gone: list[PersonRow] = field(default_factory=list)  # rows a later batch's credits replaced
 
     def record(self, listings: Sequence[tuple[ListedPaper, int]], fresh: frozenset[int]) -> None:
         batch = batch_credits(listings)
         for pk in batch.credited_pks - fresh:
-            for row in self.rows.pop(pk, {}).values():
-                self.slots[name_key(row)] -= 1  # the delete trigger's count (the row stays at 0)
-        self._add(batch.credited.values())
+            self.gone += self.rows.pop(pk, ())
+        for row in batch.credited.values():
+            self.rows.setdefault(row[0], []).append(row)
         for pk, authors in batch.named.items():
-            held = self.rows.get(pk, {})
-            if pk in fresh or not any(kind == "author" for kind, _ in held):
-                self._add(name_rows(pk, authors))
+            if pk in fresh or not any(row[1] == "author" for row in self.rows.get(pk, ())):
+                self.rows.setdefault(pk, []).extend(name_rows(pk, authors))
 
-    def _add(self, rows: Iterable[PersonRow]) -> None:
-        for row in rows:
-            self.rows.setdefault(row[0], {})[(row[1], row[2])] = row
-            self.slots[name_key(row)] += 1
+    def slots(self) -> Counter[NameKey]:
+        """The names' slots the rows hold; a name only replaced rows held is counted at 0, as the
+        delete trigger leaves it."""
+        slots = name_slots(row for rows in self.rows.values() for row in rows)
+        for key in name_slots(self.gone):
+            slots.setdefault(key, 0)
+        return slots
 
 
 async def write_links(db: Connection, rows: LinkRows) -> None:

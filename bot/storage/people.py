@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -133,16 +134,21 @@ async def _count_names(db: Connection, rows: Sequence[PersonRow]) -> None:
     """Add rows just written to their names' slot counts (``people_names``, migration 0032), one
     upsert per distinct name of the batch. Every insert into paper_people comes through here;
     deletes are counted by the database's trigger."""
-    await add_name_slots(db, Counter(name_key(row) for row in rows))
+    await add_name_slots(db, name_slots(rows))
 
 
 NameKey = tuple[str, str, str, str, str]  # kind, name, claim ('' for none), folded, family
+_NAME_FIELDS = operator.itemgetter(1, 3, 6, 4, 5)  # a PersonRow's kind, name, hf_id, folded, family
 
 
-def name_key(row: PersonRow) -> NameKey:
-    """The ``people_names`` row an author row counts towards."""
-    _, kind, _, name, folded, family, hf_id = row
-    return kind, name, hf_id or "", folded, family
+def name_slots(rows: Iterable[PersonRow]) -> Counter[NameKey]:
+    """How many of ``rows`` each ``people_names`` row counts: counted by the fields as they are
+    (Counter's loop in C; a key made per row was most of the cost of 450,000 rows), then merged
+    by claim (an unclaimed slot, None, is the claim '')."""
+    slots: Counter[NameKey] = Counter()
+    for (kind, name, hf_id, folded, family), count in Counter(map(_NAME_FIELDS, rows)).items():
+        slots[(kind, name, hf_id or "", folded, family)] += count
+    return slots
 
 
 async def add_name_slots(db: Connection, slots: Counter[NameKey]) -> None:
