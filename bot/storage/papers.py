@@ -200,7 +200,7 @@ class PaperRepository:
         self._held_title_counts: Counter[str] | None = None
         # During a cold load: the rows it wrote, which its dedup reads instead of the server.
         self._loaded: LoadedPapers | None = None
-        # During a cold load: each batch's listings, written when it ends.
+        # During a cold load: each batch's listings (their snapshots and credits), written when it ends.
         self._held_links: HeldLinks | None = None
 
     @classmethod
