@@ -15,6 +15,7 @@ from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import word_set
 from bot.parsing.skipped import SkippedEntry
 from bot.storage.connection import BulkCopy, Connection, Row, Store
+from bot.storage.held_links import LISTING_COLUMNS, LISTING_KINDS, HeldLinks, LinkRows, write_links
 from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import (
     PAPER_FIELDS,
@@ -46,8 +47,6 @@ _COPY_KINDS = (
     "text",
     "raw",
 )
-# A new listing's row in COPY's binary format (source, list_date, paper_pk, rank).
-_LISTING_KINDS = ("text", "text", "int8", "int8")
 # A paper the COPY leaves out (paper_rows.copy_rows): its row with the search document's text.
 _INSERT_WITH_DOCUMENT = (
     f"INSERT INTO papers ({', '.join(_COPY_COLUMNS)}) "
@@ -201,6 +200,8 @@ class PaperRepository:
         self._held_title_counts: Counter[str] | None = None
         # During a cold load: the rows it wrote, which its dedup reads instead of the server.
         self._loaded: LoadedPapers | None = None
+        # During a cold load: each batch's listings (their snapshots and credits), written when it ends.
+        self._held_links: HeldLinks | None = None
 
     @classmethod
     def of(cls, database: Store) -> PaperRepository:
@@ -216,21 +217,29 @@ class PaperRepository:
         (bot.storage.loaded_papers: the only rows there are), and writes the word counts
         (``term_docs``) and title-word counts (``title_terms``) once, not once a batch: the words
         common enough to be in every batch were upserted again by each (116,000 upserts for 94,000
-        words at 100,000 papers), each a new version of the row and its index entry."""
-        async with search_indexes_built_after(self._db, papers) as cold:
-            if not cold:
+        words at 100,000 papers), each a new version of the row and its index entry. The batches'
+        listings, snapshots and author rows are held too (bot.storage.held_links), made on a
+        thread while the server builds the full-text indexes, and written after them."""
+        async with search_indexes_built_after(self._db, papers) as builds:
+            if builds is None:
                 yield False
                 return
             held: Counter[str] = Counter()
             held_titles: Counter[str] = Counter()
+            links = HeldLinks()
             self._held_word_counts, self._held_title_counts = held, held_titles
-            self._loaded = LoadedPapers()
+            self._loaded, self._held_links = LoadedPapers(), links
             try:
                 yield True
             finally:
                 self._held_word_counts = self._held_title_counts = None
-                self._loaded = None
-            await self._write_held_counts(held, held_titles)
+                self._loaded = self._held_links = None
+
+            async def write_held(rows: LinkRows) -> None:
+                await write_links(self._db, rows)
+                await self._write_held_counts(held, held_titles)
+
+            await builds.build_beside(links.rows, write_held)
 
     async def _write_held_counts(self, words: Counter[str], titles: Counter[str]) -> None:
         """A cold load's word and title-word counts, written once when it ends (before its indexes
@@ -305,9 +314,13 @@ class PaperRepository:
             for number, placement in enumerate(placements)
             for member in placement.members
         ]
-        await self._store_listings(listings, {stored.pk for stored in inserted})
-        await record_signals(self._db, listings, now)
-        await record_people(self._db, listings, {stored.pk for stored in inserted})
+        fresh = frozenset(stored.pk for stored in inserted)
+        if self._held_links is not None:
+            self._held_links.hold(listings, fresh, now)  # nothing later in the load reads them
+        else:
+            await self._store_listings(listings, fresh)
+            await record_signals(self._db, listings, now)
+            await record_people(self._db, listings, fresh)
         code_linked = tuple(
             StoredPaper(pk, after) for pk, before, after in updates if after.code_url and not before.code_url
         )
@@ -535,7 +548,9 @@ class PaperRepository:
                 f"UPDATE title_terms SET docs = docs - ?, generation = {stamp} WHERE term = ?", shrunk
             )
 
-    async def _store_listings(self, listings: Sequence[tuple[ListedPaper, int]], fresh: set[int]) -> None:
+    async def _store_listings(
+        self, listings: Sequence[tuple[ListedPaper, int]], fresh: frozenset[int]
+    ) -> None:
         """Every listing of the batch (a paper listed on two days keeps both), by the stored paper's
         pk; ``fresh``: the pks this batch inserted."""
         rows = [
@@ -549,9 +564,8 @@ class PaperRepository:
             # ingested paper), a list that named it twice keeping its later rank as the upsert does.
             new = {(source, day, pk): rank for source, day, pk, rank in rows if pk in fresh}
             if new:
-                columns = ("source", "list_date", "paper_pk", "rank")
                 listed = [(*key, rank) for key, rank in new.items()]
-                await self._db.copy_rows("listings", columns, listed, binary=_LISTING_KINDS)
+                await self._db.copy_rows("listings", LISTING_COLUMNS, listed, binary=LISTING_KINDS)
             rows = [row for row in rows if row[2] not in fresh]
         if rows:
             await self._db.executemany(

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bot.storage.held_links as held_links
 import bot.storage.papers as papers_module
 import bot.storage.pg_document as pg_document
 import bot.storage.pg_search as pg_search
@@ -211,7 +212,9 @@ def test_both_builders_leave_what_they_cannot_merge_to_the_old_form() -> None:
 BINARY_COPIES = {
     "papers": (("pk", *papers_module._FIELDS, "created_at", "search"), papers_module._COPY_KINDS),
     "paper_people": (PERSON_COLUMNS, PERSON_KINDS),
-    "listings": (("source", "list_date", "paper_pk", "rank"), papers_module._LISTING_KINDS),
+    "listings": (held_links.LISTING_COLUMNS, held_links.LISTING_KINDS),
+    "paper_signals": (held_links.SIGNAL_COLUMNS, held_links.SIGNAL_KINDS),
+    "people_names": (held_links.NAME_COLUMNS, held_links.NAME_KINDS),
 }
 
 

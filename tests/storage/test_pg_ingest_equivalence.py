@@ -96,6 +96,11 @@ async def snapshot(store: Store) -> Snapshot:
             "SELECT paper_pk, kind, position, name, folded, family, hf_id FROM paper_people"
         )
     )
+    # Every name counted, at 0 too (a name whose slots all went keeps its row).
+    names = sorted(
+        tuple(r)
+        for r in await db.fetch_all("SELECT kind, name, claim, folded, family, slots FROM people_names")
+    )
     terms = sorted(tuple(r) for r in await db.fetch_all("SELECT term, docs, generation FROM title_terms"))
     # Words by how many papers hold them (0 only where SQLite and PostgreSQL both kept the row).
     words = sorted(tuple(r) for r in await db.fetch_all("SELECT term, docs FROM term_docs WHERE docs <> 0"))
@@ -104,6 +109,7 @@ async def snapshot(store: Store) -> Snapshot:
         "listings": listings,
         "signals": signals,
         "people": people,
+        "names": names,
         "terms": terms,
         "words": words,
     }
@@ -300,13 +306,15 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     assert await postgres.repository.count() == 0
 
     # Built at the end: the full-text indexes, the look-up indexes and the papers' unique
-    # constraints (the load places its batches against its own rows, not through them); the
-    # primary keys (the load's updates and upserts go by them) are kept as they are.
+    # constraints (the load places its batches against its own rows, not through them), the
+    # primary keys of the listings and author rows (written only at the end, one COPY each); the
+    # papers' primary key (the load's updates go by it) is kept as it is.
     rebuilt = [
-        "listings_by_date", "listings_by_paper", "papers_arxiv_id_key", "papers_by_created",
-        "papers_by_title_key", "papers_id_key", "papers_search", "title_search_words",
+        "listings_by_date", "listings_by_paper", "listings_pkey", "paper_people_pkey",
+        "papers_arxiv_id_key", "papers_by_created", "papers_by_title_key", "papers_id_key",
+        "papers_search", "title_search_words",
     ]  # fmt: skip
-    kept = ["listings_pkey", "paper_people_pkey", "papers_pkey"]
+    kept = ["papers_pkey"]
     oids = await index_oids(postgres.database, rebuilt + kept)
     constraints = await unique_constraints(postgres.database)
     for service in stores:
@@ -344,6 +352,88 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     await assert_search_columns_rebuild(postgres.database)
     suggested = await postgres.search.suggest(many(1500, first=50_000)[-1].paper.title)
     assert suggested and suggested[0].title == many(1500, first=50_000)[-1].paper.title
+
+
+def relisted_across_batches() -> list[list[ListedPaper]]:
+    """Papers whose listings, snapshots and credits change from one upsert batch of a load to the
+    next: credited with three authors and an organisation, then with two others (the first three
+    names' slots counted down to 0) and listed again on the same day at a new rank; listed by name
+    only, then credited (the names' rows replaced); credited, then listed by name only (the credits
+    kept); by name only twice (no second set of rows); and new votes for one snapshot."""
+
+    def paper(n: int, *authors: str) -> Paper:
+        return Paper(
+            f"Relisted paper number {n}",
+            f"Abstract {n}.",
+            "hf-api",
+            arxiv_id=f"2602.7100{n}",
+            authors=authors,
+        )
+
+    def credits(*names: str, org: str | None = None) -> Credits:
+        return Credits(tuple(AuthorCredit(name, name.lower()[:3]) for name in names), org, org)
+
+    recredited = paper(1, "Ann Aa", "Bob Bb", "Cy Cc")
+    named_first, credited_first, named_twice = (
+        paper(2, "Dee Dd", "Eve Ee"),
+        paper(3, "Fay Ff"),
+        paper(4, "Gus Gg"),
+    )
+    first = [
+        ListedPaper(recredited, DAY, 1, Signals(1, 0, 2), credits("Ann Aa", "Bob Bb", "Cy Cc", org="Lab")),
+        ListedPaper(named_first, DAY, 2),
+        ListedPaper(credited_first, DAY, 3, None, credits("Fay Ff")),
+        ListedPaper(named_twice, DAY, 4),
+    ]
+    second = [
+        ListedPaper(replace(recredited, upvotes=7), DAY, 9, Signals(7, 3, None), credits("Hal Hh", "Ida Ii")),
+        ListedPaper(named_first, NEXT, 1, None, credits("Dee Dd", "Eve Ee", "Jo Jj")),
+        ListedPaper(replace(credited_first, authors=("F. Ff",)), NEXT, 2),
+        ListedPaper(replace(named_twice, authors=("Gus Gg", "Kim Kk")), NEXT, 3),
+    ]
+    return [first, second]
+
+
+async def test_a_cold_load_leaves_the_links_its_batches_would_have_left(
+    stores: tuple[PaperService, PaperService], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold load holds its listings, snapshots and author rows until its end and writes them
+    then (made while the server builds the search index): what it writes is what its batches would
+    have left one after another, as SQLite's batches leave it, name slots counted down to 0 kept;
+    and the hooks after the load (the alerts) find them written."""
+    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
+    first, second = relisted_across_batches()
+    filler = many(BATCH_SIZE + 500)
+    listed = [*first, *filler[: BATCH_SIZE - len(first)], *second, *filler[BATCH_SIZE - len(first) :]]
+    assert [item in listed[BATCH_SIZE : 2 * BATCH_SIZE] for item in second] == [True] * len(second)
+    seen: list[tuple[int, int, int]] = []
+
+    async def count_links(_: object) -> None:
+        db = postgres.database.connection
+        counted = [
+            int((await db.fetch_all(f"SELECT count(*) FROM {table}"))[0][0])
+            for table in ("listings", "paper_signals", "paper_people")
+        ]
+        seen.append((counted[0], counted[1], counted[2]))
+
+    reference, postgres = stores
+    postgres.on_inserted(count_links)
+    assert await postgres.repository.is_cold_load(len(listed))
+    for service in stores:
+        await service.ingest(listed)
+    stored = await snapshot(postgres.database)
+    assert stored == await snapshot(reference.database)
+    assert seen == [(len(stored["listings"]), len(stored["signals"]), len(stored["people"]))]
+    assert ("author", "Ann Aa", "ann", "ann aa", "aa", 0) in stored["names"]
+    assert ("org", "Lab", "Lab", "lab", "lab", 0) in stored["names"]
+    ids = [item.paper.id for item in second]
+    assert [row[1:] for row in stored["people"] if row[0] == ids[0]] == [
+        ("author", 0, "Hal Hh", "hal hh", "hh", "hal"),
+        ("author", 1, "Ida Ii", "ida ii", "ii", "ida"),
+    ]
+    assert [row[3] for row in stored["people"] if row[0] == ids[2]] == ["Fay Ff"]
+    assert [row[3] for row in stored["people"] if row[0] == ids[3]] == ["Gus Gg"]
+    assert ("hf-api", DAY.isoformat(), ids[0], 9) in stored["listings"]
 
 
 async def test_a_cold_load_adds_its_counts_to_count_rows_a_store_without_papers_still_holds(
