@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -9,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import discord
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -18,6 +16,7 @@ from bot.domain.models import ListedPaper
 from bot.parsing.hf_page import parse_hf_page
 from bot.services.papers import PaperService
 from bot.storage.database import Database
+from tests.process_globals import process_globals_restored
 
 # Property tests check behaviour, not speed: no per-example deadline that a busy CI machine could trip.
 settings.register_profile("paperbot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -35,15 +34,9 @@ FIXED_NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _process_globals_restored() -> Iterator[None]:
-    """Commands run in-process (CliRunner) point discord.py elsewhere and add log handlers bound to
-    their own, later closed, streams: put both back so no test sees another's leftovers."""
-    endpoints = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = endpoints
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    """No test sees another's leftovers (tests/process_globals.py)."""
+    with process_globals_restored():
+        yield
 
 
 @pytest.fixture

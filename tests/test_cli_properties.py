@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.process_globals import process_globals_restored
 from tests.property_budget import examples
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hf_daily_2024-07-31.json"
@@ -97,7 +98,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def check(args: list[str], env: dict[str, str] | None = None) -> None:
     runner = CliRunner()
     # Relative paths from generated config (PAPERBOT_DB=x, health.file) land in a scratch folder.
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+    # Each command starts as in its own process: no log handler or endpoint left by the one before.
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        contextlib.chdir(scratch),
+        process_globals_restored(),
+    ):
         result = runner.invoke(
             app, args, env={"PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/x", **(env or {})}
         )
@@ -105,6 +111,16 @@ def check(args: list[str], env: dict[str, str] | None = None) -> None:
         raise result.exception  # the traceback a user would have seen
     assert result.exit_code in (0, 1, 2), (args, result.output)
     assert "Traceback" not in result.output
+
+
+def test_each_command_starts_from_the_logging_of_a_fresh_process(store: Path) -> None:
+    """A user runs one command per process. The properties run many in one: a command that set up
+    logging (sync, run) left a handler on its own, since closed, output, and the next command's
+    first log line printed "--- Logging error ---" and a traceback (stress seed 12)."""
+    check(
+        ["sync", "--db", str(store)], {"DISCORD_TOKEN": "x", "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10"}
+    )
+    check(["ingest"], {"PAPERBOT_DB": ""})  # a new store: its migrations are logged
 
 
 @PROPERTY

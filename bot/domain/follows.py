@@ -30,12 +30,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
-from bot.domain.text import WORD_PATTERN, fold, strip_invisible, typed_words
+from bot.domain.text import WORD_PATTERN, fold, strip_invisible, written_word_count
 from bot.errors import InvalidInput
 
 MAX_KEYWORD_CHARS = 100
 MAX_TERMS = 8
 MAX_PHRASE_WORDS = 6
+OPERATORS = ("AND", "OR", "NOT")
 _TOKEN = re.compile(
     r'\s*(?:(?P<quote>"[^"]*"?)|(?P<open>\()|(?P<close>\))|(?P<minus>-(?=\S))|(?P<word>[^\s()"]+))'
 )
@@ -79,7 +80,11 @@ class Term:
     words: tuple[str, ...]
 
     def render(self) -> str:
-        return " ".join(self.words) if len(self.words) == 1 else '"' + " ".join(self.words) + '"'
+        # A lone word that spells an operator (typed quoted, or with punctuation: "or", or.) is
+        # quoted too: the key is parsed again (a digest topic at every post) and must read as a word.
+        if len(self.words) == 1 and self.words[0].upper() not in OPERATORS:
+            return self.words[0]
+        return '"' + " ".join(self.words) + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +191,18 @@ def parse_keyword(text: str) -> Follow:
         raise InvalidInput("The keyword is empty.")
     if len(cleaned) > MAX_KEYWORD_CHARS:
         raise InvalidInput(f"Keep keywords within {MAX_KEYWORD_CHARS} characters.")
-    parser = _Parser(cleaned)
-    node = _canonical(parser.parse())
+    return _parsed(cleaned)
+
+
+def parse_key(key: str) -> Follow:
+    """A stored key read back (a digest topic, at every post): as ``parse_keyword`` reads it, but
+    without the bound on what a member types, since a key spells out what typing leaves implicit
+    (`` AND ``, quotes) and can be longer than the keyword it came from."""
+    return _parsed(key)
+
+
+def _parsed(cleaned: str) -> Follow:
+    node = _canonical(_Parser(cleaned).parse())
     if triggers(node) is None:
         raise InvalidInput(
             f"“{cleaned}” only excludes words: add a word to look for, e.g. `pruning -lottery`."
@@ -215,7 +230,7 @@ class _Parser:
                         f'A quote is not closed in “{text}”: write "exact phrase" with both quotes.'
                     )
                 tokens.append(("phrase", value[1:-1]))
-            elif kind == "word" and value.upper() in ("AND", "OR", "NOT"):
+            elif kind == "word" and value.upper() in OPERATORS:
                 tokens.append((value.upper(), value))
             elif kind:
                 tokens.append((kind, value))
@@ -320,8 +335,9 @@ class _Parser:
         found = normalise_words(text)
         if not found:
             raise InvalidInput(f"“{text}” has no letters or digits to look for.")
-        # Words as typed: a Chinese or Japanese word is one, though each of its characters is a term word.
-        if len(typed_words(text)) > MAX_PHRASE_WORDS:
+        # Words as written: a Chinese or Japanese word is one, though each of its characters is a term
+        # word. Counted from the words, not the typed spacing, so the key (which spaces them) counts alike.
+        if written_word_count(found) > MAX_PHRASE_WORDS:
             raise InvalidInput(f"Phrases can have at most {MAX_PHRASE_WORDS} words.")
         return Term(found)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 # Chinese and Japanese write a sentence without spaces, so unicode61 would keep "扩散模型的研究" as
 # one word and only the whole run would be found. Each Han or kana character is a word of its own
@@ -21,6 +22,7 @@ _CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020
 # suffix, bot/domain/follows.py) all split text with it.
 WORD_PATTERN = rf"(?=\w)[{_CJK}]|[^\W_{_CJK}]+"
 _WORD = re.compile(WORD_PATTERN)
+_CJK_CHARACTER = re.compile(f"[{_CJK}]")
 # A run of word characters as typed, before Han and kana are split into characters.
 _RUN = re.compile(r"[^\W_]+")
 _RAW_WORD = re.compile(r"\S+")
@@ -85,6 +87,15 @@ def typed_words(text: str) -> list[tuple[str, ...]]:
     ``[("gpt",), ("的", "能", "力")]``. A group of several words is a Chinese or Japanese word that a
     search must find with its characters side by side."""
     return [tuple(_WORD.findall(run)) for run in _RUN.findall(fold(text))]
+
+
+def written_word_count(found: Sequence[str]) -> int:
+    """How many words ``found`` (as ``words`` splits text) make as people write them: a Han or
+    kana character is written joined to the words beside it ("扩散模型" is one word of four), other
+    words stand apart. It depends on the words alone, not on their spacing, so a phrase counts the
+    same as typed and as a follow's key spells it ("扩 散 模 型")."""
+    joined = [bool(_CJK_CHARACTER.fullmatch(word)) for word in found]
+    return len(found) - sum(a or b for a, b in pairwise(joined))
 
 
 def search_text(text: str) -> str:

@@ -6,7 +6,7 @@ same way; it is stored and shown in its canonical form, which reads back as the 
 
 from __future__ import annotations
 
-from bot.domain.follows import FollowMatcher, paper_words, parse_keyword
+from bot.domain.follows import FollowMatcher, paper_words, parse_key, parse_keyword
 from bot.domain.layout import escape
 from bot.domain.lookalikes import refuse_lookalikes
 from bot.domain.models import Paper
@@ -29,7 +29,8 @@ class TopicFilter:
     """Whether a paper belongs in a topic digest (its title, abstract and keywords match)."""
 
     def __init__(self, topic: str) -> None:
-        self._matcher = FollowMatcher([(0, parse_keyword(topic))])
+        """``topic`` as ``parse_topic`` gave it (its canonical form)."""
+        self._matcher = FollowMatcher([(0, parse_key(topic))])
 
     def __call__(self, paper: Paper) -> bool:
         return bool(self._matcher.match(paper_words(paper.title, paper.abstract, paper.ai_keywords)))

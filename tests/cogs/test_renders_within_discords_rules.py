@@ -21,6 +21,8 @@ from cogs._views import save_menu
 from tests.property_budget import examples
 
 PIECES = [*"*_~`|[]<>#-\\@ \n\t\u200b\u202eé.1", "@everyone", "<t:1:R>", "2. ", "word "]
+# Blanks Discord trims that are not ASCII, joiners and marks, a NUL, and a word too long to wrap.
+PIECES += [*"\u3000\u00a0\u2028\x85\r\u200d\u2060\u0301\x00", "👩\u200d💻", "x" * 120]
 text = st.lists(st.sampled_from(PIECES), max_size=300).map("".join)
 texts = st.lists(text, max_size=30).map(tuple)
 papers = st.lists(st.tuples(text, text, texts, texts), max_size=30).map(

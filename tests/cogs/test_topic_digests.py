@@ -196,3 +196,35 @@ async def test_a_quiet_week_on_a_topic_is_not_reported_as_days_missed(
     post = digest_messages(s.channel)[-1]
     assert "Robot Grasping from 2 Demonstrations" in text(post)
     assert "missed" not in post.embeds[0].description  # quiet days were covered, not missed
+
+
+async def test_a_topic_whose_canonical_form_spells_more_is_still_posted(
+    digest_env: Any, services: Services
+) -> None:
+    """A topic is stored canonical and parsed again at every post: a Chinese topic typed as one
+    word ("large language model", seven characters), the word "and" quoted, and a topic within the
+    100 characters typed whose canonical form is longer still read back."""
+    env = digest_env
+    s = server(env, "topics")
+    quoted = s.guild.create_text_channel("quoted")
+    narrowed = s.guild.create_text_channel("narrowed")
+    chinese = await setup_topic(s, s.channel, "大规模语言模型")
+    assert {f.name: f.value for f in chinese.response.embeds[0].fields}["Topic"] == '"大 规 模 语 言 模 型"'
+    await setup_topic(s, quoted, 'robots "and"')
+    long_topic = (
+        "reinforcement learning -robotics -atari -mujoco -locomotion -manipulation -navigation -games"
+    )
+    await setup_topic(s, narrowed, long_topic)
+    paper = Paper(
+        title="大规模语言模型的推理",
+        abstract="Robots and large language models reason by reinforcement learning.",
+        source=Source.HF_API,
+        arxiv_id="2601.09990",
+        upvotes=7,
+    )
+    await services.papers.ingest([ListedPaper(paper, NEW_YEAR, 1)])
+    await until(env, 9, 0)
+    for channel in (s.channel, quoted, narrowed):
+        [post] = digest_messages(channel)
+        assert "大规模语言模型的推理" in text(post)
+    assert env.errors == []

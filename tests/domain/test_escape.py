@@ -74,6 +74,8 @@ def test_a_numbered_title_keeps_its_number(title: str, shown: str) -> None:
 
 
 PIECES = [*"<>:@&#!/tRa01 x\\*_~`|[]-\n\t\u200bé.", "2. ", "everyone", "here", *TOKENS]
+# Other blanks and breaks (a line start after them still takes markup), joiners and marks.
+PIECES += [*"\u3000\u00a0\r\u2028\x85\u200d\u2060\u202e\u0301\x00", "１. ", "٣. "]
 text_with_markup = st.lists(st.sampled_from(PIECES), max_size=20).map("".join) | st.text(max_size=60)
 
 

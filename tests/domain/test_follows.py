@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.follows import (
@@ -16,6 +16,7 @@ from bot.domain.follows import (
     naive_matches,
     normalise_words,
     paper_words,
+    parse_key,
     parse_keyword,
     stem,
 )
@@ -153,6 +154,22 @@ def test_matcher_agrees_with_the_naive_reference(
     for words in texts:
         text = paper_words(" ".join(words[:5]), " ".join(words[5:]), [])
         assert sorted(matcher.match(text)) == sorted(naive_matches(follows, text))
+
+
+@settings(max_examples=examples(300))
+@given(typed_text(max_size=120))
+@example("大规模语言模型")  # seven characters typed as one word: its key spells them as seven
+@example('diffusion "or"')  # the word "or", quoted: its key must not read as the operator
+# Within the 100 characters typed; its key, with " AND " spelt out seven times, is not.
+@example("reinforcement learning -robotics -atari -mujoco -locomotion -manipulation -navigation -games")
+def test_a_keys_canonical_form_reads_back_as_itself(text: str) -> None:
+    """A digest topic is stored as its key and parsed again at every post (bot/domain/topics.py):
+    a key that does not parse leaves that digest failing every day."""
+    try:
+        follow = parse_keyword(text)
+    except InvalidInput:
+        return
+    assert parse_key(follow.key).key == follow.key
 
 
 @given(typed_text(max_size=120))

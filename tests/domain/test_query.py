@@ -125,7 +125,7 @@ def test_bare_words_side_by_side_are_one_phrase_beside_the_quoted_ones(fts: sqli
     assert as_one_phrase(parse_search('pruning "global magnitude"')) is None  # one bare word: no new phrase
 
 
-@given(typed_text(max_size=120))
+@given(typed_text(max_size=400))  # past MAX_QUERY_CHARS: the cut may fall inside a phrase
 @example('0 TITLE:0"1')  # a column's words are scored too: they stay beside the joined phrase
 def test_a_joined_phrase_holds_every_word_of_the_query(text: str) -> None:
     query = parse_search(text)
@@ -148,7 +148,7 @@ def test_column_scope_and_alternatives(fts: sqlite3.Connection) -> None:
 
 
 @settings(max_examples=examples(300))
-@given(typed_text(max_size=120))
+@given(typed_text(max_size=400))
 def test_any_user_text_is_a_valid_fts5_query(fts: sqlite3.Connection, text: str) -> None:
     query = parse_search(text)
     if not query:

@@ -17,7 +17,7 @@ from tests.typed_text import typed_text
 _LEXEME = re.compile(r"'((?:[^']|'')*)'")
 
 
-@given(typed_text(max_size=80))
+@given(typed_text(max_size=400))  # past MAX_QUERY_CHARS and MAX_TERMS, with syntax
 def test_every_search_the_project_builds_translates_to_its_own_words(text: str) -> None:
     query = parse_search(text)
     if not query:
