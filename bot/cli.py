@@ -1070,16 +1070,13 @@ def backup(
             try:
                 await database.backup(target)
             except (sqlite3.Error, OSError) as exc:
-                target.unlink(missing_ok=True)  # no half-made copy left behind
+                # Database.backup left nothing under the target name: the copy appears only when whole.
                 folder = read_only_folder(target)
                 # The copy is what could not be written: never blame the store it reads.
                 fail(
                     f"cannot write the backup {target}: "
                     + (f"the folder {folder} is read-only" if folder else str(exc))
                 )
-            except BaseException:
-                target.unlink(missing_ok=True)
-                raise
             return version
 
     version = _run(job(), db=settings.db)
