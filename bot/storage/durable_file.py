@@ -22,7 +22,7 @@ def clear_stale_partials(target: Path) -> list[Path]:
     removed = []
     for leftover in target.parent.glob(f".{target.name}{PARTIAL_MARKER}*"):
         owner = leftover.name.removeprefix(f".{target.name}{PARTIAL_MARKER}").split("-", 1)[0]
-        if owner.isdigit() and _alive(int(owner)):
+        if owner.isdigit() and process_alive(int(owner)):
             continue
         leftover.unlink(missing_ok=True)
         removed.append(leftover)
@@ -47,7 +47,8 @@ def sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs (on this machine)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
