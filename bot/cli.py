@@ -32,7 +32,9 @@ from bot.domain.momentum import Period
 from bot.domain.printable import printable
 from bot.domain.shards import shard_plan
 from bot.domain.text import without_lone_surrogates
+from bot.domain.urls import shown_url
 from bot.errors import InvalidInput, PaperbotError, PaperNotFound, ParseError, StoreMisconfigured
+from bot.gateway_reach import connect_failure_reason
 from bot.parsing.formats import parse_file
 from bot.parsing.skipped import SkippedEntry
 from bot.services.container import open_services
@@ -134,7 +136,11 @@ def _store_name(settings: Settings) -> str:
     return redacted(store) if isinstance(store, str) else str(store)
 
 
-def _run(job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False) -> T:
+def _run(
+    job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False, settings: Settings | None = None
+) -> T:
+    """Run ``job``; its failure becomes one line and an exit code. ``settings``: the job talks to
+    Discord's REST API (run, sync), so a failed connect names the API address."""
     try:
         with asyncio.Runner(loop_factory=_fast_loop_factory() if fast_loop else None) as runner:
             return runner.run(job)  # type: ignore[arg-type]
@@ -147,6 +153,8 @@ def _run(job: Awaitable[T], *, db: Path | None = None, fast_loop: bool = False) 
     except sqlite3.DatabaseError as exc:
         fail(_database_error(db, exc))
     except OSError as exc:
+        if settings is not None and (unreachable := _discord_unreachable(settings, exc)):
+            fail(unreachable)  # 1: the network may come back, and systemd restarts on 1
         fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
     except Exception as exc:
         refusal = _token_refusal(exc)
@@ -172,6 +180,22 @@ def _token_refusal(exc: BaseException) -> str | None:
             return "gateway close 4004 Authentication failed"
         seen = seen.__cause__
     return None
+
+
+def _discord_unreachable(settings: Settings, exc: OSError) -> str | None:
+    """The line for Discord's REST API not answering a connect (aiohttp's own text named only an
+    IP and port), or None for any other OS error."""
+    import aiohttp
+    from discord.http import Route  # discord.py imported only here, where Discord was called
+
+    if not isinstance(exc, aiohttp.ClientConnectorError):
+        return None
+    configured = settings.discord_api_base
+    check = "DISCORD_API_BASE and the network" if configured else "the network, a firewall or a proxy"
+    return (
+        f"cannot connect to Discord's API at {shown_url(configured or Route.BASE)} "
+        f"({connect_failure_reason(exc)}): check {check}"
+    )
 
 
 def _database_error(db: Path | None, exc: sqlite3.DatabaseError) -> str:
@@ -768,7 +792,7 @@ def run(
     _configure_logging(settings)
     from bot.runner import run_bot
 
-    _run(run_bot(settings), fast_loop=True)
+    _run(run_bot(settings), fast_loop=True, settings=settings)
 
 
 @app.command()
@@ -794,7 +818,7 @@ def sync(
     _configure_logging(settings)
     from bot.runner import sync_commands
 
-    names = _run(sync_commands(settings, guild))
+    names = _run(sync_commands(settings, guild), settings=settings)
     everywhere = "every server (global commands can take a while to appear)"
     where = f"server {guild}" if guild is not None else everywhere
     out.print(f"Synced {len(names)} commands to {where}: {', '.join(sorted(names))}")
@@ -1070,16 +1094,13 @@ def backup(
             try:
                 await database.backup(target)
             except (sqlite3.Error, OSError) as exc:
-                target.unlink(missing_ok=True)  # no half-made copy left behind
+                # Database.backup left nothing under the target name: the copy appears only when whole.
                 folder = read_only_folder(target)
                 # The copy is what could not be written: never blame the store it reads.
                 fail(
                     f"cannot write the backup {target}: "
                     + (f"the folder {folder} is read-only" if folder else str(exc))
                 )
-            except BaseException:
-                target.unlink(missing_ok=True)
-                raise
             return version
 
     version = _run(job(), db=settings.db)

@@ -61,9 +61,8 @@ async def wait_until_reachable(
             return
         except (OSError, TimeoutError) as exc:
             delay = next(delays)
-            reason = (
-                f"no answer within {answer_within:g} s" if isinstance(exc, TimeoutError) else _reason(exc)
-            )
+            timed_out = isinstance(exc, TimeoutError)
+            reason = f"no answer within {answer_within:g} s" if timed_out else connect_failure_reason(exc)
             log.warning(
                 "cannot connect to the Discord gateway at %s%s (%s); trying again in %g s "
                 "(check DISCORD_GATEWAY_URL and the network)",
@@ -75,7 +74,7 @@ async def wait_until_reachable(
             await sleep(delay)
 
 
-def _reason(exc: OSError) -> str:
+def connect_failure_reason(exc: OSError) -> str:
     # asyncio's own wording ("Connect call failed ('127.0.0.1', 9)") hides the cause: the errno names it.
     if exc.errno is not None and exc.errno > 0:
         return os.strerror(exc.errno)

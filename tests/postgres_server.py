@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.storage.durable_file import process_alive
 from bot.storage.postgres import PostgresDatabase
 
 TEMPLATE = "paperbot_template"
@@ -157,7 +158,7 @@ def reap_stale_servers(parent: Path) -> list[Path]:
             owner = int((folder / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # not marked (yet): another session may be starting it
-        if _alive(owner):
+        if process_alive(owner):
             continue
         data = folder / "data"
         postmaster = _postmaster_of(data)
@@ -167,16 +168,6 @@ def reap_stale_servers(parent: Path) -> list[Path]:
         shutil.rmtree(folder, ignore_errors=True)
         reaped.append(folder)
     return reaped
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _postmaster_of(data: Path) -> int | None:

@@ -193,6 +193,21 @@ def test_a_token_with_a_line_break_inside_is_a_config_error_that_never_shows_it(
     assert not (tmp_path / "x.db").exists()
 
 
+@pytest.mark.parametrize("command", ["run", "sync"])
+def test_an_unreachable_discord_api_is_named_in_one_line(tmp_path: Path, command: str) -> None:
+    """Was a bare "error: Connect call failed ('127.0.0.1', 9)": no word of Discord or the setting."""
+    loopback = {"DISCORD_API_BASE": "http://127.0.0.1:9/api/v10", "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9"}
+    env = {"DISCORD_TOKEN": "Tok3n-secret", **loopback}
+    code, _, said = invoke(command, "--db", str(tmp_path / "x.db"), env=env)
+    line = said.strip().splitlines()[-1]
+    assert code == 1  # run: systemd restarts on 1, and the network may come back
+    assert line == (
+        "error: cannot connect to Discord's API at http://127.0.0.1:9/api/v10 (Connection refused): "
+        "check DISCORD_API_BASE and the network"
+    )
+    assert "Tok3n" not in said
+
+
 async def against(
     emulator: DiscordEmulator, tmp_path: Path, *args: str, token: str | None = None
 ) -> tuple[int, str, str]:

@@ -269,6 +269,7 @@ class DigestService:
         if max_papers is not None and not 1 <= max_papers <= MAX_PAPERS_LIMIT:
             raise InvalidInput(f"max_papers must be between 1 and {MAX_PAPERS_LIMIT}.")
         async with self.database.transaction():
+            await self.repository.hold_digest_limit(guild_id)
             existing = await self.repository.configs(guild_id)
             previous = next((c for c in existing if c.channel_id == channel_id), None)
             new_cadence = (

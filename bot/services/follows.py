@@ -128,6 +128,7 @@ class FollowService:
 
     async def _store(self, user_id: int, guild_id: int | None, text: str, canonical: str) -> int:
         async with self.database.transaction():
+            await self.repository.hold_follow_limit(user_id)
             await self.repository.ensure_member(user_id, guild_id, self._clock())
             existing = await self.repository.follows(user_id)
             if any(_key_of(f) == canonical for f in existing):

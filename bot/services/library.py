@@ -87,6 +87,7 @@ class LibraryService:
         sent DMs (as /follow does): changes to saved papers come with their alerts."""
         stored = await self._paper_service.resolve(reference)
         async with self.database.transaction():
+            await self.repository.hold_library_limit(user_id)
             if guild_id is not None:
                 await self._members.ensure_member(user_id, guild_id, self._clock())
             saved_before = await self.repository.get(user_id, stored.pk) is not None

@@ -26,6 +26,7 @@ from bot.domain.text import search_text, title_key, word_set
 from bot.errors import DiskFull, StorageUnavailable
 from bot.storage import stoppable
 from bot.storage.connection import SQLITE, Dialect
+from bot.storage.durable_file import clear_stale_partials, finish, partial_path
 from bot.storage.folder_claim import FolderClaim, claim_for_use
 from bot.storage.sandbox_marker import MARKER_TABLE
 from bot.storage.write_health import WriteHealth
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 BUSY = "The database is busy with another writer: nothing was saved. Try again shortly."
 READER_CACHE_KIB = 8192
+# Pages an online backup copies per step (its progress callback runs between steps); the steps
+# run back to back in one call on the writer's thread, so no pause between them.
+BACKUP_STEP_PAGES = 1024
 # How often a write waiting for another process's lock tries again (see Database._try_begin).
 WRITE_POLL_SECONDS = 0.005
 _MIGRATION_NAME = re.compile(r"(?P<number>\d{4})_(?P<name>[a-z0-9_]+)(?P<backend>\.postgres)?\.sql")
@@ -486,13 +490,27 @@ class Database:
         finally:
             await writer.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
 
-    async def backup(self, target: str | Path) -> None:
-        """A consistent copy of the live database (SQLite's online backup), safe while the bot runs."""
-        destination = await _open(str(target))
+    async def backup(
+        self, target: str | Path, *, progress: Callable[[int, int, int], None] | None = None
+    ) -> None:
+        """A consistent copy of the live database (SQLite's online backup), safe while the bot runs.
+        Written beside ``target`` under a temporary name and renamed when whole, so a run killed
+        mid-copy leaves no half file under ``target`` (and any file already there intact).
+        ``progress`` is SQLite's per-step callback (status, remaining, total pages)."""
+        target = Path(target)
+        await asyncio.to_thread(clear_stale_partials, target)
+        partial = partial_path(target)
         try:
-            await self.writer.backup(destination)
+            destination = await _open(str(partial))
+            try:
+                await self.writer.backup(destination, pages=BACKUP_STEP_PAGES, progress=progress, sleep=0)
+            finally:
+                await destination.close()
+            await asyncio.to_thread(finish, partial, target)  # fsyncs: off the event loop
         finally:
-            await destination.close()
+            partial.unlink(missing_ok=True)
+            sidecar = partial.with_name(partial.name + "-journal")
+            sidecar.unlink(missing_ok=True)
 
 
 def _make_room(target: str, *, create: bool) -> None:

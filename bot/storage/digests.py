@@ -11,6 +11,7 @@ from bot.domain.delivery import PostState
 from bot.domain.digest import DigestPlan
 from bot.domain.schedule import Cadence, DigestConfig, LedgerKey, ListMode
 from bot.storage.connection import Connection, Row
+from bot.storage.limit_lock import Limited, hold_limit
 
 _CONFIG_COLUMNS = (
     "guild_id, channel_id, post_time, timezone, max_papers, weekdays_only, thread, source, paused, "
@@ -104,6 +105,10 @@ def _post(row: Row) -> PostRecord:
 class DigestRepository:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+
+    async def hold_digest_limit(self, guild_id: int) -> None:
+        """In a transaction that checks the server's digest limit, before counting (see hold_limit)."""
+        await hold_limit(self._db, Limited.DIGESTS, guild_id)
 
     # ---- settings ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from bot.domain.delivery import BatchState
 from bot.storage import batch_leases
 from bot.storage.connection import Connection, Row
 from bot.storage.digests import instant
+from bot.storage.limit_lock import Limited, hold_limit
 
 FOREVER = "forever"
 # The two ledgers a DM batch delivers: follow alerts (member, paper) and saved-paper updates
@@ -78,6 +79,10 @@ class FollowRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+
+    async def hold_follow_limit(self, user_id: int) -> None:
+        """In a transaction that checks the member's follow limit, before counting (see hold_limit)."""
+        await hold_limit(self._db, Limited.FOLLOWS, user_id)
 
     # ---- members -------------------------------------------------------------------------------
 

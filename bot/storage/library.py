@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.domain.library import LibraryEntry, ReadFilter
 from bot.storage.connection import Connection, Dialect, Row
 from bot.storage.digests import instant
+from bot.storage.limit_lock import Limited, hold_limit
 from bot.storage.papers import _FIELDS, paper_from_row
 
 
@@ -62,6 +63,10 @@ class LibraryRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._db = connection
+
+    async def hold_library_limit(self, user_id: int) -> None:
+        """In a transaction that checks the member's library limit, before counting (see hold_limit)."""
+        await hold_limit(self._db, Limited.LIBRARY, user_id)
 
     async def save(self, user_id: int, paper_pk: int, now: datetime) -> bool:
         """Add a paper; False when it was saved already (saving twice changes nothing)."""

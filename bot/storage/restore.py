@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bot.errors import PaperbotError
 from bot.storage.database import bundled_migrations, readonly_uri
+from bot.storage.durable_file import sync_folder
 from bot.storage.folder_claim import claim_exclusively
 
 # SQLite's unix VFS keeps a shared lock on this byte of the -shm file for as long as a connection
@@ -185,7 +186,7 @@ def _restore_claimed(backup: Path, store: Path) -> Restored:
     kept = _set_aside(store, previous) if store.exists() else None
     leftovers = () if kept else _clear_leftovers(store)
     os.replace(incoming, store)
-    _sync_folder(folder)
+    sync_folder(folder)
     return Restored(schema_version=version, papers=papers, previous=kept, leftovers=leftovers)
 
 
@@ -258,12 +259,3 @@ def _clear_leftovers(store: Path) -> tuple[Path, ...]:
     for stale in (*LOGS, "-shm"):  # empty logs and the old shared-memory index hold nothing
         sidecar(store, stale).unlink(missing_ok=True)
     return tuple(kept)
-
-
-def _sync_folder(folder: Path) -> None:
-    """The rename survives a power cut once the folder's entry is on disk."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -102,6 +104,63 @@ async def test_online_backup_while_open(tmp_path: Path, loaded_service: PaperSer
             copy.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'federated'").fetchone()[0]
             > 0
         )
+
+
+# A backup process SIGKILLed by its own progress hook half-way through the copy: the fault comes
+# at a chosen page, not at a time, and nothing in the process gets to clean up (as in a power cut).
+_KILLED_BACKUP = """
+import asyncio, os, signal, sys
+from bot.storage import database
+
+database.BACKUP_STEP_PAGES = 1
+
+def die_half_way(status: int, remaining: int, total: int) -> None:
+    if remaining <= total // 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+async def main() -> None:
+    db = await database.Database.open(sys.argv[1])
+    try:
+        await db.backup(sys.argv[2], progress=die_half_way)
+    finally:
+        await db.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_backup_killed_mid_copy_leaves_the_previous_file_and_no_half_copy(
+    tmp_path: Path, sample_papers: list[Any]
+) -> None:
+    store = tmp_path / "store.db"
+    db = await Database.open(store)
+    await PaperService(db).ingest(sample_papers)
+    target = tmp_path / "nightly.db"
+    await db.backup(target)
+    previous = target.read_bytes()
+    await db.close()
+
+    command = [sys.executable, "-c", _KILLED_BACKUP, str(store), str(target)]
+    killed = await asyncio.to_thread(subprocess.run, command, check=False, timeout=120)
+
+    assert killed.returncode == -9
+    assert target.read_bytes() == previous  # the old backup is whole, under its own name
+    leftovers = _names_beside(target)
+    assert leftovers and all(".partial-" in name for name in leftovers)  # never named like a backup
+    db = await Database.open(store)
+    try:
+        await db.backup(tmp_path / "nightly.db")  # the next run clears what the killed one left
+    finally:
+        await db.close()
+    assert not _names_beside(target)
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("SELECT count(*) FROM papers").fetchone() == (69,)
+
+
+def _names_beside(target: Path) -> list[str]:
+    """Hidden files named after ``target`` in its folder (what a backup writes before the rename)."""
+    return [p.name for p in target.parent.iterdir() if p.name.startswith(f".{target.name}")]
 
 
 async def test_reads_never_queue_behind_a_waiting_write(tmp_path: Path, sample_papers: list) -> None:
