@@ -7,6 +7,7 @@ A query outside that grammar matches nothing rather than reaching PostgreSQL as 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -118,7 +119,12 @@ def paper_vector(paper: Paper) -> bytes | None:
 # make the bytes, once a block (a thread taking it back after every paper waits for the holder to
 # let go, up to the 5 ms switch interval each time). 128 costs no more a paper than one at a time.
 VECTOR_BLOCK = 128
-_vector_worker: list[ThreadPoolExecutor] = []
+
+
+@functools.cache
+def _vector_worker() -> ThreadPoolExecutor:
+    """The one thread that builds vectors ahead, started by the first ingest that needs it."""
+    return ThreadPoolExecutor(1, thread_name_prefix="search-vectors")
 
 
 def paper_vectors(papers: Sequence[Paper]) -> Iterator[bytes | None]:
@@ -131,9 +137,7 @@ def paper_vectors(papers: Sequence[Paper]) -> Iterator[bytes | None]:
 
 
 def _built_ahead(build: pg_document.BlockBuilder, papers: Sequence[Paper]) -> Iterator[bytes | None]:
-    if not _vector_worker:
-        _vector_worker.append(ThreadPoolExecutor(1, thread_name_prefix="search-vectors"))
-    worker = _vector_worker[0]
+    worker = _vector_worker()
     blocks = [papers[at : at + VECTOR_BLOCK] for at in range(0, len(papers), VECTOR_BLOCK)]
     # Every block but the first to the worker, then the first built here: the event loop's thread
     # had waited for the worker's first block (15 ms a batch under load), while the worker, queued
