@@ -1093,6 +1093,11 @@ def backup(
             version = await database.schema_version()  # fails first if it is not a database
             try:
                 await database.backup(target)
+            except FileExistsError:
+                # Created while the copy was written (the check above came first): never replaced.
+                fail(
+                    f"{target} appeared while the backup was written and was left as it is; choose a new path"
+                )
             except (sqlite3.Error, OSError) as exc:
                 # Database.backup left nothing under the target name: the copy appears only when whole.
                 folder = read_only_folder(target)
