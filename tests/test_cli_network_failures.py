@@ -73,23 +73,22 @@ def said_once(code: int, said: str) -> str:
 
 
 @pytest.mark.parametrize("command", ["run", "sync"])
-def test_a_connection_closed_before_an_answer_is_one_line(tmp_path: Path, command: str) -> None:
-    with answering(hang_up) as port:
-        code, said = invoke(tmp_path, command, f"http://127.0.0.1:{port}/api/v10")
-    assert said_once(code, said) == (
-        f"error: cannot reach Discord's API at http://127.0.0.1:{port}/api/v10 "
-        "(the connection closed before an answer): check DISCORD_API_BASE and the network"
-    )
-
-
-@pytest.mark.parametrize("command", ["run", "sync"])
-def test_a_tls_failure_is_one_line_naming_tls(tmp_path: Path, command: str) -> None:
-    with answering(plain_http) as port:
-        code, said = invoke(tmp_path, command, f"https://127.0.0.1:{port}/api/v10")
-    assert said_once(code, said) == (
-        f"error: cannot connect to Discord's API at https://127.0.0.1:{port}/api/v10 "
-        "(TLS failed: wrong version number): check DISCORD_API_BASE and the network"
-    )
+@pytest.mark.parametrize(
+    ("answer", "scheme", "said"),
+    [
+        (hang_up, "http", "cannot reach {api} (the connection closed before an answer)"),
+        (plain_http, "https", "cannot connect to {api} (TLS failed: wrong version number)"),
+    ],
+    ids=["closed-before-an-answer", "tls"],
+)
+def test_a_local_server_failing_the_call_is_one_line(
+    tmp_path: Path, command: str, answer: Callable[[socket.socket], None], scheme: str, said: str
+) -> None:
+    with answering(answer) as port:
+        api_base = f"{scheme}://127.0.0.1:{port}/api/v10"
+        code, output = invoke(tmp_path, command, api_base)
+    expected = said.format(api=f"Discord's API at {api_base}")
+    assert said_once(code, output) == f"error: {expected}: check DISCORD_API_BASE and the network"
 
 
 def _certificate_refused() -> ssl.SSLCertVerificationError:
