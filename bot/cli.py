@@ -34,7 +34,7 @@ from bot.domain.shards import shard_plan
 from bot.domain.text import without_lone_surrogates
 from bot.domain.urls import shown_url
 from bot.errors import InvalidInput, PaperbotError, PaperNotFound, ParseError, StoreMisconfigured
-from bot.gateway_reach import connect_failure_reason
+from bot.network_failure import failure_reason, network_failure
 from bot.parsing.formats import parse_file
 from bot.parsing.skipped import SkippedEntry
 from bot.services.container import open_services
@@ -152,15 +152,15 @@ def _run(
         fail(str(exc))
     except sqlite3.DatabaseError as exc:
         fail(_database_error(db, exc))
-    except OSError as exc:
-        if settings is not None and (unreachable := _discord_unreachable(settings, exc)):
-            fail(unreachable)  # 1: the network may come back, and systemd restarts on 1
-        fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
     except Exception as exc:
         refusal = _token_refusal(exc)
         if refusal is not None:
             # 2, as for no token at all: restarting cannot fix it (the unit's RestartPreventExitStatus=2).
             fail(refused_token(refusal), 2)
+        if settings is not None and (unreachable := _discord_unreachable(settings, exc)):
+            fail(unreachable)  # 1: the network may come back, and systemd restarts on 1
+        if isinstance(exc, OSError):
+            fail(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
         raise
 
 
@@ -182,19 +182,22 @@ def _token_refusal(exc: BaseException) -> str | None:
     return None
 
 
-def _discord_unreachable(settings: Settings, exc: OSError) -> str | None:
-    """The line for Discord's REST API not answering a connect (aiohttp's own text named only an
-    IP and port), or None for any other OS error."""
+def _discord_unreachable(settings: Settings, exc: BaseException) -> str | None:
+    """The line for a network failure on the way to Discord's REST API (a refused connect, a name
+    that does not resolve, TLS, a timeout, a connection closed mid-answer), or None for any other
+    error. The libraries' own text named an IP and port, or nothing (a timeout's is empty)."""
     import aiohttp
     from discord.http import Route  # discord.py imported only here, where Discord was called
 
-    if not isinstance(exc, aiohttp.ClientConnectorError):
+    failure = network_failure(exc)
+    if failure is None:
         return None
     configured = settings.discord_api_base
     check = "DISCORD_API_BASE and the network" if configured else "the network, a firewall or a proxy"
+    reached = "connect to" if isinstance(failure, aiohttp.ClientConnectorError) else "reach"
     return (
-        f"cannot connect to Discord's API at {shown_url(configured or Route.BASE)} "
-        f"({connect_failure_reason(exc)}): check {check}"
+        f"cannot {reached} Discord's API at {shown_url(configured or Route.BASE)} "
+        f"({failure_reason(failure)}): check {check}"
     )
 
 
@@ -1093,6 +1096,11 @@ def backup(
             version = await database.schema_version()  # fails first if it is not a database
             try:
                 await database.backup(target)
+            except FileExistsError:
+                # Created while the copy was written (the check above came first): never replaced.
+                fail(
+                    f"{target} appeared while the backup was written and was left as it is; choose a new path"
+                )
             except (sqlite3.Error, OSError) as exc:
                 # Database.backup left nothing under the target name: the copy appears only when whole.
                 folder = read_only_folder(target)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable, Iterator
 
 import yarl
 
 from bot.domain.urls import shown_url
+from bot.network_failure import connect_failure_reason
 
 log = logging.getLogger(__name__)
 FIRST_RETRY_SECONDS = 5.0  # as discord.py's own retry of a failed shard connect
@@ -72,10 +72,3 @@ async def wait_until_reachable(
                 delay,
             )
             await sleep(delay)
-
-
-def connect_failure_reason(exc: OSError) -> str:
-    # asyncio's own wording ("Connect call failed ('127.0.0.1', 9)") hides the cause: the errno names it.
-    if exc.errno is not None and exc.errno > 0:
-        return os.strerror(exc.errno)
-    return exc.strerror or str(exc) or type(exc).__name__

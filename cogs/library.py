@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from bot.domain.digest import paper_ref
 from bot.domain.layout import byline, escape_within, plural, truncate
 from bot.domain.library import MAX_NOTE_CHARS, LibraryEntry, ReadFilter, parse_tag
 from bot.domain.picks import picks_text
+from bot.domain.uploads import UPLOAD_BYTES, mebibytes
 from bot.errors import InvalidInput
 from bot.exports import ExportFormat
 from bot.repeating_failure import RepeatingFailures
@@ -302,7 +302,8 @@ class Library(
 
     @app_commands.command(
         name="export",
-        description="Your library as a file for a reference manager (up to 10 MiB, Discord's limit)",
+        description="Your library as a file for a reference manager "
+        f"(up to {UPLOAD_BYTES // 2**20} MiB, Discord's limit)",
     )
     @app_commands.describe(
         format="bibtex (LaTeX), ris (Zotero, EndNote), csv or markdown", tag="Only this tag"
@@ -316,7 +317,7 @@ class Library(
         # A full library takes seconds to read and write out, longer than Discord's 3 s to answer.
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.export(interaction.user.id, ExportFormat(format), tag)
-        # What Discord accepts here: 10 MiB for a bot, more in a boosted server.
+        # What Discord accepts here: UPLOAD_BYTES for a bot, more in a boosted server.
         limit = interaction.filesize_limit
         if len(result.data) > limit:
             raise InvalidInput(
@@ -327,11 +328,6 @@ class Library(
         await interaction.followup.send(
             f"Your library: {plural(result.count, 'paper')} as {format}.", file=file, ephemeral=True
         )
-
-
-def mebibytes(size: int) -> str:
-    """``10.1 MiB``: rounded up to a tenth, so a file a byte over the limit reads as over it."""
-    return f"{math.ceil(size * 10 / (1024 * 1024)) / 10:.1f} MiB"
 
 
 async def setup(bot: PaperBot) -> None:

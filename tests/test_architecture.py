@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
         "bot.logging_context",
         "bot.loop_watch",
         "bot.gateway_reach",
+        "bot.network_failure",
         "bot.repeating_failure",
         "bot.health",
         "bot.exports",

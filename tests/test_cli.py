@@ -260,6 +260,30 @@ def test_backup_makes_a_consistent_copy_and_never_overwrites(db: Path, tmp_path:
     assert code == 1 and "exists" in output
 
 
+def test_a_file_created_under_the_backup_name_during_the_copy_is_left_intact(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("ingest", "--db", str(db))
+    target = tmp_path / "copy.db"
+    flush = os.fsync
+
+    def another_writer_first(descriptor: int) -> None:
+        # The copy is whole and being flushed, after the command checked that the name was free.
+        if not target.exists():
+            target.write_text("someone else's file")
+        flush(descriptor)
+
+    monkeypatch.setattr(os, "fsync", another_writer_first)
+    code, output = run("backup", str(target), "--db", str(db))
+    assert code == 1
+    assert (
+        output.strip()
+        == f"error: {target} appeared while the backup was written and was left as it is; choose a new path"
+    )
+    assert target.read_text() == "someone else's file"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".copy.db")] == []  # copy discarded
+
+
 def doctor(db: Path, cwd: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "DISCORD_"))}
     env |= {"PAPERBOT_SOURCES__HF_API_URL": "http://127.0.0.1:9/daily_papers", **env_extra}

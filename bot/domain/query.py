@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from bot.domain.text import strip_invisible, typed_words, words
+from bot.domain.text import strip_invisible, typed_words, words, written
 from bot.errors import InvalidInput
 
 MAX_QUERY_CHARS = 300
@@ -34,6 +34,8 @@ _PART = re.compile(
 )
 # The columns a reader may name, by the names people type.
 COLUMNS = {"title": "title", "abstract": "abstract", "author": "authors", "authors": "authors"}
+# How a column is named back to a reader: the name people type (``author:``, as in the help).
+TYPED_NAMES = {"title": "title", "abstract": "abstract", "authors": "author"}
 EXAMPLE = "`diffusion -video title:survey`"
 
 
@@ -73,16 +75,25 @@ class SearchQuery:
         return self.terms + tuple(word for phrase in phrases for word in phrase)
 
     def text(self) -> str:
-        """The query as a reader would type it (terms first)."""
-        parts = [*self.terms, *(" ".join(p) for p in self.phrases)]
+        """The query as a reader would type it (terms first), every phrase, column and exclusion
+        spelt as it ran: ``parse_search(query.text()) == query``. It is shown to the reader
+        ("spelling corrected to ..."), so a phrase must keep its quotes: without them the note
+        names a looser search than the one whose hits it heads."""
+        parts = [*self.terms, *(_quoted(phrase) for phrase in self.phrases)]
         parts += [_typed(column, found, "") for column, found in self.required]
         parts += [_typed(column, found, "-") for column, found in self.excluded]
         return " ".join(parts)
 
 
 def _typed(column: str | None, found: tuple[str, ...], sign: str) -> str:
-    text = found[0] if len(found) == 1 else '"' + " ".join(found) + '"'
-    return sign + (f"{column}:" if column else "") + text
+    text = found[0] if len(found) == 1 else _quoted(found)
+    return sign + (f"{TYPED_NAMES[column]}:" if column else "") + text
+
+
+def _quoted(found: tuple[str, ...]) -> str:
+    # Han and kana characters are written side by side ("扩散模型"), as typed: parsing splits them
+    # into words again, and spaces between them would read oddly and lengthen the note.
+    return '"' + written(found) + '"'
 
 
 def parse_search(text: str) -> SearchQuery:

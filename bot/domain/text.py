@@ -98,6 +98,16 @@ def written_word_count(found: Sequence[str]) -> int:
     return len(found) - sum(a or b for a, b in pairwise(joined))
 
 
+def written(found: Sequence[str]) -> str:
+    """``found`` (as ``words`` splits text) spelt as people write it: a Han or kana character
+    joined to the words beside it, other words apart (``words(written(found)) == found``)."""
+    joined = [bool(_CJK_CHARACTER.fullmatch(word)) for word in found]
+    spelt = list(found[:1])
+    for (before, after), word in zip(pairwise(joined), found[1:], strict=True):
+        spelt.append(word if before or after else " " + word)
+    return "".join(spelt)
+
+
 def search_text(text: str) -> str:
     """What the full-text index is given for ``text``, so that it holds ``text``'s folded words
     (tests/storage/test_index_text.py checks the two agree token for token). Index and queries both pass

@@ -31,7 +31,7 @@ from bot.domain.people import AuthorCredit, Credits
 from bot.domain.text import clean_line, clean_lines, without_lone_surrogates
 from bot.domain.urls import web_url
 from bot.errors import ParseError
-from bot.parsing.limits import trimmed, within_limits
+from bot.parsing.limits import listed_within_limits, note_cuts
 from bot.parsing.skipped import SkippedEntry, entry_name, quoted, skip
 
 # Real answers nest about five levels; Python's parser recurses once per level.
@@ -78,9 +78,10 @@ def parse_hf_api(
         except _Malformed as bad:
             skip(skipped, source, bad.entry, bad.reason, line=positions.line(rank, bad.field))
             continue
-        if within_limits(listed.paper)[1]:  # rare: the item's line is found only then
+        listed, cuts = listed_within_limits(listed)
+        if cuts:  # rare: the item's name and line are found only then, from the one cut
             where = entry_name("item", rank, item["paper"]["id"])
-            listed = trimmed(listed, skipped, source, where, line=positions.line(rank, ("paper",)))
+            note_cuts(skipped, source, where, cuts, line=positions.line(rank, ("paper",)))
         papers.append(listed)
     return papers
 

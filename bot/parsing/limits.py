@@ -66,13 +66,29 @@ def trimmed(
     """``listed`` within the limits (its Hugging Face author slots cut as its author names are); a
     cut is named in ``notes`` (where the parser names the entries it skips) as that entry
     trimmed. With no list to name it in, the paper is cut all the same."""
+    listed, cuts = listed_within_limits(listed)
+    if cuts:
+        note_cuts(notes, source, entry, cuts, line=line)
+    return listed
+
+
+def listed_within_limits(listed: ListedPaper) -> tuple[ListedPaper, list[str]]:
+    """``within_limits`` of a listed paper, its author slots cut as its author names are (the same
+    object when nothing is cut): for a parser that names the entry only once it knows a cut was
+    made (finding an item's line costs a pass over the answer)."""
     paper, cuts = within_limits(listed.paper)
     if not cuts:
-        return listed
-    if notes is not None:
-        notes.append(SkippedEntry(source, entry, "; ".join(cuts), line, trimmed=True))
+        return listed, cuts
     credits = listed.credits
     if credits is not None:
         slots = tuple(replace(slot, name=slot.name[:AUTHOR_CHARS]) for slot in credits.authors[:AUTHORS])
         credits = replace(credits, authors=slots)
-    return replace(listed, paper=paper, credits=credits)
+    return replace(listed, paper=paper, credits=credits), cuts
+
+
+def note_cuts(
+    notes: list[SkippedEntry] | None, source: str, entry: str, cuts: list[str], *, line: int | None = None
+) -> None:
+    """Name what was cut of ``entry`` in ``notes`` as that entry trimmed (nowhere when None)."""
+    if notes is not None:
+        notes.append(SkippedEntry(source, entry, "; ".join(cuts), line, trimmed=True))

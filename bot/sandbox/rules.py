@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from bot.domain.uploads import FILES_PER_MESSAGE, UPLOAD_BYTES
 from bot.sandbox.model import Channel, Json, Problems, User
 from bot.sandbox.urls import BUTTON as BUTTON_SCHEMES
 from bot.sandbox.urls import url_problems
@@ -35,9 +36,9 @@ THREAD_NAME = 100
 ARCHIVE_MINUTES = (60, 1440, 4320, 10080)
 BUTTON, STRING_SELECT = 2, 3  # component types
 MENU_OPTIONS, OPTION_CHARS, PLACEHOLDER = 25, 100, 150
-# Files per message, and the bytes they may total: a bot's upload limit in a server without boosts
-# (10 MiB, discord.py's DEFAULT_FILE_SIZE_LIMIT_BYTES), which interactions announce.
-ATTACHMENTS, ATTACHMENT_BYTES = 10, 10 * 1024 * 1024
+# Files per message, and the bytes they may total: a bot's upload limit in a server without boosts,
+# which interactions announce (bot/domain/uploads.py).
+ATTACHMENTS, ATTACHMENT_BYTES = FILES_PER_MESSAGE, UPLOAD_BYTES
 LINK_STYLE = 5
 COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")
 

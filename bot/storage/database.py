@@ -495,7 +495,8 @@ class Database:
     ) -> None:
         """A consistent copy of the live database (SQLite's online backup), safe while the bot runs.
         Written beside ``target`` under a temporary name and renamed when whole, so a run killed
-        mid-copy leaves no half file under ``target`` (and any file already there intact).
+        mid-copy leaves no half file under ``target``; a file already there, or one that appears
+        during the copy, is left intact (FileExistsError, the copy discarded).
         ``progress`` is SQLite's per-step callback (status, remaining, total pages)."""
         target = Path(target)
         await asyncio.to_thread(clear_stale_partials, target)

@@ -1,7 +1,9 @@
-"""Files that appear whole or not at all: written under a temporary name, then renamed."""
+"""Files that appear whole or not at all: written under a temporary name, then renamed (never
+over a file that took the name meanwhile)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -30,12 +32,36 @@ def clear_stale_partials(target: Path) -> list[Path]:
 
 
 def finish(partial: Path, target: Path) -> None:
-    """Flush ``partial`` to disk and rename it over ``target``: a crash at any point leaves either
-    the old ``target`` or the whole new one, never half of it."""
+    """Flush ``partial`` to disk and give it the name ``target``, which must still be free: a
+    crash at any point leaves the whole copy under ``target`` or nothing there, and a file that
+    appeared under ``target`` meanwhile is never replaced (FileExistsError, ``partial`` kept for
+    the caller to discard)."""
     with open(partial, "rb") as handle:
         os.fsync(handle.fileno())
-    os.replace(partial, target)
+    claim_name(partial, target)
     sync_folder(target.parent)
+
+
+def claim_name(partial: Path, target: Path) -> None:
+    """Rename ``partial`` to ``target`` unless ``target`` exists (FileExistsError). A hard link
+    claims the name in one step (the kernel refuses an existing one), where checking first and
+    then renaming would replace a file created in between."""
+    try:
+        os.link(partial, target)
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        # A file system without hard links (FAT, some network shares): the best left is to check
+        # just before the rename; the gap between the two is no longer than a system call.
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from exc
+        os.rename(partial, target)
+        return
+    partial.unlink()
+
+
+# What os.link raises where the file system has no hard links.
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 def sync_folder(folder: Path) -> None:

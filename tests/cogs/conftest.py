@@ -7,9 +7,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+from simcord import interactions as simcord_interactions
 
 from bot.client import PaperBot
 from bot.domain.models import ListedPaper
+from bot.domain.uploads import UPLOAD_BYTES
 from bot.parsing.hf_api import parse_hf_api
 from bot.services.container import Services
 from bot.settings import Settings
@@ -26,6 +28,21 @@ class VirtualClock:
 
     def __call__(self) -> datetime:
         return self.env.now() if self.env is not None else FIXED_NOW
+
+
+@pytest.fixture(autouse=True)
+def unboosted_upload_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every interaction announces what Discord gives a bot in a server without boosts
+    (bot/domain/uploads.py), as the project's own emulator does: simcord (pinned) still announces
+    the 25 MiB Discord allowed before 2024, so an export between the two passed here and failed
+    on Discord."""
+    base_payload = simcord_interactions.base_payload
+
+    def announced(*args: Any, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        record, payload = base_payload(*args, **kwargs)
+        return record, payload | {"attachment_size_limit": UPLOAD_BYTES}
+
+    monkeypatch.setattr(simcord_interactions, "base_payload", announced)
 
 
 @pytest.fixture

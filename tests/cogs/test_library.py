@@ -17,10 +17,11 @@ import simcord
 from bot.client import PaperBot
 from bot.domain.library import MAX_NOTE_CHARS, MAX_TAG_CHARS, ReadFilter, parse_tag
 from bot.domain.text import words
+from bot.domain.uploads import UPLOAD_BYTES
 from bot.exports import bibtex
 from bot.parsing.arxiv import parse_arxiv_atom
 from bot.services.container import Services
-from cogs.library import LibraryTurn
+from cogs.library import Library, LibraryTurn
 from tests.cogs.test_papers import _buttons
 from tests.cogs.view_memory import NOTHING_KEPT, views_kept
 
@@ -266,16 +267,35 @@ async def test_an_export_over_discords_upload_limit_says_so_and_what_to_do(
 async def test_an_export_just_over_the_limit_shows_a_size_over_the_limit(
     world: Any, services: Services, monkeypatch: pytest.MonkeyPatch, over: int
 ) -> None:
-    """A file a byte over the limit was "25.0 MiB, over Discord's 25.0 MiB upload limit"."""
+    """A file a byte over the limit was "25.0 MiB, over Discord's 25.0 MiB upload limit"; and the
+    limit was simcord's 25 MiB, so an export of 10 to 25 MiB went out here and failed on Discord."""
     env, channel, alice, _ = world
     await save_some(services, alice.id, 2)
-    limit = 25 * 1024 * 1024  # what simcord's interactions announce (attachment_size_limit)
-    monkeypatch.setattr(bibtex, "dumps", lambda entries: "x" * (limit + over))
+    monkeypatch.setattr(bibtex, "dumps", lambda entries: "x" * (UPLOAD_BYTES + over))
     result = await alice.slash(channel, "library export", format="bibtex")
+    assert not result.response.attachments
     shown = re.match(r"That export is ([\d.]+) MiB, over Discord's ([\d.]+) MiB", result.response.content)
     assert shown is not None, result.response.content
-    assert float(shown[1]) > float(shown[2]) == 25.0
+    assert float(shown[1]) > float(shown[2]) == 10.0
     assert [type(e.original).__name__ for e in env.errors] == ["InvalidInput"]
+
+
+async def test_an_export_of_exactly_the_limit_is_sent(
+    world: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, channel, alice, _ = world
+    await save_some(services, alice.id, 2)
+    monkeypatch.setattr(bibtex, "dumps", lambda entries: "x" * UPLOAD_BYTES)
+    result = await alice.slash(channel, "library export", format="bibtex")
+    assert [attachment.size for attachment in result.response.attachments] == [UPLOAD_BYTES]
+    assert not env.errors
+
+
+def test_the_help_and_readme_state_the_limit_the_emulator_enforces() -> None:
+    stated = f"{UPLOAD_BYTES // 2**20} MiB"
+    assert f"up to {stated}, Discord's limit" in Library.export.description
+    readme = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    assert f"Discord's upload limit ({stated} for a bot" in readme
 
 
 async def test_export_carries_the_primary_arxiv_category_from_the_atom_api(

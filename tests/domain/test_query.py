@@ -3,10 +3,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.query import (
+    MAX_QUERY_CHARS,
     MAX_TERMS,
     Mode,
     alternatives_to_fts,
@@ -15,7 +16,7 @@ from bot.domain.query import (
     searchable,
     to_fts,
 )
-from bot.domain.text import search_text, words
+from bot.domain.text import search_text, strip_invisible, words
 from bot.domain.tsquery import to_tsquery
 from bot.errors import InvalidInput
 from tests.property_budget import examples
@@ -135,6 +136,24 @@ def test_a_joined_phrase_holds_every_word_of_the_query(text: str) -> None:
         assert together.all_words() == (*query.terms, *query.all_words()[len(query.terms) :])
         assert together.size == len(query.phrases) + 1 + len(query.required)
         assert together.required == query.required and together.excluded == query.excluded
+
+
+def test_a_query_is_spelt_back_with_its_quotes_columns_and_exclusions() -> None:
+    query = parse_search('"difusion model" 扩散模型 author:"ada lovelace" -video -"gpt 的"')
+    assert query.text() == '"difusion model" "扩散模型" author:"ada lovelace" -video -"gpt的"'
+
+
+@given(typed_text(max_size=400))
+@settings(max_examples=examples(300))
+@example('"difusion model" video')
+@example('扩散模型 "gpt 的能力" -title:"a b" authors:x')
+def test_the_text_of_a_query_parses_back_to_the_same_query(text: str) -> None:
+    query = parse_search(text)
+    spelt = query.text()
+    # Folding may lengthen text ("ß" -> "ss") past the parser's bound: only a text within it is
+    # parsed whole, so only such a one is expected back unchanged.
+    assume(len(strip_invisible(spelt)) <= MAX_QUERY_CHARS)
+    assert parse_search(spelt) == query
 
 
 def test_term_count_is_bounded() -> None:

@@ -59,6 +59,15 @@ async def test_a_corrected_search_is_marked_fuzzy_and_names_the_correction(
     assert results.count_text().endswith(str(results.total))
 
 
+async def test_a_corrected_search_names_its_phrases_and_filters_as_they_ran(
+    loaded_service: PaperService,
+) -> None:
+    results = await loaded_service.search.find('lerning "federated learning" -zzzz')
+    # The note heads hits that hold the phrase: unquoted it would name the looser search.
+    assert results.correction == 'learning "federated learning" -zzzz'
+    assert results.hits and all(hit.fuzzy for hit in results.hits)
+
+
 async def test_the_count_says_how_many_match_beyond_the_page(loaded_service: PaperService) -> None:
     results = await loaded_service.search.find("learning", limit=10)
     assert len(results.hits) == 10 and results.total > 10

@@ -147,6 +147,7 @@ async def test_a_backup_killed_mid_copy_leaves_the_previous_file_and_no_half_cop
     assert target.read_bytes() == previous  # the old backup is whole, under its own name
     leftovers = _names_beside(target)
     assert leftovers and all(".partial-" in name for name in leftovers)  # never named like a backup
+    target.unlink()  # a backup never replaces a file: the old one is moved out of the way first
     db = await Database.open(store)
     try:
         await db.backup(tmp_path / "nightly.db")  # the next run clears what the killed one left
