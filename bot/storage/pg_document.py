@@ -9,6 +9,10 @@ by ``make``; about a tenth of the Python's cost) where it is there, else by ``me
 below, which gives the same text; where neither can (a word to escape, a position past 16383 or
 a vector past tsvector's size: ``capped_document`` then writes migration 0042's document) the
 caller builds the text another way (bot/storage/pg_search.py ``_document``).
+
+The compiled ``vectors`` also counts, given a ``Tally``, the papers holding each word of their title
+or abstract (``term_docs``), every word, those the vector leaves out too: the PostgreSQL ingest's
+word counts, made without the GIL from the words it splits and sorts anyway.
 """
 
 from __future__ import annotations
