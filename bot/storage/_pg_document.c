@@ -9,6 +9,12 @@
  * word, a quote or a backslash to escape, a zero byte, a position past 16383, a text that is not
  * ASCII, a vector past tsvector's 1,048,575 bytes): the caller then builds the document in Python. vector(...) takes the same and returns
  * the same vector as tsvectorsend's bytes, for COPY's binary format.
+ *
+ * vectors(papers, tally) also counts, for each paper, each distinct word of its title or abstract
+ * once into the Tally (term_docs: papers holding a word), from the words it splits and sorts for
+ * the vector anyway, without the GIL: what bot.storage.word_counts.batch_word_counts counts on a
+ * thread of its own with SQLite (docs/performance.md, "Twelfth session"). Every word is counted,
+ * those the vector leaves out too (past 2046 bytes, past position 16383, a vector past its size).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -23,6 +29,9 @@
 /* A vector holds at most 1,048,575 bytes of lexemes and positions (MAXSTRPOS). Past it the server
  * leaves out lexemes (migration 0042's paperbot_document): this returns None for it to build. */
 #define MAX_VECTOR_BYTES 1048575
+/* SQLite's FTS5 keeps a token's first 32768 bytes (FTS5_MAX_TOKEN_SIZE): the word counts made
+ * there count a longer word by them, and so does the tally. */
+#define MAX_COUNTED_BYTES 32768
 
 typedef struct {
     uint64_t prefix; /* the first 8 bytes, big-endian, zero-padded: most orders are decided here */
@@ -98,14 +107,44 @@ sort_tokens(Token *tokens, Token *spare, Py_ssize_t count)
         tokens[out++] = spare[left++];
 }
 
-/* Each add_* returns 1 (tokens added, *length set to the column's words), 0 (the Python builder
- * must do it: None) or -1 (an error is set). */
+/* One paper's document in three steps: ``gather`` its tokens (with the GIL: it reads the words'
+ * UTF-8), ``make`` the sorted lexemes' bytes (plain C, no Python object touched: ``vectors`` runs
+ * it without the GIL), ``finish`` them into the result. Every buffer is PyMem_RawMalloc's.
+ * The tokens of words past MAX_LEXEME_BYTES (left out of the vector, counted in the tally) are
+ * kept at the back of ``tokens``, ``spilled`` of them down from ``room``. */
+typedef struct {
+    Token *tokens;
+    Py_ssize_t count;
+    Py_ssize_t room;
+    Py_ssize_t spilled;
+    int read; /* the columns whose words were all read: the title and abstract's counted at 2 */
+    char *lowered[3];
+    char *caret;
+    int state; /* 1: to make, 0: None (the Python builder's to build), -1: an error is set */
+    int no_memory;
+    char *out;
+    Py_ssize_t size;
+} Job;
+
+static void
+keep(Job *job, Token word)
+{
+    if (word.size > MAX_LEXEME_BYTES)
+        job->tokens[job->room - ++job->spilled] = word;
+    else
+        job->tokens[job->count++] = word;
+}
+
+/* Each add_* returns 1 (the column's words read, *length set to their number), 0 (a text that is
+ * not ASCII: Python's to split) or -1 (an error is set). What keeps this from building the vector
+ * (an empty word, a quote, a backslash or a zero byte to escape, a position past 16383) sets
+ * *unbuildable, and the words are read on all the same: the tally counts them. */
 static int
-add_words(PyObject *words, Token *tokens, Py_ssize_t *count, int first, char weight, Py_ssize_t *length)
+add_words(PyObject *words, Job *job, int first, char weight, Py_ssize_t *length, int *unbuildable)
 {
     Py_ssize_t number = PySequence_Fast_GET_SIZE(words);
     if (number > 0 && first + number - 1 > MAX_POSITION)
-        return 0;
+        *unbuildable = 1;
     for (Py_ssize_t i = 0; i < number; i++) {
         PyObject *word = PySequence_Fast_GET_ITEM(words, i);
         if (!PyUnicode_Check(word)) {
@@ -116,20 +155,21 @@ add_words(PyObject *words, Token *tokens, Py_ssize_t *count, int first, char wei
         const char *text = PyUnicode_AsUTF8AndSize(word, &size);
         if (text == NULL)
             return -1;
-        if (size == 0 || memchr(text, '\'', (size_t)size) || memchr(text, '\\', (size_t)size) ||
-            memchr(text, 0, (size_t)size))
-            return 0;
-        if (size > MAX_LEXEME_BYTES)
+        if (size == 0) { /* no word to count either */
+            *unbuildable = 1;
             continue;
-        tokens[(*count)++] = token(text, size, first + (int)i, weight);
+        }
+        if (memchr(text, '\'', (size_t)size) || memchr(text, '\\', (size_t)size) || memchr(text, 0, (size_t)size))
+            *unbuildable = 1;
+        keep(job, token(text, size, first + (int)i, weight));
     }
     *length = number;
     return 1;
 }
 
 static int
-add_ascii_text(PyObject *text, char **lowered_out, Token *tokens, Py_ssize_t *count, int first, char weight,
-               Py_ssize_t *length)
+add_ascii_text(PyObject *text, char **lowered_out, Job *job, int first, char weight, Py_ssize_t *length,
+               int *unbuildable)
 {
     if (!PyUnicode_IS_ASCII(text))
         return 0;
@@ -156,9 +196,8 @@ add_ascii_text(PyObject *text, char **lowered_out, Token *tokens, Py_ssize_t *co
             at++;
         int position = first + (int)number;
         if (position > MAX_POSITION)
-            return 0;
-        if (at - start <= MAX_LEXEME_BYTES)
-            tokens[(*count)++] = token(lowered + start, at - start, position, weight);
+            *unbuildable = 1;
+        keep(job, token(lowered + start, at - start, position, weight));
         number++;
     }
     *length = number;
@@ -303,20 +342,6 @@ fits(const Token *tokens, Py_ssize_t count)
     return 1;
 }
 
-/* One paper's document in three steps: ``gather`` its tokens (with the GIL: it reads the words'
- * UTF-8), ``make`` the sorted lexemes' bytes (plain C, no Python object touched: ``vectors`` runs
- * it without the GIL), ``finish`` them into the result. Every buffer is PyMem_RawMalloc's. */
-typedef struct {
-    Token *tokens;
-    Py_ssize_t count;
-    char *lowered[3];
-    char *caret;
-    int state; /* 1: to make, 0: None (the Python builder's to build), -1: an error is set */
-    int no_memory;
-    char *out;
-    Py_ssize_t size;
-} Job;
-
 static void
 release(Job *job)
 {
@@ -346,22 +371,29 @@ gather(PyObject *const *args, Job *job)
         }
     }
     /* Room for every word and the title's first once more, as '^word'. */
-    Py_ssize_t room = bound(args[0]) + bound(args[1]) + bound(args[2]) + 1;
-    job->tokens = PyMem_RawMalloc(sizeof(Token) * (size_t)room);
+    job->room = bound(args[0]) + bound(args[1]) + bound(args[2]) + 1;
+    job->tokens = PyMem_RawMalloc(sizeof(Token) * (size_t)job->room);
     if (job->tokens == NULL) {
         PyErr_NoMemory();
         return -1;
     }
     int first = 1;
-    int done = 1;
-    for (int c = 0; c < 3 && done == 1; c++) {
+    int unbuildable = 0;
+    for (int c = 0; c < 3; c++) {
         Py_ssize_t length = 0;
+        int read;
         if (PyUnicode_Check(args[c]))
-            done = add_ascii_text(args[c], &job->lowered[c], job->tokens, &job->count, first, "ABC"[c],
-                                  &length);
+            read = add_ascii_text(args[c], &job->lowered[c], job, first, "ABC"[c], &length, &unbuildable);
         else
-            done = add_words(args[c], job->tokens, &job->count, first, "ABC"[c], &length);
-        if (done == 1 && c == 0 && length > 0) {
+            read = add_words(args[c], job, first, "ABC"[c], &length, &unbuildable);
+        if (read == -1)
+            return -1;
+        if (read == 0) {
+            unbuildable = 1;
+            break;
+        }
+        job->read = c + 1;
+        if (c == 0 && length > 0) {
             /* The title's first word once more as '^word' (its own length rule applies). */
             Py_ssize_t size;
             const char *text = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(args[0], 0), &size);
@@ -369,8 +401,7 @@ gather(PyObject *const *args, Job *job)
                 job->caret = PyMem_RawMalloc((size_t)size + 1);
                 if (job->caret == NULL) {
                     PyErr_NoMemory();
-                    done = -1;
-                    break;
+                    return -1;
                 }
                 job->caret[0] = '^';
                 memcpy(job->caret + 1, text, (size_t)size);
@@ -379,23 +410,30 @@ gather(PyObject *const *args, Job *job)
         }
         first += (int)length + 1;
     }
-    job->state = done;
-    return done;
+    job->state = unbuildable ? 0 : 1;
+    return job->state;
 }
 
-/* Touches no Python object and takes no Python lock: safe without the GIL. */
+/* Sorts the tokens (and, ``tallying``, the words past MAX_LEXEME_BYTES), then builds the vector
+ * where it can. Touches no Python object and takes no Python lock: safe without the GIL. */
 static void
-make(Job *job, int binary)
+make(Job *job, int binary, int tallying)
 {
-    if (job->state != 1)
+    tallying = tallying && job->read >= 2;
+    if (job->state == -1 || (job->state == 0 && !tallying))
         return;
-    Token *spare = PyMem_RawMalloc(sizeof(Token) * (size_t)(job->count / 2 + 1));
+    Py_ssize_t most = job->count > job->spilled ? job->count : job->spilled;
+    Token *spare = PyMem_RawMalloc(sizeof(Token) * (size_t)(most / 2 + 1));
     if (spare == NULL) {
         job->no_memory = 1;
         return;
     }
     sort_tokens(job->tokens, spare, job->count);
+    if (tallying)
+        sort_tokens(job->tokens + job->room - job->spilled, spare, job->spilled);
     PyMem_RawFree(spare);
+    if (job->state == 0)
+        return;
     if (!fits(job->tokens, job->count)) {
         job->state = 0;
         return;
@@ -432,7 +470,7 @@ built(PyObject *const *args, Py_ssize_t nargs, int binary)
     }
     Job job;
     if (gather(args, &job) == 1)
-        make(&job, binary);
+        make(&job, binary, 0);
     return finish(&job, binary);
 }
 
@@ -450,16 +488,227 @@ vector(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return built(args, nargs, 1);
 }
 
+/* The word tally: papers holding each word, in a hash table of open addressing. ``vectors`` adds
+ * to it without the GIL from whichever thread builds a block (the caller's first block and the
+ * worker's next ones at once), so it has a lock of its own; ``take`` reads it out. */
+typedef struct {
+    uint64_t hash;
+    char *text; /* NULL: an empty slot */
+    Py_ssize_t size;
+    Py_ssize_t papers;
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock;
+    Entry *entries;
+    size_t capacity; /* a power of two, or 0 */
+    size_t used;
+} Tally;
+
+static PyTypeObject TallyType;
+
+static uint64_t
+hashed(const char *text, Py_ssize_t size)
+{
+    uint64_t hash = 14695981039346656037u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < size; i++)
+        hash = (hash ^ (unsigned char)text[i]) * 1099511628211u;
+    return hash;
+}
+
+static Entry *
+slot(Entry *entries, size_t capacity, uint64_t hash, const char *text, Py_ssize_t size)
+{
+    size_t at = (size_t)hash & (capacity - 1);
+    for (;;) {
+        Entry *entry = &entries[at];
+        if (entry->text == NULL ||
+            (entry->hash == hash && entry->size == size && memcmp(entry->text, text, (size_t)size) == 0))
+            return entry;
+        at = (at + 1) & (capacity - 1);
+    }
+}
+
+/* One more paper holding the word: 0, or -1 where memory ran out. With the tally's lock held. */
+static int
+count_word(Tally *tally, const char *text, Py_ssize_t size)
+{
+    if ((tally->used + 1) * 2 > tally->capacity) {
+        size_t capacity = tally->capacity ? tally->capacity * 2 : 1 << 14;
+        Entry *entries = PyMem_RawCalloc(capacity, sizeof(Entry));
+        if (entries == NULL)
+            return -1;
+        for (size_t i = 0; i < tally->capacity; i++)
+            if (tally->entries[i].text != NULL) {
+                Entry *moved = &tally->entries[i];
+                *slot(entries, capacity, moved->hash, moved->text, moved->size) = *moved;
+            }
+        PyMem_RawFree(tally->entries);
+        tally->entries = entries;
+        tally->capacity = capacity;
+    }
+    uint64_t hash = hashed(text, size);
+    Entry *entry = slot(tally->entries, tally->capacity, hash, text, size);
+    if (entry->text == NULL) {
+        char *copy = PyMem_RawMalloc((size_t)size);
+        if (copy == NULL)
+            return -1;
+        memcpy(copy, text, (size_t)size);
+        *entry = (Entry){hash, copy, size, 0};
+        tally->used++;
+    }
+    entry->papers++;
+    return 0;
+}
+
+/* A word's bytes as FTS5 counts it: its first MAX_COUNTED_BYTES, not cutting a character. */
+static Py_ssize_t
+counted_size(const Token *word)
+{
+    if (word->size <= MAX_COUNTED_BYTES)
+        return word->size;
+    Py_ssize_t size = MAX_COUNTED_BYTES;
+    while (size > 0 && ((unsigned char)word->text[size] & 0xC0) == 0x80)
+        size--;
+    return size;
+}
+
+/* Each distinct word of the sorted tokens in the title (A) or abstract (B), the '^word' left out,
+ * counted once: 0, or -1 where memory ran out. Without the GIL, with the tally's lock held. */
+static int
+count_tokens(Tally *tally, const Token *tokens, Py_ssize_t count, const char *caret)
+{
+    Py_ssize_t i = 0;
+    while (i < count) {
+        const Token *word = &tokens[i];
+        Py_ssize_t size = counted_size(word);
+        int held = 0;
+        for (; i < count && counted_size(&tokens[i]) == size && memcmp(tokens[i].text, word->text, (size_t)size) == 0;
+             i++)
+            held |= tokens[i].weight != 'C' && tokens[i].text != caret;
+        if (held && count_word(tally, word->text, size) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+count_job(Tally *tally, const Job *job)
+{
+    if (job->state == -1)
+        return 0;
+    if (count_tokens(tally, job->tokens, job->count, job->caret) == -1)
+        return -1;
+    return count_tokens(tally, job->tokens + job->room - job->spilled, job->spilled, job->caret);
+}
+
+static PyObject *
+tally_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Tally() takes no arguments");
+        return NULL;
+    }
+    Tally *tally = (Tally *)type->tp_alloc(type, 0);
+    if (tally == NULL)
+        return NULL;
+    tally->lock = PyThread_allocate_lock();
+    if (tally->lock == NULL) {
+        Py_DECREF(tally);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)tally;
+}
+
+static void
+forget(Tally *tally)
+{
+    for (size_t i = 0; i < tally->capacity; i++)
+        PyMem_RawFree(tally->entries[i].text);
+    PyMem_RawFree(tally->entries);
+    tally->entries = NULL;
+    tally->capacity = tally->used = 0;
+}
+
+static void
+tally_dealloc(Tally *tally)
+{
+    forget(tally);
+    if (tally->lock != NULL)
+        PyThread_free_lock(tally->lock);
+    Py_TYPE(tally)->tp_free((PyObject *)tally);
+}
+
+/* take(): {word: papers holding it} counted so far, the tally emptied. */
+static PyObject *
+tally_take(Tally *tally, PyObject *unused)
+{
+    (void)unused;
+    PyObject *counts = PyDict_New();
+    if (counts == NULL)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS /* a block being counted on another thread holds the lock */
+    PyThread_acquire_lock(tally->lock, WAIT_LOCK);
+    Py_END_ALLOW_THREADS
+    for (size_t i = 0; i < tally->capacity; i++) {
+        Entry *entry = &tally->entries[i];
+        if (entry->text == NULL)
+            continue;
+        PyObject *word = PyUnicode_DecodeUTF8(entry->text, entry->size, "strict");
+        PyObject *papers = word == NULL ? NULL : PyLong_FromSsize_t(entry->papers);
+        if (papers == NULL || PyDict_SetItem(counts, word, papers) == -1) {
+            Py_XDECREF(word);
+            Py_XDECREF(papers);
+            Py_CLEAR(counts);
+            break;
+        }
+        Py_DECREF(word);
+        Py_DECREF(papers);
+    }
+    if (counts != NULL)
+        forget(tally);
+    PyThread_release_lock(tally->lock);
+    return counts;
+}
+
+static PyMethodDef tally_methods[] = {
+    {"take", (PyCFunction)tally_take, METH_NOARGS, "take() -> {word: papers holding it}, the tally emptied"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject TallyType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "bot.storage._pg_document.Tally",
+    .tp_basicsize = sizeof(Tally),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Papers holding each word of their title or abstract, counted by vectors(papers, tally)",
+    .tp_new = tally_new,
+    .tp_dealloc = (destructor)tally_dealloc,
+    .tp_methods = tally_methods,
+};
+
 /* vectors([(title, abstract, authors), ...]): [vector(*columns) for columns in ...], with the
  * sorting and writing of them all done without the GIL, so that a worker thread builds a block of
  * papers' vectors while the event loop's thread makes their rows (docs/performance.md, "Eleventh
  * session"). Each column list is copied to a tuple first: the words the tokens point into stay
  * alive whatever another thread does to the lists meanwhile. */
 static PyObject *
-vectors(PyObject *module, PyObject *arg)
+vectors(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    PyObject *papers = PySequence_Tuple(arg);
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "vectors(papers, tally=None)");
+        return NULL;
+    }
+    Tally *tally = NULL;
+    if (nargs == 2 && args[1] != Py_None) {
+        if (!PyObject_TypeCheck(args[1], &TallyType)) {
+            PyErr_SetString(PyExc_TypeError, "the tally must be a Tally");
+            return NULL;
+        }
+        tally = (Tally *)args[1];
+    }
+    PyObject *papers = PySequence_Tuple(args[0]);
     if (papers == NULL)
         return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(papers);
@@ -486,11 +735,27 @@ vectors(PyObject *module, PyObject *arg)
         }
         if (gather(args, &jobs[i]) == -1)
             goto done;
+        if (tally != NULL && jobs[i].read < 2) {
+            PyErr_SetString(PyExc_TypeError, "a tallied paper's title and abstract are words or ASCII text");
+            goto done;
+        }
     }
+    int uncounted = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++)
-        make(&jobs[i], 1);
+        make(&jobs[i], 1, tally != NULL);
+    if (tally != NULL) {
+        /* Once a block: the other thread's block waits at most one block's counting. */
+        PyThread_acquire_lock(tally->lock, WAIT_LOCK);
+        for (Py_ssize_t i = 0; i < n && !uncounted; i++)
+            uncounted = jobs[i].no_memory || count_job(tally, &jobs[i]) == -1;
+        PyThread_release_lock(tally->lock);
+    }
     Py_END_ALLOW_THREADS
+    if (uncounted) {
+        PyErr_NoMemory();
+        goto done;
+    }
     result = PyList_New(n);
     if (result == NULL)
         goto done;
@@ -522,8 +787,9 @@ static PyMethodDef methods[] = {
      "document(title, abstract, authors) -> the tsvector text, or None to build it in Python"},
     {"vector", (PyCFunction)(void (*)(void))vector, METH_FASTCALL,
      "vector(title, abstract, authors) -> the tsvector in binary (tsvectorsend's bytes), or None"},
-    {"vectors", (PyCFunction)vectors, METH_O,
-     "vectors([(title, abstract, authors), ...]) -> [vector(...) of each], built without the GIL"},
+    {"vectors", (PyCFunction)(void (*)(void))vectors, METH_FASTCALL,
+     "vectors([(title, abstract, authors), ...], tally=None) -> [vector(...) of each], built without the GIL; "
+     "each paper's distinct title and abstract words counted into the tally"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -535,5 +801,10 @@ PyMODINIT_FUNC
 PyInit__pg_document(void)
 {
     fill_word_bytes();
-    return PyModule_Create(&module);
+    if (PyType_Ready(&TallyType) < 0)
+        return NULL;
+    PyObject *created = PyModule_Create(&module);
+    if (created != NULL && PyModule_AddObjectRef(created, "Tally", (PyObject *)&TallyType) < 0)
+        Py_CLEAR(created);
+    return created;
 }

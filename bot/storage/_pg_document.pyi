@@ -1,7 +1,12 @@
 from collections.abc import Sequence
+from typing import final
+
+@final
+class Tally:
+    def take(self) -> dict[str, int]: ...
 
 def document(title: list[str], abstract: str | list[str], authors: str | list[str], /) -> str | None: ...
 def vector(title: list[str], abstract: str | list[str], authors: str | list[str], /) -> bytes | None: ...
 def vectors(
-    papers: Sequence[tuple[list[str], str | list[str], str | list[str]]], /
+    papers: Sequence[tuple[list[str], str | list[str], str | list[str]]], tally: Tally | None = None, /
 ) -> list[bytes | None]: ...

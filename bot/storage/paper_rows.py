@@ -14,12 +14,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from json.encoder import encode_basestring
+from typing import TYPE_CHECKING
 
 from bot.domain.dedup import Placement
 from bot.domain.models import ListedPaper, Paper
 from bot.domain.text import search_text, words
 from bot.storage.database import authors_search_text
 from bot.storage.pg_search import paper_document, paper_vectors
+
+if TYPE_CHECKING:
+    from bot.storage.pg_document import Tally
 
 PAPER_FIELDS = (
     "id", "arxiv_id", "title_key", "title", "abstract", "authors", "published", "first_listed", "hf_url",
@@ -111,6 +115,7 @@ def copy_rows(
     stamp: str,
     title_counts: Counter[str],
     left_out: list[tuple[object, ...]],
+    word_tally: Tally | None = None,
 ) -> Iterator[tuple[object, ...]]:
     """The PostgreSQL rows of new papers as COPY takes them (``pk``, PAPER_FIELDS, ``created_at``,
     ``search``), the search vector in binary (``paper_vectors``), each made when the stream asks
@@ -118,10 +123,11 @@ def copy_rows(
     title words are added to ``title_counts`` when the stream has taken the last row.
     A paper with no binary vector (past position 16383 or tsvector's size, where migration 0042's
     document is written as text) is not streamed: its row, with the document's text, goes to
-    ``left_out``, to be inserted with it after the stream."""
+    ``left_out``, to be inserted with it after the stream. ``word_tally``: the papers' title and
+    abstract words are counted into it as their vectors are built (``paper_vectors``)."""
     terms: list[str] = []
     # Built a block ahead on a worker thread (``paper_vectors``), while this thread makes the rows.
-    for pk, paper, vector in zip(pks, papers, paper_vectors(papers), strict=True):
+    for pk, paper, vector in zip(pks, papers, paper_vectors(papers, word_tally), strict=True):
         terms += title_terms(paper)
         if vector is None:
             left_out.append((pk, *row_values(paper, stamp), stamp, paper_document(paper)))

@@ -9,15 +9,22 @@ by ``make``; about a tenth of the Python's cost) where it is there, else by ``me
 below, which gives the same text; where neither can (a word to escape, a position past 16383 or
 a vector past tsvector's size: ``capped_document`` then writes migration 0042's document) the
 caller builds the text another way (bot/storage/pg_search.py ``_document``).
+
+The compiled ``vectors`` also counts, given a ``Tally``, the papers holding each word of their title
+or abstract (``term_docs``), every word, those the vector leaves out too: the PostgreSQL ingest's
+word counts, made without the GIL from the words it splits and sorts anyway.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.domain.text import words
+
+if TYPE_CHECKING:  # only the compiled builder counts words (Tally: papers holding each word)
+    from bot.storage._pg_document import Tally as Tally
 
 # tsvector's limits: positions stop at 16383, a lexeme holds at most 2046 bytes (longer ones are
 # left out, their positions counted) and keeps its first 256 positions.
@@ -32,8 +39,10 @@ MAX_VECTOR_BYTES = 1048575
 Built = TypeVar("Built", str, bytes)
 Builder = Callable[[list[str], str | list[str], str | list[str]], Built | None]
 Columns = tuple[list[str], str | list[str], str | list[str]]
-# Many papers' vectors in one call, built without the GIL (the compiled ``vectors``).
-BlockBuilder = Callable[[Sequence[Columns]], list[bytes | None]]
+
+# Many papers' vectors in one call, built without the GIL (the compiled ``vectors``); given a
+# tally, each paper's distinct title and abstract words are counted into it.
+BlockBuilder = Callable[[Sequence[Columns], "Tally | None"], list[bytes | None]]
 
 
 Lexemes = list[tuple[str, list[tuple[int, str]]]]
@@ -149,12 +158,12 @@ def merged_vectors(papers: Sequence[Columns]) -> list[bytes | None]:
     return [merged_vector(*columns) for columns in papers]
 
 
-def _compiled() -> tuple[Builder[str], Builder[bytes], BlockBuilder] | None:
+def _compiled() -> tuple[Builder[str], Builder[bytes], BlockBuilder, type[Tally]] | None:
     try:
-        from bot.storage._pg_document import document, vector, vectors
+        from bot.storage._pg_document import Tally, document, vector, vectors
     except ImportError:  # not built (no C compiler where it was installed): the Python builders
         return None
-    return document, vector, vectors
+    return document, vector, vectors, Tally
 
 
 # The builders the ingest uses: the C ones where they were built. ``block_vectors`` only where
@@ -162,3 +171,7 @@ def _compiled() -> tuple[Builder[str], Builder[bytes], BlockBuilder] | None:
 _built = _compiled()
 build_document, build_vector = _built[:2] if _built else (merged_document, merged_vector)
 block_vectors: BlockBuilder | None = _built[2] if _built else None
+# A new word tally for ``block_vectors`` to count into, where it is compiled: the word counts of
+# a PostgreSQL ingest are then made with its vectors (bot.storage.papers ``_insert_pg``), else by
+# bot.storage.word_counts on a thread of their own.
+new_tally: type[Tally] | None = _built[3] if _built else None

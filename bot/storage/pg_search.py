@@ -127,25 +127,42 @@ def _vector_worker() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(1, thread_name_prefix="search-vectors")
 
 
-def paper_vectors(papers: Sequence[Paper]) -> Iterator[bytes | None]:
+def paper_vectors(papers: Sequence[Paper], tally: pg_document.Tally | None = None) -> Iterator[bytes | None]:
     """``paper_vector`` of each paper in turn. Where the builder is compiled, a worker thread
     builds them a block ahead, without the GIL, while the caller makes the rows of the block before
-    (a second core for the COPY stream's largest piece); else each is built as it is asked for."""
+    (a second core for the COPY stream's largest piece); else each is built as it is asked for.
+    ``tally`` (only where compiled, ``pg_document.new_tally``): each paper's distinct title and
+    abstract words are counted into it as its vector is built, once the stream has taken the
+    paper's block."""
     if pg_document.block_vectors is None:
+        assert tally is None, "a word tally is counted by the compiled builder only"
         return map(paper_vector, papers)
-    return _built_ahead(pg_document.block_vectors, papers)
+    return _built_ahead(pg_document.block_vectors, papers, tally)
 
 
-def _built_ahead(build: pg_document.BlockBuilder, papers: Sequence[Paper]) -> Iterator[bytes | None]:
+def word_tally() -> pg_document.Tally | None:
+    """A new word tally for ``paper_vectors`` to count into, where the vectors are built by the
+    compiled block builder; None where they are not (the words are then counted by
+    bot.storage.word_counts)."""
+    if pg_document.block_vectors is None or pg_document.new_tally is None:
+        return None
+    return pg_document.new_tally()
+
+
+def _built_ahead(
+    build: pg_document.BlockBuilder, papers: Sequence[Paper], tally: pg_document.Tally | None
+) -> Iterator[bytes | None]:
     worker = _vector_worker()
     blocks = [papers[at : at + VECTOR_BLOCK] for at in range(0, len(papers), VECTOR_BLOCK)]
     # Every block but the first to the worker, then the first built here: the event loop's thread
     # had waited for the worker's first block (15 ms a batch under load), while the worker, queued
     # ahead, falls behind less than one kept a block ahead (under load 9 those waited 2.3-3.5 s in all).
-    ahead = [worker.submit(build, [_document_columns(paper) for paper in block]) for block in blocks[1:]]
+    ahead = [
+        worker.submit(build, [_document_columns(paper) for paper in block], tally) for block in blocks[1:]
+    ]
     try:
         if blocks:
-            yield from build([_document_columns(paper) for paper in blocks[0]])
+            yield from build([_document_columns(paper) for paper in blocks[0]], tally)
         for block_built in ahead:
             yield from block_built.result()
     finally:  # the stream failed or was dropped: the blocks not begun are not built

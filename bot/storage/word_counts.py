@@ -6,7 +6,10 @@ SQLite, tokenized as the papers' own index is (unicode61, diacritics removed, so
 ``bot.domain.text.words``; tests/storage/test_term_docs.py checks the two agree), without positions;
 its vocabulary then says how many of the batch's papers hold each word. The work runs on a thread
 of its own with the GIL released, beside the store's writer building the papers' real index, so on
-a machine with a free core it adds little to an ingest's wall time.
+a machine with a free core it adds little to an ingest's wall time. The PostgreSQL ingest uses it
+only where the compiled vector builder is not built: that builder counts the same words as it
+builds the papers' search vectors (``Tally``, bot/storage/_pg_document.c; tests/storage/
+test_word_tally.py checks the two counts agree).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,6 +35,9 @@ from bot.storage.postgres import PostgresDatabase
 from tests.conftest import FIXED_NOW
 from tests.hf_api import recorded_day
 from tests.storage.test_ingest_equivalence import unicode_papers
+
+if TYPE_CHECKING:
+    from bot.storage.pg_document import Tally
 
 DAY = date(2026, 2, 3)
 NEXT = date(2026, 2, 4)
@@ -210,9 +213,9 @@ async def test_a_batch_failing_part_way_writes_nothing_on_postgres(
         made = 0
         real_vectors = rows_module.paper_vectors
 
-        def failing_vectors(papers: Sequence[Paper]) -> Iterator[bytes | None]:
+        def failing_vectors(papers: Sequence[Paper], tally: Tally | None = None) -> Iterator[bytes | None]:
             nonlocal made
-            for vector in real_vectors(papers):
+            for vector in real_vectors(papers, tally):
                 made += 1
                 if made == late:
                     raise RuntimeError("the process failed while making row 2,300")

@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
+import pytest
+
+import bot.storage.pg_document as pg_document
 from bot.domain.models import ListedPaper, Paper, Source
 from bot.domain.text import words
 from bot.services.papers import PaperService
 from bot.storage.connection import Store
 from bot.storage.database import bundled_migrations
+from bot.storage.pg_search import word_tally
 from bot.storage.repositories import Repositories
 from tests.backends import Opener
 
@@ -78,6 +82,17 @@ async def test_counts_follow_papers_as_they_arrive_and_change(database: Store) -
         "specialists": 2,
     }
     assert (await repos.terms.doc_counts(["routing"], cap=1))["routing"] == 1
+
+
+async def test_without_the_compiled_vector_builder_the_counts_are_the_same(
+    database: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL the compiled builder counts the words as it builds the vectors; without it
+    # they are counted as SQLite's ingest counts them (bot.storage.word_counts).
+    monkeypatch.setattr(pg_document, "block_vectors", None)
+    assert word_tally() is None
+    await PaperService(database).ingest([ListedPaper(p) for p in PAPERS])
+    assert await _stored_counts(database) == _expected(PAPERS)
 
 
 async def test_an_upgraded_store_counts_the_papers_it_already_held(store_at: tuple[Opener, str]) -> None:
