@@ -406,7 +406,10 @@ class PaperRepository:
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
         db = self._db
         assert isinstance(db, BulkCopy)
-        pks = self._load_pks.take(len(papers)) if self._load_pks else await self._new_pks(len(papers))
+        pks = self._load_pks.take(len(papers)) if self._load_pks else None
+        if pks is None:  # not a cold load, or one given more papers than it announced
+            await self._connection_free()
+            pks = await self._new_pks(len(papers))
         counting = _count_words_aside([index_texts(paper) for paper in papers])
         title_counts: Counter[str] = Counter()
         try:
@@ -984,8 +987,10 @@ class _ReservedPks:
     next: int
     last: int
 
-    def take(self, count: int) -> list[int]:
-        assert self.next + count - 1 <= self.last, "a cold load inserts no more papers than it was given"
+    def take(self, count: int) -> list[int] | None:
+        """``count`` pks in turn, or None when fewer are left."""
+        if self.next + count - 1 > self.last:
+            return None
         taken = list(range(self.next, self.next + count))
         self.next += count
         return taken
