@@ -16,11 +16,19 @@ import bot.storage.paper_rows as rows_module
 from bot.domain.models import Paper
 from bot.services.papers import BATCH_SIZE, PaperService
 from bot.storage import pg_bulk
+from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import PreparedBatch
 from bot.storage.papers import PaperRepository, UpsertCounts
 from bot.storage.postgres import PostgresDatabase
 from tests.conftest import FIXED_NOW
-from tests.storage.test_pg_ingest_equivalence import many, search_indexes, unique_constraints
+from tests.storage.test_ingest_equivalence import unicode_papers
+from tests.storage.test_pg_ingest_equivalence import (
+    DAY,
+    across_batches,
+    many,
+    search_indexes,
+    unique_constraints,
+)
 
 REFUSED = "Refused when the statement ends."
 # A statement trigger runs when the COPY's last row is in: the server refuses the batch in the
@@ -191,3 +199,33 @@ async def test_a_pk_another_process_took_during_a_load_is_never_given_again(
     await service.ingest(many(1, first=90_000))
     newest = await service.database.connection.fetch_all("SELECT max(pk) FROM papers")
     assert int(newest[0][0]) > drawn[0]
+
+
+async def test_the_rows_a_load_places_against_are_the_rows_it_stored(
+    service: PaperService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold load places each batch against the rows it wrote without reading them back
+    (``LoadedPapers.stored``): every row, as the load holds it at its end, is what the server
+    reads back, times and the source's text included, after merges across batches."""
+    held: list[LoadedPapers] = []
+    real_init = LoadedPapers.__init__
+
+    def keeping(self: LoadedPapers) -> None:
+        real_init(self)
+        held.append(self)
+
+    monkeypatch.setattr(LoadedPapers, "__init__", keeping)
+    early, middle, late = across_batches()
+    first = many(2 * BATCH_SIZE)
+    hostile = unicode_papers()
+    listed = [*early, *hostile, *first[:BATCH_SIZE], *middle, *first[BATCH_SIZE:], *late]
+    assert (await service.ingest(listed)).new > 2 * BATCH_SIZE
+    (loaded,) = held
+    stored = await service.repository.by_pks(range(1, 3 * BATCH_SIZE))
+    assert len(stored) > 2 * BATCH_SIZE
+    for pk, row in stored.items():
+        paper = loaded.stored(pk)
+        assert paper == row.paper
+        assert (paper.created_at, paper.updated_at) == (row.paper.created_at, row.paper.updated_at)
+        assert type(paper.source) is str
+        assert paper.content_hash() == row.paper.content_hash()
