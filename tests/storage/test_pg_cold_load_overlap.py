@@ -23,7 +23,6 @@ from bot.storage.postgres import PostgresDatabase
 from tests.conftest import FIXED_NOW
 from tests.storage.test_ingest_equivalence import unicode_papers
 from tests.storage.test_pg_ingest_equivalence import (
-    DAY,
     across_batches,
     many,
     search_indexes,
