@@ -180,7 +180,9 @@ class PaperService:
         PostgreSQL a new paper's row (values, search document) is not prepared ahead at all but
         made inside the COPY that writes it, a chunk at a time while the server stores the chunk
         before (bot.storage.paper_rows.copy_rows; docs/performance.md, "Eighth session:
-        PostgreSQL ingest (client)" and "Ninth session: PostgreSQL ingest (overlap)")."""
+        PostgreSQL ingest (client)" and "Ninth session: PostgreSQL ingest (overlap)"). In a cold
+        load each batch's COPY finishes on the server while the next batch is placed and its first
+        chunks made, as bytes (bot.storage.copy_ahead)."""
         counts = UpsertCounts()
         async with self.database.transaction():
             async with self.repository.cold_load(len(listed)):

@@ -7,7 +7,7 @@ PostgreSQL differ (a JSON list as a set of values, JSON object updates, dates, r
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
@@ -160,6 +160,8 @@ class BulkCopy(Protocol):
         *,
         binary: Sequence[str] | None = None,
     ) -> int: ...
+
+    async def copy_binary(self, table: str, columns: Sequence[str], chunks: AsyncIterator[bytes]) -> int: ...
 
 
 class Store(Protocol):

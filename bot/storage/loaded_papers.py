@@ -10,15 +10,24 @@ once at the end instead of inserting into them row by row (docs/performance.md, 
 PostgreSQL ingest (server, cold load)"). The unique constraints, added back at the end, still
 refuse a paper stored twice.
 
-Only the keys are kept, not the rows: the rows found (a paper arriving again in a later batch of
-the load, rare) are read back by pk, exactly as stored. Keeping every row's values for the whole
-load cost this process more than the look-up saved (100,000 long-lived tuples for the collector to
-walk).
+The rows found (a paper arriving again in a later batch of the load, or a title key shared) are
+not read back from the server either: each is made from the paper the load wrote, as
+``paper_from_row`` would read it back (``stored``). A read waited for the server to finish the COPY
+before, and 49 of the 50 batches of the bench's 100,000 papers share a title key with an earlier
+one (docs/performance.md, "Twelfth session: PostgreSQL ingest (tails)"). Only references are kept:
+the papers stay alive for the whole load anyway (the ingest's counts hold each inserted paper for
+its hooks). Keeping every row's values instead cost this process more than the look-up saved
+(100,000 long-lived tuples for the collector to walk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain.models import Paper
 
 
 class LoadedPapers:
@@ -30,6 +39,12 @@ class LoadedPapers:
         # Later rows with a title key an earlier row has (two arXiv papers of one title: rare), so
         # the common case costs two dictionary stores a paper.
         self._more_of_key: dict[str, list[int]] = {}
+        # Each row's paper as written (its stamp by pk range: a batch's first pk and its stamp), or,
+        # for a row updated since, as stored.
+        self._written: dict[int, Paper] = {}
+        self._first_pks: list[int] = []
+        self._stamps: list[str] = []
+        self._updated: dict[int, Paper] = {}
 
     def inserted(self, rows: Iterable[tuple[int, str, str]]) -> None:
         """Rows written with these (pk, id, title key)."""
@@ -38,6 +53,26 @@ class LoadedPapers:
             pk_of_id[paper_id] = pk
             if pk_of_key.setdefault(title_key, pk) != pk:  # inline _add_key: once a paper
                 self._more_of_key.setdefault(title_key, []).append(pk)
+
+    def written(self, pks: Sequence[int], papers: Sequence[Paper], stamp: str) -> None:
+        """New rows ``pks`` (ascending, above every row before) hold ``papers``, created at ``stamp``."""
+        if pks:
+            self._written.update(zip(pks, papers, strict=True))
+            self._first_pks.append(pks[0])
+            self._stamps.append(stamp)
+
+    def updated(self, pk: int, paper: Paper, stamp: str) -> None:
+        """Row ``pk`` was rewritten with ``paper``'s values at ``stamp`` (its creation time kept)."""
+        created = self.stored(pk).created_at
+        self._updated[pk] = _as_stored(paper, created, datetime.fromisoformat(stamp))
+
+    def stored(self, pk: int) -> Paper:
+        """Row ``pk``'s paper as ``paper_from_row`` reads it back: the values the row was written
+        with (a ``Source`` member is stored as its text), the row's creation and update times."""
+        if (paper := self._updated.get(pk)) is not None:
+            return paper
+        made = datetime.fromisoformat(self._stamps[bisect_right(self._first_pks, pk) - 1])
+        return _as_stored(self._written[pk], made, made)
 
     def rewritten(self, pk: int, before: tuple[str, str], after: tuple[str, str]) -> None:
         """Row ``pk``'s (id, title key) went from ``before`` to ``after`` (a merge may change both)."""
@@ -70,3 +105,8 @@ class LoadedPapers:
     def _add_key(self, title_key: str, pk: int) -> None:
         if self._pk_of_key.setdefault(title_key, pk) != pk:
             self._more_of_key.setdefault(title_key, []).append(pk)
+
+
+def _as_stored(paper: Paper, created: datetime | None, updated: datetime) -> Paper:
+    # str() of a str subclass (a Source member, a StrEnum) is the plain text the column holds.
+    return replace(paper, source=str(paper.source), created_at=created, updated_at=updated)

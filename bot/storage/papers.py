@@ -16,6 +16,7 @@ from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import word_set
 from bot.parsing.skipped import SkippedEntry
 from bot.storage.connection import BulkCopy, Connection, Row, Store
+from bot.storage.copy_ahead import CopyAhead
 from bot.storage.held_links import LISTING_COLUMNS, LISTING_KINDS, HeldLinks, LinkRows, write_links
 from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import (
@@ -29,6 +30,7 @@ from bot.storage.paper_rows import (
 )
 from bot.storage.people import record_people
 from bot.storage.pg_bulk import holds_rows, is_cold_load, search_indexes_built_after
+from bot.storage.pg_copy import binary_chunks
 from bot.storage.pg_search import PgTextSearch, paper_document, word_tally
 from bot.storage.signals import record_signals
 from bot.storage.word_counts import batch_word_counts
@@ -58,6 +60,7 @@ _INSERT_WITH_DOCUMENT = (
 )
 _COLUMNS = ", ".join(_FIELDS)
 _SELECT = f"SELECT pk, {_COLUMNS}, created_at FROM papers"
+_PK_SEQUENCE = "pg_get_serial_sequence('papers', 'pk')"
 RECENT_LIMIT = 2000  # the most recent papers a new follow is counted against
 # The indexes hold folded words (migration 0007); these SQL functions are bot.domain.text's. An
 # ASCII title's folded words are its title_key, stored already (a title with Han or kana is folded
@@ -208,6 +211,10 @@ class PaperRepository:
         self._loaded: LoadedPapers | None = None
         # During a cold load: each batch's listings (their snapshots and credits), written when it ends.
         self._held_links: HeldLinks | None = None
+        # During a cold load: its papers COPY left finishing on the server while the next batch is
+        # made, and the pks reserved for all its papers at once.
+        self._copies: CopyAhead | None = None
+        self._load_pks: _ReservedPks | None = None
 
     @classmethod
     def of(cls, database: Store) -> PaperRepository:
@@ -234,13 +241,22 @@ class PaperRepository:
             held_titles: Counter[str] = Counter()
             links = HeldLinks()
             tally = word_tally()
+            copies = CopyAhead()
             self._held_word_counts, self._held_title_counts = held, held_titles
             self._loaded, self._held_links, self._held_tally = LoadedPapers(), links, tally
+            self._copies, self._load_pks = copies, await self._reserved_pks(papers)
             try:
                 yield True
+            except BaseException as failure:
+                await copies.abandon(failure)
+                raise
+            else:
+                await copies.free()
+                await self._release_unused_pks()
             finally:
                 self._held_word_counts = self._held_title_counts = None
                 self._loaded = self._held_links = self._held_tally = None
+                self._copies = self._load_pks = None
 
             def made_beside_the_build() -> LinkRows:
                 if tally is not None:
@@ -315,6 +331,7 @@ class PaperRepository:
                 updates.append((found.pk, found.paper, final))
 
         if updates:
+            await self._connection_free()
             await self._update(updates, stamp)
         inserted: list[StoredPaper] = []
         if inserts:
@@ -351,8 +368,8 @@ class PaperRepository:
         ids = sorted({paper.id for paper in papers})
         keys = sorted({paper.title_key for paper in papers})
         if self._loaded is not None:
-            pks = self._loaded.matching(ids, keys)
-            return sorted((await self.by_pks(pks)).values(), key=lambda stored: stored.pk) if pks else []
+            # Made from the papers the load wrote (no read: it would wait for the COPY in flight).
+            return [StoredPaper(pk, self._loaded.stored(pk)) for pk in self._loaded.matching(ids, keys)]
         if self._pg is not None:
             rows = await self._db.fetch_all(_PG_EXISTING, (json.dumps(ids), json.dumps(keys)))
             return sorted((paper_from_row(row) for row in rows), key=lambda stored: stored.pk)
@@ -402,8 +419,12 @@ class PaperRepository:
         return [StoredPaper(pk, paper) for pk, (paper, _) in zip(pks, papers, strict=True)]
 
     async def _insert_pg(self, papers: Sequence[Paper], stamp: str) -> list[StoredPaper]:
-        assert isinstance(self._db, BulkCopy)
-        pks = await self._new_pks(len(papers))
+        db = self._db
+        assert isinstance(db, BulkCopy)
+        pks = self._load_pks.take(len(papers)) if self._load_pks else None
+        if pks is None:  # not a cold load, or one given more papers than it announced
+            await self._connection_free()
+            pks = await self._new_pks(len(papers))
         # The words' counts are made with the papers' vectors where the builder is compiled (in C,
         # without the GIL: docs/performance.md, "Twelfth session"), else on a thread of their own.
         tally = self._held_tally if self._held_tally is not None else word_tally()
@@ -415,14 +436,17 @@ class PaperRepository:
             # the vector of the folded text, as SQLite's index holds it (migration 0001's
             # paperbot_document), in tsvectorsend's bytes.
             left_out: list[tuple[object, ...]] = []
-            await self._db.copy_rows(
-                "papers",
-                _COPY_COLUMNS,
-                copy_rows(papers, pks, stamp, title_counts, left_out, tally),
-                binary=_COPY_KINDS,
-            )
+            rows = copy_rows(papers, pks, stamp, title_counts, left_out, tally)
+            if self._copies is None:
+                await db.copy_rows("papers", _COPY_COLUMNS, rows, binary=_COPY_KINDS)
+            else:
+                # A cold load's COPY finishes on the server while the next batch is made
+                # (bot.storage.copy_ahead).
+                chunks = binary_chunks(rows, _COPY_KINDS)
+                await self._copies.send(chunks, lambda sent: db.copy_binary("papers", _COPY_COLUMNS, sent))
             if left_out:
-                await self._db.executemany(_INSERT_WITH_DOCUMENT, left_out)
+                await self._connection_free()
+                await db.executemany(_INSERT_WITH_DOCUMENT, left_out)
             await self._count_title_terms(title_counts)
         finally:
             # A failed write is raised once the thread is done with its batch.
@@ -434,16 +458,44 @@ class PaperRepository:
             self._loaded.inserted(
                 (pk, paper.id, paper.title_key) for pk, paper in zip(pks, papers, strict=True)
             )
+            self._loaded.written(pks, papers, stamp)
         return [StoredPaper(pk, paper) for pk, paper in zip(pks, papers, strict=True)]
+
+    async def _connection_free(self) -> None:
+        """Return once the connection runs no statement: a cold load's papers COPY may still be
+        finishing (bot.storage.copy_ahead); its failure is raised here."""
+        if self._copies is not None:
+            await self._copies.free()
+
+    async def _reserved_pks(self, papers: int) -> _ReservedPks:
+        """pks for ``papers`` new papers from the papers table's sequence, taken at once for a whole
+        cold load (it inserts no more papers than it was given): a batch's pks then need no round
+        trip, so the batch is made while the server finishes the COPY before."""
+        first = (await self._new_pks(papers))[0] if papers else 1
+        return _ReservedPks(first, first + papers - 1)
+
+    async def _release_unused_pks(self) -> None:
+        """At the end of a cold load, the sequence set back to the last pk it used: a load whose
+        batches inserted fewer papers than it was given (a paper listed twice) leaves no gap. Only
+        when nobody took a value after the reservation (a concurrent insert waits for the load's
+        lock on papers, but may have drawn its pks already)."""
+        reserved = self._load_pks
+        if reserved is None or reserved.next > reserved.last:
+            return
+        await self._db.execute(
+            f"SELECT setval(s, ?, false) FROM CAST({_PK_SEQUENCE} AS regclass) AS s "
+            "WHERE pg_sequence_last_value(s) = ?",
+            (reserved.next, reserved.last),
+        )
 
     async def _new_pks(self, count: int) -> list[int]:
         """``count`` new pks from the papers table's own sequence (unique across processes inserting
         at the same time), so the rows need no reading back by id."""
-        sequence = "pg_get_serial_sequence('papers', 'pk')"
+        sequence = _PK_SEQUENCE
         if self._loaded is not None:
-            # A cold load holds the papers table exclusively (pg_bulk dropped its indexes), so no
-            # other insert can take a value between these two calls: the batch's range is taken at
-            # once instead of by a nextval each (3 us of the server's CPU a paper).
+            # A cold load holds the papers table exclusively (pg_bulk dropped its indexes): its
+            # range is taken at once (``_reserved_pks``) instead of by a nextval each (3 us of the
+            # server's CPU a paper).
             sql = f"SELECT setval({sequence}, nextval({sequence}) + ? - 1)"
             last = int((await self._db.fetch_all(sql, (count,)))[0][0])
             return list(range(last - count + 1, last + 1))
@@ -460,6 +512,7 @@ class PaperRepository:
             if self._loaded is not None:
                 for pk, before, after in updates:
                     self._loaded.rewritten(pk, (before.id, before.title_key), (after.id, after.title_key))
+                    self._loaded.updated(pk, after, stamp)
             await self._count_title_terms(_title_delta(updates))
             await self._count_paper_terms(_paper_terms_delta(updates))
             return
@@ -946,6 +999,22 @@ class PaperRepository:
         if not row:
             return 0, None, None
         return int(row[0]), _date(row[1]), _date(row[2])
+
+
+@dataclass(slots=True)
+class _ReservedPks:
+    """The pks a cold load reserved (``next`` to ``last``), handed out batch by batch."""
+
+    next: int
+    last: int
+
+    def take(self, count: int) -> list[int] | None:
+        """``count`` pks in turn, or None when fewer are left."""
+        if self.next + count - 1 > self.last:
+            return None
+        taken = list(range(self.next, self.next + count))
+        self.next += count
+        return taken
 
 
 def _columns(pairs: Sequence[tuple[str, int]]) -> tuple[list[str], list[int]]:

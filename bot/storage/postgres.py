@@ -263,10 +263,16 @@ class PgRoutedConnection:
         ``binary``: each column's kind (``pg_copy.BINARY_KINDS``), to send them in COPY's binary
         format instead of its text."""
         source = streamed(rows) if binary is None else binary_streamed(rows, binary)
+        return await self._copy(table, columns, source, "text" if binary is None else "binary")
+
+    async def copy_binary(self, table: str, columns: Sequence[str], chunks: AsyncIterator[bytes]) -> int:
+        """Write rows already in COPY's binary format (``pg_copy.binary_chunks``), chunk by chunk as
+        ``chunks`` gives them, into ``table``; as ``copy_rows`` otherwise."""
+        return await self._copy(table, columns, chunks, "binary")
+
+    async def _copy(self, table: str, columns: Sequence[str], source: AsyncIterator[bytes], form: str) -> int:
         async with self._database.acquired() as connection:
-            status = await connection.copy_to_table(
-                table, source=source, columns=list(columns), format="text" if binary is None else "binary"
-            )
+            status = await connection.copy_to_table(table, source=source, columns=list(columns), format=form)
         return _rowcount(status)
 
 
