@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
@@ -16,7 +15,7 @@ from bot.domain.models import ListedPaper, Paper, merge
 from bot.domain.text import word_set
 from bot.parsing.skipped import SkippedEntry
 from bot.storage.connection import BulkCopy, Connection, Row, Store
-from bot.storage.held_links import LISTING_COLUMNS, LISTING_KINDS, HeldLinks, write_links
+from bot.storage.held_links import LISTING_COLUMNS, LISTING_KINDS, HeldLinks, LinkRows, write_links
 from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import (
     PAPER_FIELDS,
@@ -220,8 +219,7 @@ class PaperRepository:
         common enough to be in every batch were upserted again by each (116,000 upserts for 94,000
         words at 100,000 papers), each a new version of the row and its index entry. The batches'
         listings, snapshots and author rows are held too (bot.storage.held_links), made on a
-        thread while the server writes the counts and builds what does not need them, and written
-        before their tables' keys and the papers' search index (``IndexBuilds.build_beside``)."""
+        thread while the server builds the full-text indexes, and written after them."""
         async with search_indexes_built_after(self._db, papers) as builds:
             if builds is None:
                 yield False
@@ -237,16 +235,18 @@ class PaperRepository:
                 self._held_word_counts = self._held_title_counts = None
                 self._loaded = self._held_links = None
 
-            # The counts need nothing the thread makes: written beside it.
-            write_counts = functools.partial(self._write_held_counts, held, held_titles)
-            await builds.build_beside(links.rows, functools.partial(write_links, self._db), write_counts)
+            async def write_held(rows: LinkRows) -> None:
+                await write_links(self._db, rows)
+                await self._write_held_counts(held, held_titles)
+
+            await builds.build_beside(links.rows, write_held)
 
     async def _write_held_counts(self, words: Counter[str], titles: Counter[str]) -> None:
-        """A cold load's word and title-word counts, written once when it ends (while this process
-        makes the link rows on a thread). The count tables of a store that never held a paper are
-        empty: there the counts go in as COPY streams, which cost the server about a third of the
-        upserts over two arrays of about 94,000 words at 100,000 papers (and this process the
-        arrays' encoding), at the end of the load (docs/performance.md, "Tenth session: PostgreSQL
+        """A cold load's word and title-word counts, written once when it ends (before its indexes
+        are built). The count tables of a store that never held a paper are empty: there the counts
+        go in as COPY streams, which cost the server about a third of the upserts over two arrays of
+        about 94,000 words at 100,000 papers (and this process the arrays' encoding), at the end of
+        the load where this process only waits (docs/performance.md, "Tenth session: PostgreSQL
         ingest (waits)"). A table holding rows (papers stored once and deleted by hand) is upserted."""
         if isinstance(self._db, BulkCopy) and not await holds_rows(self._db, "term_docs"):
             rows = sorted((term, count) for term, count in words.items() if count > 0)

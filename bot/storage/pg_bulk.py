@@ -21,12 +21,9 @@ listings' and author rows' keys go too, and come back at the end: the load write
 there, one COPY stream a table (bot.storage.held_links), and a key built over them sorted costs a
 fraction of the inserts one by one.
 
-The end of the load is ordered so that both cores work through it (``IndexBuilds.build_beside``):
-while the caller's work runs on a thread of this process (the event loop only awaits the server),
-the server does what needs nothing the thread makes, on its one process; then the thread's rows
-are written and their tables' keys built; the papers' search index last, alone, on the server's
-parallel workers (docs/performance.md, "Twelfth session: PostgreSQL ingest (end of the load,
-reordered)").
+The end of the load keeps this process busy while the server builds: ``IndexBuilds.build_beside``
+runs the caller's work on a thread while the GIN indexes are built (the event loop only awaits
+the server), then writes what it made, then builds the b-trees and the constraints over it.
 
 Every ingest on PostgreSQL, cold or not, also gives its transaction room to keep the title table's
 trigger rows in memory (TRIGGER_ROWS_MEMORY below).
@@ -39,7 +36,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import TypeVar
 
 from bot.storage.connection import Connection
@@ -68,20 +64,7 @@ CHECKED_AT_END = ("papers",)
 # A key built over the sorted rows costs the server a fraction of its 450,000 inserts one by one
 # (the author rows of 100,000 papers).
 KEYED_AT_END = ("listings", "paper_people", "paper_signals")
-# The table whose GIN index is built last, alone: the papers' search column's is most of the end of a
-# load (1.8-2.0 s at 100,000 papers on two parallel workers and the leader). Everything before it
-# runs on one server process while this process makes the link rows on a thread (two cores busy);
-# built last it has both cores to itself, which it uses (serial, it takes 3.2-3.4 s).
-BUILT_LAST = "papers"
 Made = TypeVar("Made")
-
-
-class Stage(IntEnum):
-    """When at the end of a cold load an index or constraint is made again."""
-
-    BESIDE = 0  # while this process makes the link rows on a thread
-    AFTER_LINKS = 1  # of a table the end of the load writes (KEYED_AT_END): after its rows
-    LAST = 2  # the papers' search index, alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +77,6 @@ class Rebuilt:
     statement: str
     gin: bool = False
 
-    @property
-    def stage(self) -> Stage:
-        if self.gin and self.table == BUILT_LAST:
-            return Stage.LAST
-        return Stage.AFTER_LINKS if self.table in KEYED_AT_END else Stage.BESIDE
-
 
 class IndexBuilds:
     """The indexes and constraints a cold load dropped, made again at its end (``build``)."""
@@ -111,41 +88,27 @@ class IndexBuilds:
         self.built = False
 
     async def build(self) -> None:
-        """Build them all, the papers' search index last."""
+        """Build them all, the GIN indexes first."""
         self.built = True
         await self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-        await self._run(sorted(self._all, key=lambda rebuilt: rebuilt.stage))
+        await self._run(sorted(self._all, key=lambda rebuilt: not rebuilt.gin))
 
     async def build_beside(
-        self,
-        meanwhile: Callable[[], Made],
-        then: Callable[[Made], Awaitable[None]],
-        aside: Callable[[], Awaitable[None]],
+        self, meanwhile: Callable[[], Made], then: Callable[[Made], Awaitable[None]]
     ) -> None:
-        """Make the lot while ``meanwhile`` runs on a thread of this process, which ``then`` writes
-        into KEYED_AT_END's tables. Ordered so that neither core waits: while the thread runs (the
-        event loop only awaits the server's answers), ``aside`` (work of the caller's that needs
-        nothing the thread makes) and the indexes and constraints of the tables ``then`` does not
-        write, on one server process; then ``then`` and its tables' keys and b-trees; the papers'
-        search index last, alone, on the server's parallel workers and both cores.
-
-        A failure of any step is raised (after the other side's work in flight is done: the
-        connection is free for the rollback)."""
+        """Build the GIN indexes (the papers' search column's is most of the end of a load: about
+        1.8 s at 100,000 papers) while ``meanwhile`` runs on a thread of this process (the event
+        loop only awaits the server's answer), then ``then`` writes what it made, then the b-trees
+        and the constraints (after ``then``: it may write to their tables)."""
         self.built = True
         await self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-        making = asyncio.ensure_future(asyncio.to_thread(meanwhile))
+        building = asyncio.ensure_future(self._run([rebuilt for rebuilt in self._all if rebuilt.gin]))
         try:
-            await aside()
-            await self._run(self._at(Stage.BESIDE))
-        except BaseException:
-            # A thread cannot be stopped: let it end (its own failure, if any, goes with the load).
-            await asyncio.gather(making, return_exceptions=True)
-            raise
-        await then(await making)
-        await self._run([*self._at(Stage.AFTER_LINKS), *self._at(Stage.LAST)])
-
-    def _at(self, stage: Stage) -> list[Rebuilt]:
-        return [rebuilt for rebuilt in self._all if rebuilt.stage == stage]
+            made = await asyncio.to_thread(meanwhile)
+        finally:
+            await building  # the connection is free again (a failure of either is raised)
+        await then(made)
+        await self._run([rebuilt for rebuilt in self._all if not rebuilt.gin])
 
     async def _run(self, rebuilt: list[Rebuilt]) -> None:
         for each in rebuilt:
@@ -157,8 +120,8 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
     """Inside the ingest's transaction: when ``papers`` is a cold load (the store holds no paper
     yet, at least COLD_LOAD_PAPERS coming), drop the GIN indexes of the empty tables, the plain
     b-trees of the tables it writes and the papers' unique constraints, and make them again when
-    the block ends (yields their ``IndexBuilds``, whose ``build_beside`` the block may call itself
-    to do work of its own during the builds; None when it is no cold load. The load must place its
+    the block ends (yields their ``IndexBuilds``, whose ``build`` the block may call itself to do
+    work of its own during the builds; None when it is no cold load. The load must place its
     batches against its own rows, not read these indexes). On PostgreSQL, cold or not, the
     transaction's statements keep the title trigger's rows in memory."""
     if db.dialect.postgres:
