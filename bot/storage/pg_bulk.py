@@ -35,6 +35,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.storage.connection import Connection
@@ -66,20 +67,31 @@ KEYED_AT_END = ("listings", "paper_people", "paper_signals")
 Made = TypeVar("Made")
 
 
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """An index or constraint a cold load dropped: its table, name and the statement that makes it
+    again; ``gin``: a GIN index (the catalog's access method)."""
+
+    table: str
+    name: str
+    statement: str
+    gin: bool = False
+
+
 class IndexBuilds:
     """The indexes and constraints a cold load dropped, made again at its end (``build``)."""
 
-    def __init__(
-        self, db: Connection, indexes: list[tuple[str, str, str]], constraints: list[tuple[str, str, str]]
-    ) -> None:
+    def __init__(self, db: Connection, indexes: list[Rebuilt], constraints: list[Rebuilt]) -> None:
         self._db = db
-        self._indexes = indexes
-        self._constraints = constraints
+        # Each index before the constraints, as a constraint's own index is made by its ALTER TABLE.
+        self._all = [*indexes, *constraints]
         self.built = False
 
     async def build(self) -> None:
         """Build them all, the GIN indexes first."""
-        await self.build_beside(_nothing, _write_nothing)
+        self.built = True
+        await self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+        await self._run(sorted(self._all, key=lambda rebuilt: not rebuilt.gin))
 
     async def build_beside(
         self, meanwhile: Callable[[], Made], then: Callable[[Made], Awaitable[None]]
@@ -90,35 +102,17 @@ class IndexBuilds:
         and the constraints (after ``then``: it may write to their tables)."""
         self.built = True
         await self._db.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-        gin = [definition for _, _, definition in self._indexes if _is_gin(definition)]
-        btrees = [definition for _, _, definition in self._indexes if not _is_gin(definition)]
-        building = asyncio.ensure_future(self._run(gin))
+        building = asyncio.ensure_future(self._run([rebuilt for rebuilt in self._all if rebuilt.gin]))
         try:
             made = await asyncio.to_thread(meanwhile)
         finally:
             await building  # the connection is free again (a failure of either is raised)
         await then(made)
-        await self._run(btrees)
-        for table, name, definition in self._constraints:
-            await self._db.execute(
-                f"ALTER TABLE {_quoted(table)} ADD CONSTRAINT {_quoted(name)} {definition}"
-            )
+        await self._run([rebuilt for rebuilt in self._all if not rebuilt.gin])
 
-    async def _run(self, definitions: list[str]) -> None:
-        for definition in definitions:
-            await self._db.execute(definition)
-
-
-def _nothing() -> None:
-    return None
-
-
-async def _write_nothing(_: None) -> None:
-    return None
-
-
-def _is_gin(definition: str) -> bool:
-    return " USING gin " in definition
+    async def _run(self, rebuilt: list[Rebuilt]) -> None:
+        for each in rebuilt:
+            await self._db.execute(each.statement)
 
 
 @asynccontextmanager
@@ -140,7 +134,7 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
     # b-trees of the written tables that no constraint owns.
     indexes = await _named_definitions(
         db,
-        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid), a.amname FROM pg_index x "
         "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
         "JOIN pg_am a ON a.oid = i.relam "
         "WHERE t.relnamespace = current_schema()::regnamespace AND (a.amname = 'gin' OR ("
@@ -151,7 +145,7 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
     )
     constraints = await _named_definitions(
         db,
-        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid), '' FROM pg_constraint c "
         "JOIN pg_class t ON t.oid = c.conrelid "
         "WHERE t.relnamespace = current_schema()::regnamespace "
         f"AND (c.contype = 'u' AND t.relname IN ({db.dialect.texts()}) "
@@ -159,12 +153,21 @@ async def search_indexes_built_after(db: Connection, papers: int) -> AsyncIterat
         CHECKED_AT_END,
         KEYED_AT_END,
     )
-    empty = [index for index in indexes if not await holds_rows(db, index[0])]
-    unchecked = [constraint for constraint in constraints if not await holds_rows(db, constraint[0])]
-    for _, name, _ in empty:
-        await db.execute(f"DROP INDEX {_quoted(name)}")
-    for table, name, _ in unchecked:
-        await db.execute(f"ALTER TABLE {_quoted(table)} DROP CONSTRAINT {_quoted(name)}")
+    empty = [
+        Rebuilt(table, name, definition, gin=method == "gin")
+        for table, name, definition, method in indexes
+        if not await holds_rows(db, table)
+    ]
+    unchecked = [
+        Rebuilt(table, name, f"ALTER TABLE {_quoted(table)} ADD CONSTRAINT {_quoted(name)} {definition}")
+        for table, name, definition, _ in constraints
+        if not await holds_rows(db, table)
+    ]
+    for index in empty:
+        await db.execute(f"DROP INDEX {_quoted(index.name)}")
+    for constraint in unchecked:
+        table, name = _quoted(constraint.table), _quoted(constraint.name)
+        await db.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
     builds = IndexBuilds(db, empty, unchecked)
     yield builds
     if not builds.built:
@@ -179,10 +182,12 @@ async def is_cold_load(db: Connection, papers: int) -> bool:
 
 async def _named_definitions(
     db: Connection, sql: str, *tables: tuple[str, ...]
-) -> list[tuple[str, str, str]]:
-    """(table, name, definition) rows of a catalog query over each list of ``tables``."""
+) -> list[tuple[str, str, str, str]]:
+    """(table, name, definition, access method or '') rows of a catalog query over each list of
+    ``tables``."""
     parameters = tuple(json.dumps(names) for names in tables)
-    return [(str(row[0]), str(row[1]), str(row[2])) for row in await db.fetch_all(sql, parameters)]
+    rows = await db.fetch_all(sql, parameters)
+    return [(str(row[0]), str(row[1]), str(row[2]), str(row[3])) for row in rows]
 
 
 async def _any_paper(db: Connection) -> bool:

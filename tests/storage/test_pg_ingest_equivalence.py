@@ -314,8 +314,8 @@ async def test_a_cold_load_builds_the_search_index_at_the_end_and_stores_the_sam
     # papers' primary key (the load's updates go by it) is kept as it is.
     rebuilt = [
         "listings_by_date", "listings_by_paper", "listings_pkey", "paper_people_pkey",
-        "papers_arxiv_id_key", "papers_by_created", "papers_by_title_key", "papers_id_key",
-        "papers_search", "title_search_words",
+        "paper_signals_pkey", "papers_arxiv_id_key", "papers_by_created", "papers_by_title_key",
+        "papers_id_key", "papers_search", "title_search_words",
     ]  # fmt: skip
     kept = ["papers_pkey"]
     oids = await index_oids(postgres.database, rebuilt + kept)
@@ -401,9 +401,10 @@ async def test_a_cold_load_leaves_the_links_its_batches_would_have_left(
     stores: tuple[PaperService, PaperService], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cold load holds its listings, snapshots and author rows until its end and writes them
-    then (made while the server builds the search index): what it writes is what its batches would
-    have left one after another, as SQLite's batches leave it, name slots counted down to 0 kept;
-    and the hooks after the load (the alerts) find them written."""
+    then (made while the server writes the counts and builds what does not need them): what it
+    writes is what its batches would have left one after another, as SQLite's batches leave it,
+    name slots counted down to 0 kept; and the hooks after the load (the alerts) find them
+    written."""
     monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
     first, second = relisted_across_batches()
     filler = many(BATCH_SIZE + 500)
