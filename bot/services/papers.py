@@ -183,14 +183,15 @@ class PaperService:
         PostgreSQL ingest (client)" and "Ninth session: PostgreSQL ingest (overlap)"). In a cold
         load each batch's COPY finishes on the server while the next batch is placed and its first
         chunks made, as bytes (bot.storage.copy_ahead)."""
-        counts = UpsertCounts()
+        parts: list[UpsertCounts] = []
         async with self.database.transaction():
             async with self.repository.cold_load(len(listed)):
                 for start in range(0, len(listed), BATCH_SIZE):
                     batch = await self.repository.prepare(listed[start : start + BATCH_SIZE], now)
-                    counts += await self.repository.write(batch)
+                    parts.append(await self.repository.write(batch))
                     if progress:
                         progress(len(batch.listed))
+            counts = UpsertCounts.total(parts)
             for hook in self._inserted_hooks:
                 await hook(counts.inserted)
             if counts.code_linked:

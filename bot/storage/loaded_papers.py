@@ -45,6 +45,10 @@ class LoadedPapers:
         self._first_pks: list[int] = []
         self._stamps: list[str] = []
         self._updated: dict[int, Paper] = {}
+        # Rows made as read back once, not again each batch that matches them (a title key shared
+        # by many rows is matched by batch after batch: at a million bench papers, making them anew
+        # with ``dataclasses.replace`` was a seventh of the event loop's time).
+        self._as_read: dict[int, Paper] = {}
 
     def inserted(self, rows: Iterable[tuple[int, str, str]]) -> None:
         """Rows written with these (pk, id, title key)."""
@@ -71,8 +75,10 @@ class LoadedPapers:
         with (a ``Source`` member is stored as its text), the row's creation and update times."""
         if (paper := self._updated.get(pk)) is not None:
             return paper
-        made = datetime.fromisoformat(self._stamps[bisect_right(self._first_pks, pk) - 1])
-        return _as_stored(self._written[pk], made, made)
+        if (paper := self._as_read.get(pk)) is None:
+            made = datetime.fromisoformat(self._stamps[bisect_right(self._first_pks, pk) - 1])
+            paper = self._as_read[pk] = _as_stored(self._written[pk], made, made)
+        return paper
 
     def rewritten(self, pk: int, before: tuple[str, str], after: tuple[str, str]) -> None:
         """Row ``pk``'s (id, title key) went from ``before`` to ``after`` (a merge may change both)."""

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from bot.domain.dedup import Placement, place
@@ -121,14 +122,20 @@ class UpsertCounts:
     skipped: tuple[SkippedEntry, ...] = field(default=(), compare=False, repr=False)
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts.total((self, other))
+
+    @staticmethod
+    def total(parts: Sequence[UpsertCounts]) -> UpsertCounts:
+        """The counts of all ``parts`` at once: each paper tuple is joined once, where adding batch
+        after batch copied every paper inserted so far again (500 batches at a million papers)."""
         return UpsertCounts(
-            self.new + other.new,
-            self.updated + other.updated,
-            self.unchanged + other.unchanged,
-            self.inserted + other.inserted,
-            self.code_linked + other.code_linked,
-            self.revised + other.revised,
-            self.skipped + other.skipped,
+            sum(part.new for part in parts),
+            sum(part.updated for part in parts),
+            sum(part.unchanged for part in parts),
+            tuple(chain.from_iterable(part.inserted for part in parts)),
+            tuple(chain.from_iterable(part.code_linked for part in parts)),
+            tuple(chain.from_iterable(part.revised for part in parts)),
+            tuple(chain.from_iterable(part.skipped for part in parts)),
         )
 
 
