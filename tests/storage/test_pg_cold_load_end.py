@@ -4,7 +4,6 @@ fails the whole load, and the store's indexes and constraints are the same after
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,20 +12,12 @@ from bot.storage import pg_bulk
 from bot.storage.held_links import HeldLinks, LinkRows
 from bot.storage.papers import PaperRepository
 from bot.storage.postgres import PostgresDatabase
-from tests.conftest import FIXED_NOW
 from tests.storage.test_pg_ingest_equivalence import many, search_indexes, unique_constraints
 
 
 @pytest.fixture
-async def service(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[PaperService]:
-    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
-    store = await PostgresDatabase.open(postgres_url)
-    paper_service = PaperService(store, clock=lambda: FIXED_NOW)
-    await paper_service.start()
-    try:
-        yield paper_service
-    finally:
-        await store.close()
+def service(cold_load_service: PaperService) -> PaperService:
+    return cold_load_service
 
 
 @pytest.mark.parametrize("failing", ["link rows", "word counts"])

@@ -6,7 +6,7 @@ a task), and the papers' sequence goes on from the last pk the load used."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,6 @@ from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.paper_rows import PreparedBatch
 from bot.storage.papers import PaperRepository, UpsertCounts
 from bot.storage.postgres import PostgresDatabase
-from tests.conftest import FIXED_NOW
 from tests.storage.test_ingest_equivalence import unicode_papers
 from tests.storage.test_pg_ingest_equivalence import (
     across_batches,
@@ -46,13 +45,8 @@ NEXT_PK = "SELECT nextval(pg_get_serial_sequence('papers', 'pk'))"
 
 
 @pytest.fixture
-async def service(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[PaperService]:
-    monkeypatch.setattr(pg_bulk, "COLD_LOAD_PAPERS", 1000)  # the real threshold is 10,000 papers
-    store = await PostgresDatabase.open(postgres_url)
-    service = PaperService(store, clock=lambda: FIXED_NOW)
-    await service.start()
-    yield service
-    await store.close()
+def service(cold_load_service: PaperService) -> PaperService:
+    return cold_load_service
 
 
 @pytest.fixture
