@@ -59,6 +59,11 @@ def title_id(title: str) -> str:
     return title_id_from_key(title_key(title))
 
 
+def is_title_id(paper_id: str) -> bool:
+    """Whether ``paper_id`` was made from a title (a paper without an arXiv id), not an arXiv id."""
+    return paper_id.startswith(TITLE_ID_PREFIX)
+
+
 def title_id_from_key(key: str) -> str:
     digest = hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
     return TITLE_ID_PREFIX + digest[:16]

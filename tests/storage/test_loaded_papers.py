@@ -8,9 +8,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from bot.domain.dedup import place
 from bot.domain.models import Paper, Source
 from bot.storage.loaded_papers import LoadedPapers
 from bot.storage.papers import StoredPaper, UpsertCounts
+from tests.domain.test_dedup import apply
 
 
 def test_rows_are_found_by_id_or_title_key_as_they_are_now() -> None:
@@ -67,3 +72,62 @@ def test_the_counts_of_many_batches_are_their_sum() -> None:
     assert [paper.pk for paper in total.inserted] == [1, 2, 3]
     assert total == parts[0] + parts[1] + parts[2]
     assert [paper.pk for paper in (parts[0] + parts[2]).inserted] == [1, 2, 3]
+
+
+def test_a_title_carried_by_many_arxiv_rows_is_matched_by_two_of_them() -> None:
+    loaded = LoadedPapers()
+    loaded.inserted([(1, "2602.1", "routing"), (2, "t-x", "routing"), (3, "2602.2", "routing")])
+    loaded.inserted([(4, "2602.3", "routing"), (5, "2602.4", "routing"), (6, "t-y", "routing")])
+    # Untagged rows all, the first two arXiv rows, and any row matched by its id.
+    assert loaded.matching([], ["routing"]) == [1, 2, 3, 6]
+    assert loaded.matching(["2602.4"], ["routing"]) == [1, 2, 3, 5, 6]
+    # A row that takes an arXiv id counts as one of the title's arXiv rows from then on.
+    loaded.rewritten(2, ("t-x", "routing"), ("2602.5", "routing"))
+    assert loaded.matching([], ["routing"]) == [1, 3, 6]  # any two of them: row 2 is now last
+
+
+TITLES = ["Shared Routing Title", "shared routing: title", "Other Title"]
+ARXIV_IDS = [None, "2510.00001", "2510.00002", "2510.00003", "2510.00004", "2510.00005"]
+world_papers = st.builds(
+    lambda title, arxiv_id, abstract: Paper(
+        title=title, abstract=abstract, source=Source.HF_API, arxiv_id=arxiv_id
+    ),
+    st.sampled_from(TITLES),
+    st.sampled_from(ARXIV_IDS),
+    st.sampled_from(["", "one", "two"]),
+)
+
+
+def _titled(title: str, arxiv_id: str | None = None) -> Paper:
+    return Paper(title=title, abstract="", source=Source.HF_API, arxiv_id=arxiv_id)
+
+
+# Two arXiv papers of one title: a page capture of that title is neither's (a new row), which only
+# a look-up keeping both of them tells.
+@example(
+    history=[[_titled(TITLES[0], "2510.00001"), _titled(TITLES[1], "2510.00002")]],
+    incoming=[_titled(TITLES[0])],
+)
+@given(
+    st.lists(st.lists(world_papers, max_size=6), max_size=6), st.lists(world_papers, min_size=1, max_size=6)
+)
+def test_a_batch_is_placed_against_the_matched_rows_as_against_every_row_of_its_titles(
+    history: list[list[Paper]], incoming: list[Paper]
+) -> None:
+    world: list[Paper] = []
+    for batch in history:
+        world, _ = apply(world, place(batch, world))
+    loaded = LoadedPapers()
+    loaded.inserted((pk, paper.id, paper.title_key) for pk, paper in enumerate(world, 1))
+    ids, keys = {paper.id for paper in incoming}, {paper.title_key for paper in incoming}
+    every = [pk for pk, paper in enumerate(world, 1) if paper.id in ids or paper.title_key in keys]
+    matched = loaded.matching(ids, keys)
+    assert set(matched) <= set(every)
+
+    def placed(pks: list[int]) -> list[tuple[Paper, tuple[int, ...], int | None]]:
+        rows = [world[pk - 1] for pk in pks]
+        return [
+            (p.paper, p.members, None if p.stored is None else pks[p.stored]) for p in place(incoming, rows)
+        ]
+
+    assert placed(matched) == placed(every)
