@@ -500,9 +500,10 @@ class PaperRepository:
         at the same time), so the rows need no reading back by id."""
         sequence = _PK_SEQUENCE
         if self._loaded is not None:
-            # A cold load holds the papers table exclusively (pg_bulk dropped its indexes): its
-            # range is taken at once (``_reserved_pks``) instead of by a nextval each (3 us of the
-            # server's CPU a paper).
+            # A cold load takes its range at once (``_reserved_pks``) instead of by a nextval each
+            # (3 us of the server's CPU a paper). Not atomic: the load's lock on papers does not
+            # stop another process's nextval between these two calls; its insert then waits for
+            # the load and fails on the pk constraint (nothing stored twice).
             sql = f"SELECT setval({sequence}, nextval({sequence}) + ? - 1)"
             last = int((await self._db.fetch_all(sql, (count,)))[0][0])
             return list(range(last - count + 1, last + 1))
